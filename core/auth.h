@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Bearer tokens: made here, kept as SHA-256 hashes, checked in constant time. */
+#ifndef SL_AUTH_H
+#define SL_AUTH_H
+
+#include <stddef.h>
+
+struct sl_auth;
+struct sl_store;
+
+/* Load every token from the store (the loop's reader). */
+int sl_auth_new(struct sl_store *reader, struct sl_auth **out);
+void sl_auth_free(struct sl_auth *a);
+
+/* Check an Authorization header; 0 with the token's name (owned by a) and
+ * role, or -EACCES. */
+int sl_auth_check(struct sl_auth *a, const char *header, const char **name, int *role);
+
+/* Add or drop a token in memory after the store has committed it. */
+int sl_auth_add(struct sl_auth *a, const char *name, int role, const char *hash_hex);
+void sl_auth_remove(struct sl_auth *a, const char *name);
+
+/* A new random token ("sl_" + 48 hex digits) and its SHA-256 hex. */
+#define SL_TOKEN_LEN 51
+int sl_auth_generate(char token[SL_TOKEN_LEN + 1], char hash_hex[65]);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Group commit: one thread writes, many requests share each fsync. */
+#ifndef SL_COMMIT_H
+#define SL_COMMIT_H
+
+#include <stdint.h>
+
+struct event_base;
+struct sl_store;
+struct sl_commit;
+
+/*
+ * A write a request wants durable. The request embeds it and fills in apply
+ * and done. apply runs on the commit thread inside a transaction (and its own
+ * savepoint: a failed apply undoes only its own changes); done runs on the
+ * event loop after the transaction has committed (rc is apply's result) or
+ * failed (rc is -EIO and nothing of the batch is stored).
+ */
+struct sl_commit_op {
+    int (*apply)(struct sl_commit_op *op, struct sl_store *writer);
+    void (*done)(struct sl_commit_op *op, int rc);
+    int rc;
+    struct sl_commit_op *next;  /* owned by the commit queue */
+};
+
+/* Take ownership of writer; done callbacks run on base. */
+int sl_commit_new(struct event_base *base, struct sl_store *writer,
+                  int batch_max, struct sl_commit **out);
+/* Finish every queued op (their done callbacks still run on the loop before
+ * this returns), stop the thread, free the writer store. */
+void sl_commit_free(struct sl_commit *c);
+
+/* Queue op; 0, or -ESHUTDOWN once sl_commit_free has begun. */
+int sl_commit_submit(struct sl_commit *c, struct sl_commit_op *op);
+
+/* Ops waiting or being written right now. */
+int sl_commit_pending(const struct sl_commit *c);
+
+/* For /metrics: totals since start. */
+struct sl_commit_stats {
+    uint64_t batches;
+    uint64_t ops;
+    uint64_t failures;
+    uint64_t batch_hist[12];    /* ops per batch: 1,2,4,...,1024,+Inf */
+    uint64_t seconds_hist[12];  /* commit time buckets, see commit.c */
+    double seconds_sum;
+};
+extern const double sl_commit_seconds_bounds[11];
+void sl_commit_stats(const struct sl_commit *c, struct sl_commit_stats *out);
+
+#endif

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* Strict JSON parsing and the field readers that validate request bodies. */
+#include "json.h"
+
+#include <string.h>
+
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+static int bad_json(struct sl_error *err, size_t line, size_t column, const char *what)
+{
+    return sl_error_set(err, 400, "bad_json", NULL,
+                        "Invalid JSON at line %zu, column %zu: %s.", line, column, what);
+}
+
+static bool json_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * One pass over the bytes before jansson sees them. Jansson allows nesting
+ * up to 2048 and in places takes a raw NUL for the end of the input ("1\0"
+ * parses as 1), so both are refused here. Columns count characters, as
+ * jansson's do.
+ */
+static int prescan(const char *buf, size_t len, bool want_object, struct sl_error *err)
+{
+    size_t line = 1, column = 0;
+    int depth = 0;
+    bool in_string = false, escaped = false, seen_value = false;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+
+        if (c == '\n') {
+            line++;
+            column = 0;
+        } else if ((c & 0xC0) != 0x80) {
+            column++;
+        }
+        if (c == '\0')
+            return bad_json(err, line, column, "a NUL byte is not allowed");
+
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (!seen_value && !json_space(c)) {
+            seen_value = true;
+            if (want_object && c != '{')
+                return bad_json(err, line, column, "expected an object");
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > SL_JSON_MAX_DEPTH)
+                return bad_json(err, line, column,
+                                "nesting deeper than " XSTR(SL_JSON_MAX_DEPTH) " levels");
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    if (!seen_value)
+        return bad_json(err, line, column + 1, "no value");
+    return 0;
+}
+
+json_t *sl_json_parse(const char *buf, size_t len, bool want_object,
+                      struct sl_error *err)
+{
+    json_error_t jerr;
+    json_t *v;
+
+    if (prescan(buf, len, want_object, err) < 0)
+        return NULL;
+    /* Without JSON_ALLOW_NUL jansson refuses \u0000, and it always refuses
+     * invalid UTF-8 (overlong forms, surrogates, stray continuation bytes). */
+    v = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (v == NULL)
+        bad_json(err, (size_t)jerr.line, (size_t)jerr.column, jerr.text);
+    return v;
+}
+
+static bool id_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.' || c == ':' || c == '@';
+}
+
+bool sl_id_valid(const char *s)
+{
+    size_t n;
+
+    if (s[0] == '.')
+        return false;
+    for (n = 0; s[n] != '\0'; n++)
+        if (n == SL_ID_MAX || !id_char((unsigned char)s[n]))
+            return false;
+    return n > 0;
+}
+
+/* Characters, not bytes: the input is known to be valid UTF-8. */
+static size_t utf8_length(const char *s, size_t bytes)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < bytes; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* The value of key, or NULL with *rc set when it is missing; null counts as missing. */
+static json_t *lookup(json_t *obj, const char *key, bool required, int *rc,
+                      struct sl_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (v != NULL && !json_is_null(v))
+        return v;
+    *rc = required ? sl_error_set(err, 422, "invalid", key, "%s is required.", key)
+                   : SL_ABSENT;
+    return NULL;
+}
+
+int sl_json_get_string(json_t *obj, const char *key, bool required,
+                       size_t max_len, const char **out, struct sl_error *err)
+{
+    int rc;
+    json_t *v = lookup(obj, key, required, &rc, err);
+
+    if (v == NULL)
+        return rc;
+    if (!json_is_string(v))
+        return sl_error_set(err, 422, "invalid", key, "%s must be a string.", key);
+    if (utf8_length(json_string_value(v), json_string_length(v)) > max_len)
+        return sl_error_set(err, 422, "invalid", key,
+                            "%s must be at most %zu characters long.", key, max_len);
+    *out = json_string_value(v);
+    return 0;
+}
+
+int sl_json_get_id(json_t *obj, const char *key, bool required,
+                   const char **out, struct sl_error *err)
+{
+    int rc;
+    json_t *v = lookup(obj, key, required, &rc, err);
+
+    if (v == NULL)
+        return rc;
+    if (!json_is_string(v) || !sl_id_valid(json_string_value(v)))
+        return sl_error_set(err, 422, "invalid", key,
+                            "%s must be 1 to %d characters of A-Z a-z 0-9 _ - . : @, "
+                            "not starting with '.'.", key, SL_ID_MAX);
+    *out = json_string_value(v);
+    return 0;
+}
+
+int sl_json_get_int(json_t *obj, const char *key, bool required,
+                    long long min, long long max, long long *out,
+                    struct sl_error *err)
+{
+    int rc;
+    json_t *v = lookup(obj, key, required, &rc, err);
+
+    if (v == NULL)
+        return rc;
+    if (!json_is_integer(v))
+        return sl_error_set(err, 422, "invalid", key, "%s must be an integer.", key);
+    if (json_integer_value(v) < min || json_integer_value(v) > max)
+        return sl_error_set(err, 422, "invalid", key,
+                            "%s must be between %lld and %lld.", key, min, max);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+int sl_json_only_keys(json_t *obj, const char *const *allowed, struct sl_error *err)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v) {
+        const char *const *a = allowed;
+
+        while (*a != NULL && strcmp(*a, key) != 0)
+            a++;
+        if (*a == NULL)
+            return sl_error_set(err, 422, "invalid", key, "Unknown field \"%s\".", key);
+    }
+    return 0;
+}
+
+char *sl_json_canonical(const json_t *v)
+{
+    /* Keys sorted, no white space, UTF-8 kept as is: equal values give equal text. */
+    return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}

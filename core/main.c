@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/* sluiced: start-up, signals, graceful stop. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "auth.h"
+#include "commit.h"
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "notify.h"
+#include "server.h"
+#include "store.h"
+
+#define DRAIN_TIMEOUT_MS 30000
+
+int64_t sl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+        "usage: sluiced [-c FILE] [--listen ADDR:PORT] [--state DIR] [--policies DIR]\n"
+        "               [--plugins DIR] [--check-config] [--version]\n"
+        "  -c, --config FILE   Lua configuration file (sluice.conf(5))\n"
+        "  --listen ADDR:PORT  listen here instead of the file's 'listen'\n"
+        "  --state DIR         state directory (the SQLite store, admin.token)\n"
+        "  --policies DIR      directory of *.lua policies\n"
+        "  --plugins DIR       directory of plugin .so files\n"
+        "  --check-config      validate the configuration and exit 0 or 1\n"
+        "  --version           print the version and exit\n");
+}
+
+/* {====================== First start ================================== */
+
+/* On an empty store, make the admin token, keep only its hash, and hand the
+ * token over once: in STATE/admin.token (0600) and on standard output. */
+static int first_start(struct sl_server *srv, struct sl_store *writer)
+{
+    char token[SL_TOKEN_LEN + 1], hash[65], path[4096];
+
+    if (sl_auth_generate(token, hash) < 0)
+        return -EIO;
+    if (sl_store_begin(writer) < 0 ||
+        sl_store_token_insert(writer, "admin", "admin", hash, sl_now_ms()) < 0 ||
+        sl_store_commit(writer) < 0) {
+        sl_store_rollback(writer);
+        return -EIO;
+    }
+    snprintf(path, sizeof(path), "%s/admin.token", srv->cfg.state_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || dprintf(fd, "%s\n", token) < 0 || fsync(fd) < 0) {
+        sl_err("cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -EIO;
+    }
+    close(fd);
+    printf("sluiced: first start: admin token %s (saved in %s)\n", token, path);
+    fflush(stdout);
+    return 0;
+}
+
+/* }===================================================================== */
+
+/* {====================== Signals ====================================== */
+
+static struct event *drain_timer;
+static int64_t drain_deadline;
+
+static void check_drained(evutil_socket_t fd, short what, void *arg)
+{
+    struct sl_server *srv = arg;
+    (void)fd;
+    (void)what;
+
+    if ((sl_http_inflight(srv->http) == 0 && sl_commit_pending(srv->commit) == 0) ||
+        sl_now_ms() > drain_deadline) {
+        if (sl_now_ms() > drain_deadline)
+            sl_warn("stopping with %d requests still unanswered after %d ms",
+                    sl_http_inflight(srv->http), DRAIN_TIMEOUT_MS);
+        event_base_loopexit(srv->base, NULL);
+        return;
+    }
+    struct timeval tv = { 0, 5000 };
+    evtimer_add(drain_timer, &tv);
+}
+
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+    struct sl_server *srv = arg;
+    (void)what;
+
+    if (srv->draining)
+        return;
+    sl_info("signal %d: stopping: no new connections, finishing %d requests in flight",
+            (int)sig, sl_http_inflight(srv->http));
+    sl_notify("STOPPING=1");
+    srv->draining = true;
+    sl_http_stop_accepting(srv->http);
+    drain_deadline = sl_now_ms() + DRAIN_TIMEOUT_MS;
+    drain_timer = evtimer_new(srv->base, check_drained, srv);
+    check_drained(-1, 0, srv);
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    (void)arg;
+    char msg[64];
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000);
+    sl_notify(msg);
+    sl_info("SIGHUP: reload requested");
+    sl_notify("READY=1");
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    sl_notify("WATCHDOG=1");
+}
+
+/* }===================================================================== */
+
+static int ensure_dir(const char *dir)
+{
+    if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+        sl_err("cannot create the state directory %s: %s", dir, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config",       required_argument, NULL, 'c' },
+        { "listen",       required_argument, NULL, 'l' },
+        { "state",        required_argument, NULL, 's' },
+        { "policies",     required_argument, NULL, 'p' },
+        { "plugins",      required_argument, NULL, 'P' },
+        { "check-config", no_argument,       NULL, 'C' },
+        { "version",      no_argument,       NULL, 'V' },
+        { "help",         no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct sl_server srv = { 0 };
+    const char *conf_path = NULL, *listen = NULL, *state = NULL, *policies = NULL,
+               *plugins = NULL;
+    bool check_only = false;
+    char err[1024];
+    int c, status = 1;
+
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': conf_path = optarg; break;
+        case 'l': listen = optarg; break;
+        case 's': state = optarg; break;
+        case 'p': policies = optarg; break;
+        case 'P': plugins = optarg; break;
+        case 'C': check_only = true; break;
+        case 'V': printf("sluiced %s\n", PACKAGE_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sluiced: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    sl_config_defaults(&srv.cfg);
+    if (conf_path && sl_config_load(&srv.cfg, conf_path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "sluiced: %s\n", err);
+        sl_config_clear(&srv.cfg);
+        return 1;
+    }
+    if (check_only) {
+        if (!conf_path) {
+            fprintf(stderr, "sluiced: --check-config needs -c FILE\n");
+            return 2;
+        }
+        printf("%s: ok\n", conf_path);
+        sl_config_clear(&srv.cfg);
+        return 0;
+    }
+    if (listen)
+        sl_config_set(&srv.cfg.listen, listen);
+    if (state)
+        sl_config_set(&srv.cfg.state_dir, state);
+    if (policies)
+        sl_config_set(&srv.cfg.policies_dir, policies);
+    if (plugins)
+        sl_config_set(&srv.cfg.plugins_dir, plugins);
+    sl_log_set_level(srv.cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    srv.started_ms = sl_now_ms();
+
+    struct sl_store *writer = NULL;
+    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *watchdog = NULL;
+    if (evthread_use_pthreads() < 0 || !(srv.base = event_base_new())) {
+        sl_err("cannot start the event loop");
+        goto out;
+    }
+    if (ensure_dir(srv.cfg.state_dir) < 0 ||
+        sl_store_open(srv.cfg.state_dir, true, &writer) < 0)
+        goto out;
+    if (sl_store_created(writer) && first_start(&srv, writer) < 0)
+        goto out;
+    if (sl_store_open(srv.cfg.state_dir, false, &srv.reader) < 0 ||
+        sl_auth_new(srv.reader, &srv.auth) < 0)
+        goto out;
+    if (sl_commit_new(srv.base, writer, srv.cfg.commit_batch_max, &srv.commit) < 0) {
+        sl_err("cannot start the commit thread");
+        goto out;
+    }
+    writer = NULL;  /* the commit thread owns it now */
+    if (sl_http_new(&srv, &srv.http) < 0)
+        goto out;
+
+    sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);
+    sigint = evsignal_new(srv.base, SIGINT, on_sigterm, &srv);
+    sighup = evsignal_new(srv.base, SIGHUP, on_sighup, &srv);
+    evsignal_add(sigterm, NULL);
+    evsignal_add(sigint, NULL);
+    evsignal_add(sighup, NULL);
+    uint64_t wd = sl_notify_watchdog_usec();
+    if (wd) {
+        struct timeval tv = { (time_t)(wd / 1000000), (suseconds_t)(wd % 1000000) };
+        watchdog = event_new(srv.base, -1, EV_PERSIST, on_watchdog, NULL);
+        event_add(watchdog, &tv);
+    }
+
+    printf("sluiced %s listening on http://%s/ (console: http://%s/console/)\n",
+           PACKAGE_VERSION, srv.cfg.listen, srv.cfg.listen);
+    fflush(stdout);
+    sl_info("state %s, policies %s", srv.cfg.state_dir, srv.cfg.policies_dir);
+    sl_notify("READY=1\nSTATUS=serving");
+    event_base_dispatch(srv.base);
+    status = 0;
+    sl_info("stopped cleanly");
+
+out:
+    /* Order matters: the commit thread writes and answers what it still
+     * holds while the HTTP side exists, then connections close, then the
+     * stores. */
+    sl_commit_free(srv.commit);
+    sl_http_free(srv.http);
+    sl_store_free(writer);
+    sl_auth_free(srv.auth);
+    sl_store_free(srv.reader);
+    if (drain_timer)
+        event_free(drain_timer);
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    if (sighup)
+        event_free(sighup);
+    if (watchdog)
+        event_free(watchdog);
+    if (srv.base)
+        event_base_free(srv.base);
+    sl_config_clear(&srv.cfg);
+    return status;
+}

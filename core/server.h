@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's one context, shared by the loop's modules. */
+#ifndef SL_SERVER_H
+#define SL_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+struct event_base;
+struct evhttp;
+struct sl_store;
+struct sl_commit;
+struct sl_auth;
+struct sl_http;
+
+struct sl_server {
+    struct event_base *base;
+    struct sl_config cfg;
+    struct sl_store *reader;    /* the loop's read connection */
+    struct sl_commit *commit;   /* owns the writer connection */
+    struct sl_auth *auth;
+    struct sl_http *http;
+    int64_t started_ms;
+    bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
+    uint64_t uploads_total;
+    uint64_t events_total;
+};
+
+/* Wall-clock milliseconds since the epoch. */
+int64_t sl_now_ms(void);
+
+#endif

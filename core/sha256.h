@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* SHA-256 (FIPS 180-4), for token hashes, policy versions and the audit chain. */
+#ifndef SL_SHA256_H
+#define SL_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_SHA256_LEN 32
+#define SL_SHA256_HEX_LEN 64
+
+struct sl_sha256 {
+    uint32_t h[8];
+    uint64_t total;         /* bytes hashed so far */
+    uint8_t buf[64];
+    size_t used;            /* bytes waiting in buf */
+};
+
+void sl_sha256_init(struct sl_sha256 *ctx);
+void sl_sha256_update(struct sl_sha256 *ctx, const void *data, size_t len);
+void sl_sha256_final(struct sl_sha256 *ctx, uint8_t out[SL_SHA256_LEN]);
+
+/* One-shot digest, and as 64 lower-case hex digits plus NUL. */
+void sl_sha256(const void *data, size_t len, uint8_t out[SL_SHA256_LEN]);
+void sl_sha256_hex(const void *data, size_t len, char out[SL_SHA256_HEX_LEN + 1]);
+
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void sl_hex(const uint8_t *in, size_t n, char *out);
+
+/* Compare n bytes in time independent of where they differ; 0 when equal. */
+int sl_memeq_const(const void *a, const void *b, size_t n);
+
+#endif

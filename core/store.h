@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* The store: every byte sluice keeps, behind one interface. */
+#ifndef SL_STORE_H
+#define SL_STORE_H
+
+/*
+ * All SQL lives behind this header (store_sqlite.c is the embedded backend);
+ * a PostgreSQL backend implements the same functions. A struct sl_store is
+ * one connection and is used by one thread at a time: the commit thread owns
+ * the writer, the event loop owns a reader.
+ *
+ * Writes happen only inside sl_store_begin()/sl_store_commit() on the writer.
+ * Within a transaction, sl_store_savepoint()/sl_store_release()/
+ * sl_store_rollback_to() isolate one request's changes from the others of
+ * its group commit.
+ *
+ * Errors: 0 or a negative errno; -ENOENT for a missing row, -EEXIST for a
+ * conflicting one, -EIO for a failure of the database itself (logged here).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct sl_store;
+
+/* Open DIR/sluice.db. The writer creates the file and runs migrations. */
+int sl_store_open(const char *dir, bool writer, struct sl_store **out);
+void sl_store_free(struct sl_store *s);
+
+/* Whether the database was created by this open (first start). */
+bool sl_store_created(const struct sl_store *s);
+
+/* {====================== Transactions ================================= */
+int sl_store_begin(struct sl_store *s);
+int sl_store_commit(struct sl_store *s);
+int sl_store_rollback(struct sl_store *s);
+int sl_store_savepoint(struct sl_store *s);
+int sl_store_release(struct sl_store *s);
+int sl_store_rollback_to(struct sl_store *s);
+/* Copy the database to PATH while the daemon runs (online backup). */
+int sl_store_backup(struct sl_store *s, const char *path);
+/* }===================================================================== */
+
+/* {====================== Items ======================================== */
+struct sl_item_row {
+    const char *id;
+    const char *creator;
+    const char *state;
+    const char *upload;         /* canonical JSON of the upload */
+    const char *upload_hash;    /* SHA-256 hex of upload */
+    const char *tags;           /* JSON object */
+    const char *reasons;        /* JSON array */
+    int64_t now_ms;
+};
+
+int sl_store_item_insert(struct sl_store *s, const struct sl_item_row *row);
+
+/* The upload hash and state of an existing item, for idempotent uploads.
+ * hash gets 65 bytes, state 32. */
+int sl_store_item_peek(struct sl_store *s, const char *id, char *hash, char *state);
+
+/* The item as GET /v1/items/{id} shows it (without the audit trail). */
+int sl_store_item_get(struct sl_store *s, const char *id, json_t **out);
+
+/* Items per state: {"pending": n, ...}. */
+int sl_store_item_states(struct sl_store *s, json_t **out);
+/* }===================================================================== */
+
+/* {====================== Audit ======================================== */
+struct sl_audit_rec {
+    const char *item;           /* NULL for events that concern no item */
+    const char *actor;          /* "token:NAME", "policy:VERSION", "plugin:NAME", "system" */
+    const char *action;         /* "upload", "approve", "reject", "claim", ... */
+    const char *from_state;     /* NULL when none */
+    const char *to_state;       /* NULL when none */
+    const char *reason;         /* "" when none */
+    int64_t ts_ms;
+};
+
+/* Append one record, chained to the previous one by SHA-256. */
+int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *rec);
+
+/* Records of one item (or all, when item is NULL) after seq `after`, at
+ * most limit, oldest first, as a JSON array. */
+int sl_store_audit_list(struct sl_store *s, const char *item, int64_t after,
+                        int limit, json_t **out);
+
+/* Walk the whole chain; 0 when intact, -EBADMSG with *bad_seq set at the
+ * first record whose hash does not match. */
+int sl_store_audit_verify(struct sl_store *s, int64_t *checked, int64_t *bad_seq);
+/* }===================================================================== */
+
+/* {====================== Users and follows ============================ */
+/* city or interests NULL: keep what is stored. interests is a JSON array. */
+int sl_store_user_upsert(struct sl_store *s, const char *id, const char *city,
+                         const char *interests, int64_t now_ms);
+int sl_store_user_get(struct sl_store *s, const char *id, json_t **out);
+int sl_store_follow_set(struct sl_store *s, const char *follower,
+                        const char *creator, bool on, int64_t now_ms);
+int sl_store_follower_count(struct sl_store *s, const char *creator, int64_t *out);
+/* }===================================================================== */
+
+/* {====================== Events ======================================= */
+struct sl_event_row {
+    const char *item;
+    const char *user;
+    int type;                   /* enum sl_event_type (events.h) */
+    int64_t watch_ms;           /* -1 when absent */
+    int64_t ts_ms;
+};
+
+int sl_store_event_insert(struct sl_store *s, const struct sl_event_row *ev);
+/* Add n to the counter of (item, type). */
+int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t n);
+/* Counters of an item: array indexed by type, ntypes long, zero-filled. */
+int sl_store_counters_get(struct sl_store *s, const char *item, int64_t *counts, int ntypes);
+/* }===================================================================== */
+
+/* {====================== Tokens ======================================= */
+int sl_store_token_insert(struct sl_store *s, const char *name, const char *role,
+                          const char *hash_hex, int64_t now_ms);
+int sl_store_token_delete(struct sl_store *s, const char *name);
+/* Call fn for every token; stops early when fn returns nonzero. */
+int sl_store_token_each(struct sl_store *s,
+                        int (*fn)(void *arg, const char *name, const char *role,
+                                  const char *hash_hex),
+                        void *arg);
+/* }===================================================================== */
+
+#endif

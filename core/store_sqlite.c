@@ -1,0 +1,755 @@
+/* SPDX-License-Identifier: MIT */
+/* The embedded store: SQLite in WAL mode, every statement prepared once. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "sha256.h"
+#include "store.h"
+
+/* {====================== Schema ======================================= */
+
+/* Migration N brings user_version from N to N+1. Never edit a shipped one:
+ * add the next. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the foundation */
+    "CREATE TABLE items ("
+    "  id TEXT PRIMARY KEY,"
+    "  creator TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  upload TEXT NOT NULL,"
+    "  upload_hash TEXT NOT NULL,"
+    "  tags TEXT NOT NULL DEFAULT '{}',"
+    "  reasons TEXT NOT NULL DEFAULT '[]',"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX items_creator ON items(creator);"
+    "CREATE INDEX items_state ON items(state);"
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  item TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  from_state TEXT,"
+    "  to_state TEXT,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  ts_ms INTEGER NOT NULL,"
+    "  prev TEXT NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "CREATE INDEX audit_item ON audit(item, seq);"
+    "CREATE TABLE users ("
+    "  id TEXT PRIMARY KEY,"
+    "  city TEXT,"
+    "  interests TEXT NOT NULL DEFAULT '[]',"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE follows ("
+    "  follower TEXT NOT NULL,"
+    "  creator TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (follower, creator)) WITHOUT ROWID;"
+    "CREATE INDEX follows_creator ON follows(creator, follower);"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  item TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  watch_ms INTEGER,"
+    "  ts_ms INTEGER NOT NULL);"
+    "CREATE TABLE item_counters ("
+    "  item TEXT NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY (item, type)) WITHOUT ROWID;"
+    "CREATE TABLE tokens ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  created_ms INTEGER NOT NULL);",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* One slot per statement; the SQL text sits beside its name. */
+enum stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_ITEM_INSERT,
+    ST_ITEM_PEEK,
+    ST_ITEM_GET,
+    ST_ITEM_STATES,
+    ST_AUDIT_HEAD,
+    ST_AUDIT_INSERT,
+    ST_AUDIT_LIST_ITEM,
+    ST_AUDIT_LIST_ALL,
+    ST_AUDIT_WALK,
+    ST_USER_UPSERT,
+    ST_USER_GET,
+    ST_FOLLOW_ADD,
+    ST_FOLLOW_DEL,
+    ST_FOLLOWER_COUNT,
+    ST_EVENT_INSERT,
+    ST_COUNTER_ADD,
+    ST_COUNTERS_GET,
+    ST_TOKEN_INSERT,
+    ST_TOKEN_DELETE,
+    ST_TOKEN_EACH,
+    ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN]          = "BEGIN IMMEDIATE",
+    [ST_COMMIT]         = "COMMIT",
+    [ST_ROLLBACK]       = "ROLLBACK",
+    [ST_SAVEPOINT]      = "SAVEPOINT op",
+    [ST_RELEASE]        = "RELEASE op",
+    [ST_ROLLBACK_TO]    = "ROLLBACK TO op",
+    [ST_ITEM_INSERT]    = "INSERT INTO items (id, creator, state, upload, upload_hash,"
+                          " tags, reasons, created_ms, updated_ms)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = ?",
+    [ST_ITEM_GET]       = "SELECT id, creator, state, upload, tags, reasons,"
+                          " created_ms, updated_ms FROM items WHERE id = ?",
+    [ST_ITEM_STATES]    = "SELECT state, count(*) FROM items GROUP BY state",
+    [ST_AUDIT_HEAD]     = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [ST_AUDIT_INSERT]   = "INSERT INTO audit (seq, item, actor, action, from_state,"
+                          " to_state, reason, ts_ms, prev, hash)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_AUDIT_LIST_ITEM] = "SELECT seq, item, actor, action, from_state, to_state,"
+                          " reason, ts_ms, hash FROM audit"
+                          " WHERE item = ? AND seq > ? ORDER BY seq LIMIT ?",
+    [ST_AUDIT_LIST_ALL] = "SELECT seq, item, actor, action, from_state, to_state,"
+                          " reason, ts_ms, hash FROM audit"
+                          " WHERE seq > ? ORDER BY seq LIMIT ?",
+    [ST_AUDIT_WALK]     = "SELECT seq, item, actor, action, from_state, to_state,"
+                          " reason, ts_ms, prev, hash FROM audit ORDER BY seq",
+    [ST_USER_UPSERT]    = "INSERT INTO users (id, city, interests, created_ms, updated_ms)"
+                          " VALUES (?1, ?2, coalesce(?3, '[]'), ?4, ?4)"
+                          " ON CONFLICT (id) DO UPDATE SET"
+                          " city = coalesce(?2, city),"
+                          " interests = coalesce(?3, interests),"
+                          " updated_ms = ?4",
+    [ST_USER_GET]       = "SELECT id, city, interests FROM users WHERE id = ?",
+    [ST_FOLLOW_ADD]     = "INSERT OR IGNORE INTO follows (follower, creator, created_ms)"
+                          " VALUES (?, ?, ?)",
+    [ST_FOLLOW_DEL]     = "DELETE FROM follows WHERE follower = ? AND creator = ?",
+    [ST_FOLLOWER_COUNT] = "SELECT count(*) FROM follows WHERE creator = ?",
+    [ST_EVENT_INSERT]   = "INSERT INTO events (item, user, type, watch_ms, ts_ms)"
+                          " VALUES (?, ?, ?, ?, ?)",
+    [ST_COUNTER_ADD]    = "INSERT INTO item_counters (item, type, n) VALUES (?1, ?2, ?3)"
+                          " ON CONFLICT (item, type) DO UPDATE SET n = n + ?3",
+    [ST_COUNTERS_GET]   = "SELECT type, n FROM item_counters WHERE item = ?",
+    [ST_TOKEN_INSERT]   = "INSERT INTO tokens (name, role, hash, created_ms) VALUES (?, ?, ?, ?)",
+    [ST_TOKEN_DELETE]   = "DELETE FROM tokens WHERE name = ?",
+    [ST_TOKEN_EACH]     = "SELECT name, role, hash FROM tokens ORDER BY name",
+};
+
+/* }===================================================================== */
+
+struct sl_store {
+    sqlite3 *db;
+    bool writer;
+    bool created;
+    sqlite3_stmt *stmt[ST__COUNT];
+    /* Head of the audit chain as this connection has written it; saved at
+     * BEGIN and at each SAVEPOINT so that a rollback puts it back. */
+    int64_t audit_seq;
+    char audit_hash[SL_SHA256_HEX_LEN + 1];
+    int64_t tx_seq, sp_seq;
+    char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
+};
+
+static int db_fail(struct sl_store *s, const char *what)
+{
+    sl_err("store: %s: %s", what, sqlite3_errmsg(s->db));
+    return -EIO;
+}
+
+/* Reset a statement and bind nothing: the one way every query starts. */
+static sqlite3_stmt *stmt_get(struct sl_store *s, enum stmt id)
+{
+    sqlite3_stmt *st = s->stmt[id];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+/* Run a statement that returns no rows. */
+static int stmt_done(struct sl_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc == SQLITE_CONSTRAINT)
+        return -EEXIST;
+    return db_fail(s, what);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+    const char *text = col_text(st, i);
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+static json_t *col_string_or_null(sqlite3_stmt *st, int i)
+{
+    const char *text = col_text(st, i);
+    return text ? json_string(text) : json_null();
+}
+
+/* {====================== Open and close ================================ */
+
+static int exec(struct sl_store *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        sl_err("store: %s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int user_version(struct sl_store *s, int *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, "user_version");
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
+    *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int migrate(struct sl_store *s)
+{
+    int version;
+    if (user_version(s, &version) < 0)
+        return -EIO;
+    if (version > SCHEMA_VERSION) {
+        sl_err("store: the database has schema version %d; this sluiced knows up to %d",
+               version, SCHEMA_VERSION);
+        return -EPROTO;
+    }
+    s->created = version == 0;
+    for (; version < SCHEMA_VERSION; version++) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
+        if (exec(s, "BEGIN IMMEDIATE") < 0)
+            return -EIO;
+        if (exec(s, migrations[version]) < 0 || exec(s, pragma) < 0) {
+            exec(s, "ROLLBACK");
+            return -EIO;
+        }
+        if (exec(s, "COMMIT") < 0)
+            return -EIO;
+        sl_info("store: migrated schema to version %d", version + 1);
+    }
+    return 0;
+}
+
+static int load_audit_head(struct sl_store *s)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_AUDIT_HEAD);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        s->audit_seq = sqlite3_column_int64(st, 0);
+        snprintf(s->audit_hash, sizeof(s->audit_hash), "%s", col_text(st, 1));
+    } else if (rc == SQLITE_DONE) {
+        s->audit_seq = 0;
+        memset(s->audit_hash, '0', SL_SHA256_HEX_LEN);
+        s->audit_hash[SL_SHA256_HEX_LEN] = '\0';
+    } else {
+        sqlite3_reset(st);
+        return db_fail(s, "audit head");
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+int sl_store_open(const char *dir, bool writer, struct sl_store **out)
+{
+    char path[4096];
+    struct sl_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->writer = writer;
+    snprintf(path, sizeof(path), "%s/sluice.db", dir);
+    int flags = writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        sl_err("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sl_store_free(s);
+        return -EIO;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    /* WAL lets the loop's reader run while the commit thread writes;
+     * synchronous=FULL makes every COMMIT durable before it returns, which
+     * is what an acknowledgement promises. */
+    if ((writer && exec(s, "PRAGMA journal_mode = WAL") < 0) ||
+        exec(s, "PRAGMA synchronous = FULL") < 0 ||
+        exec(s, "PRAGMA foreign_keys = ON") < 0 ||
+        exec(s, "PRAGMA cache_size = -65536") < 0 ||
+        (writer && migrate(s) < 0)) {
+        sl_store_free(s);
+        return -EIO;
+    }
+    for (int i = 0; i < ST__COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &s->stmt[i], NULL) != SQLITE_OK) {
+            sl_err("store: cannot prepare statement %d: %s", i, sqlite3_errmsg(s->db));
+            sl_store_free(s);
+            return -EIO;
+        }
+    }
+    if (writer && load_audit_head(s) < 0) {
+        sl_store_free(s);
+        return -EIO;
+    }
+    *out = s;
+    return 0;
+}
+
+void sl_store_free(struct sl_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    if (s->db) {
+        /* Fold the WAL back into the main file on a clean stop, so that a
+         * backup of sluice.db alone is complete. */
+        if (s->writer)
+            sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_close(s->db);
+    }
+    free(s);
+}
+
+bool sl_store_created(const struct sl_store *s)
+{
+    return s->created;
+}
+
+/* }===================================================================== */
+
+/* {====================== Transactions ================================= */
+
+int sl_store_begin(struct sl_store *s)
+{
+    s->tx_seq = s->audit_seq;
+    memcpy(s->tx_hash, s->audit_hash, sizeof(s->tx_hash));
+    return stmt_done(s, stmt_get(s, ST_BEGIN), "begin");
+}
+
+int sl_store_commit(struct sl_store *s)
+{
+    int rc = stmt_done(s, stmt_get(s, ST_COMMIT), "commit");
+    if (rc < 0)
+        sl_store_rollback(s);
+    return rc;
+}
+
+int sl_store_rollback(struct sl_store *s)
+{
+    s->audit_seq = s->tx_seq;
+    memcpy(s->audit_hash, s->tx_hash, sizeof(s->audit_hash));
+    if (sqlite3_get_autocommit(s->db))
+        return 0;   /* SQLite already rolled back (e.g. after an I/O error) */
+    return stmt_done(s, stmt_get(s, ST_ROLLBACK), "rollback");
+}
+
+int sl_store_savepoint(struct sl_store *s)
+{
+    s->sp_seq = s->audit_seq;
+    memcpy(s->sp_hash, s->audit_hash, sizeof(s->sp_hash));
+    return stmt_done(s, stmt_get(s, ST_SAVEPOINT), "savepoint");
+}
+
+int sl_store_release(struct sl_store *s)
+{
+    return stmt_done(s, stmt_get(s, ST_RELEASE), "release");
+}
+
+int sl_store_rollback_to(struct sl_store *s)
+{
+    s->audit_seq = s->sp_seq;
+    memcpy(s->audit_hash, s->sp_hash, sizeof(s->audit_hash));
+    int rc = stmt_done(s, stmt_get(s, ST_ROLLBACK_TO), "rollback to");
+    return rc < 0 ? rc : sl_store_release(s);
+}
+
+int sl_store_backup(struct sl_store *s, const char *path)
+{
+    sqlite3 *dst;
+    if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        sl_err("store: backup: cannot open %s: %s", path, sqlite3_errmsg(dst));
+        sqlite3_close(dst);
+        return -EIO;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", s->db, "main");
+    int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+    if (b)
+        sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE)
+        sl_err("store: backup to %s failed: %s", path, sqlite3_errmsg(dst));
+    sqlite3_close(dst);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* }===================================================================== */
+
+/* {====================== Items ======================================== */
+
+int sl_store_item_insert(struct sl_store *s, const struct sl_item_row *row)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_ITEM_INSERT);
+    bind_text(st, 1, row->id);
+    bind_text(st, 2, row->creator);
+    bind_text(st, 3, row->state);
+    bind_text(st, 4, row->upload);
+    bind_text(st, 5, row->upload_hash);
+    bind_text(st, 6, row->tags ? row->tags : "{}");
+    bind_text(st, 7, row->reasons ? row->reasons : "[]");
+    sqlite3_bind_int64(st, 8, row->now_ms);
+    sqlite3_bind_int64(st, 9, row->now_ms);
+    return stmt_done(s, st, "item insert");
+}
+
+int sl_store_item_peek(struct sl_store *s, const char *id, char *hash, char *state)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_ITEM_PEEK);
+    bind_text(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(hash, SL_SHA256_HEX_LEN + 1, "%s", col_text(st, 0));
+        snprintf(state, 32, "%s", col_text(st, 1));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "item peek");
+}
+
+int sl_store_item_get(struct sl_store *s, const char *id, json_t **out)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_ITEM_GET);
+    bind_text(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? -ENOENT : db_fail(s, "item get");
+    }
+    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I}",
+                     "id", col_text(st, 0),
+                     "creator", col_text(st, 1),
+                     "state", col_text(st, 2),
+                     "upload", col_json(st, 3),
+                     "tags", col_json(st, 4),
+                     "reasons", col_json(st, 5),
+                     "created_ms", (json_int_t)sqlite3_column_int64(st, 6),
+                     "updated_ms", (json_int_t)sqlite3_column_int64(st, 7));
+    sqlite3_reset(st);
+    return *out ? 0 : -ENOMEM;
+}
+
+int sl_store_item_states(struct sl_store *s, json_t **out)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_ITEM_STATES);
+    json_t *o = json_object();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_object_set_new(o, col_text(st, 0), json_integer(sqlite3_column_int64(st, 1)));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(o);
+        return db_fail(s, "item states");
+    }
+    *out = o;
+    return 0;
+}
+
+/* }===================================================================== */
+
+/* {====================== Audit ======================================== */
+
+/* The bytes a record's hash covers: the previous hash and every field, each
+ * ended by a unit separator so that no two records serialise alike. */
+static void audit_hash(const char *prev, int64_t seq, const char *item,
+                       const char *actor, const char *action, const char *from,
+                       const char *to, const char *reason, int64_t ts_ms,
+                       char out[SL_SHA256_HEX_LEN + 1])
+{
+    struct sl_sha256 ctx;
+    char num[32];
+    const char *fields[] = { prev, NULL, item, actor, action, from, to, reason, NULL };
+    uint8_t digest[SL_SHA256_LEN];
+
+    sl_sha256_init(&ctx);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const char *f = fields[i];
+        if (i == 1 || i == 8) {
+            snprintf(num, sizeof(num), "%lld", (long long)(i == 1 ? seq : ts_ms));
+            f = num;
+        }
+        if (f)
+            sl_sha256_update(&ctx, f, strlen(f));
+        else
+            sl_sha256_update(&ctx, "\x1e", 1);  /* NULL differs from "" */
+        sl_sha256_update(&ctx, "\x1f", 1);
+    }
+    sl_sha256_final(&ctx, digest);
+    sl_hex(digest, sizeof(digest), out);
+}
+
+int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *r)
+{
+    char hash[SL_SHA256_HEX_LEN + 1];
+    int64_t seq = s->audit_seq + 1;
+    const char *reason = r->reason ? r->reason : "";
+
+    audit_hash(s->audit_hash, seq, r->item, r->actor, r->action, r->from_state,
+               r->to_state, reason, r->ts_ms, hash);
+    sqlite3_stmt *st = stmt_get(s, ST_AUDIT_INSERT);
+    sqlite3_bind_int64(st, 1, seq);
+    bind_text(st, 2, r->item);
+    bind_text(st, 3, r->actor);
+    bind_text(st, 4, r->action);
+    bind_text(st, 5, r->from_state);
+    bind_text(st, 6, r->to_state);
+    bind_text(st, 7, reason);
+    sqlite3_bind_int64(st, 8, r->ts_ms);
+    bind_text(st, 9, s->audit_hash);
+    bind_text(st, 10, hash);
+    int rc = stmt_done(s, st, "audit append");
+    if (rc == 0) {
+        s->audit_seq = seq;
+        memcpy(s->audit_hash, hash, sizeof(hash));
+    }
+    return rc;
+}
+
+int sl_store_audit_list(struct sl_store *s, const char *item, int64_t after,
+                        int limit, json_t **out)
+{
+    sqlite3_stmt *st;
+    if (item) {
+        st = stmt_get(s, ST_AUDIT_LIST_ITEM);
+        bind_text(st, 1, item);
+        sqlite3_bind_int64(st, 2, after);
+        sqlite3_bind_int(st, 3, limit);
+    } else {
+        st = stmt_get(s, ST_AUDIT_LIST_ALL);
+        sqlite3_bind_int64(st, 1, after);
+        sqlite3_bind_int(st, 2, limit);
+    }
+    json_t *list = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(list, json_pack("{s:I, s:o, s:s, s:s, s:o, s:o, s:s, s:I, s:s}",
+            "seq", (json_int_t)sqlite3_column_int64(st, 0),
+            "item", col_string_or_null(st, 1),
+            "actor", col_text(st, 2),
+            "action", col_text(st, 3),
+            "from", col_string_or_null(st, 4),
+            "to", col_string_or_null(st, 5),
+            "reason", col_text(st, 6),
+            "ts_ms", (json_int_t)sqlite3_column_int64(st, 7),
+            "hash", col_text(st, 8)));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return db_fail(s, "audit list");
+    }
+    *out = list;
+    return 0;
+}
+
+int sl_store_audit_verify(struct sl_store *s, int64_t *checked, int64_t *bad_seq)
+{
+    char prev[SL_SHA256_HEX_LEN + 1], hash[SL_SHA256_HEX_LEN + 1];
+    int64_t expect_seq = 1;
+    int rc, result = 0;
+
+    memset(prev, '0', SL_SHA256_HEX_LEN);
+    prev[SL_SHA256_HEX_LEN] = '\0';
+    *checked = 0;
+    sqlite3_stmt *st = stmt_get(s, ST_AUDIT_WALK);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        const char *stored_prev = col_text(st, 8), *stored = col_text(st, 9);
+        audit_hash(prev, seq, col_text(st, 1), col_text(st, 2), col_text(st, 3),
+                   col_text(st, 4), col_text(st, 5), col_text(st, 6),
+                   sqlite3_column_int64(st, 7), hash);
+        /* A deleted record shows as a gap; an edited one as a wrong hash. */
+        if (seq != expect_seq || !stored_prev || strcmp(stored_prev, prev) != 0 ||
+            !stored || strcmp(stored, hash) != 0) {
+            *bad_seq = seq;
+            result = -EBADMSG;
+            break;
+        }
+        memcpy(prev, hash, sizeof(prev));
+        expect_seq++;
+        (*checked)++;
+    }
+    sqlite3_reset(st);
+    if (result == 0 && rc != SQLITE_DONE)
+        return db_fail(s, "audit verify");
+    return result;
+}
+
+/* }===================================================================== */
+
+/* {====================== Users and follows ============================ */
+
+int sl_store_user_upsert(struct sl_store *s, const char *id, const char *city,
+                         const char *interests, int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_USER_UPSERT);
+    bind_text(st, 1, id);
+    bind_text(st, 2, city);
+    bind_text(st, 3, interests);
+    sqlite3_bind_int64(st, 4, now_ms);
+    return stmt_done(s, st, "user upsert");
+}
+
+int sl_store_user_get(struct sl_store *s, const char *id, json_t **out)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_USER_GET);
+    bind_text(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = json_pack("{s:s, s:o, s:o}", "id", col_text(st, 0),
+                         "city", col_string_or_null(st, 1),
+                         "interests", col_json(st, 2));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "user get");
+}
+
+int sl_store_follow_set(struct sl_store *s, const char *follower,
+                        const char *creator, bool on, int64_t now_ms)
+{
+    /* Users named by a follow exist from then on, with nothing known yet. */
+    int rc = sl_store_user_upsert(s, follower, NULL, NULL, now_ms);
+    if (rc == 0)
+        rc = sl_store_user_upsert(s, creator, NULL, NULL, now_ms);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st = stmt_get(s, on ? ST_FOLLOW_ADD : ST_FOLLOW_DEL);
+    bind_text(st, 1, follower);
+    bind_text(st, 2, creator);
+    if (on)
+        sqlite3_bind_int64(st, 3, now_ms);
+    return stmt_done(s, st, "follow");
+}
+
+int sl_store_follower_count(struct sl_store *s, const char *creator, int64_t *out)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_FOLLOWER_COUNT);
+    bind_text(st, 1, creator);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : db_fail(s, "follower count");
+}
+
+/* }===================================================================== */
+
+/* {====================== Events ======================================= */
+
+int sl_store_event_insert(struct sl_store *s, const struct sl_event_row *ev)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_EVENT_INSERT);
+    bind_text(st, 1, ev->item);
+    bind_text(st, 2, ev->user);
+    sqlite3_bind_int(st, 3, ev->type);
+    if (ev->watch_ms >= 0)
+        sqlite3_bind_int64(st, 4, ev->watch_ms);
+    sqlite3_bind_int64(st, 5, ev->ts_ms);
+    return stmt_done(s, st, "event insert");
+}
+
+int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t n)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_COUNTER_ADD);
+    bind_text(st, 1, item);
+    sqlite3_bind_int(st, 2, type);
+    sqlite3_bind_int64(st, 3, n);
+    return stmt_done(s, st, "counter add");
+}
+
+int sl_store_counters_get(struct sl_store *s, const char *item, int64_t *counts, int ntypes)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_COUNTERS_GET);
+    int rc;
+    memset(counts, 0, sizeof(*counts) * ntypes);
+    bind_text(st, 1, item);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int type = sqlite3_column_int(st, 0);
+        if (type >= 0 && type < ntypes)
+            counts[type] = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : db_fail(s, "counters get");
+}
+
+/* }===================================================================== */
+
+/* {====================== Tokens ======================================= */
+
+int sl_store_token_insert(struct sl_store *s, const char *name, const char *role,
+                          const char *hash_hex, int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_TOKEN_INSERT);
+    bind_text(st, 1, name);
+    bind_text(st, 2, role);
+    bind_text(st, 3, hash_hex);
+    sqlite3_bind_int64(st, 4, now_ms);
+    return stmt_done(s, st, "token insert");
+}
+
+int sl_store_token_delete(struct sl_store *s, const char *name)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_TOKEN_DELETE);
+    bind_text(st, 1, name);
+    int rc = stmt_done(s, st, "token delete");
+    return rc < 0 ? rc : sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int sl_store_token_each(struct sl_store *s,
+                        int (*fn)(void *arg, const char *name, const char *role,
+                                  const char *hash_hex),
+                        void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_TOKEN_EACH);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(arg, col_text(st, 0), col_text(st, 1), col_text(st, 2)))
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "token list");
+}
+
+/* }===================================================================== */

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* POST /v1/uploads: validate, store durably with an audit record, answer. */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "api.h"
+#include "commit.h"
+#include "json.h"
+#include "log.h"
+#include "server.h"
+#include "sha256.h"
+#include "store.h"
+#include "uploads.h"
+
+#define MAX_TAGS 256
+#define MAX_SIGNALS 256
+#define MAX_HASHES 64
+
+static int check_named_numbers(json_t *body, const char *key, size_t max, double lo,
+                               double hi, struct sl_error *err)
+{
+    json_t *obj = json_object_get(body, key);
+    const char *name;
+    json_t *v;
+
+    if (!obj || json_is_null(obj))
+        return 0;
+    if (!json_is_object(obj))
+        return sl_error_set(err, 422, "invalid", key, "%s must be an object of name: number", key);
+    if (json_object_size(obj) > max)
+        return sl_error_set(err, 422, "invalid", key, "%s has more than %zu entries", key, max);
+    json_object_foreach(obj, name, v) {
+        char field[SL_ID_MAX + 40];
+        snprintf(field, sizeof(field), "%s.%.*s", key, SL_ID_MAX, name);
+        if (!sl_id_valid(name))
+            return sl_error_set(err, 422, "invalid", field,
+                                "%s names must be ids (A-Z a-z 0-9 _ - . : @, at most 128)", key);
+        if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi ||
+            !isfinite(json_number_value(v)))
+            return sl_error_set(err, 422, "invalid", field, "%s must be a number in [%g, %g]",
+                                field, lo, hi);
+    }
+    return 0;
+}
+
+static int check_hashes(json_t *body, struct sl_error *err)
+{
+    json_t *arr = json_object_get(body, "hashes");
+    size_t i;
+    json_t *v;
+
+    if (!arr || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr) || json_array_size(arr) > MAX_HASHES)
+        return sl_error_set(err, 422, "invalid", "hashes",
+                            "hashes must be an array of at most %d hex strings", MAX_HASHES);
+    json_array_foreach(arr, i, v) {
+        const char *h = json_string_value(v);
+        size_t n = h ? strlen(h) : 0;
+        bool ok = n == 16;
+        for (size_t j = 0; ok && j < n; j++)
+            ok = strchr("0123456789abcdefABCDEF", h[j]) != NULL;
+        if (!ok) {
+            char field[32];
+            snprintf(field, sizeof(field), "hashes[%zu]", i);
+            return sl_error_set(err, 422, "invalid", field,
+                                "%s must be a 64-bit hash as 16 hex digits", field);
+        }
+    }
+    return 0;
+}
+
+int sl_upload_validate(json_t *body, struct sl_error *err)
+{
+    static const char *const keys[] = { "id", "creator", "title", "description",
+        "transcript", "duration_ms", "city", "thumbnail", "tags", "signals", "hashes", NULL };
+    const char *s;
+    long long n;
+
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        sl_json_get_id(body, "id", false, &s, err) < 0 ||
+        sl_json_get_id(body, "creator", true, &s, err) < 0 ||
+        sl_json_get_string(body, "title", true, 1000, &s, err) < 0 ||
+        sl_json_get_string(body, "description", false, 10000, &s, err) < 0 ||
+        sl_json_get_string(body, "transcript", false, 100000, &s, err) < 0 ||
+        sl_json_get_int(body, "duration_ms", false, 0, 86400000, &n, err) < 0 ||
+        sl_json_get_string(body, "city", false, 128, &s, err) < 0)
+        return -EINVAL;
+    if (!*json_string_value(json_object_get(body, "title")))
+        return sl_error_set(err, 422, "invalid", "title", "title must not be empty");
+    int rc = sl_json_get_string(body, "thumbnail", false, 2048, &s, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+        return sl_error_set(err, 422, "invalid", "thumbnail",
+                            "thumbnail must be an http:// or https:// URL");
+    if (check_named_numbers(body, "tags", MAX_TAGS, 0.0, 1.0, err) < 0 ||
+        check_named_numbers(body, "signals", MAX_SIGNALS, -1e300, 1e300, err) < 0 ||
+        check_hashes(body, err) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+/* {====================== The write ==================================== */
+
+struct upload_op {
+    struct sl_commit_op op;
+    struct sl_request *r;
+    char id[SL_ID_MAX + 1];
+    char actor[SL_ID_MAX + 8];
+    char *creator;
+    char *upload;               /* canonical JSON */
+    char hash[SL_SHA256_HEX_LEN + 1];
+    char *tags;                 /* JSON object */
+    char state[32];             /* the state answered: new, or as stored */
+    bool existed;
+};
+
+static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
+{
+    struct upload_op *u = (struct upload_op *)op;
+    char stored_hash[SL_SHA256_HEX_LEN + 1];
+    int64_t now = sl_now_ms();
+
+    int rc = sl_store_item_peek(w, u->id, stored_hash, u->state);
+    if (rc == 0) {
+        /* Idempotent retry: same body, same answer; another body is a clash. */
+        u->existed = true;
+        return strcmp(stored_hash, u->hash) == 0 ? 0 : -EEXIST;
+    }
+    if (rc != -ENOENT)
+        return rc;
+    strcpy(u->state, "pending");
+    struct sl_item_row row = {
+        .id = u->id, .creator = u->creator, .state = u->state, .upload = u->upload,
+        .upload_hash = u->hash, .tags = u->tags, .reasons = "[]", .now_ms = now,
+    };
+    rc = sl_store_item_insert(w, &row);
+    if (rc < 0)
+        return rc;
+    struct sl_audit_rec rec = {
+        .item = u->id, .actor = u->actor, .action = "upload",
+        .to_state = u->state, .ts_ms = now,
+    };
+    return sl_store_audit_append(w, &rec);
+}
+
+static void upload_free(struct upload_op *u)
+{
+    free(u->creator);
+    free(u->upload);
+    free(u->tags);
+    free(u);
+}
+
+static void upload_done(struct sl_commit_op *op, int rc)
+{
+    struct upload_op *u = (struct upload_op *)op;
+    struct sl_request *r = u->r;
+
+    if (rc == -EEXIST) {
+        sl_http_reply_errorf(r, 409, "conflict", "id",
+                             "An item with id '%s' exists with a different body.", u->id);
+    } else if (rc < 0) {
+        sl_http_reply_store_error(r, rc);
+    } else {
+        json_t *tags = json_loads(u->tags, 0, NULL);
+        json_t *stored = NULL;
+        /* A retry answers with what is stored now, not what was sent. */
+        if (u->existed && sl_store_item_get(r->srv->reader, u->id, &stored) == 0) {
+            json_decref(tags);
+            tags = json_incref(json_object_get(stored, "tags"));
+            snprintf(u->state, sizeof(u->state), "%s",
+                     json_string_value(json_object_get(stored, "state")));
+            json_decref(stored);
+        }
+        if (!u->existed)
+            r->srv->uploads_total++;
+        sl_http_reply_json(r, 202, json_pack("{s:s, s:s, s:o, s:[]}", "id", u->id,
+                                             "state", u->state, "tags", tags, "reasons"));
+    }
+    upload_free(u);
+}
+
+/* Client tags become {name: {confidence, source: "upload"}}. */
+static char *initial_tags(json_t *body)
+{
+    json_t *out = json_object();
+    const char *name;
+    json_t *v;
+
+    json_object_foreach(json_object_get(body, "tags"), name, v)
+        json_object_set_new(out, name, json_pack("{s:f, s:s}", "confidence",
+                                                 json_number_value(v), "source", "upload"));
+    char *text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(out);
+    return text;
+}
+
+void sl_api_upload(struct sl_request *r)
+{
+    struct sl_error err = { 0 };
+    json_t *body = sl_http_json_body(r, &err);
+
+    if (!body || sl_upload_validate(body, &err) < 0) {
+        json_decref(body);
+        sl_http_reply_error(r, &err);
+        return;
+    }
+    struct upload_op *u = calloc(1, sizeof(*u));
+    const char *id = json_string_value(json_object_get(body, "id"));
+    if (id) {
+        snprintf(u->id, sizeof(u->id), "%s", id);
+    } else {
+        uint8_t raw[12];
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+            free(u);
+            json_decref(body);
+            sl_http_reply_errorf(r, 503, "unavailable", NULL, "No randomness for an id.");
+            return;
+        }
+        u->id[0] = 'u';
+        sl_hex(raw, sizeof(raw), u->id + 1);
+        json_object_set_new(body, "id", json_string(u->id));
+    }
+    snprintf(u->actor, sizeof(u->actor), "token:%s", r->token_name);
+    u->creator = strdup(json_string_value(json_object_get(body, "creator")));
+    u->upload = sl_json_canonical(body);
+    u->tags = initial_tags(body);
+    json_decref(body);
+    if (!u->creator || !u->upload || !u->tags) {
+        upload_free(u);
+        sl_http_reply_store_error(r, -ENOMEM);
+        return;
+    }
+    sl_sha256_hex(u->upload, strlen(u->upload), u->hash);
+    u->r = r;
+    u->op.apply = upload_apply;
+    u->op.done = upload_done;
+    int rc = sl_commit_submit(r->srv->commit, &u->op);
+    if (rc < 0) {
+        upload_free(u);
+        sl_http_reply_store_error(r, rc);
+    }
+}
+
+/* }===================================================================== */

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/* Strict JSON parsing, the field readers, ids, canonical text and sl_error_set. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "json.h"
+
+/* ====== helpers ====== */
+
+static json_t *parse_ok(const char *buf, size_t len, bool want_object)
+{
+    struct sl_error err;
+    json_t *v = sl_json_parse(buf, len, want_object, &err);
+
+    if (v == NULL)
+        fail_msg("refused %.*s: %s", (int)len, buf, err.message);
+    return v;
+}
+
+/* Refused as bad_json, and the message contains each of want (may be NULL). */
+static void parse_bad(const char *buf, size_t len, bool want_object,
+                      const char *want, const char *want2)
+{
+    struct sl_error err;
+    json_t *v = sl_json_parse(buf, len, want_object, &err);
+
+    if (v != NULL)
+        fail_msg("accepted %.*s", (int)len, buf);
+    assert_int_equal(err.status, 400);
+    assert_string_equal(err.code, "bad_json");
+    assert_string_equal(err.field, "");
+    if (strstr(err.message, want) == NULL || (want2 && strstr(err.message, want2) == NULL))
+        fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", err.message, want,
+                 want2 ? want2 : "");
+}
+
+/* Literals may hold NUL bytes, so their length comes from sizeof. */
+#define OK(lit, obj) parse_ok(lit, sizeof(lit) - 1, obj)
+#define BAD(lit, obj, want, want2) parse_bad(lit, sizeof(lit) - 1, obj, want, want2)
+
+static void check_ok(const char *text, bool want_object)
+{
+    json_decref(parse_ok(text, strlen(text), want_object));
+}
+
+static void assert_invalid(const struct sl_error *err, const char *field, const char *message)
+{
+    assert_int_equal(err->status, 422);
+    assert_string_equal(err->code, "invalid");
+    assert_string_equal(err->field, field);
+    assert_string_equal(err->message, message);
+}
+
+/* n nested arrays, or n nested objects {"k": ... 0 ...}. */
+static char *nest(int n, bool objects)
+{
+    const char *open = objects ? "{\"k\":" : "[";
+    size_t k = strlen(open);
+    char *s = malloc((size_t)n * (k + 1) + 2), *p = s;
+
+    assert_non_null(s);
+    for (int i = 0; i < n; i++, p += k)
+        memcpy(p, open, k);
+    *p++ = '0';
+    for (int i = 0; i < n; i++)
+        *p++ = objects ? '}' : ']';
+    *p = '\0';
+    return s;
+}
+
+/* ====== sl_json_parse ====== */
+
+static void test_valid_object(void **state)
+{
+    json_t *v = OK(" {\"title\": \"t\u00e9\", \"n\": -3, \"x\": {\"a\": [1, 2.5, null, true]}}\r\n\t", true);
+
+    assert_true(json_is_object(v));
+    assert_string_equal(json_string_value(json_object_get(v, "title")), "t\xc3\xa9");
+    assert_int_equal(json_integer_value(json_object_get(v, "n")), -3);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(v, "x"), "a")), 4);
+    json_decref(v);
+}
+
+static void test_trailing_garbage(void **state)
+{
+    BAD("{} x", true, "line 1, column 4", "end of file expected");
+    BAD("{\"a\": 1}\n{}", true, "line 2, column 1", NULL);
+    BAD("{},", true, "line 1, column 3", NULL);
+    BAD("1 2", false, "line 1, column 3", NULL);
+}
+
+static void test_syntax_errors_name_position(void **state)
+{
+    BAD("{\n  \"a\": 1,\n  \"b\": }", true, "line 3, column 8", NULL);
+    BAD("{\"a\": tru}", true, "line 1", NULL);
+    BAD("{'a': 1}", true, "line 1, column 2", NULL);
+    BAD("{\"a\": NaN}", true, "line 1", NULL);
+    BAD("{\"a\": 1,}", true, "line 1", NULL);
+}
+
+static void test_invalid_utf8(void **state)
+{
+    BAD("{\"a\": \"\xc0\xaf\"}", true, "unable to decode byte 0xc0", NULL);      /* overlong '/' */
+    BAD("{\"a\": \"\xe0\x80\xaf\"}", true, "unable to decode byte 0xe0", NULL);  /* overlong, 3 bytes */
+    BAD("{\"a\": \"x\x80\"}", true, "unable to decode byte 0x80", NULL);        /* lone continuation */
+    BAD("{\"a\": \"\xed\xa0\x80\"}", true, "unable to decode byte 0xed", NULL);  /* U+D800 encoded */
+    BAD("{\"a\": \"\xf4\x90\x80\x80\"}", true, "unable to decode", NULL);       /* above U+10FFFF */
+    BAD("{\"a\": \"\xe2\x82\"}", true, "unable to decode", NULL);               /* cut short */
+    BAD("{\"\xff\": 1}", true, "unable to decode byte 0xff", NULL);             /* in a key */
+    BAD("{\"a\": \"\\ud800\"}", true, "invalid Unicode", NULL);                 /* lone escaped surrogate */
+}
+
+static void test_valid_utf8(void **state)
+{
+    json_t *v = OK("{\"a\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", \"b\": \"\\ud83d\\ude00\"}", true);
+
+    assert_string_equal(json_string_value(json_object_get(v, "a")),
+                        "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    assert_string_equal(json_string_value(json_object_get(v, "b")), "\xf0\x9f\x98\x80");
+    json_decref(v);
+}
+
+static void test_escaped_nul(void **state)
+{
+    BAD("{\"a\": \"x\\u0000y\"}", true, "line 1", "\\u0000");
+    BAD("{\"a\\u0000\": 1}", true, "line 1", "NUL");
+}
+
+static void test_raw_nul(void **state)
+{
+    BAD("{\"a\": \"x\0y\"}", true, "line 1, column 9", "NUL byte");
+    BAD("{\"a\": 1}\0", true, "line 1, column 9", "NUL byte");
+    BAD("{\"\xc3\xa9\": \"x\0\"}", true, "line 1, column 9", NULL);   /* columns count characters */
+    BAD("{\n\0}", true, "line 2, column 1", "NUL byte");
+    BAD("1\0", false, "line 1, column 2", "NUL byte");      /* jansson alone accepts this */
+    BAD("\0", false, "line 1, column 1", "NUL byte");
+}
+
+static void test_duplicate_keys(void **state)
+{
+    BAD("{\"a\": 1, \"a\": 2}", true, "duplicate", NULL);
+    BAD("{\"a\": 1, \"\\u0061\": 2}", true, "duplicate", NULL);
+    BAD("{\"o\": {\"k\": 1, \"k\": 1}}", true, "duplicate", NULL);
+    check_ok("{\"o\": {\"k\": 1}, \"p\": {\"k\": 1}, \"k\": 1}", true);
+}
+
+static void test_depth(void **state)
+{
+    for (int objects = 0; objects <= 1; objects++) {
+        char *ok = nest(SL_JSON_MAX_DEPTH, objects);
+        char *deep = nest(SL_JSON_MAX_DEPTH + 1, objects);
+        char where[32];
+
+        /* The refusal names the 33rd opening bracket. */
+        snprintf(where, sizeof where, "column %d", SL_JSON_MAX_DEPTH * (objects ? 5 : 1) + 1);
+        check_ok(ok, objects);
+        parse_bad(deep, strlen(deep), objects, "nesting deeper than 32 levels", where);
+        free(ok);
+        free(deep);
+    }
+}
+
+static void test_depth_mixed(void **state)
+{
+    /* 16 objects holding 16 arrays is 32; one more array is 33. */
+    check_ok("{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+             "[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]}}}}}}}}}}}}}}}}", true);
+    BAD("{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+        "[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]}}}}}}}}}}}}}}}}", true, "nesting", NULL);
+}
+
+static void test_depth_counts_open_containers(void **state)
+{
+    /* Two siblings 31 deep inside one array: 63 brackets opened, depth 32. */
+    char *inner = nest(SL_JSON_MAX_DEPTH - 1, false);
+    char *pair = malloc(2 * strlen(inner) + 4);
+
+    assert_non_null(pair);
+    sprintf(pair, "[%s,%s]", inner, inner);
+    check_ok(pair, false);
+    free(pair);
+    free(inner);
+}
+
+static void test_brackets_in_strings(void **state)
+{
+    check_ok("{\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\": "
+             "\"{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{[[[[[\"}", true);
+    /* An escaped quote does not end the string... */
+    check_ok("{\"a\": \"\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}", true);
+    /* ...but an escaped backslash does not escape the quote after it, so the
+     * 32 arrays that follow count, and with the object make 33. */
+    BAD("{\"a\": \"\\\\\", \"b\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", true, "nesting", NULL);
+    check_ok("{\"a\": \"\\\\\", \"b\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+             "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", true);
+}
+
+static void test_top_level(void **state)
+{
+    BAD("[1]", true, "line 1, column 1", "expected an object");
+    BAD("\n  \"x\"", true, "line 2, column 3", "expected an object");
+    BAD("", true, "line 1, column 1", "no value");
+    BAD(" \n ", false, "line 2, column 2", "no value");
+    check_ok(" \r\n{}", true);
+    check_ok("[1]", false);
+    check_ok("\"x\"", false);
+    check_ok("null", false);
+}
+
+static void test_empty_null_buffer(void **state)
+{
+    struct sl_error err;
+
+    assert_null(sl_json_parse(NULL, 0, true, &err));
+    assert_int_equal(err.status, 400);
+    assert_string_equal(err.code, "bad_json");
+}
+
+/* ====== field readers ====== */
+
+static json_t *fields(void)
+{
+    return OK("{\"title\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", \"num\": 7, \"real\": 7.0,"
+              " \"big\": 9223372036854775807, \"neg\": -5, \"flag\": true, \"nil\": null,"
+              " \"id\": \"user-1@x.y:z_9\", \"badid\": \".hidden\", \"arr\": [], \"str\": \"7\"}",
+              true);
+}
+
+static void test_get_string(void **state)
+{
+    json_t *o = fields();
+    struct sl_error err;
+    const char *s = "untouched";
+
+    /* Three characters in nine bytes: the limit counts characters. */
+    assert_int_equal(sl_json_get_string(o, "title", true, 3, &s, &err), 0);
+    assert_string_equal(s, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    assert_int_equal(sl_json_get_string(o, "title", true, 2, &s, &err), -EINVAL);
+    assert_invalid(&err, "title", "title must be at most 2 characters long.");
+
+    s = "untouched";
+    assert_int_equal(sl_json_get_string(o, "missing", false, 10, &s, &err), SL_ABSENT);
+    assert_int_equal(sl_json_get_string(o, "nil", false, 10, &s, &err), SL_ABSENT);
+    assert_string_equal(s, "untouched");
+
+    assert_int_equal(sl_json_get_string(o, "missing", true, 10, &s, &err), -EINVAL);
+    assert_invalid(&err, "missing", "missing is required.");
+    assert_int_equal(sl_json_get_string(o, "nil", true, 10, &s, &err), -EINVAL);
+    assert_invalid(&err, "nil", "nil is required.");
+
+    assert_int_equal(sl_json_get_string(o, "num", true, 10, &s, &err), -EINVAL);
+    assert_invalid(&err, "num", "num must be a string.");
+    assert_int_equal(sl_json_get_string(o, "arr", false, 10, &s, &err), -EINVAL);
+    assert_invalid(&err, "arr", "arr must be a string.");
+    assert_string_equal(s, "untouched");
+    json_decref(o);
+}
+
+static void test_get_id(void **state)
+{
+    json_t *o = fields();
+    struct sl_error err;
+    const char *s = "untouched";
+
+    assert_int_equal(sl_json_get_id(o, "id", true, &s, &err), 0);
+    assert_string_equal(s, "user-1@x.y:z_9");
+
+    s = "untouched";
+    assert_int_equal(sl_json_get_id(o, "badid", true, &s, &err), -EINVAL);
+    assert_invalid(&err, "badid", "badid must be 1 to 128 characters of A-Z a-z 0-9 _ - . : @, "
+                                  "not starting with '.'.");
+    assert_int_equal(sl_json_get_id(o, "title", true, &s, &err), -EINVAL);
+    assert_string_equal(err.field, "title");
+    assert_int_equal(sl_json_get_id(o, "num", true, &s, &err), -EINVAL);
+    assert_string_equal(err.field, "num");
+    assert_int_equal(sl_json_get_id(o, "nil", false, &s, &err), SL_ABSENT);
+    assert_int_equal(sl_json_get_id(o, "missing", true, &s, &err), -EINVAL);
+    assert_invalid(&err, "missing", "missing is required.");
+    assert_string_equal(s, "untouched");
+    json_decref(o);
+}
+
+static void test_get_int(void **state)
+{
+    json_t *o = fields();
+    struct sl_error err;
+    long long n = 42;
+
+    assert_int_equal(sl_json_get_int(o, "real", true, 0, 10, &n, &err), -EINVAL);
+    assert_invalid(&err, "real", "real must be an integer.");
+    assert_int_equal(sl_json_get_int(o, "str", true, 0, 10, &n, &err), -EINVAL);
+    assert_invalid(&err, "str", "str must be an integer.");
+    assert_int_equal(sl_json_get_int(o, "flag", true, 0, 10, &n, &err), -EINVAL);
+    assert_invalid(&err, "flag", "flag must be an integer.");
+    assert_int_equal(sl_json_get_int(o, "num", true, 0, 6, &n, &err), -EINVAL);
+    assert_invalid(&err, "num", "num must be between 0 and 6.");
+    assert_int_equal(sl_json_get_int(o, "neg", true, 0, 10, &n, &err), -EINVAL);
+    assert_invalid(&err, "neg", "neg must be between 0 and 10.");
+    assert_int_equal(sl_json_get_int(o, "missing", false, 0, 10, &n, &err), SL_ABSENT);
+    assert_int_equal(sl_json_get_int(o, "nil", false, 0, 10, &n, &err), SL_ABSENT);
+    assert_int_equal(sl_json_get_int(o, "nil", true, 0, 10, &n, &err), -EINVAL);
+    assert_invalid(&err, "nil", "nil is required.");
+    assert_int_equal(n, 42);
+
+    /* Bounds are inclusive. */
+    assert_int_equal(sl_json_get_int(o, "num", true, 7, 7, &n, &err), 0);
+    assert_int_equal(n, 7);
+    assert_int_equal(sl_json_get_int(o, "neg", true, -5, 0, &n, &err), 0);
+    assert_int_equal(n, -5);
+    assert_int_equal(sl_json_get_int(o, "big", true, 0, 9223372036854775807LL, &n, &err), 0);
+    assert_true(n == 9223372036854775807LL);
+    json_decref(o);
+}
+
+static void test_id_valid(void **state)
+{
+    char id[SL_ID_MAX + 2];
+
+    memset(id, 'a', SL_ID_MAX);
+    id[SL_ID_MAX] = '\0';
+    assert_true(sl_id_valid(id));
+    id[SL_ID_MAX] = 'a';
+    id[SL_ID_MAX + 1] = '\0';
+    assert_false(sl_id_valid(id));
+
+    assert_true(sl_id_valid("a"));
+    assert_true(sl_id_valid("AZaz09_-.:@"));
+    assert_true(sl_id_valid("a.b"));
+    assert_true(sl_id_valid("-x"));
+    assert_false(sl_id_valid(""));
+    assert_false(sl_id_valid("."));
+    assert_false(sl_id_valid(".a"));
+    assert_false(sl_id_valid("caf\xc3\xa9"));
+    assert_false(sl_id_valid("a b"));
+    assert_false(sl_id_valid("a/b"));
+    assert_false(sl_id_valid("a\"b"));
+    assert_false(sl_id_valid("a\nb"));
+}
+
+static void test_only_keys(void **state)
+{
+    static const char *const allowed[] = { "id", "title", "city", NULL };
+    json_t *o = OK("{\"title\": \"t\", \"id\": \"x\"}", true);
+    json_t *extra = OK("{\"title\": \"t\", \"Title\": 1, \"zz\": 2}", true);
+    json_t *empty = OK("{}", true);
+    struct sl_error err;
+
+    assert_int_equal(sl_json_only_keys(o, allowed, &err), 0);
+    assert_int_equal(sl_json_only_keys(empty, allowed, &err), 0);
+    assert_int_equal(sl_json_only_keys(extra, allowed, &err), -EINVAL);
+    assert_invalid(&err, "Title", "Unknown field \"Title\".");
+    json_decref(o);
+    json_decref(extra);
+    json_decref(empty);
+}
+
+static void test_canonical(void **state)
+{
+    json_t *a = OK("{\"b\": 1, \"a\": {\"d\": [1, \"x\"], \"c\": \"\xc3\xa9\"}, \"A\": null}", true);
+    json_t *b = OK("{\"A\":null,\"a\":{\"c\":\"\\u00e9\",\"d\":[1,\"x\"]},\"b\":1}", true);
+    char *ca = sl_json_canonical(a), *cb = sl_json_canonical(b);
+
+    assert_string_equal(ca, "{\"A\":null,\"a\":{\"c\":\"\xc3\xa9\",\"d\":[1,\"x\"]},\"b\":1}");
+    assert_string_equal(ca, cb);
+    free(ca);
+    free(cb);
+    json_decref(a);
+    json_decref(b);
+
+    a = json_string("s");
+    ca = sl_json_canonical(a);
+    assert_string_equal(ca, "\"s\"");
+    free(ca);
+    json_decref(a);
+}
+
+/* ====== sl_error_set ====== */
+
+static void test_error_set(void **state)
+{
+    struct sl_error err;
+    char longfield[300];
+
+    assert_int_equal(sl_error_set(&err, 409, "conflict", NULL, "Item %s exists.", "v1"), -EINVAL);
+    assert_int_equal(err.status, 409);
+    assert_string_equal(err.code, "conflict");
+    assert_string_equal(err.message, "Item v1 exists.");
+    assert_string_equal(err.field, "");
+
+    /* Truncation never leaves half a character: longfield is "x" and 149
+     * two-byte characters, so one byte further on the cut splits one. */
+    longfield[0] = 'x';
+    for (int i = 0; i < 149; i++)
+        memcpy(longfield + 1 + 2 * i, "\xc3\xa9", 2);
+    longfield[299] = '\0';
+
+    sl_error_set(&err, 422, "invalid", longfield, "%s", longfield);
+    assert_int_equal(strlen(err.field), sizeof err.field - 1);
+    assert_int_equal(strlen(err.message), sizeof err.message - 1);
+
+    sl_error_set(&err, 422, "invalid", longfield + 1, "%s", longfield + 1);
+    assert_int_equal(strlen(err.field), sizeof err.field - 2);
+    assert_memory_equal(err.field, longfield + 1, sizeof err.field - 2);
+    assert_int_equal(strlen(err.message), sizeof err.message - 2);
+    assert_memory_equal(err.message, longfield + 1, sizeof err.message - 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_object),
+        cmocka_unit_test(test_trailing_garbage),
+        cmocka_unit_test(test_syntax_errors_name_position),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_valid_utf8),
+        cmocka_unit_test(test_escaped_nul),
+        cmocka_unit_test(test_raw_nul),
+        cmocka_unit_test(test_duplicate_keys),
+        cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_depth_mixed),
+        cmocka_unit_test(test_depth_counts_open_containers),
+        cmocka_unit_test(test_brackets_in_strings),
+        cmocka_unit_test(test_top_level),
+        cmocka_unit_test(test_empty_null_buffer),
+        cmocka_unit_test(test_get_string),
+        cmocka_unit_test(test_get_id),
+        cmocka_unit_test(test_get_int),
+        cmocka_unit_test(test_id_valid),
+        cmocka_unit_test(test_only_keys),
+        cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_error_set),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
