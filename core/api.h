@@ -14,12 +14,23 @@ void sl_api_upload(struct sl_request *r);
 /* items.c */
 void sl_api_item_get(struct sl_request *r);
 void sl_api_audit(struct sl_request *r);
+void sl_api_audit_verify(struct sl_request *r);
 /* users.c */
 void sl_api_user_post(struct sl_request *r);
 void sl_api_follow_put(struct sl_request *r);
 void sl_api_follow_delete(struct sl_request *r);
 /* events.c */
 void sl_api_events(struct sl_request *r);
+/* policy.c */
+void sl_api_policies(struct sl_request *r);
+void sl_api_policies_reload(struct sl_request *r);
+void sl_api_policies_check(struct sl_request *r);
+/* queue.c */
+void sl_api_queue(struct sl_request *r);
+void sl_api_queue_claim(struct sl_request *r);
+void sl_api_decision(struct sl_request *r);
+void sl_api_renew(struct sl_request *r);
+void sl_api_hashbank(struct sl_request *r);
 /* auth.c */
 void sl_api_token_create(struct sl_request *r);
 void sl_api_token_delete(struct sl_request *r);

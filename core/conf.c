@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,14 +144,17 @@ static int env_index(lua_State *L)
 
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
-    (void)ar;
     lua_getfield(L, LUA_REGISTRYINDEX, "sluice.config.steps");
     lua_Integer steps = lua_tointeger(L, -1) + 1;
     lua_pop(L, 1);
     lua_pushinteger(L, steps);
     lua_setfield(L, LUA_REGISTRYINDEX, "sluice.config.steps");
     if (steps * CONFIG_HOOK_STEP > CONFIG_INSTRUCTION_LIMIT)
-        luaL_error(L, "configuration runs too long (instruction limit)");
+    {
+        lua_getinfo(L, "Sl", ar);
+        luaL_error(L, "%s:%d: the configuration runs too long (a loop that never ends?)",
+                   ar->short_src, ar->currentline);
+    }
 }
 
 /* The names a config file may read: arithmetic and string helpers only. */

@@ -26,6 +26,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "policy.h"
 #include "server.h"
 #include "store.h"
 
@@ -61,6 +62,15 @@ static const struct route routes[] = {
     { EVHTTP_REQ_DELETE, "/v1/follows/{}/{}",         ING | ADM,      BODY_NONE,   sl_api_follow_delete, "DELETE /v1/follows" },
     { EVHTTP_REQ_POST,   "/v1/events",                ING | ADM,      BODY_EVENTS, sl_api_events,        "POST /v1/events" },
     { EVHTTP_REQ_GET,    "/v1/audit",                 MOD | POL | ADM, BODY_NONE,  sl_api_audit,         "GET /v1/audit" },
+    { EVHTTP_REQ_GET,    "/v1/audit/verify",          MOD | POL | ADM, BODY_NONE,  sl_api_audit_verify,  "GET /v1/audit/verify" },
+    { EVHTTP_REQ_GET,    "/v1/queue",                 MOD | ADM,      BODY_NONE,   sl_api_queue,         "GET /v1/queue" },
+    { EVHTTP_REQ_POST,   "/v1/queue/claim",           MOD | ADM,      BODY_JSON,   sl_api_queue_claim,   "POST /v1/queue/claim" },
+    { EVHTTP_REQ_POST,   "/v1/items/{}/decision",     MOD | ADM,      BODY_JSON,   sl_api_decision,      "POST /v1/items/{id}/decision" },
+    { EVHTTP_REQ_POST,   "/v1/items/{}/renew",        MOD | ADM,      BODY_JSON,   sl_api_renew,         "POST /v1/items/{id}/renew" },
+    { EVHTTP_REQ_POST,   "/v1/hashbanks/{}",          MOD | POL | ADM, BODY_JSON,  sl_api_hashbank,      "POST /v1/hashbanks/{bank}" },
+    { EVHTTP_REQ_GET,    "/v1/policies",              POL | ADM,      BODY_NONE,   sl_api_policies,      "GET /v1/policies" },
+    { EVHTTP_REQ_POST,   "/v1/policies/reload",       POL | ADM,      BODY_NONE,   sl_api_policies_reload, "POST /v1/policies/reload" },
+    { EVHTTP_REQ_POST,   "/v1/policies/check",        POL | ADM,      BODY_JSON,   sl_api_policies_check, "POST /v1/policies/check" },
     { EVHTTP_REQ_POST,   "/v1/tokens",                ADM,            BODY_JSON,   sl_api_token_create,  "POST /v1/tokens" },
     { EVHTTP_REQ_DELETE, "/v1/tokens/{}",             ADM,            BODY_NONE,   sl_api_token_delete,  "DELETE /v1/tokens" },
 };
@@ -241,7 +251,7 @@ void sl_http_reply_text(struct sl_request *r, int status, const char *content_ty
 void sl_http_reply_json(struct sl_request *r, int status, json_t *body)
 {
     struct evbuffer *buf = evbuffer_new();
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
 
     if (text) {
         evbuffer_add(buf, text, strlen(text));
@@ -479,6 +489,7 @@ void sl_api_metrics(struct sl_request *r)
     json_t *states = NULL;
 
     sl_http_metrics(srv->http, out);
+    sl_policy_metrics(srv, out);
     sl_commit_stats(srv->commit, &cs);
     sl_metric_header(out, "sluice_store_commits_total", "counter",
                      "Transactions committed by the group-commit thread.");

@@ -62,3 +62,19 @@ void sl_api_audit(struct sl_request *r)
     }
     sl_http_reply_json(r, 200, json_pack("{s:o}", "records", list));
 }
+
+void sl_api_audit_verify(struct sl_request *r)
+{
+    int64_t checked = 0, bad = 0;
+    int rc = sl_store_audit_verify(r->srv->reader, &checked, &bad);
+
+    if (rc == -EBADMSG)
+        sl_http_reply_json(r, 200, json_pack("{s:b, s:I, s:I, s:s}", "ok", 0,
+                           "checked", (json_int_t)checked, "bad_seq", (json_int_t)bad,
+                           "message", "the chain breaks here: a record was changed or removed"));
+    else if (rc < 0)
+        sl_http_reply_store_error(r, rc);
+    else
+        sl_http_reply_json(r, 200, json_pack("{s:b, s:I}", "ok", 1,
+                                             "checked", (json_int_t)checked));
+}

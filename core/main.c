@@ -19,9 +19,11 @@
 #include "auth.h"
 #include "commit.h"
 #include "conf.h"
+#include "hashbanks.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "policy.h"
 #include "server.h"
 #include "store.h"
 
@@ -122,18 +124,22 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
+    struct sl_server *srv = arg;
+    char msg[64], err[1024];
     (void)sig;
     (void)what;
-    (void)arg;
-    char msg[64];
+
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
              (unsigned long long)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000);
     sl_notify(msg);
-    sl_info("SIGHUP: reload requested");
-    sl_notify("READY=1");
+    sl_info("SIGHUP: reloading policies");
+    if (sl_policy_reload(srv, err, sizeof(err)) == 0)
+        sl_notify("READY=1\nSTATUS=serving, policies reloaded");
+    else
+        sl_notify("READY=1\nSTATUS=serving, policy reload refused (see log)");
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -240,7 +246,11 @@ int main(int argc, char **argv)
         goto out;
     }
     writer = NULL;  /* the commit thread owns it now */
-    if (sl_http_new(&srv, &srv.http) < 0)
+    if (sl_policy_start(&srv, err, sizeof(err)) < 0) {
+        sl_err("cannot start: %s", err);
+        goto out;
+    }
+    if (sl_hashbanks_replay(&srv) < 0 || sl_http_new(&srv, &srv.http) < 0)
         goto out;
 
     sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);
@@ -272,6 +282,7 @@ out:
     sl_commit_free(srv.commit);
     sl_http_free(srv.http);
     sl_store_free(writer);
+    sl_policy_stop(&srv);
     sl_auth_free(srv.auth);
     sl_store_free(srv.reader);
     if (drain_timer)

@@ -14,6 +14,7 @@ struct sl_store;
 struct sl_commit;
 struct sl_auth;
 struct sl_http;
+struct sl_policy;
 
 struct sl_server {
     struct event_base *base;
@@ -22,6 +23,7 @@ struct sl_server {
     struct sl_commit *commit;   /* owns the writer connection */
     struct sl_auth *auth;
     struct sl_http *http;
+    struct sl_policy *policy;   /* loaded policies and plugins (policy.c) */
     int64_t started_ms;
     bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
     uint64_t uploads_total;

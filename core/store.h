@@ -52,6 +52,8 @@ struct sl_item_row {
     const char *upload_hash;    /* SHA-256 hex of upload */
     const char *tags;           /* JSON object */
     const char *reasons;        /* JSON array */
+    const char *matches;        /* JSON array: what plugins found */
+    const char *verdict;        /* JSON object: the automatic verdict; NULL when none */
     int64_t now_ms;
 };
 
@@ -66,6 +68,19 @@ int sl_store_item_get(struct sl_store *s, const char *id, json_t **out);
 
 /* Items per state: {"pending": n, ...}. */
 int sl_store_item_states(struct sl_store *s, json_t **out);
+
+/* The state of an item (32 bytes), and setting it. */
+int sl_store_item_state(struct sl_store *s, const char *id, char *state);
+int sl_store_item_set_state(struct sl_store *s, const char *id, const char *state,
+                            int64_t now_ms);
+
+/* Merge a JSON object of tags ({name: {confidence, source}}) into the item's. */
+int sl_store_item_merge_tags(struct sl_store *s, const char *id, const char *tags,
+                             int64_t now_ms);
+
+/* How many items the creator uploaded, and how many of them were rejected. */
+int sl_store_creator_standing(struct sl_store *s, const char *creator,
+                              int64_t *uploads, int64_t *rejections);
 /* }===================================================================== */
 
 /* {====================== Audit ======================================== */
@@ -116,6 +131,43 @@ int sl_store_event_insert(struct sl_store *s, const struct sl_event_row *ev);
 int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t n);
 /* Counters of an item: array indexed by type, ntypes long, zero-filled. */
 int sl_store_counters_get(struct sl_store *s, const char *item, int64_t *counts, int ntypes);
+/* }===================================================================== */
+
+/* {====================== Review queue ================================= */
+struct sl_queue_entry {
+    char queue[129];
+    int priority;
+    char claimed_by[129];       /* "" when never claimed */
+    int64_t lease_until_ms;
+    int64_t fence;
+    char escalated_by[129];     /* "" unless escalated */
+};
+
+/* Put an item in a queue (or move it), unclaimed. */
+int sl_store_queue_put(struct sl_store *s, const char *item, const char *queue,
+                       int priority, const char *reason, const char *escalated_by,
+                       int64_t now_ms);
+int sl_store_queue_remove(struct sl_store *s, const char *item);
+int sl_store_queue_get(struct sl_store *s, const char *item, struct sl_queue_entry *e);
+/* Claim up to limit waiting items of queue (NULL: any) for who, most urgent
+ * and oldest first, each with a new fence; *out is [{id, fence, lease_until_ms}].
+ * Items who escalated are not offered to who. */
+int sl_store_queue_claim(struct sl_store *s, const char *queue, const char *who,
+                         int limit, int64_t now_ms, int64_t lease_ms, json_t **out);
+int sl_store_queue_renew(struct sl_store *s, const char *item, int64_t lease_until_ms);
+/* Items in queue (NULL: all), most urgent and oldest first. */
+int sl_store_queue_list(struct sl_store *s, const char *queue, int limit, int64_t now_ms,
+                        json_t **out);
+/* [{name, depth, oldest_ms, claimed}] per queue. */
+int sl_store_queue_depths(struct sl_store *s, int64_t now_ms, json_t **out);
+/* }===================================================================== */
+
+/* {====================== Hash banks =================================== */
+int sl_store_hashbank_set(struct sl_store *s, const char *bank, const char *hash_hex,
+                          bool on, int64_t now_ms);
+int sl_store_hashbank_each(struct sl_store *s,
+                           int (*fn)(void *arg, const char *bank, const char *hash_hex),
+                           void *arg);
 /* }===================================================================== */
 
 /* {====================== Tokens ======================================= */

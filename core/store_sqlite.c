@@ -72,6 +72,27 @@ static const char *const migrations[] = {
     "  role TEXT NOT NULL,"
     "  hash TEXT NOT NULL UNIQUE,"
     "  created_ms INTEGER NOT NULL);",
+    /* 1 -> 2: review: what hooks found, the human queue, hash banks */
+    "ALTER TABLE items ADD COLUMN matches TEXT NOT NULL DEFAULT '[]';"
+    "ALTER TABLE items ADD COLUMN verdict TEXT;"
+    "CREATE TABLE queue ("
+    "  item TEXT PRIMARY KEY,"
+    "  queue TEXT NOT NULL,"
+    "  priority INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  enqueued_ms INTEGER NOT NULL,"
+    "  claimed_by TEXT,"
+    "  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  fence INTEGER NOT NULL DEFAULT 0,"
+    "  escalated_by TEXT);"
+    "CREATE INDEX queue_order ON queue(queue, priority DESC, enqueued_ms);"
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO counters VALUES ('fence', 0);"
+    "CREATE TABLE hashbanks ("
+    "  bank TEXT NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  added_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (bank, hash)) WITHOUT ROWID;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -104,6 +125,22 @@ enum stmt {
     ST_TOKEN_INSERT,
     ST_TOKEN_DELETE,
     ST_TOKEN_EACH,
+    ST_ITEM_SET_STATE,
+    ST_ITEM_STATE,
+    ST_CREATOR_STANDING,
+    ST_QUEUE_PUT,
+    ST_QUEUE_DEL,
+    ST_QUEUE_GET,
+    ST_QUEUE_AVAILABLE,
+    ST_QUEUE_CLAIM,
+    ST_QUEUE_RENEW,
+    ST_QUEUE_LIST,
+    ST_QUEUE_DEPTHS,
+    ST_FENCE_NEXT,
+    ST_BANK_ADD,
+    ST_BANK_DEL,
+    ST_BANK_EACH,
+    ST_ITEM_MERGE_TAGS,
     ST__COUNT
 };
 
@@ -115,11 +152,11 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_RELEASE]        = "RELEASE op",
     [ST_ROLLBACK_TO]    = "ROLLBACK TO op",
     [ST_ITEM_INSERT]    = "INSERT INTO items (id, creator, state, upload, upload_hash,"
-                          " tags, reasons, created_ms, updated_ms)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          " tags, reasons, created_ms, updated_ms, matches, verdict)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = ?",
     [ST_ITEM_GET]       = "SELECT id, creator, state, upload, tags, reasons,"
-                          " created_ms, updated_ms FROM items WHERE id = ?",
+                          " created_ms, updated_ms, matches, verdict FROM items WHERE id = ?",
     [ST_ITEM_STATES]    = "SELECT state, count(*) FROM items GROUP BY state",
     [ST_AUDIT_HEAD]     = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [ST_AUDIT_INSERT]   = "INSERT INTO audit (seq, item, actor, action, from_state,"
@@ -152,6 +189,41 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_TOKEN_INSERT]   = "INSERT INTO tokens (name, role, hash, created_ms) VALUES (?, ?, ?, ?)",
     [ST_TOKEN_DELETE]   = "DELETE FROM tokens WHERE name = ?",
     [ST_TOKEN_EACH]     = "SELECT name, role, hash FROM tokens ORDER BY name",
+    [ST_ITEM_SET_STATE] = "UPDATE items SET state = ?2, updated_ms = ?3 WHERE id = ?1",
+    [ST_ITEM_STATE]     = "SELECT state FROM items WHERE id = ?",
+    [ST_CREATOR_STANDING] = "SELECT count(*), coalesce(sum(state = 'rejected'), 0)"
+                          " FROM items WHERE creator = ?",
+    [ST_QUEUE_PUT]      = "INSERT OR REPLACE INTO queue (item, queue, priority, reason,"
+                          " enqueued_ms, escalated_by) VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_QUEUE_DEL]      = "DELETE FROM queue WHERE item = ?",
+    [ST_QUEUE_GET]      = "SELECT queue, priority, claimed_by, lease_until_ms, fence,"
+                          " escalated_by FROM queue WHERE item = ?",
+    /* Waiting: never claimed, or the claim's lease has run out. */
+    [ST_QUEUE_AVAILABLE] = "SELECT item FROM queue"
+                          " WHERE (?1 IS NULL OR queue = ?1)"
+                          " AND (claimed_by IS NULL OR lease_until_ms <= ?2)"
+                          " AND (escalated_by IS NULL OR escalated_by != ?3)"
+                          " ORDER BY priority DESC, enqueued_ms, item LIMIT ?4",
+    [ST_QUEUE_CLAIM]    = "UPDATE queue SET claimed_by = ?2, lease_until_ms = ?3, fence = ?4"
+                          " WHERE item = ?1",
+    [ST_QUEUE_RENEW]    = "UPDATE queue SET lease_until_ms = ?2 WHERE item = ?1",
+    [ST_QUEUE_LIST]     = "SELECT q.item, q.queue, q.priority, q.reason, q.enqueued_ms,"
+                          " CASE WHEN q.lease_until_ms > ?2 THEN q.claimed_by END,"
+                          " CASE WHEN q.lease_until_ms > ?2 THEN q.lease_until_ms END,"
+                          " q.escalated_by, i.creator, json_extract(i.upload, '$.title')"
+                          " FROM queue q JOIN items i ON i.id = q.item"
+                          " WHERE (?1 IS NULL OR q.queue = ?1)"
+                          " ORDER BY q.priority DESC, q.enqueued_ms, q.item LIMIT ?3",
+    [ST_QUEUE_DEPTHS]   = "SELECT queue, count(*), min(enqueued_ms),"
+                          " coalesce(sum(claimed_by IS NOT NULL AND lease_until_ms > ?1), 0)"
+                          " FROM queue GROUP BY queue ORDER BY queue",
+    [ST_FENCE_NEXT]     = "UPDATE counters SET value = value + 1 WHERE name = 'fence'"
+                          " RETURNING value",
+    [ST_BANK_ADD]       = "INSERT OR IGNORE INTO hashbanks (bank, hash, added_ms) VALUES (?, ?, ?)",
+    [ST_BANK_DEL]       = "DELETE FROM hashbanks WHERE bank = ? AND hash = ?",
+    [ST_BANK_EACH]      = "SELECT bank, hash FROM hashbanks ORDER BY bank",
+    [ST_ITEM_MERGE_TAGS] = "UPDATE items SET tags = json_patch(tags, ?2), updated_ms = ?3"
+                          " WHERE id = ?1",
 };
 
 /* }===================================================================== */
@@ -437,6 +509,8 @@ int sl_store_item_insert(struct sl_store *s, const struct sl_item_row *row)
     bind_text(st, 7, row->reasons ? row->reasons : "[]");
     sqlite3_bind_int64(st, 8, row->now_ms);
     sqlite3_bind_int64(st, 9, row->now_ms);
+    bind_text(st, 10, row->matches ? row->matches : "[]");
+    bind_text(st, 11, row->verdict);
     return stmt_done(s, st, "item insert");
 }
 
@@ -462,7 +536,7 @@ int sl_store_item_get(struct sl_store *s, const char *id, json_t **out)
         sqlite3_reset(st);
         return rc == SQLITE_DONE ? -ENOENT : db_fail(s, "item get");
     }
-    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I}",
+    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o}",
                      "id", col_text(st, 0),
                      "creator", col_text(st, 1),
                      "state", col_text(st, 2),
@@ -470,7 +544,9 @@ int sl_store_item_get(struct sl_store *s, const char *id, json_t **out)
                      "tags", col_json(st, 4),
                      "reasons", col_json(st, 5),
                      "created_ms", (json_int_t)sqlite3_column_int64(st, 6),
-                     "updated_ms", (json_int_t)sqlite3_column_int64(st, 7));
+                     "updated_ms", (json_int_t)sqlite3_column_int64(st, 7),
+                     "matches", col_json(st, 8),
+                     "verdict", col_json(st, 9));
     sqlite3_reset(st);
     return *out ? 0 : -ENOMEM;
 }
@@ -750,6 +826,237 @@ int sl_store_token_each(struct sl_store *s,
             break;
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "token list");
+}
+
+/* }===================================================================== */
+
+/* {====================== Item state =================================== */
+
+int sl_store_item_state(struct sl_store *s, const char *id, char *state)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_ITEM_STATE);
+    bind_text(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(state, 32, "%s", col_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "item state");
+}
+
+int sl_store_item_set_state(struct sl_store *s, const char *id, const char *state,
+                            int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_ITEM_SET_STATE);
+    bind_text(st, 1, id);
+    bind_text(st, 2, state);
+    sqlite3_bind_int64(st, 3, now_ms);
+    int rc = stmt_done(s, st, "item set state");
+    return rc < 0 ? rc : sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int sl_store_item_merge_tags(struct sl_store *s, const char *id, const char *tags,
+                             int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_ITEM_MERGE_TAGS);
+    bind_text(st, 1, id);
+    bind_text(st, 2, tags);
+    sqlite3_bind_int64(st, 3, now_ms);
+    return stmt_done(s, st, "item merge tags");
+}
+
+int sl_store_creator_standing(struct sl_store *s, const char *creator,
+                              int64_t *uploads, int64_t *rejections)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_CREATOR_STANDING);
+    bind_text(st, 1, creator);
+    int rc = sqlite3_step(st);
+    *uploads = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    *rejections = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : db_fail(s, "creator standing");
+}
+
+/* }===================================================================== */
+
+/* {====================== Review queue ================================= */
+
+int sl_store_queue_put(struct sl_store *s, const char *item, const char *queue,
+                       int priority, const char *reason, const char *escalated_by,
+                       int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_QUEUE_PUT);
+    bind_text(st, 1, item);
+    bind_text(st, 2, queue);
+    sqlite3_bind_int(st, 3, priority);
+    bind_text(st, 4, reason ? reason : "");
+    sqlite3_bind_int64(st, 5, now_ms);
+    bind_text(st, 6, escalated_by);
+    return stmt_done(s, st, "queue put");
+}
+
+int sl_store_queue_remove(struct sl_store *s, const char *item)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_QUEUE_DEL);
+    bind_text(st, 1, item);
+    return stmt_done(s, st, "queue remove");
+}
+
+int sl_store_queue_get(struct sl_store *s, const char *item, struct sl_queue_entry *e)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_QUEUE_GET);
+    bind_text(st, 1, item);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(e, 0, sizeof(*e));
+        snprintf(e->queue, sizeof(e->queue), "%s", col_text(st, 0));
+        e->priority = sqlite3_column_int(st, 1);
+        if (col_text(st, 2))
+            snprintf(e->claimed_by, sizeof(e->claimed_by), "%s", col_text(st, 2));
+        e->lease_until_ms = sqlite3_column_int64(st, 3);
+        e->fence = sqlite3_column_int64(st, 4);
+        if (col_text(st, 5))
+            snprintf(e->escalated_by, sizeof(e->escalated_by), "%s", col_text(st, 5));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "queue get");
+}
+
+int sl_store_queue_claim(struct sl_store *s, const char *queue, const char *who,
+                         int limit, int64_t now_ms, int64_t lease_ms, json_t **out)
+{
+    char ids[256][129];
+    int n = 0, rc;
+    sqlite3_stmt *st = stmt_get(s, ST_QUEUE_AVAILABLE);
+
+    if (limit > 256)
+        limit = 256;
+    bind_text(st, 1, queue);
+    sqlite3_bind_int64(st, 2, now_ms);
+    bind_text(st, 3, who);
+    sqlite3_bind_int(st, 4, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < limit)
+        snprintf(ids[n++], sizeof(ids[0]), "%s", col_text(st, 0));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_fail(s, "queue available");
+
+    json_t *claimed = json_array();
+    for (int i = 0; i < n; i++) {
+        /* Every claim takes a new fence, so a decision carrying an older
+         * one is recognisably stale even if the same person reclaimed. */
+        st = stmt_get(s, ST_FENCE_NEXT);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_reset(st);
+            json_decref(claimed);
+            return db_fail(s, "fence");
+        }
+        int64_t fence = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        st = stmt_get(s, ST_QUEUE_CLAIM);
+        bind_text(st, 1, ids[i]);
+        bind_text(st, 2, who);
+        sqlite3_bind_int64(st, 3, now_ms + lease_ms);
+        sqlite3_bind_int64(st, 4, fence);
+        if ((rc = stmt_done(s, st, "queue claim")) < 0) {
+            json_decref(claimed);
+            return rc;
+        }
+        json_array_append_new(claimed, json_pack("{s:s, s:I, s:I}", "id", ids[i],
+                              "fence", (json_int_t)fence,
+                              "lease_until_ms", (json_int_t)(now_ms + lease_ms)));
+    }
+    *out = claimed;
+    return 0;
+}
+
+int sl_store_queue_renew(struct sl_store *s, const char *item, int64_t lease_until_ms)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_QUEUE_RENEW);
+    bind_text(st, 1, item);
+    sqlite3_bind_int64(st, 2, lease_until_ms);
+    return stmt_done(s, st, "queue renew");
+}
+
+int sl_store_queue_list(struct sl_store *s, const char *queue, int limit, int64_t now_ms,
+                        json_t **out)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_QUEUE_LIST);
+    int rc;
+
+    bind_text(st, 1, queue);
+    sqlite3_bind_int64(st, 2, now_ms);
+    sqlite3_bind_int(st, 3, limit);
+    json_t *list = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:s, s:I, s:o, s:o, s:o, s:s, s:o}",
+            "id", col_text(st, 0),
+            "queue", col_text(st, 1),
+            "priority", sqlite3_column_int(st, 2),
+            "reason", col_text(st, 3),
+            "enqueued_ms", (json_int_t)sqlite3_column_int64(st, 4),
+            "claimed_by", col_string_or_null(st, 5),
+            "lease_until_ms", sqlite3_column_type(st, 6) == SQLITE_NULL
+                ? json_null() : json_integer(sqlite3_column_int64(st, 6)),
+            "escalated_by", col_string_or_null(st, 7),
+            "creator", col_text(st, 8),
+            "title", col_string_or_null(st, 9)));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return db_fail(s, "queue list");
+    }
+    *out = list;
+    return 0;
+}
+
+int sl_store_queue_depths(struct sl_store *s, int64_t now_ms, json_t **out)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_QUEUE_DEPTHS);
+    int rc;
+
+    sqlite3_bind_int64(st, 1, now_ms);
+    json_t *list = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I}",
+            "name", col_text(st, 0),
+            "depth", (json_int_t)sqlite3_column_int64(st, 1),
+            "oldest_ms", (json_int_t)sqlite3_column_int64(st, 2),
+            "claimed", (json_int_t)sqlite3_column_int64(st, 3)));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return db_fail(s, "queue depths");
+    }
+    *out = list;
+    return 0;
+}
+
+/* }===================================================================== */
+
+/* {====================== Hash banks =================================== */
+
+int sl_store_hashbank_set(struct sl_store *s, const char *bank, const char *hash_hex,
+                          bool on, int64_t now_ms)
+{
+    sqlite3_stmt *st = stmt_get(s, on ? ST_BANK_ADD : ST_BANK_DEL);
+    bind_text(st, 1, bank);
+    bind_text(st, 2, hash_hex);
+    if (on)
+        sqlite3_bind_int64(st, 3, now_ms);
+    return stmt_done(s, st, "hash bank");
+}
+
+int sl_store_hashbank_each(struct sl_store *s,
+                           int (*fn)(void *arg, const char *bank, const char *hash_hex),
+                           void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_BANK_EACH);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(arg, col_text(st, 0), col_text(st, 1)))
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "hash banks");
 }
 
 /* }===================================================================== */

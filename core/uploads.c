@@ -11,8 +11,10 @@
 
 #include "api.h"
 #include "commit.h"
+#include "item.h"
 #include "json.h"
 #include "log.h"
+#include "policy.h"
 #include "server.h"
 #include "sha256.h"
 #include "store.h"
@@ -117,7 +119,11 @@ struct upload_op {
     char *creator;
     char *upload;               /* canonical JSON */
     char hash[SL_SHA256_HEX_LEN + 1];
-    char *tags;                 /* JSON object */
+    char *tags;                 /* JSON object, after the hooks */
+    char *matches;              /* JSON array */
+    char *reasons;              /* JSON array */
+    char *verdict_json;
+    struct sl_outcome verdict;
     char state[32];             /* the state answered: new, or as stored */
     bool existed;
 };
@@ -125,6 +131,7 @@ struct upload_op {
 static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
 {
     struct upload_op *u = (struct upload_op *)op;
+    const struct sl_outcome *v = &u->verdict;
     char stored_hash[SL_SHA256_HEX_LEN + 1];
     int64_t now = sl_now_ms();
 
@@ -136,19 +143,27 @@ static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
     }
     if (rc != -ENOENT)
         return rc;
-    strcpy(u->state, "pending");
+    snprintf(u->state, sizeof(u->state), "%s", v->state);
     struct sl_item_row row = {
         .id = u->id, .creator = u->creator, .state = u->state, .upload = u->upload,
-        .upload_hash = u->hash, .tags = u->tags, .reasons = "[]", .now_ms = now,
+        .upload_hash = u->hash, .tags = u->tags, .reasons = u->reasons,
+        .matches = u->matches, .verdict = u->verdict_json, .now_ms = now,
     };
-    rc = sl_store_item_insert(w, &row);
-    if (rc < 0)
-        return rc;
-    struct sl_audit_rec rec = {
+    struct sl_audit_rec arrived = {
         .item = u->id, .actor = u->actor, .action = "upload",
-        .to_state = u->state, .ts_ms = now,
+        .to_state = "pending", .ts_ms = now,
     };
-    return sl_store_audit_append(w, &rec);
+    struct sl_audit_rec verdict = {
+        .item = u->id, .actor = v->actor, .action = "verdict", .from_state = "pending",
+        .to_state = v->state, .reason = v->reason, .ts_ms = now,
+    };
+    if ((rc = sl_store_item_insert(w, &row)) < 0 ||
+        (rc = sl_store_audit_append(w, &arrived)) < 0 ||
+        (rc = sl_store_audit_append(w, &verdict)) < 0)
+        return rc;
+    if (strcmp(v->state, "in_review") == 0)
+        rc = sl_store_queue_put(w, u->id, v->queue, v->priority, v->reason, NULL, now);
+    return rc;
 }
 
 static void upload_free(struct upload_op *u)
@@ -156,6 +171,9 @@ static void upload_free(struct upload_op *u)
     free(u->creator);
     free(u->upload);
     free(u->tags);
+    free(u->matches);
+    free(u->reasons);
+    free(u->verdict_json);
     free(u);
 }
 
@@ -163,44 +181,77 @@ static void upload_done(struct sl_commit_op *op, int rc)
 {
     struct upload_op *u = (struct upload_op *)op;
     struct sl_request *r = u->r;
+    json_t *stored = NULL;
 
     if (rc == -EEXIST) {
         sl_http_reply_errorf(r, 409, "conflict", "id",
                              "An item with id '%s' exists with a different body.", u->id);
     } else if (rc < 0) {
         sl_http_reply_store_error(r, rc);
-    } else {
-        json_t *tags = json_loads(u->tags, 0, NULL);
-        json_t *stored = NULL;
+    } else if (u->existed) {
         /* A retry answers with what is stored now, not what was sent. */
-        if (u->existed && sl_store_item_get(r->srv->reader, u->id, &stored) == 0) {
-            json_decref(tags);
-            tags = json_incref(json_object_get(stored, "tags"));
-            snprintf(u->state, sizeof(u->state), "%s",
-                     json_string_value(json_object_get(stored, "state")));
+        if (sl_store_item_get(r->srv->reader, u->id, &stored) < 0) {
+            sl_http_reply_store_error(r, -EIO);
+        } else {
+            sl_http_reply_json(r, 202, json_pack("{s:s, s:O, s:O, s:O}", "id", u->id,
+                               "state", json_object_get(stored, "state"),
+                               "tags", json_object_get(stored, "tags"),
+                               "reasons", json_object_get(stored, "reasons")));
             json_decref(stored);
         }
-        if (!u->existed)
-            r->srv->uploads_total++;
-        sl_http_reply_json(r, 202, json_pack("{s:s, s:s, s:o, s:[]}", "id", u->id,
-                                             "state", u->state, "tags", tags, "reasons"));
+    } else {
+        r->srv->uploads_total++;
+        sl_http_reply_json(r, 202, json_pack("{s:s, s:s, s:o, s:o}", "id", u->id,
+                           "state", u->state, "tags", json_loads(u->tags, 0, NULL),
+                           "reasons", json_loads(u->reasons, 0, NULL)));
     }
     upload_free(u);
 }
 
-/* Client tags become {name: {confidence, source: "upload"}}. */
-static char *initial_tags(json_t *body)
+/* What the store needs to know of the creator before hooks judge the item. */
+static void creator_standing(struct sl_store *s, struct sl_item *item)
 {
-    json_t *out = json_object();
-    const char *name;
-    json_t *v;
+    int64_t followers = 0, uploads = 0, rejections = 0;
 
-    json_object_foreach(json_object_get(body, "tags"), name, v)
-        json_object_set_new(out, name, json_pack("{s:f, s:s}", "confidence",
-                                                 json_number_value(v), "source", "upload"));
-    char *text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(out);
-    return text;
+    sl_store_follower_count(s, item->creator, &followers);
+    sl_store_creator_standing(s, item->creator, &uploads, &rejections);
+    item->creator_followers = followers;
+    item->creator_uploads = uploads;
+    item->creator_rejections = rejections;
+}
+
+/* Run the hooks and keep what they produced as the JSON the store holds. */
+static int review(struct sl_request *r, json_t *body, struct upload_op *u)
+{
+    struct sl_item *item = sl_item_new(body);
+    if (!item)
+        return -ENOMEM;
+    creator_standing(r->srv->reader, item);
+    sl_policy_review(r->srv, item, &u->verdict);
+
+    /* The verdict's reason leads the item's reasons, once. */
+    json_t *reasons = json_copy(item->reasons);
+    if (u->verdict.reason[0]) {
+        bool seen = false;
+        size_t i;
+        json_t *v;
+        json_array_foreach(reasons, i, v)
+            seen |= strcmp(json_string_value(v), u->verdict.reason) == 0;
+        if (!seen)
+            json_array_insert_new(reasons, 0, json_string(u->verdict.reason));
+    }
+    json_t *verdict = json_pack("{s:s, s:s, s:s, s:i, s:s, s:b}",
+                                "state", u->verdict.state, "actor", u->verdict.actor,
+                                "queue", u->verdict.queue, "priority", u->verdict.priority,
+                                "reason", u->verdict.reason, "failed", u->verdict.failed);
+    u->tags = json_dumps(item->tags, JSON_COMPACT | JSON_SORT_KEYS);
+    u->matches = json_dumps(item->matches, JSON_COMPACT);
+    u->reasons = json_dumps(reasons, JSON_COMPACT);
+    u->verdict_json = json_dumps(verdict, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(reasons);
+    json_decref(verdict);
+    sl_item_free(item);
+    return u->tags && u->matches && u->reasons && u->verdict_json ? 0 : -ENOMEM;
 }
 
 void sl_api_upload(struct sl_request *r)
@@ -232,9 +283,9 @@ void sl_api_upload(struct sl_request *r)
     snprintf(u->actor, sizeof(u->actor), "token:%s", r->token_name);
     u->creator = strdup(json_string_value(json_object_get(body, "creator")));
     u->upload = sl_json_canonical(body);
-    u->tags = initial_tags(body);
+    int rc = review(r, body, u);
     json_decref(body);
-    if (!u->creator || !u->upload || !u->tags) {
+    if (rc < 0 || !u->creator || !u->upload) {
         upload_free(u);
         sl_http_reply_store_error(r, -ENOMEM);
         return;
@@ -243,7 +294,7 @@ void sl_api_upload(struct sl_request *r)
     u->r = r;
     u->op.apply = upload_apply;
     u->op.done = upload_done;
-    int rc = sl_commit_submit(r->srv->commit, &u->op);
+    rc = sl_commit_submit(r->srv->commit, &u->op);
     if (rc < 0) {
         upload_free(u);
         sl_http_reply_store_error(r, rc);

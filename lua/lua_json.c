@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON values in and out of Lua, for hook arguments and results. */
+#include "lua_json.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <lauxlib.h>
+
+/* ====== JSON to Lua ====== */
+
+static void push(lua_State *L, json_t *v, int depth)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    if (depth > SL_LUA_JSON_DEPTH)
+        luaL_error(L, "JSON value nested more than %d levels", SL_LUA_JSON_DEPTH);
+    luaL_checkstack(L, 3, "JSON value nested too deeply");
+    switch (v == NULL ? JSON_NULL : json_typeof(v)) {
+    case JSON_OBJECT:
+        lua_createtable(L, 0, (int)json_object_size(v));
+        json_object_foreach(v, key, item) {
+            lua_pushstring(L, key);
+            push(L, item, depth + 1);
+            lua_rawset(L, -3);
+        }
+        break;
+    case JSON_ARRAY:
+        lua_createtable(L, (int)json_array_size(v), 0);
+        json_array_foreach(v, i, item) {
+            push(L, item, depth + 1);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        break;
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        lua_pushinteger(L, (lua_Integer)json_integer_value(v));
+        break;
+    case JSON_REAL:
+        lua_pushnumber(L, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        lua_pushboolean(L, 1);
+        break;
+    case JSON_FALSE:
+        lua_pushboolean(L, 0);
+        break;
+    case JSON_NULL:
+        lua_pushnil(L);
+        break;
+    }
+}
+
+void sl_lua_push_json(lua_State *L, json_t *v)
+{
+    push(L, v, 0);
+}
+
+/* ====== Lua to JSON ====== */
+
+static void fill(lua_State *L, int idx, json_t *c, int depth);
+
+/* A table is an array when its keys are exactly 1..n; {} is []. */
+static bool is_array(lua_State *L, int idx)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx), keys = 0, in_range = 0;
+
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        int isint;
+        lua_Integer k = lua_tointegerx(L, -2, &isint);
+
+        keys++;
+        if (isint && lua_type(L, -2) == LUA_TNUMBER && k >= 1 && k <= n)
+            in_range++;
+        lua_pop(L, 1);
+    }
+    return keys == n && in_range == n;
+}
+
+static json_t *scalar(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s;
+    json_t *v;
+
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        return json_null();
+    case LUA_TBOOLEAN:
+        return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            return json_integer((json_int_t)lua_tointeger(L, idx));
+        if (!isfinite(lua_tonumber(L, idx)))
+            luaL_error(L, "cannot convert nan or inf to JSON");
+        return json_real(lua_tonumber(L, idx));
+    case LUA_TSTRING:
+        s = lua_tolstring(L, idx, &len);
+        if ((v = json_stringn(s, len)) == NULL)
+            luaL_error(L, "cannot convert a string that is not UTF-8 to JSON");
+        return v;
+    default:
+        luaL_error(L, "cannot convert a %s to JSON", luaL_typename(L, idx));
+        return NULL;
+    }
+}
+
+/* Make the value at vidx, attach it to c (under key, or appended when key
+ * is NULL), and only then fill it: a raise leaves nothing unowned. */
+static void put(lua_State *L, json_t *c, const char *key, int vidx, int depth)
+{
+    json_t *v;
+    int rc;
+
+    if (lua_type(L, vidx) == LUA_TTABLE) {
+        if (depth >= SL_LUA_JSON_DEPTH)
+            luaL_error(L, "cannot convert to JSON: tables nested more than %d levels "
+                       "(or a cycle)", SL_LUA_JSON_DEPTH);
+        v = is_array(L, vidx) ? json_array() : json_object();
+    } else {
+        v = scalar(L, vidx);
+    }
+    if (v == NULL)
+        luaL_error(L, "not enough memory");
+    /* Both calls take v, even when they fail (bad key, no memory). */
+    rc = key ? json_object_set_new(c, key, v) : json_array_append_new(c, v);
+    if (rc < 0)
+        luaL_error(L, "cannot convert to JSON: bad key or not enough memory");
+    if (json_is_array(v) || json_is_object(v))
+        fill(L, vidx, v, depth + 1);
+}
+
+static void fill(lua_State *L, int idx, json_t *c, int depth)
+{
+    luaL_checkstack(L, 4, "JSON value nested too deeply");
+    if (json_is_array(c)) {
+        lua_Integer i, n = (lua_Integer)lua_rawlen(L, idx);
+
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            put(L, c, NULL, lua_gettop(L), depth);
+            lua_pop(L, 1);
+        }
+        return;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        char num[32];
+        const char *key;
+        size_t len;
+
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            key = lua_tolstring(L, -2, &len);
+            if (strlen(key) != len)
+                luaL_error(L, "cannot convert to JSON: a table key holds a NUL byte");
+        } else if (lua_isinteger(L, -2)) {
+            snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -2));
+            key = num;
+        } else {
+            luaL_error(L, "cannot convert to JSON: a table key is a %s",
+                       luaL_typename(L, -2));
+            return;
+        }
+        put(L, c, key, lua_gettop(L), depth);
+        lua_pop(L, 1);
+    }
+}
+
+void sl_lua_to_json(lua_State *L, int idx, json_t **out)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        if ((*out = scalar(L, idx)) == NULL)
+            luaL_error(L, "not enough memory");
+        return;
+    }
+    *out = is_array(L, idx) ? json_array() : json_object();
+    if (*out == NULL)
+        luaL_error(L, "not enough memory");
+    fill(L, idx, *out, 1);
+}
+
+void sl_lua_to_json_append(lua_State *L, int idx, json_t *array)
+{
+    put(L, array, NULL, lua_absindex(L, idx), 0);
+}

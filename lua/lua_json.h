@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON values in and out of Lua, for hook arguments and results. */
+#ifndef SL_LUA_JSON_H
+#define SL_LUA_JSON_H
+
+#include <jansson.h>
+#include <lua.h>
+
+#define SL_LUA_JSON_DEPTH 32    /* nesting both ways, as for request bodies */
+
+/* Push v (NULL and null as nil; objects and arrays as new tables). Raises. */
+void sl_lua_push_json(lua_State *L, json_t *v);
+
+/*
+ * Convert the Lua value at idx. The new value is stored in *out as soon as
+ * it exists, before anything that can raise, so that when a Lua error
+ * interrupts the conversion the caller still owns (and must release) what
+ * was built. Raises on what JSON cannot hold: functions, NaN, strings that
+ * are not UTF-8, keys that are neither strings nor integers, nesting deeper
+ * than SL_LUA_JSON_DEPTH (which also catches cycles).
+ */
+void sl_lua_to_json(lua_State *L, int idx, json_t **out);
+
+/* The same, appending to array (which the caller holds). Raises. */
+void sl_lua_to_json_append(lua_State *L, int idx, json_t *array);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by the lua/ files: the budget, text checks, charged library calls. */
+#ifndef SL_LUA_LIB_H
+#define SL_LUA_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <lua.h>
+
+/*
+ * Charge units of work (one unit is about one VM instruction) to the
+ * running call's instruction budget; raises "instruction budget exhausted"
+ * when it runs out. For C functions whose cost the instruction hook cannot
+ * see. Implemented in sandbox.c.
+ */
+void sl_lua_charge(lua_State *L, long long units);
+
+/* Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
+bool sl_lua_utf8_valid(const char *s, size_t len);
+
+/* The longest prefix of s (valid UTF-8) of at most max bytes that does not
+ * cut a character in two. */
+size_t sl_lua_utf8_cut(const char *s, size_t len, size_t max);
+
+/* An id as the HTTP API has them: 1..max of [A-Za-z0-9_.:@-], not starting
+ * with '.'. */
+bool sl_lua_id_valid(const char *s, size_t len, size_t max);
+
+/*
+ * Replace, in the library table at idx, the functions whose running time
+ * the instruction hook cannot see (table.insert, table.sort, utf8.len, ...)
+ * by wrappers that charge their work first. Raises.
+ */
+void sl_lua_lib_charge(lua_State *L, int idx, const char *libname);
+
+/* Wrap the global-style function at the top of the stack (tonumber) the
+ * same way; leaves the wrapper in its place. Raises. */
+void sl_lua_lib_charge_tonumber(lua_State *L);
+
+/* string.find, match, gmatch and gsub with a step budget, installed into
+ * the string table at idx (lua_pattern.c). Raises. */
+void sl_lua_pattern_open(lua_State *L, int idx);
+
+#endif

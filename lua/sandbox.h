@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* The Lua policy sandbox: budgets, loading a policy directory, calling hooks. */
+#ifndef SL_SANDBOX_H
+#define SL_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct sl_item;
+struct sl_review;
+
+/*
+ * One sandbox holds one loaded policy set. It is not thread-safe: use it
+ * from one thread at a time. Reload is build-new-then-swap: load a new
+ * sandbox and, only if that succeeded, free the old one.
+ *
+ * Every function that runs Lua returns 0 on success, SL_DECLINED (from
+ * sluice/plugin.h) when the hook is not defined, or a negative errno with
+ * err holding one line "file:line: message":
+ *   -ENOMEM     the memory budget ran out
+ *   -ETIMEDOUT  the instruction budget ran out
+ *   -EINVAL     a Lua error, or a hook answered something malformed
+ * A failed call changes nothing outside the sandbox, and the sandbox stays
+ * usable for the next call. err may be NULL when errlen is 0.
+ */
+
+#define SL_LUA_MEMORY_DEFAULT ((size_t)64 << 20)
+#define SL_LUA_MEMORY_MIN ((size_t)1 << 20)
+#define SL_LUA_INSTRUCTIONS_DEFAULT 1000000
+#define SL_LUA_INSTRUCTIONS_MIN 1000
+#define SL_LUA_ERR_MAX 512      /* a comfortable err buffer */
+
+struct sl_lua_limits {
+    size_t memory;          /* bytes the whole state may hold; 0: default */
+    uint64_t instructions;  /* per call into Lua; 0: default */
+};
+
+/* Where print() goes: one line "file:line: text", valid during the call. */
+typedef void sl_lua_log_fn(void *ud, const char *line);
+
+/* A sandbox with no policies yet. limits may be NULL (defaults). Returns
+ * NULL with errno EINVAL when a limit is below its minimum, ENOMEM
+ * otherwise. Freed by sl_lua_free. */
+struct sl_lua *sl_lua_new(const struct sl_lua_limits *limits);
+void sl_lua_free(struct sl_lua *sl);
+
+/* Send print() output to fn (default: dropped). */
+void sl_lua_set_log(struct sl_lua *sl, sl_lua_log_fn *fn, void *ud);
+
+/*
+ * Load every regular file *.lua (not starting with '.') of dir, in
+ * byte-wise name order, running each file's top level with its own
+ * instruction budget. Once per sandbox (-EALREADY after). On failure the
+ * sandbox is half-loaded: free it.
+ */
+int sl_lua_load_dir(struct sl_lua *sl, const char *dir, char *err, size_t errlen);
+
+/* The loaded set's version: the first 12 hex digits of SHA-256 over
+ * (name, NUL, content, NUL) of each file in load order; "" before load.
+ * Owned by sl. */
+const char *sl_lua_version(const struct sl_lua *sl);
+
+/* [{"file": NAME, "sha256": HEX}, ...] in load order. A borrowed reference,
+ * owned by sl: json_incref it to keep it past sl_lua_free. */
+json_t *sl_lua_files(const struct sl_lua *sl);
+
+/* Bytes the Lua state holds now. */
+size_t sl_lua_memory(const struct sl_lua *sl);
+
+/*
+ * Compile and run the top level of one script in a scratch sandbox, as a
+ * file named name (which only labels errors). dir may be NULL; when given,
+ * require() finds the modules of that policy directory (without running
+ * its other files). 0 or a negative errno with err as above.
+ */
+int sl_lua_check(const char *name, const char *src, size_t len, const char *dir,
+                 const struct sl_lua_limits *limits, char *err, size_t errlen);
+
+/* Is the global function hook defined? */
+bool sl_lua_has_hook(struct sl_lua *sl, const char *hook);
+
+/* tag(item): the tags and reasons it set are applied to item only when it
+ * succeeds. */
+int sl_lua_tag(struct sl_lua *sl, struct sl_item *item, char *err, size_t errlen);
+
+/*
+ * review(item): *out is zeroed, then filled only on success, with
+ * verdict approve, reject or review (never none), and a reason for reject
+ * and review. Anything but a well-formed answer is -EINVAL.
+ */
+int sl_lua_review(struct sl_lua *sl, struct sl_item *item, struct sl_review *out,
+                  char *err, size_t errlen);
+
+/*
+ * Any other hook: calls hook(item, args...) (without the item when item is
+ * NULL) with the arguments converted to Lua values. On success *result is a
+ * new reference the caller owns: null for no result, the value for one, an
+ * array for several. JSON null arguments arrive as nil; an empty Lua table
+ * comes back as []. Tags and reasons set on the item apply as for tag.
+ */
+int sl_lua_call_json(struct sl_lua *sl, const char *hook, struct sl_item *item,
+                     json_t *const *args, size_t nargs, json_t **result,
+                     char *err, size_t errlen);
+
+#endif
