@@ -25,12 +25,19 @@ void sl_api_events(struct sl_request *r);
 void sl_api_policies(struct sl_request *r);
 void sl_api_policies_reload(struct sl_request *r);
 void sl_api_policies_check(struct sl_request *r);
+/* replay.c */
+void sl_api_policies_replay(struct sl_request *r);
+void sl_api_backup(struct sl_request *r);
 /* queue.c */
 void sl_api_queue(struct sl_request *r);
 void sl_api_queue_claim(struct sl_request *r);
 void sl_api_decision(struct sl_request *r);
 void sl_api_renew(struct sl_request *r);
 void sl_api_hashbank(struct sl_request *r);
+/* console.c */
+void sl_api_console_index(struct sl_request *r);
+void sl_api_console_file(struct sl_request *r);
+void sl_api_stats(struct sl_request *r);
 /* auth.c */
 void sl_api_token_create(struct sl_request *r);
 void sl_api_token_delete(struct sl_request *r);

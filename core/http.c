@@ -54,6 +54,10 @@ struct route {
 static const struct route routes[] = {
     { EVHTTP_REQ_GET,    "/healthz",                  SL_ROLE_PUBLIC, BODY_NONE,   sl_api_healthz,       "GET /healthz" },
     { EVHTTP_REQ_GET,    "/metrics",                  SL_ROLE_ANY,    BODY_NONE,   sl_api_metrics,       "GET /metrics" },
+    { EVHTTP_REQ_GET,    "/console",                  SL_ROLE_PUBLIC, BODY_NONE,   sl_api_console_index, "GET /console" },
+    { EVHTTP_REQ_GET,    "/console/",                 SL_ROLE_PUBLIC, BODY_NONE,   sl_api_console_index, "GET /console/" },
+    { EVHTTP_REQ_GET,    "/console/{}",               SL_ROLE_PUBLIC, BODY_NONE,   sl_api_console_file,  "GET /console/{file}" },
+    { EVHTTP_REQ_GET,    "/v1/stats",                 SL_ROLE_ANY,    BODY_NONE,   sl_api_stats,         "GET /v1/stats" },
     { EVHTTP_REQ_GET,    "/v1/status",                SL_ROLE_ANY,    BODY_NONE,   sl_api_status,        "GET /v1/status" },
     { EVHTTP_REQ_POST,   "/v1/uploads",               ING | ADM,      BODY_JSON,   sl_api_upload,        "POST /v1/uploads" },
     { EVHTTP_REQ_GET,    "/v1/items/{}",              SL_ROLE_ANY,    BODY_NONE,   sl_api_item_get,      "GET /v1/items/{id}" },
@@ -70,6 +74,8 @@ static const struct route routes[] = {
     { EVHTTP_REQ_POST,   "/v1/hashbanks/{}",          MOD | POL | ADM, BODY_JSON,  sl_api_hashbank,      "POST /v1/hashbanks/{bank}" },
     { EVHTTP_REQ_GET,    "/v1/policies",              POL | ADM,      BODY_NONE,   sl_api_policies,      "GET /v1/policies" },
     { EVHTTP_REQ_POST,   "/v1/policies/reload",       POL | ADM,      BODY_NONE,   sl_api_policies_reload, "POST /v1/policies/reload" },
+    { EVHTTP_REQ_POST,   "/v1/policies/replay",       POL | ADM,      BODY_JSON,   sl_api_policies_replay, "POST /v1/policies/replay" },
+    { EVHTTP_REQ_GET,    "/v1/backup",                ADM,            BODY_NONE,   sl_api_backup,        "GET /v1/backup" },
     { EVHTTP_REQ_POST,   "/v1/policies/check",        POL | ADM,      BODY_JSON,   sl_api_policies_check, "POST /v1/policies/check" },
     { EVHTTP_REQ_POST,   "/v1/tokens",                ADM,            BODY_JSON,   sl_api_token_create,  "POST /v1/tokens" },
     { EVHTTP_REQ_DELETE, "/v1/tokens/{}",             ADM,            BODY_NONE,   sl_api_token_delete,  "DELETE /v1/tokens" },
@@ -318,23 +324,32 @@ const char *sl_http_query(struct sl_request *r, const char *key)
     return evhttp_find_header(r->query, key);
 }
 
+static void params_clear(struct sl_request *r)
+{
+    for (int i = 0; i < r->nparams; i++)
+        free(r->params[i]);
+    r->nparams = 0;
+}
+
 /* Match path against a pattern, capturing {} segments (percent-decoded).
- * 1 on match, 0 on no match, -EINVAL for a capture that decodes badly. */
+ * 1 on match, 0 on no match (nothing captured), -EINVAL for a capture that
+ * decodes badly. */
 static int match(const char *pattern, const char *path, struct sl_request *r)
 {
-    r->nparams = 0;
+    params_clear(r);
     while (*pattern && *path) {
         if (pattern[0] == '{' && pattern[1] == '}') {
             const char *end = strchr(path, '/');
             size_t len = end ? (size_t)(end - path) : strlen(path);
             if (len == 0 || r->nparams == SL_MAX_PARAMS)
-                return 0;
+                break;
             char *raw = strndup(path, len);
             size_t dlen = 0;
             char *val = evhttp_uridecode(raw, 0, &dlen);
             free(raw);
             if (!val || strlen(val) != dlen) {
                 free(val);      /* a %00 inside an id */
+                params_clear(r);
                 return -EINVAL;
             }
             r->params[r->nparams++] = val;
@@ -343,18 +358,14 @@ static int match(const char *pattern, const char *path, struct sl_request *r)
             continue;
         }
         if (*pattern != *path)
-            return 0;
+            break;
         pattern++;
         path++;
     }
-    return *pattern == '\0' && *path == '\0';
-}
-
-static void params_clear(struct sl_request *r)
-{
-    for (int i = 0; i < r->nparams; i++)
-        free(r->params[i]);
-    r->nparams = 0;
+    if (*pattern == '\0' && *path == '\0')
+        return 1;
+    params_clear(r);
+    return 0;
 }
 
 /* Content-Type is TYPE, optionally followed by parameters. */
@@ -431,8 +442,6 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (routes[i].method == method) {
             rt = &routes[i];
             r->route = i;
-        } else {
-            params_clear(r);
         }
     }
     if (!rt) {
@@ -617,8 +626,11 @@ int sl_http_new(struct sl_server *srv, struct sl_http **out)
     evhttp_set_max_body_size(h->evh, (ev_ssize_t)hard);
     evhttp_set_max_headers_size(h->evh, 64 * 1024);
     evhttp_set_timeout(h->evh, 60);
+    /* Every method reaches the router, which answers the contract's 405. */
     evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                           EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+                                           EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+                                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                           EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(h->evh, on_request, h);
     int rc = bind_tcp(h, srv->cfg.listen);
     if (rc == 0 && srv->cfg.unix_socket)

@@ -162,20 +162,23 @@ static void consider(struct sl_outcome *v, int *held, int verdict, const char *q
 }
 
 static void fail_to_people(struct sl_outcome *v, int *held, const char *hook,
-                           const char *why, const char *actor)
+                           const char *why, const char *actor, bool live)
 {
     char reason[512];
     snprintf(reason, sizeof(reason), "policy_error: %s: %s", hook, why);
-    sl_policy_failed(hook, why);
+    if (live)
+        sl_policy_failed(hook, why);
     v->failed = true;
     /* Replace a softer verdict, keep a plugin's reject. */
     if (rank(*held) < rank(SL_VERDICT_REVIEW))
         consider(v, held, SL_VERDICT_REVIEW, "default", 0, reason, actor);
 }
 
-void sl_policy_review(struct sl_server *srv, struct sl_item *item, struct sl_outcome *v)
+/* The pipeline over a given sandbox: the live one, or a candidate being
+ * replayed (live = false: nothing is counted or logged as a failure). */
+void sl_policy_judge(struct sl_lua *lua, struct sl_plugins *plugins, struct sl_item *item,
+                     struct sl_outcome *v, bool live)
 {
-    struct sl_policy *p = srv->policy;
     char err[SL_LUA_ERR_MAX], actor[160];
     struct sl_review rv;
     int held = SL_VERDICT_NONE;
@@ -183,14 +186,14 @@ void sl_policy_review(struct sl_server *srv, struct sl_item *item, struct sl_out
     json_t *pv;
 
     memset(v, 0, sizeof(*v));
-    snprintf(actor, sizeof(actor), "policy:%s", sl_lua_version(p->lua));
-    if (sl_plugins_tag(p->plugins, item, err, sizeof(err)) < 0)
-        fail_to_people(v, &held, "tag", err, actor);
-    else if (sl_lua_tag(p->lua, item, err, sizeof(err)) < 0)
-        fail_to_people(v, &held, "tag", err, actor);
+    snprintf(actor, sizeof(actor), "policy:%s", sl_lua_version(lua));
+    if (sl_plugins_tag(plugins, item, err, sizeof(err)) < 0)
+        fail_to_people(v, &held, "tag", err, actor, live);
+    else if (sl_lua_tag(lua, item, err, sizeof(err)) < 0)
+        fail_to_people(v, &held, "tag", err, actor, live);
 
-    if (sl_plugins_review(p->plugins, item, err, sizeof(err)) < 0)
-        fail_to_people(v, &held, "review", err, actor);
+    if (sl_plugins_review(plugins, item, err, sizeof(err)) < 0)
+        fail_to_people(v, &held, "review", err, actor, live);
     json_array_foreach(item->plugin_verdicts, i, pv) {
         char who[160];
         snprintf(who, sizeof(who), "plugin:%s",
@@ -200,16 +203,22 @@ void sl_policy_review(struct sl_server *srv, struct sl_item *item, struct sl_out
                  (int)json_integer_value(json_object_get(pv, "priority")),
                  json_string_value(json_object_get(pv, "reason")), who);
     }
-    int rc = sl_lua_review(p->lua, item, &rv, err, sizeof(err));
+    int rc = sl_lua_review(lua, item, &rv, err, sizeof(err));
     if (rc == SL_DECLINED)
-        fail_to_people(v, &held, "review", "no review hook is loaded", actor);
+        fail_to_people(v, &held, "review", "no review hook is loaded", actor, live);
     else if (rc < 0)
-        fail_to_people(v, &held, "review", err, actor);
+        fail_to_people(v, &held, "review", err, actor, live);
     else
         consider(v, &held, rv.verdict, rv.queue, rv.priority, rv.reason, actor);
+    if (live) {
+        verdicts[held == SL_VERDICT_APPROVE ? 0 : held == SL_VERDICT_REJECT ? 1 : 2]++;
+        verdicts[3] += v->failed;
+    }
+}
 
-    verdicts[held == SL_VERDICT_APPROVE ? 0 : held == SL_VERDICT_REJECT ? 1 : 2]++;
-    verdicts[3] += v->failed;
+void sl_policy_review(struct sl_server *srv, struct sl_item *item, struct sl_outcome *v)
+{
+    sl_policy_judge(srv->policy->lua, srv->policy->plugins, item, v, true);
 }
 
 /* }===================================================================== */

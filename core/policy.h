@@ -35,6 +35,11 @@ int sl_policy_reload(struct sl_server *srv, char *err, size_t errlen);
  * review. Never fails: a failing or missing hook sends the item to people. */
 void sl_policy_review(struct sl_server *srv, struct sl_item *item, struct sl_outcome *v);
 
+/* The same pipeline over any sandbox; live = false for a candidate being
+ * replayed (its failures are neither counted nor logged). */
+void sl_policy_judge(struct sl_lua *lua, struct sl_plugins *plugins, struct sl_item *item,
+                     struct sl_outcome *v, bool live);
+
 /* The version hash of the loaded set ("" when none). */
 const char *sl_policy_version(const struct sl_server *srv);
 

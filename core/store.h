@@ -170,6 +170,19 @@ int sl_store_hashbank_each(struct sl_store *s,
                            void *arg);
 /* }===================================================================== */
 
+/* {====================== Statistics =================================== */
+/* Items created since since_ms, newest first, at most limit; fn stops early
+ * by returning nonzero. */
+int sl_store_items_since(struct sl_store *s, int64_t since_ms, int limit,
+                         int (*fn)(void *arg, const char *id, const char *state,
+                                   const char *upload),
+                         void *arg);
+
+/* Since since_ms: {"decisions_by_hour": [{hour_ms, action, count}],
+ * "moderators": {actor: {approve: n, reject: n, escalate: n}}}. */
+int sl_store_decision_stats(struct sl_store *s, int64_t since_ms, json_t **out);
+/* }===================================================================== */
+
 /* {====================== Tokens ======================================= */
 int sl_store_token_insert(struct sl_store *s, const char *name, const char *role,
                           const char *hash_hex, int64_t now_ms);

@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: MIT
+# sluiced --check-config: the shipped example passes; each broken file exits 1
+# with "FILE:LINE:" and the key; the config sandbox refuses os and io.
+import os
+import re
+import sys
+sys.dont_write_bytecode = True
+import sluicetest as st
+
+
+def check(t, path):
+    return st.run([st.program("sluiced"), "--check-config", "-c", path])
+
+
+def write(t, name, text):
+    path = os.path.join(t.tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def names_line(stderr, path, line):
+    """The message reads 'FILE:LINE:' (FILE as given, or its base name)."""
+    base = re.escape(os.path.basename(path))
+    return re.search(r"%s:%d:" % (base, line), stderr) is not None
+
+
+def body(t):
+    shipped = os.path.join(st.srcdir(), "dist", "sluice.conf")
+    t.require(os.path.exists(shipped), "dist/sluice.conf is shipped")
+    r = check(t, shipped)
+    t.check(r.returncode == 0, "--check-config dist/sluice.conf exits 0",
+            (r.returncode, r.stderr))
+
+    for name, text in (
+        ("empty.conf", ""),
+        ("full.conf",
+         'listen = "127.0.0.1:8421"\n'
+         'unix_socket = "sluice.sock"\n'
+         'state_dir = "state"\n'
+         'policies_dir = "policies"\n'
+         'plugins_dir = "plugins"\n'
+         'body_limit = 4096\n'
+         'log_level = "debug"\n'
+         'lua_memory_limit = 16 * 1024 * 1024\n'
+         'lua_instruction_limit = 100000\n'
+         'claim_lease_seconds = 300\n'),
+        ("comments.conf", "-- nothing but a comment\n\n"),
+    ):
+        path = write(t, name, text)
+        r = check(t, path)
+        t.check(r.returncode == 0, "--check-config %s exits 0" % name,
+                (r.returncode, r.stderr))
+
+    marker = os.path.join(t.tmp, "marker")
+    broken = (
+        # name, text, line, words the message must hold
+        ("unknown.conf", 'log_level = "info"\n\nlisen = "127.0.0.1:1"\n', 3, ["lisen"]),
+        ("type.conf", '-- size\nbody_limit = "big"\n', 2, ["body_limit"]),
+        ("fraction.conf", 'listen = "127.0.0.1:1"\nclaim_lease_seconds = 1.5\n', 2,
+         ["claim_lease_seconds"]),
+        ("level.conf", 'log_level = "loud"\n', 1, ["log_level"]),
+        ("listen.conf", "\n\nlisten = 8420\n", 3, ["listen"]),
+        ("plugins.conf", 'plugins = "keyword"\n', 1, ["plugins"]),
+        ("syntax.conf", 'listen = "127.0.0.1:1"\nbody_limit = = 5\nlog_level = "info"\n',
+         2, []),
+        ("execute.conf", 'listen = "127.0.0.1:1"\nos.execute("touch %s")\n' % marker,
+         2, []),
+        ("ioopen.conf", '\nlocal f = io.open("%s", "w")\nf:write("x")\n' % marker, 2, []),
+        ("require.conf", 'local os2 = require("os")\nos2.execute("touch %s")\n' % marker,
+         1, []),
+        # the loop must end with an error, not hang; its line is not asked
+        ("loop.conf", 'listen = "127.0.0.1:1"\nwhile true do end\n', None, []),
+    )
+    for name, text, line, words in broken:
+        path = write(t, name, text)
+        r = check(t, path)
+        t.check(r.returncode == 1, "--check-config %s exits 1" % name,
+                (r.returncode, r.stderr))
+        if line is None:
+            t.check(name in r.stderr, "%s: the error names the file" % name, r.stderr)
+        else:
+            t.check(names_line(r.stderr, path, line),
+                    "%s: the error names the file and line %d" % (name, line), r.stderr)
+        for w in words:
+            t.check(w in r.stderr, "%s: the error names '%s'" % (name, w), r.stderr)
+    t.check(not os.path.exists(marker), "the config sandbox ran no os.execute or io.open")
+
+    missing = os.path.join(t.tmp, "no-such.conf")
+    r = check(t, missing)
+    t.check(r.returncode == 1, "--check-config on a missing file exits 1", r.returncode)
+    t.check("no-such.conf" in r.stderr, "the error names the missing file", r.stderr)
+
+
+st.main(body)

@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: MIT
+# Events: one JSON object or NDJSON lines; {accepted: N}; the item's counters
+# by type match what was accepted.
+import json
+import sys
+sys.dont_write_bytecode = True
+import sluicetest as st
+
+ND = "application/x-ndjson"
+
+
+def body(t):
+    d = t.daemon()
+    for n in ("e1", "e2"):
+        t.status(d.post("/v1/uploads", st.upload(n)), 202, "upload " + n)
+    want = {n: {k: 0 for k in st.EVENT_TYPES} for n in ("e1", "e2")}
+
+    def counters(n):
+        r = d.item(n)
+        t.require(r.status == 200, "GET " + n, r)
+        return r.json.get("counters")
+
+    # One JSON event.
+    r = d.post("/v1/events", {"item": "e1", "user": "u1", "type": "play", "watch_ms": 1200,
+                              "ts": 1764350000000})
+    t.status(r, 202, "one play event")
+    t.check(r.json == {"accepted": 1}, "  ... {accepted: 1}", r)
+    want["e1"]["play"] += 1
+    t.check(counters("e1") == want["e1"], "e1 counters: play 1", counters("e1"))
+
+    r = d.post("/v1/events", json.dumps({"item": "e1", "user": "u2", "type": "like"}),
+               ctype="application/json; charset=utf-8")
+    t.status(r, 202, "one like event sent as application/json; charset=utf-8")
+    want["e1"]["like"] += 1
+
+    # Every type once on e2, as NDJSON with blank lines and no final newline.
+    lines = [json.dumps({"item": "e2", "user": "u1", "type": k}) for k in st.EVENT_TYPES]
+    text = "\n".join(lines[:3]) + "\n\n" + "\n".join(lines[3:]) + "\n\n" + lines[0]
+    r = d.post("/v1/events", text, ctype=ND)
+    t.status(r, 202, "NDJSON of 11 events and 2 blank lines")
+    t.check(r.json == {"accepted": 11}, "  ... {accepted: 11}", r)
+    for k in st.EVENT_TYPES:
+        want["e2"][k] += 1
+    want["e2"]["impression"] += 1
+    t.check(counters("e2") == want["e2"], "e2 counters: one of each type, two impressions",
+            counters("e2"))
+
+    # CRLF line ends.
+    text = "\r\n".join([json.dumps({"item": "e1", "user": "u3", "type": "share"})] * 3) + "\r\n"
+    r = d.post("/v1/events", text, ctype=ND)
+    t.status(r, 202, "NDJSON with CRLF line ends")
+    t.check(r.json == {"accepted": 3}, "  ... {accepted: 3}", r)
+    want["e1"]["share"] += 3
+
+    # A larger batch over both items.
+    kinds = ("impression", "play", "complete", "skip")
+    batch = []
+    for i in range(5000):
+        n = "e1" if i % 3 else "e2"
+        k = kinds[i % len(kinds)]
+        batch.append(json.dumps({"item": n, "user": "u%d" % (i % 50), "type": k,
+                                 "watch_ms": i}))
+        want[n][k] += 1
+    r = d.post("/v1/events", "\n".join(batch) + "\n", ctype=ND)
+    t.status(r, 202, "NDJSON of 5000 events")
+    t.check(r.json == {"accepted": 5000}, "  ... {accepted: 5000}", r)
+    for n in ("e1", "e2"):
+        t.check(counters(n) == want[n], "%s counters match every accepted event" % n,
+                (counters(n), want[n]))
+
+    # An empty NDJSON body accepts nothing (or is refused); counters unchanged.
+    r = d.post("/v1/events", "\n\n", ctype=ND)
+    t.check((r.status == 202 and r.json == {"accepted": 0}) or r.status in (400, 422),
+            "NDJSON of blank lines only -> 202 {accepted:0} or an error", r)
+
+    # Counters persist.
+    t.stopped(d, "SIGTERM exits 0")
+    d.start()
+    for n in ("e1", "e2"):
+        t.check(counters(n) == want[n], "%s counters are the same after restart" % n,
+                (counters(n), want[n]))
+
+
+st.main(body)
