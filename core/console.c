@@ -13,6 +13,7 @@
 #include <event2/http.h>
 
 #include "api.h"
+#include "dist.h"
 #include "json.h"
 #include "server.h"
 #include "store.h"
@@ -101,5 +102,8 @@ void sl_api_stats(struct sl_request *r)
                             "queues", depths, "items", states);
     json_object_update(out, decisions);
     json_decref(decisions);
+    json_t *dist = sl_dist_stats(r->srv);
+    json_object_update(out, dist);
+    json_decref(dist);
     sl_http_reply_json(r, 200, out);
 }

@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "commit.h"
+#include "dist.h"
 #include "events.h"
 #include "json.h"
 #include "log.h"
@@ -123,7 +124,11 @@ static void events_done(struct sl_commit_op *op, int rc)
     if (rc < 0) {
         sl_http_reply_store_error(b->r, rc);
     } else {
-        b->r->srv->events_total += b->n;
+        struct sl_server *srv = b->r->srv;
+        srv->events_total += b->n;
+        for (size_t i = 0; i < b->n; i++)
+            sl_dist_event(srv, b->ev[i].item, b->ev[i].user, b->ev[i].type);
+        sl_dist_events_done(srv);
         sl_http_reply_json(b->r, 202, json_pack("{s:I}", "accepted", (json_int_t)b->n));
     }
     events_free(b);

@@ -21,6 +21,7 @@
 #include <event2/listener.h>
 
 #include "api.h"
+#include "dist.h"
 #include "auth.h"
 #include "commit.h"
 #include "http.h"
@@ -70,6 +71,8 @@ static const struct route routes[] = {
     { EVHTTP_REQ_GET,    "/v1/queue",                 MOD | ADM,      BODY_NONE,   sl_api_queue,         "GET /v1/queue" },
     { EVHTTP_REQ_POST,   "/v1/queue/claim",           MOD | ADM,      BODY_JSON,   sl_api_queue_claim,   "POST /v1/queue/claim" },
     { EVHTTP_REQ_POST,   "/v1/items/{}/decision",     MOD | ADM,      BODY_JSON,   sl_api_decision,      "POST /v1/items/{id}/decision" },
+    { EVHTTP_REQ_POST,   "/v1/items/{}/takedown",     MOD | ADM,      BODY_JSON,   sl_api_takedown,      "POST /v1/items/{id}/takedown" },
+    { EVHTTP_REQ_GET,    "/v1/feed/{}",               ING | ADM,      BODY_NONE,   sl_api_feed,          "GET /v1/feed/{user}" },
     { EVHTTP_REQ_POST,   "/v1/items/{}/renew",        MOD | ADM,      BODY_JSON,   sl_api_renew,         "POST /v1/items/{id}/renew" },
     { EVHTTP_REQ_POST,   "/v1/hashbanks/{}",          MOD | POL | ADM, BODY_JSON,  sl_api_hashbank,      "POST /v1/hashbanks/{bank}" },
     { EVHTTP_REQ_GET,    "/v1/policies",              POL | ADM,      BODY_NONE,   sl_api_policies,      "GET /v1/policies" },
@@ -392,7 +395,8 @@ static bool check_body(struct sl_request *r, const struct route *rt)
         return false;
     }
     r->ndjson = rt->body == BODY_EVENTS && media_is(ct, "application/x-ndjson");
-    if (!r->ndjson && !media_is(ct, "application/json")) {
+    /* An empty body needs no type; the handler decides if it may be empty. */
+    if (len > 0 && !r->ndjson && !media_is(ct, "application/json")) {
         sl_http_reply_errorf(r, 415, "unsupported_media_type", NULL,
                              rt->body == BODY_EVENTS
                                  ? "Send application/json or application/x-ndjson, not %s."
@@ -499,6 +503,7 @@ void sl_api_metrics(struct sl_request *r)
 
     sl_http_metrics(srv->http, out);
     sl_policy_metrics(srv, out);
+    sl_dist_metrics(srv, out);
     sl_commit_stats(srv->commit, &cs);
     sl_metric_header(out, "sluice_store_commits_total", "counter",
                      "Transactions committed by the group-commit thread.");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "api.h"
+#include "dist.h"
 #include "events.h"
 #include "json.h"
 #include "server.h"
@@ -36,6 +37,7 @@ void sl_api_item_get(struct sl_request *r)
     for (int i = 0; i < SL_EV__COUNT; i++)
         json_object_set_new(counters, sl_event_names[i], json_integer(counts[i]));
     json_object_set_new(item, "counters", counters);
+    json_object_set_new(item, "waves", sl_dist_journey(r->srv, id));
     json_object_set_new(item, "audit", audit);
     sl_http_reply_json(r, 200, item);
 }

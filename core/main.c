@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "commit.h"
 #include "conf.h"
+#include "dist.h"
 #include "hashbanks.h"
 #include "http.h"
 #include "log.h"
@@ -136,7 +137,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
              (unsigned long long)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000);
     sl_notify(msg);
     sl_info("SIGHUP: reloading policies");
-    if (sl_policy_reload(srv, err, sizeof(err)) == 0)
+    if (sl_policy_reload(srv, err, sizeof(err)) == 0 && (sl_dist_policy_changed(srv), 1))
         sl_notify("READY=1\nSTATUS=serving, policies reloaded");
     else
         sl_notify("READY=1\nSTATUS=serving, policy reload refused (see log)");
@@ -250,7 +251,8 @@ int main(int argc, char **argv)
         sl_err("cannot start: %s", err);
         goto out;
     }
-    if (sl_hashbanks_replay(&srv) < 0 || sl_http_new(&srv, &srv.http) < 0)
+    if (sl_hashbanks_replay(&srv) < 0 || sl_dist_start(&srv) < 0 ||
+        sl_http_new(&srv, &srv.http) < 0)
         goto out;
 
     sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);
@@ -279,6 +281,7 @@ out:
     /* Order matters: the commit thread writes and answers what it still
      * holds while the HTTP side exists, then connections close, then the
      * stores. */
+    sl_dist_stop(&srv);
     sl_commit_free(srv.commit);
     sl_http_free(srv.http);
     sl_store_free(writer);

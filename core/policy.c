@@ -11,6 +11,7 @@
 #include <sluice/plugin.h>
 
 #include "api.h"
+#include "dist.h"
 #include "item.h"
 #include "json.h"
 #include "log.h"
@@ -254,6 +255,7 @@ void sl_api_policies_reload(struct sl_request *r)
                              "Reload refused, still running %s: %s", previous, err);
         return;
     }
+    sl_dist_policy_changed(r->srv);
     sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:O}", "version",
                                          sl_policy_version(r->srv), "previous", previous,
                                          "files", sl_lua_files(r->srv->policy->lua)));

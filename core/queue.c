@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "commit.h"
+#include "dist.h"
 #include "json.h"
 #include "log.h"
 #include "server.h"
@@ -22,6 +23,7 @@ enum decision { D_APPROVE, D_REJECT, D_ESCALATE, D_RENEW, D_CLAIM };
 struct queue_op {
     struct sl_commit_op op;
     struct sl_request *r;
+    struct sl_server *srv;          /* r is gone once answered */
     enum decision what;
     char who[SL_ID_MAX + 1];        /* the moderator's token name */
     char item[SL_ID_MAX + 1];
@@ -157,9 +159,14 @@ static void queue_done(struct sl_commit_op *op, int rc)
             sl_http_reply_json(r, 200, json_pack("{s:s, s:I, s:I}", "id", q->item,
                                "fence", (json_int_t)q->fence,
                                "lease_until_ms", (json_int_t)q->lease_until_ms));
-        else
+        else {
             sl_http_reply_json(r, 200, json_pack("{s:s, s:s}", "id", q->item,
                                                  "state", q->state));
+            if (q->what == D_APPROVE)
+                sl_dist_approved(q->srv, q->item);
+            else if (q->what == D_REJECT)
+                sl_dist_withdrawn(q->srv, q->item);
+        }
         break;
     case -ENOENT:
         sl_http_reply_errorf(r, 404, "not_found", NULL, "No item has the id '%s'.", q->item);
@@ -192,6 +199,7 @@ static void queue_done(struct sl_commit_op *op, int rc)
 static void submit(struct sl_request *r, struct queue_op *q)
 {
     q->r = r;
+    q->srv = r->srv;
     q->op.apply = queue_apply;
     q->op.done = queue_done;
     q->now_ms = sl_now_ms();

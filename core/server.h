@@ -15,6 +15,7 @@ struct sl_commit;
 struct sl_auth;
 struct sl_http;
 struct sl_policy;
+struct sl_dist;
 
 struct sl_server {
     struct event_base *base;
@@ -24,6 +25,7 @@ struct sl_server {
     struct sl_auth *auth;
     struct sl_http *http;
     struct sl_policy *policy;   /* loaded policies and plugins (policy.c) */
+    struct sl_dist *dist;       /* the audience and running waves (dist.c) */
     int64_t started_ms;
     bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
     uint64_t uploads_total;

@@ -170,6 +170,33 @@ int sl_store_hashbank_each(struct sl_store *s,
                            void *arg);
 /* }===================================================================== */
 
+/* {====================== Distribution ================================= */
+/* The item's plan: {"waves": [...], "next": n}, JSON. */
+int sl_store_item_set_plan(struct sl_store *s, const char *id, const char *plan);
+/* One wave of an item as JSON (audience, size, placed, stats, decision...). */
+int sl_store_wave_put(struct sl_store *s, const char *item, int n, const char *wave);
+int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out);
+/* Who was offered the item, in which wave, from which source. */
+int sl_store_offer_add(struct sl_store *s, const char *item, const char *user, int wave,
+                       int source);
+int sl_store_offers_each(struct sl_store *s, const char *item,
+                         int (*fn)(void *arg, const char *user, int wave, int source),
+                         void *arg);
+/* Loading the audience at start. */
+int sl_store_users_each(struct sl_store *s,
+                        int (*fn)(void *arg, const char *id, const char *city,
+                                  const char *interests),
+                        void *arg);
+int sl_store_follows_each(struct sl_store *s,
+                          int (*fn)(void *arg, const char *follower, const char *creator),
+                          void *arg);
+int sl_store_items_in_state(struct sl_store *s, const char *state,
+                            int (*fn)(void *arg, const char *id, const char *creator,
+                                      const char *upload, const char *tags,
+                                      const char *plan),
+                            void *arg);
+/* }===================================================================== */
+
 /* {====================== Statistics =================================== */
 /* Items created since since_ms, newest first, at most limit; fn stops early
  * by returning nonzero. */

@@ -93,6 +93,19 @@ static const char *const migrations[] = {
     "  hash TEXT NOT NULL,"
     "  added_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (bank, hash)) WITHOUT ROWID;",
+    /* 2 -> 3: distribution: the plan, each wave, who was offered what */
+    "ALTER TABLE items ADD COLUMN plan TEXT;"
+    "CREATE TABLE waves ("
+    "  item TEXT NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  wave TEXT NOT NULL,"
+    "  PRIMARY KEY (item, n)) WITHOUT ROWID;"
+    "CREATE TABLE offers ("
+    "  item TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  wave INTEGER NOT NULL,"
+    "  source INTEGER NOT NULL,"
+    "  PRIMARY KEY (item, user)) WITHOUT ROWID;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -142,6 +155,14 @@ enum stmt {
     ST_BANK_EACH,
     ST_ITEM_MERGE_TAGS,
     ST_ITEMS_SINCE,
+    ST_ITEM_SET_PLAN,
+    ST_WAVE_PUT,
+    ST_WAVES_GET,
+    ST_OFFER_ADD,
+    ST_OFFERS_EACH,
+    ST_USERS_EACH,
+    ST_FOLLOWS_EACH,
+    ST_ITEMS_IN_STATE,
     ST_DECISIONS_BY_HOUR,
     ST_DECISIONS_BY_ACTOR,
     ST__COUNT
@@ -225,6 +246,15 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_BANK_ADD]       = "INSERT OR IGNORE INTO hashbanks (bank, hash, added_ms) VALUES (?, ?, ?)",
     [ST_BANK_DEL]       = "DELETE FROM hashbanks WHERE bank = ? AND hash = ?",
     [ST_BANK_EACH]      = "SELECT bank, hash FROM hashbanks ORDER BY bank",
+    [ST_ITEM_SET_PLAN]  = "UPDATE items SET plan = ?2 WHERE id = ?1",
+    [ST_WAVE_PUT]       = "INSERT OR REPLACE INTO waves (item, n, wave) VALUES (?, ?, ?)",
+    [ST_WAVES_GET]      = "SELECT wave FROM waves WHERE item = ? ORDER BY n",
+    [ST_OFFER_ADD]      = "INSERT OR IGNORE INTO offers (item, user, wave, source) VALUES (?, ?, ?, ?)",
+    [ST_OFFERS_EACH]    = "SELECT user, wave, source FROM offers WHERE item = ?",
+    [ST_USERS_EACH]     = "SELECT id, city, interests FROM users",
+    [ST_FOLLOWS_EACH]   = "SELECT follower, creator FROM follows",
+    [ST_ITEMS_IN_STATE] = "SELECT id, creator, upload, tags, plan FROM items WHERE state = ?"
+                          " ORDER BY created_ms",
     [ST_ITEMS_SINCE]    = "SELECT id, state, upload FROM items WHERE created_ms >= ?"
                           " ORDER BY created_ms DESC, id LIMIT ?",
     [ST_DECISIONS_BY_HOUR] = "SELECT ts_ms / 3600000 * 3600000, action, count(*) FROM audit"
@@ -1123,6 +1153,115 @@ int sl_store_decision_stats(struct sl_store *s, int64_t since_ms, json_t **out)
     }
     *out = json_pack("{s:o, s:o}", "decisions_by_hour", hours, "moderators", people);
     return 0;
+}
+
+/* }===================================================================== */
+
+/* {====================== Distribution ================================= */
+
+int sl_store_item_set_plan(struct sl_store *s, const char *id, const char *plan)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_ITEM_SET_PLAN);
+    bind_text(st, 1, id);
+    bind_text(st, 2, plan);
+    return stmt_done(s, st, "item plan");
+}
+
+int sl_store_wave_put(struct sl_store *s, const char *item, int n, const char *wave)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_WAVE_PUT);
+    bind_text(st, 1, item);
+    sqlite3_bind_int(st, 2, n);
+    bind_text(st, 3, wave);
+    return stmt_done(s, st, "wave put");
+}
+
+int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_WAVES_GET);
+    json_t *list = json_array();
+    int rc;
+
+    bind_text(st, 1, item);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(list, col_json(st, 0));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return db_fail(s, "waves get");
+    }
+    *out = list;
+    return 0;
+}
+
+int sl_store_offer_add(struct sl_store *s, const char *item, const char *user, int wave,
+                       int source)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_OFFER_ADD);
+    bind_text(st, 1, item);
+    bind_text(st, 2, user);
+    sqlite3_bind_int(st, 3, wave);
+    sqlite3_bind_int(st, 4, source);
+    return stmt_done(s, st, "offer add");
+}
+
+int sl_store_offers_each(struct sl_store *s, const char *item,
+                         int (*fn)(void *arg, const char *user, int wave, int source),
+                         void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_OFFERS_EACH);
+    int rc;
+
+    bind_text(st, 1, item);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(arg, col_text(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2)))
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "offers");
+}
+
+int sl_store_users_each(struct sl_store *s,
+                        int (*fn)(void *arg, const char *id, const char *city,
+                                  const char *interests),
+                        void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_USERS_EACH);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(arg, col_text(st, 0), col_text(st, 1), col_text(st, 2)))
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "users");
+}
+
+int sl_store_follows_each(struct sl_store *s,
+                          int (*fn)(void *arg, const char *follower, const char *creator),
+                          void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_FOLLOWS_EACH);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(arg, col_text(st, 0), col_text(st, 1)))
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "follows");
+}
+
+int sl_store_items_in_state(struct sl_store *s, const char *state,
+                            int (*fn)(void *arg, const char *id, const char *creator,
+                                      const char *upload, const char *tags,
+                                      const char *plan),
+                            void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_ITEMS_IN_STATE);
+    int rc;
+    bind_text(st, 1, state);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(arg, col_text(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3),
+               col_text(st, 4)))
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "items in state");
 }
 
 /* }===================================================================== */

@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "commit.h"
+#include "dist.h"
 #include "item.h"
 #include "json.h"
 #include "log.h"
@@ -201,6 +202,8 @@ static void upload_done(struct sl_commit_op *op, int rc)
         }
     } else {
         r->srv->uploads_total++;
+        if (strcmp(u->state, "approved") == 0)
+            sl_dist_approved(r->srv, u->id);
         sl_http_reply_json(r, 202, json_pack("{s:s, s:s, s:o, s:o}", "id", u->id,
                            "state", u->state, "tags", json_loads(u->tags, 0, NULL),
                            "reasons", json_loads(u->reasons, 0, NULL)));

@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "commit.h"
+#include "dist.h"
 #include "json.h"
 #include "server.h"
 #include "store.h"
@@ -47,6 +48,13 @@ static void user_done(struct sl_commit_op *op, int rc)
     struct sl_request *r = u->r;
     json_t *user;
 
+    if (rc == 0 && u->follow)
+        sl_dist_follow(r->srv, u->id, u->creator, u->on);
+    else if (rc == 0) {
+        json_t *interests = u->interests ? json_loads(u->interests, 0, NULL) : NULL;
+        sl_dist_user(r->srv, u->id, u->city, interests);
+        json_decref(interests);
+    }
     if (rc < 0)
         sl_http_reply_store_error(r, rc);
     else if (u->follow)

@@ -1,0 +1,1300 @@
+/* SPDX-License-Identifier: MIT */
+/* Distribution: waves after approval, feedback decisions, feeds, shares. */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <sluice/plugin.h>
+
+#include "api.h"
+#include "audience.h"
+#include "commit.h"
+#include "dist.h"
+#include "distmath.h"
+#include "events.h"
+#include "item.h"
+#include "json.h"
+#include "log.h"
+#include "policy.h"
+#include "sandbox.h"
+#include "server.h"
+#include "store.h"
+
+/*
+ * The life of an approved item: a plan (from the policy's plan hook, or the
+ * built-in one) lists waves; each wave picks that many users of its audience
+ * who were never offered the item and places it in their inboxes. Events
+ * fill the running wave's counters; when every placed user has seen it, or
+ * its time is up, the policy's wave_done hook says continue (the next
+ * planned wave), switch (the next wave goes to another audience) or stop.
+ * The in-memory state here is the truth for the loop; every change is also
+ * queued to the store, so a restart resumes where it was.
+ */
+
+#define TICK_MS 1000
+#define PERSIST_EVERY_MS 5000
+#define REGROUP_EVERY_MS (10 * 60 * 1000)
+#define HEAD_EVERY_MS 60000
+#define MAX_WAVE_SIZE 10000000
+#define MAX_PLAN 32
+#define FEED_MAX 100
+#define INBOX_SCAN 200
+#define FUNNEL_MAX 8
+
+enum dstate { D_RUNNING, D_HELD, D_SETTLED };
+
+struct wave {
+    int n;                          /* 1-based */
+    char audience[160];
+    uint32_t size, placed;
+    int64_t started_ms, limit_ms, ended_ms;
+    uint64_t counts[SL_EV__COUNT];
+    char decision[16];              /* "" while running */
+    char reason[256];
+    char decided_by[96];
+};
+
+struct ditem {
+    char id[SL_ID_MAX + 1];
+    uint32_t h;                     /* audience handle */
+    json_t *upload;                 /* for hooks */
+    json_t *tags;
+    json_t *plan;                   /* [{audience, size, limit_s, review}] */
+    int next;                       /* index of the next planned wave */
+    int reviewed;                   /* plan waves up to this index were reviewed */
+    char switch_to[160];            /* audience of the next wave, when switched */
+    struct wave *waves;
+    int nwaves;
+    enum dstate state;
+    uint64_t reports;
+    bool dirty;                     /* counters not yet persisted */
+    bool due;                       /* every placed user has seen it: decide */
+};
+
+struct traffic {
+    double min_private;
+    double min_ordinary;
+    double head_share;
+    uint64_t report_threshold;
+};
+
+struct pool {
+    uint64_t trials, successes;
+};
+
+struct sl_dist {
+    struct sl_server *srv;
+    struct sl_audience *aud;
+    struct ditem **items;           /* by audience handle */
+    size_t cap;
+    struct traffic traffic;
+    struct pool pools[6];           /* by enum sl_aud_source */
+    struct event *tick;
+    int64_t last_persist, last_regroup, last_head;
+    uint32_t *scratch;              /* users picked for a wave */
+    size_t scratch_cap;
+    /* metrics */
+    uint64_t funnel[FUNNEL_MAX + 1];    /* items that reached wave k (k = 1..) */
+    uint64_t decisions[6];          /* continue, stop, switch, skip, review, error */
+    uint64_t served_private, served_public, served_ordinary, served_head;
+};
+
+static const char *const decision_names[] = { "continue", "stop", "switch", "skip",
+                                              "review", "error" };
+
+static struct sl_dist *D(struct sl_server *srv)
+{
+    return srv->dist;
+}
+
+/* {====================== Persistence ================================== */
+
+/* A change of an item that the store must learn; no request waits on it. */
+struct dist_op {
+    struct sl_commit_op op;
+    char item[SL_ID_MAX + 1];
+    char actor[160];
+    char *state;                    /* new state, or NULL */
+    char *from_state;
+    char *action;                   /* audit action with the state change */
+    char *reason;
+    char *plan;                     /* JSON, or NULL */
+    char *queue;                    /* put in this review queue, or NULL */
+    bool unqueue;
+    int wave_n;                     /* > 0: store this wave */
+    char *wave;                     /* JSON */
+    char **offers;                  /* user ids offered in wave_n */
+    size_t noffers;
+    int source;
+};
+
+static void dist_op_free(struct dist_op *o)
+{
+    free(o->state);
+    free(o->from_state);
+    free(o->action);
+    free(o->reason);
+    free(o->plan);
+    free(o->queue);
+    free(o->wave);
+    for (size_t i = 0; i < o->noffers; i++)
+        free(o->offers[i]);
+    free(o->offers);
+    free(o);
+}
+
+static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
+{
+    struct dist_op *o = (struct dist_op *)op;
+    int64_t now = sl_now_ms();
+    int rc = 0;
+
+    if (o->state) {
+        rc = sl_store_item_set_state(w, o->item, o->state, now);
+        struct sl_audit_rec rec = { o->item, o->actor, o->action, o->from_state, o->state,
+                                    o->reason, now };
+        if (rc == 0)
+            rc = sl_store_audit_append(w, &rec);
+    }
+    if (rc == 0 && o->plan)
+        rc = sl_store_item_set_plan(w, o->item, o->plan);
+    if (rc == 0 && o->queue)
+        rc = sl_store_queue_put(w, o->item, o->queue, 60, o->reason, NULL, now);
+    if (rc == 0 && o->unqueue)
+        rc = sl_store_queue_remove(w, o->item);
+    if (rc == 0 && o->wave_n > 0)
+        rc = sl_store_wave_put(w, o->item, o->wave_n, o->wave);
+    for (size_t i = 0; rc == 0 && i < o->noffers; i++)
+        rc = sl_store_offer_add(w, o->item, o->offers[i], o->wave_n, o->source);
+    return rc;
+}
+
+static void dist_done(struct sl_commit_op *op, int rc)
+{
+    struct dist_op *o = (struct dist_op *)op;
+    if (rc < 0)
+        sl_err("distribution: storing a change of item %s failed: %s", o->item,
+               strerror(-rc));
+    dist_op_free(o);
+}
+
+static struct dist_op *op_new(const char *item)
+{
+    struct dist_op *o = calloc(1, sizeof(*o));
+    if (o)
+        snprintf(o->item, sizeof(o->item), "%s", item);
+    return o;
+}
+
+static void op_submit(struct sl_dist *d, struct dist_op *o)
+{
+    o->op.apply = dist_apply;
+    o->op.done = dist_done;
+    if (sl_commit_submit(d->srv->commit, &o->op) < 0) {
+        sl_err("distribution: cannot queue a change of item %s (stopping?)", o->item);
+        dist_op_free(o);
+    }
+}
+
+static void op_state(struct dist_op *o, const char *actor, const char *action,
+                     const char *from, const char *to, const char *reason)
+{
+    snprintf(o->actor, sizeof(o->actor), "%s", actor);
+    o->action = strdup(action);
+    o->from_state = from ? strdup(from) : NULL;
+    o->state = strdup(to);
+    o->reason = strdup(reason ? reason : "");
+}
+
+static json_t *wave_json(const struct wave *w)
+{
+    json_t *stats = json_object();
+    for (int i = 0; i < SL_EV__COUNT; i++)
+        json_object_set_new(stats, sl_event_names[i], json_integer((json_int_t)w->counts[i]));
+    return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s, s:s, s:s}",
+                     "n", w->n, "audience", w->audience,
+                     "size", (json_int_t)w->size, "placed", (json_int_t)w->placed,
+                     "started_ms", (json_int_t)w->started_ms, "limit_ms", (json_int_t)w->limit_ms,
+                     "ended_ms", w->ended_ms ? json_integer(w->ended_ms) : json_null(),
+                     "stats", stats, "decision", w->decision, "reason", w->reason,
+                     "decided_by", w->decided_by);
+}
+
+static void op_wave(struct dist_op *o, const struct wave *w)
+{
+    json_t *j = wave_json(w);
+    o->wave_n = w->n;
+    o->wave = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+}
+
+static char *plan_json(const struct ditem *it)
+{
+    json_t *j = json_pack("{s:O, s:i, s:i}", "waves", it->plan, "next", it->next,
+                          "reviewed", it->reviewed);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+/* }===================================================================== */
+
+/* {====================== Items ======================================== */
+
+static struct ditem *item_get(struct sl_dist *d, const char *id)
+{
+    uint32_t h;
+    if (sl_audience_item_find(d->aud, id, &h) < 0 || h >= d->cap)
+        return NULL;
+    return d->items[h];
+}
+
+static int item_put(struct sl_dist *d, struct ditem *it)
+{
+    if (it->h >= d->cap) {
+        size_t cap = d->cap ? d->cap : 64;
+        while (cap <= it->h)
+            cap *= 2;
+        struct ditem **v = realloc(d->items, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        memset(v + d->cap, 0, (cap - d->cap) * sizeof(*v));
+        d->items = v;
+        d->cap = cap;
+    }
+    d->items[it->h] = it;
+    return 0;
+}
+
+static void item_drop(struct sl_dist *d, struct ditem *it)
+{
+    if (it->h < d->cap && d->items[it->h] == it)
+        d->items[it->h] = NULL;
+    sl_audience_item_release(d->aud, it->h);
+    json_decref(it->upload);
+    json_decref(it->tags);
+    json_decref(it->plan);
+    free(it->waves);
+    free(it);
+}
+
+static struct wave *current(struct ditem *it)
+{
+    return it->nwaves && !it->waves[it->nwaves - 1].decision[0] ? &it->waves[it->nwaves - 1]
+                                                               : NULL;
+}
+
+/* The item as hooks see it: the upload with its stored tags. */
+static struct sl_item *hook_item(struct ditem *it)
+{
+    struct sl_item *item = sl_item_new(it->upload);
+    if (item && it->tags) {
+        json_decref(item->tags);
+        item->tags = json_deep_copy(it->tags);
+    }
+    return item;
+}
+
+/* Interests of an item: its tags "interest.NAME" with confidence >= 0.5. */
+static size_t item_interests(const struct ditem *it, const char **out, size_t max)
+{
+    const char *name;
+    json_t *v;
+    size_t n = 0;
+
+    json_object_foreach(it->tags, name, v)
+        if (n < max && strncmp(name, "interest.", 9) == 0 && name[9] &&
+            json_number_value(json_object_get(v, "confidence")) >= 0.5)
+            out[n++] = name + 9;
+    return n;
+}
+
+/* }===================================================================== */
+
+/* {====================== Plans ======================================== */
+
+/* The built-in plan when policies define none: followers, nearby, then
+ * everyone in waves growing about tenfold. */
+static json_t *default_plan(void)
+{
+    return json_pack("[{s:s, s:i, s:i}, {s:s, s:i, s:i}, {s:s, s:i, s:i}, {s:s, s:i, s:i},"
+                     " {s:s, s:i, s:i}]",
+                     "audience", "followers", "size", 1000, "limit_s", 3600,
+                     "audience", "nearby", "size", 100, "limit_s", 3600,
+                     "audience", "everyone", "size", 100, "limit_s", 3600,
+                     "audience", "everyone", "size", 1000, "limit_s", 7200,
+                     "audience", "everyone", "size", 10000, "limit_s", 14400);
+}
+
+static bool audience_valid(const char *a)
+{
+    if (!a)
+        return false;
+    if (strcmp(a, "followers") == 0 || strcmp(a, "nearby") == 0 || strcmp(a, "everyone") == 0)
+        return true;
+    const char *colon = strchr(a, ':');
+    if (!colon || !sl_id_valid(colon + 1))
+        return false;
+    return (colon - a == 8 && strncmp(a, "interest", 8) == 0) ||
+           (colon - a == 5 && strncmp(a, "group", 5) == 0);
+}
+
+/* Validate a plan hook's answer into [{audience, size, limit_s, review}]. */
+static int plan_check(json_t *v, json_t **out, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *w;
+
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > MAX_PLAN) {
+        snprintf(err, errlen, "plan must return a list of 1 to %d waves", MAX_PLAN);
+        return -EINVAL;
+    }
+    json_t *plan = json_array();
+    json_array_foreach(v, i, w) {
+        const char *aud = json_string_value(json_object_get(w, "audience"));
+        json_t *size = json_object_get(w, "size"), *limit = json_object_get(w, "limit_s");
+        json_t *review = json_object_get(w, "review");
+        if (!audience_valid(aud) || !json_is_integer(size) || json_integer_value(size) < 0 ||
+            json_integer_value(size) > MAX_WAVE_SIZE ||
+            (limit && (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
+                       json_integer_value(limit) > 30 * 86400)) ||
+            (review && !json_is_boolean(review))) {
+            snprintf(err, errlen, "plan wave %zu must be {audience = followers|nearby|everyone|"
+                     "interest:NAME|group:NAME, size = 0..%d, limit_s = 1..2592000, "
+                     "review = boolean}", i + 1, MAX_WAVE_SIZE);
+            json_decref(plan);
+            return -EINVAL;
+        }
+        json_array_append_new(plan, json_pack("{s:s, s:I, s:I, s:b}", "audience", aud,
+                              "size", json_integer_value(size),
+                              "limit_s", limit ? json_integer_value(limit) : (json_int_t)3600,
+                              "review", review ? json_is_true(review) : 0));
+    }
+    *out = plan;
+    return 0;
+}
+
+/* }===================================================================== */
+
+/* {====================== The state machine ============================ */
+
+static void begin_next_wave(struct sl_dist *d, struct ditem *it);
+
+static const char *policy_actor(struct sl_dist *d, char *buf, size_t len)
+{
+    snprintf(buf, len, "policy:%s", sl_policy_version(d->srv));
+    return buf;
+}
+
+/* Take the item out of every feed and hand it to people. */
+static void hold_for_review(struct sl_dist *d, struct ditem *it, const char *queue,
+                            const char *reason, const char *actor)
+{
+    struct wave *w = current(it);
+    struct dist_op *o = op_new(it->id);
+
+    if (w) {
+        snprintf(w->decision, sizeof(w->decision), "review");
+        snprintf(w->reason, sizeof(w->reason), "%s", reason);
+        snprintf(w->decided_by, sizeof(w->decided_by), "%s", actor);
+        w->ended_ms = sl_now_ms();
+        op_wave(o, w);
+        d->decisions[4]++;
+    }
+    it->state = D_HELD;
+    sl_audience_item_set_live(d->aud, it->h, false);
+    op_state(o, actor, "hold", "distributing", "in_review", reason);
+    o->queue = strdup(queue);
+    o->plan = plan_json(it);
+    op_submit(d, o);
+    sl_info("distribution: %s held for review: %s", it->id, reason);
+}
+
+static void settle(struct sl_dist *d, struct ditem *it, const char *reason)
+{
+    char actor[96];
+    struct dist_op *o = op_new(it->id);
+
+    it->state = D_SETTLED;
+    op_state(o, policy_actor(d, actor, sizeof(actor)), "settle", "distributing", "settled",
+             reason);
+    o->plan = plan_json(it);
+    op_submit(d, o);
+    /* No more waves: the offered set can go; inbox entries stay live. */
+    item_drop(d, it);
+}
+
+static enum sl_aud_source source_of(const char *audience)
+{
+    if (strcmp(audience, "followers") == 0) return SL_AUD_FOLLOWERS;
+    if (strcmp(audience, "nearby") == 0) return SL_AUD_NEARBY;
+    if (strncmp(audience, "interest:", 9) == 0) return SL_AUD_INTEREST;
+    if (strncmp(audience, "group:", 6) == 0) return SL_AUD_GROUP;
+    return SL_AUD_EVERYONE;
+}
+
+/* Start the wave the plan says next; a wave that finds nobody is skipped, so
+ * a creator without followers goes straight on to a public wave. */
+static void begin_next_wave(struct sl_dist *d, struct ditem *it)
+{
+    char actor[96];
+
+    while (it->state == D_RUNNING) {
+        if (it->next >= (int)json_array_size(it->plan)) {
+            settle(d, it, "every planned wave ran");
+            return;
+        }
+        json_t *pw = json_array_get(it->plan, it->next);
+        if (json_is_true(json_object_get(pw, "review")) && it->reviewed <= it->next) {
+            it->reviewed = it->next + 1;
+            char reason[256];
+            snprintf(reason, sizeof(reason), "the plan asks for review before wave %d (%s)",
+                     it->nwaves + 1, json_string_value(json_object_get(pw, "audience")));
+            hold_for_review(d, it, "distribution", reason, policy_actor(d, actor, sizeof(actor)));
+            return;
+        }
+        it->next++;
+        struct wave *v = realloc(it->waves, (it->nwaves + 1) * sizeof(*v));
+        if (!v)
+            return;
+        it->waves = v;
+        struct wave *w = &it->waves[it->nwaves++];
+        memset(w, 0, sizeof(*w));
+        w->n = it->nwaves;
+        snprintf(w->audience, sizeof(w->audience), "%s",
+                 it->switch_to[0] ? it->switch_to
+                                  : json_string_value(json_object_get(pw, "audience")));
+        it->switch_to[0] = '\0';
+        w->size = (uint32_t)json_integer_value(json_object_get(pw, "size"));
+        w->limit_ms = json_integer_value(json_object_get(pw, "limit_s")) * 1000;
+        w->started_ms = sl_now_ms();
+        if (w->size > d->scratch_cap) {
+            uint32_t *s = realloc(d->scratch, w->size * sizeof(*s));
+            if (!s)
+                return;
+            d->scratch = s;
+            d->scratch_cap = w->size;
+        }
+        size_t placed = 0;
+        int rc = sl_audience_wave(d->aud, it->h, w->audience, w->size, (uint32_t)w->n,
+                                  d->scratch, &placed);
+        w->placed = rc == 0 ? (uint32_t)placed : 0;
+        struct dist_op *o = op_new(it->id);
+        if (w->placed == 0) {
+            snprintf(w->decision, sizeof(w->decision), "skip");
+            snprintf(w->reason, sizeof(w->reason), "no one in the audience %s was left to offer",
+                     w->audience);
+            snprintf(w->decided_by, sizeof(w->decided_by), "sluiced");
+            w->ended_ms = w->started_ms;
+            d->decisions[3]++;
+        } else {
+            d->funnel[w->n <= FUNNEL_MAX ? w->n : FUNNEL_MAX]++;
+            o->offers = calloc(placed, sizeof(*o->offers));
+            for (size_t i = 0; o->offers && i < placed; i++)
+                o->offers[o->noffers++] = strdup(sl_audience_user_id(d->aud, d->scratch[i]));
+            o->source = source_of(w->audience);
+        }
+        op_wave(o, w);
+        o->plan = plan_json(it);
+        op_submit(d, o);
+        if (w->placed > 0)
+            return;
+    }
+}
+
+static json_t *wave_stats(struct sl_dist *d, const struct wave *w)
+{
+    json_t *stats = json_object();
+    const struct pool *p = &d->pools[source_of(w->audience)];
+    uint64_t engaged = w->counts[SL_EV_LIKE] + w->counts[SL_EV_COMPLETE] + w->counts[SL_EV_SHARE];
+
+    for (int i = 0; i < SL_EV__COUNT; i++)
+        json_object_set_new(stats, sl_event_names[i], json_integer((json_int_t)w->counts[i]));
+    json_object_set_new(stats, "engaged", json_integer((json_int_t)engaged));
+    json_object_set_new(stats, "baseline", json_pack("{s:f, s:I, s:I}",
+        "rate", p->trials ? (double)p->successes / (double)p->trials : 0.0,
+        "trials", (json_int_t)p->trials, "successes", (json_int_t)p->successes));
+    return stats;
+}
+
+/* Related interests of the item's interests, from the related hook if the
+ * policies define one, else what co-engagement taught the audience. */
+static json_t *related_for(struct sl_dist *d, struct ditem *it)
+{
+    const char *mine[16];
+    size_t n = item_interests(it, mine, 16);
+    json_t *out = json_array();
+    struct sl_lua *lua = sl_policy_lua(d->srv);
+
+    for (size_t i = 0; i < n; i++) {
+        json_t *arg = json_string(mine[i]), *res = NULL;
+        char err[SL_LUA_ERR_MAX];
+        int rc = sl_lua_has_hook(lua, "related")
+                     ? sl_lua_call_json(lua, "related", NULL, &arg, 1, &res, err, sizeof(err))
+                     : SL_DECLINED;
+        json_decref(arg);
+        if (rc == 0 && json_is_array(res)) {
+            size_t j;
+            json_t *v;
+            json_array_foreach(res, j, v)
+                if (json_is_string(v) && sl_id_valid(json_string_value(v)))
+                    json_array_append(out, v);
+        } else {
+            if (rc < 0)
+                sl_policy_failed("related", err);
+            struct sl_aud_related rel[8];
+            size_t m = sl_audience_related(d->aud, mine[i], rel, 8);
+            for (size_t j = 0; j < m; j++)
+                json_array_append_new(out, json_string(rel[j].interest));
+        }
+        json_decref(res);
+    }
+    return out;
+}
+
+/* Ask wave_done about the running wave and act on the answer. */
+static void decide(struct sl_dist *d, struct ditem *it, const char *why)
+{
+    struct wave *w = current(it);
+    struct sl_lua *lua = sl_policy_lua(d->srv);
+    char err[SL_LUA_ERR_MAX], actor[96];
+    json_t *res = NULL;
+
+    if (!w)
+        return;
+    policy_actor(d, actor, sizeof(actor));
+    json_t *args[2] = {
+        json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "n", w->n, "audience",
+                  w->audience, "size", (json_int_t)w->size, "placed", (json_int_t)w->placed,
+                  "elapsed_ms", (json_int_t)(sl_now_ms() - w->started_ms),
+                  "limit_ms", (json_int_t)w->limit_ms, "ended_by", why,
+                  "related", related_for(d, it)),
+        wave_stats(d, w),
+    };
+    struct sl_item *item = hook_item(it);
+    int rc = !item ? -ENOMEM
+             : sl_lua_has_hook(lua, "wave_done")
+                 ? sl_lua_call_json(lua, "wave_done", item, args, 2, &res, err, sizeof(err))
+                 : SL_DECLINED;
+    sl_item_free(item);
+    json_decref(args[0]);
+    json_decref(args[1]);
+
+    const char *decision = NULL, *reason = "", *to = NULL;
+    json_t *ans = json_is_array(res) ? json_array_get(res, 0) : res;
+    if (rc == 0) {
+        decision = json_is_string(ans) ? json_string_value(ans)
+                                       : json_string_value(json_object_get(ans, "decision"));
+        reason = json_is_object(ans) && json_is_string(json_object_get(ans, "reason"))
+                     ? json_string_value(json_object_get(ans, "reason")) : "";
+        to = json_is_object(ans) ? json_string_value(json_object_get(ans, "audience")) : NULL;
+        if (!decision || (strcmp(decision, "continue") != 0 && strcmp(decision, "stop") != 0 &&
+                          strcmp(decision, "switch") != 0) ||
+            (strcmp(decision, "switch") == 0 && !audience_valid(to))) {
+            snprintf(err, sizeof(err), "wave_done must answer continue, stop, or "
+                     "{decision = \"switch\", audience = ...}");
+            rc = -EINVAL;
+        }
+    } else if (rc == SL_DECLINED) {
+        snprintf(err, sizeof(err), "no wave_done hook is loaded");
+    }
+    if (rc != 0) {
+        /* A broken decision never pushes an item further: people look. */
+        char why_text[SL_LUA_ERR_MAX + 32];
+        sl_policy_failed("wave_done", err);
+        d->decisions[5]++;
+        snprintf(why_text, sizeof(why_text), "policy_error: wave_done: %s", err);
+        json_decref(res);
+        hold_for_review(d, it, "distribution", why_text, actor);
+        return;
+    }
+
+    /* The pool learns from every decided wave. */
+    struct pool *p = &d->pools[source_of(w->audience)];
+    uint64_t engaged = w->counts[SL_EV_LIKE] + w->counts[SL_EV_COMPLETE] + w->counts[SL_EV_SHARE];
+    p->trials += w->counts[SL_EV_IMPRESSION];
+    p->successes += engaged < w->counts[SL_EV_IMPRESSION] ? engaged : w->counts[SL_EV_IMPRESSION];
+
+    snprintf(w->decision, sizeof(w->decision), "%s", decision);
+    snprintf(w->reason, sizeof(w->reason), "%s", reason);
+    snprintf(w->decided_by, sizeof(w->decided_by), "%s", actor);
+    w->ended_ms = sl_now_ms();
+    d->decisions[strcmp(decision, "continue") == 0 ? 0 : strcmp(decision, "stop") == 0 ? 1 : 2]++;
+    struct dist_op *o = op_new(it->id);
+    op_wave(o, w);
+    op_submit(d, o);
+    if (strcmp(decision, "stop") == 0) {
+        json_decref(res);
+        settle(d, it, reason[0] ? reason : "wave_done said stop");
+        return;
+    }
+    if (strcmp(decision, "switch") == 0)
+        snprintf(it->switch_to, sizeof(it->switch_to), "%s", to);
+    json_decref(res);
+    begin_next_wave(d, it);
+}
+
+/* }===================================================================== */
+
+/* {====================== Entry points ================================= */
+
+static struct ditem *adopt(struct sl_dist *d, const char *id, json_t *upload, json_t *tags)
+{
+    uint32_t h;
+    const char *creator = json_string_value(json_object_get(upload, "creator"));
+    const char *city = json_string_value(json_object_get(upload, "city"));
+    int rc = sl_audience_item_new(d->aud, id, creator, city, &h);
+    if (rc < 0 && rc != -EEXIST)
+        return NULL;
+    struct ditem *it = calloc(1, sizeof(*it));
+    if (!it)
+        return NULL;
+    snprintf(it->id, sizeof(it->id), "%s", id);
+    it->h = h;
+    it->upload = json_incref(upload);
+    it->tags = json_incref(tags);
+    if (item_put(d, it) < 0) {
+        item_drop(d, it);
+        return NULL;
+    }
+    uint32_t cidx;
+    if (sl_audience_user_find(d->aud, creator, &cidx) == 0)
+        sl_audience_creator_mark(d->aud, cidx);
+    return it;
+}
+
+void sl_dist_approved(struct sl_server *srv, const char *id)
+{
+    struct sl_dist *d = D(srv);
+    struct ditem *it = item_get(d, id);
+    json_t *stored = NULL;
+    char actor[96], err[SL_LUA_ERR_MAX];
+
+    if (it) {
+        /* Back from review: live again, and on with the plan. */
+        struct dist_op *o = op_new(id);
+        op_state(o, policy_actor(d, actor, sizeof(actor)), "resume", "approved",
+                 "distributing", "approved by a moderator");
+        op_submit(d, o);
+        it->state = D_RUNNING;
+        sl_audience_item_set_live(d->aud, it->h, true);
+        begin_next_wave(d, it);
+        return;
+    }
+    if (sl_store_item_get(srv->reader, id, &stored) < 0)
+        return;
+    it = adopt(d, id, json_object_get(stored, "upload"), json_object_get(stored, "tags"));
+    json_decref(stored);
+    if (!it)
+        return;
+
+    struct sl_lua *lua = sl_policy_lua(srv);
+    struct sl_item *item = hook_item(it);
+    json_t *res = NULL;
+    int rc = !item ? -ENOMEM : sl_lua_has_hook(lua, "plan")
+                 ? sl_lua_call_json(lua, "plan", item, NULL, 0, &res, err, sizeof(err))
+                 : SL_DECLINED;
+    sl_item_free(item);
+    if (rc == SL_DECLINED)
+        it->plan = default_plan();
+    else if (rc < 0 || plan_check(res, &it->plan, err, sizeof(err)) < 0) {
+        char reason[SL_LUA_ERR_MAX + 32];
+        json_decref(res);
+        sl_policy_failed("plan", err);
+        snprintf(reason, sizeof(reason), "policy_error: plan: %s", err);
+        it->plan = json_array();
+        struct dist_op *o = op_new(id);
+        op_state(o, policy_actor(d, actor, sizeof(actor)), "hold", "approved", "in_review",
+                 reason);
+        o->queue = strdup("distribution");
+        op_submit(d, o);
+        it->state = D_HELD;
+        sl_audience_item_set_live(d->aud, it->h, false);
+        return;
+    }
+    json_decref(res);
+    struct dist_op *o = op_new(id);
+    op_state(o, policy_actor(d, actor, sizeof(actor)), "distribute", "approved",
+             "distributing", "");
+    o->plan = plan_json(it);
+    op_submit(d, o);
+    it->state = D_RUNNING;
+    begin_next_wave(d, it);
+}
+
+void sl_dist_withdrawn(struct sl_server *srv, const char *id)
+{
+    struct sl_dist *d = D(srv);
+    uint32_t h;
+    struct ditem *it = item_get(d, id);
+
+    if (sl_audience_item_find(d->aud, id, &h) == 0)
+        sl_audience_item_set_live(d->aud, h, false);
+    if (it)
+        item_drop(d, it);
+}
+
+void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests)
+{
+    const char *names[SL_AUD_INTERESTS_MAX];
+    size_t n = 0, i;
+    json_t *v;
+
+    json_array_foreach(interests, i, v)
+        if (n < SL_AUD_INTERESTS_MAX)
+            names[n++] = json_string_value(v);
+    sl_audience_user_set(D(srv)->aud, id, city, interests ? names : NULL, n);
+}
+
+void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on)
+{
+    sl_audience_follow(D(srv)->aud, follower, creator, on);
+}
+
+void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int type)
+{
+    struct sl_dist *d = D(srv);
+    struct ditem *it = item_get(d, id);
+    struct wave *w;
+    char actor[96];
+
+    if (!it || it->state != D_RUNNING || !(w = current(it)))
+        return;
+    w->counts[type]++;
+    it->dirty = true;
+    if (type == SL_EV_LIKE || type == SL_EV_COMPLETE || type == SL_EV_SHARE) {
+        const char *interests[16];
+        uint32_t u;
+        size_t n = item_interests(it, interests, 16);
+        if (n && sl_audience_user_find(d->aud, user, &u) == 0)
+            sl_audience_engage(d->aud, u, interests, n);
+    }
+    if (type == SL_EV_REPORT && ++it->reports >= d->traffic.report_threshold) {
+        char reason[128];
+        snprintf(reason, sizeof(reason), "%llu reports (threshold %llu)",
+                 (unsigned long long)it->reports,
+                 (unsigned long long)d->traffic.report_threshold);
+        it->reports = 0;
+        hold_for_review(d, it, "reports", reason, policy_actor(d, actor, sizeof(actor)));
+        return;
+    }
+    /* Decide after the whole batch is counted, not in the middle of it. */
+    if (w->counts[SL_EV_IMPRESSION] >= w->placed)
+        it->due = true;
+}
+
+void sl_dist_events_done(struct sl_server *srv)
+{
+    struct sl_dist *d = D(srv);
+    for (size_t h = 0; h < d->cap; h++) {
+        struct ditem *it = d->items[h];
+        if (it && it->due) {
+            it->due = false;
+            if (it->state == D_RUNNING)
+                decide(d, it, "size");
+        }
+    }
+}
+
+/* }===================================================================== */
+
+/* {====================== Timer ======================================== */
+
+static void persist_counters(struct sl_dist *d)
+{
+    for (size_t h = 0; h < d->cap; h++) {
+        struct ditem *it = d->items[h];
+        struct wave *w = it ? current(it) : NULL;
+        if (!w || !it->dirty)
+            continue;
+        struct dist_op *o = op_new(it->id);
+        op_wave(o, w);
+        op_submit(d, o);
+        it->dirty = false;
+    }
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct sl_dist *d = arg;
+    int64_t now = sl_now_ms();
+    (void)fd;
+    (void)what;
+
+    if (d->srv->draining)
+        return;
+    for (size_t h = 0; h < d->cap; h++) {
+        struct ditem *it = d->items[h];
+        struct wave *w = it && it->state == D_RUNNING ? current(it) : NULL;
+        if (w && now - w->started_ms >= w->limit_ms)
+            decide(d, it, "time");
+    }
+    if (now - d->last_persist >= PERSIST_EVERY_MS) {
+        persist_counters(d);
+        d->last_persist = now;
+    }
+    if (now - d->last_head >= HEAD_EVERY_MS) {
+        sl_audience_head_update(d->aud, d->traffic.head_share);
+        d->last_head = now;
+    }
+    if (now - d->last_regroup >= REGROUP_EVERY_MS) {
+        sl_audience_regroup(d->aud);
+        d->last_regroup = now;
+    }
+}
+
+/* }===================================================================== */
+
+/* {====================== Traffic ====================================== */
+
+void sl_dist_policy_changed(struct sl_server *srv)
+{
+    struct sl_dist *d = D(srv);
+    struct sl_lua *lua = sl_policy_lua(srv);
+    struct traffic t = { 0.30, 0.70, 0.10, 3 };
+    char err[SL_LUA_ERR_MAX];
+    json_t *res = NULL;
+
+    if (lua && sl_lua_has_hook(lua, "traffic")) {
+        if (sl_lua_call_json(lua, "traffic", NULL, NULL, 0, &res, err, sizeof(err)) < 0 ||
+            !json_is_object(res)) {
+            sl_policy_failed("traffic", res ? "traffic must return a table" : err);
+        } else {
+            json_t *v;
+            if (json_is_number(v = json_object_get(res, "private")))
+                t.min_private = json_number_value(v);
+            if (json_is_number(v = json_object_get(res, "ordinary")))
+                t.min_ordinary = json_number_value(v);
+            if (json_is_number(v = json_object_get(res, "head")))
+                t.head_share = json_number_value(v);
+            if (json_is_integer(v = json_object_get(res, "report_threshold")))
+                t.report_threshold = (uint64_t)json_integer_value(v);
+            if (t.min_private < 0 || t.min_private > 1 || t.min_ordinary < 0 ||
+                t.min_ordinary > 1 || t.head_share < 0 || t.head_share > 1 ||
+                t.report_threshold < 1) {
+                sl_policy_failed("traffic", "shares must be in [0, 1] and report_threshold >= 1");
+                t = (struct traffic){ 0.30, 0.70, 0.10, 3 };
+            }
+        }
+        json_decref(res);
+    }
+    d->traffic = t;
+    sl_audience_head_update(d->aud, t.head_share);
+}
+
+/* }===================================================================== */
+
+/* {====================== Feeds ======================================== */
+
+enum tab { TAB_FOLLOW, TAB_NEARBY, TAB_DISCOVER, TAB_MIXED };
+
+static json_t *feed_entry(struct sl_dist *d, const struct sl_aud_entry *e)
+{
+    return json_pack("{s:s, s:s, s:s, s:i}", "id", e->item_id,
+                     "creator", sl_audience_user_id(d->aud, e->creator),
+                     "source", sl_audience_source_name(e->source), "stage", (int)e->wave);
+}
+
+void sl_api_feed(struct sl_request *r)
+{
+    struct sl_dist *d = D(r->srv);
+    const char *tab_s = sl_http_query(r, "tab"), *limit_s = sl_http_query(r, "limit");
+    char *end = NULL;
+    long limit = limit_s ? strtol(limit_s, &end, 10) : 20;
+    enum tab tab = TAB_MIXED;
+    uint32_t u;
+
+    if (tab_s && strcmp(tab_s, "follow") == 0) tab = TAB_FOLLOW;
+    else if (tab_s && strcmp(tab_s, "nearby") == 0) tab = TAB_NEARBY;
+    else if (tab_s && strcmp(tab_s, "discover") == 0) tab = TAB_DISCOVER;
+    else if (tab_s && strcmp(tab_s, "mixed") != 0) {
+        sl_http_reply_errorf(r, 400, "bad_request", "tab",
+                             "tab must be follow, nearby, discover or mixed.");
+        return;
+    }
+    if ((limit_s && *end) || limit < 1 || limit > FEED_MAX) {
+        sl_http_reply_errorf(r, 400, "bad_request", "limit",
+                             "limit must be between 1 and %d.", FEED_MAX);
+        return;
+    }
+    if (!sl_id_valid(r->params[0])) {
+        sl_http_reply_errorf(r, 404, "not_found", NULL, "No user has that id.");
+        return;
+    }
+    json_t *items = json_array();
+    if (sl_audience_user_find(d->aud, r->params[0], &u) < 0) {
+        sl_http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+        return;
+    }
+    struct sl_aud_entry in[INBOX_SCAN];
+    size_t n = sl_audience_inbox_read(d->aud, u, in, INBOX_SCAN);
+    struct sl_dist_cand priv[INBOX_SCAN], pub[INBOX_SCAN];
+    size_t np = 0, nq = 0, pi[INBOX_SCAN], qi[INBOX_SCAN];
+    const struct sl_aud_entry *chosen[FEED_MAX];
+    size_t nchosen = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        bool followed = sl_audience_follows(d->aud, u, in[i].creator);
+        bool keep = tab == TAB_MIXED || (tab == TAB_FOLLOW && followed) ||
+                    (tab == TAB_NEARBY && in[i].source == SL_AUD_NEARBY) ||
+                    (tab == TAB_DISCOVER && !followed && in[i].source != SL_AUD_NEARBY);
+        if (!keep)
+            continue;
+        if (tab != TAB_MIXED) {
+            if (nchosen < (size_t)limit)
+                chosen[nchosen++] = &in[i];
+            continue;
+        }
+        struct sl_dist_cand c = { in[i].item, in[i].creator,
+                                  sl_audience_is_head(d->aud, in[i].creator) };
+        if (followed) {
+            pi[np] = i;
+            priv[np++] = c;
+        } else {
+            qi[nq] = i;
+            pub[nq++] = c;
+        }
+    }
+    if (tab == TAB_MIXED) {
+        struct sl_dist_rules rules;
+        struct sl_dist_pick picks[FEED_MAX];
+        struct sl_dist_counts counts = { 0 };
+        size_t npicks = 0;
+        sl_dist_rules_default(&rules);
+        rules.min_private = d->traffic.min_private;
+        rules.min_ordinary = d->traffic.min_ordinary;
+        if (sl_dist_compose(priv, np, pub, nq, &rules, (size_t)limit, picks, &npicks,
+                            &counts) == 0) {
+            for (size_t i = 0; i < npicks; i++)
+                chosen[nchosen++] = &in[picks[i].pool == SL_DIST_PRIVATE ? pi[picks[i].index]
+                                                                       : qi[picks[i].index]];
+            d->served_private += counts.private_n;
+            d->served_public += counts.public_n;
+            d->served_ordinary += counts.ordinary_n;
+            d->served_head += counts.head_n;
+        }
+    }
+    for (size_t i = 0; i < nchosen; i++) {
+        json_array_append_new(items, feed_entry(d, chosen[i]));
+        sl_audience_exposure_add(d->aud, chosen[i]->creator, 1);
+    }
+    /* Served once: out of the inbox, so no item comes twice. */
+    for (size_t i = 0; i < nchosen; i++)
+        sl_audience_inbox_remove(d->aud, u, chosen[i]->item);
+    sl_http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* }===================================================================== */
+
+/* {====================== Takedown ===================================== */
+
+struct takedown_op {
+    struct sl_commit_op op;
+    struct sl_request *r;
+    char item[SL_ID_MAX + 1];
+    char actor[SL_ID_MAX + 8];
+    char reason[512];
+    char from[32];
+};
+
+static int takedown_apply(struct sl_commit_op *op, struct sl_store *w)
+{
+    struct takedown_op *t = (struct takedown_op *)op;
+    int64_t now = sl_now_ms();
+    int rc = sl_store_item_state(w, t->item, t->from);
+
+    if (rc < 0)
+        return rc;
+    if (strcmp(t->from, "removed") == 0)
+        return 0;
+    struct sl_audit_rec rec = { t->item, t->actor, "takedown", t->from, "removed", t->reason,
+                                now };
+    if ((rc = sl_store_item_set_state(w, t->item, "removed", now)) < 0 ||
+        (rc = sl_store_queue_remove(w, t->item)) < 0)
+        return rc;
+    return sl_store_audit_append(w, &rec);
+}
+
+static void takedown_done(struct sl_commit_op *op, int rc)
+{
+    struct takedown_op *t = (struct takedown_op *)op;
+
+    if (rc == -ENOENT)
+        sl_http_reply_errorf(t->r, 404, "not_found", NULL, "No item has the id '%s'.", t->item);
+    else if (rc < 0)
+        sl_http_reply_store_error(t->r, rc);
+    else {
+        sl_dist_withdrawn(t->r->srv, t->item);
+        sl_http_reply_json(t->r, 200, json_pack("{s:s, s:s, s:s}", "id", t->item,
+                                                "state", "removed", "previous", t->from));
+    }
+    free(t);
+}
+
+void sl_api_takedown(struct sl_request *r)
+{
+    static const char *const keys[] = { "reason", NULL };
+    struct sl_error err = { 0 };
+    const char *reason = "taken down";
+    json_t *body = r->body_len ? sl_http_json_body(r, &err) : json_object();
+
+    if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
+        sl_json_get_string(body, "reason", false, 500, &reason, &err) < 0 ||
+        (!sl_id_valid(r->params[0]) &&
+         sl_error_set(&err, 404, "not_found", NULL, "No item has that id.") < 0)) {
+        json_decref(body);
+        sl_http_reply_error(r, &err);
+        return;
+    }
+    struct takedown_op *t = calloc(1, sizeof(*t));
+    snprintf(t->item, sizeof(t->item), "%s", r->params[0]);
+    snprintf(t->actor, sizeof(t->actor), "token:%s", r->token_name);
+    snprintf(t->reason, sizeof(t->reason), "%s", reason);
+    json_decref(body);
+    t->r = r;
+    t->op.apply = takedown_apply;
+    t->op.done = takedown_done;
+    int rc = sl_commit_submit(r->srv->commit, &t->op);
+    if (rc < 0) {
+        free(t);
+        sl_http_reply_store_error(r, rc);
+    }
+}
+
+/* }===================================================================== */
+
+/* {====================== Journey and figures ========================== */
+
+json_t *sl_dist_journey(struct sl_server *srv, const char *id)
+{
+    struct sl_dist *d = D(srv);
+    struct ditem *it = item_get(d, id);
+    json_t *waves = NULL;
+
+    if (it) {
+        waves = json_array();
+        for (int i = 0; i < it->nwaves; i++)
+            json_array_append_new(waves, wave_json(&it->waves[i]));
+    } else if (sl_store_waves_get(srv->reader, id, &waves) < 0) {
+        waves = json_array();
+    }
+    return waves;
+}
+
+static void shares(struct sl_dist *d, double *priv, double *ordinary, double *gini)
+{
+    uint64_t total = d->served_private + d->served_public;
+    *priv = total ? (double)d->served_private / (double)total : 0;
+    *ordinary = d->served_public ? (double)d->served_ordinary / (double)d->served_public : 0;
+    if (sl_audience_exposure_gini(d->aud, gini) < 0)
+        *gini = 0;
+}
+
+json_t *sl_dist_stats(struct sl_server *srv)
+{
+    struct sl_dist *d = D(srv);
+    double p, o, g;
+    json_t *funnel = json_object(), *dec = json_object();
+
+    for (int k = 1; k <= FUNNEL_MAX; k++) {
+        char key[16];
+        snprintf(key, sizeof(key), k == FUNNEL_MAX ? "wave%d+" : "wave%d", k);
+        json_object_set_new(funnel, key, json_integer((json_int_t)d->funnel[k]));
+    }
+    for (int i = 0; i < 6; i++)
+        json_object_set_new(dec, decision_names[i], json_integer((json_int_t)d->decisions[i]));
+    shares(d, &p, &o, &g);
+    return json_pack("{s:o, s:o, s:{s:f, s:f, s:f, s:I, s:I}}", "funnel", funnel,
+                     "decisions", dec, "shares", "private", p, "ordinary", o, "gini", g,
+                     "served", (json_int_t)(d->served_private + d->served_public),
+                     "served_public", (json_int_t)d->served_public);
+}
+
+void sl_dist_metrics(struct sl_server *srv, struct evbuffer *out)
+{
+    struct sl_dist *d = D(srv);
+    double p, o, g;
+
+    shares(d, &p, &o, &g);
+    sl_metric_header(out, "sluice_feed_private_share", "gauge",
+                     "Share of mixed-feed items served from creators the user follows.");
+    evbuffer_add_printf(out, "sluice_feed_private_share %.6f\n", p);
+    sl_metric_header(out, "sluice_feed_ordinary_share", "gauge",
+                     "Share of public mixed-feed items served from creators outside the head.");
+    evbuffer_add_printf(out, "sluice_feed_ordinary_share %.6f\n", o);
+    sl_metric_header(out, "sluice_exposure_gini", "gauge",
+                     "Gini coefficient of items served per creator (0 is equal).");
+    evbuffer_add_printf(out, "sluice_exposure_gini %.6f\n", g);
+    sl_metric_header(out, "sluice_wave_funnel_total", "counter",
+                     "Items whose distribution reached wave N.");
+    for (int k = 1; k <= FUNNEL_MAX; k++)
+        evbuffer_add_printf(out, "sluice_wave_funnel_total{wave=\"%d%s\"} %llu\n", k,
+                            k == FUNNEL_MAX ? "+" : "", (unsigned long long)d->funnel[k]);
+    sl_metric_header(out, "sluice_wave_decisions_total", "counter",
+                     "Wave outcomes: the policy's decisions, skips, reviews and errors.");
+    for (int i = 0; i < 6; i++)
+        evbuffer_add_printf(out, "sluice_wave_decisions_total{decision=\"%s\"} %llu\n",
+                            decision_names[i], (unsigned long long)d->decisions[i]);
+    sl_metric_header(out, "sluice_audience_users", "gauge", "Users the audience holds.");
+    evbuffer_add_printf(out, "sluice_audience_users %zu\n", sl_audience_user_count(d->aud));
+}
+
+/* }===================================================================== */
+
+/* {====================== Start and stop =============================== */
+
+static int load_user(void *arg, const char *id, const char *city, const char *interests)
+{
+    struct sl_dist *d = arg;
+    json_t *list = interests ? json_loads(interests, 0, NULL) : NULL;
+    const char *names[SL_AUD_INTERESTS_MAX];
+    size_t n = 0, i;
+    json_t *v;
+
+    json_array_foreach(list, i, v)
+        if (n < SL_AUD_INTERESTS_MAX)
+            names[n++] = json_string_value(v);
+    sl_audience_user_set(d->aud, id, city, names, n);
+    json_decref(list);
+    return 0;
+}
+
+static int load_follow(void *arg, const char *follower, const char *creator)
+{
+    sl_audience_follow(((struct sl_dist *)arg)->aud, follower, creator, true);
+    return 0;
+}
+
+struct resume {
+    struct sl_dist *d;
+    struct ditem *it;
+    int running;                    /* wave n still running, or 0 */
+};
+
+static int resume_offer(void *arg, const char *user, int wave, int source)
+{
+    struct resume *rs = arg;
+    uint32_t u;
+    if (sl_audience_user_add(rs->d->aud, user, &u) < 0)
+        return 0;
+    /* The running wave's offers go back into inboxes; older ones only
+     * count as offered. */
+    if (wave == rs->running)
+        sl_audience_place(rs->d->aud, rs->it->h, &u, 1, (enum sl_aud_source)source,
+                          (uint32_t)wave, NULL);
+    else
+        sl_audience_mark_offered(rs->d->aud, rs->it->h, &u, 1);
+    return 0;
+}
+
+static void restore_wave(struct wave *w, json_t *j)
+{
+    json_t *stats = json_object_get(j, "stats");
+    memset(w, 0, sizeof(*w));
+    w->n = (int)json_integer_value(json_object_get(j, "n"));
+    snprintf(w->audience, sizeof(w->audience), "%s",
+             json_string_value(json_object_get(j, "audience")));
+    w->size = (uint32_t)json_integer_value(json_object_get(j, "size"));
+    w->placed = (uint32_t)json_integer_value(json_object_get(j, "placed"));
+    w->started_ms = json_integer_value(json_object_get(j, "started_ms"));
+    w->limit_ms = json_integer_value(json_object_get(j, "limit_ms"));
+    w->ended_ms = json_integer_value(json_object_get(j, "ended_ms"));
+    for (int i = 0; i < SL_EV__COUNT; i++)
+        w->counts[i] = (uint64_t)json_integer_value(json_object_get(stats, sl_event_names[i]));
+    snprintf(w->decision, sizeof(w->decision), "%s",
+             json_string_value(json_object_get(j, "decision")));
+    snprintf(w->reason, sizeof(w->reason), "%s", json_string_value(json_object_get(j, "reason")));
+    snprintf(w->decided_by, sizeof(w->decided_by), "%s",
+             json_string_value(json_object_get(j, "decided_by")));
+}
+
+static int resume_item(void *arg, const char *id, const char *creator, const char *upload,
+                       const char *tags, const char *plan)
+{
+    struct sl_dist *d = arg;
+    json_t *up = json_loads(upload, 0, NULL), *tg = json_loads(tags, 0, NULL);
+    json_t *pl = plan ? json_loads(plan, 0, NULL) : NULL, *waves = NULL;
+    (void)creator;
+
+    struct ditem *it = up ? adopt(d, id, up, tg) : NULL;
+    json_decref(up);
+    json_decref(tg);
+    if (it && sl_store_waves_get(d->srv->reader, id, &waves) == 0) {
+        it->plan = json_incref(json_object_get(pl, "waves"));
+        if (!it->plan)
+            it->plan = default_plan();
+        it->next = (int)json_integer_value(json_object_get(pl, "next"));
+        it->reviewed = (int)json_integer_value(json_object_get(pl, "reviewed"));
+        it->nwaves = (int)json_array_size(waves);
+        it->waves = calloc(it->nwaves ? it->nwaves : 1, sizeof(*it->waves));
+        for (int i = 0; i < it->nwaves; i++)
+            restore_wave(&it->waves[i], json_array_get(waves, i));
+        struct wave *w = current(it);
+        struct resume rs = { d, it, w ? w->n : 0 };
+        sl_store_offers_each(d->srv->reader, id, resume_offer, &rs);
+        it->state = D_RUNNING;
+        json_decref(waves);
+        if (!w)
+            begin_next_wave(d, it);
+    }
+    json_decref(pl);
+    return 0;
+}
+
+int sl_dist_start(struct sl_server *srv)
+{
+    struct sl_dist *d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d->srv = srv;
+    srv->dist = d;
+    d->aud = sl_audience_new(NULL);
+    if (!d->aud)
+        return -ENOMEM;
+    int64_t t0 = sl_now_ms();
+    sl_audience_bulk_begin(d->aud);
+    int rc = sl_store_users_each(srv->reader, load_user, d);
+    if (rc == 0)
+        rc = sl_store_follows_each(srv->reader, load_follow, d);
+    sl_audience_bulk_end(d->aud);
+    if (rc < 0)
+        return rc;
+    sl_audience_regroup(d->aud);
+    sl_dist_policy_changed(srv);
+    rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, d);
+    if (rc < 0)
+        return rc;
+    d->last_regroup = d->last_head = d->last_persist = sl_now_ms();
+    sl_info("distribution: %zu users loaded in %lld ms", sl_audience_user_count(d->aud),
+            (long long)(sl_now_ms() - t0));
+    d->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, d);
+    struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
+    return d->tick && event_add(d->tick, &tv) == 0 ? 0 : -ENOMEM;
+}
+
+void sl_dist_stop(struct sl_server *srv)
+{
+    struct sl_dist *d = srv->dist;
+    if (!d)
+        return;
+    if (d->tick)
+        event_free(d->tick);
+    if (srv->commit)
+        persist_counters(d);
+    for (size_t h = 0; h < d->cap; h++)
+        if (d->items[h])
+            item_drop(d, d->items[h]);
+    free(d->items);
+    free(d->scratch);
+    sl_audience_free(d->aud);
+    free(d);
+    srv->dist = NULL;
+}
+
+/* }===================================================================== */

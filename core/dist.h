@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Distribution: waves after approval, feedback decisions, feeds, shares. */
+#ifndef SL_DIST_H
+#define SL_DIST_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+struct sl_server;
+struct evbuffer;
+
+/* Build the audience from the store, resume items that were distributing,
+ * and start the wave timer. */
+int sl_dist_start(struct sl_server *srv);
+void sl_dist_stop(struct sl_server *srv);
+
+/* After the store has committed it: an item became approved (by policy or
+ * moderator), was rejected, or was taken down. */
+void sl_dist_approved(struct sl_server *srv, const char *item);
+void sl_dist_withdrawn(struct sl_server *srv, const char *item);
+
+/* Committed facts the audience mirrors. interests: JSON array or NULL. */
+void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests);
+void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
+void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
+/* After a batch of sl_dist_event(): decide the waves it completed. */
+void sl_dist_events_done(struct sl_server *srv);
+
+/* Re-read the traffic hook (after a policy reload). */
+void sl_dist_policy_changed(struct sl_server *srv);
+
+/* The item's journey: every wave with audience, size, stats, decision. */
+json_t *sl_dist_journey(struct sl_server *srv, const char *item);
+
+/* {"funnel": {...}, "shares": {"private","ordinary","gini"}} for /v1/stats. */
+json_t *sl_dist_stats(struct sl_server *srv);
+void sl_dist_metrics(struct sl_server *srv, struct evbuffer *out);
+
+#endif
