@@ -80,7 +80,9 @@ static bool city_ok(const char *s, size_t *lenp)
 
 /* ====== Strings: one arena, never freed piecemeal ====== */
 
-#define ARENA_CHUNK 65536
+/* Chunks double from 64 KiB to 8 MiB: small audiences stay small, big ones few chunks. */
+#define ARENA_CHUNK_MIN (64u << 10)
+#define ARENA_CHUNK_MAX (8u << 20)
 
 struct chunk {
     struct chunk *next;
@@ -91,12 +93,15 @@ struct arena {
     struct chunk *head;
     char *p;
     size_t left;
+    size_t next_size;
 };
 
 static const char *arena_dup(struct arena *ar, const char *s, size_t len)
 {
     if (len + 1 > ar->left) {
-        size_t sz = len + 1 > ARENA_CHUNK ? len + 1 : ARENA_CHUNK;
+        size_t sz = ar->next_size ? ar->next_size : ARENA_CHUNK_MIN;
+        if (sz < len + 1)
+            sz = len + 1;
         struct chunk *c = malloc(sizeof(*c) + sz);
         if (!c)
             return NULL;
@@ -104,6 +109,7 @@ static const char *arena_dup(struct arena *ar, const char *s, size_t len)
         ar->head = c;
         ar->p = c->data;
         ar->left = sz;
+        ar->next_size = sz * 2 <= ARENA_CHUNK_MAX ? sz * 2 : ARENA_CHUNK_MAX;
     }
     char *r = ar->p;
     memcpy(r, s, len);
@@ -122,11 +128,13 @@ static void arena_free(struct arena *ar)
     }
 }
 
-/* ====== A string -> index map: linear probing over (hash, index) slots ====== */
+/* ====== A string -> index map: linear probing over (hash, index, key) slots ====== */
 
+/* The key rides in the slot so a lookup touches the slot and the string only. */
 struct slot {
     uint32_t hash;
     uint32_t val;           /* SL_AUD_NONE: empty */
+    const char *key;        /* owned by the entry's record */
 };
 
 struct idmap {
@@ -135,10 +143,7 @@ struct idmap {
     uint32_t n;
 };
 
-typedef const char *(*key_fn)(const struct sl_audience *a, uint32_t val);
-
-static uint32_t idmap_find(const struct idmap *m, const struct sl_audience *a, key_fn key,
-                           const char *s, uint32_t h)
+static uint32_t idmap_find(const struct idmap *m, const char *s, uint32_t h)
 {
     if (!m->slot)
         return SL_AUD_NONE;
@@ -146,21 +151,21 @@ static uint32_t idmap_find(const struct idmap *m, const struct sl_audience *a, k
         const struct slot *sl = &m->slot[i];
         if (sl->val == SL_AUD_NONE)
             return SL_AUD_NONE;
-        if (sl->hash == h && strcmp(key(a, sl->val), s) == 0)
+        if (sl->hash == h && strcmp(sl->key, s) == 0)
             return sl->val;
     }
 }
 
-static void idmap_place(struct slot *slots, uint32_t mask, uint32_t h, uint32_t val)
+static void idmap_place(struct slot *slots, uint32_t mask, struct slot e)
 {
-    uint32_t i = h & mask;
+    uint32_t i = e.hash & mask;
     while (slots[i].val != SL_AUD_NONE)
         i = (i + 1) & mask;
-    slots[i] = (struct slot){ h, val };
+    slots[i] = e;
 }
 
-/* Add a (hash, val) known to be absent; keeps the load under 3/4. */
-static int idmap_put(struct idmap *m, uint32_t h, uint32_t val)
+/* Add a key known to be absent; keeps the load under 3/4. */
+static int idmap_put(struct idmap *m, uint32_t h, uint32_t val, const char *key)
 {
     uint32_t cap = m->slot ? m->mask + 1 : 0;
     if ((uint64_t)(m->n + 1) * 4 > (uint64_t)cap * 3) {
@@ -170,15 +175,16 @@ static int idmap_put(struct idmap *m, uint32_t h, uint32_t val)
         struct slot *ns = malloc((size_t)ncap * sizeof(*ns));
         if (!ns)
             return -ENOMEM;
-        memset(ns, 0xff, (size_t)ncap * sizeof(*ns));
+        for (uint32_t i = 0; i < ncap; i++)
+            ns[i].val = SL_AUD_NONE;
         for (uint32_t i = 0; i < cap; i++)
             if (m->slot[i].val != SL_AUD_NONE)
-                idmap_place(ns, ncap - 1, m->slot[i].hash, m->slot[i].val);
+                idmap_place(ns, ncap - 1, m->slot[i]);
         free(m->slot);
         m->slot = ns;
         m->mask = ncap - 1;
     }
-    idmap_place(m->slot, m->mask, h, val);
+    idmap_place(m->slot, m->mask, (struct slot){ h, val, key });
     m->n++;
     return 0;
 }
@@ -480,9 +486,7 @@ struct user {
     } ints;
     uint8_t nints;
     bool creator;
-    uint32_t label;         /* circle label (a user index), SL_AUD_NONE if none */
     uint32_t exposure;
-    struct inbox *inbox;
 };
 
 struct place {              /* a city */
@@ -525,6 +529,7 @@ struct sl_audience {
     bool bulk;
 
     struct user *users;
+    struct inbox **inboxes; /* by user, apart: waves touch only this (8 bytes a user) */
     uint32_t nusers, users_cap;
     struct idmap user_map;
 
@@ -549,33 +554,15 @@ struct sl_audience {
     uint64_t dead_refs;     /* inbox entries of items not live */
 
     uint32_t grouped;       /* users covered by the last regroup */
+    uint32_t *labels;       /* by user < grouped: circle label, a user index */
     uint32_t *group_start;  /* by label: first member in group_order; [grouped] = end */
     uint32_t *group_order;  /* users ordered by label */
+    struct regroup *rg;     /* a regroup in progress, or NULL */
 
     uint32_t head_threshold;
     uint32_t *scratch;      /* picks of sl_audience_wave() with out == NULL */
     size_t scratch_cap;
 };
-
-static const char *user_key(const struct sl_audience *a, uint32_t v)
-{
-    return a->users[v].id;
-}
-
-static const char *city_key(const struct sl_audience *a, uint32_t v)
-{
-    return a->cities[v].name;
-}
-
-static const char *int_key(const struct sl_audience *a, uint32_t v)
-{
-    return a->ints[v].name;
-}
-
-static const char *item_key(const struct sl_audience *a, uint32_t v)
-{
-    return a->items[v]->id;
-}
 
 /* Grow an array of `size`-byte elements to hold one more. */
 static int grow(void **arr, uint32_t *cap, uint32_t n, size_t size)
@@ -624,6 +611,7 @@ struct sl_audience *sl_audience_new(const struct sl_audience_conf *conf)
 }
 
 static void inbox_unref(struct sl_audience *a, uint32_t h);
+static void regroup_drop(struct sl_audience *a);
 
 static void item_destroy(struct sl_audience *a, uint32_t h)
 {
@@ -647,7 +635,7 @@ void sl_audience_free(struct sl_audience *a)
         set_free(&u->followers);
         if (u->nints > 4)
             free(u->ints.ptr);
-        free(u->inbox);
+        free(a->inboxes[i]);
     }
     for (uint32_t i = 0; i < a->ncities; i++)
         set_free(&a->cities[i].users);
@@ -660,6 +648,7 @@ void sl_audience_free(struct sl_audience *a)
             free(a->items[i]);
         }
     free(a->users);
+    free(a->inboxes);
     free(a->user_map.slot);
     free(a->cities);
     free(a->city_map.slot);
@@ -670,8 +659,10 @@ void sl_audience_free(struct sl_audience *a)
     free(a->items);
     free(a->free_items);
     free(a->item_map.slot);
+    free(a->labels);
     free(a->group_start);
     free(a->group_order);
+    regroup_drop(a);
     free(a->scratch);
     arena_free(&a->strings);
     free(a);
@@ -682,28 +673,38 @@ void sl_audience_free(struct sl_audience *a)
 static uint32_t user_lookup(const struct sl_audience *a, const char *id, size_t len)
 {
     uint32_t h = hash_str(id, len, a->conf.seed);
-    return idmap_find(&a->user_map, a, user_key, id, h);
+    return idmap_find(&a->user_map, id, h);
 }
 
 /* Index of a valid id, created if new: 0 or -ENOMEM. */
 static int user_intern(struct sl_audience *a, const char *id, size_t len, uint32_t *idx)
 {
     uint32_t h = hash_str(id, len, a->conf.seed);
-    uint32_t v = idmap_find(&a->user_map, a, user_key, id, h);
+    uint32_t v = idmap_find(&a->user_map, id, h);
 
     if (v != SL_AUD_NONE) {
         *idx = v;
         return 0;
     }
-    if (a->nusers >= SL_AUD_NONE - 1 ||
-        grow((void **)&a->users, &a->users_cap, a->nusers, sizeof(*a->users)) < 0)
+    if (a->nusers >= SL_AUD_NONE - 1)
         return -ENOMEM;
+    if (a->nusers == a->users_cap) {
+        uint32_t cap = a->users_cap;
+        if (grow((void **)&a->users, &cap, a->nusers, sizeof(*a->users)) < 0)
+            return -ENOMEM;
+        struct inbox **ni = realloc(a->inboxes, (size_t)cap * sizeof(*ni));
+        if (!ni)
+            return -ENOMEM;
+        a->inboxes = ni;
+        a->users_cap = cap;
+    }
     const char *name = arena_dup(&a->strings, id, len);
-    if (!name || idmap_put(&a->user_map, h, a->nusers) < 0)
+    if (!name || idmap_put(&a->user_map, h, a->nusers, name) < 0)
         return -ENOMEM;     /* an orphan string in the arena at worst */
     a->users[a->nusers] = (struct user){
-        .id = name, .hash = h, .city = SL_AUD_NONE, .label = SL_AUD_NONE,
+        .id = name, .hash = h, .city = SL_AUD_NONE,
     };
+    a->inboxes[a->nusers] = NULL;
     *idx = a->nusers++;
     return 0;
 }
@@ -749,13 +750,13 @@ static const uint32_t *user_ints(const struct user *u)
 static int city_intern(struct sl_audience *a, const char *name, size_t len, uint32_t *idx)
 {
     uint32_t h = hash_str(name, len, a->conf.seed);
-    uint32_t v = idmap_find(&a->city_map, a, city_key, name, h);
+    uint32_t v = idmap_find(&a->city_map, name, h);
 
     if (v == SL_AUD_NONE) {
         if (grow((void **)&a->cities, &a->cities_cap, a->ncities, sizeof(*a->cities)) < 0)
             return -ENOMEM;
         const char *s = arena_dup(&a->strings, name, len);
-        if (!s || idmap_put(&a->city_map, h, a->ncities) < 0)
+        if (!s || idmap_put(&a->city_map, h, a->ncities, s) < 0)
             return -ENOMEM;
         a->cities[a->ncities] = (struct place){ .name = s, .hash = h };
         v = a->ncities++;
@@ -767,14 +768,14 @@ static int city_intern(struct sl_audience *a, const char *name, size_t len, uint
 static int interest_intern(struct sl_audience *a, const char *name, size_t len, uint32_t *idx)
 {
     uint32_t h = hash_str(name, len, a->conf.seed);
-    uint32_t v = idmap_find(&a->int_map, a, int_key, name, h);
+    uint32_t v = idmap_find(&a->int_map, name, h);
 
     if (v == SL_AUD_NONE) {
         if (a->nints >= SL_AUD_NONE - 1 ||
             grow((void **)&a->ints, &a->ints_cap, a->nints, sizeof(*a->ints)) < 0)
             return -ENOMEM;
         const char *s = arena_dup(&a->strings, name, len);
-        if (!s || idmap_put(&a->int_map, h, a->nints) < 0)
+        if (!s || idmap_put(&a->int_map, h, a->nints, s) < 0)
             return -ENOMEM;
         a->ints[a->nints] = (struct interest){ .name = s, .hash = h };
         v = a->nints++;
@@ -786,13 +787,13 @@ static int interest_intern(struct sl_audience *a, const char *name, size_t len, 
 static uint32_t city_lookup(const struct sl_audience *a, const char *name)
 {
     size_t len = strlen(name);
-    return idmap_find(&a->city_map, a, city_key, name, hash_str(name, len, a->conf.seed));
+    return idmap_find(&a->city_map, name, hash_str(name, len, a->conf.seed));
 }
 
 static uint32_t interest_lookup(const struct sl_audience *a, const char *name)
 {
     size_t len = strlen(name);
-    return idmap_find(&a->int_map, a, int_key, name, hash_str(name, len, a->conf.seed));
+    return idmap_find(&a->int_map, name, hash_str(name, len, a->conf.seed));
 }
 
 static int set_city(struct sl_audience *a, uint32_t ui, const char *city, size_t len)
@@ -1019,80 +1020,143 @@ struct sl_aud_list sl_audience_interest_users(const struct sl_audience *a, const
 
 /* ====== Groups ====== */
 
-static void count_labels(const struct sl_audience *a, const struct idset *s, uint32_t *counts,
-                         uint32_t *touched, uint32_t *nt)
+/*
+ * Label propagation runs in slices so that a big graph never stalls the
+ * event loop: the work happens on private arrays over the users that existed
+ * when it began, and is published at once when it ends.
+ */
+struct regroup {
+    uint32_t n;             /* users taken into account */
+    uint32_t *label;        /* working labels: dense, so neighbours' labels stay in cache */
+    float *weight;          /* each user's vote, from its degree when the run began */
+    uint32_t *order;        /* this round's visiting order */
+    float *votes;           /* weight per label, all zero between visits */
+    uint32_t *counts;       /* members per label, when publishing */
+    uint32_t *touched;      /* labels with votes */
+    uint32_t round, pos, changed;
+    uint64_t rng, tie_key;
+};
+
+static void regroup_drop(struct sl_audience *a)
 {
-    for (uint32_t i = 0; i < s->n; i++) {
-        uint32_t l = a->users[s->v[i]].label;
-        if (counts[l]++ == 0)
-            touched[(*nt)++] = l;
+    struct regroup *rg = a->rg;
+    if (!rg)
+        return;
+    free(rg->label);
+    free(rg->weight);
+    free(rg->order);
+    free(rg->votes);
+    free(rg->counts);
+    free(rg->touched);
+    free(rg);
+    a->rg = NULL;
+}
+
+static void shuffle(struct regroup *rg)
+{
+    for (uint32_t i = rg->n; i > 1; i--) {
+        uint32_t j = (uint32_t)(next_rand(&rg->rng) % i);
+        uint32_t t = rg->order[i - 1];
+        rg->order[i - 1] = rg->order[j];
+        rg->order[j] = t;
     }
 }
 
-int sl_audience_regroup(struct sl_audience *a)
+static int regroup_begin(struct sl_audience *a)
 {
-    if (!a)
-        return -EINVAL;
-    uint32_t n = a->nusers;
-    /* Everything is allocated before any label changes: failure changes nothing. */
-    uint32_t *order = malloc(((size_t)n + 1) * sizeof(*order));
-    uint32_t *counts = calloc((size_t)n + 1, sizeof(*counts));
-    uint32_t *touched = malloc(((size_t)n + 1) * sizeof(*touched));
+    struct regroup *rg = calloc(1, sizeof(*rg));
+    if (!rg)
+        return -ENOMEM;
+    a->rg = rg;
+    rg->n = a->nusers;
+    size_t sz = ((size_t)rg->n + 1) * sizeof(uint32_t);
+    rg->label = malloc(sz);
+    rg->order = malloc(sz);
+    rg->weight = malloc(((size_t)rg->n + 1) * sizeof(*rg->weight));
+    rg->votes = calloc((size_t)rg->n + 1, sizeof(*rg->votes));
+    rg->counts = calloc(1, sz);
+    rg->touched = malloc(sz);
+    if (!rg->label || !rg->weight || !rg->order || !rg->votes || !rg->counts || !rg->touched) {
+        regroup_drop(a);
+        return -ENOMEM;
+    }
+    rg->rng = a->conf.seed ^ 0x6c62272e07bb0142ULL;
+    rg->tie_key = next_rand(&rg->rng);
+    for (uint32_t i = 0; i < rg->n; i++) {
+        const struct user *u = &a->users[i];
+        rg->label[i] = rg->order[i] = i;
+        rg->weight[i] = 1.0f / (1.0f + (float)u->followers.n + (float)u->following.n);
+    }
+    shuffle(rg);
+    return 0;
+}
+
+/*
+ * Votes of one neighbour set; users newer than the run have no label. A
+ * neighbour's vote weighs 1 / (1 + its degree): following a celebrity says
+ * little about whose circle one is in, a follow among a few says much.
+ * Without it, label propagation over a follow graph with hubs collapses
+ * into one circle holding nearly everyone.
+ */
+static size_t count_labels(struct regroup *rg, const struct idset *s, uint32_t *nt)
+{
+    for (uint32_t i = 0; i < s->n; i++) {
+        uint32_t w = s->v[i];
+        if (w >= rg->n)
+            continue;
+        uint32_t l = rg->label[w];
+        if (rg->votes[l] == 0)
+            rg->touched[(*nt)++] = l;
+        rg->votes[l] += rg->weight[w];
+    }
+    return s->n;
+}
+
+/* One user takes the label with the most votes among its neighbours. */
+static size_t visit(struct sl_audience *a, struct regroup *rg, uint32_t v)
+{
+    const struct user *u = &a->users[v];
+    uint32_t nt = 0;
+    size_t work = 1 + count_labels(rg, &u->followers, &nt) + count_labels(rg, &u->following, &nt);
+    uint32_t cur = rg->label[v], best = cur;
+    float best_n = rg->votes[cur];
+    uint64_t best_key = mix64(cur ^ rg->tie_key);
+
+    for (uint32_t t = 0; t < nt; t++) {
+        uint32_t l = rg->touched[t];
+        float c = rg->votes[l];
+        uint64_t key = mix64(l ^ rg->tie_key);
+        rg->votes[l] = 0;
+        /* The current label wins ties; otherwise the least keyed label. */
+        if (c > best_n || (c == best_n && best != cur && key < best_key)) {
+            best = l;
+            best_n = c;
+            best_key = key;
+        }
+    }
+    if (best != cur) {
+        rg->label[v] = best;
+        rg->changed++;
+    }
+    return work;
+}
+
+/* Members by label (a counting sort), then swap the result in. */
+static int regroup_publish(struct sl_audience *a)
+{
+    struct regroup *rg = a->rg;
+    uint32_t n = rg->n;
     uint32_t *start = calloc((size_t)n + 1, sizeof(*start));
     uint32_t *members = malloc(((size_t)n + 1) * sizeof(*members));
 
-    if (!order || !counts || !touched || !start || !members) {
-        free(order);
-        free(counts);
-        free(touched);
+    if (!start || !members) {
         free(start);
         free(members);
+        regroup_drop(a);
         return -ENOMEM;
     }
-    uint64_t rng = a->conf.seed ^ 0x6c62272e07bb0142ULL;
-    uint64_t tie_key = next_rand(&rng);
-    for (uint32_t i = 0; i < n; i++) {
-        a->users[i].label = i;
-        order[i] = i;
-    }
-    for (uint32_t round = 0; round < a->conf.group_rounds; round++) {
-        for (uint32_t i = n; i > 1; i--) {
-            uint32_t j = (uint32_t)(next_rand(&rng) % i);
-            uint32_t t = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = t;
-        }
-        uint32_t changed = 0;
-        for (uint32_t k = 0; k < n; k++) {
-            struct user *u = &a->users[order[k]];
-            uint32_t nt = 0;
-            count_labels(a, &u->followers, counts, touched, &nt);
-            count_labels(a, &u->following, counts, touched, &nt);
-            uint32_t cur = u->label, best = cur, best_n = counts[cur];
-            uint64_t best_key = mix64(cur ^ tie_key);
-            for (uint32_t t = 0; t < nt; t++) {
-                uint32_t l = touched[t], c = counts[l];
-                uint64_t key = mix64(l ^ tie_key);
-                counts[l] = 0;
-                /* The current label wins ties; otherwise the least keyed label. */
-                if (c > best_n || (c == best_n && best != cur && key < best_key)) {
-                    best = l;
-                    best_n = c;
-                    best_key = key;
-                }
-            }
-            if (best != cur) {
-                u->label = best;
-                changed++;
-            }
-        }
-        if (changed == 0)
-            break;
-    }
-
-    /* Members by label: a counting sort (counts[] is all zero again). */
     for (uint32_t i = 0; i < n; i++)
-        start[a->users[i].label]++;
+        start[rg->label[i]]++;
     uint32_t sum = 0;
     for (uint32_t l = 0; l < n; l++) {
         uint32_t c = start[l];
@@ -1101,17 +1165,65 @@ int sl_audience_regroup(struct sl_audience *a)
     }
     start[n] = sum;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t l = a->users[i].label;
-        members[start[l] + counts[l]++] = i;
+        uint32_t l = rg->label[i];
+        members[start[l] + rg->counts[l]++] = i;
     }
+    free(a->labels);
     free(a->group_start);
     free(a->group_order);
+    a->labels = rg->label;
+    rg->label = NULL;
     a->group_start = start;
     a->group_order = members;
     a->grouped = n;
-    free(order);
-    free(counts);
-    free(touched);
+    regroup_drop(a);
+    return 0;
+}
+
+int sl_audience_regroup_step(struct sl_audience *a, size_t budget, bool *done)
+{
+    int rc;
+
+    if (!a)
+        return -EINVAL;
+    if (done)
+        *done = false;
+    if (!a->rg && (rc = regroup_begin(a)) < 0)
+        return rc;
+    struct regroup *rg = a->rg;
+    size_t work = 0;
+    while (work < budget) {
+        if (rg->pos == rg->n) {
+            rg->round++;
+            if (rg->changed == 0 || rg->round >= a->conf.group_rounds) {
+                if ((rc = regroup_publish(a)) < 0)
+                    return rc;
+                if (done)
+                    *done = true;
+                return 0;
+            }
+            rg->pos = 0;
+            rg->changed = 0;
+            shuffle(rg);
+            work += rg->n / 16;     /* the shuffle is work too */
+            continue;
+        }
+        work += visit(a, rg, rg->order[rg->pos++]);
+    }
+    return 0;
+}
+
+int sl_audience_regroup(struct sl_audience *a)
+{
+    bool done = false;
+    int rc;
+
+    if (!a)
+        return -EINVAL;
+    regroup_drop(a);        /* start afresh from the graph as it is now */
+    while (!done)
+        if ((rc = sl_audience_regroup_step(a, SIZE_MAX, &done)) < 0)
+            return rc;
     return 0;
 }
 
@@ -1136,8 +1248,8 @@ int sl_audience_groups(const struct sl_audience *a, uint32_t idx, sl_aud_name_fn
     if (idx >= a->nusers)
         return -ENOENT;
     const struct user *u = &a->users[idx];
-    if (u->label != SL_AUD_NONE && idx < a->grouped) {
-        if ((rc = circle_name(a, u->label, name, sizeof(name))) < 0)
+    if (idx < a->grouped) {
+        if ((rc = circle_name(a, a->labels[idx], name, sizeof(name))) < 0)
             return rc;
         if ((rc = fn(ctx, name)) != 0)
             return rc;
@@ -1364,7 +1476,7 @@ int sl_audience_item_new(struct sl_audience *a, const char *id, const char *crea
     if (!a || !h || !id_ok(id, &len) || !id_ok(creator, &clen) || (city && !city_ok(city, &tlen)))
         return -EINVAL;
     uint32_t hash = hash_str(id, len, a->conf.seed);
-    uint32_t old = idmap_find(&a->item_map, a, item_key, id, hash);
+    uint32_t old = idmap_find(&a->item_map, id, hash);
     if (old != SL_AUD_NONE) {
         *h = old;
         return -EEXIST;
@@ -1394,12 +1506,13 @@ int sl_audience_item_new(struct sl_audience *a, const char *id, const char *crea
     }
     struct item *it = calloc(1, sizeof(*it));
     char *copy = malloc(len + 1);
-    if (!it || !copy || idmap_put(&a->item_map, hash, slot) < 0) {
+    if (copy)
+        memcpy(copy, id, len + 1);
+    if (!it || !copy || idmap_put(&a->item_map, hash, slot, copy) < 0) {
         free(it);
         free(copy);
         return -ENOMEM;
     }
-    memcpy(copy, id, len + 1);
     *it = (struct item){ .id = copy, .hash = hash, .creator = c, .city = t, .live = true };
     if (slot == a->nitems)
         a->nitems++;
@@ -1417,7 +1530,7 @@ int sl_audience_item_find(const struct sl_audience *a, const char *id, uint32_t 
 
     if (!a || !h || !id_ok(id, &len))
         return -EINVAL;
-    uint32_t v = idmap_find(&a->item_map, a, item_key, id, hash_str(id, len, a->conf.seed));
+    uint32_t v = idmap_find(&a->item_map, id, hash_str(id, len, a->conf.seed));
     if (v == SL_AUD_NONE)
         return -ENOENT;
     *h = v;
@@ -1506,13 +1619,13 @@ static void inbox_compact(struct sl_audience *a, struct inbox *ib)
     ib->n = w;
 }
 
-static int inbox_push(struct sl_audience *a, struct user *u, struct entry e)
+static int inbox_push(struct sl_audience *a, uint32_t u, struct entry e)
 {
-    struct inbox *ib = u->inbox;
+    struct inbox *ib = a->inboxes[u];
     uint32_t max = a->conf.inbox_max;
 
     if (!ib || (ib->n == ib->cap && ib->cap < max)) {
-        uint32_t ncap = ib ? ib->cap * 2u : 8u;
+        uint32_t ncap = ib ? ib->cap * 2u : 4u;
         if (ncap > max)
             ncap = max;
         struct inbox *nb = malloc(sizeof(*nb) + ncap * sizeof(nb->e[0]));
@@ -1525,7 +1638,7 @@ static int inbox_push(struct sl_audience *a, struct user *u, struct entry e)
             nb->n = ib->n;
             free(ib);
         }
-        u->inbox = ib = nb;
+        a->inboxes[u] = ib = nb;
     } else if (ib->n == ib->cap) {
         if (a->dead_refs > 0)
             inbox_compact(a, ib);
@@ -1546,9 +1659,9 @@ static int inbox_push(struct sl_audience *a, struct user *u, struct entry e)
 size_t sl_audience_inbox_read(struct sl_audience *a, uint32_t user,
                               struct sl_aud_entry *out, size_t max)
 {
-    if (!a || user >= a->nusers || !a->users[user].inbox || (max && !out))
+    if (!a || user >= a->nusers || !a->inboxes[user] || (max && !out))
         return 0;
-    struct inbox *ib = a->users[user].inbox;
+    struct inbox *ib = a->inboxes[user];
     if (a->dead_refs > 0)
         inbox_compact(a, ib);
     size_t got = 0;
@@ -1565,9 +1678,9 @@ size_t sl_audience_inbox_read(struct sl_audience *a, uint32_t user,
 
 int sl_audience_inbox_remove(struct sl_audience *a, uint32_t user, uint32_t h)
 {
-    if (!a || user >= a->nusers || !a->users[user].inbox)
+    if (!a || user >= a->nusers || !a->inboxes[user])
         return -ENOENT;
-    struct inbox *ib = a->users[user].inbox;
+    struct inbox *ib = a->inboxes[user];
     for (uint16_t k = 0; k < ib->n; k++) {
         if (ib->e[(ib->head + k) % ib->cap].item != h)
             continue;
@@ -1721,6 +1834,13 @@ int sl_audience_pick(struct sl_audience *a, uint32_t h, const char *audience, si
     return pick(a, it, &cr, size, out, n);
 }
 
+#define PREFETCH_AHEAD 16
+#if defined(__GNUC__)
+#define prefetch(p) __builtin_prefetch(p)
+#else
+#define prefetch(p) ((void)(p))
+#endif
+
 static int place(struct sl_audience *a, uint32_t h, const uint32_t *users, size_t n,
                  enum sl_aud_source source, uint32_t wave, bool inbox, size_t *placed)
 {
@@ -1737,13 +1857,18 @@ static int place(struct sl_audience *a, uint32_t h, const uint32_t *users, size_
             return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         uint32_t u = users[i];
+        /* Inboxes are scattered: ask for them well before they are needed. */
+        if (inbox && i + PREFETCH_AHEAD < n)
+            prefetch(&a->inboxes[users[i + PREFETCH_AHEAD]]);
+        if (inbox && i + PREFETCH_AHEAD / 2 < n && a->inboxes[users[i + PREFETCH_AHEAD / 2]])
+            prefetch(a->inboxes[users[i + PREFETCH_AHEAD / 2]]);
         if (u == it->creator || offered_has(&it->offered, u))
             continue;
         if ((rc = offered_add(&it->offered, u, a->nusers)) < 0)
             break;
         if (inbox) {
             struct entry e = { .item = h, .wave = (uint16_t)wave, .source = (uint8_t)source };
-            if ((rc = inbox_push(a, &a->users[u], e)) < 0)
+            if ((rc = inbox_push(a, u, e)) < 0)
                 break;
         }
         done++;

@@ -22,11 +22,13 @@
  * call that changes it. Functions return 0 or a negative errno; on -EINVAL
  * nothing changed.
  *
- * Memory, for U users and E follow edges: about 100 bytes a user (the user
- * record and its id hash slot and string) plus 4 bytes for each direction
- * of each edge, each city and interest membership, with up to 2x slack in
- * growing arrays; an inbox costs 8 bytes an entry, up to inbox_max entries.
- * bench/bench_audience measures it at 1,000,000 users and 10,000,000 edges.
+ * Memory: about 140 bytes a user (record, id slot and string, inbox
+ * pointer, circle) and 8 bytes a follow edge (4 in each direction), 4 bytes
+ * a city or interest membership, with up to 2x slack in growing arrays plus
+ * the allocator's overhead for each user's own arrays; an inbox costs 8
+ * bytes an entry, up to inbox_max. bench/bench_audience measures about
+ * 300 MiB resident at 1,000,000 users (a city and 3 interests each) and
+ * 10,000,000 edges.
  */
 
 #define SL_AUD_NONE UINT32_MAX          /* no user, city, item or label */
@@ -122,14 +124,25 @@ struct sl_aud_list sl_audience_interest_users(const struct sl_audience *a, const
  * Recompute the follow-graph groups ("circles") by label propagation over the
  * undirected follow graph: every user starts with its own label; in each of
  * at most group_rounds rounds, users in a seeded random order take the label
- * most common among their followers and followees (a mutual follow counts
- * twice); ties keep the current label, else go to the label with the least
- * seeded hash. Stops early when nothing changes. Deterministic for a seed
- * and a graph. O(rounds * (U + E)) time, 12 bytes a user of scratch: run it
- * on demand, not per request. Users added later have no circle until the
- * next regroup.
+ * with the most votes among their followers and followees, a neighbour's
+ * vote weighing 1 / (1 + its followers + followees) (a mutual follow counts
+ * twice). The weights keep hubs from pulling everyone into one circle:
+ * following a celebrity says little about one's circle. Ties keep the
+ * current label, else go to the label with the least seeded hash. Stops early when nothing changes. Deterministic for a seed
+ * and a graph. O(rounds * (U + E)) time and 16 bytes a user of scratch while
+ * it runs; the result keeps 12 bytes a user.
+ *
+ * sl_audience_regroup() does it all at once (seconds at 1,000,000 users and
+ * 10,000,000 edges). sl_audience_regroup_step() does about `budget` units of
+ * work (a unit is one neighbour looked at; a user's neighbours are never
+ * split) and returns, so a timer can spread the work over many loop turns;
+ * *done (may be NULL) turns true when the new circles replace the old ones.
+ * Until then the old circles stay in force. A run covers the users that
+ * existed when it began; users added later have no circle until the next.
+ * sl_audience_regroup() abandons a run in progress and starts afresh.
  */
 int sl_audience_regroup(struct sl_audience *a);
+int sl_audience_regroup_step(struct sl_audience *a, size_t budget, bool *done);
 
 /*
  * The default groups(user): "circle:ID", ID being the user whose label the
@@ -230,7 +243,9 @@ size_t sl_audience_item_offered_count(const struct sl_audience *a, uint32_t h);
  * with the item and the number of picks made for it, so picks are
  * deterministic for a seed and successive waves start in different places.
  * Changes nothing but that count: see sl_audience_place() and
- * sl_audience_wave(). A name nobody matches gives *n = 0; -EINVAL for an
+ * sl_audience_wave(). Cost: about one permutation step per user looked at,
+ * so O(size) while the audience is mostly fresh; an audience offered the
+ * item almost entirely already is scanned up to its whole length. A name nobody matches gives *n = 0; -EINVAL for an
  * unknown audience kind; -ESTALE for a released item; -EPERM if not live.
  */
 int sl_audience_pick(struct sl_audience *a, uint32_t h, const char *audience, size_t size,

@@ -32,8 +32,7 @@ struct reply {
     int sink_fd;                /* -1, or where a 200 body is written */
     size_t sunk;                /* bytes written to sink_fd */
     bool sink_failed;
-    enum evhttp_request_error error;
-    bool failed;
+    bool failed;                /* no complete answer came */
     char *body;                 /* NUL-terminated; owned by the caller, free() it */
     size_t len;
 };

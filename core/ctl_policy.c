@@ -223,6 +223,38 @@ static void print_outcome(json_t *o)
     }
 }
 
+/* A wave decision as "ID wave N: continue -> stop"; what the daemon sends
+ * beyond that shape is shown as it came. */
+static void print_wave(json_t *w)
+{
+    json_t *from = json_object_get(w, "from"), *to = json_object_get(w, "to");
+
+    fputs("  ", stdout);
+    if (!*str(w, "id") || !from || !to) {
+        char *line = json_dumps(w, JSON_COMPACT);
+        sl_ctl_put_text(stdout, line, 300, false);
+        free(line);
+    } else {
+        sl_ctl_put_text(stdout, str(w, "id"), 0, false);
+        if (json_is_integer(json_object_get(w, "wave")))
+            printf(" wave %lld", num(w, "wave"));
+        fputs(": ", stdout);
+        for (int k = 0; k < 2; k++) {
+            json_t *o = k ? to : from;
+            const char *d = json_is_string(o) ? json_string_value(o) : str(o, "decision");
+            sl_ctl_put_text(stdout, d, 0, false);
+            if (*str(o, "audience")) {
+                fputs(" (", stdout);
+                sl_ctl_put_text(stdout, str(o, "audience"), 0, false);
+                fputc(')', stdout);
+            }
+            fputs(k ? "\n" : "  ->  ", stdout);
+        }
+    }
+    if (!*str(w, "id") || !from || !to)
+        fputc('\n', stdout);
+}
+
 static int policy_replay(struct client *c, const char *dir, const char *since)
 {
     long long window = since ? parse_duration(since) : 0;
@@ -272,13 +304,8 @@ static int policy_replay(struct client *c, const char *dir, const char *since)
     json_t *waves = json_object_get(res, "waves");
     printf("distribution waves examined: %lld; decisions that would change: %zu\n",
            num(waves, "examined"), json_array_size(json_object_get(waves, "changed")));
-    json_array_foreach(json_object_get(waves, "changed"), i, v) {
-        char *line = json_dumps(v, JSON_COMPACT);
-        fputs("  ", stdout);
-        sl_ctl_put_text(stdout, line, 300, false);
-        fputc('\n', stdout);
-        free(line);
-    }
+    json_array_foreach(json_object_get(waves, "changed"), i, v)
+        print_wave(v);
     json_decref(res);
     return 0;
 }

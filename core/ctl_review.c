@@ -53,9 +53,15 @@ static void tty_restore(void)
 static void on_signal(int sig)
 {
     int saved = errno;
+    sigset_t set;
 
     tty_restore();
+    /* The handler runs with sig blocked: unblock it, or raise() would only
+     * leave it pending for the handler again. */
     signal(sig, SIG_DFL);
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
     raise(sig);
     /* Only a stop returns here, once the shell continues us. */
     signal(sig, on_signal);
@@ -375,7 +381,7 @@ static bool read_line(struct review *r, const char *label, char *buf, size_t len
             for (; n > 0; n--)
                 if ((buf[n - 1] & 0xc0) != 0x80)
                     fputs("\b \b", r->ui);
-        } else if ((ch >= 0x20 || ch >= 0x80) && n + 1 < len) {
+        } else if (ch >= 0x20 && n + 1 < len) {
             buf[n++] = (char)ch;
             fputc(ch, r->ui);
         }
@@ -510,10 +516,12 @@ int sl_ctl_review(struct client *c, int argc, char **argv)
         tick(&r);
     }
     tty_restore();
-    fputs("\n", r.ui);
-    if (r.cur && !r.expired)
-        fprintf(r.ui, "left %s; its claim runs out by itself\n", r.id);
-    fprintf(r.ui, "%zu decisions made\n", json_array_size(r.done));
+    if (rc == 0) {
+        fputs("\n", r.ui);
+        if (r.cur && !r.expired)
+            fprintf(r.ui, "left %s; its claim runs out by itself\n", r.id);
+        fprintf(r.ui, "%zu decisions made\n", json_array_size(r.done));
+    }
     if (json && rc == 0) {
         json_t *out = json_pack("{s:O}", "decisions", r.done);
         json_dumpf(out, stdout, JSON_COMPACT);

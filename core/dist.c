@@ -132,6 +132,7 @@ struct dist_op {
     char **offers;                  /* user ids offered in wave_n */
     size_t noffers;
     int source;
+    bool served;                    /* offers: mark these served instead */
 };
 
 static void dist_op_free(struct dist_op *o)
@@ -171,7 +172,8 @@ static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
     if (rc == 0 && o->wave_n > 0)
         rc = sl_store_wave_put(w, o->item, o->wave_n, o->wave);
     for (size_t i = 0; rc == 0 && i < o->noffers; i++)
-        rc = sl_store_offer_add(w, o->item, o->offers[i], o->wave_n, o->source);
+        rc = o->served ? sl_store_offer_served(w, o->item, o->offers[i])
+                       : sl_store_offer_add(w, o->item, o->offers[i], o->wave_n, o->source);
     return rc;
 }
 
@@ -984,7 +986,19 @@ void sl_api_feed(struct sl_request *r)
         json_array_append_new(items, feed_entry(d, chosen[i]));
         sl_audience_exposure_add(d->aud, chosen[i]->creator, 1);
     }
-    /* Served once: out of the inbox, so no item comes twice. */
+    /* Served once: out of the inbox, so no item comes twice; the store
+     * learns it too, so a restart does not put it back. */
+    for (size_t i = 0; i < nchosen; i++) {
+        struct dist_op *o = op_new(chosen[i]->item_id);
+        if (o && (o->offers = malloc(sizeof(*o->offers)))) {
+            o->offers[0] = strdup(r->params[0]);
+            o->noffers = 1;
+            o->served = true;
+            op_submit(d, o);
+        } else if (o) {
+            dist_op_free(o);
+        }
+    }
     for (size_t i = 0; i < nchosen; i++)
         sl_audience_inbox_remove(d->aud, u, chosen[i]->item);
     sl_http_reply_json(r, 200, json_pack("{s:o}", "items", items));
@@ -1177,15 +1191,15 @@ struct resume {
     int running;                    /* wave n still running, or 0 */
 };
 
-static int resume_offer(void *arg, const char *user, int wave, int source)
+static int resume_offer(void *arg, const char *user, int wave, int source, bool served)
 {
     struct resume *rs = arg;
     uint32_t u;
     if (sl_audience_user_add(rs->d->aud, user, &u) < 0)
         return 0;
-    /* The running wave's offers go back into inboxes; older ones only
-     * count as offered. */
-    if (wave == rs->running)
+    /* The running wave's unserved offers go back into inboxes; the rest
+     * only count as offered. */
+    if (wave == rs->running && !served)
         sl_audience_place(rs->d->aud, rs->it->h, &u, 1, (enum sl_aud_source)source,
                           (uint32_t)wave, NULL);
     else

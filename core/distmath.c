@@ -131,7 +131,7 @@ void sl_dist_params_default(struct sl_dist_params *p)
 /* Beta parameters must stay positive even for a baseline of exactly 0 or 1. */
 #define PRIOR_FLOOR 1e-3
 
-int sl_dist_decide(const struct sl_dist_stats *stats, double baseline,
+int sl_dist_decide(const struct sl_dist_sample *stats, double baseline,
                    const struct sl_dist_params *params, struct sl_dist_decision *out)
 {
     if (!stats || !params || !out || stats->successes > stats->trials ||

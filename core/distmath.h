@@ -57,7 +57,7 @@ enum sl_dist_method {
     SL_DIST_WILSON = 1,     /* Wilson interval entirely above / below the baseline */
 };
 
-struct sl_dist_stats {
+struct sl_dist_sample {
     uint64_t trials;        /* e.g. impressions or plays of this item */
     uint64_t successes;     /* e.g. likes or completes among them */
 };
@@ -92,7 +92,7 @@ void sl_dist_params_default(struct sl_dist_params *p);
  * Returns 0 and fills *out, or -EINVAL (successes > trials, baseline outside
  * [0, 1], stop_below > continue_above, NULL pointers).
  */
-int sl_dist_decide(const struct sl_dist_stats *stats, double baseline,
+int sl_dist_decide(const struct sl_dist_sample *stats, double baseline,
                    const struct sl_dist_params *params, struct sl_dist_decision *out);
 
 /* ====== Concentration ====== */

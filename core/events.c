@@ -87,16 +87,155 @@ static int parse_event(json_t *obj, struct event *e, char **arena, int64_t now,
     return 0;
 }
 
+/* {====================== Fast path ==================================== */
+
+/*
+ * Most event lines are a flat object of plain ids, a type and integers. This
+ * scanner accepts exactly those (no escapes, no non-ASCII, no fractions, no
+ * duplicate or unknown keys, valid ids and ranges) without building a tree;
+ * anything else, valid or not, returns false and takes the strict jansson
+ * path, which also words the errors. So the fast path changes what is
+ * accepted in no case, only how fast.
+ */
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* A plain string: printable ASCII, no backslash or quote; [*s, *e). */
+static const char *plain_string(const char *p, const char *end, const char **s, size_t *n)
+{
+    if (p >= end || *p != '"')
+        return NULL;
+    const char *q = ++p;
+    while (q < end && *q != '"') {
+        if (*q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+            return NULL;
+        q++;
+    }
+    if (q >= end)
+        return NULL;
+    *s = p;
+    *n = (size_t)(q - p);
+    return q + 1;
+}
+
+static const char *plain_int(const char *p, const char *end, long long *out)
+{
+    long long v = 0;
+    const char *start = p;
+    while (p < end && *p >= '0' && *p <= '9' && p - start < 15)
+        v = v * 10 + (*p++ - '0');
+    if (p == start || (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' ||
+                                   *p == 'E')) || (p - start > 1 && *start == '0'))
+        return NULL;
+    *out = v;
+    return p;
+}
+
+static bool id_span(const char *s, size_t n, char **arena, char **out)
+{
+    if (n == 0 || n > SL_ID_MAX)
+        return false;
+    memcpy(*arena, s, n);
+    (*arena)[n] = '\0';
+    if (!sl_id_valid(*arena))
+        return false;
+    *out = *arena;
+    *arena += n + 1;
+    return true;
+}
+
+static bool fast_event(const char *p, const char *end, struct event *e, char **arena,
+                       int64_t now)
+{
+    char *mark = *arena;
+    unsigned seen = 0;
+    const char *k, *v;
+    size_t kn, vn;
+    long long num;
+
+    e->watch_ms = -1;
+    e->ts_ms = now;
+    p = skip_ws(p, end);
+    if (p >= end || *p++ != '{')
+        return false;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (!(p = plain_string(p, end, &k, &kn)))
+            goto no;
+        p = skip_ws(p, end);
+        if (p >= end || *p++ != ':')
+            goto no;
+        p = skip_ws(p, end);
+        unsigned bit;
+        if (kn == 4 && memcmp(k, "item", 4) == 0) {
+            bit = 1;
+            if (!(p = plain_string(p, end, &v, &vn)) || !id_span(v, vn, arena, &e->item))
+                goto no;
+        } else if (kn == 4 && memcmp(k, "user", 4) == 0) {
+            bit = 2;
+            if (!(p = plain_string(p, end, &v, &vn)) || !id_span(v, vn, arena, &e->user))
+                goto no;
+        } else if (kn == 4 && memcmp(k, "type", 4) == 0) {
+            char name[16];
+            bit = 4;
+            if (!(p = plain_string(p, end, &v, &vn)) || vn >= sizeof(name))
+                goto no;
+            memcpy(name, v, vn);
+            name[vn] = '\0';
+            if ((e->type = sl_event_type_parse(name)) < 0)
+                goto no;
+        } else if (kn == 8 && memcmp(k, "watch_ms", 8) == 0) {
+            bit = 8;
+            if (!(p = plain_int(p, end, &num)) || num > 86400000)
+                goto no;
+            e->watch_ms = num;
+        } else if (kn == 2 && memcmp(k, "ts", 2) == 0) {
+            bit = 16;
+            if (!(p = plain_int(p, end, &num)) || num > 32503680000000LL)
+                goto no;
+            e->ts_ms = num;
+        } else {
+            goto no;
+        }
+        if (seen & bit)
+            goto no;
+        seen |= bit;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p++ == '}')
+            break;
+        goto no;
+    }
+    if ((seen & 7) != 7 || skip_ws(p, end) != end)
+        goto no;
+    return true;
+no:
+    *arena = mark;
+    return false;
+}
+
+/* }===================================================================== */
+
 static int events_apply(struct sl_commit_op *op, struct sl_store *w)
 {
     struct events_op *b = (struct events_op *)op;
-    int rc = 0;
+    int rc;
 
-    for (size_t i = 0; i < b->n && rc == 0; i++) {
-        struct sl_event_row row = { b->ev[i].item, b->ev[i].user, b->ev[i].type,
-                                    b->ev[i].watch_ms, b->ev[i].ts_ms };
-        rc = sl_store_event_insert(w, &row);
-    }
+    struct sl_event_row *rows = malloc(b->n * sizeof(*rows));
+    if (!rows)
+        return -ENOMEM;
+    for (size_t i = 0; i < b->n; i++)
+        rows[i] = (struct sl_event_row){ b->ev[i].item, b->ev[i].user, b->ev[i].type,
+                                         b->ev[i].watch_ms, b->ev[i].ts_ms };
+    rc = sl_store_events_insert(w, rows, b->n, sl_now_ms());
+    free(rows);
     /* Counters once per (item, type) run: a batch is usually many events of
      * few items, and the upsert costs more than the count. */
     for (size_t i = 0; i < b->n && rc == 0;) {
@@ -179,6 +318,13 @@ void sl_api_events(struct sl_request *r)
         if (r->ndjson && q == stop) {
             p = stop + 1;
             continue;   /* blank line */
+        }
+        if (fast_event(p, stop, &b->ev[b->n], &arena, now)) {
+            b->n++;
+            p = stop + 1;
+            if (!r->ndjson)
+                break;
+            continue;
         }
         json_t *obj = sl_json_parse(p, stop - p, true, &err);
         int rc = obj ? parse_event(obj, &b->ev[b->n], &arena, now, &err) : -EINVAL;

@@ -91,15 +91,18 @@ static int decide_apply(struct queue_op *q, struct sl_store *w)
 
     if (rc == -ENOENT)
         return sl_store_item_state(w, q->item, q->state) == -ENOENT ? -ENOENT : -ENOLINK;
-    if (rc < 0 || (rc = check_claim(q, &e)) < 0)
+    if (rc < 0)
+        return rc;
+    /* Whoever escalated an item may not settle it: that is the point, and
+     * it is said before anything about claims (they cannot claim it). */
+    if (q->what != D_RENEW && e.escalated_by[0] && strcmp(e.escalated_by, q->who) == 0)
+        return -EPERM;
+    if ((rc = check_claim(q, &e)) < 0)
         return rc;
     if (q->what == D_RENEW) {
         q->lease_until_ms = q->now_ms + q->lease_ms;
         return sl_store_queue_renew(w, q->item, q->lease_until_ms);
     }
-    /* Whoever escalated an item may not settle it: that is the point. */
-    if (e.escalated_by[0] && strcmp(e.escalated_by, q->who) == 0)
-        return -EPERM;
     if (q->tags && (rc = sl_store_item_merge_tags(w, q->item, q->tags, q->now_ms)) < 0)
         return rc;
     if (q->what == D_ESCALATE) {

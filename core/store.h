@@ -126,7 +126,10 @@ struct sl_event_row {
     int64_t ts_ms;
 };
 
-int sl_store_event_insert(struct sl_store *s, const struct sl_event_row *ev);
+/* Store a batch of events as one packed row (one request's worth): the
+ * format is private to the backend. */
+int sl_store_events_insert(struct sl_store *s, const struct sl_event_row *ev, size_t n,
+                           int64_t now_ms);
 /* Add n to the counter of (item, type). */
 int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t n);
 /* Counters of an item: array indexed by type, ntypes long, zero-filled. */
@@ -180,8 +183,11 @@ int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out);
 int sl_store_offer_add(struct sl_store *s, const char *item, const char *user, int wave,
                        int source);
 int sl_store_offers_each(struct sl_store *s, const char *item,
-                         int (*fn)(void *arg, const char *user, int wave, int source),
+                         int (*fn)(void *arg, const char *user, int wave, int source,
+                                   bool served),
                          void *arg);
+/* A feed served the item to user. */
+int sl_store_offer_served(struct sl_store *s, const char *item, const char *user);
 /* Loading the audience at start. */
 int sl_store_users_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *id, const char *city,

@@ -106,6 +106,16 @@ static const char *const migrations[] = {
     "  wave INTEGER NOT NULL,"
     "  source INTEGER NOT NULL,"
     "  PRIMARY KEY (item, user)) WITHOUT ROWID;",
+    /* 3 -> 4: events are stored a request at a time, packed, so a batch of
+     * a thousand costs one row; the old per-event table stays readable. */
+    "CREATE TABLE event_batches ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  data BLOB NOT NULL);",
+    /* 4 -> 5: which offers a feed has served, so a restart does not serve
+     * them again */
+    "ALTER TABLE offers ADD COLUMN served INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -160,6 +170,7 @@ enum stmt {
     ST_WAVES_GET,
     ST_OFFER_ADD,
     ST_OFFERS_EACH,
+    ST_OFFER_SERVED,
     ST_USERS_EACH,
     ST_FOLLOWS_EACH,
     ST_ITEMS_IN_STATE,
@@ -205,8 +216,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                           " VALUES (?, ?, ?)",
     [ST_FOLLOW_DEL]     = "DELETE FROM follows WHERE follower = ? AND creator = ?",
     [ST_FOLLOWER_COUNT] = "SELECT count(*) FROM follows WHERE creator = ?",
-    [ST_EVENT_INSERT]   = "INSERT INTO events (item, user, type, watch_ms, ts_ms)"
-                          " VALUES (?, ?, ?, ?, ?)",
+    [ST_EVENT_INSERT]   = "INSERT INTO event_batches (ts_ms, n, data) VALUES (?, ?, ?)",
     [ST_COUNTER_ADD]    = "INSERT INTO item_counters (item, type, n) VALUES (?1, ?2, ?3)"
                           " ON CONFLICT (item, type) DO UPDATE SET n = n + ?3",
     [ST_COUNTERS_GET]   = "SELECT type, n FROM item_counters WHERE item = ?",
@@ -250,7 +260,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_WAVE_PUT]       = "INSERT OR REPLACE INTO waves (item, n, wave) VALUES (?, ?, ?)",
     [ST_WAVES_GET]      = "SELECT wave FROM waves WHERE item = ? ORDER BY n",
     [ST_OFFER_ADD]      = "INSERT OR IGNORE INTO offers (item, user, wave, source) VALUES (?, ?, ?, ?)",
-    [ST_OFFERS_EACH]    = "SELECT user, wave, source FROM offers WHERE item = ?",
+    [ST_OFFERS_EACH]    = "SELECT user, wave, source, served FROM offers WHERE item = ?",
+    [ST_OFFER_SERVED]   = "UPDATE offers SET served = 1 WHERE item = ? AND user = ?",
     [ST_USERS_EACH]     = "SELECT id, city, interests FROM users",
     [ST_FOLLOWS_EACH]   = "SELECT follower, creator FROM follows",
     [ST_ITEMS_IN_STATE] = "SELECT id, creator, upload, tags, plan FROM items WHERE state = ?"
@@ -796,16 +807,35 @@ int sl_store_follower_count(struct sl_store *s, const char *creator, int64_t *ou
 
 /* {====================== Events ======================================= */
 
-int sl_store_event_insert(struct sl_store *s, const struct sl_event_row *ev)
+/* Packed: per event, item NUL user NUL, then type (1 byte), watch_ms and
+ * ts_ms as 8-byte little-endian (watch_ms -1 when absent). */
+int sl_store_events_insert(struct sl_store *s, const struct sl_event_row *ev, size_t n,
+                           int64_t now_ms)
 {
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(ev[i].item) + strlen(ev[i].user) + 2 + 1 + 16;
+    uint8_t *buf = malloc(len ? len : 1), *p = buf;
+    if (!buf)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t a = strlen(ev[i].item) + 1, b = strlen(ev[i].user) + 1;
+        memcpy(p, ev[i].item, a);
+        memcpy(p + a, ev[i].user, b);
+        p += a + b;
+        *p++ = (uint8_t)ev[i].type;
+        int64_t nums[2] = { ev[i].watch_ms, ev[i].ts_ms };
+        for (int k = 0; k < 2; k++)
+            for (int j = 0; j < 8; j++)
+                *p++ = (uint8_t)((uint64_t)nums[k] >> (8 * j));
+    }
     sqlite3_stmt *st = stmt_get(s, ST_EVENT_INSERT);
-    bind_text(st, 1, ev->item);
-    bind_text(st, 2, ev->user);
-    sqlite3_bind_int(st, 3, ev->type);
-    if (ev->watch_ms >= 0)
-        sqlite3_bind_int64(st, 4, ev->watch_ms);
-    sqlite3_bind_int64(st, 5, ev->ts_ms);
-    return stmt_done(s, st, "event insert");
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+    sqlite3_bind_blob(st, 3, buf, (int)len, SQLITE_STATIC);
+    int rc = stmt_done(s, st, "events insert");
+    free(buf);
+    return rc;
 }
 
 int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t n)
@@ -1205,8 +1235,17 @@ int sl_store_offer_add(struct sl_store *s, const char *item, const char *user, i
     return stmt_done(s, st, "offer add");
 }
 
+int sl_store_offer_served(struct sl_store *s, const char *item, const char *user)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_OFFER_SERVED);
+    bind_text(st, 1, item);
+    bind_text(st, 2, user);
+    return stmt_done(s, st, "offer served");
+}
+
 int sl_store_offers_each(struct sl_store *s, const char *item,
-                         int (*fn)(void *arg, const char *user, int wave, int source),
+                         int (*fn)(void *arg, const char *user, int wave, int source,
+                                   bool served),
                          void *arg)
 {
     sqlite3_stmt *st = stmt_get(s, ST_OFFERS_EACH);
@@ -1214,7 +1253,8 @@ int sl_store_offers_each(struct sl_store *s, const char *item,
 
     bind_text(st, 1, item);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(arg, col_text(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2)))
+        if (fn(arg, col_text(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
+               sqlite3_column_int(st, 3) != 0))
             break;
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "offers");

@@ -40,7 +40,9 @@ static struct sl_lua_item_ctx *check_item(lua_State *L, int idx)
 
 /***
  * @field item.id string
- * @field item.creator string: the creator's id
+ * @field item.creator table: {id = string, followers = integer,
+ *        uploads = integer, rejections = integer}, the creator and their
+ *        standing as the store knows it
  * @field item.title string
  * @field item.description string or nil
  * @field item.transcript string or nil
@@ -55,7 +57,6 @@ static struct sl_lua_item_ctx *check_item(lua_State *L, int idx)
  * @field item.reasons table: array of strings
  * @field item.plugin_verdicts table: array of {plugin, verdict, queue,
  *        priority, reason}
- * @field item.standing table: the creator's {followers, uploads, rejections}
  */
 
 static void push_text(lua_State *L, const char *s)
@@ -106,7 +107,15 @@ static bool push_field(lua_State *L, const struct sl_lua_item_ctx *ctx, const ch
     if (strcmp(key, "id") == 0) {
         push_text(L, it->id);
     } else if (strcmp(key, "creator") == 0) {
+        lua_createtable(L, 0, 4);
         push_text(L, it->creator);
+        lua_setfield(L, -2, "id");
+        lua_pushinteger(L, it->creator_followers);
+        lua_setfield(L, -2, "followers");
+        lua_pushinteger(L, it->creator_uploads);
+        lua_setfield(L, -2, "uploads");
+        lua_pushinteger(L, it->creator_rejections);
+        lua_setfield(L, -2, "rejections");
     } else if (strcmp(key, "title") == 0) {
         push_text(L, it->title);
     } else if (strcmp(key, "description") == 0) {
@@ -145,14 +154,6 @@ static bool push_field(lua_State *L, const struct sl_lua_item_ctx *ctx, const ch
         push_reasons(L, ctx);
     } else if (strcmp(key, "plugin_verdicts") == 0) {
         sl_lua_push_json(L, it->plugin_verdicts);
-    } else if (strcmp(key, "standing") == 0) {
-        lua_createtable(L, 0, 3);
-        lua_pushinteger(L, it->creator_followers);
-        lua_setfield(L, -2, "followers");
-        lua_pushinteger(L, it->creator_uploads);
-        lua_setfield(L, -2, "uploads");
-        lua_pushinteger(L, it->creator_rejections);
-        lua_setfield(L, -2, "rejections");
     } else {
         return false;
     }

@@ -85,6 +85,7 @@ static bool is_array(lua_State *L, int idx)
 
 static json_t *scalar(lua_State *L, int idx)
 {
+    double d;
     size_t len;
     const char *s;
     json_t *v;
@@ -97,9 +98,14 @@ static json_t *scalar(lua_State *L, int idx)
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx))
             return json_integer((json_int_t)lua_tointeger(L, idx));
-        if (!isfinite(lua_tonumber(L, idx)))
+        d = lua_tonumber(L, idx);
+        if (!isfinite(d))
             luaL_error(L, "cannot convert nan or inf to JSON");
-        return json_real(lua_tonumber(L, idx));
+        /* JSON has one kind of number: 1e3 and 2.0 are the integers a
+         * reader checking for one expects. */
+        if (d == floor(d) && fabs(d) <= 9007199254740992.0)
+            return json_integer((json_int_t)d);
+        return json_real(d);
     case LUA_TSTRING:
         s = lua_tolstring(L, idx, &len);
         if ((v = json_stringn(s, len)) == NULL)

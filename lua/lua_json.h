@@ -12,7 +12,8 @@
 void sl_lua_push_json(lua_State *L, json_t *v);
 
 /*
- * Convert the Lua value at idx. The new value is stored in *out as soon as
+ * Convert the Lua value at idx; a float with no fractional part (and at
+ * most 2^53) becomes a JSON integer. The new value is stored in *out as soon as
  * it exists, before anything that can raise, so that when a Lua error
  * interrupts the conversion the caller still owns (and must release) what
  * was built. Raises on what JSON cannot hold: functions, NaN, strings that

@@ -32,6 +32,11 @@ enum cost {
     COST_TONUMBER,  /* tonumber: bytes parsed */
 };
 
+/*** @function table.insert, table.remove, table.move, table.sort, table.concat,
+ *   table.unpack, string.byte, utf8.len, utf8.codepoint, utf8.offset, tonumber
+ * As in Lua 5.4, after charging the instruction budget for the elements they
+ * move or push and the bytes they read.
+ */
 static const struct {
     const char *lib;
     const char *name;

@@ -120,6 +120,7 @@ static bool class_match(int c, int cl)
     case 'u': in = isupper(c); break;
     case 'w': in = isalnum(c); break;
     case 'x': in = isxdigit(c); break;
+    case 'z': in = c == '\0'; break;     /* deprecated, still in Lua 5.4 */
     default: return cl == c;
     }
     return isupper(cl) ? !in : in;
@@ -554,19 +555,17 @@ static int gmatch_next(lua_State *L)
  */
 static int l_gmatch(lua_State *L)
 {
-    size_t ls;
+    size_t ls, init;
     struct gmatch_state *st;
 
     luaL_checklstring(L, 1, &ls);
     luaL_checkstring(L, 2);
+    init = start_offset(luaL_optinteger(L, 3, 1), ls);
+    lua_settop(L, 2);
     st = lua_newuserdatauv(L, sizeof *st, 0);
-    st->pos = start_offset(luaL_optinteger(L, 3, 1), ls);
-    if (st->pos > ls)
-        st->pos = ls + 1;
+    st->pos = init > ls ? ls + 1 : init;
     st->last = 0;
     st->matched = false;
-    lua_replace(L, 3);
-    lua_settop(L, 3);
     lua_pushcclosure(L, gmatch_next, 3);
     return 1;
 }

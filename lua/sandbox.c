@@ -67,7 +67,7 @@ struct sl_lua {
 
     int env_ref;                /* the policy environment, in the registry */
     int modules_ref;            /* require's cache: module name -> value */
-    char label[64];             /* the directory's base name, or the check's name */
+    char label[64];             /* the directory's base name ("policies"); may be "" */
     struct policy_file *files;  /* while loading */
     size_t nfiles;
 
@@ -144,7 +144,7 @@ static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (p == NULL)
         return nsize <= old ? ptr : NULL;   /* Lua expects shrinking to work */
     sl->mem_used = sl->mem_used - old + nsize;
-    if (sl->in_call && nsize > old) {
+    if (sl->in_call && nsize > old && sl->left > 0) {
         sl->left -= 1 + (long long)((nsize - old) / ALLOC_UNIT);
         if (sl->left <= 0 && sl->hook_count != 1) {
             /* Stop at the very next instruction. lua_sethook is safe here. */
@@ -200,9 +200,11 @@ void sl_lua_charge(lua_State *L, long long units)
 {
     struct sl_lua *sl = sandbox_of(L);
 
-    sl->left -= units;
-    if (sl->left <= 0 || sl->exhausted)
+    if (sl->exhausted || units >= sl->left) {
+        sl->left = 0;
         out_of_instructions(L);
+    }
+    sl->left -= units;
 }
 
 /* ====== the one way into Lua ====== */
@@ -416,6 +418,36 @@ static int l_setmetatable(lua_State *L)
     return stock(L);
 }
 
+/* upvalue 1: the policy's message handler. */
+static int xpcall_handler(lua_State *L)
+{
+    /* The budget error is raised inside the count hook, where Lua runs no
+     * hooks: a handler called for it would run unbudgeted, so it is not
+     * called. The call is over anyway. */
+    if (sandbox_of(L)->exhausted)
+        return 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/*** @function xpcall(f, msgh, ...)
+ * As in Lua, except that msgh is not called for the instruction budget
+ * error (which ends the hook call anyway).
+ * @return true and f's results; or false and what msgh returned
+ */
+static int l_xpcall(lua_State *L)
+{
+    lua_CFunction stock = lua_tocfunction(L, lua_upvalueindex(1));
+
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, xpcall_handler, 1);
+    lua_replace(L, 2);
+    return stock(L);
+}
+
 static void run_module(lua_State *L, struct sl_lua *sl, const struct policy_file *f);
 
 /*** @function require(name)
@@ -520,7 +552,7 @@ static int setup_body(lua_State *L)
     static const char *const base[] = {
         "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall",
         "rawequal", "rawget", "rawlen", "rawset", "select", "tostring", "type",
-        "xpcall", "_VERSION", NULL,
+        "_VERSION", NULL,
     };
     static const char *const os_allowed[] = { "time", "clock", NULL };
     static const struct {
@@ -547,6 +579,9 @@ static int setup_body(lua_State *L)
     lua_getfield(L, 1, "setmetatable");
     lua_pushcclosure(L, l_setmetatable, 1);
     lua_setfield(L, env, "setmetatable");
+    lua_getfield(L, 1, "xpcall");
+    lua_pushcclosure(L, l_xpcall, 1);
+    lua_setfield(L, env, "xpcall");
     lua_pushcfunction(L, l_print);
     lua_setfield(L, env, "print");
     lua_pushcfunction(L, l_load);

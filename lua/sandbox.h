@@ -37,7 +37,8 @@ struct sl_lua_limits {
     uint64_t instructions;  /* per call into Lua; 0: default */
 };
 
-/* Where print() goes: one line "file:line: text", valid during the call. */
+/* Where print() goes: one line "file:line: text", valid during the call.
+ * It runs inside a Lua call, so it must not call into the same sandbox. */
 typedef void sl_lua_log_fn(void *ud, const char *line);
 
 /* A sandbox with no policies yet. limits may be NULL (defaults). Returns
@@ -98,7 +99,9 @@ int sl_lua_review(struct sl_lua *sl, struct sl_item *item, struct sl_review *out
  * NULL) with the arguments converted to Lua values. On success *result is a
  * new reference the caller owns: null for no result, the value for one, an
  * array for several. JSON null arguments arrive as nil; an empty Lua table
- * comes back as []. Tags and reasons set on the item apply as for tag.
+ * comes back as [], a float without fraction as an integer. Tags and
+ * reasons set on the item apply as for tag. *result is NULL on failure and
+ * on SL_DECLINED.
  */
 int sl_lua_call_json(struct sl_lua *sl, const char *hook, struct sl_item *item,
                      json_t *const *args, size_t nargs, json_t **result,

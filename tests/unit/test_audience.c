@@ -700,6 +700,101 @@ static void test_regroup_finds_communities(void **state)
     sl_audience_free(b);
 }
 
+/*
+ * Two loose groups (each member follows the next two of its ring) whose
+ * members all follow the same three celebrities: the celebrities must not
+ * pull both groups into one circle.
+ */
+static void test_regroup_hubs_do_not_merge(void **state)
+{
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        struct sl_audience *a = new_aud(seed, 0);
+        char f[32], c[32], buf[512];
+        for (int g = 0; g < 2; g++)
+            for (int i = 0; i < 10; i++) {
+                snprintf(f, sizeof(f), "g%d_%d", g, i);
+                for (int k = 1; k <= 2; k++) {
+                    snprintf(c, sizeof(c), "g%d_%d", g, (i + k) % 10);
+                    assert_int_equal(sl_audience_follow(a, f, c, true), 0);
+                }
+                for (int h = 0; h < 3; h++) {
+                    snprintf(c, sizeof(c), "star%d", h);
+                    assert_int_equal(sl_audience_follow(a, f, c, true), 0);
+                }
+            }
+        assert_int_equal(sl_audience_regroup(a), 0);
+        for (int g = 0; g < 2; g++)
+            for (int i = 0; i < 10; i++) {
+                struct sl_aud_list m;
+                snprintf(f, sizeof(f), "g%d_%d", g, i);
+                buf[0] = '\0';
+                assert_int_equal(sl_audience_groups(a, uid(a, f), collect, buf), 0);
+                *strchr(buf, ';') = '\0';
+                assert_int_equal(sl_audience_group_members(a, buf, &m), 0);
+                for (size_t k = 0; k < m.n; k++) {
+                    const char *who = sl_audience_user_id(a, m.v[k]);
+                    assert_false(who[0] == 'g' && who[1] != f[1]);
+                }
+            }
+        sl_audience_free(a);
+    }
+}
+
+/* In slices, with the graph changing meanwhile: the same circles as at once. */
+static void test_regroup_in_slices(void **state)
+{
+    struct sl_audience *a = new_aud(4, 0), *b = new_aud(4, 0);
+    struct sl_aud_list la, lb;
+    char name[64], buf[512];
+    bool done = false;
+    int steps = 0;
+
+    build_cliques(a);
+    build_cliques(b);
+    assert_int_equal(sl_audience_regroup(b), 0);
+    /* Nothing until the first run ends. */
+    buf[0] = '\0';
+    assert_int_equal(sl_audience_regroup_step(a, 50, &done), 0);
+    assert_false(done);
+    assert_int_equal(sl_audience_groups(a, uid(a, "g0_1"), collect, buf), 0);
+    assert_string_equal(buf, "");
+    /* A newcomer joins mid-run: not part of this run, and no harm done. */
+    assert_int_equal(sl_audience_follow(a, "newbie", "g0_1", true), 0);
+    assert_int_equal(sl_audience_follow(a, "g1_2", "newbie", true), 0);
+    while (!done) {
+        assert_int_equal(sl_audience_regroup_step(a, 50, &done), 0);
+        steps++;
+    }
+    assert_true(steps > 10);
+    for (int g = 0; g < 2; g++) {
+        snprintf(name, sizeof(name), "g%d_7", g);
+        buf[0] = '\0';
+        assert_int_equal(sl_audience_groups(b, uid(b, name), collect, buf), 0);
+        snprintf(name, sizeof(name), "%.*s", (int)(strchr(buf, ';') - buf), buf);
+        assert_int_equal(sl_audience_group_members(a, name, &la), 0);
+        assert_int_equal(sl_audience_group_members(b, name, &lb), 0);
+        assert_int_equal(la.n, 20);
+        assert_int_equal(lb.n, 20);
+        for (size_t i = 0; i < la.n; i++)
+            assert_string_equal(sl_audience_user_id(a, la.v[i]), sl_audience_user_id(b, lb.v[i]));
+    }
+    buf[0] = '\0';
+    assert_int_equal(sl_audience_groups(a, uid(a, "newbie"), collect, buf), 0);
+    assert_string_equal(buf, "");
+    /* The next run counts the newcomer in. */
+    assert_int_equal(sl_audience_regroup(a), 0);
+    buf[0] = '\0';
+    assert_int_equal(sl_audience_groups(a, uid(a, "newbie"), collect, buf), 0);
+    assert_true(strncmp(buf, "circle:", 7) == 0);
+    /* Stepping an empty audience finishes at once. */
+    struct sl_audience *e = new_aud(1, 0);
+    assert_int_equal(sl_audience_regroup_step(e, 1, &done), 0);
+    assert_true(done);
+    sl_audience_free(e);
+    sl_audience_free(a);
+    sl_audience_free(b);
+}
+
 /* ====== related interests ====== */
 
 static void test_related_learns_co_engagement(void **state)
@@ -861,6 +956,8 @@ int main(void)
         cmocka_unit_test(test_full_inbox_drops_dead_first),
         cmocka_unit_test(test_items_come_and_go),
         cmocka_unit_test(test_regroup_finds_communities),
+        cmocka_unit_test(test_regroup_hubs_do_not_merge),
+        cmocka_unit_test(test_regroup_in_slices),
         cmocka_unit_test(test_related_learns_co_engagement),
         cmocka_unit_test(test_related_memory_is_bounded),
         cmocka_unit_test(test_head_and_exposure_gini),

@@ -155,7 +155,7 @@ static void test_beta_prob_above(void **state)
 static enum sl_dist_verdict verdict(uint64_t s, uint64_t t, double base, enum sl_dist_method m)
 {
     struct sl_dist_params p;
-    struct sl_dist_stats st = { .trials = t, .successes = s };
+    struct sl_dist_sample st = { .trials = t, .successes = s };
     struct sl_dist_decision d;
 
     sl_dist_params_default(&p);
@@ -181,7 +181,7 @@ static void test_decide_clear_cases(void **state)
 static void test_decide_reports_probability(void **state)
 {
     struct sl_dist_params p;
-    struct sl_dist_stats st = { .trials = 200, .successes = 30 };
+    struct sl_dist_sample st = { .trials = 200, .successes = 30 };
     struct sl_dist_decision d;
 
     sl_dist_params_default(&p);
@@ -203,7 +203,7 @@ static void test_decide_reports_probability(void **state)
 static void test_decide_refuses_bad_input(void **state)
 {
     struct sl_dist_params p;
-    struct sl_dist_stats st = { .trials = 10, .successes = 11 };
+    struct sl_dist_sample st = { .trials = 10, .successes = 11 };
     struct sl_dist_decision d = { .verdict = SL_DIST_CONTINUE };
 
     sl_dist_params_default(&p);
@@ -236,7 +236,7 @@ static void simulate(double rate, double base, int items, int *cont, int *stop)
     sl_dist_params_default(&p);
     *cont = *stop = 0;
     for (int i = 0; i < items; i++) {
-        struct sl_dist_stats st = { 0 };
+        struct sl_dist_sample st = { 0 };
         for (int look = 1; look <= 10; look++) {
             struct sl_dist_decision d;
             for (int k = 0; k < 100; k++) {
@@ -631,7 +631,6 @@ static void test_compose_properties(void **state)
         }
     }
     /* The strong case was exercised, not skipped. */
-    printf("compose: %zu picks, %zu cases with room to spread\n", served, clean);
     assert_true(clean > 1000);
     assert_true(served > 50000);
 }
