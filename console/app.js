@@ -251,6 +251,7 @@
   function banner(kind, title, body, action) {
     const b = clear($('banner'));
     b.className = 'banner banner-' + kind;
+    delete b.dataset.kind;
     b.appendChild(h('div', { class: 'banner-text' },
       h('strong', { class: 'banner-title' }, title), ' ', h('span', null, body)));
     if (action)
@@ -597,8 +598,11 @@
     S.lastRenew = Date.now();
     try {
       const data = await api('POST', '/v1/items/' + encodeURIComponent(c.id) + '/renew', { fence: c.fence });
-      if (S.claim === c && typeof data.lease_until_ms === 'number')
+      if (S.claim === c && typeof data.lease_until_ms === 'number') {
         c.leaseUntil = data.lease_until_ms;
+        if ($('banner').dataset.kind === 'renew')
+          hideBanner();
+      }
     } catch (e) {
       if (S.claim === c)
         claimRefused(e, 'renew');
@@ -659,6 +663,7 @@
       // signOut has run
     } else if (what === 'renew') {
       banner('warn', 'Could not renew the lease.', e.message + ' Retrying while you work.');
+      $('banner').dataset.kind = 'renew';
       S.lastRenew = Date.now() - renewInterval() + 3000;
     } else {
       banner('bad', 'The decision was not recorded.', e.message);

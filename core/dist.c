@@ -103,6 +103,7 @@ struct sl_dist {
     uint64_t funnel[FUNNEL_MAX + 1];    /* items that reached wave k (k = 1..) */
     uint64_t decisions[6];          /* continue, stop, switch, skip, review, error */
     uint64_t served_private, served_public, served_ordinary, served_head;
+    json_t *late_reports;           /* settled items: id -> reports so far */
 };
 
 static const char *const decision_names[] = { "continue", "stop", "switch", "skip",
@@ -754,9 +755,41 @@ void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_
     sl_audience_user_set(D(srv)->aud, id, city, interests ? names : NULL, n);
 }
 
+size_t sl_dist_followers(struct sl_server *srv, const char *creator)
+{
+    uint32_t idx;
+    if (!srv->dist || sl_audience_user_find(srv->dist->aud, creator, &idx) < 0)
+        return 0;
+    return sl_audience_followers_count(srv->dist->aud, idx);
+}
+
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on)
 {
     sl_audience_follow(D(srv)->aud, follower, creator, on);
+}
+
+/* A settled item still sits in inboxes, so reports still pull it back. */
+static void late_report(struct sl_dist *d, const char *id)
+{
+    char state[32], actor[96], reason[128];
+    uint32_t h;
+
+    if (sl_audience_item_find(d->aud, id, &h) < 0 ||
+        sl_store_item_state(d->srv->reader, id, state) < 0 || strcmp(state, "settled") != 0)
+        return;
+    json_int_t n = json_integer_value(json_object_get(d->late_reports, id)) + 1;
+    if ((uint64_t)n < d->traffic.report_threshold) {
+        json_object_set_new(d->late_reports, id, json_integer(n));
+        return;
+    }
+    json_object_del(d->late_reports, id);
+    snprintf(reason, sizeof(reason), "%lld reports after it settled (threshold %llu)",
+             (long long)n, (unsigned long long)d->traffic.report_threshold);
+    sl_audience_item_set_live(d->aud, h, false);
+    struct dist_op *o = op_new(id);
+    op_state(o, policy_actor(d, actor, sizeof(actor)), "hold", "settled", "in_review", reason);
+    o->queue = strdup("reports");
+    op_submit(d, o);
 }
 
 void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int type)
@@ -766,6 +799,8 @@ void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int 
     struct wave *w;
     char actor[96];
 
+    if (!it && type == SL_EV_REPORT)
+        late_report(d, id);
     if (!it || it->state != D_RUNNING || !(w = current(it)))
         return;
     w->counts[type]++;
@@ -845,9 +880,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         sl_audience_head_update(d->aud, d->traffic.head_share);
         d->last_head = now;
     }
+    /* Circles are recomputed in slices, a few milliseconds a tick, so a
+     * large graph never stalls the loop; a finished pass rests a while. */
     if (now - d->last_regroup >= REGROUP_EVERY_MS) {
-        sl_audience_regroup(d->aud);
-        d->last_regroup = now;
+        bool done = false;
+        sl_audience_regroup_step(d->aud, 1u << 16, &done);
+        if (done)
+            d->last_regroup = now;
     }
 }
 
@@ -1267,6 +1306,7 @@ int sl_dist_start(struct sl_server *srv)
     if (!d)
         return -ENOMEM;
     d->srv = srv;
+    d->late_reports = json_object();
     srv->dist = d;
     d->aud = sl_audience_new(NULL);
     if (!d->aud)
@@ -1279,12 +1319,12 @@ int sl_dist_start(struct sl_server *srv)
     sl_audience_bulk_end(d->aud);
     if (rc < 0)
         return rc;
-    sl_audience_regroup(d->aud);
     sl_dist_policy_changed(srv);
     rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, d);
     if (rc < 0)
         return rc;
-    d->last_regroup = d->last_head = d->last_persist = sl_now_ms();
+    d->last_head = d->last_persist = sl_now_ms();
+    d->last_regroup = d->last_head - REGROUP_EVERY_MS;     /* first pass now, in slices */
     sl_info("distribution: %zu users loaded in %lld ms", sl_audience_user_count(d->aud),
             (long long)(sl_now_ms() - t0));
     d->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, d);
@@ -1306,6 +1346,7 @@ void sl_dist_stop(struct sl_server *srv)
             item_drop(d, d->items[h]);
     free(d->items);
     free(d->scratch);
+    json_decref(d->late_reports);
     sl_audience_free(d->aud);
     free(d);
     srv->dist = NULL;

@@ -21,6 +21,8 @@ void sl_dist_withdrawn(struct sl_server *srv, const char *item);
 
 /* Committed facts the audience mirrors. interests: JSON array or NULL. */
 void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests);
+/* Followers of a user, from the in-memory graph. */
+size_t sl_dist_followers(struct sl_server *srv, const char *creator);
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
 void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
 /* After a batch of sl_dist_event(): decide the waves it completed. */

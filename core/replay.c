@@ -23,6 +23,7 @@
 #include "sandbox.h"
 #include "server.h"
 #include "store.h"
+#include "uploads.h"
 
 #define REPLAY_MAX_ITEMS 20000
 #define REPLAY_MAX_CHANGED 500
@@ -95,12 +96,8 @@ static int replay_one(void *arg, const char *id, const char *state, const char *
         sl_item_free(b);
         return 0;
     }
-    int64_t followers = 0, uploads = 0, rejections = 0;
-    sl_store_follower_count(rp->srv->reader, a->creator, &followers);
-    sl_store_creator_standing(rp->srv->reader, a->creator, &uploads, &rejections);
-    a->creator_followers = b->creator_followers = followers;
-    a->creator_uploads = b->creator_uploads = uploads;
-    a->creator_rejections = b->creator_rejections = rejections;
+    sl_upload_standing(rp->srv, a);
+    sl_upload_standing(rp->srv, b);
     sl_policy_judge(sl_policy_lua(rp->srv), sl_policy_plugins(rp->srv), a, &now, false);
     sl_policy_judge(rp->candidate, sl_policy_plugins(rp->srv), b, &then, false);
     rp->examined++;

@@ -114,7 +114,6 @@ int sl_store_user_upsert(struct sl_store *s, const char *id, const char *city,
 int sl_store_user_get(struct sl_store *s, const char *id, json_t **out);
 int sl_store_follow_set(struct sl_store *s, const char *follower,
                         const char *creator, bool on, int64_t now_ms);
-int sl_store_follower_count(struct sl_store *s, const char *creator, int64_t *out);
 /* }===================================================================== */
 
 /* {====================== Events ======================================= */

@@ -212,13 +212,12 @@ static void upload_done(struct sl_commit_op *op, int rc)
 }
 
 /* What the store needs to know of the creator before hooks judge the item. */
-static void creator_standing(struct sl_store *s, struct sl_item *item)
+void sl_upload_standing(struct sl_server *srv, struct sl_item *item)
 {
-    int64_t followers = 0, uploads = 0, rejections = 0;
+    int64_t uploads = 0, rejections = 0;
 
-    sl_store_follower_count(s, item->creator, &followers);
-    sl_store_creator_standing(s, item->creator, &uploads, &rejections);
-    item->creator_followers = followers;
+    sl_store_creator_standing(srv->reader, item->creator, &uploads, &rejections);
+    item->creator_followers = (long long)sl_dist_followers(srv, item->creator);
     item->creator_uploads = uploads;
     item->creator_rejections = rejections;
 }
@@ -229,7 +228,7 @@ static int review(struct sl_request *r, json_t *body, struct upload_op *u)
     struct sl_item *item = sl_item_new(body);
     if (!item)
         return -ENOMEM;
-    creator_standing(r->srv->reader, item);
+    sl_upload_standing(r->srv, item);
     sl_policy_review(r->srv, item, &u->verdict);
 
     /* The verdict's reason leads the item's reasons, once. */
