@@ -632,9 +632,10 @@ static void decide(struct sl_dist *d, struct ditem *it, const char *why)
     struct dist_op *o = op_new(it->id);
     op_wave(o, w);
     op_submit(d, o);
+    /* decision, reason and to live in res: free it only after their use. */
     if (strcmp(decision, "stop") == 0) {
-        json_decref(res);
         settle(d, it, reason[0] ? reason : "wave_done said stop");
+        json_decref(res);
         return;
     }
     if (strcmp(decision, "switch") == 0)
