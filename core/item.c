@@ -1,41 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* The item hooks see: built from an upload, then tagged, matched and reasoned. */
-#include "item.h"
+#include "config.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashbanks.h"
+#include "item.h"
+
 static const char *text_field(json_t *upload, const char *key)
 {
     return json_string_value(json_object_get(upload, key));
-}
-
-/* 16 hex digits, as the upload validator admits them. */
-static int parse_hash(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    size_t i;
-
-    if (s == NULL || strlen(s) != 16)
-        return -EINVAL;
-    for (i = 0; i < 16; i++) {
-        unsigned char c = (unsigned char)s[i];
-        unsigned d;
-
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return -EINVAL;
-        v = v << 4 | d;
-    }
-    *out = v;
-    return 0;
 }
 
 static int load_hashes(struct sl_item *item, json_t *arr)
@@ -53,7 +30,7 @@ static int load_hashes(struct sl_item *item, json_t *arr)
     if (item->hashes == NULL)
         return -ENOMEM;
     json_array_foreach(arr, i, v) {
-        if (parse_hash(json_string_value(v), &item->hashes[i]) < 0)
+        if (sl_hash_parse(json_string_value(v), &item->hashes[i]) < 0)
             return -EINVAL;
     }
     item->nhashes = json_array_size(arr);

@@ -30,13 +30,6 @@
 
 #define DRAIN_TIMEOUT_MS 30000
 
-int64_t sl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void usage(FILE *to)
 {
     fprintf(to,

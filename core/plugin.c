@@ -172,9 +172,18 @@ int sl_plugins_load(const struct sl_config *cfg, struct sl_plugins **out,
             sl_plugins_free(ps);
             return rc;
         }
+        /* "${policies_dir}" at the start of a value stands for the policies
+         * directory in force (after --policies), so a shipped configuration
+         * can point a plugin at files installed beside the policies. */
+        char expanded[SL_MAX_PLUGIN_OPTS][4096];
         for (int j = 0; j < pc->nopts; j++) {
             opts[j].key = pc->keys[j];
             opts[j].value = pc->values[j];
+            if (strncmp(pc->values[j], "${policies_dir}", 15) == 0) {
+                snprintf(expanded[j], sizeof(expanded[j]), "%s%s", cfg->policies_dir,
+                         pc->values[j] + 15);
+                opts[j].value = expanded[j];
+            }
         }
         rc = l->p.init ? l->p.init(&host_api, opts, &l->state) : 0;
         if (rc < 0) {

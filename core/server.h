@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "conf.h"
 
@@ -33,6 +34,11 @@ struct sl_server {
 };
 
 /* Wall-clock milliseconds since the epoch. */
-int64_t sl_now_ms(void);
+static inline int64_t sl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #endif

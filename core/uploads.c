@@ -12,6 +12,7 @@
 #include "api.h"
 #include "commit.h"
 #include "dist.h"
+#include "hashbanks.h"
 #include "item.h"
 #include "json.h"
 #include "log.h"
@@ -64,12 +65,8 @@ static int check_hashes(json_t *body, struct sl_error *err)
         return sl_error_set(err, 422, "invalid", "hashes",
                             "hashes must be an array of at most %d hex strings", MAX_HASHES);
     json_array_foreach(arr, i, v) {
-        const char *h = json_string_value(v);
-        size_t n = h ? strlen(h) : 0;
-        bool ok = n == 16;
-        for (size_t j = 0; ok && j < n; j++)
-            ok = strchr("0123456789abcdefABCDEF", h[j]) != NULL;
-        if (!ok) {
+        uint64_t h;
+        if (sl_hash_parse(json_string_value(v), &h) < 0) {
             char field[32];
             snprintf(field, sizeof(field), "hashes[%zu]", i);
             return sl_error_set(err, 422, "invalid", field,
