@@ -561,59 +561,75 @@ static json_t *related_for(struct sl_dist *d, struct ditem *it)
     return out;
 }
 
-/* Ask wave_done about the running wave and act on the answer. */
-static void decide(struct sl_dist *d, struct ditem *it, const char *why)
+/* Call lua's wave_done about wave w of it. On 0, *res holds the answer and
+ * decision/reason/to point into it (the caller frees *res); otherwise err
+ * says why (SL_DECLINED: no hook). */
+static int ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
+                         const struct wave *w, int64_t elapsed_ms, const char *why,
+                         json_t **res, const char **decision, const char **reason,
+                         const char **to, char *err, size_t errlen)
 {
-    struct wave *w = current(it);
-    struct sl_lua *lua = sl_policy_lua(d->srv);
-    char err[SL_LUA_ERR_MAX], actor[96];
-    json_t *res = NULL;
-
-    if (!w)
-        return;
-    policy_actor(d, actor, sizeof(actor));
     json_t *args[2] = {
         json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "n", w->n, "audience",
                   w->audience, "size", (json_int_t)w->size, "placed", (json_int_t)w->placed,
-                  "elapsed_ms", (json_int_t)(sl_now_ms() - w->started_ms),
+                  "elapsed_ms", (json_int_t)elapsed_ms,
                   "limit_ms", (json_int_t)w->limit_ms, "ended_by", why,
                   "related", related_for(d, it)),
         wave_stats(d, w),
     };
     struct sl_item *item = hook_item(it);
+    *res = NULL;
     int rc = !item ? -ENOMEM
              : sl_lua_has_hook(lua, "wave_done")
-                 ? sl_lua_call_json(lua, "wave_done", item, args, 2, &res, err, sizeof(err))
+                 ? sl_lua_call_json(lua, "wave_done", item, args, 2, res, err, errlen)
                  : SL_DECLINED;
     sl_item_free(item);
     json_decref(args[0]);
     json_decref(args[1]);
 
-    const char *decision = NULL, *reason = "", *to = NULL;
-    json_t *ans = json_is_array(res) ? json_array_get(res, 0) : res;
+    json_t *ans = json_is_array(*res) ? json_array_get(*res, 0) : *res;
     if (rc == 0) {
-        decision = json_is_string(ans) ? json_string_value(ans)
-                                       : json_string_value(json_object_get(ans, "decision"));
-        reason = json_is_object(ans) && json_is_string(json_object_get(ans, "reason"))
-                     ? json_string_value(json_object_get(ans, "reason")) : "";
-        to = json_is_object(ans) ? json_string_value(json_object_get(ans, "audience")) : NULL;
-        if (!decision || (strcmp(decision, "continue") != 0 && strcmp(decision, "stop") != 0 &&
-                          strcmp(decision, "switch") != 0) ||
-            (strcmp(decision, "switch") == 0 && !audience_valid(to))) {
-            snprintf(err, sizeof(err), "wave_done must answer continue, stop, or "
+        *decision = json_is_string(ans) ? json_string_value(ans)
+                                        : json_string_value(json_object_get(ans, "decision"));
+        *reason = json_is_object(ans) && json_is_string(json_object_get(ans, "reason"))
+                      ? json_string_value(json_object_get(ans, "reason")) : "";
+        *to = json_is_object(ans) ? json_string_value(json_object_get(ans, "audience")) : NULL;
+        if (!*decision || (strcmp(*decision, "continue") != 0 && strcmp(*decision, "stop") != 0 &&
+                           strcmp(*decision, "switch") != 0) ||
+            (strcmp(*decision, "switch") == 0 && !audience_valid(*to))) {
+            snprintf(err, errlen, "wave_done must answer continue, stop, or "
                      "{decision = \"switch\", audience = ...}");
             rc = -EINVAL;
         }
     } else if (rc == SL_DECLINED) {
-        snprintf(err, sizeof(err), "no wave_done hook is loaded");
+        snprintf(err, errlen, "no wave_done hook is loaded");
     }
+    if (rc != 0) {
+        json_decref(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
+/* Ask wave_done about the running wave and act on the answer. */
+static void decide(struct sl_dist *d, struct ditem *it, const char *why)
+{
+    struct wave *w = current(it);
+    char err[SL_LUA_ERR_MAX], actor[96];
+    const char *decision = NULL, *reason = "", *to = NULL;
+    json_t *res = NULL;
+
+    if (!w)
+        return;
+    policy_actor(d, actor, sizeof(actor));
+    int rc = ask_wave_done(d, sl_policy_lua(d->srv), it, w, sl_now_ms() - w->started_ms, why,
+                           &res, &decision, &reason, &to, err, sizeof(err));
     if (rc != 0) {
         /* A broken decision never pushes an item further: people look. */
         char why_text[SL_LUA_ERR_MAX + 32];
         sl_policy_failed("wave_done", err);
         d->decisions[5]++;
         snprintf(why_text, sizeof(why_text), "policy_error: wave_done: %s", err);
-        json_decref(res);
         hold_for_review(d, it, "distribution", why_text, actor);
         return;
     }
@@ -1197,6 +1213,63 @@ void sl_dist_metrics(struct sl_server *srv, struct evbuffer *out)
                             decision_names[i], (unsigned long long)d->decisions[i]);
     sl_metric_header(out, "sluice_audience_users", "gauge", "Users the audience holds.");
     evbuffer_add_printf(out, "sluice_audience_users %zu\n", sl_audience_user_count(d->aud));
+}
+
+/* }===================================================================== */
+
+/* {====================== Replay ======================================= */
+
+static void restore_wave(struct wave *w, json_t *j);
+
+static json_t *replay_answer(int rc, const char *decision, const char *to, const char *err)
+{
+    if (rc != 0)
+        return json_pack("{s:s, s:s}", "decision", "error", "reason", err);
+    if (strcmp(decision, "switch") == 0)
+        return json_pack("{s:s, s:s}", "decision", decision, "audience", to);
+    return json_pack("{s:s}", "decision", decision);
+}
+
+json_t *sl_dist_replay_waves(struct sl_server *srv, struct sl_lua *candidate,
+                             const char *id, json_t *upload, json_t *tags, int *examined)
+{
+    struct sl_dist *d = D(srv);
+    struct ditem it = { .upload = upload, .tags = tags };
+    json_t *waves = NULL, *changed = json_array(), *jw;
+    size_t i;
+
+    if (sl_store_waves_get(srv->reader, id, &waves) < 0)
+        return changed;
+    json_array_foreach(waves, i, jw) {
+        struct wave w;
+        restore_wave(&w, jw);
+        /* Only waves the policy decided: skips and reviews were not its call. */
+        if (strcmp(w.decision, "continue") != 0 && strcmp(w.decision, "stop") != 0 &&
+            strcmp(w.decision, "switch") != 0)
+            continue;
+        const char *why = w.ended_ms - w.started_ms >= w.limit_ms ? "time" : "size";
+        int64_t elapsed = w.ended_ms - w.started_ms;
+        char err_a[SL_LUA_ERR_MAX], err_b[SL_LUA_ERR_MAX];
+        const char *da = NULL, *ra = "", *ta = NULL, *db = NULL, *rb = "", *tb = NULL;
+        json_t *res_a = NULL, *res_b = NULL;
+        int rc_a = ask_wave_done(d, sl_policy_lua(srv), &it, &w, elapsed, why, &res_a, &da,
+                                 &ra, &ta, err_a, sizeof(err_a));
+        int rc_b = ask_wave_done(d, candidate, &it, &w, elapsed, why, &res_b, &db, &rb, &tb,
+                                 err_b, sizeof(err_b));
+        json_t *from = replay_answer(rc_a, da, ta, err_a), *to = replay_answer(rc_b, db, tb, err_b);
+        (*examined)++;
+        if (!json_equal(from, to))
+            json_array_append_new(changed, json_pack("{s:s, s:i, s:s, s:o, s:o}", "id", id,
+                                  "wave", w.n, "audience", w.audience, "from", from, "to", to));
+        else {
+            json_decref(from);
+            json_decref(to);
+        }
+        json_decref(res_a);
+        json_decref(res_b);
+    }
+    json_decref(waves);
+    return changed;
 }
 
 /* }===================================================================== */

@@ -31,6 +31,14 @@ void sl_dist_events_done(struct sl_server *srv);
 /* Re-read the traffic hook (after a policy reload). */
 void sl_dist_policy_changed(struct sl_server *srv);
 
+/* Replay: ask the live policies' and a candidate's wave_done about every
+ * decided wave of item id, with the same recorded stats; returns the waves
+ * whose answer differs, [{id, wave, audience, from, to}], and adds the
+ * waves examined to *examined. */
+struct sl_lua;
+json_t *sl_dist_replay_waves(struct sl_server *srv, struct sl_lua *candidate,
+                             const char *id, json_t *upload, json_t *tags, int *examined);
+
 /* The item's journey: every wave with audience, size, stats, decision. */
 json_t *sl_dist_journey(struct sl_server *srv, const char *item);
 

@@ -16,6 +16,7 @@
 #include <event2/http.h>
 
 #include "api.h"
+#include "dist.h"
 #include "item.h"
 #include "json.h"
 #include "log.h"
@@ -72,6 +73,8 @@ struct replay {
     int examined;
     json_t *changed;
     json_t *counts;
+    int waves_examined;
+    json_t *waves_changed;
 };
 
 static json_t *outcome_json(const struct sl_outcome *o)
@@ -82,7 +85,8 @@ static json_t *outcome_json(const struct sl_outcome *o)
 }
 
 /* Judge one stored upload under both sets, with the same inputs. */
-static int replay_one(void *arg, const char *id, const char *state, const char *upload)
+static int replay_one(void *arg, const char *id, const char *state, const char *upload,
+                      const char *tags)
 {
     struct replay *rp = arg;
     struct sl_outcome now, then;
@@ -90,12 +94,21 @@ static int replay_one(void *arg, const char *id, const char *state, const char *
     struct sl_item *a = body ? sl_item_new(body) : NULL;
     struct sl_item *b = body ? sl_item_new(body) : NULL;
 
-    json_decref(body);
     if (!a || !b) {
+        json_decref(body);
         sl_item_free(a);
         sl_item_free(b);
         return 0;
     }
+    /* Recorded waves: what the candidate's wave_done would have said. */
+    json_t *stored_tags = tags ? json_loads(tags, 0, NULL) : NULL;
+    json_t *waves = sl_dist_replay_waves(rp->srv, rp->candidate, id, body, stored_tags,
+                                         &rp->waves_examined);
+    if (json_array_size(rp->waves_changed) < REPLAY_MAX_CHANGED)
+        json_array_extend(rp->waves_changed, waves);
+    json_decref(waves);
+    json_decref(stored_tags);
+    json_decref(body);
     sl_upload_standing(rp->srv, a);
     sl_upload_standing(rp->srv, b);
     sl_policy_judge(sl_policy_lua(rp->srv), sl_policy_plugins(rp->srv), a, &now, false);
@@ -144,7 +157,8 @@ void sl_api_policies_replay(struct sl_request *r)
         return;
     }
     struct sl_lua_limits lim = { srv->cfg.lua_memory_limit, srv->cfg.lua_instruction_limit };
-    struct replay rp = { .srv = srv, .changed = json_array(), .counts = json_object() };
+    struct replay rp = { .srv = srv, .changed = json_array(), .counts = json_object(),
+                         .waves_changed = json_array() };
     int rc = write_candidate(dir, files, &e);
     json_decref(body);
     if (rc == 0) {
@@ -162,6 +176,7 @@ void sl_api_policies_replay(struct sl_request *r)
         sl_lua_free(rp.candidate);
         json_decref(rp.changed);
         json_decref(rp.counts);
+        json_decref(rp.waves_changed);
         if (e.status)
             sl_http_reply_error(r, &e);
         else
@@ -171,10 +186,10 @@ void sl_api_policies_replay(struct sl_request *r)
     sl_info("policy replay: candidate %s against %s over %d uploads: %zu changed",
             sl_lua_version(rp.candidate), sl_policy_version(srv), rp.examined,
             json_array_size(rp.changed));
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:i, s:o, s:o, s:{s:i, s:[]}}",
+    sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:i, s:o, s:o, s:{s:i, s:o}}",
         "version", sl_lua_version(rp.candidate), "current", sl_policy_version(srv),
         "examined", rp.examined, "changed", rp.changed, "counts", rp.counts,
-        "waves", "examined", 0, "changed"));
+        "waves", "examined", rp.waves_examined, "changed", rp.waves_changed));
     sl_lua_free(rp.candidate);
 }
 

@@ -207,7 +207,7 @@ int sl_store_items_in_state(struct sl_store *s, const char *state,
  * by returning nonzero. */
 int sl_store_items_since(struct sl_store *s, int64_t since_ms, int limit,
                          int (*fn)(void *arg, const char *id, const char *state,
-                                   const char *upload),
+                                   const char *upload, const char *tags),
                          void *arg);
 
 /* Since since_ms: {"decisions_by_hour": [{hour_ms, action, count}],

@@ -264,7 +264,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_FOLLOWS_EACH]   = "SELECT follower, creator FROM follows",
     [ST_ITEMS_IN_STATE] = "SELECT id, creator, upload, tags, plan FROM items WHERE state = ?"
                           " ORDER BY created_ms",
-    [ST_ITEMS_SINCE]    = "SELECT id, state, upload FROM items WHERE created_ms >= ?"
+    [ST_ITEMS_SINCE]    = "SELECT id, state, upload, tags FROM items WHERE created_ms >= ?"
                           " ORDER BY created_ms DESC, id LIMIT ?",
     [ST_DECISIONS_BY_HOUR] = "SELECT ts_ms / 3600000 * 3600000, action, count(*) FROM audit"
                           " WHERE ts_ms >= ? AND action IN ('approve', 'reject', 'escalate', 'verdict')"
@@ -1127,7 +1127,7 @@ int sl_store_hashbank_each(struct sl_store *s,
 
 int sl_store_items_since(struct sl_store *s, int64_t since_ms, int limit,
                          int (*fn)(void *arg, const char *id, const char *state,
-                                   const char *upload),
+                                   const char *upload, const char *tags),
                          void *arg)
 {
     sqlite3_stmt *st = stmt_get(s, ST_ITEMS_SINCE);
@@ -1136,7 +1136,7 @@ int sl_store_items_since(struct sl_store *s, int64_t since_ms, int limit,
     sqlite3_bind_int64(st, 1, since_ms);
     sqlite3_bind_int(st, 2, limit);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(arg, col_text(st, 0), col_text(st, 1), col_text(st, 2)))
+        if (fn(arg, col_text(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3)))
             break;
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "items since");
