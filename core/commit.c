@@ -31,7 +31,6 @@ struct sl_commit {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;        /* the thread waits here for ops */
-    pthread_cond_t drained;     /* sl_commit_free waits here */
     struct sl_commit_op *queue, **queue_tail;
     struct sl_commit_op *finished, **finished_tail;
     int pending;                /* queued + being written + finished, not yet done */
@@ -156,8 +155,6 @@ static void on_finished(evutil_socket_t fd, short what, void *arg)
     }
     pthread_mutex_lock(&c->lock);
     c->pending -= n;
-    if (c->pending == 0)
-        pthread_cond_broadcast(&c->drained);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -173,7 +170,6 @@ int sl_commit_new(struct event_base *base, struct sl_store *writer,
     c->finished_tail = &c->finished;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
-    pthread_cond_init(&c->drained, NULL);
     c->finished_ev = event_new(base, -1, 0, on_finished, c);
     if (!c->finished_ev || pthread_create(&c->thread, NULL, commit_thread, c) != 0) {
         event_free(c->finished_ev);
@@ -232,7 +228,6 @@ void sl_commit_free(struct sl_commit *c)
     event_free(c->finished_ev);
     sl_store_free(c->writer);
     pthread_cond_destroy(&c->wake);
-    pthread_cond_destroy(&c->drained);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
