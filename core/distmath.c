@@ -240,6 +240,15 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
+/* Slots for an open-addressing table of n keys: a power of two, at most half full. */
+static size_t table_size(size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap <<= 1;
+    return cap;
+}
+
 /* A set of item keys, open addressing; `used` marks taken slots. */
 struct keyset {
     uint64_t *key;
@@ -249,9 +258,7 @@ struct keyset {
 
 static int keyset_init(struct keyset *s, size_t n)
 {
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap <<= 1;
+    size_t cap = table_size(n);
     s->key = malloc(cap * sizeof(*s->key));
     s->used = calloc(cap, sizeof(*s->used));
     s->mask = cap - 1;
@@ -284,9 +291,7 @@ struct tally {
 
 static int tally_init(struct tally *t, size_t n)
 {
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap <<= 1;
+    size_t cap = table_size(n);
     t->slot_creator = malloc(cap * sizeof(*t->slot_creator));
     t->slot_index = calloc(cap, sizeof(*t->slot_index));
     t->mask = cap - 1;

@@ -440,6 +440,14 @@ class Load:
             with self.lock:
                 self.unexpected.append(("events", repr(r)))
 
+    def check_answers(self, t, rnd):
+        """The round got acknowledgements, and nothing but 202 or 503."""
+        t.require(len(self.uploads) > 0 and self.batches > 0,
+                  "round %d: the load got acknowledgements (%d uploads, %d event batches)"
+                  % (rnd, len(self.uploads), self.batches))
+        t.check(not self.unexpected, "round %d: every answer was 202 or 503" % rnd,
+                self.unexpected[:5])
+
     def stop(self, timeout=HTTP_TIMEOUT * 2):
         self.halt.set()
         deadline = time.monotonic() + timeout
