@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <event2/buffer.h>
+
 #include "api.h"
 #include "commit.h"
 #include "dist.h"
@@ -201,9 +203,13 @@ static void upload_done(struct sl_commit_op *op, int rc)
         r->srv->uploads_total++;
         if (strcmp(u->state, "approved") == 0)
             sl_dist_approved(r->srv, u->id);
-        sl_http_reply_json(r, 202, json_pack("{s:s, s:s, s:o, s:o}", "id", u->id,
-                           "state", u->state, "tags", json_loads(u->tags, 0, NULL),
-                           "reasons", json_loads(u->reasons, 0, NULL)));
+        /* Spliced from the texts made for the store: parsing them back
+         * only to print them again cost a fifth of an upload's time. */
+        struct evbuffer *buf = evbuffer_new();
+        evbuffer_add_printf(buf, "{\"id\":\"%s\",\"state\":\"%s\",\"tags\":%s,"
+                            "\"reasons\":%s}\n", u->id, u->state, u->tags, u->reasons);
+        sl_http_reply_text(r, 202, "application/json", buf);
+        evbuffer_free(buf);
     }
     upload_free(u);
 }
@@ -243,7 +249,9 @@ static int review(struct sl_request *r, json_t *body, struct upload_op *u)
                                 "state", u->verdict.state, "actor", u->verdict.actor,
                                 "queue", u->verdict.queue, "priority", u->verdict.priority,
                                 "reason", u->verdict.reason, "failed", u->verdict.failed);
-    u->tags = json_dumps(item->tags, JSON_COMPACT | JSON_SORT_KEYS);
+    /* Confidences to the precision of every answer, so that the stored
+     * tags read back as they were first answered. */
+    u->tags = json_dumps(item->tags, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
     u->matches = json_dumps(item->matches, JSON_COMPACT);
     u->reasons = json_dumps(reasons, JSON_COMPACT);
     u->verdict_json = json_dumps(verdict, JSON_COMPACT | JSON_SORT_KEYS);
