@@ -60,12 +60,29 @@ struct wave {
     char decided_by[96];
 };
 
+/* One wave of a plan, as the plan hook asked for it. */
+struct plan_wave {
+    char audience[160];
+    uint32_t size;
+    uint32_t limit_s;
+    bool review;
+};
+
+/*
+ * A running item is kept small: a platform has many at once. The upload and
+ * its tags stay as the JSON text the store holds, parsed only when a hook
+ * needs the item (at a wave's end); the interests events feed are kept
+ * apart, since every like asks for them.
+ */
 struct ditem {
     char id[SL_ID_MAX + 1];
     uint32_t h;                     /* audience handle */
-    json_t *upload;                 /* for hooks */
-    json_t *tags;
-    json_t *plan;                   /* [{audience, size, limit_s, review}] */
+    char *upload;                   /* JSON text, for hooks */
+    char *tags;                     /* JSON text */
+    char *interests;                /* NAMEs of "interest.NAME" tags, each NUL-ended */
+    int ninterests;
+    struct plan_wave *plan;
+    int nplan;
     int next;                       /* index of the next planned wave */
     int reviewed;                   /* plan waves up to this index were reviewed */
     char switch_to[160];            /* audience of the next wave, when switched */
@@ -99,6 +116,8 @@ struct sl_dist {
     int64_t last_persist, last_regroup, last_head;
     uint32_t *scratch;              /* users picked for a wave */
     size_t scratch_cap;
+    uint32_t *due;                  /* handles of items whose wave is due */
+    size_t ndue, due_cap;
     /* metrics */
     uint64_t funnel[FUNNEL_MAX + 1];    /* items that reached wave k (k = 1..) */
     uint64_t decisions[6];          /* continue, stop, switch, skip, review, error */
@@ -157,15 +176,13 @@ static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
     int64_t now = sl_now_ms();
     int rc = 0;
 
-    if (o->state) {
-        rc = sl_store_item_set_state(w, o->item, o->state, now);
+    if (o->state || o->plan)
+        rc = sl_store_item_update(w, o->item, o->state, o->plan, now);
+    if (rc == 0 && o->state) {
         struct sl_audit_rec rec = { o->item, o->actor, o->action, o->from_state, o->state,
                                     o->reason, now };
-        if (rc == 0)
-            rc = sl_store_audit_append(w, &rec);
+        rc = sl_store_audit_append(w, &rec);
     }
-    if (rc == 0 && o->plan)
-        rc = sl_store_item_set_plan(w, o->item, o->plan);
     if (rc == 0 && o->queue)
         rc = sl_store_queue_put(w, o->item, o->queue, 60, o->reason, NULL, now);
     if (rc == 0 && o->unqueue)
@@ -237,12 +254,23 @@ static void op_wave(struct dist_op *o, const struct wave *w)
     json_decref(j);
 }
 
+/* The plan as the store keeps it. Audiences passed audience_valid(), so
+ * they need no escaping. */
 static char *plan_json(const struct ditem *it)
 {
-    json_t *j = json_pack("{s:O, s:i, s:i}", "waves", it->plan, "next", it->next,
-                          "reviewed", it->reviewed);
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
+    size_t cap = 64 + (size_t)it->nplan * (sizeof(it->plan->audience) + 96), len;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    len = (size_t)snprintf(s, cap, "{\"waves\":[");
+    for (int i = 0; i < it->nplan; i++) {
+        const struct plan_wave *pw = &it->plan[i];
+        len += (size_t)snprintf(s + len, cap - len,
+                                "%s{\"audience\":\"%s\",\"size\":%u,\"limit_s\":%u,"
+                                "\"review\":%s}", i ? "," : "", pw->audience, pw->size,
+                                pw->limit_s, pw->review ? "true" : "false");
+    }
+    snprintf(s + len, cap - len, "],\"next\":%d,\"reviewed\":%d}", it->next, it->reviewed);
     return s;
 }
 
@@ -280,9 +308,10 @@ static void item_drop(struct sl_dist *d, struct ditem *it)
     if (it->h < d->cap && d->items[it->h] == it)
         d->items[it->h] = NULL;
     sl_audience_item_release(d->aud, it->h);
-    json_decref(it->upload);
-    json_decref(it->tags);
-    json_decref(it->plan);
+    free(it->upload);
+    free(it->tags);
+    free(it->interests);
+    free(it->plan);
     free(it->waves);
     free(it);
 }
@@ -293,28 +322,55 @@ static struct wave *current(struct ditem *it)
                                                                : NULL;
 }
 
-/* The item as hooks see it: the upload with its stored tags. */
-static struct sl_item *hook_item(struct ditem *it)
+/* The item as hooks see it: the upload with its stored tags. The parsed
+ * forms are used when the caller has them (borrowed), else the texts are. */
+static struct sl_item *hook_item(const struct ditem *it, json_t *upload, json_t *tags)
 {
-    struct sl_item *item = sl_item_new(it->upload);
-    if (item && it->tags) {
+    json_t *up = upload ? json_incref(upload) : json_loads(it->upload, 0, NULL);
+    struct sl_item *item = up ? sl_item_new(up) : NULL;
+    json_decref(up);
+    json_t *tg = !item ? NULL : tags ? json_deep_copy(tags) : json_loads(it->tags, 0, NULL);
+    if (tg) {
         json_decref(item->tags);
-        item->tags = json_deep_copy(it->tags);
+        item->tags = tg;
     }
     return item;
 }
 
-/* Interests of an item: its tags "interest.NAME" with confidence >= 0.5. */
-static size_t item_interests(const struct ditem *it, const char **out, size_t max)
+/* Keep the item's interests: its tags "interest.NAME" with confidence >= 0.5. */
+static int keep_interests(struct ditem *it, json_t *tags)
 {
     const char *name;
     json_t *v;
+    size_t len = 0;
+
+    json_object_foreach(tags, name, v)
+        if (strncmp(name, "interest.", 9) == 0 && name[9] &&
+            json_number_value(json_object_get(v, "confidence")) >= 0.5)
+            len += strlen(name + 9) + 1;
+    if (len == 0)
+        return 0;
+    if (!(it->interests = malloc(len)))
+        return -ENOMEM;
+    len = 0;
+    json_object_foreach(tags, name, v)
+        if (strncmp(name, "interest.", 9) == 0 && name[9] &&
+            json_number_value(json_object_get(v, "confidence")) >= 0.5) {
+            size_t n = strlen(name + 9) + 1;
+            memcpy(it->interests + len, name + 9, n);
+            len += n;
+            it->ninterests++;
+        }
+    return 0;
+}
+
+static size_t item_interests(const struct ditem *it, const char **out, size_t max)
+{
+    const char *p = it->interests;
     size_t n = 0;
 
-    json_object_foreach(it->tags, name, v)
-        if (n < max && strncmp(name, "interest.", 9) == 0 && name[9] &&
-            json_number_value(json_object_get(v, "confidence")) >= 0.5)
-            out[n++] = name + 9;
+    for (int i = 0; i < it->ninterests && n < max; i++, p += strlen(p) + 1)
+        out[n++] = p;
     return n;
 }
 
@@ -324,15 +380,21 @@ static size_t item_interests(const struct ditem *it, const char **out, size_t ma
 
 /* The built-in plan when policies define none: followers, nearby, then
  * everyone in waves growing about tenfold. */
-static json_t *default_plan(void)
+static const struct plan_wave default_plan[] = {
+    { "followers", 1000, 3600, false },
+    { "nearby", 100, 3600, false },
+    { "everyone", 100, 3600, false },
+    { "everyone", 1000, 7200, false },
+    { "everyone", 10000, 14400, false },
+};
+
+static int plan_default(struct ditem *it)
 {
-    return json_pack("[{s:s, s:i, s:i}, {s:s, s:i, s:i}, {s:s, s:i, s:i}, {s:s, s:i, s:i},"
-                     " {s:s, s:i, s:i}]",
-                     "audience", "followers", "size", 1000, "limit_s", 3600,
-                     "audience", "nearby", "size", 100, "limit_s", 3600,
-                     "audience", "everyone", "size", 100, "limit_s", 3600,
-                     "audience", "everyone", "size", 1000, "limit_s", 7200,
-                     "audience", "everyone", "size", 10000, "limit_s", 14400);
+    it->nplan = (int)(sizeof(default_plan) / sizeof(default_plan[0]));
+    if (!(it->plan = malloc(sizeof(default_plan))))
+        return -ENOMEM;
+    memcpy(it->plan, default_plan, sizeof(default_plan));
+    return 0;
 }
 
 static bool audience_valid(const char *a)
@@ -348,8 +410,9 @@ static bool audience_valid(const char *a)
            (colon - a == 5 && strncmp(a, "group", 5) == 0);
 }
 
-/* Validate a plan hook's answer into [{audience, size, limit_s, review}]. */
-static int plan_check(json_t *v, json_t **out, char *err, size_t errlen)
+/* Validate a plan hook's answer, [{audience, size, limit_s, review}], into
+ * the item's plan. */
+static int plan_check(json_t *v, struct ditem *it, char *err, size_t errlen)
 {
     size_t i;
     json_t *w;
@@ -358,12 +421,17 @@ static int plan_check(json_t *v, json_t **out, char *err, size_t errlen)
         snprintf(err, errlen, "plan must return a list of 1 to %d waves", MAX_PLAN);
         return -EINVAL;
     }
-    json_t *plan = json_array();
+    struct plan_wave *plan = calloc(json_array_size(v), sizeof(*plan));
+    if (!plan) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     json_array_foreach(v, i, w) {
         const char *aud = json_string_value(json_object_get(w, "audience"));
         json_t *size = json_object_get(w, "size"), *limit = json_object_get(w, "limit_s");
         json_t *review = json_object_get(w, "review");
-        if (!audience_valid(aud) || !json_is_integer(size) || json_integer_value(size) < 0 ||
+        if (!audience_valid(aud) || strlen(aud) >= sizeof(plan->audience) ||
+            !json_is_integer(size) || json_integer_value(size) < 0 ||
             json_integer_value(size) > MAX_WAVE_SIZE ||
             (limit && (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
                        json_integer_value(limit) > 30 * 86400)) ||
@@ -371,15 +439,17 @@ static int plan_check(json_t *v, json_t **out, char *err, size_t errlen)
             snprintf(err, errlen, "plan wave %zu must be {audience = followers|nearby|everyone|"
                      "interest:NAME|group:NAME, size = 0..%d, limit_s = 1..2592000, "
                      "review = boolean}", i + 1, MAX_WAVE_SIZE);
-            json_decref(plan);
+            free(plan);
             return -EINVAL;
         }
-        json_array_append_new(plan, json_pack("{s:s, s:I, s:I, s:b}", "audience", aud,
-                              "size", json_integer_value(size),
-                              "limit_s", limit ? json_integer_value(limit) : (json_int_t)3600,
-                              "review", review ? json_is_true(review) : 0));
+        snprintf(plan[i].audience, sizeof(plan[i].audience), "%s", aud);
+        plan[i].size = (uint32_t)json_integer_value(size);
+        plan[i].limit_s = limit ? (uint32_t)json_integer_value(limit) : 3600;
+        plan[i].review = review && json_is_true(review);
     }
-    *out = plan;
+    free(it->plan);
+    it->plan = plan;
+    it->nplan = (int)json_array_size(v);
     return 0;
 }
 
@@ -387,7 +457,7 @@ static int plan_check(json_t *v, json_t **out, char *err, size_t errlen)
 
 /* {====================== The state machine ============================ */
 
-static void begin_next_wave(struct sl_dist *d, struct ditem *it);
+static void begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *first);
 
 static const char *policy_actor(struct sl_dist *d, char *buf, size_t len)
 {
@@ -443,44 +513,49 @@ static enum sl_aud_source source_of(const char *audience)
 }
 
 /* Start the wave the plan says next; a wave that finds nobody is skipped, so
- * a creator without followers goes straight on to a public wave. */
-static void begin_next_wave(struct sl_dist *d, struct ditem *it)
+ * a creator without followers goes straight on to a public wave. The first
+ * wave's change joins `first` when given (the store learns of the approval
+ * and its first wave in one go); `first` is submitted whatever happens. */
+static void begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *first)
 {
     char actor[96];
 
     while (it->state == D_RUNNING) {
-        if (it->next >= (int)json_array_size(it->plan)) {
+        if (it->next >= it->nplan) {
+            if (first)
+                op_submit(d, first);
             settle(d, it, "every planned wave ran");
             return;
         }
-        json_t *pw = json_array_get(it->plan, it->next);
-        if (json_is_true(json_object_get(pw, "review")) && it->reviewed <= it->next) {
+        const struct plan_wave *pw = &it->plan[it->next];
+        if (pw->review && it->reviewed <= it->next) {
             it->reviewed = it->next + 1;
             char reason[256];
             snprintf(reason, sizeof(reason), "the plan asks for review before wave %d (%s)",
-                     it->nwaves + 1, json_string_value(json_object_get(pw, "audience")));
+                     it->nwaves + 1, pw->audience);
+            if (first)
+                op_submit(d, first);
             hold_for_review(d, it, "distribution", reason, policy_actor(d, actor, sizeof(actor)));
             return;
         }
         it->next++;
         struct wave *v = realloc(it->waves, (it->nwaves + 1) * sizeof(*v));
         if (!v)
-            return;
+            break;
         it->waves = v;
         struct wave *w = &it->waves[it->nwaves++];
         memset(w, 0, sizeof(*w));
         w->n = it->nwaves;
         snprintf(w->audience, sizeof(w->audience), "%s",
-                 it->switch_to[0] ? it->switch_to
-                                  : json_string_value(json_object_get(pw, "audience")));
+                 it->switch_to[0] ? it->switch_to : pw->audience);
         it->switch_to[0] = '\0';
-        w->size = (uint32_t)json_integer_value(json_object_get(pw, "size"));
-        w->limit_ms = json_integer_value(json_object_get(pw, "limit_s")) * 1000;
+        w->size = pw->size;
+        w->limit_ms = (int64_t)pw->limit_s * 1000;
         w->started_ms = sl_now_ms();
         if (w->size > d->scratch_cap) {
             uint32_t *s = realloc(d->scratch, w->size * sizeof(*s));
             if (!s)
-                return;
+                break;
             d->scratch = s;
             d->scratch_cap = w->size;
         }
@@ -488,7 +563,8 @@ static void begin_next_wave(struct sl_dist *d, struct ditem *it)
         int rc = sl_audience_wave(d->aud, it->h, w->audience, w->size, (uint32_t)w->n,
                                   d->scratch, &placed);
         w->placed = rc == 0 ? (uint32_t)placed : 0;
-        struct dist_op *o = op_new(it->id);
+        struct dist_op *o = first ? first : op_new(it->id);
+        first = NULL;
         if (w->placed == 0) {
             snprintf(w->decision, sizeof(w->decision), "skip");
             snprintf(w->reason, sizeof(w->reason), "no one in the audience %s was left to offer",
@@ -504,11 +580,14 @@ static void begin_next_wave(struct sl_dist *d, struct ditem *it)
             o->source = source_of(w->audience);
         }
         op_wave(o, w);
+        free(o->plan);
         o->plan = plan_json(it);
         op_submit(d, o);
         if (w->placed > 0)
             return;
     }
+    if (first)
+        op_submit(d, first);
 }
 
 static json_t *wave_stats(struct sl_dist *d, const struct wave *w)
@@ -561,11 +640,11 @@ static json_t *related_for(struct sl_dist *d, struct ditem *it)
     return out;
 }
 
-/* Call lua's wave_done about wave w of it. On 0, *res holds the answer and
- * decision/reason/to point into it (the caller frees *res); otherwise err
- * says why (SL_DECLINED: no hook). */
+/* Call lua's wave_done about wave w of it (upload and tags as in
+ * hook_item). On 0, *res holds the answer and decision/reason/to point into
+ * it (the caller frees *res); otherwise err says why (SL_DECLINED: no hook). */
 static int ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
-                         const struct wave *w, int64_t elapsed_ms, const char *why,
+                         json_t *upload, json_t *tags, const struct wave *w, int64_t elapsed_ms, const char *why,
                          json_t **res, const char **decision, const char **reason,
                          const char **to, char *err, size_t errlen)
 {
@@ -577,7 +656,7 @@ static int ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it
                   "related", related_for(d, it)),
         wave_stats(d, w),
     };
-    struct sl_item *item = hook_item(it);
+    struct sl_item *item = hook_item(it, upload, tags);
     *res = NULL;
     int rc = !item ? -ENOMEM
              : sl_lua_has_hook(lua, "wave_done")
@@ -622,7 +701,8 @@ static void decide(struct sl_dist *d, struct ditem *it, const char *why)
     if (!w)
         return;
     policy_actor(d, actor, sizeof(actor));
-    int rc = ask_wave_done(d, sl_policy_lua(d->srv), it, w, sl_now_ms() - w->started_ms, why,
+    int rc = ask_wave_done(d, sl_policy_lua(d->srv), it, NULL, NULL, w,
+                           sl_now_ms() - w->started_ms, why,
                            &res, &decision, &reason, &to, err, sizeof(err));
     if (rc != 0) {
         /* A broken decision never pushes an item further: people look. */
@@ -657,78 +737,96 @@ static void decide(struct sl_dist *d, struct ditem *it, const char *why)
     if (strcmp(decision, "switch") == 0)
         snprintf(it->switch_to, sizeof(it->switch_to), "%s", to);
     json_decref(res);
-    begin_next_wave(d, it);
+    begin_next_wave(d, it, NULL);
 }
 
 /* }===================================================================== */
 
 /* {====================== Entry points ================================= */
 
-static struct ditem *adopt(struct sl_dist *d, const char *id, json_t *upload, json_t *tags)
+/* Take an approved item into distribution; upload and tags as in struct
+ * sl_dist_item (the parsed forms may be NULL). */
+static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_dist_item *di)
 {
-    uint32_t h;
+    json_t *upload = di->upload_json ? json_incref(di->upload_json)
+                                     : json_loads(di->upload, 0, NULL);
+    json_t *tags = di->tags_json ? json_incref(di->tags_json) : json_loads(di->tags, 0, NULL);
     const char *creator = json_string_value(json_object_get(upload, "creator"));
     const char *city = json_string_value(json_object_get(upload, "city"));
-    int rc = sl_audience_item_new(d->aud, id, creator, city, &h);
-    if (rc < 0 && rc != -EEXIST)
-        return NULL;
-    struct ditem *it = calloc(1, sizeof(*it));
-    if (!it)
-        return NULL;
-    snprintf(it->id, sizeof(it->id), "%s", id);
-    it->h = h;
-    it->upload = json_incref(upload);
-    it->tags = json_incref(tags);
-    if (item_put(d, it) < 0) {
-        item_drop(d, it);
-        return NULL;
+    struct ditem *it = NULL;
+    uint32_t h, cidx;
+
+    int rc = creator ? sl_audience_item_new(d->aud, id, creator, city, &h) : -EINVAL;
+    if ((rc == 0 || rc == -EEXIST) && (it = calloc(1, sizeof(*it)))) {
+        snprintf(it->id, sizeof(it->id), "%s", id);
+        it->h = h;
+        it->upload = strdup(di->upload);
+        it->tags = strdup(di->tags);
+        if (!it->upload || !it->tags || keep_interests(it, tags) < 0 || item_put(d, it) < 0) {
+            item_drop(d, it);
+            it = NULL;
+        } else if (sl_audience_user_find(d->aud, creator, &cidx) == 0) {
+            sl_audience_creator_mark(d->aud, cidx);
+        }
     }
-    uint32_t cidx;
-    if (sl_audience_user_find(d->aud, creator, &cidx) == 0)
-        sl_audience_creator_mark(d->aud, cidx);
+    json_decref(upload);
+    json_decref(tags);
     return it;
 }
 
-void sl_dist_approved(struct sl_server *srv, const char *id)
+void sl_dist_approved(struct sl_server *srv, const char *id, const struct sl_dist_item *di)
 {
     struct sl_dist *d = D(srv);
     struct ditem *it = item_get(d, id);
     json_t *stored = NULL;
     char actor[96], err[SL_LUA_ERR_MAX];
+    char *upload_text = NULL, *tags_text = NULL;
+    struct sl_dist_item from_store;
 
     if (it) {
         /* Back from review: live again, and on with the plan. */
         struct dist_op *o = op_new(id);
         op_state(o, policy_actor(d, actor, sizeof(actor)), "resume", "approved",
                  "distributing", "approved by a moderator");
-        op_submit(d, o);
         it->state = D_RUNNING;
         sl_audience_item_set_live(d->aud, it->h, true);
-        begin_next_wave(d, it);
+        begin_next_wave(d, it, o);
         return;
     }
-    if (sl_store_item_get(srv->reader, id, &stored) < 0)
-        return;
-    it = adopt(d, id, json_object_get(stored, "upload"), json_object_get(stored, "tags"));
+    if (!di) {
+        if (sl_store_item_get(srv->reader, id, &stored) < 0)
+            return;
+        from_store = (struct sl_dist_item){
+            .upload_json = json_object_get(stored, "upload"),
+            .tags_json = json_object_get(stored, "tags"),
+        };
+        from_store.upload = upload_text = json_dumps(from_store.upload_json, JSON_COMPACT | JSON_SORT_KEYS);
+        from_store.tags = tags_text = json_dumps(from_store.tags_json, JSON_COMPACT | JSON_SORT_KEYS);
+        di = upload_text && tags_text ? &from_store : NULL;
+    }
+    it = di ? adopt(d, id, di) : NULL;
+    struct sl_item *item = it ? hook_item(it, di->upload_json, di->tags_json) : NULL;
     json_decref(stored);
+    free(upload_text);
+    free(tags_text);
     if (!it)
         return;
 
     struct sl_lua *lua = sl_policy_lua(srv);
-    struct sl_item *item = hook_item(it);
     json_t *res = NULL;
     int rc = !item ? -ENOMEM : sl_lua_has_hook(lua, "plan")
                  ? sl_lua_call_json(lua, "plan", item, NULL, 0, &res, err, sizeof(err))
                  : SL_DECLINED;
     sl_item_free(item);
     if (rc == SL_DECLINED)
-        it->plan = default_plan();
-    else if (rc < 0 || plan_check(res, &it->plan, err, sizeof(err)) < 0) {
+        rc = plan_default(it);
+    else if (rc == 0)
+        rc = plan_check(res, it, err, sizeof(err));
+    json_decref(res);
+    if (rc < 0) {
         char reason[SL_LUA_ERR_MAX + 32];
-        json_decref(res);
         sl_policy_failed("plan", err);
         snprintf(reason, sizeof(reason), "policy_error: plan: %s", err);
-        it->plan = json_array();
         struct dist_op *o = op_new(id);
         op_state(o, policy_actor(d, actor, sizeof(actor)), "hold", "approved", "in_review",
                  reason);
@@ -738,14 +836,12 @@ void sl_dist_approved(struct sl_server *srv, const char *id)
         sl_audience_item_set_live(d->aud, it->h, false);
         return;
     }
-    json_decref(res);
     struct dist_op *o = op_new(id);
     op_state(o, policy_actor(d, actor, sizeof(actor)), "distribute", "approved",
              "distributing", "");
     o->plan = plan_json(it);
-    op_submit(d, o);
     it->state = D_RUNNING;
-    begin_next_wave(d, it);
+    begin_next_wave(d, it, o);
 }
 
 void sl_dist_withdrawn(struct sl_server *srv, const char *id)
@@ -839,21 +935,33 @@ void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int 
         return;
     }
     /* Decide after the whole batch is counted, not in the middle of it. */
-    if (w->counts[SL_EV_IMPRESSION] >= w->placed)
+    if (w->counts[SL_EV_IMPRESSION] >= w->placed && !it->due) {
+        if (d->ndue == d->due_cap) {
+            size_t cap = d->due_cap ? d->due_cap * 2 : 64;
+            uint32_t *v = realloc(d->due, cap * sizeof(*v));
+            if (!v)
+                return;
+            d->due = v;
+            d->due_cap = cap;
+        }
+        d->due[d->ndue++] = it->h;
         it->due = true;
+    }
 }
 
 void sl_dist_events_done(struct sl_server *srv)
 {
     struct sl_dist *d = D(srv);
-    for (size_t h = 0; h < d->cap; h++) {
-        struct ditem *it = d->items[h];
+    /* decide() may end items and start waves, but adds nothing to due. */
+    for (size_t i = 0; i < d->ndue; i++) {
+        struct ditem *it = d->due[i] < d->cap ? d->items[d->due[i]] : NULL;
         if (it && it->due) {
             it->due = false;
             if (it->state == D_RUNNING)
                 decide(d, it, "size");
         }
     }
+    d->ndue = 0;
 }
 
 /* }===================================================================== */
@@ -1234,12 +1342,14 @@ json_t *sl_dist_replay_waves(struct sl_server *srv, struct sl_lua *candidate,
                              const char *id, json_t *upload, json_t *tags, int *examined)
 {
     struct sl_dist *d = D(srv);
-    struct ditem it = { .upload = upload, .tags = tags };
+    struct ditem it = { 0 };
     json_t *waves = NULL, *changed = json_array(), *jw;
     size_t i;
 
-    if (sl_store_waves_get(srv->reader, id, &waves) < 0)
+    if (keep_interests(&it, tags) < 0 || sl_store_waves_get(srv->reader, id, &waves) < 0) {
+        free(it.interests);
         return changed;
+    }
     json_array_foreach(waves, i, jw) {
         struct wave w;
         restore_wave(&w, jw);
@@ -1252,10 +1362,10 @@ json_t *sl_dist_replay_waves(struct sl_server *srv, struct sl_lua *candidate,
         char err_a[SL_LUA_ERR_MAX], err_b[SL_LUA_ERR_MAX];
         const char *da = NULL, *ra = "", *ta = NULL, *db = NULL, *rb = "", *tb = NULL;
         json_t *res_a = NULL, *res_b = NULL;
-        int rc_a = ask_wave_done(d, sl_policy_lua(srv), &it, &w, elapsed, why, &res_a, &da,
-                                 &ra, &ta, err_a, sizeof(err_a));
-        int rc_b = ask_wave_done(d, candidate, &it, &w, elapsed, why, &res_b, &db, &rb, &tb,
-                                 err_b, sizeof(err_b));
+        int rc_a = ask_wave_done(d, sl_policy_lua(srv), &it, upload, tags, &w, elapsed, why,
+                                 &res_a, &da, &ra, &ta, err_a, sizeof(err_a));
+        int rc_b = ask_wave_done(d, candidate, &it, upload, tags, &w, elapsed, why, &res_b,
+                                 &db, &rb, &tb, err_b, sizeof(err_b));
         json_t *from = replay_answer(rc_a, da, ta, err_a), *to = replay_answer(rc_b, db, tb, err_b);
         (*examined)++;
         if (!json_equal(from, to))
@@ -1269,6 +1379,7 @@ json_t *sl_dist_replay_waves(struct sl_server *srv, struct sl_lua *candidate,
         json_decref(res_b);
     }
     json_decref(waves);
+    free(it.interests);
     return changed;
 }
 
@@ -1345,17 +1456,15 @@ static int resume_item(void *arg, const char *id, const char *creator, const cha
                        const char *tags, const char *plan)
 {
     struct sl_dist *d = arg;
-    json_t *up = json_loads(upload, 0, NULL), *tg = json_loads(tags, 0, NULL);
     json_t *pl = plan ? json_loads(plan, 0, NULL) : NULL, *waves = NULL;
+    struct sl_dist_item di = { .upload = upload, .tags = tags };
+    char err[SL_LUA_ERR_MAX];
     (void)creator;
 
-    struct ditem *it = up ? adopt(d, id, up, tg) : NULL;
-    json_decref(up);
-    json_decref(tg);
+    struct ditem *it = adopt(d, id, &di);
     if (it && sl_store_waves_get(d->srv->reader, id, &waves) == 0) {
-        it->plan = json_incref(json_object_get(pl, "waves"));
-        if (!it->plan)
-            it->plan = default_plan();
+        if (plan_check(json_object_get(pl, "waves"), it, err, sizeof(err)) < 0)
+            plan_default(it);
         it->next = (int)json_integer_value(json_object_get(pl, "next"));
         it->reviewed = (int)json_integer_value(json_object_get(pl, "reviewed"));
         it->nwaves = (int)json_array_size(waves);
@@ -1368,7 +1477,7 @@ static int resume_item(void *arg, const char *id, const char *creator, const cha
         it->state = D_RUNNING;
         json_decref(waves);
         if (!w)
-            begin_next_wave(d, it);
+            begin_next_wave(d, it, NULL);
     }
     json_decref(pl);
     return 0;
@@ -1420,6 +1529,7 @@ void sl_dist_stop(struct sl_server *srv)
             item_drop(d, d->items[h]);
     free(d->items);
     free(d->scratch);
+    free(d->due);
     json_decref(d->late_reports);
     sl_audience_free(d->aud);
     free(d);

@@ -14,9 +14,18 @@ struct evbuffer;
 int sl_dist_start(struct sl_server *srv);
 void sl_dist_stop(struct sl_server *srv);
 
+/* An approved item as the store holds it: the upload's canonical JSON and
+ * its tags, as text; the parsed forms too when the caller has them, else
+ * NULL. All borrowed. */
+struct sl_dist_item {
+    const char *upload, *tags;
+    json_t *upload_json, *tags_json;
+};
+
 /* After the store has committed it: an item became approved (by policy or
- * moderator), was rejected, or was taken down. */
-void sl_dist_approved(struct sl_server *srv, const char *item);
+ * moderator), was rejected, or was taken down. di NULL: read the item from
+ * the store. */
+void sl_dist_approved(struct sl_server *srv, const char *item, const struct sl_dist_item *di);
 void sl_dist_withdrawn(struct sl_server *srv, const char *item);
 
 /* Committed facts the audience mirrors. interests: JSON array or NULL. */

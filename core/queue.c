@@ -166,7 +166,7 @@ static void queue_done(struct sl_commit_op *op, int rc)
             sl_http_reply_json(r, 200, json_pack("{s:s, s:s}", "id", q->item,
                                                  "state", q->state));
             if (q->what == D_APPROVE)
-                sl_dist_approved(q->srv, q->item);
+                sl_dist_approved(q->srv, q->item, NULL);
             else if (q->what == D_REJECT)
                 sl_dist_withdrawn(q->srv, q->item);
         }

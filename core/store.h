@@ -73,6 +73,10 @@ int sl_store_item_states(struct sl_store *s, json_t **out);
 int sl_store_item_state(struct sl_store *s, const char *id, char *state);
 int sl_store_item_set_state(struct sl_store *s, const char *id, const char *state,
                             int64_t now_ms);
+/* Set the state, the distribution plan ({"waves": [...], "next": n}, JSON)
+ * or both in one write; NULL keeps what is stored. */
+int sl_store_item_update(struct sl_store *s, const char *id, const char *state,
+                         const char *plan, int64_t now_ms);
 
 /* Merge a JSON object of tags ({name: {confidence, source}}) into the item's. */
 int sl_store_item_merge_tags(struct sl_store *s, const char *id, const char *tags,
@@ -173,8 +177,6 @@ int sl_store_hashbank_each(struct sl_store *s,
 /* }===================================================================== */
 
 /* {====================== Distribution ================================= */
-/* The item's plan: {"waves": [...], "next": n}, JSON. */
-int sl_store_item_set_plan(struct sl_store *s, const char *id, const char *plan);
 /* One wave of an item as JSON (audience, size, placed, stats, decision...). */
 int sl_store_wave_put(struct sl_store *s, const char *item, int n, const char *wave);
 int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out);

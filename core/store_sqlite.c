@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +146,10 @@ static const char *const migrations[] = {
     "  UPDATE item_states SET n = n - 1 WHERE state = old.state;"
     "  INSERT INTO item_states VALUES (new.state, 1)"
     "    ON CONFLICT (state) DO UPDATE SET n = n + 1;"
-    "END;",
+    "END;"
+    /* Nothing reads items by creator any more, and every upload paid for
+     * the index: a page per creator in each group commit. */
+    "DROP INDEX IF EXISTS items_creator;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -194,7 +198,6 @@ enum stmt {
     ST_BANK_EACH,
     ST_ITEM_MERGE_TAGS,
     ST_ITEMS_SINCE,
-    ST_ITEM_SET_PLAN,
     ST_WAVE_PUT,
     ST_WAVES_GET,
     ST_OFFER_ADD,
@@ -251,7 +254,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_TOKEN_INSERT]   = "INSERT INTO tokens (name, role, hash, created_ms) VALUES (?, ?, ?, ?)",
     [ST_TOKEN_DELETE]   = "DELETE FROM tokens WHERE name = ?",
     [ST_TOKEN_EACH]     = "SELECT name, role, hash FROM tokens ORDER BY name",
-    [ST_ITEM_SET_STATE] = "UPDATE items SET state = ?2, updated_ms = ?3 WHERE id = ?1",
+    [ST_ITEM_SET_STATE] = "UPDATE items SET state = coalesce(?2, state),"
+                          " plan = coalesce(?3, plan), updated_ms = CASE WHEN ?2 IS NULL"
+                          " THEN updated_ms ELSE ?4 END WHERE id = ?1",
     [ST_ITEM_STATE]     = "SELECT state FROM items WHERE id = ?",
     [ST_CREATOR_STANDING] = "SELECT uploads, rejections FROM creators WHERE creator = ?",
     [ST_QUEUE_PUT]      = "INSERT OR REPLACE INTO queue (item, queue, priority, reason,"
@@ -283,7 +288,6 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_BANK_ADD]       = "INSERT OR IGNORE INTO hashbanks (bank, hash, added_ms) VALUES (?, ?, ?)",
     [ST_BANK_DEL]       = "DELETE FROM hashbanks WHERE bank = ? AND hash = ?",
     [ST_BANK_EACH]      = "SELECT bank, hash FROM hashbanks ORDER BY bank",
-    [ST_ITEM_SET_PLAN]  = "UPDATE items SET plan = ?2 WHERE id = ?1",
     [ST_WAVE_PUT]       = "INSERT OR REPLACE INTO waves (item, n, wave) VALUES (?, ?, ?)",
     [ST_WAVES_GET]      = "SELECT wave FROM waves WHERE item = ? ORDER BY n",
     [ST_OFFER_ADD]      = "INSERT OR IGNORE INTO offers (item, user, wave, source) VALUES (?, ?, ?, ?)",
@@ -443,8 +447,19 @@ static int load_audit_head(struct sl_store *s)
     return 0;
 }
 
+/* Before SQLite's first use: its allocation statistics take a global mutex
+ * on every malloc, shared by the loop's reader and the commit thread, for
+ * figures nobody reads. */
+static void sqlite_configure(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int sl_store_open(const char *dir, bool writer, struct sl_store **out)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, sqlite_configure);
+
     char path[4096];
     struct sl_store *s = calloc(1, sizeof(*s));
     if (!s)
@@ -464,7 +479,7 @@ int sl_store_open(const char *dir, bool writer, struct sl_store **out)
     if ((writer && exec(s, "PRAGMA journal_mode = WAL") < 0) ||
         exec(s, "PRAGMA synchronous = FULL") < 0 ||
         exec(s, "PRAGMA foreign_keys = ON") < 0 ||
-        exec(s, "PRAGMA cache_size = -65536") < 0 ||
+        exec(s, getenv("SL_CACHE") ? getenv("SL_CACHE") : "PRAGMA cache_size = -65536") < 0 ||
         /* Each request's savepoint journals the pages it first touches;
          * in a temporary file that was a write per page, several per
          * upload, inside the transaction everyone waits on. */
@@ -941,11 +956,18 @@ int sl_store_item_state(struct sl_store *s, const char *id, char *state)
 int sl_store_item_set_state(struct sl_store *s, const char *id, const char *state,
                             int64_t now_ms)
 {
+    return sl_store_item_update(s, id, state, NULL, now_ms);
+}
+
+int sl_store_item_update(struct sl_store *s, const char *id, const char *state,
+                         const char *plan, int64_t now_ms)
+{
     sqlite3_stmt *st = stmt_get(s, ST_ITEM_SET_STATE);
     bind_text(st, 1, id);
     bind_text(st, 2, state);
-    sqlite3_bind_int64(st, 3, now_ms);
-    int rc = stmt_done(s, st, "item set state");
+    bind_text(st, 3, plan);
+    sqlite3_bind_int64(st, 4, now_ms);
+    int rc = stmt_done(s, st, "item update");
     return rc < 0 ? rc : sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
 
@@ -1213,14 +1235,6 @@ int sl_store_decision_stats(struct sl_store *s, int64_t since_ms, json_t **out)
 /* }===================================================================== */
 
 /* {====================== Distribution ================================= */
-
-int sl_store_item_set_plan(struct sl_store *s, const char *id, const char *plan)
-{
-    sqlite3_stmt *st = stmt_get(s, ST_ITEM_SET_PLAN);
-    bind_text(st, 1, id);
-    bind_text(st, 2, plan);
-    return stmt_done(s, st, "item plan");
-}
 
 int sl_store_wave_put(struct sl_store *s, const char *item, int n, const char *wave)
 {

@@ -123,6 +123,8 @@ struct upload_op {
     char *matches;              /* JSON array */
     char *reasons;              /* JSON array */
     char *verdict_json;
+    json_t *body;               /* the upload, and its tags after the hooks: */
+    json_t *tags_after;         /* what distribution starts from */
     struct sl_outcome verdict;
     char state[32];             /* the state answered: new, or as stored */
     bool existed;
@@ -174,6 +176,8 @@ static void upload_free(struct upload_op *u)
     free(u->matches);
     free(u->reasons);
     free(u->verdict_json);
+    json_decref(u->body);
+    json_decref(u->tags_after);
     free(u);
 }
 
@@ -202,7 +206,9 @@ static void upload_done(struct sl_commit_op *op, int rc)
     } else {
         r->srv->uploads_total++;
         if (strcmp(u->state, "approved") == 0)
-            sl_dist_approved(r->srv, u->id);
+            sl_dist_approved(r->srv, u->id, &(struct sl_dist_item){
+                                 .upload = u->upload, .tags = u->tags,
+                                 .upload_json = u->body, .tags_json = u->tags_after });
         /* Spliced from the texts made for the store: parsing them back
          * only to print them again cost a fifth of an upload's time. */
         struct evbuffer *buf = evbuffer_new();
@@ -257,6 +263,7 @@ static int review(struct sl_request *r, json_t *body, struct upload_op *u)
     u->verdict_json = json_dumps(verdict, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(reasons);
     json_decref(verdict);
+    u->tags_after = json_incref(item->tags);
     sl_item_free(item);
     return u->tags && u->matches && u->reasons && u->verdict_json ? 0 : -ENOMEM;
 }
@@ -291,7 +298,7 @@ void sl_api_upload(struct sl_request *r)
     u->creator = strdup(json_string_value(json_object_get(body, "creator")));
     u->upload = sl_json_canonical(body);
     int rc = review(r, body, u);
-    json_decref(body);
+    u->body = body;
     if (rc < 0 || !u->creator || !u->upload) {
         upload_free(u);
         sl_http_reply_store_error(r, -ENOMEM);
