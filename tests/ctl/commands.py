@@ -38,6 +38,7 @@ def body(t):
     ct.upload(d, "c-soft", nsfw=0.6)        # to people, queue nsfw
     ct.upload(d, "c-hard", nsfw=0.95)       # rejected
     ct.upload(d, "c-evil", title="bell\x07 and \x1b[2J escape \u0085 C1")
+    ct.quiet(d)
 
     # {====== status ======
     r = run(["status"])

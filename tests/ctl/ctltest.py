@@ -75,6 +75,17 @@ def upload(d, uid, nsfw=None, **extra):
 APPROVED = ("approved", "distributing", "settled")
 
 
+def quiet(d, timeout=10.0):
+    """Wait until the store has written every change queued so far: what
+    distribution does after an approval's answer lands a moment later."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if d.get("/v1/status").json.get("commit_pending") == 0:
+            return
+        time.sleep(0.05)
+    raise st.Failed("the daemon still had writes pending after %.0f s" % timeout)
+
+
 def decided_by(d, uid, action, actor):
     """The item's last audit record of action, if actor made it."""
     r = d.item(uid)
