@@ -20,4 +20,17 @@ enum sl_event_type {
 extern const char *const sl_event_names[SL_EV__COUNT];
 int sl_event_type_parse(const char *name);  /* enum sl_event_type or -EINVAL */
 
+struct sl_server;
+
+/* Per-item counters: added up on the loop, written once a second. Start
+ * adds up the batches stored after the last write; stop sends the last
+ * sums to the commit thread (before it stops); free releases the rest. */
+int sl_events_start(struct sl_server *srv);
+void sl_events_stop(struct sl_server *srv);
+void sl_events_free(struct sl_server *srv);
+/* Add to counts (indexed by type) what is counted and not yet in the store,
+ * whose counters include the batches up to `counted`. */
+void sl_events_counts(struct sl_server *srv, const char *item, int64_t counted,
+                      int64_t *counts);
+
 #endif

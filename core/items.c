@@ -19,7 +19,7 @@ void sl_api_item_get(struct sl_request *r)
     struct sl_store *s = r->srv->reader;
     const char *id = r->params[0];
     json_t *item = NULL, *audit = NULL;
-    int64_t counts[SL_EV__COUNT];
+    int64_t counts[SL_EV__COUNT], counted;
 
     int rc = sl_id_valid(id) ? sl_store_item_get(s, id, &item) : -ENOENT;
     if (rc == -ENOENT) {
@@ -27,12 +27,13 @@ void sl_api_item_get(struct sl_request *r)
                              sl_id_valid(id) ? id : "(invalid)");
         return;
     }
-    if (rc < 0 || sl_store_counters_get(s, id, counts, SL_EV__COUNT) < 0 ||
+    if (rc < 0 || sl_store_counters_get(s, id, counts, SL_EV__COUNT, &counted) < 0 ||
         sl_store_audit_list(s, id, 0, AUDIT_PAGE_MAX, &audit) < 0) {
         json_decref(item);
         sl_http_reply_store_error(r, -EIO);
         return;
     }
+    sl_events_counts(r->srv, id, counted, counts);
     json_t *counters = json_object();
     for (int i = 0; i < SL_EV__COUNT; i++)
         json_object_set_new(counters, sl_event_names[i], json_integer(counts[i]));

@@ -20,6 +20,7 @@
 #include "commit.h"
 #include "conf.h"
 #include "dist.h"
+#include "events.h"
 #include "hashbanks.h"
 #include "http.h"
 #include "log.h"
@@ -245,7 +246,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (sl_hashbanks_replay(&srv) < 0 || sl_dist_start(&srv) < 0 ||
-        sl_http_new(&srv, &srv.http) < 0)
+        sl_events_start(&srv) < 0 || sl_http_new(&srv, &srv.http) < 0)
         goto out;
 
     sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);
@@ -274,8 +275,10 @@ out:
     /* Order matters: the commit thread writes and answers what it still
      * holds while the HTTP side exists, then connections close, then the
      * stores. */
+    sl_events_stop(&srv);
     sl_dist_stop(&srv);
     sl_commit_free(srv.commit);
+    sl_events_free(&srv);
     sl_http_free(srv.http);
     sl_store_free(writer);
     sl_policy_stop(&srv);

@@ -130,13 +130,23 @@ struct sl_event_row {
 };
 
 /* Store a batch of events as one packed row (one request's worth): the
- * format is private to the backend. */
+ * format is private to the backend. *seq: the batch's number, increasing. */
 int sl_store_events_insert(struct sl_store *s, const struct sl_event_row *ev, size_t n,
-                           int64_t now_ms);
+                           int64_t now_ms, int64_t *seq);
+/* Each event of the batches numbered after `after`, oldest first; each()
+ * returning non-zero stops the walk. */
+int sl_store_events_since(struct sl_store *s, int64_t after,
+                          int (*each)(void *arg, int64_t seq, const struct sl_event_row *ev),
+                          void *arg);
 /* Add n to the counter of (item, type). */
 int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t n);
-/* Counters of an item: array indexed by type, ntypes long, zero-filled. */
-int sl_store_counters_get(struct sl_store *s, const char *item, int64_t *counts, int ntypes);
+/* Counters of an item: array indexed by type, ntypes long, zero-filled; and
+ * the last batch they include (the "events_counted" mark), read together. */
+int sl_store_counters_get(struct sl_store *s, const char *item, int64_t *counts, int ntypes,
+                          int64_t *counted);
+/* Named marks (64-bit values): -ENOENT for one never set. */
+int sl_store_mark_get(struct sl_store *s, const char *name, int64_t *value);
+int sl_store_mark_set(struct sl_store *s, const char *name, int64_t value);
 /* }===================================================================== */
 
 /* {====================== Review queue ================================= */

@@ -149,7 +149,11 @@ static const char *const migrations[] = {
     "END;"
     /* Nothing reads items by creator any more, and every upload paid for
      * the index: a page per creator in each group commit. */
-    "DROP INDEX IF EXISTS items_creator;",
+    "DROP INDEX IF EXISTS items_creator;"
+    /* Per-item counters are now written apart from their events, marked
+     * with the last batch they include; every batch so far is counted. */
+    "INSERT INTO counters SELECT 'events_counted', coalesce(max(seq), 0)"
+    "  FROM event_batches;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -178,6 +182,9 @@ enum stmt {
     ST_EVENT_INSERT,
     ST_COUNTER_ADD,
     ST_COUNTERS_GET,
+    ST_EVENTS_SINCE,
+    ST_MARK_GET,
+    ST_MARK_SET,
     ST_TOKEN_INSERT,
     ST_TOKEN_DELETE,
     ST_TOKEN_EACH,
@@ -250,7 +257,13 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_EVENT_INSERT]   = "INSERT INTO event_batches (ts_ms, n, data) VALUES (?, ?, ?)",
     [ST_COUNTER_ADD]    = "INSERT INTO item_counters (item, type, n) VALUES (?1, ?2, ?3)"
                           " ON CONFLICT (item, type) DO UPDATE SET n = n + ?3",
-    [ST_COUNTERS_GET]   = "SELECT type, n FROM item_counters WHERE item = ?",
+    /* One statement, so the mark and the counts are of one moment. */
+    [ST_COUNTERS_GET]   = "SELECT -1, value FROM counters WHERE name = 'events_counted'"
+                          " UNION ALL SELECT type, n FROM item_counters WHERE item = ?",
+    [ST_EVENTS_SINCE]   = "SELECT seq, n, data FROM event_batches WHERE seq > ? ORDER BY seq",
+    [ST_MARK_GET]       = "SELECT value FROM counters WHERE name = ?",
+    [ST_MARK_SET]       = "INSERT INTO counters (name, value) VALUES (?1, ?2)"
+                          " ON CONFLICT (name) DO UPDATE SET value = ?2",
     [ST_TOKEN_INSERT]   = "INSERT INTO tokens (name, role, hash, created_ms) VALUES (?, ?, ?, ?)",
     [ST_TOKEN_DELETE]   = "DELETE FROM tokens WHERE name = ?",
     [ST_TOKEN_EACH]     = "SELECT name, role, hash FROM tokens ORDER BY name",
@@ -849,7 +862,7 @@ int sl_store_follow_set(struct sl_store *s, const char *follower,
 /* Packed: per event, item NUL user NUL, then type (1 byte), watch_ms and
  * ts_ms as 8-byte little-endian (watch_ms -1 when absent). */
 int sl_store_events_insert(struct sl_store *s, const struct sl_event_row *ev, size_t n,
-                           int64_t now_ms)
+                           int64_t now_ms, int64_t *seq)
 {
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
@@ -874,7 +887,62 @@ int sl_store_events_insert(struct sl_store *s, const struct sl_event_row *ev, si
     sqlite3_bind_blob(st, 3, buf, (int)len, SQLITE_STATIC);
     int rc = stmt_done(s, st, "events insert");
     free(buf);
+    *seq = sqlite3_last_insert_rowid(s->db);
     return rc;
+}
+
+int sl_store_events_since(struct sl_store *s, int64_t after,
+                          int (*each)(void *arg, int64_t seq, const struct sl_event_row *ev),
+                          void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_EVENTS_SINCE);
+    int rc, stop = 0;
+
+    sqlite3_bind_int64(st, 1, after);
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
+        const uint8_t *p = sqlite3_column_blob(st, 2), *end = p + sqlite3_column_bytes(st, 2);
+        for (int64_t i = 0; i < n && !stop; i++) {
+            struct sl_event_row ev = { .item = (const char *)p };
+            const uint8_t *q = memchr(p, 0, (size_t)(end - p));
+            const uint8_t *u = q ? memchr(q + 1, 0, (size_t)(end - q - 1)) : NULL;
+            if (!u || end - u < 18) {
+                sqlite3_reset(st);
+                sl_err("store: event batch %lld is damaged", (long long)seq);
+                return -EIO;
+            }
+            ev.user = (const char *)q + 1;
+            ev.type = u[1];
+            int64_t nums[2] = { 0, 0 };
+            for (int k = 0; k < 2; k++)
+                for (int j = 0; j < 8; j++)
+                    nums[k] |= (int64_t)((uint64_t)u[2 + 8 * k + j] << (8 * j));
+            ev.watch_ms = nums[0];
+            ev.ts_ms = nums[1];
+            p = u + 18;
+            stop = each(arg, seq, &ev);
+        }
+    }
+    sqlite3_reset(st);
+    return stop || rc == SQLITE_DONE ? 0 : db_fail(s, "events since");
+}
+
+int sl_store_mark_get(struct sl_store *s, const char *name, int64_t *value)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_MARK_GET);
+    bind_text(st, 1, name);
+    int rc = sqlite3_step(st);
+    *value = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "mark get");
+}
+
+int sl_store_mark_set(struct sl_store *s, const char *name, int64_t value)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_MARK_SET);
+    bind_text(st, 1, name);
+    sqlite3_bind_int64(st, 2, value);
+    return stmt_done(s, st, "mark set");
 }
 
 int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t n)
@@ -886,15 +954,19 @@ int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t
     return stmt_done(s, st, "counter add");
 }
 
-int sl_store_counters_get(struct sl_store *s, const char *item, int64_t *counts, int ntypes)
+int sl_store_counters_get(struct sl_store *s, const char *item, int64_t *counts, int ntypes,
+                          int64_t *counted)
 {
     sqlite3_stmt *st = stmt_get(s, ST_COUNTERS_GET);
     int rc;
     memset(counts, 0, sizeof(*counts) * ntypes);
+    *counted = 0;
     bind_text(st, 1, item);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int type = sqlite3_column_int(st, 0);
-        if (type >= 0 && type < ntypes)
+        if (type == -1)
+            *counted = sqlite3_column_int64(st, 1);
+        else if (type >= 0 && type < ntypes)
             counts[type] = sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);

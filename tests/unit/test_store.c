@@ -292,6 +292,7 @@ static void test_migration_backfills(void **state)
                  "DROP TABLE creators;"
                  "DROP TABLE item_states;"
                  "CREATE INDEX items_creator ON items(creator);"
+                 "DELETE FROM counters WHERE name = 'events_counted';"
                  "PRAGMA user_version = 5;"
                  "UPDATE items SET state = 'rejected' WHERE id = 'b2';"
                  "INSERT INTO items (id, creator, state, upload, upload_hash,"
