@@ -836,10 +836,10 @@ void sl_dist_approved(struct sl_server *srv, const char *id, const struct sl_dis
         sl_audience_item_set_live(d->aud, it->h, false);
         return;
     }
+    /* The plan goes to the store with the first wave (or the settling). */
     struct dist_op *o = op_new(id);
     op_state(o, policy_actor(d, actor, sizeof(actor)), "distribute", "approved",
              "distributing", "");
-    o->plan = plan_json(it);
     it->state = D_RUNNING;
     begin_next_wave(d, it, o);
 }
