@@ -492,7 +492,7 @@ int sl_store_open(const char *dir, bool writer, struct sl_store **out)
     if ((writer && exec(s, "PRAGMA journal_mode = WAL") < 0) ||
         exec(s, "PRAGMA synchronous = FULL") < 0 ||
         exec(s, "PRAGMA foreign_keys = ON") < 0 ||
-        exec(s, getenv("SL_CACHE") ? getenv("SL_CACHE") : "PRAGMA cache_size = -65536") < 0 ||
+        exec(s, "PRAGMA cache_size = -65536") < 0 ||
         /* Each request's savepoint journals the pages it first touches;
          * in a temporary file that was a write per page, several per
          * upload, inside the transaction everyone waits on. */
