@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "api.h"
@@ -241,15 +242,21 @@ no:
 #define TALLY_MARK "events_counted"
 
 struct tally_entry {
-    char *item;                     /* NULL: a free slot */
+    uint32_t item;                  /* offset of the id in names; 0: a free slot */
     int64_t n[SL_EV__COUNT];
 };
 
+/* Ids live in one buffer, freed at once: a strdup each, ten thousand items
+ * a second freed together, kept malloc busier than the counting. */
 struct tally {
     struct tally_entry *slot;
     size_t cap, used;               /* cap: 0 or a power of two */
+    char *names;                    /* NUL-ended ids; offset 0 is unused */
+    size_t names_len, names_cap;
     int64_t upto;                   /* the last batch added up here */
 };
+
+#define TALLY_ID(t, e) ((t)->names + (e)->item)
 
 struct sl_events {
     struct sl_server *srv;
@@ -272,40 +279,69 @@ static size_t tally_hash(const char *s)
     return h;
 }
 
+static struct tally_entry *tally_find_in(const struct tally *t, struct tally_entry *slot,
+                                         size_t cap, const char *item)
+{
+    for (size_t i = tally_hash(item) & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (!slot[i].item || strcmp(t->names + slot[i].item, item) == 0)
+            return &slot[i];
+}
+
 static struct tally_entry *tally_find(const struct tally *t, const char *item)
 {
-    if (t->cap == 0)
-        return NULL;
-    for (size_t i = tally_hash(item) & (t->cap - 1);; i = (i + 1) & (t->cap - 1))
-        if (!t->slot[i].item || strcmp(t->slot[i].item, item) == 0)
-            return &t->slot[i];
+    return t->cap ? tally_find_in(t, t->slot, t->cap, item) : NULL;
 }
 
 static void tally_free(struct tally *t)
 {
-    for (size_t i = 0; i < t->cap; i++)
-        free(t->slot[i].item);
     free(t->slot);
+    free(t->names);
     *t = (struct tally){ 0 };
+}
+
+/* An empty tally sized like t, continuing from t's last batch. */
+static struct tally tally_like(const struct tally *t)
+{
+    struct tally n = { .upto = t->upto };
+    if (t->cap && (n.slot = calloc(t->cap, sizeof(*n.slot))))
+        n.cap = t->cap;
+    if (t->names_cap && (n.names = malloc(t->names_cap)))
+        n.names_cap = t->names_cap;
+    return n;
 }
 
 static int tally_add(struct tally *t, const char *item, const int64_t *n)
 {
     if ((t->used + 1) * 4 > t->cap * 3) {
-        struct tally bigger = { calloc(t->cap ? t->cap * 2 : 256, sizeof(*t->slot)),
-                                t->cap ? t->cap * 2 : 256, t->used, t->upto };
-        if (!bigger.slot)
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        struct tally_entry *slot = calloc(cap, sizeof(*slot));
+        if (!slot)
             return -ENOMEM;
         for (size_t i = 0; i < t->cap; i++)
             if (t->slot[i].item)
-                *tally_find(&bigger, t->slot[i].item) = t->slot[i];
+                *tally_find_in(t, slot, cap, TALLY_ID(t, &t->slot[i])) = t->slot[i];
         free(t->slot);
-        *t = bigger;
+        t->slot = slot;
+        t->cap = cap;
     }
     struct tally_entry *e = tally_find(t, item);
     if (!e->item) {
-        if (!(e->item = strdup(item)))
-            return -ENOMEM;
+        size_t len = strlen(item) + 1;
+        if (t->names_len + len > t->names_cap || t->names_len == 0) {
+            size_t cap = t->names_cap ? t->names_cap : 4096;
+            while (cap < t->names_len + len + 1)
+                cap *= 2;
+            char *names = t->names_cap < cap ? realloc(t->names, cap) : t->names;
+            if (!names)
+                return -ENOMEM;
+            t->names = names;
+            t->names_cap = cap;
+            if (t->names_len == 0)
+                t->names_len = 1;
+        }
+        memcpy(t->names + t->names_len, item, len);
+        e->item = (uint32_t)t->names_len;
+        t->names_len += len;
         t->used++;
     }
     for (int k = 0; k < SL_EV__COUNT; k++)
@@ -328,7 +364,8 @@ static int tally_apply(struct sl_commit_op *op, struct sl_store *w)
     for (size_t i = 0; i < o->t.cap && rc == 0; i++)
         for (int k = 0; k < SL_EV__COUNT && rc == 0 && o->t.slot[i].item; k++)
             if (o->t.slot[i].n[k])
-                rc = sl_store_counter_add(w, o->t.slot[i].item, k, o->t.slot[i].n[k]);
+                rc = sl_store_counter_add(w, TALLY_ID(&o->t, &o->t.slot[i]), k,
+                                          o->t.slot[i].n[k]);
     return rc ? rc : sl_store_mark_set(w, TALLY_MARK, o->t.upto);
 }
 
@@ -343,7 +380,7 @@ static void tally_done(struct sl_commit_op *op, int rc)
         sl_err("events: writing per-item counters failed (%s); retrying", strerror(-rc));
         for (size_t i = 0; i < o->t.cap; i++)
             if (o->t.slot[i].item)
-                tally_add(&ev->cur, o->t.slot[i].item, o->t.slot[i].n);
+                tally_add(&ev->cur, TALLY_ID(&o->t, &o->t.slot[i]), o->t.slot[i].n);
         if (ev->cur.upto < o->t.upto)
             ev->cur.upto = o->t.upto;
     }
@@ -361,7 +398,7 @@ static void tally_flush(struct sl_events *ev)
         return;
     o->ev = ev;
     o->t = ev->cur;
-    ev->cur = (struct tally){ .upto = o->t.upto };
+    ev->cur = tally_like(&o->t);
     o->op.apply = tally_apply;
     o->op.done = tally_done;
     ev->writing = &o->t;
@@ -496,7 +533,10 @@ static void events_done(struct sl_commit_op *op, int rc)
         for (size_t i = 0; i < b->n; i++)
             sl_dist_event(srv, b->ev[i].item, b->ev[i].user, b->ev[i].type);
         sl_dist_events_done(srv);
-        sl_http_reply_json(b->r, 202, json_pack("{s:I}", "accepted", (json_int_t)b->n));
+        struct evbuffer *buf = evbuffer_new();
+        evbuffer_add_printf(buf, "{\"accepted\":%zu}\n", b->n);
+        sl_http_reply_text(b->r, 202, "application/json", buf);
+        evbuffer_free(buf);
     }
     events_free(b);
 }
