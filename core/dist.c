@@ -39,6 +39,7 @@
 
 #define TICK_MS 1000
 #define PERSIST_EVERY_MS 5000
+#define PERSIST_SLICES (PERSIST_EVERY_MS / TICK_MS)
 #define REGROUP_EVERY_MS (10 * 60 * 1000)
 #define HEAD_EVERY_MS 60000
 #define MAX_WAVE_SIZE 10000000
@@ -113,7 +114,8 @@ struct sl_dist {
     struct traffic traffic;
     struct pool pools[6];           /* by enum sl_aud_source */
     struct event *tick;
-    int64_t last_persist, last_regroup, last_head;
+    int64_t last_regroup, last_head;
+    size_t persist_part;            /* the slice of items whose counters go next */
     uint32_t *scratch;              /* users picked for a wave */
     size_t scratch_cap;
     uint32_t *due;                  /* handles of items whose wave is due */
@@ -968,9 +970,11 @@ void sl_dist_events_done(struct sl_server *srv)
 
 /* {====================== Timer ======================================== */
 
-static void persist_counters(struct sl_dist *d)
+/* Write the running waves' counters of the items in slice `part` of
+ * `parts` (by handle), those that changed. */
+static void persist_counters(struct sl_dist *d, size_t part, size_t parts)
 {
-    for (size_t h = 0; h < d->cap; h++) {
+    for (size_t h = part; h < d->cap; h += parts) {
         struct ditem *it = d->items[h];
         struct wave *w = it ? current(it) : NULL;
         if (!w || !it->dirty)
@@ -997,10 +1001,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         if (w && now - w->started_ms >= w->limit_ms)
             decide(d, it, "time");
     }
-    if (now - d->last_persist >= PERSIST_EVERY_MS) {
-        persist_counters(d);
-        d->last_persist = now;
-    }
+    /* Each tick writes a slice, so every item's counters are written once
+     * per PERSIST_EVERY_MS without one tick stalling on all of them. */
+    persist_counters(d, d->persist_part, PERSIST_SLICES);
+    d->persist_part = (d->persist_part + 1) % PERSIST_SLICES;
     if (now - d->last_head >= HEAD_EVERY_MS) {
         sl_audience_head_update(d->aud, d->traffic.head_share);
         d->last_head = now;
@@ -1506,7 +1510,7 @@ int sl_dist_start(struct sl_server *srv)
     rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, d);
     if (rc < 0)
         return rc;
-    d->last_head = d->last_persist = sl_now_ms();
+    d->last_head = sl_now_ms();
     d->last_regroup = d->last_head - REGROUP_EVERY_MS;     /* first pass now, in slices */
     sl_info("distribution: %zu users loaded in %lld ms", sl_audience_user_count(d->aud),
             (long long)(sl_now_ms() - t0));
@@ -1523,7 +1527,7 @@ void sl_dist_stop(struct sl_server *srv)
     if (d->tick)
         event_free(d->tick);
     if (srv->commit)
-        persist_counters(d);
+        persist_counters(d, 0, 1);
     for (size_t h = 0; h < d->cap; h++)
         if (d->items[h])
             item_drop(d, d->items[h]);
