@@ -21,6 +21,8 @@
 
 #define MAX_LINES 100000
 
+_Static_assert(SL_EV__COUNT == SL_STORE_COUNTERS, "the store keeps a counter per event type");
+
 const char *const sl_event_names[SL_EV__COUNT] = {
     [SL_EV_IMPRESSION] = "impression",
     [SL_EV_PLAY]       = "play",
@@ -362,10 +364,8 @@ static int tally_apply(struct sl_commit_op *op, struct sl_store *w)
     int rc = 0;
 
     for (size_t i = 0; i < o->t.cap && rc == 0; i++)
-        for (int k = 0; k < SL_EV__COUNT && rc == 0 && o->t.slot[i].item; k++)
-            if (o->t.slot[i].n[k])
-                rc = sl_store_counter_add(w, TALLY_ID(&o->t, &o->t.slot[i]), k,
-                                          o->t.slot[i].n[k]);
+        if (o->t.slot[i].item)
+            rc = sl_store_counters_add(w, TALLY_ID(&o->t, &o->t.slot[i]), o->t.slot[i].n);
     return rc ? rc : sl_store_mark_set(w, TALLY_MARK, o->t.upto);
 }
 

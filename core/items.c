@@ -27,7 +27,7 @@ void sl_api_item_get(struct sl_request *r)
                              sl_id_valid(id) ? id : "(invalid)");
         return;
     }
-    if (rc < 0 || sl_store_counters_get(s, id, counts, SL_EV__COUNT, &counted) < 0 ||
+    if (rc < 0 || sl_store_counters_get(s, id, counts, &counted) < 0 ||
         sl_store_audit_list(s, id, 0, AUDIT_PAGE_MAX, &audit) < 0) {
         json_decref(item);
         sl_http_reply_store_error(r, -EIO);

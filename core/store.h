@@ -138,12 +138,15 @@ int sl_store_events_insert(struct sl_store *s, const struct sl_event_row *ev, si
 int sl_store_events_since(struct sl_store *s, int64_t after,
                           int (*each)(void *arg, int64_t seq, const struct sl_event_row *ev),
                           void *arg);
-/* Add n to the counter of (item, type). */
-int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t n);
-/* Counters of an item: array indexed by type, ntypes long, zero-filled; and
- * the last batch they include (the "events_counted" mark), read together. */
-int sl_store_counters_get(struct sl_store *s, const char *item, int64_t *counts, int ntypes,
-                          int64_t *counted);
+/* An item's counters, one per event type (enum sl_event_type). */
+#define SL_STORE_COUNTERS 10
+/* Add n[k] to the item's counter k. */
+int sl_store_counters_add(struct sl_store *s, const char *item,
+                          const int64_t n[SL_STORE_COUNTERS]);
+/* The item's counters (zero when none), and the last batch they include
+ * (the "events_counted" mark), read together. */
+int sl_store_counters_get(struct sl_store *s, const char *item,
+                          int64_t counts[SL_STORE_COUNTERS], int64_t *counted);
 /* Named marks (64-bit values): -ENOENT for one never set. */
 int sl_store_mark_get(struct sl_store *s, const char *name, int64_t *value);
 int sl_store_mark_set(struct sl_store *s, const char *name, int64_t value);

@@ -153,7 +153,19 @@ static const char *const migrations[] = {
     /* Per-item counters are now written apart from their events, marked
      * with the last batch they include; every batch so far is counted. */
     "INSERT INTO counters SELECT 'events_counted', coalesce(max(seq), 0)"
-    "  FROM event_batches;",
+    "  FROM event_batches;"
+    /* An item's counters in one row: a write of an item's sums is one
+     * upsert, not one per event type. c<k> counts events of type k. */
+    "CREATE TABLE item_counts ("
+    "  item TEXT PRIMARY KEY,"
+    "  c0 INTEGER NOT NULL DEFAULT 0, c1 INTEGER NOT NULL DEFAULT 0,"
+    "  c2 INTEGER NOT NULL DEFAULT 0, c3 INTEGER NOT NULL DEFAULT 0,"
+    "  c4 INTEGER NOT NULL DEFAULT 0, c5 INTEGER NOT NULL DEFAULT 0,"
+    "  c6 INTEGER NOT NULL DEFAULT 0, c7 INTEGER NOT NULL DEFAULT 0,"
+    "  c8 INTEGER NOT NULL DEFAULT 0, c9 INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "INSERT INTO item_counts SELECT item, sum(n * (type = 0)), sum(n * (type = 1)), sum(n * (type = 2)), sum(n * (type = 3)), sum(n * (type = 4)), sum(n * (type = 5)), sum(n * (type = 6)), sum(n * (type = 7)), sum(n * (type = 8)), sum(n * (type = 9))"
+    "  FROM item_counters GROUP BY item;"
+    "DROP TABLE item_counters;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -255,11 +267,14 @@ static const char *const stmt_sql[ST__COUNT] = {
                           " VALUES (?, ?, ?)",
     [ST_FOLLOW_DEL]     = "DELETE FROM follows WHERE follower = ? AND creator = ?",
     [ST_EVENT_INSERT]   = "INSERT INTO event_batches (ts_ms, n, data) VALUES (?, ?, ?)",
-    [ST_COUNTER_ADD]    = "INSERT INTO item_counters (item, type, n) VALUES (?1, ?2, ?3)"
-                          " ON CONFLICT (item, type) DO UPDATE SET n = n + ?3",
+    [ST_COUNTER_ADD]    = "INSERT INTO item_counts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                          " ?9, ?10, ?11) ON CONFLICT (item) DO UPDATE SET c0 = c0 + ?2,"
+                          " c1 = c1 + ?3, c2 = c2 + ?4, c3 = c3 + ?5, c4 = c4 + ?6,"
+                          " c5 = c5 + ?7, c6 = c6 + ?8, c7 = c7 + ?9, c8 = c8 + ?10,"
+                          " c9 = c9 + ?11",
     /* One statement, so the mark and the counts are of one moment. */
-    [ST_COUNTERS_GET]   = "SELECT -1, value FROM counters WHERE name = 'events_counted'"
-                          " UNION ALL SELECT type, n FROM item_counters WHERE item = ?",
+    [ST_COUNTERS_GET]   = "SELECT (SELECT value FROM counters WHERE name = 'events_counted'),"
+                          " c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 FROM (SELECT 1) LEFT JOIN item_counts ON item = ?",
     [ST_EVENTS_SINCE]   = "SELECT seq, n, data FROM event_batches WHERE seq > ? ORDER BY seq",
     [ST_MARK_GET]       = "SELECT value FROM counters WHERE name = ?",
     [ST_MARK_SET]       = "INSERT INTO counters (name, value) VALUES (?1, ?2)"
@@ -945,32 +960,27 @@ int sl_store_mark_set(struct sl_store *s, const char *name, int64_t value)
     return stmt_done(s, st, "mark set");
 }
 
-int sl_store_counter_add(struct sl_store *s, const char *item, int type, int64_t n)
+int sl_store_counters_add(struct sl_store *s, const char *item,
+                          const int64_t n[SL_STORE_COUNTERS])
 {
     sqlite3_stmt *st = stmt_get(s, ST_COUNTER_ADD);
     bind_text(st, 1, item);
-    sqlite3_bind_int(st, 2, type);
-    sqlite3_bind_int64(st, 3, n);
-    return stmt_done(s, st, "counter add");
+    for (int k = 0; k < SL_STORE_COUNTERS; k++)
+        sqlite3_bind_int64(st, k + 2, n[k]);
+    return stmt_done(s, st, "counters add");
 }
 
-int sl_store_counters_get(struct sl_store *s, const char *item, int64_t *counts, int ntypes,
-                          int64_t *counted)
+int sl_store_counters_get(struct sl_store *s, const char *item,
+                          int64_t counts[SL_STORE_COUNTERS], int64_t *counted)
 {
     sqlite3_stmt *st = stmt_get(s, ST_COUNTERS_GET);
-    int rc;
-    memset(counts, 0, sizeof(*counts) * ntypes);
-    *counted = 0;
     bind_text(st, 1, item);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int type = sqlite3_column_int(st, 0);
-        if (type == -1)
-            *counted = sqlite3_column_int64(st, 1);
-        else if (type >= 0 && type < ntypes)
-            counts[type] = sqlite3_column_int64(st, 1);
-    }
+    int rc = sqlite3_step(st);
+    *counted = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    for (int k = 0; k < SL_STORE_COUNTERS; k++)
+        counts[k] = rc == SQLITE_ROW ? sqlite3_column_int64(st, k + 1) : 0;
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : db_fail(s, "counters get");
+    return rc == SQLITE_ROW ? 0 : db_fail(s, "counters get");
 }
 
 /* }===================================================================== */

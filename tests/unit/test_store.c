@@ -293,6 +293,11 @@ static void test_migration_backfills(void **state)
                  "DROP TABLE item_states;"
                  "CREATE INDEX items_creator ON items(creator);"
                  "DELETE FROM counters WHERE name = 'events_counted';"
+                 "DROP TABLE item_counts;"
+                 "CREATE TABLE item_counters (item TEXT NOT NULL, type INTEGER NOT NULL,"
+                 "  n INTEGER NOT NULL, PRIMARY KEY (item, type)) WITHOUT ROWID;"
+                 "INSERT INTO item_counters VALUES ('a1', 0, 7), ('a1', 9, 2), ('b1', 3, 5);"
+                 "INSERT INTO event_batches (ts_ms, n, data) VALUES (1000, 0, x''), (1001, 0, x'');"
                  "PRAGMA user_version = 5;"
                  "UPDATE items SET state = 'rejected' WHERE id = 'b2';"
                  "INSERT INTO items (id, creator, state, upload, upload_hash,"
@@ -309,6 +314,27 @@ static void test_migration_backfills(void **state)
     STANDING(f->w, "dave", 0, 0);
     STATES(f->w, "{\"pending\": 1, \"approved\": 2, \"rejected\": 3, \"in_review\": 1,"
                  " \"held\": 1}");
+
+    /* Per-type counter rows become one row per item, and every stored
+     * batch counts as counted. */
+    int64_t counts[SL_STORE_COUNTERS], counted = -1;
+    int64_t want_a1[SL_STORE_COUNTERS] = { [0] = 7, [9] = 2 }, want_b1[SL_STORE_COUNTERS] = { [3] = 5 };
+    int64_t none[SL_STORE_COUNTERS] = { 0 };
+    assert_int_equal(sl_store_counters_get(f->w, "a1", counts, &counted), 0);
+    assert_memory_equal(counts, want_a1, sizeof(counts));
+    assert_int_equal(counted, 2);
+    assert_int_equal(sl_store_counters_get(f->w, "b1", counts, &counted), 0);
+    assert_memory_equal(counts, want_b1, sizeof(counts));
+    assert_int_equal(sl_store_counters_get(f->w, "zz", counts, &counted), 0);
+    assert_memory_equal(counts, none, sizeof(counts));
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_counters_add(f->w, "a1", want_b1), 0);
+    assert_int_equal(sl_store_mark_set(f->w, "events_counted", 9), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    want_a1[3] = 5;
+    assert_int_equal(sl_store_counters_get(f->w, "a1", counts, &counted), 0);
+    assert_memory_equal(counts, want_a1, sizeof(counts));
+    assert_int_equal(counted, 9);
 
     /* The triggers are back. */
     assert_int_equal(sl_store_begin(f->w), 0);
