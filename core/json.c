@@ -200,3 +200,75 @@ char *sl_json_canonical(const json_t *v)
     /* Keys sorted, no white space, UTF-8 kept as is: equal values give equal text. */
     return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
+
+/* The length of the valid UTF-8 sequence at s (1..4), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n;
+    unsigned min;
+    unsigned c = s[0];
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80, c &= 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800, c &= 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000, c &= 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    return c >= min && c <= 0x10ffff && (c < 0xd800 || c > 0xdfff) ? n : 0;
+}
+
+char *sl_json_put_string(char *p, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+
+    *p++ = '"';
+    while (*u) {
+        size_t n = utf8_len(u);
+        if (n == 0) {
+            memcpy(p, "\xef\xbf\xbd", 3);      /* U+FFFD */
+            p += 3;
+            u++;
+        } else if (*u == '"' || *u == '\\') {
+            *p++ = '\\';
+            *p++ = (char)*u++;
+        } else if (*u < 0x20) {
+            memcpy(p, "\\u00", 4);
+            p[4] = hex[*u >> 4];
+            p[5] = hex[*u & 15];
+            p += 6;
+            u++;
+        } else {
+            memcpy(p, u, n);
+            p += n;
+            u += n;
+        }
+    }
+    *p++ = '"';
+    return p;
+}
+
+char *sl_json_put_int(char *p, long long v)
+{
+    char tmp[20];
+    unsigned long long x = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    int n = 0;
+
+    do
+        tmp[n++] = (char)('0' + x % 10);
+    while ((x /= 10) != 0);
+    if (v < 0)
+        *p++ = '-';
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}

@@ -46,4 +46,17 @@ int sl_json_only_keys(json_t *obj, const char *const *allowed, struct sl_error *
  * caller frees the result with free(). */
 char *sl_json_canonical(const json_t *v);
 
+/*
+ * Writers for JSON text built by hand where jansson's trees cost more than
+ * the work (answers and rows written for every request). Each writes at p
+ * and returns the end; nothing is NUL-terminated.
+ * sl_json_put_string: s as a quoted JSON string, escaping what JSON needs
+ * and writing U+FFFD for each byte that is not valid UTF-8 (a cut-off
+ * sequence included); p needs SL_JSON_QUOTED_MAX(strlen(s)) bytes.
+ * sl_json_put_int: v in decimal; p needs 21 bytes.
+ */
+#define SL_JSON_QUOTED_MAX(len) (6 * (len) + 2)
+char *sl_json_put_string(char *p, const char *s);
+char *sl_json_put_int(char *p, long long v);
+
 #endif

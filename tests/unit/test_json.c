@@ -412,6 +412,77 @@ static void test_error_set(void **state)
     assert_memory_equal(err.message, longfield + 1, sizeof err.message - 2);
 }
 
+/* Quote s, check the text fits the promised bound, and read it back with
+ * jansson; returns the string jansson read (freed by the caller). */
+static char *quote_roundtrip(const char *s)
+{
+    size_t cap = SL_JSON_QUOTED_MAX(strlen(s));
+    char *buf = malloc(cap + 1);
+    assert_non_null(buf);
+    char *end = sl_json_put_string(buf, s);
+    assert_true((size_t)(end - buf) <= cap);
+    *end = '\0';
+
+    json_error_t jerr;
+    json_t *v = json_loads(buf, JSON_DECODE_ANY, &jerr);
+    if (v == NULL)
+        fail_msg("jansson refused %s: %s", buf, jerr.text);
+    assert_true(json_is_string(v));
+    char *out = strdup(json_string_value(v));
+    json_decref(v);
+    free(buf);
+    return out;
+}
+
+static void test_put_string(void **state)
+{
+    static const char *const same[] = {
+        "", "plain", "quote \" and backslash \\", "\x01\x1f\n\t\x7f",
+        "caf\xc3\xa9 \xe5\xbf\xab\xe6\x89\x8b \xf0\x9f\x8e\xac",   /* 2-, 3-, 4-byte */
+        "\xef\xbf\xbd already a replacement",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        char *got = quote_roundtrip(same[i]);
+        assert_string_equal(got, same[i]);
+        free(got);
+    }
+
+    /* Bytes that are not UTF-8 each become U+FFFD; the rest is kept. */
+    static const struct { const char *in, *want; } bad[] = {
+        { "a\xff", "a\xef\xbf\xbd" },
+        { "cut \xe5\xbf", "cut \xef\xbf\xbd\xef\xbf\xbd" },          /* truncated */
+        { "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },                   /* overlong */
+        { "\xed\xa0\x80x", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx" },  /* surrogate */
+        { "\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *got = quote_roundtrip(bad[i].in);
+        assert_string_equal(got, bad[i].want);
+        free(got);
+    }
+
+    /* The worst case is what the bound is for. */
+    char worst[64];
+    memset(worst, 0x01, sizeof(worst) - 1);
+    worst[sizeof(worst) - 1] = '\0';
+    free(quote_roundtrip(worst));
+}
+
+static void test_put_int(void **state)
+{
+    static const long long v[] = { 0, 7, -7, 10, 1234567890123LL, -9223372036854775807LL - 1,
+                                   9223372036854775807LL };
+    char buf[32];
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        char want[32];
+        *sl_json_put_int(buf, v[i]) = '\0';
+        snprintf(want, sizeof(want), "%lld", v[i]);
+        assert_string_equal(buf, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +507,8 @@ int main(void)
         cmocka_unit_test(test_only_keys),
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_error_set),
+        cmocka_unit_test(test_put_string),
+        cmocka_unit_test(test_put_int),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
