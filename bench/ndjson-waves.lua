@@ -7,14 +7,9 @@ dofile(dir .. "waves.lua")
 
 local batch = tonumber(os.getenv("BENCH_BATCH") or "1000")
 
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-ndjson"
-wrk.headers["Authorization"] = "Bearer " .. (os.getenv("SLUICE_TOKEN") or "none")
+wave_post("application/x-ndjson")
 
--- Batch j holds events j*batch.. of the cycle; built once in init (where
--- wrk.headers has its Host), handed out in turn.
-local requests, n = {}, 0
-
+-- Batch j holds events j*batch.. of the cycle.
 function init(args)
    wave_items_load()
    for _, j in ipairs(wave_units(math.ceil(6 * #wave_items / batch))) do
@@ -22,11 +17,6 @@ function init(args)
       for i = 0, batch - 1 do
          lines[i + 1] = wave_event(j * batch + i)
       end
-      table.insert(requests, wrk.format(nil, nil, nil, table.concat(lines, "\n") .. "\n"))
+      table.insert(wave_requests, wrk.format(nil, nil, nil, table.concat(lines, "\n") .. "\n"))
    end
-end
-
-function request()
-   n = n % #requests + 1
-   return requests[n]
 end
