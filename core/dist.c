@@ -288,8 +288,7 @@ static void op_wave(struct dist_op *o, const struct wave *w)
     *p = '\0';
 }
 
-/* The plan as the store keeps it. Audiences passed audience_valid(), so
- * they need no escaping. */
+/* The plan as the store keeps it. */
 static char *plan_json(const struct ditem *it)
 {
     size_t cap = 96 + (size_t)it->nplan * (SL_JSON_QUOTED_MAX(sizeof(it->plan->audience)) + 96);
@@ -375,27 +374,32 @@ static struct sl_item *hook_item(const struct ditem *it, json_t *upload, json_t 
     return item;
 }
 
-/* Keep the item's interests: its tags "interest.NAME" with confidence >= 0.5. */
+/* NAME when the tag is "interest.NAME" with confidence >= 0.5, else NULL. */
+static const char *interest_of(const char *tag, json_t *v)
+{
+    return strncmp(tag, "interest.", 9) == 0 && tag[9] &&
+           json_number_value(json_object_get(v, "confidence")) >= 0.5 ? tag + 9 : NULL;
+}
+
+/* Keep the item's interests, from its tags. */
 static int keep_interests(struct ditem *it, json_t *tags)
 {
-    const char *name;
+    const char *name, *i;
     json_t *v;
     size_t len = 0;
 
     json_object_foreach(tags, name, v)
-        if (strncmp(name, "interest.", 9) == 0 && name[9] &&
-            json_number_value(json_object_get(v, "confidence")) >= 0.5)
-            len += strlen(name + 9) + 1;
+        if ((i = interest_of(name, v)))
+            len += strlen(i) + 1;
     if (len == 0)
         return 0;
     if (!(it->interests = malloc(len)))
         return -ENOMEM;
     len = 0;
     json_object_foreach(tags, name, v)
-        if (strncmp(name, "interest.", 9) == 0 && name[9] &&
-            json_number_value(json_object_get(v, "confidence")) >= 0.5) {
-            size_t n = strlen(name + 9) + 1;
-            memcpy(it->interests + len, name + 9, n);
+        if ((i = interest_of(name, v))) {
+            size_t n = strlen(i) + 1;
+            memcpy(it->interests + len, i, n);
             len += n;
             it->ninterests++;
         }
