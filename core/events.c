@@ -301,14 +301,19 @@ static void tally_free(struct tally *t)
     *t = (struct tally){ 0 };
 }
 
-/* An empty tally sized like t, continuing from t's last batch. */
+/* An empty tally sized like t (up to a point: one burst of a million items
+ * must not make every later second allocate for a million), continuing
+ * from t's last batch. */
+#define TALLY_KEEP_SLOTS 65536
 static struct tally tally_like(const struct tally *t)
 {
     struct tally n = { .upto = t->upto };
-    if (t->cap && (n.slot = calloc(t->cap, sizeof(*n.slot))))
-        n.cap = t->cap;
-    if (t->names_cap && (n.names = malloc(t->names_cap)))
-        n.names_cap = t->names_cap;
+    size_t cap = t->cap < TALLY_KEEP_SLOTS ? t->cap : TALLY_KEEP_SLOTS;
+    size_t names = t->names_cap < TALLY_KEEP_SLOTS * 32 ? t->names_cap : TALLY_KEEP_SLOTS * 32;
+    if (cap && (n.slot = calloc(cap, sizeof(*n.slot))))
+        n.cap = cap;
+    if (names && (n.names = malloc(names)))
+        n.names_cap = names;
     return n;
 }
 
