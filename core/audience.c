@@ -527,6 +527,8 @@ struct sl_audience {
     struct sl_audience_conf conf;
     struct arena strings;
     bool bulk;
+    sl_aud_group_source group_source;   /* groups the policy defines, or NULL */
+    void *group_ctx;
 
     struct user *users;
     struct inbox **inboxes; /* by user, apart: waves touch only this (8 bytes a user) */
@@ -1277,7 +1279,7 @@ int sl_audience_group_members(const struct sl_audience *a, const char *group,
         return 0;
     }
     if (strncmp(group, "circle:", 7) != 0)
-        return -EINVAL;
+        return a->group_source ? a->group_source(a->group_ctx, group, out) : -EINVAL;
     size_t len;
     if (!id_ok(group + 7, &len))
         return 0;
@@ -1287,6 +1289,12 @@ int sl_audience_group_members(const struct sl_audience *a, const char *group,
     out->v = a->group_order + a->group_start[l];
     out->n = a->group_start[l + 1] - a->group_start[l];
     return 0;
+}
+
+void sl_audience_set_group_source(struct sl_audience *a, sl_aud_group_source fn, void *ctx)
+{
+    a->group_source = fn;
+    a->group_ctx = ctx;
 }
 
 /* ====== Related interests ====== */

@@ -153,11 +153,20 @@ typedef int (*sl_aud_name_fn)(void *ctx, const char *name);
 int sl_audience_groups(const struct sl_audience *a, uint32_t idx, sl_aud_name_fn fn, void *ctx);
 
 /*
- * Members of "circle:ID" or "interest:NAME": 0 (an empty list for a name
- * nobody is in), or -EINVAL for another kind of name.
+ * Members of "circle:ID" or "interest:NAME", or of any other name through
+ * the group source: 0 (an empty list for a name nobody is in), or -EINVAL
+ * for another kind of name when there is no source.
  */
 int sl_audience_group_members(const struct sl_audience *a, const char *group,
                               struct sl_aud_list *out);
+
+/*
+ * Groups defined outside the audience (a policy's groups(user) hook): the
+ * source answers for names that are neither circle: nor interest:, with
+ * user indices valid until the source next changes. NULL fn: none.
+ */
+typedef int (*sl_aud_group_source)(void *ctx, const char *name, struct sl_aud_list *out);
+void sl_audience_set_group_source(struct sl_audience *a, sl_aud_group_source fn, void *ctx);
 
 /* ====== Related interests ====== */
 

@@ -125,6 +125,13 @@ struct sl_dist {
     uint64_t decisions[6];          /* continue, stop, switch, skip, review, error */
     uint64_t served_private, served_public, served_ordinary, served_head;
     json_t *late_reports;           /* settled items: id -> reports so far */
+    /* groups the policies' groups(user) hook names (see below) */
+    struct pgroup *pgroups;
+    size_t npgroups, pgroups_cap;
+    json_t *pgroup_index;           /* name -> index into pgroups */
+    struct upgroups *upg;           /* by user index */
+    size_t upg_cap;
+    uint32_t pgroups_next;          /* the pass's next user; SL_AUD_NONE: no pass */
 };
 
 static const char *const decision_names[] = { "continue", "stop", "switch", "skip",
@@ -784,6 +791,234 @@ static void decide(struct sl_dist *d, struct ditem *it, const char *why)
 
 /* }===================================================================== */
 
+/* {====================== Policy groups ================================ */
+
+/*
+ * The groups(user) hook names groups a user belongs to beside the default
+ * circles and interests; "group:NAME" audiences find them here. A user's
+ * groups are asked for when the user is created or changed, and for every
+ * user by a pass that runs a slice of each tick after the policies load or
+ * reload; until the pass reaches a user, the user keeps what the previous
+ * policies said. A hook that fails leaves that user in no policy group:
+ * fewer audiences, never more.
+ */
+#define PGROUPS_MAX 32              /* groups per user */
+#define PGROUPS_SLICE_MS 20         /* of a tick, at most, for the pass */
+
+struct pgroup {
+    uint32_t *users;
+    size_t n, cap;
+};
+
+struct upgroups {
+    uint32_t *g;                    /* indices into pgroups */
+    size_t n;
+};
+
+static int pgroup_source(void *ctx, const char *name, struct sl_aud_list *out)
+{
+    struct sl_dist *d = ctx;
+    json_t *i = json_object_get(d->pgroup_index, name);
+
+    if (!sl_id_valid(name))
+        return -EINVAL;
+    *out = (struct sl_aud_list){ NULL, 0 };
+    if (i) {
+        const struct pgroup *g = &d->pgroups[json_integer_value(i)];
+        *out = (struct sl_aud_list){ g->users, g->n };
+    }
+    return 0;
+}
+
+static int pgroup_intern(struct sl_dist *d, const char *name, uint32_t *out)
+{
+    json_t *i = json_object_get(d->pgroup_index, name);
+    if (i) {
+        *out = (uint32_t)json_integer_value(i);
+        return 0;
+    }
+    if (d->npgroups == d->pgroups_cap) {
+        size_t cap = d->pgroups_cap ? d->pgroups_cap * 2 : 16;
+        struct pgroup *v = realloc(d->pgroups, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        d->pgroups = v;
+        d->pgroups_cap = cap;
+    }
+    if (json_object_set_new(d->pgroup_index, name, json_integer((json_int_t)d->npgroups)) < 0)
+        return -ENOMEM;
+    d->pgroups[d->npgroups] = (struct pgroup){ 0 };
+    *out = (uint32_t)d->npgroups++;
+    return 0;
+}
+
+/* Put user u in exactly the groups g[0..n) (indices, no repeats). */
+static int pgroups_set(struct sl_dist *d, uint32_t u, const uint32_t *g, size_t n)
+{
+    if (u >= d->upg_cap) {
+        size_t cap = d->upg_cap ? d->upg_cap : 1024;
+        while (cap <= u)
+            cap *= 2;
+        struct upgroups *v = realloc(d->upg, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        memset(v + d->upg_cap, 0, (cap - d->upg_cap) * sizeof(*v));
+        d->upg = v;
+        d->upg_cap = cap;
+    }
+    struct upgroups *mine = &d->upg[u];
+    uint32_t *keep = n ? malloc(n * sizeof(*keep)) : NULL;
+    if (n && !keep)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct pgroup *grp = &d->pgroups[g[i]];
+        if (grp->n == grp->cap) {
+            size_t cap = grp->cap ? grp->cap * 2 : 8;
+            uint32_t *v = realloc(grp->users, cap * sizeof(*v));
+            if (!v) {
+                free(keep);
+                return -ENOMEM;
+            }
+            grp->users = v;
+            grp->cap = cap;
+        }
+    }
+    /* Out of the old groups (swap with the last: order means nothing),
+     * into the new ones. */
+    for (size_t i = 0; i < mine->n; i++) {
+        struct pgroup *grp = &d->pgroups[mine->g[i]];
+        for (size_t j = 0; j < grp->n; j++)
+            if (grp->users[j] == u) {
+                grp->users[j] = grp->users[--grp->n];
+                break;
+            }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct pgroup *grp = &d->pgroups[g[i]];
+        grp->users[grp->n++] = u;
+        keep[i] = g[i];
+    }
+    free(mine->g);
+    *mine = (struct upgroups){ keep, n };
+    return 0;
+}
+
+static int add_default_group(void *ctx, const char *name)
+{
+    return json_array_append_new(ctx, json_string(name));
+}
+
+/* The user as the hook sees it. */
+static json_t *hook_user(struct sl_dist *d, uint32_t u)
+{
+    const char *names[SL_AUD_INTERESTS_MAX];
+    size_t n = sl_audience_user_interests(d->aud, u, names, SL_AUD_INTERESTS_MAX);
+    const char *city = sl_audience_user_city(d->aud, u);
+    json_t *interests = json_array(), *groups = json_array();
+
+    for (size_t i = 0; i < n && i < SL_AUD_INTERESTS_MAX; i++)
+        json_array_append_new(interests, json_string(names[i]));
+    sl_audience_groups(d->aud, u, add_default_group, groups);
+    return json_pack("{s:s, s:o, s:o, s:I, s:I, s:o}", "id", sl_audience_user_id(d->aud, u),
+                     "city", city ? json_string(city) : json_null(), "interests", interests,
+                     "followers", (json_int_t)sl_audience_followers_count(d->aud, u),
+                     "following", (json_int_t)sl_audience_following_count(d->aud, u),
+                     "groups", groups);
+}
+
+/* Ask the groups hook about user u and put the user where it says. */
+static void ask_groups(struct sl_dist *d, struct sl_lua *lua, uint32_t u)
+{
+    char err[SL_LUA_ERR_MAX];
+    uint32_t g[PGROUPS_MAX];
+    size_t n = 0, i;
+    json_t *arg = hook_user(d, u), *res = NULL, *v;
+
+    int rc = !arg ? -ENOMEM
+             : sl_lua_call_json(lua, "groups", NULL, &arg, 1, &res, err, sizeof(err));
+    json_decref(arg);
+    if (rc == 0 && json_is_object(res) && json_object_size(res) == 0) {
+        json_decref(res);           /* {} is an empty list */
+        res = json_array();
+    }
+    if (rc == 0 && (!json_is_array(res) || json_array_size(res) > PGROUPS_MAX)) {
+        snprintf(err, sizeof(err), "groups must return a list of at most %d names",
+                 PGROUPS_MAX);
+        rc = -EINVAL;
+    }
+    json_array_foreach(rc == 0 ? res : NULL, i, v) {
+        uint32_t x;
+        if (!json_is_string(v) || !sl_id_valid(json_string_value(v))) {
+            snprintf(err, sizeof(err), "group %zu is not a name of 1 to %d of "
+                     "A-Z a-z 0-9 _ . : @ -", i + 1, SL_ID_MAX);
+            rc = -EINVAL;
+            break;
+        }
+        if ((rc = pgroup_intern(d, json_string_value(v), &x)) < 0) {
+            snprintf(err, sizeof(err), "out of memory");
+            break;
+        }
+        bool seen = false;
+        for (size_t j = 0; j < n; j++)
+            seen |= g[j] == x;
+        if (!seen)
+            g[n++] = x;
+    }
+    json_decref(res);
+    if (rc < 0) {
+        char why[SL_LUA_ERR_MAX + 160];
+        snprintf(why, sizeof(why), "user %s: %s", sl_audience_user_id(d->aud, u), err);
+        sl_policy_failed("groups", why);
+        n = 0;
+    }
+    pgroups_set(d, u, g, n);
+}
+
+/* After the policies load: a pass over every user, or no policy groups. */
+static void pgroups_policy_changed(struct sl_dist *d, struct sl_lua *lua)
+{
+    if (lua && sl_lua_has_hook(lua, "groups")) {
+        d->pgroups_next = 0;
+        return;
+    }
+    d->pgroups_next = SL_AUD_NONE;
+    for (size_t u = 0; u < d->upg_cap; u++)
+        if (d->upg[u].n)
+            pgroups_set(d, (uint32_t)u, NULL, 0);
+}
+
+/* A slice of the pass, from the tick. */
+static void pgroups_step(struct sl_dist *d)
+{
+    struct sl_lua *lua = sl_policy_lua(d->srv);
+    int64_t t0 = sl_now_ms();
+    size_t users = sl_audience_user_count(d->aud);
+
+    if (d->pgroups_next == SL_AUD_NONE)
+        return;
+    if (!lua || !sl_lua_has_hook(lua, "groups")) {
+        d->pgroups_next = SL_AUD_NONE;
+        return;
+    }
+    while (d->pgroups_next < users && sl_now_ms() - t0 < PGROUPS_SLICE_MS)
+        ask_groups(d, lua, d->pgroups_next++);
+    if (d->pgroups_next >= users)
+        d->pgroups_next = SL_AUD_NONE;
+}
+
+static void pgroups_free(struct sl_dist *d)
+{
+    for (size_t i = 0; i < d->npgroups; i++)
+        free(d->pgroups[i].users);
+    free(d->pgroups);
+    for (size_t u = 0; u < d->upg_cap; u++)
+        free(d->upg[u].g);
+    free(d->upg);
+    json_decref(d->pgroup_index);
+}
+
+/* }===================================================================== */
+
 /* {====================== Entry points ================================= */
 
 /* Take an approved item into distribution; upload and tags as in struct
@@ -907,7 +1142,12 @@ void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_
     json_array_foreach(interests, i, v)
         if (n < SL_AUD_INTERESTS_MAX)
             names[n++] = json_string_value(v);
-    sl_audience_user_set(D(srv)->aud, id, city, interests ? names : NULL, n);
+    struct sl_dist *d = D(srv);
+    struct sl_lua *lua = sl_policy_lua(srv);
+    uint32_t u;
+    if (sl_audience_user_set(d->aud, id, city, interests ? names : NULL, n) == 0 &&
+        lua && sl_lua_has_hook(lua, "groups") && sl_audience_user_find(d->aud, id, &u) == 0)
+        ask_groups(d, lua, u);
 }
 
 size_t sl_dist_followers(struct sl_server *srv, const char *creator)
@@ -1035,6 +1275,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
     if (d->srv->draining)
         return;
+    pgroups_step(d);
     for (size_t h = 0; h < d->cap; h++) {
         struct ditem *it = d->items[h];
         struct wave *w = it && it->state == D_RUNNING ? current(it) : NULL;
@@ -1095,6 +1336,7 @@ void sl_dist_policy_changed(struct sl_server *srv)
         json_decref(res);
     }
     d->traffic = t;
+    pgroups_policy_changed(d, lua);
     sl_audience_head_update(d->aud, t.head_share);
 }
 
@@ -1534,10 +1776,13 @@ int sl_dist_start(struct sl_server *srv)
         return -ENOMEM;
     d->srv = srv;
     d->late_reports = json_object();
+    d->pgroup_index = json_object();
+    d->pgroups_next = SL_AUD_NONE;
     srv->dist = d;
     d->aud = sl_audience_new(NULL);
     if (!d->aud)
         return -ENOMEM;
+    sl_audience_set_group_source(d->aud, pgroup_source, d);
     int64_t t0 = sl_now_ms();
     sl_audience_bulk_begin(d->aud);
     int rc = sl_store_users_each(srv->reader, load_user, d);
@@ -1575,6 +1820,7 @@ void sl_dist_stop(struct sl_server *srv)
     free(d->scratch);
     free(d->due);
     json_decref(d->late_reports);
+    pgroups_free(d);
     sl_audience_free(d->aud);
     free(d);
     srv->dist = NULL;
