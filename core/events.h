@@ -3,6 +3,8 @@
 #ifndef SL_EVENTS_H
 #define SL_EVENTS_H
 
+#include <stdint.h>
+
 enum sl_event_type {
     SL_EV_IMPRESSION,
     SL_EV_PLAY,
