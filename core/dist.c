@@ -330,19 +330,28 @@ static struct ditem *item_get(struct sl_dist *d, const char *id)
     return d->items[h];
 }
 
+/* Make *arr (of *cap elements of size bytes) hold index i, doubling; the
+ * new elements are zero. */
+static int room(void **arr, size_t *cap, size_t i, size_t size)
+{
+    if (i < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap <= i)
+        ncap *= 2;
+    char *v = realloc(*arr, ncap * size);
+    if (!v)
+        return -ENOMEM;
+    memset(v + *cap * size, 0, (ncap - *cap) * size);
+    *arr = v;
+    *cap = ncap;
+    return 0;
+}
+
 static int item_put(struct sl_dist *d, struct ditem *it)
 {
-    if (it->h >= d->cap) {
-        size_t cap = d->cap ? d->cap : 64;
-        while (cap <= it->h)
-            cap *= 2;
-        struct ditem **v = realloc(d->items, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        memset(v + d->cap, 0, (cap - d->cap) * sizeof(*v));
-        d->items = v;
-        d->cap = cap;
-    }
+    if (room((void **)&d->items, &d->cap, it->h, sizeof(*d->items)) < 0)
+        return -ENOMEM;
     d->items[it->h] = it;
     return 0;
 }
@@ -837,17 +846,10 @@ static int pgroup_intern(struct sl_dist *d, const char *name, uint32_t *out)
         *out = (uint32_t)json_integer_value(i);
         return 0;
     }
-    if (d->npgroups == d->pgroups_cap) {
-        size_t cap = d->pgroups_cap ? d->pgroups_cap * 2 : 16;
-        struct pgroup *v = realloc(d->pgroups, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        d->pgroups = v;
-        d->pgroups_cap = cap;
-    }
+    if (room((void **)&d->pgroups, &d->pgroups_cap, d->npgroups, sizeof(*d->pgroups)) < 0)
+        return -ENOMEM;
     if (json_object_set_new(d->pgroup_index, name, json_integer((json_int_t)d->npgroups)) < 0)
         return -ENOMEM;
-    d->pgroups[d->npgroups] = (struct pgroup){ 0 };
     *out = (uint32_t)d->npgroups++;
     return 0;
 }
@@ -855,32 +857,17 @@ static int pgroup_intern(struct sl_dist *d, const char *name, uint32_t *out)
 /* Put user u in exactly the groups g[0..n) (indices, no repeats). */
 static int pgroups_set(struct sl_dist *d, uint32_t u, const uint32_t *g, size_t n)
 {
-    if (u >= d->upg_cap) {
-        size_t cap = d->upg_cap ? d->upg_cap : 1024;
-        while (cap <= u)
-            cap *= 2;
-        struct upgroups *v = realloc(d->upg, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        memset(v + d->upg_cap, 0, (cap - d->upg_cap) * sizeof(*v));
-        d->upg = v;
-        d->upg_cap = cap;
-    }
+    if (room((void **)&d->upg, &d->upg_cap, u, sizeof(*d->upg)) < 0)
+        return -ENOMEM;
     struct upgroups *mine = &d->upg[u];
     uint32_t *keep = n ? malloc(n * sizeof(*keep)) : NULL;
     if (n && !keep)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
         struct pgroup *grp = &d->pgroups[g[i]];
-        if (grp->n == grp->cap) {
-            size_t cap = grp->cap ? grp->cap * 2 : 8;
-            uint32_t *v = realloc(grp->users, cap * sizeof(*v));
-            if (!v) {
-                free(keep);
-                return -ENOMEM;
-            }
-            grp->users = v;
-            grp->cap = cap;
+        if (room((void **)&grp->users, &grp->cap, grp->n, sizeof(*grp->users)) < 0) {
+            free(keep);
+            return -ENOMEM;
         }
     }
     /* Out of the old groups (swap with the last: order means nothing),
@@ -1218,14 +1205,8 @@ void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int 
     }
     /* Decide after the whole batch is counted, not in the middle of it. */
     if (w->counts[SL_EV_IMPRESSION] >= w->placed && !it->due) {
-        if (d->ndue == d->due_cap) {
-            size_t cap = d->due_cap ? d->due_cap * 2 : 64;
-            uint32_t *v = realloc(d->due, cap * sizeof(*v));
-            if (!v)
-                return;
-            d->due = v;
-            d->due_cap = cap;
-        }
+        if (room((void **)&d->due, &d->due_cap, d->ndue, sizeof(*d->due)) < 0)
+            return;
         d->due[d->ndue++] = it->h;
         it->due = true;
     }

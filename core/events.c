@@ -334,17 +334,17 @@ static int tally_add(struct tally *t, const char *item, const int64_t *n)
     struct tally_entry *e = tally_find(t, item);
     if (!e->item) {
         size_t len = strlen(item) + 1;
-        if (t->names_len + len > t->names_cap || t->names_len == 0) {
+        if (t->names_len == 0)
+            t->names_len = 1;           /* offset 0 marks a free slot */
+        if (t->names_len + len > t->names_cap) {
             size_t cap = t->names_cap ? t->names_cap : 4096;
-            while (cap < t->names_len + len + 1)
+            while (cap < t->names_len + len)
                 cap *= 2;
-            char *names = t->names_cap < cap ? realloc(t->names, cap) : t->names;
+            char *names = realloc(t->names, cap);
             if (!names)
                 return -ENOMEM;
             t->names = names;
             t->names_cap = cap;
-            if (t->names_len == 0)
-                t->names_len = 1;
         }
         memcpy(t->names + t->names_len, item, len);
         e->item = (uint32_t)t->names_len;
