@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* SHA-256 as specified in FIPS 180-4, section 6.2. */
+/* SHA-256 as specified in FIPS 180-4, section 6.2; on x86-64 processors
+ * with the SHA extensions, their instructions do the rounds. */
 #include "sha256.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SHA_NI 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -33,7 +42,7 @@ static void store_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-static void compress(uint32_t h[8], const uint8_t block[64])
+static void compress_c(uint32_t h[8], const uint8_t block[64])
 {
     uint32_t w[64], a, b, c, d, e, f, g, hh;
 
@@ -55,6 +64,85 @@ static void compress(uint32_t h[8], const uint8_t block[64])
     }
     h[0] += a; h[1] += b; h[2] += c; h[3] += d;
     h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+}
+
+#ifdef SHA_NI
+/*
+ * The same compression with SHA-NI (every audit record and upload hashes a
+ * few blocks; this is about ten times fewer instructions). The state lives
+ * in two registers as the instructions want it, {A,B,E,F} and {C,D,G,H};
+ * each sha256rnds2 does two rounds, and sha256msg1/msg2 extend the message
+ * schedule four words at a time: W[t] = W[t-16] + s0(W[t-15]) + W[t-7] +
+ * s1(W[t-2]).
+ */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void compress_ni(uint32_t h[8], const uint8_t block[64])
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i dcba = _mm_loadu_si128((const __m128i *)&h[0]);
+    __m128i hgfe = _mm_loadu_si128((const __m128i *)&h[4]);
+    __m128i cdab = _mm_shuffle_epi32(dcba, 0xb1);
+    __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1b);
+    __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+    __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xf0);
+    __m128i abef0 = abef, cdgh0 = cdgh;
+    __m128i w[4];
+
+    for (int i = 0; i < 16; i++) {
+        __m128i m;
+        if (i < 4) {
+            m = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 16 * i)), bswap);
+        } else {
+            m = _mm_sha256msg1_epu32(w[i % 4], w[(i + 1) % 4]);
+            m = _mm_add_epi32(m, _mm_alignr_epi8(w[(i + 3) % 4], w[(i + 2) % 4], 4));
+            m = _mm_sha256msg2_epu32(m, w[(i + 3) % 4]);
+        }
+        w[i % 4] = m;
+        __m128i k = _mm_add_epi32(m, _mm_loadu_si128((const __m128i *)&K[4 * i]));
+        cdgh = _mm_sha256rnds2_epu32(cdgh, abef, k);
+        abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(k, 0x0e));
+    }
+    abef = _mm_add_epi32(abef, abef0);
+    cdgh = _mm_add_epi32(cdgh, cdgh0);
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1b);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xb1);
+    _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(feba, dchg, 0xf0));
+    _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+
+static bool cpu_has_sha_ni(void)
+{
+    unsigned a, b, c, d;
+
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1))
+        return false;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+}
+#endif
+
+static bool use_c;          /* tests: the portable rounds even where SHA-NI is */
+
+void sl_sha256_portable(bool on)
+{
+    use_c = on;
+}
+
+static void compress(uint32_t h[8], const uint8_t block[64])
+{
+#ifdef SHA_NI
+    /* -1: not asked yet; both threads may ask, and get the same answer. */
+    static atomic_int ni = -1;
+    int has = atomic_load_explicit(&ni, memory_order_relaxed);
+    if (has < 0) {
+        has = cpu_has_sha_ni();
+        atomic_store_explicit(&ni, has, memory_order_relaxed);
+    }
+    if (has && !use_c) {
+        compress_ni(h, block);
+        return;
+    }
+#endif
+    compress_c(h, block);
 }
 
 void sl_sha256_init(struct sl_sha256 *ctx)

@@ -3,6 +3,7 @@
 #ifndef SL_SHA256_H
 #define SL_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,10 @@ void sl_sha256_final(struct sl_sha256 *ctx, uint8_t out[SL_SHA256_LEN]);
 /* One-shot digest, and as 64 lower-case hex digits plus NUL. */
 void sl_sha256(const void *data, size_t len, uint8_t out[SL_SHA256_LEN]);
 void sl_sha256_hex(const void *data, size_t len, char out[SL_SHA256_HEX_LEN + 1]);
+
+/* Tests: true computes with the portable C rounds even on a processor
+ * with SHA instructions, to compare the two. */
+void sl_sha256_portable(bool on);
 
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void sl_hex(const uint8_t *in, size_t n, char *out);

@@ -124,6 +124,39 @@ static void test_memeq_const(void **state)
     assert_int_equal(sl_memeq_const(a, first, 0), 0);
 }
 
+/* The SHA-NI rounds (where the processor has them) against the portable
+ * ones, over every length up to a few blocks, of pseudo-random bytes. */
+static void test_both_rounds_agree(void **state)
+{
+    uint8_t msg[300], fast[SL_SHA256_LEN], slow[SL_SHA256_LEN];
+    uint32_t x = 2463534242u;
+
+    for (size_t len = 0; len <= sizeof msg; len++) {
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            msg[i] = (uint8_t)x;
+        }
+        sl_sha256_portable(false);
+        sl_sha256(msg, len, fast);
+        sl_sha256_portable(true);
+        sl_sha256(msg, len, slow);
+        assert_memory_equal(fast, slow, SL_SHA256_LEN);
+    }
+    sl_sha256_portable(false);
+}
+
+static int portable(void **state)
+{
+    sl_sha256_portable(true);
+    return 0;
+}
+
+static int native(void **state)
+{
+    sl_sha256_portable(false);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +164,11 @@ int main(void)
         cmocka_unit_test(test_million_a),
         cmocka_unit_test(test_padding_boundaries),
         cmocka_unit_test(test_split_updates),
+        /* The same vectors through the portable rounds. */
+        cmocka_unit_test_setup_teardown(test_nist_vectors, portable, native),
+        cmocka_unit_test_setup_teardown(test_million_a, portable, native),
+        cmocka_unit_test_setup_teardown(test_padding_boundaries, portable, native),
+        cmocka_unit_test(test_both_rounds_agree),
         cmocka_unit_test(test_empty_update_takes_null),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_memeq_const),
