@@ -507,7 +507,12 @@ int sl_store_open(const char *dir, bool writer, struct sl_store **out)
     if ((writer && exec(s, "PRAGMA journal_mode = WAL") < 0) ||
         exec(s, "PRAGMA synchronous = FULL") < 0 ||
         exec(s, "PRAGMA foreign_keys = ON") < 0 ||
-        exec(s, "PRAGMA cache_size = -65536") < 0 ||
+        /* The writer's cache is small on purpose: a commit after any b-tree
+         * split walks its whole page hash (SQLite renumbers split pages
+         * through a page number past 1 GiB, and then truncates the cache
+         * to the database size): with 64 MiB cached that walk was a tenth
+         * of the commit thread. Its work is appends and a few hot pages. */
+        exec(s, writer ? "PRAGMA cache_size = -8192" : "PRAGMA cache_size = -65536") < 0 ||
         /* Each request's savepoint journals the pages it first touches;
          * in a temporary file that was a write per page, several per
          * upload, inside the transaction everyone waits on. */
