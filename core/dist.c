@@ -255,67 +255,58 @@ static json_t *wave_json(const struct wave *w)
                      "decided_by", w->decided_by);
 }
 
-static char *put_lit(char *p, const char *s)
-{
-    size_t n = strlen(s);
-    memcpy(p, s, n);
-    return p + n;
-}
-
 /* The wave as the store keeps it: wave_json's document, written directly
- * (a wave is written at its start, its end and as its counters move). */
+ * (a wave is written at its start, its end and as its counters move). This
+ * and the plan are written on the stack for their worst case and copied at
+ * their size: glibc consolidates its free lists on every allocation of a
+ * kilobyte or more, and sizing for the worst case was one of those. */
 static void op_wave(struct dist_op *o, const struct wave *w)
 {
-    size_t cap = 512 + SL_EV__COUNT * 48 +
-                 SL_JSON_QUOTED_MAX(strlen(w->audience) + strlen(w->decision) +
-                                    strlen(w->reason) + strlen(w->decided_by));
-    char *s = malloc(cap), *p = s;
+    char buf[512 + SL_EV__COUNT * 48 +
+             SL_JSON_QUOTED_MAX(sizeof w->audience + sizeof w->decision + sizeof w->reason +
+                                sizeof w->decided_by)];
+    char *p = buf;
 
     o->wave_n = w->n;
-    o->wave = s;
-    if (!s)
-        return;
-    p = sl_json_put_int(put_lit(p, "{\"n\":"), w->n);
-    p = sl_json_put_string(put_lit(p, ",\"audience\":"), w->audience);
-    p = sl_json_put_int(put_lit(p, ",\"size\":"), w->size);
-    p = sl_json_put_int(put_lit(p, ",\"placed\":"), w->placed);
-    p = sl_json_put_int(put_lit(p, ",\"started_ms\":"), w->started_ms);
-    p = sl_json_put_int(put_lit(p, ",\"limit_ms\":"), w->limit_ms);
-    p = put_lit(p, ",\"ended_ms\":");
-    p = w->ended_ms ? sl_json_put_int(p, w->ended_ms) : put_lit(p, "null");
-    p = put_lit(p, ",\"stats\":{");
+    p = sl_json_put_int(sl_json_put_lit(p, "{\"n\":"), w->n);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"audience\":"), w->audience);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"size\":"), w->size);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"placed\":"), w->placed);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"started_ms\":"), w->started_ms);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"limit_ms\":"), w->limit_ms);
+    p = sl_json_put_lit(p, ",\"ended_ms\":");
+    p = w->ended_ms ? sl_json_put_int(p, w->ended_ms) : sl_json_put_lit(p, "null");
+    p = sl_json_put_lit(p, ",\"stats\":{");
     for (int i = 0; i < SL_EV__COUNT; i++) {
-        p = sl_json_put_string(put_lit(p, i ? "," : ""), sl_event_names[i]);
-        p = sl_json_put_int(put_lit(p, ":"), (long long)w->counts[i]);
+        p = sl_json_put_string(sl_json_put_lit(p, i ? "," : ""), sl_event_names[i]);
+        p = sl_json_put_int(sl_json_put_lit(p, ":"), (long long)w->counts[i]);
     }
-    p = sl_json_put_string(put_lit(p, "},\"decision\":"), w->decision);
-    p = sl_json_put_string(put_lit(p, ",\"reason\":"), w->reason);
-    p = sl_json_put_string(put_lit(p, ",\"decided_by\":"), w->decided_by);
-    p = put_lit(p, "}");
-    *p = '\0';
+    p = sl_json_put_string(sl_json_put_lit(p, "},\"decision\":"), w->decision);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"reason\":"), w->reason);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"decided_by\":"), w->decided_by);
+    p = sl_json_put_lit(p, "}");
+    o->wave = strndup(buf, (size_t)(p - buf));
 }
 
 /* The plan as the store keeps it. */
 static char *plan_json(const struct ditem *it)
 {
-    size_t cap = 96 + (size_t)it->nplan * (SL_JSON_QUOTED_MAX(sizeof(it->plan->audience)) + 96);
-    char *s = malloc(cap), *p = s;
-    if (!s)
-        return NULL;
-    p = put_lit(p, "{\"waves\":[");
+    char buf[96 + MAX_PLAN * (SL_JSON_QUOTED_MAX(sizeof it->plan->audience) + 96)];
+    char *p = buf;
+
+    p = sl_json_put_lit(p, "{\"waves\":[");
     for (int i = 0; i < it->nplan; i++) {
         const struct plan_wave *pw = &it->plan[i];
-        p = sl_json_put_string(put_lit(p, i ? ",{\"audience\":" : "{\"audience\":"),
+        p = sl_json_put_string(sl_json_put_lit(p, i ? ",{\"audience\":" : "{\"audience\":"),
                                pw->audience);
-        p = sl_json_put_int(put_lit(p, ",\"size\":"), pw->size);
-        p = sl_json_put_int(put_lit(p, ",\"limit_s\":"), pw->limit_s);
-        p = put_lit(p, pw->review ? ",\"review\":true}" : ",\"review\":false}");
+        p = sl_json_put_int(sl_json_put_lit(p, ",\"size\":"), pw->size);
+        p = sl_json_put_int(sl_json_put_lit(p, ",\"limit_s\":"), pw->limit_s);
+        p = sl_json_put_lit(p, pw->review ? ",\"review\":true}" : ",\"review\":false}");
     }
-    p = sl_json_put_int(put_lit(p, "],\"next\":"), it->next);
-    p = sl_json_put_int(put_lit(p, ",\"reviewed\":"), it->reviewed);
-    p = put_lit(p, "}");
-    *p = '\0';
-    return s;
+    p = sl_json_put_int(sl_json_put_lit(p, "],\"next\":"), it->next);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"reviewed\":"), it->reviewed);
+    p = sl_json_put_lit(p, "}");
+    return strndup(buf, (size_t)(p - buf));
 }
 
 /* }===================================================================== */

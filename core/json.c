@@ -257,6 +257,13 @@ char *sl_json_put_string(char *p, const char *s)
     return p;
 }
 
+char *sl_json_put_lit(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
 char *sl_json_put_int(char *p, long long v)
 {
     char tmp[20];

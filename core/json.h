@@ -54,9 +54,11 @@ char *sl_json_canonical(const json_t *v);
  * and writing U+FFFD for each byte that is not valid UTF-8 (a cut-off
  * sequence included); p needs SL_JSON_QUOTED_MAX(strlen(s)) bytes.
  * sl_json_put_int: v in decimal; p needs 21 bytes.
+ * sl_json_put_lit: s as it is (JSON punctuation and keys); strlen(s) bytes.
  */
 #define SL_JSON_QUOTED_MAX(len) (6 * (len) + 2)
 char *sl_json_put_string(char *p, const char *s);
 char *sl_json_put_int(char *p, long long v);
+char *sl_json_put_lit(char *p, const char *s);
 
 #endif
