@@ -1485,9 +1485,16 @@ int sl_audience_item_new(struct sl_audience *a, const char *id, const char *crea
         return -EINVAL;
     uint32_t hash = hash_str(id, len, a->conf.seed);
     uint32_t old = idmap_find(&a->item_map, id, hash);
-    if (old != SL_AUD_NONE) {
+    if (old != SL_AUD_NONE && !a->items[old]->released) {
         *h = old;
         return -EEXIST;
+    }
+    if (old != SL_AUD_NONE) {
+        /* Released and approved again: the id gets a new handle, and the
+         * old one lives on apart, not live, while entries name it. Its
+         * entries, and its offered set, stay with it. */
+        sl_audience_item_set_live(a, old, false);
+        idmap_del(&a->item_map, hash, old);
     }
     if ((rc = user_intern(a, creator, clen, &c)) < 0)
         return rc;

@@ -215,7 +215,9 @@ const char *sl_audience_source_name(enum sl_aud_source source);
 /*
  * A distributable item: creator (created as a user if new), and the city
  * "nearby" waves use (NULL or "": the creator's city at pick time). Starts
- * live. -EEXIST (with *h set) when an item of that id is still held.
+ * live. -EEXIST (with *h set) when an item of that id is still held. An id
+ * whose item was released (settled, or withdrawn) gets a new handle: the
+ * old one stops being live, and lives on apart while entries name it.
  */
 int sl_audience_item_new(struct sl_audience *a, const char *id, const char *creator,
                          const char *city, uint32_t *h);

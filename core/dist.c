@@ -106,6 +106,8 @@ struct pool {
     uint64_t trials, successes;
 };
 
+struct dist_op;
+
 struct sl_dist {
     struct sl_server *srv;
     struct sl_audience *aud;
@@ -132,6 +134,9 @@ struct sl_dist {
     struct upgroups *upg;           /* by user index */
     size_t upg_cap;
     uint32_t pgroups_next;          /* the pass's next user; SL_AUD_NONE: no pass */
+    /* While an upload is taken (sl_dist_take), its changes collect here
+     * instead of going to the commit thread. */
+    struct dist_op **held_tail;
 };
 
 static const char *const decision_names[] = { "continue", "stop", "switch", "skip",
@@ -162,6 +167,7 @@ struct dist_op {
     size_t noffers;
     int source;
     bool served;                    /* offers: mark these served instead */
+    struct dist_op *held_next;      /* taken uploads: the next change */
 };
 
 static void dist_op_free(struct dist_op *o)
@@ -179,13 +185,14 @@ static void dist_op_free(struct dist_op *o)
     free(o);
 }
 
-static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
+/* Write the op; row_written: the item row already holds its state and plan
+ * (the upload's own insert, see sl_dist_take). */
+static int op_write(struct dist_op *o, struct sl_store *w, bool row_written)
 {
-    struct dist_op *o = (struct dist_op *)op;
     int64_t now = sl_now_ms();
     int rc = 0;
 
-    if (o->state || o->plan)
+    if ((o->state || o->plan) && !row_written)
         rc = sl_store_item_update(w, o->item, o->state, o->plan, now);
     if (rc == 0 && o->state) {
         struct sl_audit_rec rec = { o->item, o->actor, o->action, o->from_state, o->state,
@@ -202,6 +209,11 @@ static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
         rc = o->served ? sl_store_offer_served(w, o->item, o->offers[i])
                        : sl_store_offer_add(w, o->item, o->offers[i], o->wave_n, o->source);
     return rc;
+}
+
+static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
+{
+    return op_write((struct dist_op *)op, w, false);
 }
 
 static void dist_done(struct sl_commit_op *op, int rc)
@@ -225,6 +237,11 @@ static void op_submit(struct sl_dist *d, struct dist_op *o)
 {
     o->op.apply = dist_apply;
     o->op.done = dist_done;
+    if (d->held_tail) {
+        *d->held_tail = o;
+        d->held_tail = &o->held_next;
+        return;
+    }
     if (sl_commit_submit(d->srv->commit, &o->op) < 0) {
         sl_err("distribution: cannot queue a change of item %s (stopping?)", o->item);
         dist_op_free(o);
@@ -999,6 +1016,23 @@ static void pgroups_free(struct sl_dist *d)
 
 /* {====================== Entry points ================================= */
 
+struct served {
+    struct sl_dist *d;
+    uint32_t h;
+};
+
+/* sl_store_offers_each(): count the users served the item as offered. */
+static int mark_served(void *arg, const char *user, int wave, int source, bool served)
+{
+    struct served *sv = arg;
+    uint32_t u;
+
+    (void)wave, (void)source;
+    if (served && sl_audience_user_find(sv->d->aud, user, &u) == 0)
+        sl_audience_mark_offered(sv->d->aud, sv->h, &u, 1);
+    return 0;
+}
+
 /* Take an approved item into distribution; upload and tags as in struct
  * sl_dist_item (the parsed forms may be NULL). */
 static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_dist_item *di)
@@ -1011,7 +1045,11 @@ static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_di
     struct ditem *it = NULL;
     uint32_t h, cidx;
 
+    bool again = sl_audience_item_find(d->aud, id, &h) == 0;
     int rc = creator ? sl_audience_item_new(d->aud, id, creator, city, &h) : -EINVAL;
+    /* Approved again (after a hold): who was served it is not served again. */
+    if (rc == 0 && again)
+        sl_store_offers_each(d->srv->reader, id, mark_served, &(struct served){ d, h });
     if ((rc == 0 || rc == -EEXIST) && (it = calloc(1, sizeof(*it)))) {
         snprintf(it->id, sizeof(it->id), "%s", id);
         it->h = h;
@@ -1029,12 +1067,51 @@ static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_di
     return it;
 }
 
+/* An item new to distribution: ask the plan hook for its waves and start
+ * the first; a plan that fails holds it for people. */
+static void start(struct sl_dist *d, struct ditem *it, const struct sl_dist_item *di)
+{
+    struct sl_lua *lua = sl_policy_lua(d->srv);
+    struct sl_item *item = di->view ? di->view : hook_item(it, di->upload_json, di->tags_json);
+    char actor[96], err[SL_LUA_ERR_MAX];
+    json_t *res = NULL;
+    int rc = !item ? -ENOMEM : sl_lua_has_hook(lua, "plan")
+                 ? sl_lua_call_json(lua, "plan", item, NULL, 0, &res, err, sizeof(err))
+                 : SL_DECLINED;
+    if (item != di->view)
+        sl_item_free(item);
+    if (rc == SL_DECLINED)
+        rc = plan_default(it);
+    else if (rc == 0)
+        rc = plan_check(res, it, err, sizeof(err));
+    json_decref(res);
+    if (rc < 0) {
+        char reason[SL_LUA_ERR_MAX + 32];
+        sl_policy_failed("plan", err);
+        snprintf(reason, sizeof(reason), "policy_error: plan: %s", err);
+        struct dist_op *o = op_new(it->id);
+        op_state(o, policy_actor(d, actor, sizeof(actor)), "hold", "approved", "in_review",
+                 reason);
+        o->queue = strdup("distribution");
+        op_submit(d, o);
+        it->state = D_HELD;
+        sl_audience_item_set_live(d->aud, it->h, false);
+        return;
+    }
+    /* The plan goes to the store with the first wave (or the settling). */
+    struct dist_op *o = op_new(it->id);
+    op_state(o, policy_actor(d, actor, sizeof(actor)), "distribute", "approved",
+             "distributing", "");
+    it->state = D_RUNNING;
+    begin_next_wave(d, it, o);
+}
+
 void sl_dist_approved(struct sl_server *srv, const char *id, const struct sl_dist_item *di)
 {
     struct sl_dist *d = D(srv);
     struct ditem *it = item_get(d, id);
     json_t *stored = NULL;
-    char actor[96], err[SL_LUA_ERR_MAX];
+    char actor[96];
     char *upload_text = NULL, *tags_text = NULL;
     struct sl_dist_item from_store;
 
@@ -1059,44 +1136,89 @@ void sl_dist_approved(struct sl_server *srv, const char *id, const struct sl_dis
         from_store.tags = tags_text = json_dumps(from_store.tags_json, JSON_COMPACT | JSON_SORT_KEYS);
         di = upload_text && tags_text ? &from_store : NULL;
     }
-    it = di ? adopt(d, id, di) : NULL;
-    struct sl_item *item = it ? hook_item(it, di->upload_json, di->tags_json) : NULL;
+    if (di && (it = adopt(d, id, di)))
+        start(d, it, di);
     json_decref(stored);
     free(upload_text);
     free(tags_text);
-    if (!it)
-        return;
+}
 
-    struct sl_lua *lua = sl_policy_lua(srv);
-    json_t *res = NULL;
-    int rc = !item ? -ENOMEM : sl_lua_has_hook(lua, "plan")
-                 ? sl_lua_call_json(lua, "plan", item, NULL, 0, &res, err, sizeof(err))
-                 : SL_DECLINED;
-    sl_item_free(item);
-    if (rc == SL_DECLINED)
-        rc = plan_default(it);
-    else if (rc == 0)
-        rc = plan_check(res, it, err, sizeof(err));
-    json_decref(res);
-    if (rc < 0) {
-        char reason[SL_LUA_ERR_MAX + 32];
-        sl_policy_failed("plan", err);
-        snprintf(reason, sizeof(reason), "policy_error: plan: %s", err);
-        struct dist_op *o = op_new(id);
-        op_state(o, policy_actor(d, actor, sizeof(actor)), "hold", "approved", "in_review",
-                 reason);
-        o->queue = strdup("distribution");
-        op_submit(d, o);
-        it->state = D_HELD;
-        sl_audience_item_set_live(d->aud, it->h, false);
-        return;
+/* What distribution holds for an upload taken before it is stored: its
+ * changes in order; the first is the approval itself. */
+struct sl_dist_taken {
+    char id[SL_ID_MAX + 1];
+    struct dist_op *ops;
+};
+
+struct sl_dist_taken *sl_dist_take(struct sl_server *srv, const char *id,
+                                   const struct sl_dist_item *di)
+{
+    struct sl_dist *d = D(srv);
+    struct sl_dist_taken *t;
+    struct ditem *it;
+    uint32_t h;
+
+    /* An id distribution knows is a retry or a clash: the store decides. */
+    if (item_get(d, id) || sl_audience_item_find(d->aud, id, &h) == 0 ||
+        !(t = calloc(1, sizeof(*t))))
+        return NULL;
+    if (!(it = adopt(d, id, di))) {
+        free(t);
+        return NULL;
     }
-    /* The plan goes to the store with the first wave (or the settling). */
-    struct dist_op *o = op_new(id);
-    op_state(o, policy_actor(d, actor, sizeof(actor)), "distribute", "approved",
-             "distributing", "");
-    it->state = D_RUNNING;
-    begin_next_wave(d, it, o);
+    snprintf(t->id, sizeof(t->id), "%s", id);
+    d->held_tail = &t->ops;
+    start(d, it, di);
+    d->held_tail = NULL;
+    /* Out of every feed until the store has it (waves place only live
+     * items, so this comes after the first). */
+    if ((it = item_get(d, id)) && it->state == D_RUNNING)
+        sl_audience_item_set_live(d->aud, it->h, false);
+    if (!t->ops) {
+        /* Nothing to store (out of memory on the way): the slow road. */
+        sl_dist_taken_done(srv, t, false);
+        return NULL;
+    }
+    return t;
+}
+
+const char *sl_dist_taken_state(const struct sl_dist_taken *t, const char **plan)
+{
+    *plan = t->ops->plan;
+    return t->ops->state;
+}
+
+int sl_dist_taken_write(struct sl_dist_taken *t, struct sl_store *w)
+{
+    int rc = 0;
+    for (struct dist_op *o = t->ops; o && rc == 0; o = o->held_next)
+        rc = op_write(o, w, o == t->ops);
+    return rc;
+}
+
+void sl_dist_taken_done(struct sl_server *srv, struct sl_dist_taken *t, bool stored)
+{
+    struct sl_dist *d = D(srv);
+    struct ditem *it = item_get(d, t->id);
+
+    if (it && stored && it->state == D_RUNNING) {
+        sl_audience_item_set_live(d->aud, it->h, true);
+    } else if (it && !stored) {
+        /* Its waves never were: out of the funnel and the decisions. */
+        for (int i = 0; i < it->nwaves; i++) {
+            const struct wave *w = &it->waves[i];
+            if (w->placed > 0)
+                d->funnel[w->n <= FUNNEL_MAX ? w->n : FUNNEL_MAX]--;
+            else
+                d->decisions[3]--;
+        }
+        item_drop(d, it);
+    }
+    for (struct dist_op *o = t->ops, *next; o; o = next) {
+        next = o->held_next;
+        dist_op_free(o);
+    }
+    free(t);
 }
 
 void sl_dist_withdrawn(struct sl_server *srv, const char *id)

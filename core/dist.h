@@ -16,16 +16,42 @@ void sl_dist_stop(struct sl_server *srv);
 
 /* An approved item as the store holds it: the upload's canonical JSON and
  * its tags, as text; the parsed forms too when the caller has them, else
- * NULL. All borrowed. */
+ * NULL; and the item the review hooks saw, when there is one, for the plan
+ * hook to see too. All borrowed. */
+struct sl_item;
 struct sl_dist_item {
     const char *upload, *tags;
     json_t *upload_json, *tags_json;
+    struct sl_item *view;
 };
 
 /* After the store has committed it: an item became approved (by policy or
  * moderator), was rejected, or was taken down. di NULL: read the item from
  * the store. */
 void sl_dist_approved(struct sl_server *srv, const char *item, const struct sl_dist_item *di);
+
+/*
+ * An upload the policies approved, taken into distribution before it is
+ * stored, so that the store writes it once: born `distributing` with its
+ * plan, its first wave and offers in the upload's own transaction, where
+ * the way through sl_dist_approved() writes it approved and then updates
+ * it. The first wave is placed at once but shows in no feed until
+ * sl_dist_taken_done(stored = true).
+ *
+ * NULL when distribution already knows the id (a retry or a clash: the
+ * store decides, and sl_dist_approved() follows if it was new after all).
+ */
+struct sl_dist_taken;
+struct sl_store;
+struct sl_dist_taken *sl_dist_take(struct sl_server *srv, const char *item,
+                                   const struct sl_dist_item *di);
+/* The state and plan (JSON, or NULL) to insert the item with. */
+const char *sl_dist_taken_state(const struct sl_dist_taken *t, const char **plan);
+/* On the commit thread, after the item row is inserted: the rest. */
+int sl_dist_taken_write(struct sl_dist_taken *t, struct sl_store *w);
+/* After the upload's commit: stored, the item shows; else it is undone.
+ * Frees t. */
+void sl_dist_taken_done(struct sl_server *srv, struct sl_dist_taken *t, bool stored);
 void sl_dist_withdrawn(struct sl_server *srv, const char *item);
 
 /* Committed facts the audience mirrors. interests: JSON array or NULL. */

@@ -54,6 +54,7 @@ struct sl_item_row {
     const char *reasons;        /* JSON array */
     const char *matches;        /* JSON array: what plugins found */
     const char *verdict;        /* JSON object: the automatic verdict; NULL when none */
+    const char *plan;           /* JSON: distribution's plan; NULL when none */
     int64_t now_ms;
 };
 

@@ -238,8 +238,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_RELEASE]        = "RELEASE op",
     [ST_ROLLBACK_TO]    = "ROLLBACK TO op",
     [ST_ITEM_INSERT]    = "INSERT INTO items (id, creator, state, upload, upload_hash,"
-                          " tags, reasons, created_ms, updated_ms, matches, verdict)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          " tags, reasons, created_ms, updated_ms, matches, verdict, plan)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = ?",
     [ST_ITEM_GET]       = "SELECT id, creator, state, upload, tags, reasons,"
                           " created_ms, updated_ms, matches, verdict FROM items WHERE id = ?",
@@ -645,6 +645,7 @@ int sl_store_item_insert(struct sl_store *s, const struct sl_item_row *row)
     sqlite3_bind_int64(st, 9, row->now_ms);
     bind_text(st, 10, row->matches ? row->matches : "[]");
     bind_text(st, 11, row->verdict);
+    bind_text(st, 12, row->plan);
     return stmt_done(s, st, "item insert");
 }
 

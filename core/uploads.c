@@ -126,6 +126,7 @@ struct upload_op {
     json_t *body;               /* the upload, and its tags after the hooks: */
     json_t *tags_after;         /* what distribution starts from */
     struct sl_outcome verdict;
+    struct sl_dist_taken *taken;    /* approved: distribution's first changes */
     char state[32];             /* the state answered: new, or as stored */
     bool existed;
 };
@@ -151,6 +152,8 @@ static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
         .upload_hash = u->hash, .tags = u->tags, .reasons = u->reasons,
         .matches = u->matches, .verdict = u->verdict_json, .now_ms = now,
     };
+    if (u->taken)
+        row.state = sl_dist_taken_state(u->taken, &row.plan);
     struct sl_audit_rec arrived = {
         .item = u->id, .actor = u->actor, .action = "upload",
         .to_state = "pending", .ts_ms = now,
@@ -165,11 +168,15 @@ static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
         return rc;
     if (strcmp(v->state, "in_review") == 0)
         rc = sl_store_queue_put(w, u->id, v->queue, v->priority, v->reason, NULL, now);
+    if (rc == 0 && u->taken)
+        rc = sl_dist_taken_write(u->taken, w);
     return rc;
 }
 
-static void upload_free(struct upload_op *u)
+static void upload_free(struct sl_server *srv, struct upload_op *u, bool stored)
 {
+    if (u->taken)
+        sl_dist_taken_done(srv, u->taken, stored);
     free(u->creator);
     free(u->upload);
     free(u->tags);
@@ -185,6 +192,7 @@ static void upload_done(struct sl_commit_op *op, int rc)
 {
     struct upload_op *u = (struct upload_op *)op;
     struct sl_request *r = u->r;
+    struct sl_server *srv = r->srv;   /* r is gone once answered */
     json_t *stored = NULL;
 
     if (rc == -EEXIST) {
@@ -205,7 +213,7 @@ static void upload_done(struct sl_commit_op *op, int rc)
         }
     } else {
         r->srv->uploads_total++;
-        if (strcmp(u->state, "approved") == 0)
+        if (strcmp(u->state, "approved") == 0 && !u->taken)
             sl_dist_approved(r->srv, u->id, &(struct sl_dist_item){
                                  .upload = u->upload, .tags = u->tags,
                                  .upload_json = u->body, .tags_json = u->tags_after });
@@ -217,7 +225,7 @@ static void upload_done(struct sl_commit_op *op, int rc)
         sl_http_reply_text(r, 202, "application/json", buf);
         evbuffer_free(buf);
     }
-    upload_free(u);
+    upload_free(srv, u, rc == 0 && !u->existed);
 }
 
 /* What the store needs to know of the creator before hooks judge the item. */
@@ -231,10 +239,35 @@ void sl_upload_standing(struct sl_server *srv, struct sl_item *item)
     item->creator_rejections = rejections;
 }
 
-/* Run the hooks and keep what they produced as the JSON the store holds. */
-static int review(struct sl_request *r, json_t *body, struct upload_op *u)
+/* Most uploads match nothing and have no reasons: "[]" without jansson's
+ * dump machinery, which costs several thousand instructions even then. */
+static char *dump_array(json_t *a)
 {
-    struct sl_item *item = sl_item_new(body);
+    return json_array_size(a) ? json_dumps(a, JSON_COMPACT) : strdup("[]");
+}
+
+/* The automatic verdict as stored, keys in order. */
+static char *verdict_text(const struct sl_outcome *v)
+{
+    char buf[128 + SL_JSON_QUOTED_MAX(sizeof v->state + sizeof v->actor + sizeof v->queue +
+                                      sizeof v->reason)];
+    char *p = buf;
+
+    p = sl_json_put_string(sl_json_put_lit(p, "{\"actor\":"), v->actor);
+    p = sl_json_put_lit(p, v->failed ? ",\"failed\":true" : ",\"failed\":false");
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"priority\":"), v->priority);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"queue\":"), v->queue);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"reason\":"), v->reason);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"state\":"), v->state);
+    p = sl_json_put_lit(p, "}");
+    return strndup(buf, (size_t)(p - buf));
+}
+
+/* Run the hooks and keep what they produced as the JSON the store holds. */
+static int review(struct sl_request *r, json_t *body, struct upload_op *u,
+                  struct sl_item **view)
+{
+    struct sl_item *item = *view = sl_item_new(body);
     if (!item)
         return -ENOMEM;
     sl_upload_standing(r->srv, item);
@@ -251,20 +284,14 @@ static int review(struct sl_request *r, json_t *body, struct upload_op *u)
         if (!seen)
             json_array_insert_new(reasons, 0, json_string(u->verdict.reason));
     }
-    json_t *verdict = json_pack("{s:s, s:s, s:s, s:i, s:s, s:b}",
-                                "state", u->verdict.state, "actor", u->verdict.actor,
-                                "queue", u->verdict.queue, "priority", u->verdict.priority,
-                                "reason", u->verdict.reason, "failed", u->verdict.failed);
     /* Confidences to the precision of every answer, so that the stored
      * tags read back as they were first answered. */
     u->tags = json_dumps(item->tags, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
-    u->matches = json_dumps(item->matches, JSON_COMPACT);
-    u->reasons = json_dumps(reasons, JSON_COMPACT);
-    u->verdict_json = json_dumps(verdict, JSON_COMPACT | JSON_SORT_KEYS);
+    u->matches = dump_array(item->matches);
+    u->reasons = dump_array(reasons);
+    u->verdict_json = verdict_text(&u->verdict);
     json_decref(reasons);
-    json_decref(verdict);
     u->tags_after = json_incref(item->tags);
-    sl_item_free(item);
     return u->tags && u->matches && u->reasons && u->verdict_json ? 0 : -ENOMEM;
 }
 
@@ -297,20 +324,28 @@ void sl_api_upload(struct sl_request *r)
     snprintf(u->actor, sizeof(u->actor), "token:%s", r->token_name);
     u->creator = strdup(json_string_value(json_object_get(body, "creator")));
     u->upload = sl_json_canonical(body);
-    int rc = review(r, body, u);
+    struct sl_item *view = NULL;
+    int rc = review(r, body, u, &view);
     u->body = body;
     if (rc < 0 || !u->creator || !u->upload) {
-        upload_free(u);
+        sl_item_free(view);
+        upload_free(r->srv, u, false);
         sl_http_reply_store_error(r, -ENOMEM);
         return;
     }
     sl_sha256_hex(u->upload, strlen(u->upload), u->hash);
     u->r = r;
+    if (strcmp(u->verdict.state, "approved") == 0)
+        u->taken = sl_dist_take(r->srv, u->id, &(struct sl_dist_item){
+                                    .upload = u->upload, .tags = u->tags,
+                                    .upload_json = body, .tags_json = u->tags_after,
+                                    .view = view });
+    sl_item_free(view);
     u->op.apply = upload_apply;
     u->op.done = upload_done;
     rc = sl_commit_submit(r->srv->commit, &u->op);
     if (rc < 0) {
-        upload_free(u);
+        upload_free(r->srv, u, false);
         sl_http_reply_store_error(r, rc);
     }
 }

@@ -541,6 +541,47 @@ static void test_takedown_hides_everywhere(void **state)
     sl_audience_free(a);
 }
 
+/* A released item approved again gets a new handle: the old entries stay
+ * with the old one, hidden, and the new waves offer again without
+ * doubles; the old handle goes once its last entry does. */
+static void test_released_item_comes_back_apart(void **state)
+{
+    struct sl_audience *a = new_aud(1, 8);
+    struct sl_aud_entry e[8];
+    uint32_t got;
+    size_t n;
+
+    add_users(a, 3, 1);
+    uint32_t r1 = uid(a, "u1"), r2 = uid(a, "u2");
+    uint32_t old = new_item(a, "v", "u0", NULL);
+    assert_int_equal(sl_audience_place(a, old, &r1, 1, SL_AUD_FOLLOWERS, 1, NULL), 0);
+    assert_int_equal(sl_audience_place(a, old, &r2, 1, SL_AUD_FOLLOWERS, 1, NULL), 0);
+    assert_int_equal(sl_audience_item_release(a, old), 0);
+    assert_int_equal(sl_audience_item_find(a, "v", &got), 0);
+    assert_int_equal(got, old);
+
+    uint32_t h;
+    assert_int_equal(sl_audience_item_new(a, "v", "u0", NULL, &h), 0);
+    assert_int_not_equal(h, old);
+    assert_int_equal(sl_audience_item_find(a, "v", &got), 0);
+    assert_int_equal(got, h);
+    assert_int_equal(sl_audience_item_new(a, "v", "u0", NULL, &got), -EEXIST);
+    assert_int_equal(got, h);
+    /* The old entries show no more; a new wave reaches both, once each. */
+    assert_int_equal(sl_audience_inbox_read(a, r1, e, 8), 0);
+    assert_int_equal(sl_audience_wave(a, h, "everyone", 5, 1, NULL, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(sl_audience_inbox_read(a, r1, e, 8), 1);
+    assert_int_equal(e[0].item, h);
+    assert_int_equal(sl_audience_inbox_read(a, r2, e, 8), 1);
+    assert_int_equal(e[0].item, h);
+    /* The old handle went with its last entry; the id still names the new. */
+    assert_null(sl_audience_item_id(a, old));
+    assert_int_equal(sl_audience_item_find(a, "v", &got), 0);
+    assert_int_equal(got, h);
+    sl_audience_free(a);
+}
+
 /* A dead entry in the middle of a full inbox goes before the oldest live one. */
 static void test_full_inbox_drops_dead_first(void **state)
 {
@@ -953,6 +994,7 @@ int main(void)
         cmocka_unit_test(test_place_skips_offered_and_creator),
         cmocka_unit_test(test_inbox_bounded_newest_first),
         cmocka_unit_test(test_takedown_hides_everywhere),
+        cmocka_unit_test(test_released_item_comes_back_apart),
         cmocka_unit_test(test_full_inbox_drops_dead_first),
         cmocka_unit_test(test_items_come_and_go),
         cmocka_unit_test(test_regroup_finds_communities),
