@@ -476,47 +476,66 @@ static bool audience_valid(const char *a)
            (colon - a == 5 && strncmp(a, "group", 5) == 0);
 }
 
-/* Validate a plan hook's answer, [{audience, size, limit_s, review}], into
- * the item's plan. */
-static int plan_check(json_t *v, struct ditem *it, char *err, size_t errlen)
+/* Judge a plan hook's answer, [{audience, size, limit_s, review}] as read
+ * by the sandbox, and make it the item's plan. */
+static int plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char *err,
+                     size_t errlen)
 {
-    size_t i;
-    json_t *w;
-
-    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > MAX_PLAN) {
+    if (n == 0 || n > MAX_PLAN) {
         snprintf(err, errlen, "plan must return a list of 1 to %d waves", MAX_PLAN);
         return -EINVAL;
     }
-    struct plan_wave *plan = calloc(json_array_size(v), sizeof(*plan));
+    struct plan_wave *plan = calloc(n, sizeof(*plan));
     if (!plan) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    json_array_foreach(v, i, w) {
-        const char *aud = json_string_value(json_object_get(w, "audience"));
-        json_t *size = json_object_get(w, "size"), *limit = json_object_get(w, "limit_s");
-        json_t *review = json_object_get(w, "review");
-        if (!audience_valid(aud) || strlen(aud) >= sizeof(plan->audience) ||
-            !json_is_integer(size) || json_integer_value(size) < 0 ||
-            json_integer_value(size) > MAX_WAVE_SIZE ||
-            (limit && (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
-                       json_integer_value(limit) > 30 * 86400)) ||
-            (review && !json_is_boolean(review))) {
+    for (size_t i = 0; i < n; i++) {
+        const struct sl_lua_wave *w = &v[i];
+        if (!audience_valid(w->audience) || strlen(w->audience) >= sizeof(plan->audience) ||
+            !w->size_ok || w->size < 0 || w->size > MAX_WAVE_SIZE || w->limit < 0 ||
+            (w->limit > 0 && (w->limit_s < 1 || w->limit_s > 30 * 86400)) || w->review < 0) {
             snprintf(err, errlen, "plan wave %zu must be {audience = followers|nearby|everyone|"
                      "interest:NAME|group:NAME, size = 0..%d, limit_s = 1..2592000, "
                      "review = boolean}", i + 1, MAX_WAVE_SIZE);
             free(plan);
             return -EINVAL;
         }
-        snprintf(plan[i].audience, sizeof(plan[i].audience), "%s", aud);
-        plan[i].size = (uint32_t)json_integer_value(size);
-        plan[i].limit_s = limit ? (uint32_t)json_integer_value(limit) : 3600;
-        plan[i].review = review && json_is_true(review);
+        snprintf(plan[i].audience, sizeof(plan[i].audience), "%s", w->audience);
+        plan[i].size = (uint32_t)w->size;
+        plan[i].limit_s = w->limit > 0 ? (uint32_t)w->limit_s : 3600;
+        plan[i].review = w->review > 0 && w->review_on;
     }
     free(it->plan);
     it->plan = plan;
-    it->nplan = (int)json_array_size(v);
+    it->nplan = (int)n;
     return 0;
+}
+
+/* The same for a plan as the store keeps it (JSON). */
+static int plan_check(json_t *v, struct ditem *it, char *err, size_t errlen)
+{
+    struct sl_lua_wave waves[MAX_PLAN];
+    size_t n = json_is_array(v) && json_array_size(v) <= MAX_PLAN ? json_array_size(v) : 0;
+
+    for (size_t i = 0; i < n; i++) {
+        json_t *w = json_array_get(v, i), *x;
+        const char *a = json_string_value(json_object_get(w, "audience"));
+        struct sl_lua_wave *o = &waves[i];
+        memset(o, 0, sizeof(*o));
+        if (a && strlen(a) < sizeof(o->audience))
+            memcpy(o->audience, a, strlen(a) + 1);
+        x = json_object_get(w, "size");
+        o->size_ok = json_is_integer(x);
+        o->size = json_integer_value(x);
+        x = json_object_get(w, "limit_s");
+        o->limit = !x ? 0 : json_is_integer(x) ? 1 : -1;
+        o->limit_s = json_integer_value(x);
+        x = json_object_get(w, "review");
+        o->review = !x ? 0 : json_is_boolean(x) ? 1 : -1;
+        o->review_on = json_is_true(x);
+    }
+    return plan_take(waves, n, it, err, errlen);
 }
 
 /* }===================================================================== */
@@ -1074,17 +1093,17 @@ static void start(struct sl_dist *d, struct ditem *it, const struct sl_dist_item
     struct sl_lua *lua = sl_policy_lua(d->srv);
     struct sl_item *item = di->view ? di->view : hook_item(it, di->upload_json, di->tags_json);
     char actor[96], err[SL_LUA_ERR_MAX];
-    json_t *res = NULL;
+    struct sl_lua_wave waves[MAX_PLAN];
+    size_t n = 0;
     int rc = !item ? -ENOMEM : sl_lua_has_hook(lua, "plan")
-                 ? sl_lua_call_json(lua, "plan", item, NULL, 0, &res, err, sizeof(err))
+                 ? sl_lua_plan(lua, item, waves, MAX_PLAN, &n, err, sizeof(err))
                  : SL_DECLINED;
     if (item != di->view)
         sl_item_free(item);
     if (rc == SL_DECLINED)
         rc = plan_default(it);
     else if (rc == 0)
-        rc = plan_check(res, it, err, sizeof(err));
-    json_decref(res);
+        rc = plan_take(waves, n, it, err, sizeof(err));
     if (rc < 0) {
         char reason[SL_LUA_ERR_MAX + 32];
         sl_policy_failed("plan", err);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1047,6 +1048,8 @@ struct hook_call {
     json_t *const *args;
     size_t nargs;
     struct sl_review *review;       /* review: read the answer into this */
+    struct sl_lua_wave *plan;       /* plan: read the answer into plan[0..nplan) */
+    size_t nplan;
     bool want_json;                 /* call_json: convert the results */
     json_t *result;                 /* owned; released by the caller on failure */
     bool declined;                  /* no such hook */
@@ -1076,6 +1079,76 @@ static bool find_hook(lua_State *L, struct sl_lua *sl, const char *hook, bool *d
     return true;
 }
 
+/* A number JSON would call an integer (see sl_lua_to_json): -1 if none. */
+static int integer_of(lua_State *L, int idx, long long *out)
+{
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        return -1;
+    if (lua_isinteger(L, idx)) {
+        *out = (long long)lua_tointeger(L, idx);
+        return 1;
+    }
+    double d = lua_tonumber(L, idx);
+    if (d != floor(d) || fabs(d) > 9007199254740992.0)
+        return -1;
+    *out = (long long)d;
+    return 1;
+}
+
+/* One wave table's fields, read raw (as the JSON conversion reads). */
+static void take_wave(lua_State *L, int idx, struct sl_lua_wave *w)
+{
+    size_t len;
+
+    memset(w, 0, sizeof *w);
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return;
+    lua_pushliteral(L, "audience");
+    if (lua_rawget(L, idx) == LUA_TSTRING) {
+        const char *a = lua_tolstring(L, -1, &len);
+        if (len < sizeof w->audience && strlen(a) == len)
+            memcpy(w->audience, a, len + 1);
+    }
+    lua_pushliteral(L, "size");
+    w->size_ok = lua_rawget(L, idx) != LUA_TNIL && integer_of(L, -1, &w->size) > 0;
+    lua_pushliteral(L, "limit_s");
+    w->limit = lua_rawget(L, idx) == LUA_TNIL ? 0 : integer_of(L, -1, &w->limit_s);
+    lua_pushliteral(L, "review");
+    int t = lua_rawget(L, idx);
+    w->review = t == LUA_TNIL ? 0 : t == LUA_TBOOLEAN ? 1 : -1;
+    w->review_on = lua_toboolean(L, -1);
+    lua_pop(L, 4);
+}
+
+/* A list of 1..max waves (keys exactly 1..n, as JSON's arrays): their
+ * number, else 0. */
+static size_t take_plan(lua_State *L, int idx, struct sl_lua_wave *out, size_t max)
+{
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return 0;
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx), keys = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        int isint;
+        lua_Integer k = lua_tointegerx(L, -2, &isint);
+        keys++;
+        lua_pop(L, 1);
+        if (!isint || lua_type(L, -1) != LUA_TNUMBER || k < 1 || k > n) {
+            lua_pop(L, 1);
+            return 0;
+        }
+    }
+    if (keys != n || n < 1 || (size_t)n > max)
+        return 0;
+    luaL_checkstack(L, 4, "plan");
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        take_wave(L, lua_gettop(L), &out[i - 1]);
+        lua_pop(L, 1);
+    }
+    return (size_t)n;
+}
+
 static int hook_body(lua_State *L)
 {
     struct sl_lua *sl = sandbox_of(L);
@@ -1100,6 +1173,8 @@ static int hook_body(lua_State *L)
     /* The hook returned; what follows raises errors about its answer. */
     if (hc->review != NULL)
         sl_lua_review_take(L, base, n, hc->review, hc->item);
+    if (hc->plan != NULL)
+        hc->nplan = n == 1 ? take_plan(L, base, hc->plan, hc->nplan) : 0;
     if (hc->want_json) {
         if (n == 1) {
             sl_lua_to_json(L, base, &hc->result);
@@ -1161,6 +1236,16 @@ int sl_lua_review(struct sl_lua *sl, struct sl_item *item, struct sl_review *out
     rc = call_hook(sl, &hc, item, err, errlen);
     if (rc != 0)
         memset(out, 0, sizeof *out);
+    return rc;
+}
+
+int sl_lua_plan(struct sl_lua *sl, struct sl_item *item, struct sl_lua_wave *out,
+                size_t max, size_t *n, char *err, size_t errlen)
+{
+    struct hook_call hc = { .hook = "plan", .plan = out, .nplan = max };
+    int rc = call_hook(sl, &hc, item, err, errlen);
+
+    *n = rc == 0 ? hc.nplan : 0;
     return rc;
 }
 

@@ -95,6 +95,24 @@ int sl_lua_review(struct sl_lua *sl, struct sl_item *item, struct sl_review *out
                   char *err, size_t errlen);
 
 /*
+ * plan(item): the answer read straight from Lua, without JSON between.
+ * *n is the number of waves when the answer is one list (keys exactly
+ * 1..n) of 1 to max entries, else 0; each entry's fields as given, for the
+ * caller to judge. Integers are what sl_lua_call_json would make integers.
+ */
+struct sl_lua_wave {
+    char audience[160];     /* "" when not a string, or too long */
+    bool size_ok;           /* size is an integer */
+    long long size;
+    int limit;              /* limit_s: 0 absent, 1 an integer, -1 anything else */
+    long long limit_s;
+    int review;             /* 0 absent, 1 a boolean, -1 anything else */
+    bool review_on;
+};
+int sl_lua_plan(struct sl_lua *sl, struct sl_item *item, struct sl_lua_wave *out,
+                size_t max, size_t *n, char *err, size_t errlen);
+
+/*
  * Any other hook: calls hook(item, args...) (without the item when item is
  * NULL) with the arguments converted to Lua values. On success *result is a
  * new reference the caller owns: null for no result, the value for one, an

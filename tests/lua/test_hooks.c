@@ -611,6 +611,73 @@ static void test_call_json(void **state)
     sl_lua_free(sl);
 }
 
+/* plan(): the answer read without JSON, as the JSON route would read it. */
+static void test_plan_reader(void **state)
+{
+    struct sl_lua *sl = load_fixture("policies-probe", NULL);
+    struct sl_item *item = make_item(upload_full);
+    struct sl_lua_wave w[4];
+    char err[ERRLEN];
+    size_t n;
+
+    (void)state;
+    set_hook(sl, "plan", "return {{audience = 'followers', size = 10},"
+             " {audience = 'interest:cats', size = 2.0, limit_s = 60, review = true, x = {}}}");
+    assert_int_equal(sl_lua_plan(sl, item, w, 4, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(w[0].audience, "followers");
+    assert_true(w[0].size_ok);
+    assert_int_equal(w[0].size, 10);
+    assert_int_equal(w[0].limit, 0);
+    assert_int_equal(w[0].review, 0);
+    assert_string_equal(w[1].audience, "interest:cats");
+    assert_true(w[1].size_ok);
+    assert_int_equal(w[1].size, 2);             /* 2.0 is the integer JSON makes */
+    assert_int_equal(w[1].limit, 1);
+    assert_int_equal(w[1].limit_s, 60);
+    assert_int_equal(w[1].review, 1);
+    assert_true(w[1].review_on);
+
+    /* Fields of the wrong kind are reported as such, for the caller to refuse. */
+    set_hook(sl, "plan", "return {{audience = 7, size = 1.5, limit_s = '60', review = 'yes'},"
+             " 'not a table', {audience = string.rep('a', 200), size = -3}}");
+    assert_int_equal(sl_lua_plan(sl, item, w, 4, &n, err, sizeof err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(w[0].audience, "");
+    assert_false(w[0].size_ok);
+    assert_int_equal(w[0].limit, -1);
+    assert_int_equal(w[0].review, -1);
+    assert_string_equal(w[1].audience, "");
+    assert_false(w[1].size_ok);
+    assert_string_equal(w[2].audience, "");     /* too long */
+    assert_true(w[2].size_ok);
+    assert_int_equal(w[2].size, -3);
+
+    /* Anything but one list of 1..max entries: no waves. */
+    static const char *const not_lists[] = {
+        "return {}", "return 'followers'", "return nil", "return",
+        "return {[2] = {audience = 'followers', size = 1}}",
+        "return {{audience = 'followers', size = 1}, y = 1}",
+        "return {{}, {}, {}, {}, {}}",
+        "return {{audience = 'followers', size = 1}}, 2",
+    };
+    for (size_t i = 0; i < sizeof not_lists / sizeof not_lists[0]; i++) {
+        set_hook(sl, "plan", not_lists[i]);
+        n = 99;
+        if (sl_lua_plan(sl, item, w, 4, &n, err, sizeof err) != 0 || n != 0)
+            fail_msg("%s: rc or n = %zu", not_lists[i], n);
+    }
+    /* A failing hook fails the call, naming where. */
+    set_hook(sl, "plan", "error('no plan today')");
+    assert_int_equal(sl_lua_plan(sl, item, w, 4, &n, err, sizeof err), -EINVAL);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err, "no plan today"));
+    assert_non_null(strchr(err, ':'));     /* "where: message" */
+    assert_usable(sl);
+    sl_item_free(item);
+    sl_lua_free(sl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -625,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_review_answer_forms),
         cmocka_unit_test(test_review_reason_fallback_and_length),
         cmocka_unit_test(test_call_json),
+        cmocka_unit_test(test_plan_reader),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
