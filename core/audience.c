@@ -519,6 +519,7 @@ struct item {
     uint32_t refs;          /* inbox entries naming it */
     uint32_t picks;         /* salts the next pick's permutation */
     bool live;
+    bool pending;           /* placed, not shown yet (kept by compaction) */
     bool released;
     struct offered offered;
 };
@@ -1580,6 +1581,16 @@ int sl_audience_item_set_live(struct sl_audience *a, uint32_t h, bool live)
     return 0;
 }
 
+int sl_audience_item_set_pending(struct sl_audience *a, uint32_t h, bool pending)
+{
+    struct item *it = item_get(a, h);
+
+    if (!it)
+        return -ENOENT;
+    it->pending = pending;
+    return 0;
+}
+
 int sl_audience_item_release(struct sl_audience *a, uint32_t h)
 {
     struct item *it = item_get(a, h);
@@ -1683,6 +1694,8 @@ size_t sl_audience_inbox_read(struct sl_audience *a, uint32_t user,
     for (uint16_t k = ib->n; k > 0 && got < max; k--) {
         struct entry e = ib->e[(ib->head + k - 1) % ib->cap];
         const struct item *it = a->items[e.item];
+        if (it->pending)
+            continue;
         out[got++] = (struct sl_aud_entry){
             .item = e.item, .item_id = it->id, .creator = it->creator,
             .wave = e.wave, .source = (enum sl_aud_source)e.source,

@@ -236,6 +236,13 @@ uint32_t sl_audience_item_creator(const struct sl_audience *a, uint32_t h);
 int sl_audience_item_set_live(struct sl_audience *a, uint32_t h, bool live);
 
 /*
+ * Pending: entries of h stay in inboxes (and count as live) but no read
+ * returns them, until it is not pending. For an item placed before the
+ * store has it: a read must neither show it early nor drop it.
+ */
+int sl_audience_item_set_pending(struct sl_audience *a, uint32_t h, bool pending);
+
+/*
  * The caller will start no more waves of h: its offered set is freed. The
  * item (id, liveness) lives on while inbox entries name it, then its handle
  * is recycled; set_live still works meanwhile.

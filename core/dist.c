@@ -1189,10 +1189,9 @@ struct sl_dist_taken *sl_dist_take(struct sl_server *srv, const char *id,
     d->held_tail = &t->ops;
     start(d, it, di);
     d->held_tail = NULL;
-    /* Out of every feed until the store has it (waves place only live
-     * items, so this comes after the first). */
-    if ((it = item_get(d, id)) && it->state == D_RUNNING)
-        sl_audience_item_set_live(d->aud, it->h, false);
+    /* In no feed until the store has it; its entries stay where they are. */
+    if ((it = item_get(d, id)))
+        sl_audience_item_set_pending(d->aud, it->h, true);
     if (!t->ops) {
         /* Nothing to store (out of memory on the way): the slow road. */
         sl_dist_taken_done(srv, t, false);
@@ -1220,9 +1219,10 @@ void sl_dist_taken_done(struct sl_server *srv, struct sl_dist_taken *t, bool sto
     struct sl_dist *d = D(srv);
     struct ditem *it = item_get(d, t->id);
 
-    if (it && stored && it->state == D_RUNNING) {
-        sl_audience_item_set_live(d->aud, it->h, true);
-    } else if (it && !stored) {
+    if (it)
+        sl_audience_item_set_pending(d->aud, it->h, false);
+    if (it && !stored) {
+        sl_audience_item_set_live(d->aud, it->h, false);
         /* Its waves never were: out of the funnel and the decisions. */
         for (int i = 0; i < it->nwaves; i++) {
             const struct wave *w = &it->waves[i];

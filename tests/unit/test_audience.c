@@ -582,6 +582,39 @@ static void test_released_item_comes_back_apart(void **state)
     sl_audience_free(a);
 }
 
+/* A pending item's entries are shown to no read, and no read or full
+ * inbox drops them (a dead item's are dropped meanwhile); then they show. */
+static void test_pending_item_waits_in_inboxes(void **state)
+{
+    struct sl_audience *a = new_aud(1, 4);
+    struct sl_aud_entry e[8];
+
+    add_users(a, 3, 1);
+    uint32_t r = uid(a, "u1");
+    uint32_t p = new_item(a, "pending", "u0", NULL);
+    uint32_t dead = new_item(a, "dead", "u2", NULL);
+    assert_int_equal(sl_audience_place(a, p, &r, 1, SL_AUD_FOLLOWERS, 1, NULL), 0);
+    assert_int_equal(sl_audience_place(a, dead, &r, 1, SL_AUD_FOLLOWERS, 1, NULL), 0);
+    assert_int_equal(sl_audience_item_set_pending(a, p, true), 0);
+    assert_int_equal(sl_audience_item_set_live(a, dead, false), 0);
+    assert_int_equal(sl_audience_inbox_read(a, r, e, 8), 0);   /* compacts: dead goes */
+    /* Fill the inbox (4): the pending entry is not what makes room. */
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "x%d", i);
+        uint32_t h = new_item(a, id, "u2", NULL);
+        assert_int_equal(sl_audience_place(a, h, &r, 1, SL_AUD_NEARBY, 1, NULL), 0);
+    }
+    assert_int_equal(sl_audience_inbox_read(a, r, e, 8), 3);
+    for (int j = 0; j < 3; j++)
+        assert_int_not_equal(e[j].item, p);
+    assert_int_equal(sl_audience_item_set_pending(a, p, false), 0);
+    assert_int_equal(sl_audience_inbox_read(a, r, e, 8), 4);
+    assert_int_equal(e[3].item, p);                             /* the oldest */
+    assert_int_equal(sl_audience_item_set_pending(a, 12345, true), -ENOENT);
+    sl_audience_free(a);
+}
+
 /* A dead entry in the middle of a full inbox goes before the oldest live one. */
 static void test_full_inbox_drops_dead_first(void **state)
 {
@@ -995,6 +1028,7 @@ int main(void)
         cmocka_unit_test(test_inbox_bounded_newest_first),
         cmocka_unit_test(test_takedown_hides_everywhere),
         cmocka_unit_test(test_released_item_comes_back_apart),
+        cmocka_unit_test(test_pending_item_waits_in_inboxes),
         cmocka_unit_test(test_full_inbox_drops_dead_first),
         cmocka_unit_test(test_items_come_and_go),
         cmocka_unit_test(test_regroup_finds_communities),
