@@ -151,14 +151,20 @@ def taken(t, d, mod):
             "first: each fan's feed holds it once, nobody else's", got)
 
 
+def distributed(t, d, mod, case, item, creator, title):
+    """Upload item, approved; its snapshot once it is distributing."""
+    r = upload(d, item, creator, title)
+    t.require(r.status == 202 and (r.json or {}).get("state") == "approved",
+              "%s: upload approved -> 202" % case, r)
+    snap = snapshot(d, mod, item)
+    t.require(snap["state"] == "distributing" and first_wave_ok(snap["waves"]),
+              "%s: distributing with its first wave" % case, snap)
+    return snap
+
+
 def retry(t, d, mod):
     """2. The same upload again: the stored state, nothing placed twice."""
-    r = upload(d, "i-retry", "c-retry", "slow retry")
-    t.require(r.status == 202 and (r.json or {}).get("state") == "approved",
-              "retry: upload approved -> 202", r)
-    before = snapshot(d, mod, "i-retry")
-    t.require(before["state"] == "distributing" and first_wave_ok(before["waves"]),
-              "retry: distributing with its first wave", before)
+    before = distributed(t, d, mod, "retry", "i-retry", "c-retry", "slow retry")
     r = upload(d, "i-retry", "c-retry", "slow retry")
     t.check(r.status == 202 and (r.json or {}).get("id") == "i-retry"
             and r.json.get("state") == "distributing",
@@ -179,12 +185,7 @@ def retry(t, d, mod):
 
 def clash(t, d, mod):
     """3. Another body under the same id: 409, nothing changes."""
-    r = upload(d, "i-clash", "c-clash", "slow clash")
-    t.require(r.status == 202 and (r.json or {}).get("state") == "approved",
-              "clash: upload approved -> 202", r)
-    before = snapshot(d, mod, "i-clash")
-    t.require(before["state"] == "distributing" and first_wave_ok(before["waves"]),
-              "clash: distributing with its first wave", before)
+    before = distributed(t, d, mod, "clash", "i-clash", "c-clash", "slow clash")
     r = upload(d, "i-clash", "c-clash", "slow clash, another body")
     t.error(r, 409, "conflict", "clash: the same id with another body", field="id")
     after = snapshot(d, mod, "i-clash")
