@@ -600,7 +600,7 @@ static void test_pending_item_waits_in_inboxes(void **state)
     assert_int_equal(sl_audience_inbox_read(a, r, e, 8), 0);   /* compacts: dead goes */
     /* Fill the inbox (4): the pending entry is not what makes room. */
     for (int i = 0; i < 3; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof(id), "x%d", i);
         uint32_t h = new_item(a, id, "u2", NULL);
         assert_int_equal(sl_audience_place(a, h, &r, 1, SL_AUD_NEARBY, 1, NULL), 0);
