@@ -476,6 +476,9 @@ static bool audience_valid(const char *a)
            (colon - a == 5 && strncmp(a, "group", 5) == 0);
 }
 
+_Static_assert(sizeof(((struct plan_wave *)0)->audience) ==
+               sizeof(((struct sl_lua_wave *)0)->audience), "audiences copy whole");
+
 /* Judge a plan hook's answer, [{audience, size, limit_s, review}] as read
  * by the sandbox, and make it the item's plan. */
 static int plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char *err,
@@ -492,8 +495,8 @@ static int plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, ch
     }
     for (size_t i = 0; i < n; i++) {
         const struct sl_lua_wave *w = &v[i];
-        if (!audience_valid(w->audience) || strlen(w->audience) >= sizeof(plan->audience) ||
-            !w->size_ok || w->size < 0 || w->size > MAX_WAVE_SIZE || w->limit < 0 ||
+        if (!audience_valid(w->audience) || !w->size_ok || w->size < 0 ||
+            w->size > MAX_WAVE_SIZE || w->limit < 0 ||
             (w->limit > 0 && (w->limit_s < 1 || w->limit_s > 30 * 86400)) || w->review < 0) {
             snprintf(err, errlen, "plan wave %zu must be {audience = followers|nearby|everyone|"
                      "interest:NAME|group:NAME, size = 0..%d, limit_s = 1..2592000, "
@@ -501,7 +504,7 @@ static int plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, ch
             free(plan);
             return -EINVAL;
         }
-        snprintf(plan[i].audience, sizeof(plan[i].audience), "%s", w->audience);
+        memcpy(plan[i].audience, w->audience, sizeof(plan[i].audience));
         plan[i].size = (uint32_t)w->size;
         plan[i].limit_s = w->limit > 0 ? (uint32_t)w->limit_s : 3600;
         plan[i].review = w->review > 0 && w->review_on;
@@ -524,7 +527,7 @@ static int plan_check(json_t *v, struct ditem *it, char *err, size_t errlen)
         struct sl_lua_wave *o = &waves[i];
         memset(o, 0, sizeof(*o));
         if (a && strlen(a) < sizeof(o->audience))
-            memcpy(o->audience, a, strlen(a) + 1);
+            strcpy(o->audience, a);
         x = json_object_get(w, "size");
         o->size_ok = json_is_integer(x);
         o->size = json_integer_value(x);
@@ -729,9 +732,10 @@ static json_t *related_for(struct sl_dist *d, struct ditem *it)
  * hook_item). On 0, *res holds the answer and decision/reason/to point into
  * it (the caller frees *res); otherwise err says why (SL_DECLINED: no hook). */
 static int ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
-                         json_t *upload, json_t *tags, const struct wave *w, int64_t elapsed_ms, const char *why,
-                         json_t **res, const char **decision, const char **reason,
-                         const char **to, char *err, size_t errlen)
+                         json_t *upload, json_t *tags, const struct wave *w,
+                         int64_t elapsed_ms, const char *why, json_t **res,
+                         const char **decision, const char **reason, const char **to,
+                         char *err, size_t errlen)
 {
     json_t *args[2] = {
         json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "n", w->n, "audience",
@@ -1151,8 +1155,9 @@ void sl_dist_approved(struct sl_server *srv, const char *id, const struct sl_dis
             .upload_json = json_object_get(stored, "upload"),
             .tags_json = json_object_get(stored, "tags"),
         };
-        from_store.upload = upload_text = json_dumps(from_store.upload_json, JSON_COMPACT | JSON_SORT_KEYS);
-        from_store.tags = tags_text = json_dumps(from_store.tags_json, JSON_COMPACT | JSON_SORT_KEYS);
+        size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
+        from_store.upload = upload_text = json_dumps(from_store.upload_json, flags);
+        from_store.tags = tags_text = json_dumps(from_store.tags_json, flags);
         di = upload_text && tags_text ? &from_store : NULL;
     }
     if (di && (it = adopt(d, id, di)))

@@ -69,7 +69,7 @@ static void compress_c(uint32_t h[8], const uint8_t block[64])
 #ifdef SHA_NI
 /*
  * The same compression with SHA-NI (every audit record and upload hashes a
- * few blocks; this is about ten times fewer instructions). The state lives
+ * few blocks; about four times faster here). The state lives
  * in two registers as the instructions want it, {A,B,E,F} and {C,D,G,H};
  * each sha256rnds2 does two rounds, and sha256msg1/msg2 extend the message
  * schedule four words at a time: W[t] = W[t-16] + s0(W[t-15]) + W[t-7] +

@@ -65,8 +65,7 @@ void sl_lua_push_json(lua_State *L, json_t *v)
 
 static void fill(lua_State *L, int idx, json_t *c, int depth);
 
-/* A table is an array when its keys are exactly 1..n; {} is []. */
-static bool is_array(lua_State *L, int idx)
+bool sl_lua_is_list(lua_State *L, int idx)
 {
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx), keys = 0, in_range = 0;
 
@@ -83,8 +82,26 @@ static bool is_array(lua_State *L, int idx)
     return keys == n && in_range == n;
 }
 
+bool sl_lua_integer(lua_State *L, int idx, long long *out)
+{
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        return false;
+    if (lua_isinteger(L, idx)) {
+        *out = (long long)lua_tointeger(L, idx);
+        return true;
+    }
+    double d = lua_tonumber(L, idx);
+    /* JSON has one kind of number: 1e3 and 2.0 are the integers a reader
+     * checking for one expects. */
+    if (d != floor(d) || fabs(d) > 9007199254740992.0)
+        return false;
+    *out = (long long)d;
+    return true;
+}
+
 static json_t *scalar(lua_State *L, int idx)
 {
+    long long i;
     double d;
     size_t len;
     const char *s;
@@ -96,15 +113,11 @@ static json_t *scalar(lua_State *L, int idx)
     case LUA_TBOOLEAN:
         return json_boolean(lua_toboolean(L, idx));
     case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-            return json_integer((json_int_t)lua_tointeger(L, idx));
+        if (sl_lua_integer(L, idx, &i))
+            return json_integer((json_int_t)i);
         d = lua_tonumber(L, idx);
         if (!isfinite(d))
             luaL_error(L, "cannot convert nan or inf to JSON");
-        /* JSON has one kind of number: 1e3 and 2.0 are the integers a
-         * reader checking for one expects. */
-        if (d == floor(d) && fabs(d) <= 9007199254740992.0)
-            return json_integer((json_int_t)d);
         return json_real(d);
     case LUA_TSTRING:
         s = lua_tolstring(L, idx, &len);
@@ -128,7 +141,7 @@ static void put(lua_State *L, json_t *c, const char *key, int vidx, int depth)
         if (depth >= SL_LUA_JSON_DEPTH)
             luaL_error(L, "cannot convert to JSON: tables nested more than %d levels "
                        "(or a cycle)", SL_LUA_JSON_DEPTH);
-        v = is_array(L, vidx) ? json_array() : json_object();
+        v = sl_lua_is_list(L, vidx) ? json_array() : json_object();
     } else {
         v = scalar(L, vidx);
     }
@@ -186,7 +199,7 @@ void sl_lua_to_json(lua_State *L, int idx, json_t **out)
             luaL_error(L, "not enough memory");
         return;
     }
-    *out = is_array(L, idx) ? json_array() : json_object();
+    *out = sl_lua_is_list(L, idx) ? json_array() : json_object();
     if (*out == NULL)
         luaL_error(L, "not enough memory");
     fill(L, idx, *out, 1);

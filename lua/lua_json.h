@@ -3,6 +3,7 @@
 #ifndef SL_LUA_JSON_H
 #define SL_LUA_JSON_H
 
+#include <stdbool.h>
 #include <jansson.h>
 #include <lua.h>
 
@@ -24,5 +25,12 @@ void sl_lua_to_json(lua_State *L, int idx, json_t **out);
 
 /* The same, appending to array (which the caller holds). Raises. */
 void sl_lua_to_json_append(lua_State *L, int idx, json_t *array);
+
+/* The conversion's rules, for readers of a hook's answer that need no
+ * JSON: a table is a list when its keys are exactly 1..n ({} included);
+ * a number is an integer when it is one, or a float with no fractional part
+ * and at most 2^53 (then *out holds it). */
+bool sl_lua_is_list(lua_State *L, int idx);
+bool sl_lua_integer(lua_State *L, int idx, long long *out);
 
 #endif

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1079,22 +1078,6 @@ static bool find_hook(lua_State *L, struct sl_lua *sl, const char *hook, bool *d
     return true;
 }
 
-/* A number JSON would call an integer (see sl_lua_to_json): -1 if none. */
-static int integer_of(lua_State *L, int idx, long long *out)
-{
-    if (lua_type(L, idx) != LUA_TNUMBER)
-        return -1;
-    if (lua_isinteger(L, idx)) {
-        *out = (long long)lua_tointeger(L, idx);
-        return 1;
-    }
-    double d = lua_tonumber(L, idx);
-    if (d != floor(d) || fabs(d) > 9007199254740992.0)
-        return -1;
-    *out = (long long)d;
-    return 1;
-}
-
 /* One wave table's fields, read raw (as the JSON conversion reads). */
 static void take_wave(lua_State *L, int idx, struct sl_lua_wave *w)
 {
@@ -1110,9 +1093,10 @@ static void take_wave(lua_State *L, int idx, struct sl_lua_wave *w)
             memcpy(w->audience, a, len + 1);
     }
     lua_pushliteral(L, "size");
-    w->size_ok = lua_rawget(L, idx) != LUA_TNIL && integer_of(L, -1, &w->size) > 0;
+    lua_rawget(L, idx);
+    w->size_ok = sl_lua_integer(L, -1, &w->size);
     lua_pushliteral(L, "limit_s");
-    w->limit = lua_rawget(L, idx) == LUA_TNIL ? 0 : integer_of(L, -1, &w->limit_s);
+    w->limit = lua_rawget(L, idx) == LUA_TNIL ? 0 : sl_lua_integer(L, -1, &w->limit_s) ? 1 : -1;
     lua_pushliteral(L, "review");
     int t = lua_rawget(L, idx);
     w->review = t == LUA_TNIL ? 0 : t == LUA_TBOOLEAN ? 1 : -1;
@@ -1124,21 +1108,10 @@ static void take_wave(lua_State *L, int idx, struct sl_lua_wave *w)
  * number, else 0. */
 static size_t take_plan(lua_State *L, int idx, struct sl_lua_wave *out, size_t max)
 {
-    if (lua_type(L, idx) != LUA_TTABLE)
+    if (lua_type(L, idx) != LUA_TTABLE || !sl_lua_is_list(L, idx))
         return 0;
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx), keys = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        int isint;
-        lua_Integer k = lua_tointegerx(L, -2, &isint);
-        keys++;
-        lua_pop(L, 1);
-        if (!isint || lua_type(L, -1) != LUA_TNUMBER || k < 1 || k > n) {
-            lua_pop(L, 1);
-            return 0;
-        }
-    }
-    if (keys != n || n < 1 || (size_t)n > max)
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    if (n < 1 || (size_t)n > max)
         return 0;
     luaL_checkstack(L, 4, "plan");
     for (lua_Integer i = 1; i <= n; i++) {
