@@ -24,6 +24,7 @@
 #include "dist.h"
 #include "auth.h"
 #include "commit.h"
+#include "heap.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -527,6 +528,7 @@ void sl_api_metrics(struct sl_request *r)
     sl_metric_header(out, "sluice_events_total", "counter", "Events stored since start.");
     evbuffer_add_printf(out, "sluice_events_total %llu\n",
                         (unsigned long long)srv->events_total);
+    sl_heap_metrics(out);
     if (sl_store_item_states(srv->reader, &states) == 0) {
         const char *state;
         json_t *n;

@@ -131,6 +131,21 @@ def body(t):
     t.check(total(after, "sluice_items") >= n_up,
             "sluice_items over all states counts at least the %d items" % n_up,
             total(after, "sluice_items"))
+    # The allocator's gauges: jemalloc as built by default; glibc's
+    # mallinfo2 in builds --without-jemalloc (a sanitizer's allocator may
+    # hide the glibc figures, so only their order is checked there).
+    for fam in ("sluice_heap_allocator", "sluice_heap_allocated_bytes",
+                "sluice_heap_resident_bytes"):
+        t.check(types.get(fam) == "gauge", "# TYPE %s gauge" % fam, types.get(fam))
+    names = [lab.get("name") for n, lab, v in after if n == "sluice_heap_allocator" and v == 1]
+    t.check(len(names) == 1 and names[0] in ("jemalloc", "glibc"),
+            "one sluice_heap_allocator sample names jemalloc or glibc", names)
+    allocated = total(after, "sluice_heap_allocated_bytes")
+    resident = total(after, "sluice_heap_resident_bytes")
+    t.check(resident >= allocated >= 0, "heap resident >= allocated >= 0", (resident, allocated))
+    if names == ["jemalloc"]:
+        t.check(allocated > 1 << 20, "jemalloc has handed out over a MiB (the policy "
+                "sandbox, the store's caches)", allocated)
     t.check("secret-item-id-4711" not in text,
             "route labels are templates, not raw paths (no item id in /metrics)")
 
