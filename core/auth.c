@@ -16,6 +16,7 @@
 #include "server.h"
 #include "sha256.h"
 #include "store.h"
+#include "text.h"
 
 struct token {
     char *name;
@@ -247,7 +248,7 @@ void sl_api_token_create(struct sl_request *r)
                              "role must be one of ingest, moderator, policy, admin.");
         return;
     }
-    snprintf(t->name, sizeof(t->name), "%s", name);
+    sl_copy(t->name, sizeof(t->name), name);
     json_decref(body);
     t->create = true;
     if (sl_auth_generate(t->token, t->hash) < 0) {
@@ -265,7 +266,7 @@ void sl_api_token_delete(struct sl_request *r)
         return;
     }
     struct token_op *t = calloc(1, sizeof(*t));
-    snprintf(t->name, sizeof(t->name), "%s", r->params[0]);
+    sl_copy(t->name, sizeof(t->name), r->params[0]);
     token_submit(r, t);
 }
 

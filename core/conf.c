@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "text.h"
 
 /* The config file is trusted more than a policy, but a typo that loops
  * forever must still end with an error rather than a hung start. */
@@ -419,7 +420,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     char chunkname[4096];
     snprintf(chunkname, sizeof(chunkname), "@%s", path);
     if (luaL_loadbufferx(L, text, len, chunkname, "t") != LUA_OK) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        sl_copy(err, errlen, lua_tostring(L, -1));
         rc = -EINVAL;
         goto out;
     }
@@ -434,7 +435,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     lua_setupvalue(L, -2, 1);           /* _ENV of the chunk */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, CONFIG_HOOK_STEP);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        sl_copy(err, errlen, lua_tostring(L, -1));
         rc = -EINVAL;
         goto out;
     }

@@ -25,6 +25,7 @@
 #include "sandbox.h"
 #include "server.h"
 #include "store.h"
+#include "text.h"
 
 /*
  * The life of an approved item: a plan (from the policy's plan hook, or the
@@ -229,7 +230,7 @@ static struct dist_op *op_new(const char *item)
 {
     struct dist_op *o = calloc(1, sizeof(*o));
     if (o)
-        snprintf(o->item, sizeof(o->item), "%s", item);
+        sl_copy(o->item, sizeof(o->item), item);
     return o;
 }
 
@@ -251,7 +252,7 @@ static void op_submit(struct sl_dist *d, struct dist_op *o)
 static void op_state(struct dist_op *o, const char *actor, const char *action,
                      const char *from, const char *to, const char *reason)
 {
-    snprintf(o->actor, sizeof(o->actor), "%s", actor);
+    sl_copy(o->actor, sizeof(o->actor), actor);
     o->action = strdup(action);
     o->from_state = from ? strdup(from) : NULL;
     o->state = strdup(to);
@@ -561,9 +562,9 @@ static void hold_for_review(struct sl_dist *d, struct ditem *it, const char *que
     struct dist_op *o = op_new(it->id);
 
     if (w) {
-        snprintf(w->decision, sizeof(w->decision), "review");
-        snprintf(w->reason, sizeof(w->reason), "%s", reason);
-        snprintf(w->decided_by, sizeof(w->decided_by), "%s", actor);
+        sl_copy(w->decision, sizeof(w->decision), "review");
+        sl_copy(w->reason, sizeof(w->reason), reason);
+        sl_copy(w->decided_by, sizeof(w->decided_by), actor);
         w->ended_ms = sl_now_ms();
         op_wave(o, w);
         d->decisions[4]++;
@@ -634,8 +635,8 @@ static void begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op 
         struct wave *w = &it->waves[it->nwaves++];
         memset(w, 0, sizeof(*w));
         w->n = it->nwaves;
-        snprintf(w->audience, sizeof(w->audience), "%s",
-                 it->switch_to[0] ? it->switch_to : pw->audience);
+        sl_copy(w->audience, sizeof(w->audience),
+                it->switch_to[0] ? it->switch_to : pw->audience);
         it->switch_to[0] = '\0';
         w->size = pw->size;
         w->limit_ms = (int64_t)pw->limit_s * 1000;
@@ -654,10 +655,10 @@ static void begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op 
         struct dist_op *o = first ? first : op_new(it->id);
         first = NULL;
         if (w->placed == 0) {
-            snprintf(w->decision, sizeof(w->decision), "skip");
+            sl_copy(w->decision, sizeof(w->decision), "skip");
             snprintf(w->reason, sizeof(w->reason), "no one in the audience %s was left to offer",
                      w->audience);
-            snprintf(w->decided_by, sizeof(w->decided_by), "sluiced");
+            sl_copy(w->decided_by, sizeof(w->decided_by), "sluiced");
             w->ended_ms = w->started_ms;
             d->decisions[3]++;
         } else {
@@ -809,9 +810,9 @@ static void decide(struct sl_dist *d, struct ditem *it, const char *why)
     p->trials += w->counts[SL_EV_IMPRESSION];
     p->successes += engaged < w->counts[SL_EV_IMPRESSION] ? engaged : w->counts[SL_EV_IMPRESSION];
 
-    snprintf(w->decision, sizeof(w->decision), "%s", decision);
-    snprintf(w->reason, sizeof(w->reason), "%s", reason);
-    snprintf(w->decided_by, sizeof(w->decided_by), "%s", actor);
+    sl_copy(w->decision, sizeof(w->decision), decision);
+    sl_copy(w->reason, sizeof(w->reason), reason);
+    sl_copy(w->decided_by, sizeof(w->decided_by), actor);
     w->ended_ms = sl_now_ms();
     d->decisions[strcmp(decision, "continue") == 0 ? 0 : strcmp(decision, "stop") == 0 ? 1 : 2]++;
     struct dist_op *o = op_new(it->id);
@@ -824,7 +825,7 @@ static void decide(struct sl_dist *d, struct ditem *it, const char *why)
         return;
     }
     if (strcmp(decision, "switch") == 0)
-        snprintf(it->switch_to, sizeof(it->switch_to), "%s", to);
+        sl_copy(it->switch_to, sizeof(it->switch_to), to);
     json_decref(res);
     begin_next_wave(d, it, NULL);
 }
@@ -1074,7 +1075,7 @@ static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_di
     if (rc == 0 && again)
         sl_store_offers_each(d->srv->reader, id, mark_served, &(struct served){ d, h });
     if ((rc == 0 || rc == -EEXIST) && (it = calloc(1, sizeof(*it)))) {
-        snprintf(it->id, sizeof(it->id), "%s", id);
+        sl_copy(it->id, sizeof(it->id), id);
         it->h = h;
         it->upload = strdup(di->upload);
         it->tags = strdup(di->tags);
@@ -1190,7 +1191,7 @@ struct sl_dist_taken *sl_dist_take(struct sl_server *srv, const char *id,
         free(t);
         return NULL;
     }
-    snprintf(t->id, sizeof(t->id), "%s", id);
+    sl_copy(t->id, sizeof(t->id), id);
     d->held_tail = &t->ops;
     start(d, it, di);
     d->held_tail = NULL;
@@ -1635,9 +1636,9 @@ void sl_api_takedown(struct sl_request *r)
         return;
     }
     struct takedown_op *t = calloc(1, sizeof(*t));
-    snprintf(t->item, sizeof(t->item), "%s", r->params[0]);
+    sl_copy(t->item, sizeof(t->item), r->params[0]);
     snprintf(t->actor, sizeof(t->actor), "token:%s", r->token_name);
-    snprintf(t->reason, sizeof(t->reason), "%s", reason);
+    sl_copy(t->reason, sizeof(t->reason), reason);
     json_decref(body);
     t->r = r;
     t->op.apply = takedown_apply;
@@ -1840,8 +1841,8 @@ static void restore_wave(struct wave *w, json_t *j)
     json_t *stats = json_object_get(j, "stats");
     memset(w, 0, sizeof(*w));
     w->n = (int)json_integer_value(json_object_get(j, "n"));
-    snprintf(w->audience, sizeof(w->audience), "%s",
-             json_string_value(json_object_get(j, "audience")));
+    sl_copy(w->audience, sizeof(w->audience),
+            json_string_value(json_object_get(j, "audience")));
     w->size = (uint32_t)json_integer_value(json_object_get(j, "size"));
     w->placed = (uint32_t)json_integer_value(json_object_get(j, "placed"));
     w->started_ms = json_integer_value(json_object_get(j, "started_ms"));
@@ -1849,11 +1850,11 @@ static void restore_wave(struct wave *w, json_t *j)
     w->ended_ms = json_integer_value(json_object_get(j, "ended_ms"));
     for (int i = 0; i < SL_EV__COUNT; i++)
         w->counts[i] = (uint64_t)json_integer_value(json_object_get(stats, sl_event_names[i]));
-    snprintf(w->decision, sizeof(w->decision), "%s",
-             json_string_value(json_object_get(j, "decision")));
-    snprintf(w->reason, sizeof(w->reason), "%s", json_string_value(json_object_get(j, "reason")));
-    snprintf(w->decided_by, sizeof(w->decided_by), "%s",
-             json_string_value(json_object_get(j, "decided_by")));
+    sl_copy(w->decision, sizeof(w->decision),
+            json_string_value(json_object_get(j, "decision")));
+    sl_copy(w->reason, sizeof(w->reason), json_string_value(json_object_get(j, "reason")));
+    sl_copy(w->decided_by, sizeof(w->decided_by),
+            json_string_value(json_object_get(j, "decided_by")));
 }
 
 static int resume_item(void *arg, const char *id, const char *creator, const char *upload,

@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "server.h"
 #include "store.h"
+#include "text.h"
 
 #define BANK_CHANGE_MAX 100000
 
@@ -123,7 +124,7 @@ void sl_api_hashbank(struct sl_request *r)
         return;
     }
     json_decref(body);
-    snprintf(b->bank, sizeof(b->bank), "%s", r->params[0]);
+    sl_copy(b->bank, sizeof(b->bank), r->params[0]);
     b->r = r;
     b->op.apply = bank_apply;
     b->op.done = bank_done;
@@ -159,7 +160,7 @@ static int replay_one(void *arg, const char *bank, const char *hex)
 
     if (strcmp(bank, rp->bank) != 0 || rp->n == rp->cap) {
         flush(rp);
-        snprintf(rp->bank, sizeof(rp->bank), "%s", bank);
+        sl_copy(rp->bank, sizeof(rp->bank), bank);
     }
     if (sl_hash_parse(hex, &h) == 0)
         rp->hashes[rp->n++] = h;

@@ -31,6 +31,7 @@
 #include "policy.h"
 #include "server.h"
 #include "store.h"
+#include "text.h"
 
 /* {====================== Routing table ================================ */
 
@@ -294,7 +295,7 @@ void sl_http_reply_errorf(struct sl_request *r, int status, const char *code,
     va_start(ap, fmt);
     vsnprintf(err.message, sizeof(err.message), fmt, ap);
     va_end(ap);
-    snprintf(err.field, sizeof(err.field), "%s", field ? field : "");
+    sl_copy(err.field, sizeof(err.field), field ? field : "");
     sl_http_reply_error(r, &err);
 }
 

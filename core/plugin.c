@@ -14,6 +14,7 @@
 #include "item.h"
 #include "log.h"
 #include "plugin.h"
+#include "text.h"
 
 #define MAX_STATS 64
 
@@ -85,7 +86,7 @@ static void host_stat_add(const char *plugin, const char *name, double v)
             return;
         }
     if (nstats < MAX_STATS) {
-        snprintf(stats[nstats].name, sizeof(stats[nstats].name), "%s", full);
+        sl_copy(stats[nstats].name, sizeof(stats[nstats].name), full);
         stats[nstats++].value = v;
     }
 }
@@ -110,7 +111,7 @@ int sl_plugin_open(const char *path, struct sl_plugin *out, void **handle,
 {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        snprintf(err, errlen, "%s", dlerror());
+        sl_copy(err, errlen, dlerror());
         return -ENOENT;
     }
     const struct sl_plugin *p = dlsym(h, SL_PLUGIN_SYMBOL);
@@ -163,7 +164,7 @@ int sl_plugins_load(const struct sl_config *cfg, struct sl_plugins **out,
         int rc;
 
         if (pc->path)
-            snprintf(path, sizeof(path), "%s", pc->path);
+            sl_copy(path, sizeof(path), pc->path);
         else
             snprintf(path, sizeof(path), "%s/%s.so", cfg->plugins_dir, pc->name);
         rc = sl_plugin_open(path, &l->p, &l->handle, why, sizeof(why));

@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "sandbox.h"
 #include "server.h"
+#include "text.h"
 
 struct sl_policy {
     struct sl_lua *lua;         /* the loaded set; swapped whole on reload */
@@ -153,13 +154,13 @@ static void consider(struct sl_outcome *v, int *held, int verdict, const char *q
     if (rank(verdict) <= rank(*held))
         return;
     *held = verdict;
-    snprintf(v->state, sizeof(v->state), "%s",
-             verdict == SL_VERDICT_APPROVE ? "approved" :
-             verdict == SL_VERDICT_REJECT ? "rejected" : "in_review");
-    snprintf(v->queue, sizeof(v->queue), "%s", queue && *queue ? queue : "default");
+    sl_copy(v->state, sizeof(v->state),
+            verdict == SL_VERDICT_APPROVE ? "approved" :
+            verdict == SL_VERDICT_REJECT ? "rejected" : "in_review");
+    sl_copy(v->queue, sizeof(v->queue), queue && *queue ? queue : "default");
     v->priority = priority;
-    snprintf(v->reason, sizeof(v->reason), "%s", reason ? reason : "");
-    snprintf(v->actor, sizeof(v->actor), "%s", actor);
+    sl_copy(v->reason, sizeof(v->reason), reason ? reason : "");
+    sl_copy(v->actor, sizeof(v->actor), actor);
 }
 
 static void fail_to_people(struct sl_outcome *v, int *held, const char *hook,
@@ -249,7 +250,7 @@ void sl_api_policies_reload(struct sl_request *r)
     const char *before = sl_policy_version(r->srv);
     char previous[32];
 
-    snprintf(previous, sizeof(previous), "%s", before);
+    sl_copy(previous, sizeof(previous), before);
     if (sl_policy_reload(r->srv, err, sizeof(err)) < 0) {
         sl_http_reply_errorf(r, 422, "policy_error", NULL,
                              "Reload refused, still running %s: %s", previous, err);

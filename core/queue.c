@@ -14,6 +14,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "text.h"
 
 #define CLAIM_MAX 50
 #define LIST_MAX 1000
@@ -65,7 +66,7 @@ static int claim_apply(struct queue_op *q, struct sl_store *w)
                                   q->now_ms, q->lease_ms, &q->claimed);
     json_array_foreach(q->claimed, i, c) {
         char reason[64];
-        snprintf(q->item, sizeof(q->item), "%s", json_string_value(json_object_get(c, "id")));
+        sl_copy(q->item, sizeof(q->item), json_string_value(json_object_get(c, "id")));
         snprintf(reason, sizeof(reason), "fence %lld",
                  (long long)json_integer_value(json_object_get(c, "fence")));
         if (rc == 0)
@@ -111,7 +112,7 @@ static int decide_apply(struct queue_op *q, struct sl_store *w)
                                 q->now_ms);
         return rc < 0 ? rc : audit(w, q, "escalate", "in_review", "in_review", q->reason);
     }
-    snprintf(q->state, sizeof(q->state), "%s", q->what == D_APPROVE ? "approved" : "rejected");
+    sl_copy(q->state, sizeof(q->state), q->what == D_APPROVE ? "approved" : "rejected");
     if ((rc = sl_store_queue_remove(w, q->item)) < 0 ||
         (rc = sl_store_item_set_state(w, q->item, q->state, q->now_ms)) < 0)
         return rc;
@@ -207,7 +208,7 @@ static void submit(struct sl_request *r, struct queue_op *q)
     q->op.done = queue_done;
     q->now_ms = sl_now_ms();
     q->lease_ms = (int64_t)r->srv->cfg.claim_lease_seconds * 1000;
-    snprintf(q->who, sizeof(q->who), "%s", r->token_name);
+    sl_copy(q->who, sizeof(q->who), r->token_name);
     int rc = sl_commit_submit(r->srv->commit, &q->op);
     if (rc < 0) {
         queue_op_free(q);
@@ -257,7 +258,7 @@ void sl_api_queue_claim(struct sl_request *r)
     struct queue_op *q = calloc(1, sizeof(*q));
     q->what = D_CLAIM;
     q->limit = (int)limit;
-    snprintf(q->queue, sizeof(q->queue), "%s", queue ? queue : "");
+    sl_copy(q->queue, sizeof(q->queue), queue ? queue : "");
     json_decref(body);
     submit(r, q);
 }
@@ -327,8 +328,8 @@ void sl_api_decision(struct sl_request *r)
         sl_error_set(&err, 404, "not_found", NULL, "No item has that id.");
         goto refuse;
     }
-    snprintf(q->item, sizeof(q->item), "%s", r->params[0]);
-    snprintf(q->reason, sizeof(q->reason), "%s", reason ? reason : "");
+    sl_copy(q->item, sizeof(q->item), r->params[0]);
+    sl_copy(q->reason, sizeof(q->reason), reason ? reason : "");
     q->fence = fence;
     json_decref(body);
     submit(r, q);
@@ -358,7 +359,7 @@ void sl_api_renew(struct sl_request *r)
     struct queue_op *q = calloc(1, sizeof(*q));
     q->what = D_RENEW;
     q->fence = fence;
-    snprintf(q->item, sizeof(q->item), "%s", r->params[0]);
+    sl_copy(q->item, sizeof(q->item), r->params[0]);
     submit(r, q);
 }
 

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "text.h"
 
 static void usage(FILE *to)
 {
@@ -132,9 +133,9 @@ static int parse_url(struct client *c)
     if (host[0] == '[' && n > 2 && host[n - 1] == ']')
         snprintf(c->host, sizeof(c->host), "%.*s", (int)(n - 2), host + 1);
     else
-        snprintf(c->host, sizeof(c->host), "%s", host);
+        sl_copy(c->host, sizeof(c->host), host);
     const char *path = evhttp_uri_get_path(u);
-    snprintf(c->prefix, sizeof(c->prefix), "%s", path ? path : "");
+    sl_copy(c->prefix, sizeof(c->prefix), path ? path : "");
     n = strlen(c->prefix);
     if (n && c->prefix[n - 1] == '/')
         c->prefix[n - 1] = '\0';

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "sha256.h"
 #include "store.h"
+#include "text.h"
 
 /* {====================== Schema ======================================= */
 
@@ -462,7 +463,7 @@ static int load_audit_head(struct sl_store *s)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         s->audit_seq = sqlite3_column_int64(st, 0);
-        snprintf(s->audit_hash, sizeof(s->audit_hash), "%s", col_text(st, 1));
+        sl_copy(s->audit_hash, sizeof(s->audit_hash), col_text(st, 1));
     } else if (rc == SQLITE_DONE) {
         s->audit_seq = 0;
         memset(s->audit_hash, '0', SL_SHA256_HEX_LEN);
@@ -655,8 +656,8 @@ int sl_store_item_peek(struct sl_store *s, const char *id, char *hash, char *sta
     bind_text(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        snprintf(hash, SL_SHA256_HEX_LEN + 1, "%s", col_text(st, 0));
-        snprintf(state, 32, "%s", col_text(st, 1));
+        sl_copy(hash, SL_SHA256_HEX_LEN + 1, col_text(st, 0));
+        sl_copy(state, 32, col_text(st, 1));
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "item peek");
@@ -1036,7 +1037,7 @@ int sl_store_item_state(struct sl_store *s, const char *id, char *state)
     bind_text(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        snprintf(state, 32, "%s", col_text(st, 0));
+        sl_copy(state, 32, col_text(st, 0));
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "item state");
 }
@@ -1114,14 +1115,14 @@ int sl_store_queue_get(struct sl_store *s, const char *item, struct sl_queue_ent
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         memset(e, 0, sizeof(*e));
-        snprintf(e->queue, sizeof(e->queue), "%s", col_text(st, 0));
+        sl_copy(e->queue, sizeof(e->queue), col_text(st, 0));
         e->priority = sqlite3_column_int(st, 1);
         if (col_text(st, 2))
-            snprintf(e->claimed_by, sizeof(e->claimed_by), "%s", col_text(st, 2));
+            sl_copy(e->claimed_by, sizeof(e->claimed_by), col_text(st, 2));
         e->lease_until_ms = sqlite3_column_int64(st, 3);
         e->fence = sqlite3_column_int64(st, 4);
         if (col_text(st, 5))
-            snprintf(e->escalated_by, sizeof(e->escalated_by), "%s", col_text(st, 5));
+            sl_copy(e->escalated_by, sizeof(e->escalated_by), col_text(st, 5));
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "queue get");
@@ -1141,7 +1142,7 @@ int sl_store_queue_claim(struct sl_store *s, const char *queue, const char *who,
     bind_text(st, 3, who);
     sqlite3_bind_int(st, 4, limit);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < limit)
-        snprintf(ids[n++], sizeof(ids[0]), "%s", col_text(st, 0));
+        sl_copy(ids[n++], sizeof(ids[0]), col_text(st, 0));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return db_fail(s, "queue available");

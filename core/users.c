@@ -13,6 +13,7 @@
 #include "json.h"
 #include "server.h"
 #include "store.h"
+#include "text.h"
 
 #define MAX_INTERESTS 64
 
@@ -117,7 +118,7 @@ void sl_api_user_post(struct sl_request *r)
     }
     struct user_op *u = calloc(1, sizeof(*u));
     json_t *interests = json_object_get(body, "interests");
-    snprintf(u->id, sizeof(u->id), "%s", id);
+    sl_copy(u->id, sizeof(u->id), id);
     u->city = city ? strdup(city) : NULL;
     u->interests = interests && !json_is_null(interests)
                        ? json_dumps(interests, JSON_COMPACT) : NULL;
@@ -141,8 +142,8 @@ static void follow(struct sl_request *r, bool on)
         return;
     }
     struct user_op *u = calloc(1, sizeof(*u));
-    snprintf(u->id, sizeof(u->id), "%s", follower);
-    snprintf(u->creator, sizeof(u->creator), "%s", creator);
+    sl_copy(u->id, sizeof(u->id), follower);
+    sl_copy(u->creator, sizeof(u->creator), creator);
     u->follow = true;
     u->on = on;
     user_submit(r, u);

@@ -23,6 +23,7 @@
 #include "lua_json.h"
 #include "lua_lib.h"
 #include "lua_review.h"
+#include "text.h"
 
 #define HOOK_CHUNK 1000         /* instructions between two budget checks */
 #define ALLOC_UNIT 64           /* bytes allocated that cost one instruction */
@@ -60,6 +61,13 @@ struct sl_lua {
     /* what runs: "policies/x.lua" or "policies/x.lua:4" where the hook is
      * defined, for errors that have no line of their own */
     char where[WHERE_MAX];
+    /* where each hook function called so far is defined, found once: each
+     * function is held in the registry, so its address stays its own */
+    struct hook_site {
+        const void *fn;
+        char where[WHERE_MAX];
+    } sites[8];
+    size_t nsites;
 
     unsigned prints;            /* print lines in this call */
     sl_lua_log_fn *log;
@@ -168,7 +176,7 @@ static void locate(lua_State *L, char *buf, size_t len)
             return;
         }
     }
-    snprintf(buf, len, "%s", sl->where);
+    sl_copy(buf, len, sl->where);
 }
 
 static int out_of_instructions(lua_State *L)
@@ -919,11 +927,11 @@ static int run_files(struct sl_lua *sl, char *err, size_t errlen)
     for (i = 0; i < sl->nfiles; i++) {
         if (!sl->files[i].run)
             continue;
-        snprintf(sl->where, sizeof sl->where, "%s", sl->files[i].chunkname + 1);
+        sl_copy(sl->where, sizeof sl->where, sl->files[i].chunkname + 1);
         if ((rc = protect(sl, run_file_body, &sl->files[i], err, errlen)) < 0)
             return rc;
     }
-    snprintf(sl->where, sizeof sl->where, "%s", sl->label);
+    sl_copy(sl->where, sizeof sl->where, sl->label);
     return 0;
 }
 
@@ -1072,9 +1080,22 @@ static bool find_hook(lua_State *L, struct sl_lua *sl, const char *hook, bool *d
     if (!lua_isfunction(L, -1))
         luaL_error(L, "%s: the global '%s' is a %s, not a hook function", sl->label,
                    hook, luaL_typename(L, -1));
+    const void *fn = lua_topointer(L, -1);
+    for (size_t i = 0; i < sl->nsites; i++) {
+        if (sl->sites[i].fn == fn) {
+            memcpy(sl->where, sl->sites[i].where, sizeof sl->where);
+            return true;
+        }
+    }
     lua_pushvalue(L, -1);
     lua_getinfo(L, ">S", &ar);
     snprintf(sl->where, sizeof sl->where, "%s:%d", ar.short_src, ar.linedefined);
+    if (sl->nsites < sizeof sl->sites / sizeof sl->sites[0]) {
+        lua_pushvalue(L, -1);
+        luaL_ref(L, LUA_REGISTRYINDEX);
+        sl->sites[sl->nsites].fn = fn;
+        memcpy(sl->sites[sl->nsites++].where, sl->where, sizeof sl->where);
+    }
     return true;
 }
 
@@ -1184,7 +1205,7 @@ static int call_hook(struct sl_lua *sl, struct hook_call *hc, struct sl_item *it
                     strerror(-rc));
         sl_lua_item_end(&sl->slot, &ctx);
     }
-    snprintf(sl->where, sizeof sl->where, "%s", sl->label);
+    sl_copy(sl->where, sizeof sl->where, sl->label);
     return rc;
 }
 

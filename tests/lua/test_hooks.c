@@ -449,6 +449,39 @@ static void test_review_nonsense_fails(void **state)
     sl_lua_free(sl);
 }
 
+/*
+ * An error with no line of its own (here the memory budget's) names the
+ * hook function: where it is defined is found once per function and kept. A hook replaced at run
+ * time, more often than the sandbox keeps such places, is still named
+ * right, and so is the one before it when it comes back.
+ */
+static void test_hook_where(void **state)
+{
+    struct sl_lua *sl = load_fixture("policies-probe", NULL);
+    struct sl_item *item = make_item(upload_full);
+    struct sl_review out;
+    char err[ERRLEN], code[160], want[64];
+
+    (void)state;
+    for (int i = 0; i < 12; i++) {
+        snprintf(code, sizeof code, "site%d = load(\"return string.rep('x', 1 << 30)\", "
+                 "\"=site%d\") review = site%d return 0", i, i, i);
+        json_decref(probe_ok(sl, code));
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(sl_lua_review(sl, item, &out, err, sizeof err), -ENOMEM);
+            snprintf(want, sizeof want, "site%d:0: memory budget exhausted", i);
+            if (strstr(err, want) == NULL)
+                fail_msg("hook %d, call %d: error \"%s\" lacks \"%s\"", i, k, err, want);
+        }
+    }
+    json_decref(probe_ok(sl, "review = site2 return 0"));
+    assert_int_equal(sl_lua_review(sl, item, &out, err, sizeof err), -ENOMEM);
+    if (strstr(err, "site2:0: memory budget exhausted") == NULL)
+        fail_msg("the second hook again: error \"%s\"", err);
+    sl_item_free(item);
+    sl_lua_free(sl);
+}
+
 static void test_review_answer_forms(void **state)
 {
     static const struct {
@@ -689,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_failing_hook_changes_nothing),
         cmocka_unit_test(test_missing_hook_declines),
         cmocka_unit_test(test_review_nonsense_fails),
+        cmocka_unit_test(test_hook_where),
         cmocka_unit_test(test_review_answer_forms),
         cmocka_unit_test(test_review_reason_fallback_and_length),
         cmocka_unit_test(test_call_json),
