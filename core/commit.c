@@ -73,8 +73,20 @@ static void write_batch(struct sl_commit *c, struct sl_commit_op *batch, int nop
     struct sl_store *w = c->writer;
     double start = now_seconds();
     int rc = sl_store_begin(w);
+    bool refused = false;
 
-    for (struct sl_commit_op *op = batch; op && rc == 0; op = op->next) {
+    /* First as one transaction: almost every batch is accepted whole, and a
+     * savepoint around each op made SQLite copy every page the op touched
+     * into its statement journal. */
+    for (struct sl_commit_op *op = batch; op && rc == 0 && !refused; op = op->next)
+        refused = (op->rc = op->apply(op, w)) < 0;
+    /* One was refused: write the batch again, each op in its own savepoint,
+     * so that the refused one undoes only its own work. */
+    if (rc == 0 && refused) {
+        sl_store_rollback(w);
+        rc = sl_store_begin(w);
+    }
+    for (struct sl_commit_op *op = batch; op && rc == 0 && refused; op = op->next) {
         rc = sl_store_savepoint(w);
         if (rc < 0)
             break;

@@ -11,10 +11,15 @@ struct sl_commit;
 
 /*
  * A write a request wants durable. The request embeds it and fills in apply
- * and done. apply runs on the commit thread inside a transaction (and its own
- * savepoint: a failed apply undoes only its own changes); done runs on the
- * event loop after the transaction has committed (rc is apply's result) or
- * failed (rc is -EIO and nothing of the batch is stored).
+ * and done. apply runs on the commit thread inside a transaction with the
+ * rest of its batch; done runs on the event loop after the transaction has
+ * committed (rc is apply's result) or failed (rc is -EIO and nothing of the
+ * batch is stored).
+ *
+ * A failed apply undoes only its own changes: when an op of a batch fails,
+ * the batch is rolled back and applied again, each op in a savepoint of its
+ * own. So apply may run twice, and what it sets outside the store (its
+ * answer in the op) must be set afresh on every run.
  */
 struct sl_commit_op {
     int (*apply)(struct sl_commit_op *op, struct sl_store *writer);

@@ -62,6 +62,9 @@ static int claim_apply(struct queue_op *q, struct sl_store *w)
 {
     size_t i;
     json_t *c;
+
+    json_decref(q->claimed);            /* from a run of a batch rolled back */
+    q->claimed = NULL;
     int rc = sl_store_queue_claim(w, q->queue[0] ? q->queue : NULL, q->who, q->limit,
                                   q->now_ms, q->lease_ms, &q->claimed);
     json_array_foreach(q->claimed, i, c) {

@@ -140,9 +140,9 @@ static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
     int64_t now = sl_now_ms();
 
     int rc = sl_store_item_peek(w, u->id, stored_hash, u->state);
+    u->existed = rc == 0;
     if (rc == 0) {
         /* Idempotent retry: same body, same answer; another body is a clash. */
-        u->existed = true;
         return strcmp(stored_hash, u->hash) == 0 ? 0 : -EEXIST;
     }
     if (rc != -ENOENT)
