@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +383,72 @@ static void test_canonical(void **state)
     json_decref(a);
 }
 
+/* A random JSON value: nested containers, strings with every escape and
+ * multi-byte UTF-8, integers and reals of every magnitude. */
+static json_t *random_value(unsigned *seed, int depth)
+{
+    static const char *const bits[] = { "a", "Z", "0", " ", "\"", "\\", "/", "\b", "\f",
+        "\n", "\r", "\t", "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe4\xbd\xa0",
+        "\xf0\x9f\x98\x80", "\xe2\x80\xa8", "key", "_" };
+    int kind = rand_r(seed) % (depth < 4 ? 8 : 6);
+    char text[64] = "";
+
+    if (kind <= 1 || kind >= 6) {
+        for (int i = rand_r(seed) % 6; i > 0; i--)
+            strcat(text, bits[rand_r(seed) % (sizeof(bits) / sizeof(bits[0]))]);
+    }
+    switch (kind) {
+    case 0: case 1:
+        return json_string(text);
+    case 2:
+        return json_integer((json_int_t)rand_r(seed) * (rand_r(seed) % 2 ? -1 : 1) *
+                            ((json_int_t)1 << (rand_r(seed) % 32)));
+    case 3: {
+        double m = (double)rand_r(seed) / RAND_MAX * (rand_r(seed) % 2 ? -1 : 1);
+        return json_real(ldexp(m, rand_r(seed) % 400 - 200));
+    }
+    case 4:
+        return rand_r(seed) % 2 ? json_true() : json_false();
+    case 5:
+        return json_null();
+    case 6: {
+        json_t *o = json_object();
+        for (int i = rand_r(seed) % 5; i > 0; i--) {
+            char key[80];
+            snprintf(key, sizeof(key), "%s%d", text, rand_r(seed) % 3);
+            json_object_set_new(o, key, random_value(seed, depth + 1));
+        }
+        return o;
+    }
+    default: {
+        json_t *a = json_array();
+        for (int i = rand_r(seed) % 5; i > 0; i--)
+            json_array_append_new(a, random_value(seed, depth + 1));
+        return a;
+    }
+    }
+}
+
+/* sl_json_canonical writes what jansson's sorted compact dump writes: the
+ * hash of every stored upload depends on it. */
+static void test_canonical_is_janssons(void **state)
+{
+    unsigned seed = 20261129;
+    (void)state;
+    for (int i = 0; i < 3000; i++) {
+        json_t *v = random_value(&seed, 0);
+        char *ours = sl_json_canonical(v);
+        char *theirs = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        assert_non_null(ours);
+        assert_non_null(theirs);
+        if (strcmp(ours, theirs) != 0)
+            fail_msg("value %d:\n ours   %s\n theirs %s", i, ours, theirs);
+        free(ours);
+        free(theirs);
+        json_decref(v);
+    }
+}
+
 /* ====== sl_error_set ====== */
 
 static void test_error_set(void **state)
@@ -530,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_id_valid),
         cmocka_unit_test(test_only_keys),
         cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_canonical_is_janssons),
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_put_string),
         cmocka_unit_test(test_put_int),
