@@ -4,14 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <cmocka.h>
 
 #include <event2/event.h>
@@ -20,6 +18,7 @@
 
 #include "commit.h"
 #include "store.h"
+#include "../lua/util.h"
 
 /* An op that appends one audit record for its item, then answers want. */
 struct test_op {
@@ -75,23 +74,6 @@ static size_t records_of(struct sl_store *r, const char *item)
     return n;
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char path[1024];
-
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        assert_int_equal(unlink(path), 0);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(dir), 0);
-}
-
 /*
  * ops[0] holds the commit thread (it waits at the gate) while ops[1..4]
  * queue behind it, so they are written as one batch: ops[2] writes and is
@@ -101,7 +83,7 @@ static void remove_dir(const char *dir)
  */
 static void test_refused_op_in_a_batch(void **state)
 {
-    char dir[32] = "commit.XXXXXX";
+    char *dir = temp_dir();
     struct sl_store *w, *r;
     struct sl_commit *c;
     struct event_base *base;
@@ -110,7 +92,6 @@ static void test_refused_op_in_a_batch(void **state)
 
     (void)state;
     assert_int_equal(evthread_use_pthreads(), 0);
-    assert_non_null(mkdtemp(dir));
     assert_int_equal(sl_store_open(dir, true, &w), 0);
     base = event_base_new();
     assert_non_null(base);
