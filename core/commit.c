@@ -68,34 +68,48 @@ static void record(struct sl_commit *c, int nops, double seconds, bool failed)
 }
 
 /* Apply and commit one batch; every op's rc is set. */
+/* Every op of the batch in the open transaction; false when one was
+ * refused (its rc and the ops before it are set, the rest not run). */
+static bool apply_all(struct sl_store *w, struct sl_commit_op *batch)
+{
+    for (struct sl_commit_op *op = batch; op; op = op->next)
+        if ((op->rc = op->apply(op, w)) < 0)
+            return false;
+    return true;
+}
+
+/* The same, each op in a savepoint of its own: a refused op (conflict, not
+ * found) undoes its own work only; a failure of the database ends the
+ * batch. 0, or the failure. */
+static int apply_each(struct sl_store *w, struct sl_commit_op *batch)
+{
+    int rc = 0;
+
+    for (struct sl_commit_op *op = batch; op && rc == 0; op = op->next) {
+        if ((rc = sl_store_savepoint(w)) < 0)
+            break;
+        op->rc = op->apply(op, w);
+        rc = op->rc < 0 ? sl_store_rollback_to(w) : sl_store_release(w);
+        if (op->rc == -EIO)
+            rc = -EIO;
+    }
+    return rc;
+}
+
 static void write_batch(struct sl_commit *c, struct sl_commit_op *batch, int nops)
 {
     struct sl_store *w = c->writer;
     double start = now_seconds();
     int rc = sl_store_begin(w);
-    bool refused = false;
 
     /* First as one transaction: almost every batch is accepted whole, and a
      * savepoint around each op made SQLite copy every page the op touched
-     * into its statement journal. */
-    for (struct sl_commit_op *op = batch; op && rc == 0 && !refused; op = op->next)
-        refused = (op->rc = op->apply(op, w)) < 0;
-    /* One was refused: write the batch again, each op in its own savepoint,
-     * so that the refused one undoes only its own work. */
-    if (rc == 0 && refused) {
+     * into its statement journal. Only when an op is refused is the batch
+     * rolled back and written again op by op. */
+    if (rc == 0 && !apply_all(w, batch)) {
         sl_store_rollback(w);
-        rc = sl_store_begin(w);
-    }
-    for (struct sl_commit_op *op = batch; op && rc == 0 && refused; op = op->next) {
-        rc = sl_store_savepoint(w);
-        if (rc < 0)
-            break;
-        op->rc = op->apply(op, w);
-        /* A refused op (conflict, not found) undoes its own work only; a
-         * failure of the database ends the batch. */
-        rc = op->rc < 0 ? sl_store_rollback_to(w) : sl_store_release(w);
-        if (op->rc == -EIO)
-            rc = -EIO;
+        if ((rc = sl_store_begin(w)) == 0)
+            rc = apply_each(w, batch);
     }
     if (rc == 0)
         rc = sl_store_commit(w);

@@ -110,7 +110,7 @@ static int decide_apply(struct queue_op *q, struct sl_store *w)
     if (q->tags && (rc = sl_store_item_merge_tags(w, q->item, q->tags, q->now_ms)) < 0)
         return rc;
     if (q->what == D_ESCALATE) {
-        snprintf(q->state, sizeof(q->state), "in_review");
+        sl_copy(q->state, sizeof(q->state), "in_review");
         rc = sl_store_queue_put(w, q->item, "escalated", e.priority, q->reason, q->who,
                                 q->now_ms);
         return rc < 0 ? rc : audit(w, q, "escalate", "in_review", "in_review", q->reason);

@@ -653,7 +653,7 @@ struct sl_lua *sl_lua_new(const struct sl_lua_limits *limits)
     sl->mem_limit = memory;
     sl->instr_limit = instructions > LLONG_MAX / 2 ? LLONG_MAX / 2 : (long long)instructions;
     sl->env_ref = sl->modules_ref = LUA_NOREF;
-    snprintf(sl->where, sizeof sl->where, "policies");
+    sl_copy(sl->where, sizeof sl->where, "policies");
     sl->file_list = json_array();
     sl->L = lua_newstate(budget_alloc, sl);
     if (sl->L == NULL || sl->file_list == NULL)

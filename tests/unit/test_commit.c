@@ -28,7 +28,6 @@ struct test_op {
     bool gate;                  /* wait for the test to open the gate first */
     int applied;                /* runs of apply */
     int done_rc;
-    bool done;
 };
 
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -60,7 +59,6 @@ static void op_done(struct sl_commit_op *op, int rc)
     struct test_op *t = (struct test_op *)op;
 
     t->done_rc = rc;
-    t->done = true;
     ndone++;
 }
 
