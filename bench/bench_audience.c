@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "audience.h"
-#include "distmath.h"
+#include "dist/audience.h"
+#include "dist/distmath.h"
 
 #define CITIES 500
 #define INTERESTS 1000

@@ -9,8 +9,8 @@
 
 #include <sluice/plugin.h>
 
-#include "item.h"
-#include "sandbox.h"
+#include "lib/item.h"
+#include "lua/sandbox.h"
 
 static double now(void)
 {

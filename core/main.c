@@ -16,18 +16,18 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "auth.h"
-#include "commit.h"
-#include "conf.h"
-#include "dist.h"
-#include "events.h"
-#include "hashbanks.h"
-#include "http.h"
-#include "log.h"
-#include "notify.h"
-#include "policy.h"
+#include "http/auth.h"
+#include "store/commit.h"
+#include "lib/conf.h"
+#include "dist/dist.h"
+#include "api/events.h"
+#include "api/hashbanks.h"
+#include "http/http.h"
+#include "lib/log.h"
+#include "lib/notify.h"
+#include "policy/policy.h"
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 
 #define DRAIN_TIMEOUT_MS 30000
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "conf.h"
+#include "lib/conf.h"
 
 struct event_base;
 struct evhttp;

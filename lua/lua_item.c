@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The item object policies see: read-only fields plus item:tag and item:reason. */
-#include "lua_item.h"
+#include "lua/lua_item.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <lauxlib.h>
 
-#include "item.h"
-#include "lua_json.h"
-#include "lua_lib.h"
+#include "lib/item.h"
+#include "lua/lua_json.h"
+#include "lua/lua_lib.h"
 
 #define ITEM_MT "sluice.item"
 

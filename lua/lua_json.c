@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* JSON values in and out of Lua, for hook arguments and results. */
-#include "lua_json.h"
+#include "lua/lua_json.h"
 
 #include <math.h>
 #include <stdbool.h>

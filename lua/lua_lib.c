@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Library functions that charge the budget for work the instruction hook cannot see. */
-#include "lua_lib.h"
+#include "lua/lua_lib.h"
 
 #include <limits.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* string.find, match, gmatch and gsub for policies: Lua patterns on a step budget. */
-#include "lua_lib.h"
+#include "lua/lua_lib.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The answer a review hook gives, read strictly into struct sl_review. */
-#include "lua_review.h"
+#include "lua/lua_review.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <lauxlib.h>
 
 #include "sluice/plugin.h"
-#include "item.h"
-#include "lua_lib.h"
+#include "lib/item.h"
+#include "lua/lua_lib.h"
 
 /*
  * A review hook answers one of

@@ -5,7 +5,7 @@
 
 #include <lua.h>
 
-#include "lua_item.h"
+#include "lua/lua_item.h"
 
 struct sl_review;
 

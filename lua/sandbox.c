@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The Lua policy sandbox: budgets, the allow-listed environment, loading, hook calls. */
 #define _POSIX_C_SOURCE 200809L
-#include "sandbox.h"
+#include "lua/sandbox.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,13 +17,13 @@
 #include <lualib.h>
 
 #include "sluice/plugin.h"
-#include "item.h"
-#include "sha256.h"
-#include "lua_item.h"
-#include "lua_json.h"
-#include "lua_lib.h"
-#include "lua_review.h"
-#include "text.h"
+#include "lib/item.h"
+#include "lib/sha256.h"
+#include "lua/lua_item.h"
+#include "lua/lua_json.h"
+#include "lua/lua_lib.h"
+#include "lua/lua_review.h"
+#include "lib/text.h"
 
 #define HOOK_CHUNK 1000         /* instructions between two budget checks */
 #define ALLOC_UNIT 64           /* bytes allocated that cost one instruction */

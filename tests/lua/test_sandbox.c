@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sluice/plugin.h"
-#include "sha256.h"
+#include "lib/sha256.h"
 
 /* ====== escapes ====== */
 

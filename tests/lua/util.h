@@ -10,8 +10,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "item.h"
-#include "sandbox.h"
+#include "lib/item.h"
+#include "lua/sandbox.h"
 
 #define ERRLEN SL_LUA_ERR_MAX
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "audience.h"
+#include "dist/audience.h"
 
 /* ====== helpers ====== */
 

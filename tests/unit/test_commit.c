@@ -16,8 +16,8 @@
 #include <event2/thread.h>
 #include <jansson.h>
 
-#include "commit.h"
-#include "store.h"
+#include "store/commit.h"
+#include "store/store.h"
 #include "../lua/util.h"
 
 /* An op that appends one audit record for its item, then answers want. */

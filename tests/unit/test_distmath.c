@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "distmath.h"
+#include "dist/distmath.h"
 
 /* A small seeded generator, so every "random" case is the same on every run. */
 static uint64_t rnd(uint64_t *s)

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "json.h"
-#include "text.h"
+#include "lib/json.h"
+#include "lib/text.h"
 
 /* ====== helpers ====== */
 

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
-#include "item.h"
-#include "plugin.h"
+#include "lib/conf.h"
+#include "lib/item.h"
+#include "policy/plugin.h"
 
 static char path[4096];
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "sha256.h"
+#include "lib/sha256.h"
 
 static void assert_digest(const void *data, size_t len, const char *want)
 {

@@ -15,8 +15,8 @@
 
 #include <sqlite3.h>
 
-#include "log.h"
-#include "store.h"
+#include "lib/log.h"
+#include "store/store.h"
 
 /* {====================== Helpers ====================================== */
 

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* HTTP front: the routing table, authentication, bodies, replies, metrics. */
+#ifndef SL_HTTP_H
+#define SL_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "lib/error.h"
+
+struct evhttp_request;
+struct evbuffer;
+struct evkeyvalq;
+struct sl_server;
+
+/* Roles as bits, so a route names every role that may call it. */
+enum sl_role {
+    SL_ROLE_INGEST = 1 << 0,
+    SL_ROLE_MODERATOR = 1 << 1,
+    SL_ROLE_POLICY = 1 << 2,
+    SL_ROLE_ADMIN = 1 << 3,
+};
+#define SL_ROLE_PUBLIC 0
+#define SL_ROLE_ANY (SL_ROLE_INGEST | SL_ROLE_MODERATOR | SL_ROLE_POLICY | SL_ROLE_ADMIN)
+
+int sl_role_parse(const char *name);        /* enum sl_role or -EINVAL */
+const char *sl_role_name(int role);
+
+#define SL_MAX_PARAMS 3
+
+/*
+ * One request in the hands of a handler. Owned by the HTTP module; a handler
+ * must end it exactly once with sl_http_reply_*(), now or later (after a
+ * commit), which frees it.
+ */
+struct sl_request {
+    struct evhttp_request *req;
+    struct sl_server *srv;
+    int route;                      /* index in the routing table */
+    char *params[SL_MAX_PARAMS];    /* decoded {name} segments of the path */
+    int nparams;
+    const char *token_name;         /* who is calling; NULL for public routes */
+    int role;
+    const char *body;               /* the whole body, contiguous; not NUL-terminated */
+    size_t body_len;
+    bool ndjson;                    /* Content-Type: application/x-ndjson */
+    double start;                   /* monotonic seconds, for latency */
+    struct evkeyvalq *query;        /* parsed on first sl_http_query() */
+    struct sl_request *next_inflight, **prev_inflight;
+};
+
+typedef void (*sl_handler)(struct sl_request *r);
+
+struct sl_http;
+
+int sl_http_new(struct sl_server *srv, struct sl_http **out);
+void sl_http_free(struct sl_http *h);
+/* Stop accepting connections; requests in flight still get answers. */
+void sl_http_stop_accepting(struct sl_http *h);
+/* Requests received and not yet answered. */
+int sl_http_inflight(const struct sl_http *h);
+/* Per-route counters and latency histograms in Prometheus text. */
+void sl_http_metrics(const struct sl_http *h, struct evbuffer *out);
+
+/* Answer with a JSON body (stolen) and free r. */
+void sl_http_reply_json(struct sl_request *r, int status, json_t *body);
+/* Answer with the contract's error body and free r. */
+void sl_http_reply_error(struct sl_request *r, const struct sl_error *err);
+void sl_http_reply_errorf(struct sl_request *r, int status, const char *code,
+                          const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Answer with a text body (copied) and free r. */
+void sl_http_reply_text(struct sl_request *r, int status, const char *content_type,
+                        struct evbuffer *body);
+/* Answer 503 "store failed" or, for a refused write, its own error. */
+void sl_http_reply_store_error(struct sl_request *r, int rc);
+
+/* The body as one strict JSON object; NULL with err set. */
+json_t *sl_http_json_body(struct sl_request *r, struct sl_error *err);
+/* A query-string parameter, or NULL; the string lives as long as r. */
+const char *sl_http_query(struct sl_request *r, const char *key);
+
+/* Prometheus helpers for other modules' metrics. */
+void sl_metric_header(struct evbuffer *out, const char *name, const char *type,
+                      const char *help);
+void sl_metric_hist(struct evbuffer *out, const char *name, const char *labels,
+                    const double *bounds, int nbounds, const uint64_t *counts,
+                    double sum);
+
+#endif

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/* sluice.conf: a Lua file evaluated in a sandbox into struct sl_config. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "lib/conf.h"
+#include "lib/log.h"
+#include "lib/text.h"
+
+/* The config file is trusted more than a policy, but a typo that loops
+ * forever must still end with an error rather than a hung start. */
+#define CONFIG_INSTRUCTION_LIMIT 10000000
+#define CONFIG_HOOK_STEP 10000
+
+#ifndef SL_DEFAULT_STATE_DIR
+#define SL_DEFAULT_STATE_DIR "/var/lib/sluice"
+#endif
+#ifndef SL_DEFAULT_POLICIES_DIR
+#define SL_DEFAULT_POLICIES_DIR "/etc/sluice/policies"
+#endif
+#ifndef SL_DEFAULT_PLUGINS_DIR
+#define SL_DEFAULT_PLUGINS_DIR "/usr/lib/sluice/plugins"
+#endif
+#ifndef SL_DEFAULT_CONSOLE_DIR
+#define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
+#endif
+
+enum key_type { K_STRING, K_SIZE, K_INT, K_LOGLEVEL, K_PLUGINS };
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    long long min, max;         /* for K_SIZE and K_INT */
+};
+
+#define OFF(f) offsetof(struct sl_config, f)
+static const struct key keys[] = {
+    { "listen",                 K_STRING,   OFF(listen), 0, 0 },
+    { "unix_socket",            K_STRING,   OFF(unix_socket), 0, 0 },
+    { "state_dir",              K_STRING,   OFF(state_dir), 0, 0 },
+    { "policies_dir",           K_STRING,   OFF(policies_dir), 0, 0 },
+    { "plugins_dir",            K_STRING,   OFF(plugins_dir), 0, 0 },
+    { "console_dir",            K_STRING,   OFF(console_dir), 0, 0 },
+    { "log_level",              K_LOGLEVEL, OFF(log_level), 0, 0 },
+    { "body_limit",             K_SIZE,     OFF(body_limit), 1024, 1LL << 30 },
+    { "lua_memory_limit",       K_SIZE,     OFF(lua_memory_limit), 1 << 20, 1LL << 34 },
+    { "lua_instruction_limit",  K_SIZE,     OFF(lua_instruction_limit), 1000, 1LL << 40 },
+    { "claim_lease_seconds",    K_INT,      OFF(claim_lease_seconds), 5, 86400 },
+    { "commit_batch_max",       K_INT,      OFF(commit_batch_max), 1, 100000 },
+    { "plugins",                K_PLUGINS,  0, 0, 0 },
+};
+#undef OFF
+
+void sl_config_set(char **slot, const char *value)
+{
+    free(*slot);
+    *slot = value ? strdup(value) : NULL;
+}
+
+void sl_config_defaults(struct sl_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    sl_config_set(&cfg->listen, "127.0.0.1:8420");
+    sl_config_set(&cfg->state_dir, SL_DEFAULT_STATE_DIR);
+    sl_config_set(&cfg->policies_dir, SL_DEFAULT_POLICIES_DIR);
+    sl_config_set(&cfg->plugins_dir, SL_DEFAULT_PLUGINS_DIR);
+    sl_config_set(&cfg->console_dir, SL_DEFAULT_CONSOLE_DIR);
+    cfg->log_level = SL_LOG_INFO;
+    cfg->body_limit = 1 << 20;
+    cfg->lua_memory_limit = 64u << 20;
+    cfg->lua_instruction_limit = 1000000;
+    cfg->claim_lease_seconds = 600;
+    cfg->commit_batch_max = 4096;
+}
+
+static void plugins_clear(struct sl_config *cfg)
+{
+    for (int i = 0; i < cfg->nplugins; i++) {
+        struct sl_plugin_conf *p = &cfg->plugins[i];
+        free(p->name);
+        free(p->path);
+        for (int j = 0; j < p->nopts; j++) {
+            free(p->keys[j]);
+            free(p->values[j]);
+        }
+    }
+    cfg->nplugins = 0;
+}
+
+void sl_config_clear(struct sl_config *cfg)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (keys[i].type == K_STRING)
+            sl_config_set((char **)((char *)cfg + keys[i].offset), NULL);
+    plugins_clear(cfg);
+}
+
+/* {====================== Sandbox ======================================= */
+
+/* Settings land in the registry table SETTINGS as name -> {value, line}; the
+ * environment table itself stays empty so every assignment reaches here. */
+static const char *const SETTINGS = "sluice.config.settings";
+
+static int env_newindex(lua_State *L)
+{
+    lua_Debug ar;
+    int line = 0;
+
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar))
+        line = ar.currentline;
+    lua_getfield(L, LUA_REGISTRYINDEX, SETTINGS);
+    lua_pushvalue(L, 2);
+    lua_createtable(L, 2, 0);
+    lua_pushvalue(L, 3);
+    lua_rawseti(L, -2, 1);
+    lua_pushinteger(L, line);
+    lua_rawseti(L, -2, 2);
+    lua_rawset(L, -3);
+    return 0;
+}
+
+/* Reading a name: what the file set so far, else the allow-listed globals. */
+static int env_index(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, SETTINGS);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+        lua_rawgeti(L, -1, 1);
+        return 1;
+    }
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+    return 1;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "sluice.config.steps");
+    lua_Integer steps = lua_tointeger(L, -1) + 1;
+    lua_pop(L, 1);
+    lua_pushinteger(L, steps);
+    lua_setfield(L, LUA_REGISTRYINDEX, "sluice.config.steps");
+    if (steps * CONFIG_HOOK_STEP > CONFIG_INSTRUCTION_LIMIT)
+    {
+        lua_getinfo(L, "Sl", ar);
+        luaL_error(L, "%s:%d: the configuration runs too long (a loop that never ends?)",
+                   ar->short_src, ar->currentline);
+    }
+}
+
+/* The names a config file may read: arithmetic and string helpers only. */
+static void push_allowed(lua_State *L)
+{
+    static const char *const base[] = { "ipairs", "pairs", "tostring",
+        "tonumber", "type", "error", "assert", "select", NULL };
+    static const char *const libs[] = { "string", "math", "table", NULL };
+
+    lua_newtable(L);
+    for (int i = 0; base[i]; i++) {
+        lua_getglobal(L, base[i]);
+        lua_setfield(L, -2, base[i]);
+    }
+    for (int i = 0; libs[i]; i++) {
+        lua_getglobal(L, libs[i]);
+        lua_setfield(L, -2, libs[i]);
+    }
+    /* string.dump would hand out bytecode; nothing else here needs it. */
+    lua_getfield(L, -1, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+}
+
+/* }====================================================================== */
+
+/* {====================== Validation ==================================== */
+
+struct ctx {
+    const char *path;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct ctx *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct ctx *c, int line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s:%d: %s", c->path, line, msg);
+    return -EINVAL;
+}
+
+/* Option values reach plugins as strings: numbers and booleans are spelled
+ * the way Lua prints them. */
+static int plugin_value(lua_State *L, int idx, char **out)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+    case LUA_TNUMBER:
+        *out = strdup(lua_tostring(L, idx));
+        return 0;
+    case LUA_TBOOLEAN:
+        *out = strdup(lua_toboolean(L, idx) ? "true" : "false");
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+static int read_plugins(lua_State *L, struct sl_config *cfg, int line, struct ctx *c)
+{
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'plugins' must be a list of tables like { name = \"keyword\" }");
+    lua_Integer n = luaL_len(L, -1);
+    if (n > SL_MAX_PLUGINS)
+        return fail(c, line, "'plugins' lists %lld plugins; at most %d are allowed",
+                    (long long)n, SL_MAX_PLUGINS);
+    for (lua_Integer i = 1; i <= n; i++) {
+        struct sl_plugin_conf *p = &cfg->plugins[cfg->nplugins];
+        memset(p, 0, sizeof(*p));
+        cfg->nplugins++;
+        if (lua_rawgeti(L, -1, i) != LUA_TTABLE)
+            return fail(c, line, "plugins[%lld] must be a table", (long long)i);
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            if (lua_type(L, -2) != LUA_TSTRING)
+                return fail(c, line, "plugins[%lld] has a key that is not a name", (long long)i);
+            const char *k = lua_tostring(L, -2);
+            char *v = NULL;
+            if (plugin_value(L, -1, &v) < 0)
+                return fail(c, line, "plugins[%lld].%s must be a string, number or boolean",
+                            (long long)i, k);
+            if (strcmp(k, "name") == 0) {
+                p->name = v;
+            } else if (strcmp(k, "path") == 0) {
+                p->path = v;
+            } else if (p->nopts < SL_MAX_PLUGIN_OPTS) {
+                p->keys[p->nopts] = strdup(k);
+                p->values[p->nopts++] = v;
+            } else {
+                free(v);
+                return fail(c, line, "plugins[%lld] has more than %d options",
+                            (long long)i, SL_MAX_PLUGIN_OPTS);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        if (!p->name || !*p->name)
+            return fail(c, line, "plugins[%lld] needs a name", (long long)i);
+        for (int j = 0; j < cfg->nplugins - 1; j++)
+            if (strcmp(cfg->plugins[j].name, p->name) == 0)
+                return fail(c, line, "plugin '%s' is listed twice", p->name);
+    }
+    return 0;
+}
+
+static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
+                     int line, struct ctx *c)
+{
+    void *slot = (char *)cfg + k->offset;
+
+    switch (k->type) {
+    case K_STRING:
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return fail(c, line, "'%s' must be a string, not %s", k->name, luaL_typename(L, -1));
+        sl_config_set(slot, lua_tostring(L, -1));
+        return 0;
+    case K_SIZE:
+    case K_INT: {
+        if (!lua_isinteger(L, -1))
+            return fail(c, line, "'%s' must be an integer, not %s", k->name,
+                        lua_type(L, -1) == LUA_TNUMBER ? "a fraction" : luaL_typename(L, -1));
+        lua_Integer v = lua_tointeger(L, -1);
+        if (v < k->min || v > k->max)
+            return fail(c, line, "'%s' must be between %lld and %lld", k->name, k->min, k->max);
+        if (k->type == K_INT)
+            *(int *)slot = (int)v;
+        else if (strcmp(k->name, "lua_instruction_limit") == 0)
+            *(uint64_t *)slot = (uint64_t)v;
+        else
+            *(size_t *)slot = (size_t)v;
+        return 0;
+    }
+    case K_LOGLEVEL: {
+        int level = lua_type(L, -1) == LUA_TSTRING ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
+        if (level < 0)
+            return fail(c, line, "'log_level' must be \"error\", \"warn\", \"info\" or \"debug\"");
+        *(int *)slot = level;
+        return 0;
+    }
+    case K_PLUGINS:
+        plugins_clear(cfg);
+        return read_plugins(L, cfg, line, c);
+    }
+    return 0;
+}
+
+/* Settings in the order of their lines, so the first error is the first one
+ * a reader meets in the file. */
+struct setting {
+    const char *name;
+    int line;
+};
+
+static int by_line(const void *a, const void *b)
+{
+    return ((const struct setting *)a)->line - ((const struct setting *)b)->line;
+}
+
+static int apply_settings(lua_State *L, struct sl_config *cfg, struct ctx *c)
+{
+    struct setting set[64];
+    int n = 0;
+
+    lua_getfield(L, LUA_REGISTRYINDEX, SETTINGS);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_rawgeti(L, -1, 2);
+        int line = (int)lua_tointeger(L, -1);
+        lua_pop(L, 2);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return fail(c, line, "a setting's name must be a string");
+        if (n == (int)(sizeof(set) / sizeof(set[0])))
+            return fail(c, line, "too many settings");
+        set[n].name = lua_tostring(L, -1);
+        set[n++].line = line;
+    }
+    qsort(set, n, sizeof(set[0]), by_line);
+    for (int i = 0; i < n; i++) {
+        const struct key *k = NULL;
+        for (size_t j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
+            if (strcmp(keys[j].name, set[i].name) == 0)
+                k = &keys[j];
+        if (!k)
+            return fail(c, set[i].line, "unknown key '%s'", set[i].name);
+        lua_getfield(L, -1, set[i].name);
+        lua_rawgeti(L, -1, 1);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 2);
+            continue;   /* `key = nil` keeps the default */
+        }
+        int rc = apply_key(L, k, cfg, set[i].line, c);
+        lua_pop(L, 2);
+        if (rc < 0)
+            return rc;
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* }====================================================================== */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *bigger = cap < (8u << 20) ? realloc(buf, cap *= 2) : NULL;
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = bigger;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t errlen)
+{
+    struct ctx c = { path, err, errlen };
+    struct sl_config next;
+    size_t len;
+    int rc = 0;
+
+    char *text = read_file(path, &len);
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno ? errno : EFBIG));
+        return -EIO;
+    }
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        free(text);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    lua_settop(L, 0);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, SETTINGS);
+
+    /* chunk name "@path" makes Lua's own messages read "path:line: ..." */
+    char chunkname[4096];
+    snprintf(chunkname, sizeof(chunkname), "@%s", path);
+    if (luaL_loadbufferx(L, text, len, chunkname, "t") != LUA_OK) {
+        sl_copy(err, errlen, lua_tostring(L, -1));
+        rc = -EINVAL;
+        goto out;
+    }
+    lua_newtable(L);                    /* the environment */
+    lua_newtable(L);                    /* its metatable */
+    push_allowed(L);
+    lua_pushcclosure(L, env_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, env_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, -2);
+    lua_setupvalue(L, -2, 1);           /* _ENV of the chunk */
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, CONFIG_HOOK_STEP);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+        sl_copy(err, errlen, lua_tostring(L, -1));
+        rc = -EINVAL;
+        goto out;
+    }
+    lua_sethook(L, NULL, 0, 0);
+
+    /* Apply onto a copy so that a failure leaves cfg untouched. */
+    next = *cfg;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (keys[i].type == K_STRING) {
+            char **s = (char **)((char *)&next + keys[i].offset);
+            *s = *s ? strdup(*s) : NULL;
+        }
+    for (int i = 0; i < next.nplugins; i++) {
+        struct sl_plugin_conf *p = &next.plugins[i];
+        p->name = strdup(p->name);
+        p->path = p->path ? strdup(p->path) : NULL;
+        for (int j = 0; j < p->nopts; j++) {
+            p->keys[j] = strdup(p->keys[j]);
+            p->values[j] = strdup(p->values[j]);
+        }
+    }
+    rc = apply_settings(L, &next, &c);
+    if (rc < 0) {
+        sl_config_clear(&next);
+    } else {
+        sl_config_clear(cfg);
+        *cfg = next;
+    }
+out:
+    lua_close(L);
+    free(text);
+    return rc;
+}

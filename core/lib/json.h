@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* Strict JSON input: what a request body must be before anything reads it. */
+#ifndef SL_JSON_H
+#define SL_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "lib/error.h"
+
+#define SL_JSON_MAX_DEPTH 32
+#define SL_ID_MAX 128
+
+/*
+ * Parse one JSON value strictly: valid UTF-8, no NUL (raw or \u0000) in
+ * strings, no duplicate keys, nesting at most SL_JSON_MAX_DEPTH, nothing but
+ * white space after the value, and (when want_object) an object at the top.
+ * Returns a new reference, or NULL with err set to 400 bad_json naming the
+ * position ("line L, column C") in the message.
+ */
+json_t *sl_json_parse(const char *buf, size_t len, bool want_object,
+                      struct sl_error *err);
+
+/* An id: 1..SL_ID_MAX of [A-Za-z0-9_.:@-], not starting with '.'. */
+bool sl_id_valid(const char *s);
+
+/*
+ * Field readers for validation. Each returns 0 and sets *out, SL_ABSENT (1)
+ * when the key is missing (or null) and !required, or -EINVAL with err set
+ * to 422 invalid naming the field. Strings are borrowed from obj.
+ */
+#define SL_ABSENT 1
+int sl_json_get_string(json_t *obj, const char *key, bool required,
+                       size_t max_len, const char **out, struct sl_error *err);
+int sl_json_get_id(json_t *obj, const char *key, bool required,
+                   const char **out, struct sl_error *err);
+int sl_json_get_int(json_t *obj, const char *key, bool required,
+                    long long min, long long max, long long *out,
+                    struct sl_error *err);
+
+/* Refuse any key of obj not in the NULL-terminated list (422, field = key). */
+int sl_json_only_keys(json_t *obj, const char *const *allowed, struct sl_error *err);
+
+/* Compact text with sorted keys: the canonical form used for hashing. The
+ * caller frees the result with free(). */
+char *sl_json_canonical(const json_t *v);
+
+/*
+ * Writers for JSON text built by hand where jansson's trees cost more than
+ * the work (answers and rows written for every request). Each writes at p
+ * and returns the end; nothing is NUL-terminated.
+ * sl_json_put_string: s as a quoted JSON string, escaping what JSON needs
+ * and writing U+FFFD for each byte that is not valid UTF-8 (a cut-off
+ * sequence included); p needs SL_JSON_QUOTED_MAX(strlen(s)) bytes.
+ * sl_json_put_int: v in decimal; p needs 21 bytes.
+ * sl_json_put_lit: s as it is (JSON punctuation and keys); strlen(s) bytes.
+ */
+#define SL_JSON_QUOTED_MAX(len) (6 * (len) + 2)
+char *sl_json_put_string(char *p, const char *s);
+char *sl_json_put_int(char *p, long long v);
+char *sl_json_put_lit(char *p, const char *s);
+
+#endif
