@@ -10,7 +10,8 @@
 #include <time.h>
 
 #include "dist/audience.h"
-#include "dist/distmath.h"
+#include "dist/compose.h"
+#include "lib/stats.h"
 
 #define CITIES 500
 #define INTERESTS 1000
@@ -262,20 +263,20 @@ int main(int argc, char **argv)
            (now() - t0) / 100000 * 1e6, got / 100000.0);
 
     /* The mixed-feed composer on 50 private and 200 public candidates, page of 20. */
-    struct sl_dist_cand priv[50], pub[200];
-    struct sl_dist_pick picks[20];
-    struct sl_dist_rules rules;
-    sl_dist_rules_default(&rules);
+    struct sl_compose_cand priv[50], pub[200];
+    struct sl_compose_pick picks[20];
+    struct sl_compose_rules rules;
+    sl_compose_rules_default(&rules);
     for (int i = 0; i < 50; i++)
-        priv[i] = (struct sl_dist_cand){ .item = (uint64_t)i, .creator = (uint32_t)(rnd(&s) % 10) };
+        priv[i] = (struct sl_compose_cand){ .item = (uint64_t)i, .creator = (uint32_t)(rnd(&s) % 10) };
     for (int i = 0; i < 200; i++)
-        pub[i] = (struct sl_dist_cand){ .item = 1000 + (uint64_t)i,
+        pub[i] = (struct sl_compose_cand){ .item = 1000 + (uint64_t)i,
                                         .creator = (uint32_t)(rnd(&s) % 100),
                                         .head = rnd(&s) % 4 == 0 };
     t0 = now();
     for (int k = 0; k < 10000; k++) {
         size_t np;
-        if (sl_dist_compose(priv, 50, pub, 200, &rules, 20, picks, &np, NULL) < 0)
+        if (sl_compose_page(priv, 50, pub, 200, &rules, 20, picks, &np, NULL) < 0)
             return 1;
     }
     printf("compose a page of 20 from 250: %.2f us\n", (now() - t0) / 10000 * 1e6);

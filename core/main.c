@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 
 #include "http/auth.h"
+#include "lib/clock.h"
 #include "store/commit.h"
 #include "lib/conf.h"
 #include "dist/dist.h"
@@ -124,11 +125,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     (void)sig;
     (void)what;
 
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-             (unsigned long long)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000);
+             (unsigned long long)(sl_mono() * 1e6));
     sl_notify(msg);
     sl_info("SIGHUP: reloading policies");
     if (sl_policy_reload(srv, err, sizeof(err)) == 0 && (sl_dist_policy_changed(srv), 1))

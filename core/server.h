@@ -5,7 +5,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "lib/conf.h"
 
@@ -33,13 +32,5 @@ struct sl_server {
     uint64_t uploads_total;
     uint64_t events_total;
 };
-
-/* Wall-clock milliseconds since the epoch. */
-static inline int64_t sl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 #endif

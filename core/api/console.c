@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "dist/dist.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "server.h"
 #include "store/store.h"

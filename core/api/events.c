@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "api/api.h"
+#include "lib/clock.h"
 #include "store/commit.h"
 #include "dist/dist.h"
 #include "api/events.h"

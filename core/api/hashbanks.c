@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "lib/clock.h"
 #include "store/commit.h"
 #include "api/hashbanks.h"
 #include "lib/json.h"

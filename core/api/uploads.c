@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "api/api.h"
+#include "lib/clock.h"
 #include "store/commit.h"
 #include "dist/dist.h"
 #include "api/hashbanks.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "lib/clock.h"
 #include "store/commit.h"
 #include "dist/dist.h"
 #include "lib/json.h"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "lib/clock.h"
 
 #define FILE_MAX (4 << 20)      /* the daemon takes no policy source larger */
 
@@ -46,13 +47,6 @@ static long long parse_duration(const char *s)
         s = end + 1;
     }
     return total > 0 ? total : -1;
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A local file's text, NUL-terminated; NULL with errno set. */
@@ -269,7 +263,7 @@ static int policy_replay(struct client *c, const char *dir, const char *since)
         return EXIT_USAGE;
     json_t *body = json_pack("{s:o}", "files", files);
     if (since)
-        json_object_set_new(body, "since_ms", json_integer(now_ms() - window));
+        json_object_set_new(body, "since_ms", json_integer(sl_now_ms() - window));
     int rc = sl_ctl_call_as(c, EVHTTP_REQ_POST, "/v1/policies/replay", body, SLOW_TIMEOUT_S, false,
                      &res);
     json_decref(body);

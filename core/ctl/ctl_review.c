@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "lib/clock.h"
 
 #define REVIEW_POLL_MS 5000     /* an empty queue is asked again this often */
 #define TEXT_SHOWN 2000         /* longer descriptions and transcripts are cut */
@@ -85,13 +86,6 @@ struct review {
     json_t *done;               /* decisions made, for --json */
 };
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void say(struct review *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A line under the item; the prompt follows it again. */
@@ -143,7 +137,7 @@ static void show(struct review *r)
     fprintf(o, "=== ");
     sl_ctl_put_text(o, r->id, 0, false);
     fprintf(o, "  [%s]  claim %s left ===\n", str(it, "state"),
-            sl_ctl_span((long long)((r->lease_end - mono()) * 1000), b, sizeof(b)));
+            sl_ctl_span((long long)((r->lease_end - sl_mono()) * 1000), b, sizeof(b)));
     field(r, "title:", str(up, "title"), 1000);
     field(r, "creator:", str(it, "creator"), 0);
     field(r, "description:", str(up, "description"), TEXT_SHOWN);
@@ -203,7 +197,7 @@ static int claim(struct review *r, bool quiet)
     drop(r);
     int rc = sl_ctl_call_as(r->c, EVHTTP_REQ_POST, "/v1/queue/claim", body, TIMEOUT_S, true, &res);
     json_decref(body);
-    r->next_poll = mono() + REVIEW_POLL_MS / 1000.0;
+    r->next_poll = sl_mono() + REVIEW_POLL_MS / 1000.0;
     if (rc) {
         r->empty = false;       /* no polling a daemon that is not there */
         r->need_prompt = true;
@@ -215,7 +209,7 @@ static int claim(struct review *r, bool quiet)
         r->id = str(first, "id");
         r->fence = num(first, "fence");
         r->lease_s = (double)num(res, "lease_seconds");
-        r->lease_end = mono() + r->lease_s;
+        r->lease_end = sl_mono() + r->lease_s;
         r->empty = false;
         show(r);
         if (r->note[0])
@@ -298,7 +292,7 @@ static void decide(struct review *r, const char *decision, const char *reason)
  * a key came within the last half; an idle claim is let go. */
 static void tick(struct review *r)
 {
-    double now = mono();
+    double now = sl_mono();
     struct reply rep;
 
     if (!r->cur && r->empty && now >= r->next_poll) {
@@ -343,7 +337,7 @@ static int key(struct review *r, int ms, unsigned char *out)
     if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN))
         return -1;
     if (got == 1)
-        r->last_key = mono();
+        r->last_key = sl_mono();
     return got == 1;
 }
 
@@ -423,7 +417,7 @@ static void help(struct review *r)
            "n next: claim another item   q quit   ? this help");
     if (r->cur && !r->expired)
         say(r, "your claim on %s has %s left; it is renewed while you press keys", r->id,
-            sl_ctl_span((long long)((r->lease_end - mono()) * 1000), b, sizeof(b)));
+            sl_ctl_span((long long)((r->lease_end - sl_mono()) * 1000), b, sizeof(b)));
 }
 
 /* Leave the current item, if any, to its lease and claim another. */
@@ -492,7 +486,7 @@ int sl_ctl_review(struct client *c, int argc, char **argv)
     r.ui = json ? stderr : stdout;
     r.queue = a.queue;
     r.done = json_array();
-    r.last_key = mono();
+    r.last_key = sl_mono();
 
     struct sigaction sa = { .sa_handler = on_signal };
     sigemptyset(&sa.sa_mask);

@@ -7,28 +7,11 @@
 #include <string.h>
 
 #include "dist/audience.h"
-#include "dist/distmath.h"
+#include "lib/id.h"
+#include "lib/mix.h"
+#include "lib/stats.h"
 
 /* ====== Hashing and randomness ====== */
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-/* splitmix64: a seedable stream for shuffles and keys. */
-static uint64_t next_rand(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 /* Seeded so that ids chosen by clients cannot be lined up to collide. */
 static uint32_t hash_str(const char *s, size_t len, uint64_t seed)
@@ -39,32 +22,20 @@ static uint32_t hash_str(const char *s, size_t len, uint64_t seed)
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);
-        h = (h ^ mix64(w)) * 0x9fb21c651e98df25ULL;
+        h = (h ^ sl_mix64(w)) * 0x9fb21c651e98df25ULL;
     }
     uint64_t w = 0;
     memcpy(&w, s + i, len - i);
-    h = mix64(h ^ mix64(w ^ len));
+    h = sl_mix64(h ^ sl_mix64(w ^ len));
     return (uint32_t)(h ^ (h >> 32));
 }
 
 /* ====== Validation ====== */
 
+/* An id (lib/id.h), its length in *lenp. */
 static bool id_ok(const char *s, size_t *lenp)
 {
-    size_t len = 0;
-
-    if (!s || s[0] == '.' || s[0] == '\0')
-        return false;
-    for (; s[len]; len++) {
-        char c = s[len];
-        if (len >= SL_AUD_ID_MAX)
-            return false;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.' || c == ':' || c == '@'))
-            return false;
-    }
-    *lenp = len;
-    return true;
+    return (*lenp = sl_id_len(s)) > 0;
 }
 
 static bool city_ok(const char *s, size_t *lenp)
@@ -378,7 +349,7 @@ static bool offered_has(const struct offered *o, uint32_t u)
         return u / 64 < o->nwords && (o->bits[u / 64] >> (u % 64) & 1);
     if (!o->slot)
         return false;
-    for (uint32_t i = (uint32_t)mix64(u) & o->mask; o->slot[i]; i = (i + 1) & o->mask)
+    for (uint32_t i = (uint32_t)sl_mix64(u) & o->mask; o->slot[i]; i = (i + 1) & o->mask)
         if (o->slot[i] == u + 1)
             return true;
     return false;
@@ -433,7 +404,7 @@ static int offered_add(struct offered *o, uint32_t u, uint32_t nusers)
             return -ENOMEM;
         for (uint32_t i = 0; i < cap; i++)
             if (o->slot[i]) {
-                uint32_t j = (uint32_t)mix64(o->slot[i] - 1) & (ncap - 1);
+                uint32_t j = (uint32_t)sl_mix64(o->slot[i] - 1) & (ncap - 1);
                 while (ns[j])
                     j = (j + 1) & (ncap - 1);
                 ns[j] = o->slot[i];
@@ -442,7 +413,7 @@ static int offered_add(struct offered *o, uint32_t u, uint32_t nusers)
         o->slot = ns;
         o->mask = ncap - 1;
     }
-    uint32_t i = (uint32_t)mix64(u) & o->mask;
+    uint32_t i = (uint32_t)sl_mix64(u) & o->mask;
     while (o->slot[i])
         i = (i + 1) & o->mask;
     o->slot[i] = u + 1;
@@ -1058,7 +1029,7 @@ static void regroup_drop(struct sl_audience *a)
 static void shuffle(struct regroup *rg)
 {
     for (uint32_t i = rg->n; i > 1; i--) {
-        uint32_t j = (uint32_t)(next_rand(&rg->rng) % i);
+        uint32_t j = (uint32_t)(sl_splitmix64(&rg->rng) % i);
         uint32_t t = rg->order[i - 1];
         rg->order[i - 1] = rg->order[j];
         rg->order[j] = t;
@@ -1084,7 +1055,7 @@ static int regroup_begin(struct sl_audience *a)
         return -ENOMEM;
     }
     rg->rng = a->conf.seed ^ 0x6c62272e07bb0142ULL;
-    rg->tie_key = next_rand(&rg->rng);
+    rg->tie_key = sl_splitmix64(&rg->rng);
     for (uint32_t i = 0; i < rg->n; i++) {
         const struct user *u = &a->users[i];
         rg->label[i] = rg->order[i] = i;
@@ -1123,12 +1094,12 @@ static size_t visit(struct sl_audience *a, struct regroup *rg, uint32_t v)
     size_t work = 1 + count_labels(rg, &u->followers, &nt) + count_labels(rg, &u->following, &nt);
     uint32_t cur = rg->label[v], best = cur;
     float best_n = rg->votes[cur];
-    uint64_t best_key = mix64(cur ^ rg->tie_key);
+    uint64_t best_key = sl_mix64(cur ^ rg->tie_key);
 
     for (uint32_t t = 0; t < nt; t++) {
         uint32_t l = rg->touched[t];
         float c = rg->votes[l];
-        uint64_t key = mix64(l ^ rg->tie_key);
+        uint64_t key = sl_mix64(l ^ rg->tie_key);
         rg->votes[l] = 0;
         /* The current label wins ties; otherwise the least keyed label. */
         if (c > best_n || (c == best_n && best != cur && key < best_key)) {
@@ -1302,7 +1273,7 @@ void sl_audience_set_group_source(struct sl_audience *a, sl_aud_group_source fn,
 
 static uint32_t pair_bucket(const struct sl_audience *a, uint32_t x, uint32_t y)
 {
-    return (uint32_t)mix64(((uint64_t)x << 32 | y) ^ a->conf.seed) & a->bucket_mask;
+    return (uint32_t)sl_mix64(((uint64_t)x << 32 | y) ^ a->conf.seed) & a->bucket_mask;
 }
 
 /* Rebuild the bucket and per-x chains over pairs[0..npairs). */
@@ -1798,14 +1769,14 @@ static void perm_init(struct perm *p, uint64_t m, uint64_t seed)
     p->hmask = (uint32_t)((1ULL << p->half) - 1);
     p->domain = 1ULL << bits;
     for (int r = 0; r < 4; r++)
-        p->key[r] = next_rand(&seed);
+        p->key[r] = sl_splitmix64(&seed);
 }
 
 static uint64_t perm_at(const struct perm *p, uint64_t i)
 {
     uint32_t l = (uint32_t)(i >> p->half), r = (uint32_t)i & p->hmask;
     for (int k = 0; k < 4; k++) {
-        uint32_t t = l ^ ((uint32_t)mix64(r ^ p->key[k]) & p->hmask);
+        uint32_t t = l ^ ((uint32_t)sl_mix64(r ^ p->key[k]) & p->hmask);
         l = r;
         r = t;
     }
@@ -1831,7 +1802,7 @@ static int pick(struct sl_audience *a, struct item *it, const struct crowd *cr, 
 
     if (size > 0 && m > 0) {
         struct perm p;
-        uint64_t salt = a->conf.seed ^ mix64(it->hash) ^ mix64((uint64_t)it->picks << 1 | 1);
+        uint64_t salt = a->conf.seed ^ sl_mix64(it->hash) ^ sl_mix64((uint64_t)it->picks << 1 | 1);
         perm_init(&p, m, salt);
         for (uint64_t i = 0; i < p.domain && got < size; i++) {
             uint64_t x = perm_at(&p, i);
@@ -2016,7 +1987,7 @@ int sl_audience_exposure_gini(const struct sl_audience *a, double *out)
     for (uint32_t i = 0; i < a->nusers; i++)
         if (a->users[i].creator)
             v[j++] = a->users[i].exposure;
-    int rc = sl_dist_gini(v, nc, out);
+    int rc = sl_stats_gini(v, nc, out);
     free(v);
     return rc;
 }

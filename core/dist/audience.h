@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/id.h"
+
 /*
  * One struct sl_audience holds what the distribution hot paths need, rebuilt
  * from the store at start. It is not thread-safe: call it from the event
@@ -32,7 +34,7 @@
  */
 
 #define SL_AUD_NONE UINT32_MAX          /* no user, city, item or label */
-#define SL_AUD_ID_MAX 128               /* ids: 1..128 of A-Z a-z 0-9 _ - . : @, not starting '.' */
+#define SL_AUD_ID_MAX SL_ID_MAX         /* ids as in lib/id.h */
 #define SL_AUD_CITY_MAX 128             /* city names: 1..128 bytes, no control characters */
 #define SL_AUD_INTERESTS_MAX 64         /* per user, and per item in sl_audience_engage() */
 #define SL_AUD_INBOX_MAX 65535

@@ -14,9 +14,10 @@
 
 #include "api/api.h"
 #include "dist/audience.h"
+#include "lib/clock.h"
 #include "store/commit.h"
 #include "dist/dist.h"
-#include "dist/distmath.h"
+#include "dist/compose.h"
 #include "api/events.h"
 #include "lib/item.h"
 #include "lib/json.h"
@@ -1505,7 +1506,7 @@ void sl_api_feed(struct sl_request *r)
     }
     struct sl_aud_entry in[INBOX_SCAN];
     size_t n = sl_audience_inbox_read(d->aud, u, in, INBOX_SCAN);
-    struct sl_dist_cand priv[INBOX_SCAN], pub[INBOX_SCAN];
+    struct sl_compose_cand priv[INBOX_SCAN], pub[INBOX_SCAN];
     size_t np = 0, nq = 0, pi[INBOX_SCAN], qi[INBOX_SCAN];
     const struct sl_aud_entry *chosen[FEED_MAX];
     size_t nchosen = 0;
@@ -1522,7 +1523,7 @@ void sl_api_feed(struct sl_request *r)
                 chosen[nchosen++] = &in[i];
             continue;
         }
-        struct sl_dist_cand c = { in[i].item, in[i].creator,
+        struct sl_compose_cand c = { in[i].item, in[i].creator,
                                   sl_audience_is_head(d->aud, in[i].creator) };
         if (followed) {
             pi[np] = i;
@@ -1533,17 +1534,17 @@ void sl_api_feed(struct sl_request *r)
         }
     }
     if (tab == TAB_MIXED) {
-        struct sl_dist_rules rules;
-        struct sl_dist_pick picks[FEED_MAX];
-        struct sl_dist_counts counts = { 0 };
+        struct sl_compose_rules rules;
+        struct sl_compose_pick picks[FEED_MAX];
+        struct sl_compose_counts counts = { 0 };
         size_t npicks = 0;
-        sl_dist_rules_default(&rules);
+        sl_compose_rules_default(&rules);
         rules.min_private = d->traffic.min_private;
         rules.min_ordinary = d->traffic.min_ordinary;
-        if (sl_dist_compose(priv, np, pub, nq, &rules, (size_t)limit, picks, &npicks,
+        if (sl_compose_page(priv, np, pub, nq, &rules, (size_t)limit, picks, &npicks,
                             &counts) == 0) {
             for (size_t i = 0; i < npicks; i++)
-                chosen[nchosen++] = &in[picks[i].pool == SL_DIST_PRIVATE ? pi[picks[i].index]
+                chosen[nchosen++] = &in[picks[i].pool == SL_COMPOSE_PRIVATE ? pi[picks[i].index]
                                                                        : qi[picks[i].index]];
             d->served_private += counts.private_n;
             d->served_public += counts.public_n;

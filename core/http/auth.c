@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "http/auth.h"
+#include "lib/clock.h"
 #include "store/commit.h"
 #include "lib/json.h"
 #include "lib/log.h"

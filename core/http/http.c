@@ -23,6 +23,7 @@
 #include "api/api.h"
 #include "dist/dist.h"
 #include "http/auth.h"
+#include "lib/clock.h"
 #include "store/commit.h"
 #include "lib/heap.h"
 #include "http/http.h"
@@ -119,13 +120,6 @@ struct sl_http {
     int nbound;
     struct route_stats stats[NROUTES + 1];
 };
-
-static double mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void stats_record(struct sl_http *h, int route, int code, double seconds)
 {
@@ -249,7 +243,7 @@ static void reply(struct sl_request *r, int status, const char *content_type,
     if (r->srv->draining)
         evhttp_add_header(hdr, "Connection", "close");
     evhttp_send_reply(r->req, status, reason_phrase(status), body);
-    stats_record(r->srv->http, r->route, status, mono_seconds() - r->start);
+    stats_record(r->srv->http, r->route, status, sl_mono() - r->start);
     request_free(r);
 }
 
@@ -426,7 +420,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     }
     r->req = req;
     r->srv = h->srv;
-    r->start = mono_seconds();
+    r->start = sl_mono();
     r->route = ROUTE_NONE;
     r->next_inflight = h->inflight;
     if (h->inflight)

@@ -88,24 +88,6 @@ json_t *sl_json_parse(const char *buf, size_t len, bool want_object,
     return v;
 }
 
-static bool id_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == ':' || c == '@';
-}
-
-bool sl_id_valid(const char *s)
-{
-    size_t n;
-
-    if (s[0] == '.')
-        return false;
-    for (n = 0; s[n] != '\0'; n++)
-        if (n == SL_ID_MAX || !id_char((unsigned char)s[n]))
-            return false;
-    return n > 0;
-}
-
 /* Characters, not bytes: the input is known to be valid UTF-8. */
 static size_t utf8_length(const char *s, size_t bytes)
 {

@@ -8,9 +8,9 @@
 #include <jansson.h>
 
 #include "lib/error.h"
+#include "lib/id.h"
 
 #define SL_JSON_MAX_DEPTH 32
-#define SL_ID_MAX 128
 
 /*
  * Parse one JSON value strictly: valid UTF-8, no NUL (raw or \u0000) in
@@ -21,9 +21,6 @@
  */
 json_t *sl_json_parse(const char *buf, size_t len, bool want_object,
                       struct sl_error *err);
-
-/* An id: 1..SL_ID_MAX of [A-Za-z0-9_.:@-], not starting with '.'. */
-bool sl_id_valid(const char *s);
 
 /*
  * Field readers for validation. Each returns 0 and sets *out, SL_ABSENT (1)

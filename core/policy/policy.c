@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "dist/dist.h"
+#include "lib/clock.h"
 #include "lib/item.h"
 #include "lib/json.h"
 #include "lib/log.h"

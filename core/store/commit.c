@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "lib/clock.h"
 #include "store/commit.h"
 #include "lib/log.h"
 #include "store/store.h"
@@ -42,13 +43,6 @@ struct sl_commit {
 const double sl_commit_seconds_bounds[11] = {
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void record(struct sl_commit *c, int nops, double seconds, bool failed)
 {
@@ -99,7 +93,7 @@ static int apply_each(struct sl_store *w, struct sl_commit_op *batch)
 static void write_batch(struct sl_commit *c, struct sl_commit_op *batch, int nops)
 {
     struct sl_store *w = c->writer;
-    double start = now_seconds();
+    double start = sl_mono();
     int rc = sl_store_begin(w);
 
     /* First as one transaction: almost every batch is accepted whole, and a
@@ -121,7 +115,7 @@ static void write_batch(struct sl_commit *c, struct sl_commit_op *batch, int nop
             op->rc = -EIO;
     }
     pthread_mutex_lock(&c->lock);
-    record(c, nops, now_seconds() - start, rc < 0);
+    record(c, nops, sl_mono() - start, rc < 0);
     pthread_mutex_unlock(&c->lock);
 }
 

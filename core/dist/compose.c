@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Distribution math: confidence bounds, the wave decision, Gini, the mixed-feed composer. */
+/* The mixed feed: one page composed from private and public candidates. */
 #include "config.h"
 
 #include <errno.h>
@@ -7,219 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/distmath.h"
+#include "dist/compose.h"
+#include "lib/mix.h"
 
-/* ====== Bounds on a rate ====== */
-
-static double wilson(uint64_t s, uint64_t n, double z, int sign)
+void sl_compose_rules_default(struct sl_compose_rules *r)
 {
-    if (s > n || !(z >= 0))
-        return NAN;
-    if (n == 0)
-        return sign < 0 ? 0.0 : 1.0;
-    double nn = (double)n, p = (double)s / nn, z2 = z * z;
-    double centre = p + z2 / (2 * nn);
-    double margin = z * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
-    double v = (centre + sign * margin) / (1 + z2 / nn);
-    /* Rounding can push the bound a hair outside [0, 1] at s = 0 or s = n. */
-    return v < 0 ? 0 : v > 1 ? 1 : v;
-}
-
-double sl_dist_wilson_lower(uint64_t successes, uint64_t trials, double z)
-{
-    return wilson(successes, trials, z, -1);
-}
-
-double sl_dist_wilson_upper(uint64_t successes, uint64_t trials, double z)
-{
-    return wilson(successes, trials, z, +1);
-}
-
-/*
- * The continued fraction for I_x(a, b) / front, where
- * front = x^a (1-x)^b / (a B(a, b)): 1 / (1 + d1 / (1 + d2 / (1 + ...))) with
- * d(2m+1) = -(a+m)(a+b+m) x / ((a+2m)(a+2m+1)) and
- * d(2m)   =  m(b-m) x / ((a+2m-1)(a+2m)).
- * It converges fast for x < (a+1)/(a+b+2); the caller flips otherwise.
- */
-#define CF_TINY 1e-300
-#define CF_EPS 1e-15
-#define CF_MAX_TERMS 20000
-
-static double beta_cf(double x, double a, double b)
-{
-    double c = 1.0, d = 1.0 - (a + b) * x / (a + 1);
-
-    if (fabs(d) < CF_TINY)
-        d = CF_TINY;
-    d = 1.0 / d;
-    double f = d;
-    for (int m = 1; m <= CF_MAX_TERMS; m++) {
-        double m2 = 2.0 * m;
-        /* Even step: d(2m). */
-        double num = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
-        d = 1.0 + num * d;
-        c = 1.0 + num / c;
-        if (fabs(d) < CF_TINY)
-            d = CF_TINY;
-        if (fabs(c) < CF_TINY)
-            c = CF_TINY;
-        d = 1.0 / d;
-        f *= d * c;
-        /* Odd step: d(2m+1). */
-        num = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
-        d = 1.0 + num * d;
-        c = 1.0 + num / c;
-        if (fabs(d) < CF_TINY)
-            d = CF_TINY;
-        if (fabs(c) < CF_TINY)
-            c = CF_TINY;
-        d = 1.0 / d;
-        double delta = d * c;
-        f *= delta;
-        if (fabs(delta - 1.0) < CF_EPS)
-            break;
-    }
-    return f;
-}
-
-double sl_dist_beta_cdf(double x, double a, double b)
-{
-    if (!(a > 0) || !(b > 0) || !(x >= 0) || !(x <= 1) || isinf(a) || isinf(b))
-        return NAN;
-    if (x == 0)
-        return 0;
-    if (x == 1)
-        return 1;
-    if (a + b > SL_DIST_BETA_NORMAL_ABOVE) {
-        double n = a + b, mean = a / n;
-        double sd = sqrt(a * b / (n * n * (n + 1)));
-        return 0.5 * erfc((mean - x) / (sd * 1.4142135623730951));
-    }
-    double lfront = a * log(x) + b * log1p(-x) + lgamma(a + b) - lgamma(a) - lgamma(b);
-    if (x < (a + 1) / (a + b + 2))
-        return exp(lfront) * beta_cf(x, a, b) / a;
-    /* I_x(a, b) = 1 - I_{1-x}(b, a); the front factor is symmetric. */
-    return 1.0 - exp(lfront) * beta_cf(1 - x, b, a) / b;
-}
-
-double sl_dist_beta_prob_above(uint64_t successes, uint64_t trials,
-                               double prior_a, double prior_b, double baseline)
-{
-    if (successes > trials || !(prior_a > 0) || !(prior_b > 0) ||
-        !(baseline >= 0) || !(baseline <= 1))
-        return NAN;
-    double p = 1.0 - sl_dist_beta_cdf(baseline, prior_a + (double)successes,
-                                      prior_b + (double)(trials - successes));
-    return p < 0 ? 0 : p > 1 ? 1 : p;
-}
-
-/* ====== The wave decision ====== */
-
-void sl_dist_params_default(struct sl_dist_params *p)
-{
-    *p = (struct sl_dist_params){
-        .method = SL_DIST_BETA,
-        .min_trials = 100,
-        .continue_above = 0.95,
-        .stop_below = 0.05,
-        .z = 1.96,
-        .prior_strength = 2.0,
-    };
-}
-
-/* Beta parameters must stay positive even for a baseline of exactly 0 or 1. */
-#define PRIOR_FLOOR 1e-3
-
-int sl_dist_decide(const struct sl_dist_sample *stats, double baseline,
-                   const struct sl_dist_params *params, struct sl_dist_decision *out)
-{
-    if (!stats || !params || !out || stats->successes > stats->trials ||
-        !(baseline >= 0) || !(baseline <= 1) || !(params->z >= 0) ||
-        !(params->stop_below <= params->continue_above) ||
-        (params->method != SL_DIST_BETA && params->method != SL_DIST_WILSON))
-        return -EINVAL;
-
-    struct sl_dist_decision d = {
-        .verdict = SL_DIST_UNDECIDED,
-        .prob_above = NAN,
-        .lower = sl_dist_wilson_lower(stats->successes, stats->trials, params->z),
-        .upper = sl_dist_wilson_upper(stats->successes, stats->trials, params->z),
-    };
-
-    if (params->method == SL_DIST_BETA) {
-        double a = params->prior_a, b = params->prior_b;
-        if (!(a > 0 && b > 0)) {
-            if (!(params->prior_strength > 0))
-                return -EINVAL;
-            a = fmax(params->prior_strength * baseline, PRIOR_FLOOR);
-            b = fmax(params->prior_strength * (1 - baseline), PRIOR_FLOOR);
-        }
-        d.prob_above = sl_dist_beta_prob_above(stats->successes, stats->trials, a, b, baseline);
-        if (isnan(d.prob_above))
-            return -EINVAL;
-        if (stats->trials >= params->min_trials) {
-            if (d.prob_above >= params->continue_above)
-                d.verdict = SL_DIST_CONTINUE;
-            else if (d.prob_above <= params->stop_below)
-                d.verdict = SL_DIST_STOP;
-        }
-    } else if (stats->trials >= params->min_trials && stats->trials > 0) {
-        if (d.lower > baseline)
-            d.verdict = SL_DIST_CONTINUE;
-        else if (d.upper < baseline)
-            d.verdict = SL_DIST_STOP;
-    }
-    *out = d;
-    return 0;
-}
-
-/* ====== Concentration ====== */
-
-static int cmp_double(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
-int sl_dist_gini(const double *x, size_t n, double *out)
-{
-    if (!out || (n > 0 && !x))
-        return -EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (!(x[i] >= 0) || isinf(x[i]))
-            return -EINVAL;
-    if (n < 2) {
-        *out = 0;
-        return 0;
-    }
-    double *v = malloc(n * sizeof(*v));
-    if (!v)
-        return -ENOMEM;
-    memcpy(v, x, n * sizeof(*v));
-    qsort(v, n, sizeof(*v), cmp_double);
-
-    /* G = sum_i (2i - n - 1) x_(i) / (n sum x), i = 1..n ascending. */
-    double num = 0, sum = 0, nn = (double)n;
-    for (size_t i = 0; i < n; i++) {
-        num += (2.0 * (double)(i + 1) - nn - 1.0) * v[i];
-        sum += v[i];
-    }
-    free(v);
-    *out = sum > 0 ? num / (nn * sum) : 0;
-    if (*out < 0)       /* rounding on near-equal values */
-        *out = 0;
-    return 0;
-}
-
-/* ====== The mixed feed ====== */
-
-void sl_dist_rules_default(struct sl_dist_rules *r)
-{
-    *r = (struct sl_dist_rules){
+    *r = (struct sl_compose_rules){
         .min_private = 0.30,
         .min_ordinary = 0.70,
-        .last_creator = SL_DIST_NO_CREATOR,
+        .last_creator = SL_COMPOSE_NO_CREATOR,
     };
 }
 
@@ -228,16 +24,6 @@ static size_t floor_count(double share, size_t n)
 {
     double v = ceil(share * (double)n - 1e-9);
     return v <= 0 ? 0 : (size_t)v;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
 }
 
 /* Slots for an open-addressing table of n keys: a power of two, at most half full. */
@@ -268,7 +54,7 @@ static int keyset_init(struct keyset *s, size_t n)
 /* true when k was new */
 static bool keyset_add(struct keyset *s, uint64_t k)
 {
-    size_t i = mix64(k) & s->mask;
+    size_t i = sl_mix64(k) & s->mask;
     while (s->used[i]) {
         if (s->key[i] == k)
             return false;
@@ -312,7 +98,7 @@ static void tally_free(struct tally *t)
 /* Dense index of creator c, added with count 0 if new (room is pre-sized). */
 static size_t tally_at(struct tally *t, uint32_t c)
 {
-    size_t i = mix64(c) & t->mask;
+    size_t i = sl_mix64(c) & t->mask;
     while (t->slot_index[i]) {
         if (t->slot_creator[i] == c)
             return t->slot_index[i] - 1;
@@ -327,7 +113,7 @@ static size_t tally_at(struct tally *t, uint32_t c)
 
 static size_t tally_get(const struct tally *t, uint32_t c)
 {
-    size_t i = mix64(c) & t->mask;
+    size_t i = sl_mix64(c) & t->mask;
     while (t->slot_index[i]) {
         if (t->slot_creator[i] == c)
             return t->count[t->slot_index[i] - 1];
@@ -337,7 +123,7 @@ static size_t tally_get(const struct tally *t, uint32_t c)
 }
 
 struct chosen {
-    enum sl_dist_pool pool;
+    enum sl_compose_pool pool;
     uint32_t index;
     uint32_t creator;
     bool head;
@@ -359,16 +145,16 @@ struct page {
  * regardless. Heads are taken at most `head_max` times. Returns the number
  * taken; out[] stays in rank order.
  */
-static size_t choose(struct page *pg, const struct sl_dist_cand *c, const uint32_t *idx,
+static size_t choose(struct page *pg, const struct sl_compose_cand *c, const uint32_t *idx,
                      size_t n, bool *taken, size_t want, size_t head_max,
-                     enum sl_dist_pool pool, struct chosen *out)
+                     enum sl_compose_pool pool, struct chosen *out)
 {
     size_t got = 0, heads = 0;
 
     for (int pass = 0; pass < 2 && got < want; pass++)
         for (size_t k = 0; k < n && got < want; k++) {
-            const struct sl_dist_cand *x = &c[idx[k]];
-            bool head = pool == SL_DIST_PUBLIC && x->head;
+            const struct sl_compose_cand *x = &c[idx[k]];
+            bool head = pool == SL_COMPOSE_PUBLIC && x->head;
             if (taken[k] || (head && heads >= head_max))
                 continue;
             size_t most = x->creator == pg->prev ? pg->cap_prev : pg->cap;
@@ -406,11 +192,11 @@ static bool fits_after(const struct tally *tl, size_t r, uint32_t y,
     return most <= (left + 1) / 2 && cy <= left / 2;
 }
 
-int sl_dist_compose(const struct sl_dist_cand *priv, size_t npriv,
-                    const struct sl_dist_cand *pub, size_t npub,
-                    const struct sl_dist_rules *rules, size_t limit,
-                    struct sl_dist_pick *out, size_t *nout,
-                    struct sl_dist_counts *counts)
+int sl_compose_page(const struct sl_compose_cand *priv, size_t npriv,
+                    const struct sl_compose_cand *pub, size_t npub,
+                    const struct sl_compose_rules *rules, size_t limit,
+                    struct sl_compose_pick *out, size_t *nout,
+                    struct sl_compose_counts *counts)
 {
     if (!rules || !nout || (npriv && !priv) || (npub && !pub) || (limit && !out) ||
         !(rules->min_private >= 0 && rules->min_private <= 1) ||
@@ -463,16 +249,16 @@ int sl_dist_compose(const struct sl_dist_cand *priv, size_t npriv,
     size_t got_p, got_u;
     if (np_avail - want_p <= nu_avail - want_u) {
         cp = ch;
-        got_p = choose(&pg, priv, pidx, np_avail, taken, want_p, 0, SL_DIST_PRIVATE, cp);
+        got_p = choose(&pg, priv, pidx, np_avail, taken, want_p, 0, SL_COMPOSE_PRIVATE, cp);
         cu = ch + got_p;
         got_u = choose(&pg, pub, uidx, nu_avail, taken + npriv, want_u, head_max,
-                       SL_DIST_PUBLIC, cu);
+                       SL_COMPOSE_PUBLIC, cu);
     } else {
         cu = ch;
         got_u = choose(&pg, pub, uidx, nu_avail, taken + npriv, want_u, head_max,
-                       SL_DIST_PUBLIC, cu);
+                       SL_COMPOSE_PUBLIC, cu);
         cp = ch + got_u;
-        got_p = choose(&pg, priv, pidx, np_avail, taken, want_p, 0, SL_DIST_PRIVATE, cp);
+        got_p = choose(&pg, priv, pidx, np_avail, taken, want_p, 0, SL_COMPOSE_PRIVATE, cp);
     }
 
     /* 4. Ideal order: each pool spread evenly over the page, rank kept. */
@@ -490,10 +276,10 @@ int sl_dist_compose(const struct sl_dist_cand *priv, size_t npriv,
 
     /* 5. Place: the first in ideal order that keeps the rest arrangeable. */
     uint32_t prev = rules->last_creator;
-    struct sl_dist_counts cnt = { 0 };
+    struct sl_compose_counts cnt = { 0 };
     for (size_t pos = 0; pos < L; pos++) {
         size_t top1 = 0, top2 = 0;
-        uint32_t top1_creator = SL_DIST_NO_CREATOR;
+        uint32_t top1_creator = SL_COMPOSE_NO_CREATOR;
         for (size_t t = 0; t < pg.tl.n; t++) {
             size_t ct = pg.tl.count[t];
             if (ct > top1) {
@@ -510,7 +296,7 @@ int sl_dist_compose(const struct sl_dist_cand *priv, size_t npriv,
                 continue;
             if (any == L)
                 any = m;
-            if (ideal[m].creator == prev && prev != SL_DIST_NO_CREATOR)
+            if (ideal[m].creator == prev && prev != SL_COMPOSE_NO_CREATOR)
                 continue;
             if (other == L)
                 other = m;
@@ -524,8 +310,8 @@ int sl_dist_compose(const struct sl_dist_cand *priv, size_t npriv,
         c->placed = true;
         pg.tl.count[tally_at(&pg.tl, c->creator)]--;
         prev = c->creator;
-        out[pos] = (struct sl_dist_pick){ .pool = c->pool, .index = c->index };
-        if (c->pool == SL_DIST_PRIVATE) {
+        out[pos] = (struct sl_compose_pick){ .pool = c->pool, .index = c->index };
+        if (c->pool == SL_COMPOSE_PRIVATE) {
             cnt.private_n++;
         } else {
             cnt.public_n++;
