@@ -22,6 +22,7 @@
 #include "lib/item.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/prom.h"
 #include "policy/policy.h"
 #include "lua/sandbox.h"
 #include "server.h"

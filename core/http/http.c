@@ -29,6 +29,7 @@
 #include "http/http.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/prom.h"
 #include "policy/policy.h"
 #include "server.h"
 #include "store/store.h"
@@ -136,32 +137,6 @@ static void stats_record(struct sl_http *h, int route, int code, double seconds)
         ;
     s->lat[b]++;
     s->lat_sum += seconds;
-}
-
-void sl_metric_header(struct evbuffer *out, const char *name, const char *type,
-                      const char *help)
-{
-    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-void sl_metric_hist(struct evbuffer *out, const char *name, const char *labels,
-                    const double *bounds, int nbounds, const uint64_t *counts,
-                    double sum)
-{
-    uint64_t cum = 0;
-    const char *sep = labels && *labels ? "," : "";
-
-    labels = labels ? labels : "";
-    for (int b = 0; b < nbounds; b++) {
-        cum += counts[b];
-        evbuffer_add_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
-                            bounds[b], (unsigned long long)cum);
-    }
-    cum += counts[nbounds];
-    evbuffer_add_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
-                        (unsigned long long)cum);
-    evbuffer_add_printf(out, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, sum,
-                        name, labels, (unsigned long long)cum);
 }
 
 static const char *route_name(int route)

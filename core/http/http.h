@@ -82,11 +82,4 @@ json_t *sl_http_json_body(struct sl_request *r, struct sl_error *err);
 /* A query-string parameter, or NULL; the string lives as long as r. */
 const char *sl_http_query(struct sl_request *r, const char *key);
 
-/* Prometheus helpers for other modules' metrics. */
-void sl_metric_header(struct evbuffer *out, const char *name, const char *type,
-                      const char *help);
-void sl_metric_hist(struct evbuffer *out, const char *name, const char *labels,
-                    const double *bounds, int nbounds, const uint64_t *counts,
-                    double sum);
-
 #endif

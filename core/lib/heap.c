@@ -15,7 +15,7 @@
 #endif
 
 #include "lib/heap.h"
-#include "http/http.h"
+#include "lib/prom.h"
 
 /* false when the allocator tells nothing. */
 static bool heap_bytes(const char **name, size_t *allocated, size_t *resident)

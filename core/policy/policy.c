@@ -16,6 +16,7 @@
 #include "lib/item.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/prom.h"
 #include "policy/plugin.h"
 #include "policy/policy.h"
 #include "lua/sandbox.h"
