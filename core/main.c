@@ -216,6 +216,11 @@ int main(int argc, char **argv)
         sl_config_set(&srv.cfg.policies_dir, policies);
     if (plugins)
         sl_config_set(&srv.cfg.plugins_dir, plugins);
+    if (sl_config_check(&srv.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "sluiced: %s\n", err);
+        sl_config_clear(&srv.cfg);
+        return 1;
+    }
     sl_log_set_level(srv.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
     srv.started_ms = sl_now_ms();

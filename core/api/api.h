@@ -9,6 +9,9 @@
 void sl_api_healthz(struct sl_request *r);
 void sl_api_metrics(struct sl_request *r);
 void sl_api_status(struct sl_request *r);
+/* clock.c */
+void sl_api_clock_get(struct sl_request *r);
+void sl_api_clock_advance(struct sl_request *r);
 /* uploads.c */
 void sl_api_upload(struct sl_request *r);
 /* items.c */

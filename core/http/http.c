@@ -86,6 +86,8 @@ static const struct route routes[] = {
     { EVHTTP_REQ_POST,   "/v1/policies/check",        POL | ADM,      BODY_JSON,   sl_api_policies_check, "POST /v1/policies/check" },
     { EVHTTP_REQ_POST,   "/v1/tokens",                ADM,            BODY_JSON,   sl_api_token_create,  "POST /v1/tokens" },
     { EVHTTP_REQ_DELETE, "/v1/tokens/{}",             ADM,            BODY_NONE,   sl_api_token_delete,  "DELETE /v1/tokens" },
+    { EVHTTP_REQ_GET,    "/v1/clock",                 SL_ROLE_ANY,    BODY_NONE,   sl_api_clock_get,     "GET /v1/clock" },
+    { EVHTTP_REQ_POST,   "/v1/clock",                 ADM,            BODY_JSON,   sl_api_clock_advance, "POST /v1/clock" },
 };
 #undef ING
 #undef MOD

@@ -34,7 +34,7 @@
 #define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
 #endif
 
-enum key_type { K_STRING, K_SIZE, K_INT, K_LOGLEVEL, K_PLUGINS };
+enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS };
 
 struct key {
     const char *name;
@@ -57,6 +57,7 @@ static const struct key keys[] = {
     { "lua_instruction_limit",  K_SIZE,     OFF(lua_instruction_limit), 1000, 1LL << 40 },
     { "claim_lease_seconds",    K_INT,      OFF(claim_lease_seconds), 5, 86400 },
     { "commit_batch_max",       K_INT,      OFF(commit_batch_max), 1, 100000 },
+    { "simulated_clock",        K_BOOL,     OFF(simulated_clock), 0, 0 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -297,6 +298,12 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
             *(size_t *)slot = (size_t)v;
         return 0;
     }
+    case K_BOOL:
+        if (!lua_isboolean(L, -1))
+            return fail(c, line, "'%s' must be true or false, not %s", k->name,
+                        luaL_typename(L, -1));
+        *(bool *)slot = lua_toboolean(L, -1);
+        return 0;
     case K_LOGLEVEL: {
         int level = lua_type(L, -1) == LUA_TSTRING ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
         if (level < 0)
@@ -365,6 +372,24 @@ static int apply_settings(lua_State *L, struct sl_config *cfg, struct ctx *c)
 }
 
 /* }====================================================================== */
+
+/* An ADDR:PORT on the loopback interface. */
+static bool loopback(const char *listen)
+{
+    return strncmp(listen, "127.", 4) == 0 || strncmp(listen, "[::1]:", 6) == 0 ||
+           strncmp(listen, "localhost:", 10) == 0;
+}
+
+int sl_config_check(const struct sl_config *cfg, char *err, size_t errlen)
+{
+    /* Whoever can reach the daemon from elsewhere must not move its time. */
+    if (cfg->simulated_clock && !loopback(cfg->listen)) {
+        snprintf(err, errlen, "'simulated_clock' needs a loopback listener, and listen is "
+                 "%s: an admin could end every wave and lease at will", cfg->listen);
+        return -EINVAL;
+    }
+    return 0;
+}
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -458,6 +483,15 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
         }
     }
     rc = apply_settings(L, &next, &c);
+    if (rc == 0 && sl_config_check(&next, err, errlen) < 0) {
+        /* Name the file, and the line that asked for what does not fit. */
+        char why[512];
+        sl_copy(why, sizeof(why), err);
+        lua_getfield(L, LUA_REGISTRYINDEX, SETTINGS);
+        lua_getfield(L, -1, "simulated_clock");
+        int line = lua_istable(L, -1) ? (lua_rawgeti(L, -1, 2), (int)lua_tointeger(L, -1)) : 0;
+        rc = fail(&c, line, "%s", why);
+    }
     if (rc < 0) {
         sl_config_clear(&next);
     } else {

@@ -3,6 +3,7 @@
 #ifndef SL_CONF_H
 #define SL_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,7 @@ struct sl_config {
     uint64_t lua_instruction_limit;
     int claim_lease_seconds;
     int commit_batch_max;       /* most requests one transaction holds */
+    bool simulated_clock;       /* an admin may advance the clock (loopback only) */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };
@@ -41,6 +43,10 @@ void sl_config_clear(struct sl_config *cfg);
 /* Evaluate FILE over the defaults in cfg. On error, err holds
  * "FILE:LINE: message" and cfg is left as it was. */
 int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Settings that must agree with each other, checked after the file and the
+ * command line: 0, or -EINVAL with err holding one sentence. */
+int sl_config_check(const struct sl_config *cfg, char *err, size_t errlen);
 
 /* Replace a string setting (for command-line overrides). */
 void sl_config_set(char **slot, const char *value);
