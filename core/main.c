@@ -18,6 +18,7 @@
 
 #include "http/auth.h"
 #include "lib/clock.h"
+#include "api/api.h"
 #include "store/commit.h"
 #include "lib/conf.h"
 #include "dist/dist.h"
@@ -249,7 +250,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (sl_hashbanks_replay(&srv) < 0 || sl_dist_start(&srv) < 0 ||
-        sl_events_start(&srv) < 0 || sl_http_new(&srv, &srv.http) < 0)
+        sl_events_start(&srv) < 0 || sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;
 
     sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* The route handlers, one file per topic; the routing table is in http.c. */
+/* The handlers, one file per resource, and the routing table (routes.c) that main() hands to the front. */
 #ifndef SL_API_H
 #define SL_API_H
 
 #include "http/http.h"
 
-/* http.c */
+/* routes.c: every route, in the order they are tried */
+extern const struct sl_route sl_api_routes[];
+extern const int sl_api_nroutes;
+
+/* status.c */
 void sl_api_healthz(struct sl_request *r);
 void sl_api_metrics(struct sl_request *r);
 void sl_api_status(struct sl_request *r);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* HTTP front: the routing table, authentication, bodies, replies, metrics. */
+/* The HTTP front: connections, routing by the table main() hands over, tokens, bodies, replies. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,84 +20,14 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
-#include "api/api.h"
-#include "dist/dist.h"
 #include "http/auth.h"
 #include "lib/clock.h"
-#include "store/commit.h"
-#include "lib/heap.h"
 #include "http/http.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/prom.h"
-#include "policy/policy.h"
 #include "server.h"
-#include "store/store.h"
 #include "lib/text.h"
-
-/* {====================== Routing table ================================ */
-
-enum body_kind {
-    BODY_NONE,      /* a body, if any, is ignored */
-    BODY_JSON,      /* application/json */
-    BODY_EVENTS,    /* application/json or application/x-ndjson */
-};
-
-struct route {
-    enum evhttp_cmd_type method;
-    const char *pattern;        /* segments; "{}" captures one */
-    int roles;                  /* who may call; SL_ROLE_PUBLIC: anyone */
-    enum body_kind body;
-    sl_handler fn;
-    const char *name;           /* the metrics label */
-};
-
-#define ING SL_ROLE_INGEST
-#define MOD SL_ROLE_MODERATOR
-#define POL SL_ROLE_POLICY
-#define ADM SL_ROLE_ADMIN
-static const struct route routes[] = {
-    { EVHTTP_REQ_GET,    "/healthz",                  SL_ROLE_PUBLIC, BODY_NONE,   sl_api_healthz,       "GET /healthz" },
-    { EVHTTP_REQ_GET,    "/metrics",                  SL_ROLE_ANY,    BODY_NONE,   sl_api_metrics,       "GET /metrics" },
-    { EVHTTP_REQ_GET,    "/console",                  SL_ROLE_PUBLIC, BODY_NONE,   sl_api_console_index, "GET /console" },
-    { EVHTTP_REQ_GET,    "/console/",                 SL_ROLE_PUBLIC, BODY_NONE,   sl_api_console_index, "GET /console/" },
-    { EVHTTP_REQ_GET,    "/console/{}",               SL_ROLE_PUBLIC, BODY_NONE,   sl_api_console_file,  "GET /console/{file}" },
-    { EVHTTP_REQ_GET,    "/v1/stats",                 SL_ROLE_ANY,    BODY_NONE,   sl_api_stats,         "GET /v1/stats" },
-    { EVHTTP_REQ_GET,    "/v1/status",                SL_ROLE_ANY,    BODY_NONE,   sl_api_status,        "GET /v1/status" },
-    { EVHTTP_REQ_POST,   "/v1/uploads",               ING | ADM,      BODY_JSON,   sl_api_upload,        "POST /v1/uploads" },
-    { EVHTTP_REQ_GET,    "/v1/items/{}",              SL_ROLE_ANY,    BODY_NONE,   sl_api_item_get,      "GET /v1/items/{id}" },
-    { EVHTTP_REQ_POST,   "/v1/users",                 ING | ADM,      BODY_JSON,   sl_api_user_post,     "POST /v1/users" },
-    { EVHTTP_REQ_PUT,    "/v1/follows/{}/{}",         ING | ADM,      BODY_NONE,   sl_api_follow_put,    "PUT /v1/follows" },
-    { EVHTTP_REQ_DELETE, "/v1/follows/{}/{}",         ING | ADM,      BODY_NONE,   sl_api_follow_delete, "DELETE /v1/follows" },
-    { EVHTTP_REQ_POST,   "/v1/events",                ING | ADM,      BODY_EVENTS, sl_api_events,        "POST /v1/events" },
-    { EVHTTP_REQ_GET,    "/v1/audit",                 MOD | POL | ADM, BODY_NONE,  sl_api_audit,         "GET /v1/audit" },
-    { EVHTTP_REQ_GET,    "/v1/audit/verify",          MOD | POL | ADM, BODY_NONE,  sl_api_audit_verify,  "GET /v1/audit/verify" },
-    { EVHTTP_REQ_GET,    "/v1/queue",                 MOD | ADM,      BODY_NONE,   sl_api_queue,         "GET /v1/queue" },
-    { EVHTTP_REQ_POST,   "/v1/queue/claim",           MOD | ADM,      BODY_JSON,   sl_api_queue_claim,   "POST /v1/queue/claim" },
-    { EVHTTP_REQ_POST,   "/v1/items/{}/decision",     MOD | ADM,      BODY_JSON,   sl_api_decision,      "POST /v1/items/{id}/decision" },
-    { EVHTTP_REQ_POST,   "/v1/items/{}/takedown",     MOD | ADM,      BODY_JSON,   sl_api_takedown,      "POST /v1/items/{id}/takedown" },
-    { EVHTTP_REQ_GET,    "/v1/feed/{}",               ING | ADM,      BODY_NONE,   sl_api_feed,          "GET /v1/feed/{user}" },
-    { EVHTTP_REQ_POST,   "/v1/items/{}/renew",        MOD | ADM,      BODY_JSON,   sl_api_renew,         "POST /v1/items/{id}/renew" },
-    { EVHTTP_REQ_POST,   "/v1/hashbanks/{}",          MOD | POL | ADM, BODY_JSON,  sl_api_hashbank,      "POST /v1/hashbanks/{bank}" },
-    { EVHTTP_REQ_GET,    "/v1/policies",              POL | ADM,      BODY_NONE,   sl_api_policies,      "GET /v1/policies" },
-    { EVHTTP_REQ_POST,   "/v1/policies/reload",       POL | ADM,      BODY_NONE,   sl_api_policies_reload, "POST /v1/policies/reload" },
-    { EVHTTP_REQ_POST,   "/v1/policies/replay",       POL | ADM,      BODY_JSON,   sl_api_policies_replay, "POST /v1/policies/replay" },
-    { EVHTTP_REQ_GET,    "/v1/backup",                ADM,            BODY_NONE,   sl_api_backup,        "GET /v1/backup" },
-    { EVHTTP_REQ_POST,   "/v1/policies/check",        POL | ADM,      BODY_JSON,   sl_api_policies_check, "POST /v1/policies/check" },
-    { EVHTTP_REQ_POST,   "/v1/tokens",                ADM,            BODY_JSON,   sl_api_token_create,  "POST /v1/tokens" },
-    { EVHTTP_REQ_DELETE, "/v1/tokens/{}",             ADM,            BODY_NONE,   sl_api_token_delete,  "DELETE /v1/tokens" },
-    { EVHTTP_REQ_GET,    "/v1/clock",                 SL_ROLE_ANY,    BODY_NONE,   sl_api_clock_get,     "GET /v1/clock" },
-    { EVHTTP_REQ_POST,   "/v1/clock",                 ADM,            BODY_JSON,   sl_api_clock_advance, "POST /v1/clock" },
-};
-#undef ING
-#undef MOD
-#undef POL
-#undef ADM
-
-#define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
-#define ROUTE_NONE NROUTES      /* metrics slot for requests that matched nothing */
-
-/* }===================================================================== */
 
 /* {====================== Metrics ====================================== */
 
@@ -121,7 +51,9 @@ struct sl_http {
     int ninflight;
     struct evhttp_bound_socket *bound[2];  /* TCP, and the UNIX socket if any */
     int nbound;
-    struct route_stats stats[NROUTES + 1];
+    const struct sl_route *routes;  /* the table main() handed over */
+    int nroutes;
+    struct route_stats *stats;      /* by route; [nroutes]: matched nothing */
 };
 
 static void stats_record(struct sl_http *h, int route, int code, double seconds)
@@ -141,9 +73,9 @@ static void stats_record(struct sl_http *h, int route, int code, double seconds)
     s->lat_sum += seconds;
 }
 
-static const char *route_name(int route)
+static const char *route_name(const struct sl_http *h, int route)
 {
-    return route < NROUTES ? routes[route].name : "unmatched";
+    return route < h->nroutes ? h->routes[route].name : "unmatched";
 }
 
 void sl_http_metrics(const struct sl_http *h, struct evbuffer *out)
@@ -152,15 +84,15 @@ void sl_http_metrics(const struct sl_http *h, struct evbuffer *out)
 
     sl_metric_header(out, "sluice_http_requests_total", "counter",
                      "HTTP requests answered, by route and status code.");
-    for (int r = 0; r <= NROUTES; r++)
+    for (int r = 0; r <= h->nroutes; r++)
         for (int i = 0; i < MAX_CODES && h->stats[r].codes[i]; i++)
             evbuffer_add_printf(out, "sluice_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
-                                route_name(r), h->stats[r].codes[i],
+                                route_name(h, r), h->stats[r].codes[i],
                                 (unsigned long long)h->stats[r].counts[i]);
     sl_metric_header(out, "sluice_http_request_duration_seconds", "histogram",
                      "Time from a request's arrival to its answer, by route.");
-    for (int r = 0; r <= NROUTES; r++) {
-        snprintf(labels, sizeof(labels), "route=\"%s\"", route_name(r));
+    for (int r = 0; r <= h->nroutes; r++) {
+        snprintf(labels, sizeof(labels), "route=\"%s\"", route_name(h, r));
         sl_metric_hist(out, "sluice_http_request_duration_seconds", labels, latency_bounds,
                        NLAT, h->stats[r].lat, h->stats[r].lat_sum);
     }
@@ -352,14 +284,14 @@ static bool media_is(const char *ct, const char *type)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-static bool check_body(struct sl_request *r, const struct route *rt)
+static bool check_body(struct sl_request *r, const struct sl_route *rt)
 {
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req),
                                         "Content-Type");
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t len = evbuffer_get_length(in);
 
-    if (rt->body == BODY_NONE)
+    if (rt->body == SL_BODY_NONE)
         return true;
     if (len > r->srv->cfg.body_limit) {
         sl_http_reply_errorf(r, 413, "too_large", NULL,
@@ -367,11 +299,11 @@ static bool check_body(struct sl_request *r, const struct route *rt)
                              r->srv->cfg.body_limit);
         return false;
     }
-    r->ndjson = rt->body == BODY_EVENTS && media_is(ct, "application/x-ndjson");
+    r->ndjson = rt->body == SL_BODY_EVENTS && media_is(ct, "application/x-ndjson");
     /* An empty body needs no type; the handler decides if it may be empty. */
     if (len > 0 && !r->ndjson && !media_is(ct, "application/json")) {
         sl_http_reply_errorf(r, 415, "unsupported_media_type", NULL,
-                             rt->body == BODY_EVENTS
+                             rt->body == SL_BODY_EVENTS
                                  ? "Send application/json or application/x-ndjson, not %s."
                                  : "Send application/json, not %s.",
                              ct ? ct : "a body without a Content-Type");
@@ -389,7 +321,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     bool path_known = false;
-    const struct route *rt = NULL;
+    const struct sl_route *rt = NULL;
 
     if (!r) {
         evhttp_send_error(req, 503, "Out of memory");
@@ -398,7 +330,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     r->req = req;
     r->srv = h->srv;
     r->start = sl_mono();
-    r->route = ROUTE_NONE;
+    r->route = h->nroutes;          /* matched nothing, until it does */
     r->next_inflight = h->inflight;
     if (h->inflight)
         h->inflight->prev_inflight = &r->next_inflight;
@@ -406,8 +338,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     h->inflight = r;
     h->ninflight++;
 
-    for (int i = 0; path && i < NROUTES && !rt; i++) {
-        int m = match(routes[i].pattern, path, r);
+    for (int i = 0; path && i < h->nroutes && !rt; i++) {
+        int m = match(h->routes[i].pattern, path, r);
         if (m < 0) {
             sl_http_reply_errorf(r, 400, "bad_request", NULL,
                                  "The path has a segment that does not decode to text.");
@@ -416,8 +348,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (m == 0)
             continue;
         path_known = true;
-        if (routes[i].method == method) {
-            rt = &routes[i];
+        if (h->routes[i].method == method) {
+            rt = &h->routes[i];
             r->route = i;
         }
     }
@@ -452,85 +384,6 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (!check_body(r, rt))
         return;
     rt->fn(r);
-}
-
-/* }===================================================================== */
-
-/* {====================== Simple routes ================================ */
-
-void sl_api_healthz(struct sl_request *r)
-{
-    if (r->srv->draining)
-        sl_http_reply_json(r, 503, json_pack("{s:s}", "status", "stopping"));
-    else
-        sl_http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
-}
-
-void sl_api_metrics(struct sl_request *r)
-{
-    struct sl_server *srv = r->srv;
-    struct evbuffer *out = evbuffer_new();
-    struct sl_commit_stats cs;
-    static const double batch_bounds[11] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 };
-    json_t *states = NULL;
-
-    sl_http_metrics(srv->http, out);
-    sl_policy_metrics(srv, out);
-    sl_dist_metrics(srv, out);
-    sl_commit_stats(srv->commit, &cs);
-    sl_metric_header(out, "sluice_store_commits_total", "counter",
-                     "Transactions committed by the group-commit thread.");
-    evbuffer_add_printf(out, "sluice_store_commits_total %llu\n",
-                        (unsigned long long)cs.batches);
-    sl_metric_header(out, "sluice_store_commit_failures_total", "counter",
-                     "Transactions that failed and were rolled back.");
-    evbuffer_add_printf(out, "sluice_store_commit_failures_total %llu\n",
-                        (unsigned long long)cs.failures);
-    sl_metric_header(out, "sluice_store_commit_batch_size", "histogram",
-                     "Requests acknowledged by one commit.");
-    sl_metric_hist(out, "sluice_store_commit_batch_size", NULL, batch_bounds, 11,
-                   cs.batch_hist, (double)cs.ops);
-    sl_metric_header(out, "sluice_store_commit_seconds", "histogram",
-                     "Time to apply and durably commit one batch.");
-    sl_metric_hist(out, "sluice_store_commit_seconds", NULL, sl_commit_seconds_bounds, 11,
-                   cs.seconds_hist, cs.seconds_sum);
-    sl_metric_header(out, "sluice_uploads_total", "counter", "Uploads stored since start.");
-    evbuffer_add_printf(out, "sluice_uploads_total %llu\n",
-                        (unsigned long long)srv->uploads_total);
-    sl_metric_header(out, "sluice_events_total", "counter", "Events stored since start.");
-    evbuffer_add_printf(out, "sluice_events_total %llu\n",
-                        (unsigned long long)srv->events_total);
-    sl_heap_metrics(out);
-    if (sl_store_item_states(srv->reader, &states) == 0) {
-        const char *state;
-        json_t *n;
-        sl_metric_header(out, "sluice_items", "gauge", "Items in the store, by state.");
-        json_object_foreach(states, state, n)
-            evbuffer_add_printf(out, "sluice_items{state=\"%s\"} %lld\n", state,
-                                (long long)json_integer_value(n));
-        json_decref(states);
-    }
-    sl_http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
-    evbuffer_free(out);
-}
-
-void sl_api_status(struct sl_request *r)
-{
-    struct sl_server *srv = r->srv;
-    json_t *states = NULL;
-
-    if (sl_store_item_states(srv->reader, &states) < 0) {
-        sl_http_reply_store_error(r, -EIO);
-        return;
-    }
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:I, s:o, s:I, s:I, s:i, s:i}",
-        "version", PACKAGE_VERSION,
-        "uptime_s", (json_int_t)((sl_now_ms() - srv->started_ms) / 1000),
-        "items", states,
-        "uploads_total", (json_int_t)srv->uploads_total,
-        "events_total", (json_int_t)srv->events_total,
-        "inflight", sl_http_inflight(srv->http),
-        "commit_pending", sl_commit_pending(srv->commit)));
 }
 
 /* }===================================================================== */
@@ -587,18 +440,23 @@ static int bind_tcp(struct sl_http *h, const char *listen)
     return 0;
 }
 
-int sl_http_new(struct sl_server *srv, struct sl_http **out)
+int sl_http_new(struct sl_server *srv, const struct sl_route *routes, int nroutes,
+                struct sl_http **out)
 {
     struct sl_http *h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
     h->srv = srv;
-    srv->http = h;
-    h->evh = evhttp_new(srv->base);
+    h->routes = routes;
+    h->nroutes = nroutes;
+    h->stats = calloc((size_t)nroutes + 1, sizeof(*h->stats));
+    h->evh = h->stats ? evhttp_new(srv->base) : NULL;
     if (!h->evh) {
+        free(h->stats);
         free(h);
         return -ENOMEM;
     }
+    srv->http = h;
     /* Bodies up to 4x the limit reach the handler, which refuses them with
      * the contract's JSON 413; libevent answers larger ones itself. */
     size_t hard = srv->cfg.body_limit > (SIZE_MAX / 8) ? SIZE_MAX / 2 : srv->cfg.body_limit * 4;
@@ -616,6 +474,7 @@ int sl_http_new(struct sl_server *srv, struct sl_http **out)
         rc = bind_unix(h, srv->cfg.unix_socket);
     if (rc < 0) {
         evhttp_free(h->evh);
+        free(h->stats);
         free(h);
         srv->http = NULL;
         return rc;
@@ -641,6 +500,7 @@ void sl_http_free(struct sl_http *h)
     if (!h)
         return;
     evhttp_free(h->evh);
+    free(h->stats);
     free(h);
 }
 

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* HTTP front: the routing table, authentication, bodies, replies, metrics. */
+/* The HTTP front: connections, routing by a table of handlers, tokens, bodies, replies. */
 #ifndef SL_HTTP_H
 #define SL_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "lib/error.h"
@@ -53,9 +54,29 @@ struct sl_request {
 
 typedef void (*sl_handler)(struct sl_request *r);
 
+/* What a route's body must be before its handler runs. */
+enum sl_body {
+    SL_BODY_NONE,       /* a body, if any, is ignored */
+    SL_BODY_JSON,       /* application/json */
+    SL_BODY_EVENTS,     /* application/json or application/x-ndjson */
+};
+
+/* One row of the routing table: the front knows no handler but through it. */
+struct sl_route {
+    enum evhttp_cmd_type method;
+    const char *pattern;        /* segments; "{}" captures one (sl_request.params) */
+    int roles;                  /* who may call; SL_ROLE_PUBLIC: anyone */
+    enum sl_body body;
+    sl_handler fn;
+    const char *name;           /* the metrics label */
+};
+
 struct sl_http;
 
-int sl_http_new(struct sl_server *srv, struct sl_http **out);
+/* Listen as srv->cfg says and route by routes[0..nroutes) (borrowed: it
+ * must outlive the front; the first match of path and method wins). */
+int sl_http_new(struct sl_server *srv, const struct sl_route *routes, int nroutes,
+                struct sl_http **out);
 void sl_http_free(struct sl_http *h);
 /* Stop accepting connections; requests in flight still get answers. */
 void sl_http_stop_accepting(struct sl_http *h);
