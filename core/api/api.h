@@ -5,6 +5,28 @@
 
 #include "http/http.h"
 
+struct sl_commit_op;
+struct sl_store;
+
+/* {====================== What every handler shares ===================== */
+
+/*
+ * Hand a write to the commit thread on behalf of r: op->apply runs there in
+ * a transaction, then op->done answers r on the loop. When it cannot be
+ * queued (the daemon is stopping), r gets its 503 at once and drop(op)
+ * frees the op. op NULL (its allocation failed): r gets a 503 saying so.
+ * Either way the handler is done with r and op.
+ */
+void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
+                   int (*apply)(struct sl_commit_op *op, struct sl_store *w),
+                   void (*done)(struct sl_commit_op *op, int rc),
+                   void (*drop)(struct sl_commit_op *op));
+
+/* "token:NAME" of the caller, the audit trail's actor: len >= SL_ID_MAX + 7. */
+void sl_api_actor(const struct sl_request *r, char *buf, size_t len);
+
+/* }===================================================================== */
+
 /* routes.c: every route, in the order they are tried */
 extern const struct sl_route sl_api_routes[];
 extern const int sl_api_nroutes;

@@ -8,6 +8,19 @@
 struct sl_auth;
 struct sl_store;
 
+/* Roles as bits, so a route names every role that may call it. */
+enum sl_role {
+    SL_ROLE_INGEST = 1 << 0,
+    SL_ROLE_MODERATOR = 1 << 1,
+    SL_ROLE_POLICY = 1 << 2,
+    SL_ROLE_ADMIN = 1 << 3,
+};
+#define SL_ROLE_PUBLIC 0
+#define SL_ROLE_ANY (SL_ROLE_INGEST | SL_ROLE_MODERATOR | SL_ROLE_POLICY | SL_ROLE_ADMIN)
+
+int sl_role_parse(const char *name);        /* enum sl_role or -EINVAL */
+const char *sl_role_name(int role);
+
 /* Load every token from the store (the loop's reader). */
 int sl_auth_new(struct sl_store *reader, struct sl_auth **out);
 void sl_auth_free(struct sl_auth *a);

@@ -206,6 +206,9 @@ void sl_http_reply_store_error(struct sl_request *r, int rc)
 {
     if (rc == -ESHUTDOWN)
         sl_http_reply_errorf(r, 503, "unavailable", NULL, "The daemon is shutting down.");
+    else if (rc == -ENOMEM)
+        sl_http_reply_errorf(r, 503, "unavailable", NULL,
+                             "The daemon is out of memory; nothing was stored.");
     else
         sl_http_reply_errorf(r, 503, "unavailable", NULL,
                              "The store could not complete the write; nothing was stored.");

@@ -9,25 +9,13 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "http/auth.h"
 #include "lib/error.h"
 
 struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
 struct sl_server;
-
-/* Roles as bits, so a route names every role that may call it. */
-enum sl_role {
-    SL_ROLE_INGEST = 1 << 0,
-    SL_ROLE_MODERATOR = 1 << 1,
-    SL_ROLE_POLICY = 1 << 2,
-    SL_ROLE_ADMIN = 1 << 3,
-};
-#define SL_ROLE_PUBLIC 0
-#define SL_ROLE_ANY (SL_ROLE_INGEST | SL_ROLE_MODERATOR | SL_ROLE_POLICY | SL_ROLE_ADMIN)
-
-int sl_role_parse(const char *name);        /* enum sl_role or -EINVAL */
-const char *sl_role_name(int role);
 
 #define SL_MAX_PARAMS 3
 
@@ -95,7 +83,8 @@ void sl_http_reply_errorf(struct sl_request *r, int status, const char *code,
 /* Answer with a text body (copied) and free r. */
 void sl_http_reply_text(struct sl_request *r, int status, const char *content_type,
                         struct evbuffer *body);
-/* Answer 503 "store failed" or, for a refused write, its own error. */
+/* Answer 503: the daemon is stopping (-ESHUTDOWN), out of memory (-ENOMEM),
+ * or the store failed (anything else); nothing was stored. */
 void sl_http_reply_store_error(struct sl_request *r, int rc);
 
 /* The body as one strict JSON object; NULL with err set. */

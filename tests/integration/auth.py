@@ -130,6 +130,17 @@ def body(t):
             "revoking an unknown token")
     t.status(d.item("a0", token=tokens["ingest"]), 200, "other tokens still work")
 
+    # An admin token revokes itself: its name was read after the token table
+    # freed it (a use after free the sanitizer build catches).
+    r = d.post("/v1/tokens", {"name": "t-self", "role": "admin"})
+    t.require(r.status == 201, "POST /v1/tokens t-self (admin)", r)
+    self_tok = r.json["token"]
+    r = d.req("DELETE", "/v1/tokens/t-self", token=self_tok)
+    t.status(r, 200, "t-self revokes itself")
+    t.check(r.json == {"name": "t-self", "revoked": True}, "the answer names it", r)
+    t.error(d.item("a0", token=self_tok), 401, "unauthorized", "t-self is refused afterwards")
+    t.check("revoked by token:t-self" in d.logs(), "the log names who revoked it")
+
     # Tokens and revocations survive a restart.
     t.stopped(d, "SIGTERM exits 0")
     d.start()
