@@ -22,13 +22,13 @@
 #include "store/commit.h"
 #include "lib/conf.h"
 #include "dist/dist.h"
-#include "api/events.h"
 #include "api/hashbanks.h"
 #include "http/http.h"
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "policy/policy.h"
 #include "server.h"
+#include "store/counters.h"
 #include "store/store.h"
 
 #define DRAIN_TIMEOUT_MS 30000
@@ -250,7 +250,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (sl_hashbanks_replay(&srv) < 0 || sl_dist_start(&srv) < 0 ||
-        sl_events_start(&srv) < 0 || sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
+        sl_counters_start(&srv) < 0 || sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;
 
     sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);
@@ -279,10 +279,10 @@ out:
     /* Order matters: the commit thread writes and answers what it still
      * holds while the HTTP side exists, then connections close, then the
      * stores. */
-    sl_events_stop(&srv);
+    sl_counters_stop(&srv);
     sl_dist_stop(&srv);
     sl_commit_free(srv.commit);
-    sl_events_free(&srv);
+    sl_counters_free(&srv);
     sl_http_free(srv.http);
     sl_store_free(writer);
     sl_policy_stop(&srv);

@@ -16,6 +16,7 @@ struct sl_auth;
 struct sl_http;
 struct sl_policy;
 struct sl_dist;
+struct sl_counters;
 
 struct sl_server {
     struct event_base *base;
@@ -26,7 +27,7 @@ struct sl_server {
     struct sl_http *http;
     struct sl_policy *policy;   /* loaded policies and plugins (policy.c) */
     struct sl_dist *dist;       /* the audience and running waves (dist.c) */
-    struct sl_events *events;   /* per-item counters not yet written (events.c) */
+    struct sl_counters *counters; /* per-item counters not yet written (store/counters.c) */
     int64_t started_ms;
     bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
     uint64_t uploads_total;

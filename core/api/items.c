@@ -7,9 +7,10 @@
 
 #include "api/api.h"
 #include "dist/dist.h"
-#include "api/events.h"
+#include "lib/event.h"
 #include "lib/json.h"
 #include "server.h"
+#include "store/counters.h"
 #include "store/store.h"
 
 #define AUDIT_PAGE_MAX 1000
@@ -33,7 +34,7 @@ void sl_api_item_get(struct sl_request *r)
         sl_http_reply_store_error(r, -EIO);
         return;
     }
-    sl_events_counts(r->srv, id, counted, counts);
+    sl_counters_get(r->srv, id, counted, counts);
     json_t *counters = json_object();
     for (int i = 0; i < SL_EV__COUNT; i++)
         json_object_set_new(counters, sl_event_names[i], json_integer(counts[i]));

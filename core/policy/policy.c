@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The loaded policy set and plugins, the review pipeline, /v1/policies. */
+/* The loaded policy set and plugins, reloads, and the review pipeline. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,8 +10,6 @@
 #include <event2/buffer.h>
 #include <sluice/plugin.h>
 
-#include "api/api.h"
-#include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/item.h"
 #include "lib/json.h"
@@ -227,70 +225,22 @@ void sl_policy_review(struct sl_server *srv, struct sl_item *item, struct sl_out
 
 /* }===================================================================== */
 
-/* {====================== Routes ======================================= */
-
-void sl_api_policies(struct sl_request *r)
+json_t *sl_policy_describe(const struct sl_server *srv)
 {
-    struct sl_policy *p = r->srv->policy;
+    struct sl_policy *p = srv->policy;
     json_t *hooks = json_array();
 
     for (int i = 0; i < NHOOKS; i++)
         if (sl_lua_has_hook(p->lua, hook_names[i]))
             json_array_append_new(hooks, json_string(hook_names[i]));
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:O, s:o, s:o, s:I}",
-        "version", sl_lua_version(p->lua),
-        "directory", r->srv->cfg.policies_dir,
-        "files", sl_lua_files(p->lua),
-        "hooks", hooks,
-        "plugins", sl_plugins_describe(p->plugins),
-        "loaded_ms", (json_int_t)p->loaded_ms));
+    return json_pack("{s:s, s:s, s:O, s:o, s:o, s:I}",
+                     "version", sl_lua_version(p->lua),
+                     "directory", srv->cfg.policies_dir,
+                     "files", sl_lua_files(p->lua),
+                     "hooks", hooks,
+                     "plugins", sl_plugins_describe(p->plugins),
+                     "loaded_ms", (json_int_t)p->loaded_ms);
 }
-
-void sl_api_policies_reload(struct sl_request *r)
-{
-    char err[SL_LUA_ERR_MAX];
-    const char *before = sl_policy_version(r->srv);
-    char previous[32];
-
-    sl_copy(previous, sizeof(previous), before);
-    if (sl_policy_reload(r->srv, err, sizeof(err)) < 0) {
-        sl_http_reply_errorf(r, 422, "policy_error", NULL,
-                             "Reload refused, still running %s: %s", previous, err);
-        return;
-    }
-    sl_dist_policy_changed(r->srv);
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:O}", "version",
-                                         sl_policy_version(r->srv), "previous", previous,
-                                         "files", sl_lua_files(r->srv->policy->lua)));
-}
-
-void sl_api_policies_check(struct sl_request *r)
-{
-    static const char *const keys[] = { "name", "source", NULL };
-    struct sl_error e = { 0 };
-    const char *name = "policy.lua", *source;
-    char err[SL_LUA_ERR_MAX];
-    json_t *body = sl_http_json_body(r, &e);
-
-    if (!body || sl_json_only_keys(body, keys, &e) < 0 ||
-        sl_json_get_string(body, "name", false, 128, &name, &e) < 0 ||
-        sl_json_get_string(body, "source", true, 4 << 20, &source, &e) < 0) {
-        json_decref(body);
-        sl_http_reply_error(r, &e);
-        return;
-    }
-    struct sl_lua_limits lim = { r->srv->cfg.lua_memory_limit,
-                                 r->srv->cfg.lua_instruction_limit };
-    size_t len = json_string_length(json_object_get(body, "source"));
-    if (sl_lua_check(name, source, len, r->srv->cfg.policies_dir, &lim, err,
-                     sizeof(err)) < 0)
-        sl_http_reply_errorf(r, 422, "policy_error", "source", "%s", err);
-    else
-        sl_http_reply_json(r, 200, json_pack("{s:b, s:s}", "ok", 1, "name", name));
-    json_decref(body);
-}
-
-/* }===================================================================== */
 
 void sl_policy_metrics(const struct sl_server *srv, struct evbuffer *out)
 {

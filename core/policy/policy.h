@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The loaded policy set and plugins, the review pipeline, /v1/policies. */
+/* The loaded policy set and plugins, reloads, and the review pipeline. */
 #ifndef SL_POLICY_H
 #define SL_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 struct sl_server;
 struct sl_item;
@@ -49,6 +50,10 @@ struct sl_plugins *sl_policy_plugins(const struct sl_server *srv);
 
 /* Count a failed hook call (for /metrics) and log it once. */
 void sl_policy_failed(const char *hook, const char *why);
+
+/* {version, directory, files, hooks, plugins, loaded_ms}: what is loaded
+ * (GET /v1/policies); a new reference. */
+json_t *sl_policy_describe(const struct sl_server *srv);
 
 void sl_policy_metrics(const struct sl_server *srv, struct evbuffer *out);
 
