@@ -123,7 +123,7 @@ static int tally_add(struct tally *t, const char *item, const int64_t *n)
         size_t len = strlen(item) + 1;
         if (t->names_len == 0)
             t->names_len = 1;           /* offset 0 marks a free slot */
-        if (sl_grow((void **)&t->names, &t->names_cap, t->names_len + len, 1) < 0)
+        if (sl_grow(&t->names, &t->names_cap, t->names_len + len, 1) < 0)
             return -ENOMEM;
         memcpy(t->names + t->names_len, item, len);
         e->item = (uint32_t)t->names_len;
