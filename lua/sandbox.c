@@ -30,6 +30,7 @@
 #define PRINT_LINES_MAX 100     /* print lines kept per call */
 #define PRINT_LEN_MAX 1024      /* bytes kept per print line */
 #define MODULE_NAME_MAX 64
+#define HOOK_NAME_MAX 64
 #define WHERE_MAX (LUA_IDSIZE + 32)
 
 /* One policy file, held in memory while a set loads. */
@@ -90,6 +91,22 @@ static char loading_mark;       /* require's cache value while a module runs */
 static struct sl_lua *sandbox_of(lua_State *L)
 {
     return *(struct sl_lua **)lua_getextraspace(L);
+}
+
+/* Only letters, digits and '_' (a Lua name's characters): module and hook
+ * names, so that neither can reach a path or anything but a plain global. */
+static bool name_chars(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
 }
 
 /* Format into err (when there is one), as one line of valid UTF-8: the
@@ -472,14 +489,7 @@ static int l_require(lua_State *L)
     size_t len, i;
     const char *name = luaL_checklstring(L, 1, &len);
 
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_'))
-            break;
-    }
-    if (len == 0 || len > MODULE_NAME_MAX || i < len)
+    if (len == 0 || len > MODULE_NAME_MAX || !name_chars(name, len))
         return luaL_argerror(L, 1, "a module name is letters, digits and '_' "
                              "(NAME.lua in the policy directory)");
     lua_settop(L, 1);
@@ -869,7 +879,7 @@ static void base_name(const char *path, char *buf, size_t len)
 /* Chunk names ("@label/name") and module names of sl->files. */
 static int name_files(struct sl_lua *sl)
 {
-    size_t i, j;
+    size_t i;
 
     for (i = 0; i < sl->nfiles; i++) {
         struct policy_file *f = &sl->files[i];
@@ -883,17 +893,9 @@ static int name_files(struct sl_lua *sl)
                  f->name);
         /* NAME.lua is module NAME when NAME is letters, digits and '_'. */
         f->module[0] = '\0';
-        if (!is_policy_name(f->name) || (len -= 4) > MODULE_NAME_MAX)
-            continue;
-        for (j = 0; j < len; j++) {
-            char c = f->name[j];
-
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '_'))
-                break;
-        }
-        if (j == len)
-            snprintf(f->module, sizeof f->module, "%.*s", (int)len, f->name);
+        if (is_policy_name(f->name) && len - 4 <= MODULE_NAME_MAX &&
+            name_chars(f->name, len - 4))
+            snprintf(f->module, sizeof f->module, "%.*s", (int)(len - 4), f->name);
     }
     return 0;
 }
@@ -1243,20 +1245,13 @@ int sl_lua_plan(struct sl_lua *sl, struct sl_item *item, struct sl_lua_wave *out
     return rc;
 }
 
+/* A global's name of at most HOOK_NAME_MAX bytes. */
 static bool hook_name_ok(const char *hook)
 {
-    size_t i;
+    size_t len = hook != NULL ? strnlen(hook, HOOK_NAME_MAX + 1) : 0;
 
-    if (hook == NULL || hook[0] == '\0' || (hook[0] >= '0' && hook[0] <= '9'))
-        return false;
-    for (i = 0; hook[i] != '\0'; i++) {
-        char c = hook[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_') || i >= 64)
-            return false;
-    }
-    return true;
+    return len > 0 && len <= HOOK_NAME_MAX && !(hook[0] >= '0' && hook[0] <= '9') &&
+           name_chars(hook, len);
 }
 
 int sl_lua_call_json(struct sl_lua *sl, const char *hook, struct sl_item *item,
