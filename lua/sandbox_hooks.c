@@ -10,6 +10,7 @@
 #include "lib/item.h"
 #include "lib/text.h"
 #include "lua/lua_json.h"
+#include "lua/lua_plan.h"
 #include "lua/lua_review.h"
 #include "lua/sandbox_internal.h"
 
@@ -65,50 +66,6 @@ static bool find_hook(lua_State *L, struct sl_lua *sl, const char *hook, bool *d
     return true;
 }
 
-/* One wave table's fields, read raw (as the JSON conversion reads). */
-static void take_wave(lua_State *L, int idx, struct sl_lua_wave *w)
-{
-    size_t len;
-
-    memset(w, 0, sizeof *w);
-    if (lua_type(L, idx) != LUA_TTABLE)
-        return;
-    lua_pushliteral(L, "audience");
-    if (lua_rawget(L, idx) == LUA_TSTRING) {
-        const char *a = lua_tolstring(L, -1, &len);
-        if (len < sizeof w->audience && strlen(a) == len)
-            memcpy(w->audience, a, len + 1);
-    }
-    lua_pushliteral(L, "size");
-    lua_rawget(L, idx);
-    w->size_ok = sl_lua_integer(L, -1, &w->size);
-    lua_pushliteral(L, "limit_s");
-    w->limit = lua_rawget(L, idx) == LUA_TNIL ? 0 : sl_lua_integer(L, -1, &w->limit_s) ? 1 : -1;
-    lua_pushliteral(L, "review");
-    int t = lua_rawget(L, idx);
-    w->review = t == LUA_TNIL ? 0 : t == LUA_TBOOLEAN ? 1 : -1;
-    w->review_on = lua_toboolean(L, -1);
-    lua_pop(L, 4);
-}
-
-/* A list of 1..max waves (keys exactly 1..n, as JSON's arrays): their
- * number, else 0. */
-static size_t take_plan(lua_State *L, int idx, struct sl_lua_wave *out, size_t max)
-{
-    if (lua_type(L, idx) != LUA_TTABLE || !sl_lua_is_list(L, idx))
-        return 0;
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    if (n < 1 || (size_t)n > max)
-        return 0;
-    luaL_checkstack(L, 4, "plan");
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, idx, i);
-        take_wave(L, lua_gettop(L), &out[i - 1]);
-        lua_pop(L, 1);
-    }
-    return (size_t)n;
-}
-
 static int hook_body(lua_State *L)
 {
     struct sl_lua *sl = sl_lua_sandbox(L);
@@ -134,7 +91,7 @@ static int hook_body(lua_State *L)
     if (hc->review != NULL)
         sl_lua_review_take(L, base, n, hc->review, hc->item);
     if (hc->plan != NULL)
-        hc->nplan = n == 1 ? take_plan(L, base, hc->plan, hc->nplan) : 0;
+        hc->nplan = n == 1 ? sl_lua_plan_take(L, base, hc->plan, hc->nplan) : 0;
     if (hc->want_json) {
         if (n == 1) {
             sl_lua_to_json(L, base, &hc->result);
