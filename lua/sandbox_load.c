@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/grow.h"
 #include "lib/sha256.h"
 #include "lib/text.h"
 #include "lua/sandbox_internal.h"
@@ -111,6 +112,7 @@ static int read_dir(const char *dir, size_t max, struct policy_file **out, size_
     }
     while ((errno = 0, de = readdir(d)) != NULL) {
         struct policy_file *f;
+        void *grown;
         char *data = NULL;
         size_t len = 0;
 
@@ -126,20 +128,15 @@ static int read_dir(const char *dir, size_t max, struct policy_file **out, size_
                            rc == -EFBIG ? "larger than the memory budget" : strerror(-rc));
             goto fail;
         }
-        if (n == cap) {
-            struct policy_file *grown;
-
-            cap = cap ? 2 * cap : 16;
-            if ((grown = realloc(files, cap * sizeof *files)) == NULL) {
-                free(data);
-                rc = -ENOMEM;
-                sl_lua_set_err(err, errlen, "%s: out of memory", dir);
-                goto fail;
-            }
-            files = grown;
+        /* Through a void *: files itself is not one. */
+        grown = files;
+        if ((rc = sl_grow(&grown, &cap, n + 1, sizeof *files)) < 0) {
+            free(data);
+            sl_lua_set_err(err, errlen, "%s: out of memory", dir);
+            goto fail;
         }
-        f = &files[n++];
-        memset(f, 0, sizeof *f);
+        files = grown;
+        f = &files[n++];        /* zeroed by sl_grow */
         f->data = data;
         f->len = len;
         f->run = true;
