@@ -14,7 +14,7 @@
 #include "lua/lua_review.h"
 #include "lua/sandbox_internal.h"
 
-#define HOOK_NAME_MAX 64
+#define HOOK_NAME_MAX 64        /* bytes in a hook's name */
 
 struct hook_call {
     const char *hook;
