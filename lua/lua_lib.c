@@ -10,9 +10,9 @@
  * The count hook sees VM instructions, but one call of table.insert(t, 1, v)
  * or utf8.len(s) is one instruction however long t or s is, and a loop of
  * them would run for hours inside the budget. Work that allocates is charged
- * by the allocator (sandbox.c); these wrappers charge the rest up front, then
- * call the stock function in the same frame so that its argument errors
- * still name the function as the policy called it.
+ * by the allocator (sandbox_budget.c); these wrappers charge the rest up
+ * front, then call the stock function in the same frame so that its
+ * argument errors still name the function as the policy called it.
  */
 
 #define BYTES_PER_UNIT 16       /* bytes scanned that cost one instruction */

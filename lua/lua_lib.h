@@ -11,7 +11,7 @@
  * Charge units of work (one unit is about one VM instruction) to the
  * running call's instruction budget; raises "instruction budget exhausted"
  * when it runs out. For C functions whose cost the instruction hook cannot
- * see. Implemented in sandbox.c.
+ * see. Implemented in sandbox_budget.c.
  */
 void sl_lua_charge(lua_State *L, long long units);
 
