@@ -112,7 +112,6 @@ static int read_dir(const char *dir, size_t max, struct policy_file **out, size_
     }
     while ((errno = 0, de = readdir(d)) != NULL) {
         struct policy_file *f;
-        void *grown;
         char *data = NULL;
         size_t len = 0;
 
@@ -128,14 +127,11 @@ static int read_dir(const char *dir, size_t max, struct policy_file **out, size_
                            rc == -EFBIG ? "larger than the memory budget" : strerror(-rc));
             goto fail;
         }
-        /* Through a void *: files itself is not one. */
-        grown = files;
-        if ((rc = sl_grow(&grown, &cap, n + 1, sizeof *files)) < 0) {
+        if ((rc = sl_grow(&files, &cap, n + 1, sizeof *files)) < 0) {
             free(data);
             sl_lua_set_err(err, errlen, "%s: out of memory", dir);
             goto fail;
         }
-        files = grown;
         f = &files[n++];        /* zeroed by sl_grow */
         f->data = data;
         f->len = len;
