@@ -12,224 +12,10 @@
 
 #include "lib/log.h"
 #include "lib/sha256.h"
-#include "store/store.h"
 #include "lib/text.h"
+#include "store/sqlite.h"
 
-/* {====================== Schema ======================================= */
-
-/* Migration N brings user_version from N to N+1. Never edit a shipped one:
- * add the next. */
-static const char *const migrations[] = {
-    /* 0 -> 1: the foundation */
-    "CREATE TABLE items ("
-    "  id TEXT PRIMARY KEY,"
-    "  creator TEXT NOT NULL,"
-    "  state TEXT NOT NULL,"
-    "  upload TEXT NOT NULL,"
-    "  upload_hash TEXT NOT NULL,"
-    "  tags TEXT NOT NULL DEFAULT '{}',"
-    "  reasons TEXT NOT NULL DEFAULT '[]',"
-    "  created_ms INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL);"
-    "CREATE INDEX items_creator ON items(creator);"
-    "CREATE INDEX items_state ON items(state);"
-    "CREATE TABLE audit ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  item TEXT,"
-    "  actor TEXT NOT NULL,"
-    "  action TEXT NOT NULL,"
-    "  from_state TEXT,"
-    "  to_state TEXT,"
-    "  reason TEXT NOT NULL DEFAULT '',"
-    "  ts_ms INTEGER NOT NULL,"
-    "  prev TEXT NOT NULL,"
-    "  hash TEXT NOT NULL);"
-    "CREATE INDEX audit_item ON audit(item, seq);"
-    "CREATE TABLE users ("
-    "  id TEXT PRIMARY KEY,"
-    "  city TEXT,"
-    "  interests TEXT NOT NULL DEFAULT '[]',"
-    "  created_ms INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL);"
-    "CREATE TABLE follows ("
-    "  follower TEXT NOT NULL,"
-    "  creator TEXT NOT NULL,"
-    "  created_ms INTEGER NOT NULL,"
-    "  PRIMARY KEY (follower, creator)) WITHOUT ROWID;"
-    "CREATE INDEX follows_creator ON follows(creator, follower);"
-    "CREATE TABLE events ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  item TEXT NOT NULL,"
-    "  user TEXT NOT NULL,"
-    "  type INTEGER NOT NULL,"
-    "  watch_ms INTEGER,"
-    "  ts_ms INTEGER NOT NULL);"
-    "CREATE TABLE item_counters ("
-    "  item TEXT NOT NULL,"
-    "  type INTEGER NOT NULL,"
-    "  n INTEGER NOT NULL,"
-    "  PRIMARY KEY (item, type)) WITHOUT ROWID;"
-    "CREATE TABLE tokens ("
-    "  name TEXT PRIMARY KEY,"
-    "  role TEXT NOT NULL,"
-    "  hash TEXT NOT NULL UNIQUE,"
-    "  created_ms INTEGER NOT NULL);",
-    /* 1 -> 2: review: what hooks found, the human queue, hash banks */
-    "ALTER TABLE items ADD COLUMN matches TEXT NOT NULL DEFAULT '[]';"
-    "ALTER TABLE items ADD COLUMN verdict TEXT;"
-    "CREATE TABLE queue ("
-    "  item TEXT PRIMARY KEY,"
-    "  queue TEXT NOT NULL,"
-    "  priority INTEGER NOT NULL DEFAULT 0,"
-    "  reason TEXT NOT NULL DEFAULT '',"
-    "  enqueued_ms INTEGER NOT NULL,"
-    "  claimed_by TEXT,"
-    "  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
-    "  fence INTEGER NOT NULL DEFAULT 0,"
-    "  escalated_by TEXT);"
-    "CREATE INDEX queue_order ON queue(queue, priority DESC, enqueued_ms);"
-    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-    "INSERT INTO counters VALUES ('fence', 0);"
-    "CREATE TABLE hashbanks ("
-    "  bank TEXT NOT NULL,"
-    "  hash TEXT NOT NULL,"
-    "  added_ms INTEGER NOT NULL,"
-    "  PRIMARY KEY (bank, hash)) WITHOUT ROWID;",
-    /* 2 -> 3: distribution: the plan, each wave, who was offered what */
-    "ALTER TABLE items ADD COLUMN plan TEXT;"
-    "CREATE TABLE waves ("
-    "  item TEXT NOT NULL,"
-    "  n INTEGER NOT NULL,"
-    "  wave TEXT NOT NULL,"
-    "  PRIMARY KEY (item, n)) WITHOUT ROWID;"
-    "CREATE TABLE offers ("
-    "  item TEXT NOT NULL,"
-    "  user TEXT NOT NULL,"
-    "  wave INTEGER NOT NULL,"
-    "  source INTEGER NOT NULL,"
-    "  PRIMARY KEY (item, user)) WITHOUT ROWID;",
-    /* 3 -> 4: events are stored a request at a time, packed, so a batch of
-     * a thousand costs one row; the old per-event table stays readable. */
-    "CREATE TABLE event_batches ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  ts_ms INTEGER NOT NULL,"
-    "  n INTEGER NOT NULL,"
-    "  data BLOB NOT NULL);",
-    /* 4 -> 5: which offers a feed has served, so a restart does not serve
-     * them again */
-    "ALTER TABLE offers ADD COLUMN served INTEGER NOT NULL DEFAULT 0;",
-    /* 5 -> 6: counts the hot paths read, kept by triggers so that every
-     * path changing an item keeps them right: a creator's standing is read
-     * on every upload and the items per state on every scrape, and a
-     * count(*) over items grows with the platform. */
-    "CREATE TABLE creators ("
-    "  creator TEXT PRIMARY KEY,"
-    "  uploads INTEGER NOT NULL,"
-    "  rejections INTEGER NOT NULL) WITHOUT ROWID;"
-    "INSERT INTO creators SELECT creator, count(*), sum(state = 'rejected')"
-    "  FROM items GROUP BY creator;"
-    "CREATE TABLE item_states ("
-    "  state TEXT PRIMARY KEY,"
-    "  n INTEGER NOT NULL) WITHOUT ROWID;"
-    "INSERT INTO item_states SELECT state, count(*) FROM items GROUP BY state;"
-    "CREATE TRIGGER items_counted AFTER INSERT ON items BEGIN"
-    "  INSERT INTO creators VALUES (new.creator, 1, new.state = 'rejected')"
-    "    ON CONFLICT (creator) DO UPDATE SET uploads = uploads + 1,"
-    "    rejections = rejections + excluded.rejections;"
-    "  INSERT INTO item_states VALUES (new.state, 1)"
-    "    ON CONFLICT (state) DO UPDATE SET n = n + 1;"
-    "END;"
-    "CREATE TRIGGER items_recounted AFTER UPDATE OF state ON items"
-    "  WHEN old.state <> new.state BEGIN"
-    "  UPDATE creators SET rejections = rejections"
-    "    + (new.state = 'rejected') - (old.state = 'rejected')"
-    "    WHERE creator = new.creator;"
-    "  UPDATE item_states SET n = n - 1 WHERE state = old.state;"
-    "  INSERT INTO item_states VALUES (new.state, 1)"
-    "    ON CONFLICT (state) DO UPDATE SET n = n + 1;"
-    "END;"
-    /* Nothing reads items by creator any more, and every upload paid for
-     * the index: a page per creator in each group commit. */
-    "DROP INDEX IF EXISTS items_creator;"
-    /* Per-item counters are now written apart from their events, marked
-     * with the last batch they include; every batch so far is counted. */
-    "INSERT INTO counters SELECT 'events_counted', coalesce(max(seq), 0)"
-    "  FROM event_batches;"
-    /* An item's counters in one row: a write of an item's sums is one
-     * upsert, not one per event type. c<k> counts events of type k. */
-    "CREATE TABLE item_counts ("
-    "  item TEXT PRIMARY KEY,"
-    "  c0 INTEGER NOT NULL DEFAULT 0, c1 INTEGER NOT NULL DEFAULT 0,"
-    "  c2 INTEGER NOT NULL DEFAULT 0, c3 INTEGER NOT NULL DEFAULT 0,"
-    "  c4 INTEGER NOT NULL DEFAULT 0, c5 INTEGER NOT NULL DEFAULT 0,"
-    "  c6 INTEGER NOT NULL DEFAULT 0, c7 INTEGER NOT NULL DEFAULT 0,"
-    "  c8 INTEGER NOT NULL DEFAULT 0, c9 INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-    "INSERT INTO item_counts SELECT item, sum(n * (type = 0)), sum(n * (type = 1)), sum(n * (type = 2)), sum(n * (type = 3)), sum(n * (type = 4)), sum(n * (type = 5)), sum(n * (type = 6)), sum(n * (type = 7)), sum(n * (type = 8)), sum(n * (type = 9))"
-    "  FROM item_counters GROUP BY item;"
-    "DROP TABLE item_counters;",
-};
-
-#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-/* One slot per statement; the SQL text sits beside its name. */
-enum stmt {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_SAVEPOINT,
-    ST_RELEASE,
-    ST_ROLLBACK_TO,
-    ST_ITEM_INSERT,
-    ST_ITEM_PEEK,
-    ST_ITEM_GET,
-    ST_ITEM_STATES,
-    ST_AUDIT_HEAD,
-    ST_AUDIT_INSERT,
-    ST_AUDIT_LIST_ITEM,
-    ST_AUDIT_LIST_ALL,
-    ST_AUDIT_WALK,
-    ST_USER_UPSERT,
-    ST_USER_GET,
-    ST_FOLLOW_ADD,
-    ST_FOLLOW_DEL,
-    ST_EVENT_INSERT,
-    ST_COUNTER_ADD,
-    ST_COUNTERS_GET,
-    ST_EVENTS_SINCE,
-    ST_MARK_GET,
-    ST_MARK_SET,
-    ST_TOKEN_INSERT,
-    ST_TOKEN_DELETE,
-    ST_TOKEN_EACH,
-    ST_ITEM_SET_STATE,
-    ST_ITEM_STATE,
-    ST_CREATOR_STANDING,
-    ST_QUEUE_PUT,
-    ST_QUEUE_DEL,
-    ST_QUEUE_GET,
-    ST_QUEUE_AVAILABLE,
-    ST_QUEUE_CLAIM,
-    ST_QUEUE_RENEW,
-    ST_QUEUE_LIST,
-    ST_QUEUE_DEPTHS,
-    ST_FENCE_NEXT,
-    ST_BANK_ADD,
-    ST_BANK_DEL,
-    ST_BANK_EACH,
-    ST_ITEM_MERGE_TAGS,
-    ST_ITEMS_SINCE,
-    ST_WAVE_PUT,
-    ST_WAVES_GET,
-    ST_OFFER_ADD,
-    ST_OFFERS_EACH,
-    ST_OFFER_SERVED,
-    ST_USERS_EACH,
-    ST_FOLLOWS_EACH,
-    ST_ITEMS_IN_STATE,
-    ST_DECISIONS_BY_HOUR,
-    ST_DECISIONS_BY_ACTOR,
-    ST__COUNT
-};
+/* {====================== Statements =================================== */
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN]          = "BEGIN IMMEDIATE",
@@ -340,119 +126,15 @@ static const char *const stmt_sql[ST__COUNT] = {
 
 /* }===================================================================== */
 
-struct sl_store {
-    sqlite3 *db;
-    bool writer;
-    bool created;
-    sqlite3_stmt *stmt[ST__COUNT];
-    /* Head of the audit chain as this connection has written it; saved at
-     * BEGIN and at each SAVEPOINT so that a rollback puts it back. */
-    int64_t audit_seq;
-    char audit_hash[SL_SHA256_HEX_LEN + 1];
-    int64_t tx_seq, sp_seq;
-    char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
-};
-
-static int db_fail(struct sl_store *s, const char *what)
-{
-    sl_err("store: %s: %s", what, sqlite3_errmsg(s->db));
-    return -EIO;
-}
-
-/* Reset a statement and bind nothing: the one way every query starts. */
-static sqlite3_stmt *stmt_get(struct sl_store *s, enum stmt id)
-{
-    sqlite3_stmt *st = s->stmt[id];
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return st;
-}
-
-/* Run a statement that returns no rows. */
-static int stmt_done(struct sl_store *s, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (rc == SQLITE_CONSTRAINT)
-        return -EEXIST;
-    return db_fail(s, what);
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    return (const char *)sqlite3_column_text(st, i);
-}
-
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-    const char *text = col_text(st, i);
-    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-    return v ? v : json_null();
-}
-
-static json_t *col_string_or_null(sqlite3_stmt *st, int i)
-{
-    const char *text = col_text(st, i);
-    return text ? json_string(text) : json_null();
-}
-
 /* {====================== Open and close ================================ */
 
-static int exec(struct sl_store *s, const char *sql)
+int sl_sqlite_exec(struct sl_store *s, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         sl_err("store: %s", msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
         return -EIO;
-    }
-    return 0;
-}
-
-static int user_version(struct sl_store *s, int *out)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(s, "user_version");
-    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
-    *out = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int migrate(struct sl_store *s)
-{
-    int version;
-    if (user_version(s, &version) < 0)
-        return -EIO;
-    if (version > SCHEMA_VERSION) {
-        sl_err("store: the database has schema version %d; this sluiced knows up to %d",
-               version, SCHEMA_VERSION);
-        return -EPROTO;
-    }
-    s->created = version == 0;
-    for (; version < SCHEMA_VERSION; version++) {
-        char pragma[64];
-        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
-        if (exec(s, "BEGIN IMMEDIATE") < 0)
-            return -EIO;
-        if (exec(s, migrations[version]) < 0 || exec(s, pragma) < 0) {
-            exec(s, "ROLLBACK");
-            return -EIO;
-        }
-        if (exec(s, "COMMIT") < 0)
-            return -EIO;
-        sl_info("store: migrated schema to version %d", version + 1);
     }
     return 0;
 }
@@ -505,23 +187,23 @@ int sl_store_open(const char *dir, bool writer, struct sl_store **out)
     /* WAL lets the loop's reader run while the commit thread writes;
      * synchronous=FULL makes every COMMIT durable before it returns, which
      * is what an acknowledgement promises. */
-    if ((writer && exec(s, "PRAGMA journal_mode = WAL") < 0) ||
-        exec(s, "PRAGMA synchronous = FULL") < 0 ||
-        exec(s, "PRAGMA foreign_keys = ON") < 0 ||
+    if ((writer && sl_sqlite_exec(s, "PRAGMA journal_mode = WAL") < 0) ||
+        sl_sqlite_exec(s, "PRAGMA synchronous = FULL") < 0 ||
+        sl_sqlite_exec(s, "PRAGMA foreign_keys = ON") < 0 ||
         /* The writer's cache is small on purpose: a commit after any b-tree
          * split walks its whole page hash (SQLite renumbers split pages
          * through a page number past 1 GiB, and then truncates the cache
          * to the database size): with 64 MiB cached that walk was a tenth
          * of the commit thread. Its work is appends and a few hot pages. */
-        exec(s, writer ? "PRAGMA cache_size = -8192" : "PRAGMA cache_size = -65536") < 0 ||
+        sl_sqlite_exec(s, writer ? "PRAGMA cache_size = -8192" : "PRAGMA cache_size = -65536") < 0 ||
         /* Each request's savepoint journals the pages it first touches;
          * in a temporary file that was a write per page, several per
          * upload, inside the transaction everyone waits on. */
-        exec(s, "PRAGMA temp_store = MEMORY") < 0 ||
+        sl_sqlite_exec(s, "PRAGMA temp_store = MEMORY") < 0 ||
         /* Fold the WAL into the database every 32 MiB rather than 4: each
          * checkpoint syncs the main file inside some request's commit. */
-        (writer && exec(s, "PRAGMA wal_autocheckpoint = 8192") < 0) ||
-        (writer && migrate(s) < 0)) {
+        (writer && sl_sqlite_exec(s, "PRAGMA wal_autocheckpoint = 8192") < 0) ||
+        (writer && sl_sqlite_migrate(s) < 0)) {
         sl_store_free(s);
         return -EIO;
     }
