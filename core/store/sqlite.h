@@ -5,7 +5,8 @@
 
 /*
  * Private to sqlite*.c; the rest of sluice sees only store/store.h. Every
- * statement is prepared once, when the store opens.
+ * statement is prepared once, when the store opens; each of the files below
+ * holds one section of store.h and the SQL of its statements.
  */
 
 #include <errno.h>
@@ -19,39 +20,43 @@
 #include "lib/sha256.h"
 #include "store/store.h"
 
-/* One slot per statement; the SQL text sits beside its name. */
+/* One slot per statement, grouped by the file that holds its SQL. */
 enum stmt {
+    /* sqlite.c */
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
     ST_SAVEPOINT,
     ST_RELEASE,
     ST_ROLLBACK_TO,
+    /* sqlite_items.c */
     ST_ITEM_INSERT,
     ST_ITEM_PEEK,
     ST_ITEM_GET,
     ST_ITEM_STATES,
+    ST_ITEM_SET_STATE,
+    ST_ITEM_STATE,
+    ST_CREATOR_STANDING,
+    ST_ITEM_MERGE_TAGS,
+    /* sqlite_audit.c */
     ST_AUDIT_HEAD,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST_ITEM,
     ST_AUDIT_LIST_ALL,
     ST_AUDIT_WALK,
+    /* sqlite_users.c */
     ST_USER_UPSERT,
     ST_USER_GET,
     ST_FOLLOW_ADD,
     ST_FOLLOW_DEL,
+    /* sqlite_events.c */
     ST_EVENT_INSERT,
     ST_COUNTER_ADD,
     ST_COUNTERS_GET,
     ST_EVENTS_SINCE,
     ST_MARK_GET,
     ST_MARK_SET,
-    ST_TOKEN_INSERT,
-    ST_TOKEN_DELETE,
-    ST_TOKEN_EACH,
-    ST_ITEM_SET_STATE,
-    ST_ITEM_STATE,
-    ST_CREATOR_STANDING,
+    /* sqlite_queue.c */
     ST_QUEUE_PUT,
     ST_QUEUE_DEL,
     ST_QUEUE_GET,
@@ -61,11 +66,11 @@ enum stmt {
     ST_QUEUE_LIST,
     ST_QUEUE_DEPTHS,
     ST_FENCE_NEXT,
+    /* sqlite_hashbanks.c */
     ST_BANK_ADD,
     ST_BANK_DEL,
     ST_BANK_EACH,
-    ST_ITEM_MERGE_TAGS,
-    ST_ITEMS_SINCE,
+    /* sqlite_dist.c */
     ST_WAVE_PUT,
     ST_WAVES_GET,
     ST_OFFER_ADD,
@@ -74,8 +79,14 @@ enum stmt {
     ST_USERS_EACH,
     ST_FOLLOWS_EACH,
     ST_ITEMS_IN_STATE,
+    /* sqlite_stats.c */
+    ST_ITEMS_SINCE,
     ST_DECISIONS_BY_HOUR,
     ST_DECISIONS_BY_ACTOR,
+    /* sqlite_tokens.c */
+    ST_TOKEN_INSERT,
+    ST_TOKEN_DELETE,
+    ST_TOKEN_EACH,
     ST__COUNT
 };
 
@@ -150,9 +161,32 @@ static inline json_t *col_string_or_null(sqlite3_stmt *st, int i)
 }
 /* }===================================================================== */
 
+/* The files, and what each gives the others. Each sl_sqlite_<file>_sql
+ * table holds the SQL of that file's slots of enum stmt, NULL elsewhere;
+ * sl_store_open() prepares every slot from the one table that fills it. */
+
 /* sqlite.c */
 int sl_sqlite_exec(struct sl_store *s, const char *sql);
 /* sqlite_schema.c */
 int sl_sqlite_migrate(struct sl_store *s);
+/* sqlite_items.c */
+extern const char *const sl_sqlite_items_sql[ST__COUNT];
+/* sqlite_audit.c */
+extern const char *const sl_sqlite_audit_sql[ST__COUNT];
+int sl_sqlite_audit_load_head(struct sl_store *s);
+/* sqlite_users.c */
+extern const char *const sl_sqlite_users_sql[ST__COUNT];
+/* sqlite_events.c */
+extern const char *const sl_sqlite_events_sql[ST__COUNT];
+/* sqlite_queue.c */
+extern const char *const sl_sqlite_queue_sql[ST__COUNT];
+/* sqlite_hashbanks.c */
+extern const char *const sl_sqlite_hashbanks_sql[ST__COUNT];
+/* sqlite_dist.c */
+extern const char *const sl_sqlite_dist_sql[ST__COUNT];
+/* sqlite_stats.c */
+extern const char *const sl_sqlite_stats_sql[ST__COUNT];
+/* sqlite_tokens.c */
+extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
 
 #endif
