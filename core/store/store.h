@@ -4,7 +4,7 @@
 #define SL_STORE_H
 
 /*
- * All SQL lives behind this header (store_sqlite.c is the embedded backend);
+ * All SQL lives behind this header (sqlite*.c are the embedded backend);
  * a PostgreSQL backend implements the same functions. A struct sl_store is
  * one connection and is used by one thread at a time: the commit thread owns
  * the writer, the event loop owns a reader.

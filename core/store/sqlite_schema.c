@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite schema: every migration shipped, and running those not yet run. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "lib/log.h"
+#include "store/sqlite.h"
+
+/* Migration N brings user_version from N to N+1. Never edit a shipped one:
+ * add the next. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the foundation */
+    "CREATE TABLE items ("
+    "  id TEXT PRIMARY KEY,"
+    "  creator TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  upload TEXT NOT NULL,"
+    "  upload_hash TEXT NOT NULL,"
+    "  tags TEXT NOT NULL DEFAULT '{}',"
+    "  reasons TEXT NOT NULL DEFAULT '[]',"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX items_creator ON items(creator);"
+    "CREATE INDEX items_state ON items(state);"
+    "CREATE TABLE audit ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  item TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  from_state TEXT,"
+    "  to_state TEXT,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  ts_ms INTEGER NOT NULL,"
+    "  prev TEXT NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "CREATE INDEX audit_item ON audit(item, seq);"
+    "CREATE TABLE users ("
+    "  id TEXT PRIMARY KEY,"
+    "  city TEXT,"
+    "  interests TEXT NOT NULL DEFAULT '[]',"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE follows ("
+    "  follower TEXT NOT NULL,"
+    "  creator TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (follower, creator)) WITHOUT ROWID;"
+    "CREATE INDEX follows_creator ON follows(creator, follower);"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  item TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  watch_ms INTEGER,"
+    "  ts_ms INTEGER NOT NULL);"
+    "CREATE TABLE item_counters ("
+    "  item TEXT NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY (item, type)) WITHOUT ROWID;"
+    "CREATE TABLE tokens ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  created_ms INTEGER NOT NULL);",
+    /* 1 -> 2: review: what hooks found, the human queue, hash banks */
+    "ALTER TABLE items ADD COLUMN matches TEXT NOT NULL DEFAULT '[]';"
+    "ALTER TABLE items ADD COLUMN verdict TEXT;"
+    "CREATE TABLE queue ("
+    "  item TEXT PRIMARY KEY,"
+    "  queue TEXT NOT NULL,"
+    "  priority INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  enqueued_ms INTEGER NOT NULL,"
+    "  claimed_by TEXT,"
+    "  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  fence INTEGER NOT NULL DEFAULT 0,"
+    "  escalated_by TEXT);"
+    "CREATE INDEX queue_order ON queue(queue, priority DESC, enqueued_ms);"
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO counters VALUES ('fence', 0);"
+    "CREATE TABLE hashbanks ("
+    "  bank TEXT NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  added_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (bank, hash)) WITHOUT ROWID;",
+    /* 2 -> 3: distribution: the plan, each wave, who was offered what */
+    "ALTER TABLE items ADD COLUMN plan TEXT;"
+    "CREATE TABLE waves ("
+    "  item TEXT NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  wave TEXT NOT NULL,"
+    "  PRIMARY KEY (item, n)) WITHOUT ROWID;"
+    "CREATE TABLE offers ("
+    "  item TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  wave INTEGER NOT NULL,"
+    "  source INTEGER NOT NULL,"
+    "  PRIMARY KEY (item, user)) WITHOUT ROWID;",
+    /* 3 -> 4: events are stored a request at a time, packed, so a batch of
+     * a thousand costs one row; the old per-event table stays readable. */
+    "CREATE TABLE event_batches ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  data BLOB NOT NULL);",
+    /* 4 -> 5: which offers a feed has served, so a restart does not serve
+     * them again */
+    "ALTER TABLE offers ADD COLUMN served INTEGER NOT NULL DEFAULT 0;",
+    /* 5 -> 6: counts the hot paths read, kept by triggers so that every
+     * path changing an item keeps them right: a creator's standing is read
+     * on every upload and the items per state on every scrape, and a
+     * count(*) over items grows with the platform. */
+    "CREATE TABLE creators ("
+    "  creator TEXT PRIMARY KEY,"
+    "  uploads INTEGER NOT NULL,"
+    "  rejections INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO creators SELECT creator, count(*), sum(state = 'rejected')"
+    "  FROM items GROUP BY creator;"
+    "CREATE TABLE item_states ("
+    "  state TEXT PRIMARY KEY,"
+    "  n INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO item_states SELECT state, count(*) FROM items GROUP BY state;"
+    "CREATE TRIGGER items_counted AFTER INSERT ON items BEGIN"
+    "  INSERT INTO creators VALUES (new.creator, 1, new.state = 'rejected')"
+    "    ON CONFLICT (creator) DO UPDATE SET uploads = uploads + 1,"
+    "    rejections = rejections + excluded.rejections;"
+    "  INSERT INTO item_states VALUES (new.state, 1)"
+    "    ON CONFLICT (state) DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TRIGGER items_recounted AFTER UPDATE OF state ON items"
+    "  WHEN old.state <> new.state BEGIN"
+    "  UPDATE creators SET rejections = rejections"
+    "    + (new.state = 'rejected') - (old.state = 'rejected')"
+    "    WHERE creator = new.creator;"
+    "  UPDATE item_states SET n = n - 1 WHERE state = old.state;"
+    "  INSERT INTO item_states VALUES (new.state, 1)"
+    "    ON CONFLICT (state) DO UPDATE SET n = n + 1;"
+    "END;"
+    /* Nothing reads items by creator any more, and every upload paid for
+     * the index: a page per creator in each group commit. */
+    "DROP INDEX IF EXISTS items_creator;"
+    /* Per-item counters are now written apart from their events, marked
+     * with the last batch they include; every batch so far is counted. */
+    "INSERT INTO counters SELECT 'events_counted', coalesce(max(seq), 0)"
+    "  FROM event_batches;"
+    /* An item's counters in one row: a write of an item's sums is one
+     * upsert, not one per event type. c<k> counts events of type k. */
+    "CREATE TABLE item_counts ("
+    "  item TEXT PRIMARY KEY,"
+    "  c0 INTEGER NOT NULL DEFAULT 0, c1 INTEGER NOT NULL DEFAULT 0,"
+    "  c2 INTEGER NOT NULL DEFAULT 0, c3 INTEGER NOT NULL DEFAULT 0,"
+    "  c4 INTEGER NOT NULL DEFAULT 0, c5 INTEGER NOT NULL DEFAULT 0,"
+    "  c6 INTEGER NOT NULL DEFAULT 0, c7 INTEGER NOT NULL DEFAULT 0,"
+    "  c8 INTEGER NOT NULL DEFAULT 0, c9 INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "INSERT INTO item_counts SELECT item, sum(n * (type = 0)), sum(n * (type = 1)), sum(n * (type = 2)), sum(n * (type = 3)), sum(n * (type = 4)), sum(n * (type = 5)), sum(n * (type = 6)), sum(n * (type = 7)), sum(n * (type = 8)), sum(n * (type = 9))"
+    "  FROM item_counters GROUP BY item;"
+    "DROP TABLE item_counters;",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int user_version(struct sl_store *s, int *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, "user_version");
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
+    *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Bring the schema to SCHEMA_VERSION, one transaction per migration, so a
+ * failed one leaves the database at the version before it. */
+int sl_sqlite_migrate(struct sl_store *s)
+{
+    int version;
+    if (user_version(s, &version) < 0)
+        return -EIO;
+    if (version > SCHEMA_VERSION) {
+        sl_err("store: the database has schema version %d; this sluiced knows up to %d",
+               version, SCHEMA_VERSION);
+        return -EPROTO;
+    }
+    s->created = version == 0;
+    for (; version < SCHEMA_VERSION; version++) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
+        if (sl_sqlite_exec(s, "BEGIN IMMEDIATE") < 0)
+            return -EIO;
+        if (sl_sqlite_exec(s, migrations[version]) < 0 || sl_sqlite_exec(s, pragma) < 0) {
+            sl_sqlite_exec(s, "ROLLBACK");
+            return -EIO;
+        }
+        if (sl_sqlite_exec(s, "COMMIT") < 0)
+            return -EIO;
+        sl_info("store: migrated schema to version %d", version + 1);
+    }
+    return 0;
+}
