@@ -22,7 +22,6 @@
 #include "store/commit.h"
 #include "lib/conf.h"
 #include "dist/dist.h"
-#include "api/hashbanks.h"
 #include "http/http.h"
 #include "lib/log.h"
 #include "lib/notify.h"
@@ -249,7 +248,7 @@ int main(int argc, char **argv)
         sl_err("cannot start: %s", err);
         goto out;
     }
-    if (sl_hashbanks_replay(&srv) < 0 || sl_dist_start(&srv) < 0 ||
+    if (sl_dist_start(&srv) < 0 ||
         sl_counters_start(&srv) < 0 || sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;
 

@@ -226,9 +226,16 @@ static int events_apply(struct sl_commit_op *op, struct sl_store *w)
 
 static void events_free(struct events_op *b)
 {
+    if (!b)
+        return;
     free(b->ev);
     free(b->arena);
     free(b);
+}
+
+static void events_drop(struct sl_commit_op *op)
+{
+    events_free((struct events_op *)op);
 }
 
 static void events_done(struct sl_commit_op *op, int rc)
@@ -254,10 +261,9 @@ static void events_done(struct sl_commit_op *op, int rc)
         for (size_t i = 0; i < b->n; i++)
             sl_dist_event(srv, b->ev[i].item, b->ev[i].user, b->ev[i].type);
         sl_dist_events_done(srv);
-        struct evbuffer *buf = evbuffer_new();
-        evbuffer_add_printf(buf, "{\"accepted\":%zu}\n", b->n);
-        sl_http_reply_text(b->r, 202, "application/json", buf);
-        evbuffer_free(buf);
+        char text[48];
+        int len = snprintf(text, sizeof(text), "{\"accepted\":%zu}\n", b->n);
+        sl_http_reply_bytes(b->r, 202, "application/json", text, (size_t)len);
     }
     events_free(b);
 }
@@ -286,16 +292,18 @@ void sl_api_events(struct sl_request *r)
         return;
     }
     struct events_op *b = calloc(1, sizeof(*b));
-    b->ev = calloc(cap, sizeof(*b->ev));
-    /* Every id is shorter than the body it came from, so the body's size
-     * bounds the arena. */
-    b->arena = malloc(r->body_len + 2 * cap);
-    char *arena = b->arena;
-    if (!b->ev || !b->arena) {
+    if (b) {
+        b->ev = calloc(cap, sizeof(*b->ev));
+        /* Every id is shorter than the body it came from, so the body's
+         * size bounds the arena. */
+        b->arena = malloc(r->body_len + 2 * cap);
+    }
+    if (!b || !b->ev || !b->arena) {
         events_free(b);
         sl_http_reply_store_error(r, -ENOMEM);
         return;
     }
+    char *arena = b->arena;
     size_t line = 0;
     while (p < end || (!r->ndjson && line == 0)) {
         const char *nl = r->ndjson ? memchr(p, '\n', end - p) : NULL;
@@ -346,11 +354,5 @@ void sl_api_events(struct sl_request *r)
      * so sort once and let the counter pass see runs. */
     qsort(b->ev, b->n, sizeof(*b->ev), by_item_type);
     b->r = r;
-    b->op.apply = events_apply;
-    b->op.done = events_done;
-    int rc = sl_commit_submit(r->srv->commit, &b->op);
-    if (rc < 0) {
-        events_free(b);
-        sl_http_reply_store_error(r, rc);
-    }
+    sl_api_submit(r, &b->op, events_apply, events_done, events_drop);
 }

@@ -10,8 +10,8 @@
 
 #include "api/api.h"
 #include "lib/clock.h"
+#include "lib/item.h"
 #include "store/commit.h"
-#include "api/hashbanks.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "policy/plugin.h"
@@ -30,8 +30,10 @@ struct bank_op {
     size_t nadd, nremove;
 };
 
-static void bank_op_free(struct bank_op *b)
+static void bank_op_free(struct sl_commit_op *op)
 {
+    struct bank_op *b = (struct bank_op *)op;
+
     free(b->add);
     free(b->remove);
     free(b);
@@ -69,16 +71,7 @@ static void bank_done(struct sl_commit_op *op, int rc)
                                                 "added", (json_int_t)b->nadd,
                                                 "removed", (json_int_t)b->nremove));
     }
-    bank_op_free(b);
-}
-
-int sl_hash_parse(const char *hex, uint64_t *out)
-{
-    char *end;
-    if (!hex || strlen(hex) != 16 || strspn(hex, "0123456789abcdefABCDEF") != 16)
-        return -EINVAL;
-    *out = strtoull(hex, &end, 16);
-    return 0;
+    bank_op_free(op);
 }
 
 static int parse_list(json_t *body, const char *key, uint64_t **out, size_t *n,
@@ -95,7 +88,8 @@ static int parse_list(json_t *body, const char *key, uint64_t **out, size_t *n,
     if (!json_is_array(arr) || json_array_size(arr) > BANK_CHANGE_MAX)
         return sl_error_set(err, 422, "invalid", key,
                             "%s must be an array of at most %d hashes", key, BANK_CHANGE_MAX);
-    *out = calloc(json_array_size(arr) + 1, sizeof(**out));
+    if (!(*out = calloc(json_array_size(arr) + 1, sizeof(**out))))
+        return sl_error_set(err, 503, "unavailable", NULL, "The daemon is out of memory.");
     json_array_foreach(arr, i, v)
         if (sl_hash_parse(json_string_value(v), &(*out)[(*n)++]) < 0) {
             char field[48];
@@ -113,6 +107,11 @@ void sl_api_hashbank(struct sl_request *r)
     json_t *body = sl_http_json_body(r, &err);
     struct bank_op *b = calloc(1, sizeof(*b));
 
+    if (!b) {
+        json_decref(body);
+        sl_api_submit(r, NULL, bank_apply, bank_done, bank_op_free);
+        return;
+    }
     if (!sl_id_valid(r->params[0]))
         sl_error_set(&err, 422, "invalid", "bank",
                      "A bank name must be an id (A-Z a-z 0-9 _ - . : @, at most 128).");
@@ -120,66 +119,12 @@ void sl_api_hashbank(struct sl_request *r)
         parse_list(body, "add", &b->add, &b->nadd, &err) < 0 ||
         parse_list(body, "remove", &b->remove, &b->nremove, &err) < 0) {
         json_decref(body);
-        bank_op_free(b);
+        bank_op_free(&b->op);
         sl_http_reply_error(r, &err);
         return;
     }
     json_decref(body);
     sl_copy(b->bank, sizeof(b->bank), r->params[0]);
     b->r = r;
-    b->op.apply = bank_apply;
-    b->op.done = bank_done;
-    int rc = sl_commit_submit(r->srv->commit, &b->op);
-    if (rc < 0) {
-        bank_op_free(b);
-        sl_http_reply_store_error(r, rc);
-    }
+    sl_api_submit(r, &b->op, bank_apply, bank_done, bank_op_free);
 }
-
-/* {====================== Replay at start ============================== */
-
-struct replay {
-    struct sl_plugins *plugins;
-    char bank[SL_ID_MAX + 1];
-    uint64_t *hashes;
-    size_t n, cap;
-    size_t total;
-};
-
-static void flush(struct replay *rp)
-{
-    if (rp->n)
-        sl_plugins_hashbank(rp->plugins, rp->bank, rp->hashes, rp->n, NULL, 0);
-    rp->total += rp->n;
-    rp->n = 0;
-}
-
-static int replay_one(void *arg, const char *bank, const char *hex)
-{
-    struct replay *rp = arg;
-    uint64_t h;
-
-    if (strcmp(bank, rp->bank) != 0 || rp->n == rp->cap) {
-        flush(rp);
-        sl_copy(rp->bank, sizeof(rp->bank), bank);
-    }
-    if (sl_hash_parse(hex, &h) == 0)
-        rp->hashes[rp->n++] = h;
-    return 0;
-}
-
-int sl_hashbanks_replay(struct sl_server *srv)
-{
-    struct replay rp = { .plugins = sl_policy_plugins(srv), .cap = 65536 };
-    rp.hashes = malloc(rp.cap * sizeof(*rp.hashes));
-    if (!rp.hashes)
-        return -ENOMEM;
-    int rc = sl_store_hashbank_each(srv->reader, replay_one, &rp);
-    flush(&rp);
-    free(rp.hashes);
-    if (rp.total)
-        sl_info("hash banks: %zu hashes handed to plugins", rp.total);
-    return rc;
-}
-
-/* }===================================================================== */

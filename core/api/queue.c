@@ -43,6 +43,8 @@ struct queue_op {
 
 static void queue_op_free(struct queue_op *q)
 {
+    if (!q)
+        return;
     free(q->tags);
     json_decref(q->claimed);
     free(q);
@@ -204,20 +206,22 @@ static void queue_done(struct sl_commit_op *op, int rc)
     queue_op_free(q);
 }
 
+static void queue_drop(struct sl_commit_op *op)
+{
+    queue_op_free((struct queue_op *)op);
+}
+
+/* q NULL (out of memory): a 503. */
 static void submit(struct sl_request *r, struct queue_op *q)
 {
-    q->r = r;
-    q->srv = r->srv;
-    q->op.apply = queue_apply;
-    q->op.done = queue_done;
-    q->now_ms = sl_now_ms();
-    q->lease_ms = (int64_t)r->srv->cfg.claim_lease_seconds * 1000;
-    sl_copy(q->who, sizeof(q->who), r->token_name);
-    int rc = sl_commit_submit(r->srv->commit, &q->op);
-    if (rc < 0) {
-        queue_op_free(q);
-        sl_http_reply_store_error(r, rc);
+    if (q) {
+        q->r = r;
+        q->srv = r->srv;
+        q->now_ms = sl_now_ms();
+        q->lease_ms = (int64_t)r->srv->cfg.claim_lease_seconds * 1000;
+        sl_copy(q->who, sizeof(q->who), r->token_name);
     }
+    sl_api_submit(r, q ? &q->op : NULL, queue_apply, queue_done, queue_drop);
 }
 
 void sl_api_queue(struct sl_request *r)
@@ -260,9 +264,11 @@ void sl_api_queue_claim(struct sl_request *r)
         return;
     }
     struct queue_op *q = calloc(1, sizeof(*q));
-    q->what = D_CLAIM;
-    q->limit = (int)limit;
-    sl_copy(q->queue, sizeof(q->queue), queue ? queue : "");
+    if (q) {
+        q->what = D_CLAIM;
+        q->limit = (int)limit;
+        sl_copy(q->queue, sizeof(q->queue), queue ? queue : "");
+    }
     json_decref(body);
     submit(r, q);
 }
@@ -307,6 +313,11 @@ void sl_api_decision(struct sl_request *r)
     json_t *body = sl_http_json_body(r, &err);
     struct queue_op *q = calloc(1, sizeof(*q));
 
+    if (!q) {
+        json_decref(body);
+        submit(r, NULL);
+        return;
+    }
     if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
         sl_json_get_string(body, "decision", true, 16, &decision, &err) < 0 ||
         sl_json_get_string(body, "reason", false, 1000, &reason, &err) < 0 ||
@@ -361,9 +372,11 @@ void sl_api_renew(struct sl_request *r)
     }
     json_decref(body);
     struct queue_op *q = calloc(1, sizeof(*q));
-    q->what = D_RENEW;
-    q->fence = fence;
-    sl_copy(q->item, sizeof(q->item), r->params[0]);
+    if (q) {
+        q->what = D_RENEW;
+        q->fence = fence;
+        sl_copy(q->item, sizeof(q->item), r->params[0]);
+    }
     submit(r, q);
 }
 

@@ -15,7 +15,6 @@
 #include "lib/clock.h"
 #include "store/commit.h"
 #include "dist/dist.h"
-#include "api/hashbanks.h"
 #include "lib/item.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -190,6 +189,12 @@ static void upload_free(struct sl_server *srv, struct upload_op *u, bool stored)
     free(u);
 }
 
+static void upload_drop(struct sl_commit_op *op)
+{
+    struct upload_op *u = (struct upload_op *)op;
+    upload_free(u->r->srv, u, false);
+}
+
 static void upload_done(struct sl_commit_op *op, int rc)
 {
     struct upload_op *u = (struct upload_op *)op;
@@ -225,11 +230,10 @@ static void upload_done(struct sl_commit_op *op, int rc)
         const char *const parts[] = { "{\"id\":\"", u->id, "\",\"state\":\"", u->state,
                                       "\",\"tags\":", u->tags, ",\"reasons\":", u->reasons,
                                       "}\n" };
-        struct evbuffer *buf = evbuffer_new();
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-            evbuffer_add(buf, parts[i], strlen(parts[i]));
-        sl_http_reply_text(r, 202, "application/json", buf);
-        evbuffer_free(buf);
+        struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0] - 1; i++)
+            evbuffer_add(out, parts[i], strlen(parts[i]));
+        sl_http_reply_bytes(r, 202, "application/json", "}\n", 2);
     }
     upload_free(srv, u, rc == 0 && !u->existed);
 }
@@ -312,6 +316,11 @@ void sl_api_upload(struct sl_request *r)
         return;
     }
     struct upload_op *u = calloc(1, sizeof(*u));
+    if (!u) {
+        json_decref(body);
+        sl_api_submit(r, NULL, upload_apply, upload_done, upload_drop);
+        return;
+    }
     const char *id = json_string_value(json_object_get(body, "id"));
     if (id) {
         sl_copy(u->id, sizeof(u->id), id);
@@ -327,7 +336,7 @@ void sl_api_upload(struct sl_request *r)
         sl_hex(raw, sizeof(raw), u->id + 1);
         json_object_set_new(body, "id", json_string(u->id));
     }
-    snprintf(u->actor, sizeof(u->actor), "token:%s", r->token_name);
+    sl_api_actor(r, u->actor, sizeof(u->actor));
     u->creator = strdup(json_string_value(json_object_get(body, "creator")));
     u->upload = sl_json_canonical(body);
     struct sl_item *view = NULL;
@@ -347,13 +356,7 @@ void sl_api_upload(struct sl_request *r)
                                     .upload_json = body, .tags_json = u->tags_after,
                                     .view = view });
     sl_item_free(view);
-    u->op.apply = upload_apply;
-    u->op.done = upload_done;
-    rc = sl_commit_submit(r->srv->commit, &u->op);
-    if (rc < 0) {
-        upload_free(r->srv, u, false);
-        sl_http_reply_store_error(r, rc);
-    }
+    sl_api_submit(r, &u->op, upload_apply, upload_done, upload_drop);
 }
 
 /* }===================================================================== */

@@ -31,6 +31,8 @@ struct user_op {
 
 static void user_free(struct user_op *u)
 {
+    if (!u)
+        return;
     free(u->city);
     free(u->interests);
     free(u);
@@ -69,16 +71,21 @@ static void user_done(struct sl_commit_op *op, int rc)
     user_free(u);
 }
 
-static void user_submit(struct sl_request *r, struct user_op *u)
+static void user_drop(struct sl_commit_op *op)
 {
-    u->r = r;
-    u->op.apply = user_apply;
-    u->op.done = user_done;
-    int rc = sl_commit_submit(r->srv->commit, &u->op);
-    if (rc < 0) {
+    user_free((struct user_op *)op);
+}
+
+/* u NULL, or a copy that failed (bad): a 503 for want of memory. */
+static void user_submit(struct sl_request *r, struct user_op *u, bool bad)
+{
+    if (u && bad) {
         user_free(u);
-        sl_http_reply_store_error(r, rc);
+        u = NULL;
     }
+    if (u)
+        u->r = r;
+    sl_api_submit(r, u ? &u->op : NULL, user_apply, user_done, user_drop);
 }
 
 static int check_interests(json_t *body, struct sl_error *err)
@@ -119,12 +126,16 @@ void sl_api_user_post(struct sl_request *r)
     }
     struct user_op *u = calloc(1, sizeof(*u));
     json_t *interests = json_object_get(body, "interests");
-    sl_copy(u->id, sizeof(u->id), id);
-    u->city = city ? strdup(city) : NULL;
-    u->interests = interests && !json_is_null(interests)
-                       ? json_dumps(interests, JSON_COMPACT) : NULL;
+    bool bad = false;
+    if (u) {
+        sl_copy(u->id, sizeof(u->id), id);
+        u->city = city ? strdup(city) : NULL;
+        u->interests = interests && !json_is_null(interests)
+                           ? json_dumps(interests, JSON_COMPACT) : NULL;
+        bad = (city && !u->city) || (interests && !json_is_null(interests) && !u->interests);
+    }
     json_decref(body);
-    user_submit(r, u);
+    user_submit(r, u, bad);
 }
 
 static void follow(struct sl_request *r, bool on)
@@ -143,11 +154,13 @@ static void follow(struct sl_request *r, bool on)
         return;
     }
     struct user_op *u = calloc(1, sizeof(*u));
-    sl_copy(u->id, sizeof(u->id), follower);
-    sl_copy(u->creator, sizeof(u->creator), creator);
-    u->follow = true;
-    u->on = on;
-    user_submit(r, u);
+    if (u) {
+        sl_copy(u->id, sizeof(u->id), follower);
+        sl_copy(u->creator, sizeof(u->creator), creator);
+        u->follow = true;
+        u->on = on;
+    }
+    user_submit(r, u, false);
 }
 
 void sl_api_follow_put(struct sl_request *r)

@@ -162,23 +162,31 @@ void sl_http_reply_text(struct sl_request *r, int status, const char *content_ty
     reply(r, status, content_type, body);
 }
 
+void sl_http_reply_bytes(struct sl_request *r, int status, const char *content_type,
+                         const void *data, size_t len)
+{
+    /* The request's own output buffer: no allocation, so an answer to a
+     * write that is already durable cannot fail for want of memory. */
+    evbuffer_add(evhttp_request_get_output_buffer(r->req), data, len);
+    reply(r, status, content_type, NULL);
+}
+
 void sl_http_reply_json(struct sl_request *r, int status, json_t *body)
 {
-    struct evbuffer *buf = evbuffer_new();
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
 
-    if (text) {
-        evbuffer_add(buf, text, strlen(text));
-        evbuffer_add(buf, "\n", 1);
-        free(text);
-    } else {
-        status = 503;
-        evbuffer_add_printf(buf, "{\"error\":{\"code\":\"unavailable\","
-                                 "\"message\":\"The answer could not be encoded.\"}}\n");
-    }
     json_decref(body);
-    reply(r, status, "application/json", buf);
-    evbuffer_free(buf);
+    if (text && evbuffer_add(out, text, strlen(text)) == 0 && evbuffer_add(out, "\n", 1) == 0) {
+        free(text);
+        reply(r, status, "application/json", NULL);
+        return;
+    }
+    free(text);
+    evbuffer_drain(out, evbuffer_get_length(out));
+    static const char oom[] = "{\"error\":{\"code\":\"unavailable\","
+                              "\"message\":\"The answer could not be encoded.\"}}\n";
+    sl_http_reply_bytes(r, 503, "application/json", oom, sizeof(oom) - 1);
 }
 
 void sl_http_reply_error(struct sl_request *r, const struct sl_error *err)
@@ -226,7 +234,10 @@ json_t *sl_http_json_body(struct sl_request *r, struct sl_error *err)
 const char *sl_http_query(struct sl_request *r, const char *key)
 {
     if (!r->query) {
-        r->query = calloc(1, sizeof(*r->query));
+        /* Out of memory reads as no parameters, which every caller
+         * treats as absent: a default or a clear 400, never a crash. */
+        if (!(r->query = calloc(1, sizeof(*r->query))))
+            return NULL;
         const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
         TAILQ_INIT(r->query);
         if (q && evhttp_parse_query_str(q, r->query) < 0)

@@ -80,6 +80,10 @@ void sl_http_reply_error(struct sl_request *r, const struct sl_error *err);
 void sl_http_reply_errorf(struct sl_request *r, int status, const char *code,
                           const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* Answer with len bytes of data (copied) as content_type and free r;
+ * allocates nothing, so it cannot fail. */
+void sl_http_reply_bytes(struct sl_request *r, int status, const char *content_type,
+                         const void *data, size_t len);
 /* Answer with a text body (copied) and free r. */
 void sl_http_reply_text(struct sl_request *r, int status, const char *content_type,
                         struct evbuffer *body);

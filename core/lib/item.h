@@ -49,4 +49,7 @@ int sl_item_match(struct sl_item *item, const char *source, const char *kind,
                   const char *name, const char *detail, double score,
                   const char *field, size_t offset, size_t length);
 
+/* 16 hex digits to a 64-bit perceptual hash; -EINVAL otherwise. */
+int sl_hash_parse(const char *hex, uint64_t *out);
+
 #endif

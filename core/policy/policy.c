@@ -84,7 +84,9 @@ int sl_policy_start(struct sl_server *srv, char *err, size_t errlen)
     p->loaded_ms = sl_now_ms();
     srv->policy = p;
     sl_info("policies %s loaded from %s", sl_lua_version(p->lua), srv->cfg.policies_dir);
-    return 0;
+    if ((rc = sl_policy_hashbanks_load(srv)) < 0)
+        snprintf(err, errlen, "cannot read the stored hash banks: %s", strerror(-rc));
+    return rc;
 }
 
 void sl_policy_stop(struct sl_server *srv)

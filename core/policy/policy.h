@@ -24,9 +24,13 @@ struct sl_outcome {
     bool failed;                /* a hook failed: the item went to people */
 };
 
-/* Load plugins and policies at start; a failure is fatal (err says why). */
+/* Load plugins and policies at start, and hand the plugins the stored hash
+ * banks; a failure is fatal (err says why). */
 int sl_policy_start(struct sl_server *srv, char *err, size_t errlen);
 void sl_policy_stop(struct sl_server *srv);
+
+/* hashbanks.c: hand every stored bank to the plugins (from start). */
+int sl_policy_hashbanks_load(struct sl_server *srv);
 
 /* Build a new policy set from the policies directory and swap it in, and
  * reload the plugins' files; on failure keep the old set, err "file:line: ...". */
