@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "dist/audience.h"
 #include "lib/clock.h"
+#include "lib/grow.h"
 #include "store/commit.h"
 #include "dist/dist.h"
 #include "dist/compose.h"
@@ -341,27 +342,9 @@ static struct ditem *item_get(struct sl_dist *d, const char *id)
     return d->items[h];
 }
 
-/* Make *arr (of *cap elements of size bytes) hold index i, doubling; the
- * new elements are zero. */
-static int room(void **arr, size_t *cap, size_t i, size_t size)
-{
-    if (i < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap <= i)
-        ncap *= 2;
-    char *v = realloc(*arr, ncap * size);
-    if (!v)
-        return -ENOMEM;
-    memset(v + *cap * size, 0, (ncap - *cap) * size);
-    *arr = v;
-    *cap = ncap;
-    return 0;
-}
-
 static int item_put(struct sl_dist *d, struct ditem *it)
 {
-    if (room((void **)&d->items, &d->cap, it->h, sizeof(*d->items)) < 0)
+    if (sl_grow((void **)&d->items, &d->cap, (size_t)it->h + 1, sizeof(*d->items)) < 0)
         return -ENOMEM;
     d->items[it->h] = it;
     return 0;
@@ -880,7 +863,8 @@ static int pgroup_intern(struct sl_dist *d, const char *name, uint32_t *out)
         *out = (uint32_t)json_integer_value(i);
         return 0;
     }
-    if (room((void **)&d->pgroups, &d->pgroups_cap, d->npgroups, sizeof(*d->pgroups)) < 0)
+    if (sl_grow((void **)&d->pgroups, &d->pgroups_cap, d->npgroups + 1,
+                sizeof(*d->pgroups)) < 0)
         return -ENOMEM;
     if (json_object_set_new(d->pgroup_index, name, json_integer((json_int_t)d->npgroups)) < 0)
         return -ENOMEM;
@@ -891,7 +875,7 @@ static int pgroup_intern(struct sl_dist *d, const char *name, uint32_t *out)
 /* Put user u in exactly the groups g[0..n) (indices, no repeats). */
 static int pgroups_set(struct sl_dist *d, uint32_t u, const uint32_t *g, size_t n)
 {
-    if (room((void **)&d->upg, &d->upg_cap, u, sizeof(*d->upg)) < 0)
+    if (sl_grow((void **)&d->upg, &d->upg_cap, (size_t)u + 1, sizeof(*d->upg)) < 0)
         return -ENOMEM;
     struct upgroups *mine = &d->upg[u];
     uint32_t *keep = n ? malloc(n * sizeof(*keep)) : NULL;
@@ -899,7 +883,7 @@ static int pgroups_set(struct sl_dist *d, uint32_t u, const uint32_t *g, size_t 
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
         struct pgroup *grp = &d->pgroups[g[i]];
-        if (room((void **)&grp->users, &grp->cap, grp->n, sizeof(*grp->users)) < 0) {
+        if (sl_grow((void **)&grp->users, &grp->cap, grp->n + 1, sizeof(*grp->users)) < 0) {
             free(keep);
             return -ENOMEM;
         }
@@ -1345,7 +1329,7 @@ void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int 
     }
     /* Decide after the whole batch is counted, not in the middle of it. */
     if (w->counts[SL_EV_IMPRESSION] >= w->placed && !it->due) {
-        if (room((void **)&d->due, &d->due_cap, d->ndue, sizeof(*d->due)) < 0)
+        if (sl_grow((void **)&d->due, &d->due_cap, d->ndue + 1, sizeof(*d->due)) < 0)
             return;
         d->due[d->ndue++] = it->h;
         it->due = true;
