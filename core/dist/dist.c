@@ -48,7 +48,7 @@
 #define HEAD_EVERY_MS 60000
 #define MAX_WAVE_SIZE 10000000
 #define MAX_PLAN 32
-#define FEED_MAX 100
+#define FEED_MAX SL_DIST_FEED_MAX
 #define INBOX_SCAN 200
 #define FUNNEL_MAX 8
 
@@ -1449,8 +1449,6 @@ void sl_dist_policy_changed(struct sl_server *srv)
 
 /* {====================== Feeds ======================================== */
 
-enum tab { TAB_FOLLOW, TAB_NEARBY, TAB_DISCOVER, TAB_MIXED };
-
 static json_t *feed_entry(struct sl_dist *d, const struct sl_aud_entry *e)
 {
     return json_pack("{s:s, s:s, s:s, s:i}", "id", e->item_id,
@@ -1458,53 +1456,35 @@ static json_t *feed_entry(struct sl_dist *d, const struct sl_aud_entry *e)
                      "source", sl_audience_source_name(e->source), "stage", (int)e->wave);
 }
 
-void sl_api_feed(struct sl_request *r)
+json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
+                     size_t limit)
 {
-    struct sl_dist *d = D(r->srv);
-    const char *tab_s = sl_http_query(r, "tab"), *limit_s = sl_http_query(r, "limit");
-    char *end = NULL;
-    long limit = limit_s ? strtol(limit_s, &end, 10) : 20;
-    enum tab tab = TAB_MIXED;
+    struct sl_dist *d = D(srv);
+    json_t *items = json_array();
     uint32_t u;
 
-    if (tab_s && strcmp(tab_s, "follow") == 0) tab = TAB_FOLLOW;
-    else if (tab_s && strcmp(tab_s, "nearby") == 0) tab = TAB_NEARBY;
-    else if (tab_s && strcmp(tab_s, "discover") == 0) tab = TAB_DISCOVER;
-    else if (tab_s && strcmp(tab_s, "mixed") != 0) {
-        sl_http_reply_errorf(r, 400, "bad_request", "tab",
-                             "tab must be follow, nearby, discover or mixed.");
-        return;
-    }
-    if ((limit_s && *end) || limit < 1 || limit > FEED_MAX) {
-        sl_http_reply_errorf(r, 400, "bad_request", "limit",
-                             "limit must be between 1 and %d.", FEED_MAX);
-        return;
-    }
-    if (!sl_id_valid(r->params[0])) {
-        sl_http_reply_errorf(r, 404, "not_found", NULL, "No user has that id.");
-        return;
-    }
-    json_t *items = json_array();
-    if (sl_audience_user_find(d->aud, r->params[0], &u) < 0) {
-        sl_http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-        return;
-    }
+    if (!items || sl_audience_user_find(d->aud, user, &u) < 0)
+        return items;
+    if (limit > FEED_MAX)
+        limit = FEED_MAX;
     struct sl_aud_entry in[INBOX_SCAN];
     size_t n = sl_audience_inbox_read(d->aud, u, in, INBOX_SCAN);
     struct sl_compose_cand priv[INBOX_SCAN], pub[INBOX_SCAN];
     size_t np = 0, nq = 0, pi[INBOX_SCAN], qi[INBOX_SCAN];
     const struct sl_aud_entry *chosen[FEED_MAX];
     size_t nchosen = 0;
+    struct sl_compose_counts counts = { 0 };
 
     for (size_t i = 0; i < n; i++) {
         bool followed = sl_audience_follows(d->aud, u, in[i].creator);
-        bool keep = tab == TAB_MIXED || (tab == TAB_FOLLOW && followed) ||
-                    (tab == TAB_NEARBY && in[i].source == SL_AUD_NEARBY) ||
-                    (tab == TAB_DISCOVER && !followed && in[i].source != SL_AUD_NEARBY);
+        bool keep = tab == SL_DIST_TAB_MIXED || (tab == SL_DIST_TAB_FOLLOW && followed) ||
+                    (tab == SL_DIST_TAB_NEARBY && in[i].source == SL_AUD_NEARBY) ||
+                    (tab == SL_DIST_TAB_DISCOVER && !followed &&
+                     in[i].source != SL_AUD_NEARBY);
         if (!keep)
             continue;
-        if (tab != TAB_MIXED) {
-            if (nchosen < (size_t)limit)
+        if (tab != SL_DIST_TAB_MIXED) {
+            if (nchosen < limit)
                 chosen[nchosen++] = &in[i];
             continue;
         }
@@ -1518,35 +1498,39 @@ void sl_api_feed(struct sl_request *r)
             pub[nq++] = c;
         }
     }
-    if (tab == TAB_MIXED) {
+    if (tab == SL_DIST_TAB_MIXED) {
         struct sl_compose_rules rules;
         struct sl_compose_pick picks[FEED_MAX];
-        struct sl_compose_counts counts = { 0 };
         size_t npicks = 0;
         sl_compose_rules_default(&rules);
         rules.min_private = d->traffic.min_private;
         rules.min_ordinary = d->traffic.min_ordinary;
-        if (sl_compose_page(priv, np, pub, nq, &rules, (size_t)limit, picks, &npicks,
-                            &counts) == 0) {
+        if (sl_compose_page(priv, np, pub, nq, &rules, limit, picks, &npicks, &counts) == 0) {
             for (size_t i = 0; i < npicks; i++)
                 chosen[nchosen++] = &in[picks[i].pool == SL_COMPOSE_PRIVATE ? pi[picks[i].index]
                                                                        : qi[picks[i].index]];
-            d->served_private += counts.private_n;
-            d->served_public += counts.public_n;
-            d->served_ordinary += counts.ordinary_n;
-            d->served_head += counts.head_n;
+        } else {
+            counts = (struct sl_compose_counts){ 0 };
         }
     }
-    for (size_t i = 0; i < nchosen; i++) {
-        json_array_append_new(items, feed_entry(d, chosen[i]));
+    /* The whole page first: a page that cannot be built serves nothing. */
+    for (size_t i = 0; i < nchosen; i++)
+        if (json_array_append_new(items, feed_entry(d, chosen[i])) < 0) {
+            json_decref(items);
+            return NULL;
+        }
+    d->served_private += counts.private_n;
+    d->served_public += counts.public_n;
+    d->served_ordinary += counts.ordinary_n;
+    d->served_head += counts.head_n;
+    for (size_t i = 0; i < nchosen; i++)
         sl_audience_exposure_add(d->aud, chosen[i]->creator, 1);
-    }
     /* Served once: out of the inbox, so no item comes twice; the store
      * learns it too, so a restart does not put it back. */
     for (size_t i = 0; i < nchosen; i++) {
         struct dist_op *o = op_new(chosen[i]->item_id);
         if (o && (o->offers = malloc(sizeof(*o->offers)))) {
-            o->offers[0] = strdup(r->params[0]);
+            o->offers[0] = strdup(user);
             o->noffers = 1;
             o->served = true;
             op_submit(d, o);
@@ -1556,7 +1540,7 @@ void sl_api_feed(struct sl_request *r)
     }
     for (size_t i = 0; i < nchosen; i++)
         sl_audience_inbox_remove(d->aud, u, chosen[i]->item);
-    sl_http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+    return items;
 }
 
 /* }===================================================================== */
