@@ -40,7 +40,7 @@ void sl_api_console_file(struct sl_request *r);
 void sl_api_stats(struct sl_request *r);
 /* feed.c */
 void sl_api_feed(struct sl_request *r);
-/* dist.c */
+/* takedown.c */
 void sl_api_takedown(struct sl_request *r);
 /* auth.c */
 void sl_api_token_create(struct sl_request *r);
