@@ -163,25 +163,29 @@ static void start(struct sl_dist *d, struct ditem *it, const struct sl_dist_item
                  : SL_DECLINED;
     if (item != di->view)
         sl_item_free(item);
-    if (rc == SL_DECLINED)
-        rc = dist_plan_default(it);
-    else if (rc == 0)
+    if (rc == SL_DECLINED) {
+        if ((rc = dist_plan_default(it)) < 0)
+            snprintf(err, sizeof(err), "out of memory");
+    } else if (rc == 0) {
         rc = dist_plan_take(waves, n, it, err, sizeof(err));
+    } else if (!item) {
+        snprintf(err, sizeof(err), "out of memory");
+    }
     if (rc < 0) {
         char reason[SL_LUA_ERR_MAX + 32];
         sl_policy_failed("plan", err);
         snprintf(reason, sizeof(reason), "policy_error: plan: %s", err);
-        struct dist_op *o = dist_op_new(it->id);
+        struct dist_op *o = dist_op_new(d, it->id);
         dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "hold", "approved",
                       "in_review", reason);
-        o->queue = strdup("distribution");
+        dist_op_queue(o, "distribution");
         dist_op_submit(d, o);
         it->state = D_HELD;
         sl_audience_item_set_live(d->aud, it->h, false);
         return;
     }
     /* The plan goes to the store with the first wave (or the settling). */
-    struct dist_op *o = dist_op_new(it->id);
+    struct dist_op *o = dist_op_new(d, it->id);
     dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "distribute", "approved",
                   "distributing", "");
     it->state = D_RUNNING;
@@ -199,7 +203,7 @@ void sl_dist_approved(struct sl_server *srv, const char *id, const struct sl_dis
 
     if (it) {
         /* Back from review: live again, and on with the plan. */
-        struct dist_op *o = dist_op_new(id);
+        struct dist_op *o = dist_op_new(d, id);
         dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "resume", "approved",
                       "distributing", "approved by a moderator");
         it->state = D_RUNNING;
@@ -251,13 +255,14 @@ struct sl_dist_taken *sl_dist_take(struct sl_server *srv, const char *id,
     }
     sl_copy(t->id, sizeof(t->id), id);
     d->held_tail = &t->ops;
+    d->held_lost = false;
     start(d, it, di);
     d->held_tail = NULL;
     /* In no feed until the store has it; its entries stay where they are. */
     if ((it = dist_item_get(d, id)))
         sl_audience_item_set_pending(d->aud, it->h, true);
-    if (!t->ops) {
-        /* Nothing to store (out of memory on the way): the slow road. */
+    if (!t->ops || d->held_lost) {
+        /* Not all of it to store (out of memory on the way): the slow road. */
         sl_dist_taken_done(srv, t, false);
         return NULL;
     }
@@ -398,10 +403,18 @@ static int resume_offer(void *arg, const char *user, int wave, int source, bool 
     return 0;
 }
 
+/* sl_store_items_in_state() stops at a callback's non-zero answer but
+ * returns 0: the error waits here. */
+struct resuming {
+    struct sl_dist *d;
+    int rc;
+};
+
 static int resume_item(void *arg, const char *id, const char *creator, const char *upload,
                        const char *tags, const char *plan)
 {
-    struct sl_dist *d = arg;
+    struct resuming *rg = arg;
+    struct sl_dist *d = rg->d;
     json_t *pl = plan ? json_loads(plan, 0, NULL) : NULL, *waves = NULL;
     struct sl_dist_item di = { .upload = upload, .tags = tags };
     char err[SL_LUA_ERR_MAX];
@@ -409,12 +422,20 @@ static int resume_item(void *arg, const char *id, const char *creator, const cha
 
     struct ditem *it = adopt(d, id, &di);
     if (it && sl_store_waves_get(d->srv->reader, id, &waves) == 0) {
-        if (dist_plan_check(json_object_get(pl, "waves"), it, err, sizeof(err)) < 0)
-            dist_plan_default(it);
+        size_t nwaves = json_array_size(waves);
+        if ((dist_plan_check(json_object_get(pl, "waves"), it, err, sizeof(err)) < 0 &&
+             dist_plan_default(it) < 0) ||
+            !(it->waves = calloc(nwaves ? nwaves : 1, sizeof(*it->waves)))) {
+            sl_err("distribution: out of memory resuming item %s", id);
+            dist_item_drop(d, it);
+            json_decref(waves);
+            json_decref(pl);
+            rg->rc = -ENOMEM;
+            return 1;
+        }
         it->next = (int)json_integer_value(json_object_get(pl, "next"));
         it->reviewed = (int)json_integer_value(json_object_get(pl, "reviewed"));
-        it->nwaves = (int)json_array_size(waves);
-        it->waves = calloc(it->nwaves ? it->nwaves : 1, sizeof(*it->waves));
+        it->nwaves = (int)nwaves;
         for (int i = 0; i < it->nwaves; i++)
             dist_wave_restore(&it->waves[i], json_array_get(waves, i));
         struct wave *w = dist_current(it);
@@ -440,8 +461,10 @@ int sl_dist_start(struct sl_server *srv)
     d->pgroups_next = SL_AUD_NONE;
     srv->dist = d;
     d->aud = sl_audience_new(NULL);
-    if (!d->aud)
+    if (!d->aud || !d->late_reports || !d->pgroup_index) {
+        sl_err("distribution: out of memory at start");
         return -ENOMEM;
+    }
     sl_audience_set_group_source(d->aud, dist_pgroup_source, d);
     int64_t t0 = sl_now_ms();
     sl_audience_bulk_begin(d->aud);
@@ -452,7 +475,10 @@ int sl_dist_start(struct sl_server *srv)
     if (rc < 0)
         return rc;
     sl_dist_policy_changed(srv);
-    rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, d);
+    struct resuming rg = { d, 0 };
+    rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, &rg);
+    if (rc == 0)
+        rc = rg.rc;
     if (rc < 0)
         return rc;
     d->last_head = sl_now_ms();

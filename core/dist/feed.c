@@ -92,15 +92,9 @@ json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab t
     /* Served once: out of the inbox, so no item comes twice; the store
      * learns it too, so a restart does not put it back. */
     for (size_t i = 0; i < nchosen; i++) {
-        struct dist_op *o = dist_op_new(chosen[i]->item_id);
-        if (o && (o->offers = malloc(sizeof(*o->offers)))) {
-            o->offers[0] = strdup(user);
-            o->noffers = 1;
-            o->served = true;
-            dist_op_submit(d, o);
-        } else if (o) {
-            dist_op_free(o);
-        }
+        struct dist_op *o = dist_op_new(d, chosen[i]->item_id);
+        dist_op_served(o, user);
+        dist_op_submit(d, o);
     }
     for (size_t i = 0; i < nchosen; i++)
         sl_audience_inbox_remove(d->aud, u, chosen[i]->item);

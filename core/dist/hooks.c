@@ -28,37 +28,57 @@ struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *t
     if (tg) {
         json_decref(item->tags);
         item->tags = tg;
+    } else if (item && (tags || it->tags)) {
+        /* Not the tags the item has: hooks would judge another item. */
+        sl_item_free(item);
+        item = NULL;
     }
     return item;
 }
 
+/* The wave's counters as wave_done sees them; NULL when out of memory (a
+ * hook never sees a part of them). */
 static json_t *wave_stats(struct sl_dist *d, const struct wave *w)
 {
     json_t *stats = json_object();
     const struct pool *p = &d->pools[dist_source_of(w->audience)];
     uint64_t engaged = w->counts[SL_EV_LIKE] + w->counts[SL_EV_COMPLETE] + w->counts[SL_EV_SHARE];
+    int rc = stats ? 0 : -1;
 
-    for (int i = 0; i < SL_EV__COUNT; i++)
-        json_object_set_new(stats, sl_event_names[i], json_integer((json_int_t)w->counts[i]));
-    json_object_set_new(stats, "engaged", json_integer((json_int_t)engaged));
-    json_object_set_new(stats, "baseline", json_pack("{s:f, s:I, s:I}",
-        "rate", p->trials ? (double)p->successes / (double)p->trials : 0.0,
-        "trials", (json_int_t)p->trials, "successes", (json_int_t)p->successes));
+    for (int i = 0; rc == 0 && i < SL_EV__COUNT; i++)
+        rc = json_object_set_new(stats, sl_event_names[i],
+                                 json_integer((json_int_t)w->counts[i]));
+    if (rc == 0)
+        rc = json_object_set_new(stats, "engaged", json_integer((json_int_t)engaged));
+    if (rc == 0)
+        rc = json_object_set_new(stats, "baseline", json_pack("{s:f, s:I, s:I}",
+            "rate", p->trials ? (double)p->successes / (double)p->trials : 0.0,
+            "trials", (json_int_t)p->trials, "successes", (json_int_t)p->successes));
+    if (rc < 0) {
+        json_decref(stats);
+        return NULL;
+    }
     return stats;
 }
 
 /* Related interests of the item's interests, from the related hook if the
- * policies define one, else what co-engagement taught the audience. */
+ * policies define one, else what co-engagement taught the audience. NULL
+ * when out of memory. */
 static json_t *related_for(struct sl_dist *d, struct ditem *it)
 {
     const char *mine[16];
     size_t n = dist_item_interests(it, mine, 16);
     json_t *out = json_array();
     struct sl_lua *lua = sl_policy_lua(d->srv);
+    int added = out ? 0 : -1;
 
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; added == 0 && i < n; i++) {
         json_t *arg = json_string(mine[i]), *res = NULL;
         char err[SL_LUA_ERR_MAX];
+        if (!arg) {
+            added = -1;
+            break;
+        }
         int rc = sl_lua_has_hook(lua, "related")
                      ? sl_lua_call_json(lua, "related", NULL, &arg, 1, &res, err, sizeof(err))
                      : SL_DECLINED;
@@ -67,17 +87,21 @@ static json_t *related_for(struct sl_dist *d, struct ditem *it)
             size_t j;
             json_t *v;
             json_array_foreach(res, j, v)
-                if (json_is_string(v) && sl_id_valid(json_string_value(v)))
-                    json_array_append(out, v);
+                if (added == 0 && json_is_string(v) && sl_id_valid(json_string_value(v)))
+                    added = json_array_append(out, v);
         } else {
             if (rc < 0)
                 sl_policy_failed("related", err);
             struct sl_aud_related rel[8];
             size_t m = sl_audience_related(d->aud, mine[i], rel, 8);
-            for (size_t j = 0; j < m; j++)
-                json_array_append_new(out, json_string(rel[j].interest));
+            for (size_t j = 0; added == 0 && j < m; j++)
+                added = json_array_append_new(out, json_string(rel[j].interest));
         }
         json_decref(res);
+    }
+    if (added < 0) {
+        json_decref(out);
+        return NULL;
     }
     return out;
 }
@@ -101,8 +125,9 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
         wave_stats(d, w),
     };
     struct sl_item *item = dist_hook_item(it, upload, tags);
+    bool nomem = !item || !args[0] || !args[1];
     *res = NULL;
-    int rc = !item ? -ENOMEM
+    int rc = nomem ? -ENOMEM
              : sl_lua_has_hook(lua, "wave_done")
                  ? sl_lua_call_json(lua, "wave_done", item, args, 2, res, err, errlen)
                  : SL_DECLINED;
@@ -126,6 +151,8 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
         }
     } else if (rc == SL_DECLINED) {
         snprintf(err, errlen, "no wave_done hook is loaded");
+    } else if (nomem) {
+        snprintf(err, errlen, "out of memory");
     }
     if (rc != 0) {
         json_decref(*res);

@@ -153,6 +153,7 @@ struct sl_dist {
     /* While an upload is taken (sl_dist_take), its changes collect here
      * instead of going to the commit thread. */
     struct dist_op **held_tail;
+    bool held_lost;                 /* one of those could not be made */
 };
 
 static inline struct sl_dist *D(struct sl_server *srv)
@@ -185,6 +186,7 @@ struct dist_op {
     size_t noffers;
     int source;
     bool served;                    /* offers: mark these served instead */
+    bool nomem;                     /* a copy failed: not stored */
     struct dist_op *held_next;      /* taken uploads: the next change */
 };
 
@@ -200,13 +202,26 @@ void dist_item_drop(struct sl_dist *d, struct ditem *it);
 int dist_keep_interests(struct ditem *it, json_t *tags);
 size_t dist_item_interests(const struct ditem *it, const char **out, size_t max);
 
-/* ops.c */
-struct dist_op *dist_op_new(const char *item);
+/* ops.c: a change is made with dist_op_new(), filled by the dist_op_*()
+ * below and handed to dist_op_submit(). An allocation that fails on the way
+ * says so in the log and the change is not stored; the calls take the NULL
+ * of a failed dist_op_new(), so callers need not check. */
+struct dist_op *dist_op_new(struct sl_dist *d, const char *item);
 void dist_op_free(struct dist_op *o);
 /* To the commit thread, or to the taken upload's list (held_tail); owns o. */
 void dist_op_submit(struct sl_dist *d, struct dist_op *o);
 void dist_op_state(struct dist_op *o, const char *actor, const char *action,
                    const char *from, const char *to, const char *reason);
+/* Put the item in this review queue. */
+void dist_op_queue(struct dist_op *o, const char *queue);
+/* Room for the n users a wave offers the item to, from source; then one
+ * dist_op_offer() each (n at most). */
+void dist_op_offers(struct dist_op *o, size_t n, int source);
+void dist_op_offer(struct dist_op *o, const char *user);
+/* The user was served the item. */
+void dist_op_served(struct dist_op *o, const char *user);
+/* Store the item's plan (dist_plan_json) and the wave as it is now. */
+void dist_op_plan(struct dist_op *o, const struct ditem *it);
 void dist_op_wave(struct dist_op *o, const struct wave *w);
 int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written);
 char *dist_plan_json(const struct ditem *it);

@@ -18,6 +18,8 @@
 
 void dist_op_free(struct dist_op *o)
 {
+    if (!o)
+        return;
     free(o->state);
     free(o->from_state);
     free(o->action);
@@ -71,16 +73,46 @@ static void dist_done(struct sl_commit_op *op, int rc)
     dist_op_free(o);
 }
 
-struct dist_op *dist_op_new(const char *item)
+/* A change the store cannot be told of: the engine goes on (its memory is
+ * the truth for the loop) and a restart resumes from what the store has.
+ * A taken upload's changes are all or nothing: sl_dist_take then gives up
+ * and the upload takes the slow road. */
+static void op_lost(struct sl_dist *d, const char *item)
+{
+    sl_err("distribution: out of memory: a change of item %s is not stored", item);
+    if (d->held_tail)
+        d->held_lost = true;
+}
+
+struct dist_op *dist_op_new(struct sl_dist *d, const char *item)
 {
     struct dist_op *o = calloc(1, sizeof(*o));
-    if (o)
-        sl_copy(o->item, sizeof(o->item), item);
+    if (!o) {
+        op_lost(d, item);
+        return NULL;
+    }
+    sl_copy(o->item, sizeof(o->item), item);
     return o;
+}
+
+/* The op's copies: a failed one marks the op, which is then not stored. */
+static char *op_dup(struct dist_op *o, const char *s)
+{
+    char *c = strdup(s);
+    if (!c)
+        o->nomem = true;
+    return c;
 }
 
 void dist_op_submit(struct sl_dist *d, struct dist_op *o)
 {
+    if (!o)
+        return;
+    if (o->nomem) {
+        op_lost(d, o->item);
+        dist_op_free(o);
+        return;
+    }
     o->op.apply = dist_apply;
     o->op.done = dist_done;
     if (d->held_tail) {
@@ -97,11 +129,56 @@ void dist_op_submit(struct sl_dist *d, struct dist_op *o)
 void dist_op_state(struct dist_op *o, const char *actor, const char *action,
                    const char *from, const char *to, const char *reason)
 {
+    if (!o)
+        return;
     sl_copy(o->actor, sizeof(o->actor), actor);
-    o->action = strdup(action);
-    o->from_state = from ? strdup(from) : NULL;
-    o->state = strdup(to);
-    o->reason = strdup(reason ? reason : "");
+    o->action = op_dup(o, action);
+    o->from_state = from ? op_dup(o, from) : NULL;
+    o->state = op_dup(o, to);
+    o->reason = op_dup(o, reason ? reason : "");
+}
+
+void dist_op_queue(struct dist_op *o, const char *queue)
+{
+    if (o)
+        o->queue = op_dup(o, queue);
+}
+
+void dist_op_offers(struct dist_op *o, size_t n, int source)
+{
+    if (!o)
+        return;
+    if (!(o->offers = calloc(n, sizeof(*o->offers))))
+        o->nomem = true;
+    o->source = source;
+}
+
+void dist_op_offer(struct dist_op *o, const char *user)
+{
+    char *id;
+
+    if (!o || !o->offers)
+        return;
+    if ((id = op_dup(o, user)))
+        o->offers[o->noffers++] = id;
+}
+
+void dist_op_served(struct dist_op *o, const char *user)
+{
+    if (!o)
+        return;
+    dist_op_offers(o, 1, 0);
+    dist_op_offer(o, user);
+    o->served = true;
+}
+
+void dist_op_plan(struct dist_op *o, const struct ditem *it)
+{
+    if (!o)
+        return;
+    free(o->plan);
+    if (!(o->plan = dist_plan_json(it)))
+        o->nomem = true;
 }
 
 /* }===================================================================== */
@@ -134,6 +211,8 @@ void dist_op_wave(struct dist_op *o, const struct wave *w)
                                 sizeof w->decided_by)];
     char *p = buf;
 
+    if (!o)
+        return;
     o->wave_n = w->n;
     p = sl_json_put_int(sl_json_put_lit(p, "{\"n\":"), w->n);
     p = sl_json_put_string(sl_json_put_lit(p, ",\"audience\":"), w->audience);
@@ -152,7 +231,9 @@ void dist_op_wave(struct dist_op *o, const struct wave *w)
     p = sl_json_put_string(sl_json_put_lit(p, ",\"reason\":"), w->reason);
     p = sl_json_put_string(sl_json_put_lit(p, ",\"decided_by\":"), w->decided_by);
     p = sl_json_put_lit(p, "}");
-    o->wave = strndup(buf, (size_t)(p - buf));
+    free(o->wave);
+    if (!(o->wave = strndup(buf, (size_t)(p - buf))))
+        o->nomem = true;
 }
 
 /* The plan as the store keeps it. */

@@ -25,10 +25,13 @@ static const struct plan_wave default_plan[] = {
 
 int dist_plan_default(struct ditem *it)
 {
-    it->nplan = (int)(sizeof(default_plan) / sizeof(default_plan[0]));
-    if (!(it->plan = malloc(sizeof(default_plan))))
+    struct plan_wave *plan = malloc(sizeof(default_plan));
+    if (!plan)
         return -ENOMEM;
-    memcpy(it->plan, default_plan, sizeof(default_plan));
+    memcpy(plan, default_plan, sizeof(default_plan));
+    free(it->plan);
+    it->plan = plan;
+    it->nplan = (int)(sizeof(default_plan) / sizeof(default_plan[0]));
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "lib/clock.h"
 #include "lib/grow.h"
 #include "lib/id.h"
+#include "lib/log.h"
 #include "lua/sandbox.h"
 #include "policy/policy.h"
 #include "server.h"
@@ -110,17 +111,24 @@ static int add_default_group(void *ctx, const char *name)
     return json_array_append_new(ctx, json_string(name));
 }
 
-/* The user as the hook sees it. */
+/* The user as the hook sees it; NULL when out of memory. */
 static json_t *hook_user(struct sl_dist *d, uint32_t u)
 {
     const char *names[SL_AUD_INTERESTS_MAX];
     size_t n = sl_audience_user_interests(d->aud, u, names, SL_AUD_INTERESTS_MAX);
     const char *city = sl_audience_user_city(d->aud, u);
     json_t *interests = json_array(), *groups = json_array();
+    int rc = interests && groups ? 0 : -1;
 
-    for (size_t i = 0; i < n && i < SL_AUD_INTERESTS_MAX; i++)
-        json_array_append_new(interests, json_string(names[i]));
-    sl_audience_groups(d->aud, u, add_default_group, groups);
+    for (size_t i = 0; rc == 0 && i < n && i < SL_AUD_INTERESTS_MAX; i++)
+        rc = json_array_append_new(interests, json_string(names[i]));
+    if (rc == 0)
+        rc = sl_audience_groups(d->aud, u, add_default_group, groups);
+    if (rc < 0) {
+        json_decref(interests);
+        json_decref(groups);
+        return NULL;
+    }
     return json_pack("{s:s, s:o, s:o, s:I, s:I, s:o}", "id", sl_audience_user_id(d->aud, u),
                      "city", city ? json_string(city) : json_null(), "interests", interests,
                      "followers", (json_int_t)sl_audience_followers_count(d->aud, u),
@@ -135,13 +143,17 @@ void dist_ask_groups(struct sl_dist *d, struct sl_lua *lua, uint32_t u)
     uint32_t g[PGROUPS_MAX];
     size_t n = 0, i;
     json_t *arg = hook_user(d, u), *res = NULL, *v;
+    bool nomem = !arg;
 
-    int rc = !arg ? -ENOMEM
+    int rc = nomem ? -ENOMEM
              : sl_lua_call_json(lua, "groups", NULL, &arg, 1, &res, err, sizeof(err));
     json_decref(arg);
     if (rc == 0 && json_is_object(res) && json_object_size(res) == 0) {
         json_decref(res);           /* {} is an empty list */
-        res = json_array();
+        if (!(res = json_array())) {
+            nomem = true;
+            rc = -ENOMEM;
+        }
     }
     if (rc == 0 && (!json_is_array(res) || json_array_size(res) > PGROUPS_MAX)) {
         snprintf(err, sizeof(err), "groups must return a list of at most %d names",
@@ -157,7 +169,7 @@ void dist_ask_groups(struct sl_dist *d, struct sl_lua *lua, uint32_t u)
             break;
         }
         if ((rc = pgroup_intern(d, json_string_value(v), &x)) < 0) {
-            snprintf(err, sizeof(err), "out of memory");
+            nomem = true;
             break;
         }
         bool seen = false;
@@ -167,13 +179,17 @@ void dist_ask_groups(struct sl_dist *d, struct sl_lua *lua, uint32_t u)
             g[n++] = x;
     }
     json_decref(res);
+    /* Short of memory the user keeps the groups it has: not the hook's fault. */
+    if (nomem || pgroups_set(d, u, rc < 0 ? NULL : g, rc < 0 ? 0 : n) < 0) {
+        sl_err("distribution: out of memory placing user %s in its groups; it keeps "
+               "those it had", sl_audience_user_id(d->aud, u));
+        return;
+    }
     if (rc < 0) {
         char why[SL_LUA_ERR_MAX + 160];
         snprintf(why, sizeof(why), "user %s: %s", sl_audience_user_id(d->aud, u), err);
         sl_policy_failed("groups", why);
-        n = 0;
     }
-    pgroups_set(d, u, g, n);
 }
 
 /* After the policies load: a pass over every user, or no policy groups. */

@@ -29,7 +29,7 @@ static void hold_for_review(struct sl_dist *d, struct ditem *it, const char *que
                             const char *reason, const char *actor)
 {
     struct wave *w = dist_current(it);
-    struct dist_op *o = dist_op_new(it->id);
+    struct dist_op *o = dist_op_new(d, it->id);
 
     if (w) {
         sl_copy(w->decision, sizeof(w->decision), "review");
@@ -42,8 +42,8 @@ static void hold_for_review(struct sl_dist *d, struct ditem *it, const char *que
     it->state = D_HELD;
     sl_audience_item_set_live(d->aud, it->h, false);
     dist_op_state(o, actor, "hold", "distributing", "in_review", reason);
-    o->queue = strdup(queue);
-    o->plan = dist_plan_json(it);
+    dist_op_queue(o, queue);
+    dist_op_plan(o, it);
     dist_op_submit(d, o);
     sl_info("distribution: %s held for review: %s", it->id, reason);
 }
@@ -51,12 +51,12 @@ static void hold_for_review(struct sl_dist *d, struct ditem *it, const char *que
 static void settle(struct sl_dist *d, struct ditem *it, const char *reason)
 {
     char actor[96];
-    struct dist_op *o = dist_op_new(it->id);
+    struct dist_op *o = dist_op_new(d, it->id);
 
     it->state = D_SETTLED;
     dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "settle", "distributing",
                   "settled", reason);
-    o->plan = dist_plan_json(it);
+    dist_op_plan(o, it);
     dist_op_submit(d, o);
     /* No more waves: the offered set can go; inbox entries stay live. */
     dist_item_drop(d, it);
@@ -89,11 +89,24 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
                             dist_policy_actor(d, actor, sizeof(actor)));
             return;
         }
-        it->next++;
+        /* Room first: short of it, the item stays as it was, between
+         * waves, and the next start resumes it. */
         struct wave *v = realloc(it->waves, (it->nwaves + 1) * sizeof(*v));
-        if (!v)
+        if (v)
+            it->waves = v;
+        if (v && pw->size > d->scratch_cap) {
+            uint32_t *s = realloc(d->scratch, pw->size * sizeof(*s));
+            if (s) {
+                d->scratch = s;
+                d->scratch_cap = pw->size;
+            }
+        }
+        if (!v || pw->size > d->scratch_cap) {
+            sl_err("distribution: out of memory starting wave %d of item %s; it waits "
+                   "for the next start", it->nwaves + 1, it->id);
             break;
-        it->waves = v;
+        }
+        it->next++;
         struct wave *w = &it->waves[it->nwaves++];
         memset(w, 0, sizeof(*w));
         w->n = it->nwaves;
@@ -103,18 +116,11 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
         w->size = pw->size;
         w->limit_ms = (int64_t)pw->limit_s * 1000;
         w->started_ms = sl_now_ms();
-        if (w->size > d->scratch_cap) {
-            uint32_t *s = realloc(d->scratch, w->size * sizeof(*s));
-            if (!s)
-                break;
-            d->scratch = s;
-            d->scratch_cap = w->size;
-        }
         size_t placed = 0;
         int rc = sl_audience_wave(d->aud, it->h, w->audience, w->size, (uint32_t)w->n,
                                   d->scratch, &placed);
         w->placed = rc == 0 ? (uint32_t)placed : 0;
-        struct dist_op *o = first ? first : dist_op_new(it->id);
+        struct dist_op *o = first ? first : dist_op_new(d, it->id);
         first = NULL;
         if (w->placed == 0) {
             sl_copy(w->decision, sizeof(w->decision), "skip");
@@ -125,14 +131,12 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
             d->decisions[DEC_SKIP]++;
         } else {
             d->funnel[w->n <= FUNNEL_MAX ? w->n : FUNNEL_MAX]++;
-            o->offers = calloc(placed, sizeof(*o->offers));
-            for (size_t i = 0; o->offers && i < placed; i++)
-                o->offers[o->noffers++] = strdup(sl_audience_user_id(d->aud, d->scratch[i]));
-            o->source = dist_source_of(w->audience);
+            dist_op_offers(o, placed, dist_source_of(w->audience));
+            for (size_t i = 0; i < placed; i++)
+                dist_op_offer(o, sl_audience_user_id(d->aud, d->scratch[i]));
         }
         dist_op_wave(o, w);
-        free(o->plan);
-        o->plan = dist_plan_json(it);
+        dist_op_plan(o, it);
         dist_op_submit(d, o);
         if (w->placed > 0)
             return;
@@ -178,7 +182,7 @@ static void decide(struct sl_dist *d, struct ditem *it, const char *why)
     d->decisions[strcmp(decision, "continue") == 0 ? DEC_CONTINUE
                  : strcmp(decision, "stop") == 0   ? DEC_STOP
                                                    : DEC_SWITCH]++;
-    struct dist_op *o = dist_op_new(it->id);
+    struct dist_op *o = dist_op_new(d, it->id);
     dist_op_wave(o, w);
     dist_op_submit(d, o);
     /* decision, reason and to live in res: free it only after their use. */
@@ -215,10 +219,10 @@ static void late_report(struct sl_dist *d, const char *id)
     snprintf(reason, sizeof(reason), "%lld reports after it settled (threshold %llu)",
              (long long)n, (unsigned long long)d->traffic.report_threshold);
     sl_audience_item_set_live(d->aud, h, false);
-    struct dist_op *o = dist_op_new(id);
+    struct dist_op *o = dist_op_new(d, id);
     dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "hold", "settled", "in_review",
                   reason);
-    o->queue = strdup("reports");
+    dist_op_queue(o, "reports");
     dist_op_submit(d, o);
 }
 
@@ -288,7 +292,7 @@ void dist_persist_counters(struct sl_dist *d, size_t part, size_t parts)
         struct wave *w = it ? dist_current(it) : NULL;
         if (!w || !it->dirty)
             continue;
-        struct dist_op *o = dist_op_new(it->id);
+        struct dist_op *o = dist_op_new(d, it->id);
         dist_op_wave(o, w);
         dist_op_submit(d, o);
         it->dirty = false;
