@@ -67,8 +67,9 @@ void sl_api_hashbank(struct sl_request *r);
 void sl_api_console_index(struct sl_request *r);
 void sl_api_console_file(struct sl_request *r);
 void sl_api_stats(struct sl_request *r);
-/* dist.c */
+/* feed.c */
 void sl_api_feed(struct sl_request *r);
+/* takedown.c */
 void sl_api_takedown(struct sl_request *r);
 /* auth.c */
 void sl_api_token_create(struct sl_request *r);

@@ -63,6 +63,23 @@ void sl_dist_event(struct sl_server *srv, const char *item, const char *user, in
 /* After a batch of sl_dist_event(): decide the waves it completed. */
 void sl_dist_events_done(struct sl_server *srv);
 
+/* The tabs of a user's feed: creators followed, nearby, the rest, or the
+ * mix the traffic hook's shares shape. */
+enum sl_dist_tab { SL_DIST_TAB_FOLLOW, SL_DIST_TAB_NEARBY, SL_DIST_TAB_DISCOVER,
+                   SL_DIST_TAB_MIXED };
+#define SL_DIST_FEED_MAX 100        /* items in a page, at most */
+
+/*
+ * The next page of user's feed on tab, at most limit (1..SL_DIST_FEED_MAX)
+ * items, as a new array of {id, creator, source, stage} that the caller owns.
+ * Serving is recorded here: the items leave the user's inbox (none comes
+ * twice), count in the feed shares and their creators' exposure, and the
+ * store is told they were served. A user the audience does not know gets an
+ * empty page. NULL when out of memory; then nothing was served.
+ */
+json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
+                     size_t limit);
+
 /* Re-read the traffic hook (after a policy reload). */
 void sl_dist_policy_changed(struct sl_server *srv);
 

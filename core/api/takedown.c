@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/* POST /v1/items/{id}/takedown: a moderator removes an item from every feed and queue. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "dist/dist.h"
+#include "lib/clock.h"
+#include "lib/id.h"
+#include "lib/json.h"
+#include "lib/text.h"
+#include "server.h"
+#include "store/commit.h"
+#include "store/store.h"
+
+/* The takedown as the commit thread runs it; the request waits for it. */
+struct takedown_op {
+    struct sl_commit_op op;
+    struct sl_request *r;
+    char item[SL_ID_MAX + 1];
+    char actor[SL_ID_MAX + 8];
+    char reason[512];
+    char from[32];
+};
+
+/* Read and change the state in one transaction: a second takedown finds
+ * the item removed and writes nothing (its answer's previous is "removed"). */
+static int takedown_apply(struct sl_commit_op *op, struct sl_store *w)
+{
+    struct takedown_op *t = (struct takedown_op *)op;
+    int64_t now = sl_now_ms();
+    int rc = sl_store_item_state(w, t->item, t->from);
+
+    if (rc < 0)
+        return rc;
+    if (strcmp(t->from, "removed") == 0)
+        return 0;
+    struct sl_audit_rec rec = { t->item, t->actor, "takedown", t->from, "removed", t->reason,
+                                now };
+    if ((rc = sl_store_item_set_state(w, t->item, "removed", now)) < 0 ||
+        (rc = sl_store_queue_remove(w, t->item)) < 0)
+        return rc;
+    return sl_store_audit_append(w, &rec);
+}
+
+static void takedown_done(struct sl_commit_op *op, int rc)
+{
+    struct takedown_op *t = (struct takedown_op *)op;
+
+    if (rc == -ENOENT)
+        sl_http_reply_errorf(t->r, 404, "not_found", NULL, "No item has the id '%s'.", t->item);
+    else if (rc < 0)
+        sl_http_reply_store_error(t->r, rc);
+    else {
+        /* Distribution lets go only of what the store has removed. */
+        sl_dist_withdrawn(t->r->srv, t->item);
+        sl_http_reply_json(t->r, 200, json_pack("{s:s, s:s, s:s}", "id", t->item,
+                                                "state", "removed", "previous", t->from));
+    }
+    free(t);
+}
+
+void sl_api_takedown(struct sl_request *r)
+{
+    static const char *const keys[] = { "reason", NULL };
+    struct sl_error err = { 0 };
+    const char *reason = "taken down";
+    json_t *body = r->body_len ? sl_http_json_body(r, &err) : json_object();
+
+    if (!body && !err.status) {
+        sl_http_reply_store_error(r, -ENOMEM);
+        return;
+    }
+    if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
+        sl_json_get_string(body, "reason", false, 500, &reason, &err) < 0 ||
+        (!sl_id_valid(r->params[0]) &&
+         sl_error_set(&err, 404, "not_found", NULL, "No item has that id.") < 0)) {
+        json_decref(body);
+        sl_http_reply_error(r, &err);
+        return;
+    }
+    struct takedown_op *t = calloc(1, sizeof(*t));
+    if (!t) {
+        json_decref(body);
+        sl_http_reply_store_error(r, -ENOMEM);
+        return;
+    }
+    sl_copy(t->item, sizeof(t->item), r->params[0]);
+    snprintf(t->actor, sizeof(t->actor), "token:%s", r->token_name);
+    sl_copy(t->reason, sizeof(t->reason), reason);
+    json_decref(body);
+    t->r = r;
+    t->op.apply = takedown_apply;
+    t->op.done = takedown_done;
+    int rc = sl_commit_submit(r->srv->commit, &t->op);
+    if (rc < 0) {
+        free(t);
+        sl_http_reply_store_error(r, rc);
+    }
+}

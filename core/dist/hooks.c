@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/* Distribution's calls into the policies: wave_done and what it sees, traffic. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sluice/plugin.h>
+
+#include "dist/internal.h"
+#include "lib/id.h"
+#include "lib/item.h"
+#include "lua/sandbox.h"
+#include "policy/policy.h"
+#include "server.h"
+
+/* {====================== Waves as hooks see them ====================== */
+
+/* The item as hooks see it: the upload with its stored tags. The parsed
+ * forms are used when the caller has them (borrowed), else the texts are. */
+struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *tags)
+{
+    json_t *up = upload ? json_incref(upload) : json_loads(it->upload, 0, NULL);
+    struct sl_item *item = up ? sl_item_new(up) : NULL;
+    json_decref(up);
+    json_t *tg = !item ? NULL : tags ? json_deep_copy(tags) : json_loads(it->tags, 0, NULL);
+    if (tg) {
+        json_decref(item->tags);
+        item->tags = tg;
+    } else if (item && (tags || it->tags)) {
+        /* Not the tags the item has: hooks would judge another item. */
+        sl_item_free(item);
+        item = NULL;
+    }
+    return item;
+}
+
+/* The wave's counters as wave_done sees them; NULL when out of memory (a
+ * hook never sees a part of them). */
+static json_t *wave_stats(struct sl_dist *d, const struct wave *w)
+{
+    json_t *stats = json_object();
+    const struct pool *p = &d->pools[dist_source_of(w->audience)];
+    uint64_t engaged = w->counts[SL_EV_LIKE] + w->counts[SL_EV_COMPLETE] + w->counts[SL_EV_SHARE];
+    int rc = stats ? 0 : -1;
+
+    for (int i = 0; rc == 0 && i < SL_EV__COUNT; i++)
+        rc = json_object_set_new(stats, sl_event_names[i],
+                                 json_integer((json_int_t)w->counts[i]));
+    if (rc == 0)
+        rc = json_object_set_new(stats, "engaged", json_integer((json_int_t)engaged));
+    if (rc == 0)
+        rc = json_object_set_new(stats, "baseline", json_pack("{s:f, s:I, s:I}",
+            "rate", p->trials ? (double)p->successes / (double)p->trials : 0.0,
+            "trials", (json_int_t)p->trials, "successes", (json_int_t)p->successes));
+    if (rc < 0) {
+        json_decref(stats);
+        return NULL;
+    }
+    return stats;
+}
+
+/* Related interests of the item's interests, from the related hook if the
+ * policies define one, else what co-engagement taught the audience. NULL
+ * when out of memory. */
+static json_t *related_for(struct sl_dist *d, struct ditem *it)
+{
+    const char *mine[16];
+    size_t n = dist_item_interests(it, mine, 16);
+    json_t *out = json_array();
+    struct sl_lua *lua = sl_policy_lua(d->srv);
+    int added = out ? 0 : -1;
+
+    for (size_t i = 0; added == 0 && i < n; i++) {
+        json_t *arg = json_string(mine[i]), *res = NULL;
+        char err[SL_LUA_ERR_MAX];
+        if (!arg) {
+            added = -1;
+            break;
+        }
+        int rc = sl_lua_has_hook(lua, "related")
+                     ? sl_lua_call_json(lua, "related", NULL, &arg, 1, &res, err, sizeof(err))
+                     : SL_DECLINED;
+        json_decref(arg);
+        if (rc == 0 && json_is_array(res)) {
+            size_t j;
+            json_t *v;
+            json_array_foreach(res, j, v)
+                if (added == 0 && json_is_string(v) && sl_id_valid(json_string_value(v)))
+                    added = json_array_append(out, v);
+        } else {
+            if (rc < 0)
+                sl_policy_failed("related", err);
+            struct sl_aud_related rel[8];
+            size_t m = sl_audience_related(d->aud, mine[i], rel, 8);
+            for (size_t j = 0; added == 0 && j < m; j++)
+                added = json_array_append_new(out, json_string(rel[j].interest));
+        }
+        json_decref(res);
+    }
+    if (added < 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Call lua's wave_done about wave w of it (upload and tags as in
+ * dist_hook_item). On 0, *res holds the answer and decision/reason/to point
+ * into it (the caller frees *res); otherwise err says why (SL_DECLINED: no
+ * hook). */
+int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
+                       json_t *upload, json_t *tags, const struct wave *w,
+                       int64_t elapsed_ms, const char *why, json_t **res,
+                       const char **decision, const char **reason, const char **to,
+                       char *err, size_t errlen)
+{
+    json_t *args[2] = {
+        json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "n", w->n, "audience",
+                  w->audience, "size", (json_int_t)w->size, "placed", (json_int_t)w->placed,
+                  "elapsed_ms", (json_int_t)elapsed_ms,
+                  "limit_ms", (json_int_t)w->limit_ms, "ended_by", why,
+                  "related", related_for(d, it)),
+        wave_stats(d, w),
+    };
+    struct sl_item *item = dist_hook_item(it, upload, tags);
+    bool nomem = !item || !args[0] || !args[1];
+    *res = NULL;
+    int rc = nomem ? -ENOMEM
+             : sl_lua_has_hook(lua, "wave_done")
+                 ? sl_lua_call_json(lua, "wave_done", item, args, 2, res, err, errlen)
+                 : SL_DECLINED;
+    sl_item_free(item);
+    json_decref(args[0]);
+    json_decref(args[1]);
+
+    json_t *ans = json_is_array(*res) ? json_array_get(*res, 0) : *res;
+    if (rc == 0) {
+        *decision = json_is_string(ans) ? json_string_value(ans)
+                                        : json_string_value(json_object_get(ans, "decision"));
+        *reason = json_is_object(ans) && json_is_string(json_object_get(ans, "reason"))
+                      ? json_string_value(json_object_get(ans, "reason")) : "";
+        *to = json_is_object(ans) ? json_string_value(json_object_get(ans, "audience")) : NULL;
+        if (!*decision || (strcmp(*decision, "continue") != 0 && strcmp(*decision, "stop") != 0 &&
+                           strcmp(*decision, "switch") != 0) ||
+            (strcmp(*decision, "switch") == 0 && !dist_audience_valid(*to))) {
+            snprintf(err, errlen, "wave_done must answer continue, stop, or "
+                     "{decision = \"switch\", audience = ...}");
+            rc = -EINVAL;
+        }
+    } else if (rc == SL_DECLINED) {
+        snprintf(err, errlen, "no wave_done hook is loaded");
+    } else if (nomem) {
+        snprintf(err, errlen, "out of memory");
+    }
+    if (rc != 0) {
+        json_decref(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
+/* }===================================================================== */
+
+/* {====================== Traffic ====================================== */
+
+void sl_dist_policy_changed(struct sl_server *srv)
+{
+    struct sl_dist *d = D(srv);
+    struct sl_lua *lua = sl_policy_lua(srv);
+    struct traffic t = { 0.30, 0.70, 0.10, 3 };
+    char err[SL_LUA_ERR_MAX];
+    json_t *res = NULL;
+
+    if (lua && sl_lua_has_hook(lua, "traffic")) {
+        if (sl_lua_call_json(lua, "traffic", NULL, NULL, 0, &res, err, sizeof(err)) < 0 ||
+            !json_is_object(res)) {
+            sl_policy_failed("traffic", res ? "traffic must return a table" : err);
+        } else {
+            json_t *v;
+            if (json_is_number(v = json_object_get(res, "private")))
+                t.min_private = json_number_value(v);
+            if (json_is_number(v = json_object_get(res, "ordinary")))
+                t.min_ordinary = json_number_value(v);
+            if (json_is_number(v = json_object_get(res, "head")))
+                t.head_share = json_number_value(v);
+            if (json_is_integer(v = json_object_get(res, "report_threshold")))
+                t.report_threshold = (uint64_t)json_integer_value(v);
+            if (t.min_private < 0 || t.min_private > 1 || t.min_ordinary < 0 ||
+                t.min_ordinary > 1 || t.head_share < 0 || t.head_share > 1 ||
+                t.report_threshold < 1) {
+                sl_policy_failed("traffic", "shares must be in [0, 1] and report_threshold >= 1");
+                t = (struct traffic){ 0.30, 0.70, 0.10, 3 };
+            }
+        }
+        json_decref(res);
+    }
+    d->traffic = t;
+    dist_pgroups_policy_changed(d, lua);
+    sl_audience_head_update(d->aud, t.head_share);
+}
+
+/* }===================================================================== */

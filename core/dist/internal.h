@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/* What the parts of distribution share: its state, its items, their waves. */
+#ifndef SL_DIST_INTERNAL_H
+#define SL_DIST_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/util.h>
+#include <jansson.h>
+
+#include "dist/audience.h"
+#include "dist/dist.h"
+#include "lib/event.h"
+#include "lib/id.h"
+#include "server.h"
+#include "store/commit.h"
+
+/*
+ * The life of an approved item: a plan (from the policy's plan hook, or the
+ * built-in one) lists waves; each wave picks that many users of its audience
+ * who were never offered the item and places it in their inboxes. Events
+ * fill the running wave's counters; when every placed user has seen it, or
+ * its time is up, the policy's wave_done hook says continue (the next
+ * planned wave), switch (the next wave goes to another audience) or stop.
+ * The in-memory state here is the truth for the loop; every change is also
+ * queued to the store, so a restart resumes where it was.
+ *
+ * dist.h is the module's face; its parts share what is here (internals are
+ * dist_*, the face sl_dist_*):
+ *   dist.c           items taken in (approved, taken, withdrawn), the item
+ *                    index, the audience's facts, start (resuming) and stop
+ *   ops.c            the changes queued to the store; waves and plans as JSON
+ *   plan.c           the built-in plan; judging a plan hook's or stored plan
+ *   waves.c          the state machine: waves, decisions, holds, events, tick
+ *   hooks.c          calls into the policies: wave_done and what it sees,
+ *                    related, traffic
+ *   policy_groups.c  the groups the groups(user) hook names
+ *   feed.c           a page of a user's feed
+ *   figures.c        an item's journey, /v1/stats figures, /metrics
+ *   replay.c         wave_done replayed on recorded waves
+ */
+
+#define TICK_MS 1000
+#define PERSIST_EVERY_MS 5000
+#define PERSIST_SLICES (PERSIST_EVERY_MS / TICK_MS)
+#define REGROUP_EVERY_MS (10 * 60 * 1000)
+#define HEAD_EVERY_MS 60000
+#define MAX_WAVE_SIZE 10000000
+#define MAX_PLAN 32
+#define FUNNEL_MAX 8
+
+enum dstate { D_RUNNING, D_HELD, D_SETTLED };
+
+/* How waves end, as counted in decisions[]: the policy's three answers, and
+ * the ends that were not its call (figures.c names them). */
+enum dist_decision {
+    DEC_CONTINUE,
+    DEC_STOP,
+    DEC_SWITCH,
+    DEC_SKIP,                       /* no one was left to offer */
+    DEC_REVIEW,                     /* held for people */
+    DEC_ERROR,                      /* wave_done failed */
+    DEC__COUNT
+};
+
+struct wave {
+    int n;                          /* 1-based */
+    char audience[160];
+    uint32_t size, placed;
+    int64_t started_ms, limit_ms, ended_ms;
+    uint64_t counts[SL_EV__COUNT];
+    char decision[16];              /* "" while running */
+    char reason[256];
+    char decided_by[96];
+};
+
+/* One wave of a plan, as the plan hook asked for it. */
+struct plan_wave {
+    char audience[160];
+    uint32_t size;
+    uint32_t limit_s;
+    bool review;
+};
+
+/*
+ * A running item is kept small: a platform has many at once. The upload and
+ * its tags stay as the JSON text the store holds, parsed only when a hook
+ * needs the item (at a wave's end); the interests events feed are kept
+ * apart, since every like asks for them.
+ */
+struct ditem {
+    char id[SL_ID_MAX + 1];
+    uint32_t h;                     /* audience handle */
+    char *upload;                   /* JSON text, for hooks */
+    char *tags;                     /* JSON text */
+    char *interests;                /* NAMEs of "interest.NAME" tags, each NUL-ended */
+    int ninterests;
+    struct plan_wave *plan;
+    int nplan;
+    int next;                       /* index of the next planned wave */
+    int reviewed;                   /* plan waves up to this index were reviewed */
+    char switch_to[160];            /* audience of the next wave, when switched */
+    struct wave *waves;
+    int nwaves;
+    enum dstate state;
+    uint64_t reports;
+    bool dirty;                     /* counters not yet persisted */
+    bool due;                       /* every placed user has seen it: decide */
+};
+
+struct traffic {
+    double min_private;
+    double min_ordinary;
+    double head_share;
+    uint64_t report_threshold;
+};
+
+struct pool {
+    uint64_t trials, successes;
+};
+
+struct dist_op;
+struct pgroup;
+struct upgroups;
+
+struct sl_dist {
+    struct sl_server *srv;
+    struct sl_audience *aud;
+    struct ditem **items;           /* by audience handle */
+    size_t cap;
+    struct traffic traffic;
+    struct pool pools[6];           /* by enum sl_aud_source */
+    struct event *tick;
+    int64_t last_regroup, last_head;
+    size_t persist_part;            /* the slice of items whose counters go next */
+    uint32_t *scratch;              /* users picked for a wave */
+    size_t scratch_cap;
+    uint32_t *due;                  /* handles of items whose wave is due */
+    size_t ndue, due_cap;
+    /* metrics */
+    uint64_t funnel[FUNNEL_MAX + 1];    /* items that reached wave k (k = 1..) */
+    uint64_t decisions[DEC__COUNT];
+    uint64_t served_private, served_public, served_ordinary, served_head;
+    json_t *late_reports;           /* settled items: id -> reports so far */
+    /* groups the policies' groups(user) hook names (policy_groups.c) */
+    struct pgroup *pgroups;
+    size_t npgroups, pgroups_cap;
+    json_t *pgroup_index;           /* name -> index into pgroups */
+    struct upgroups *upg;           /* by user index */
+    size_t upg_cap;
+    uint32_t pgroups_next;          /* the pass's next user; SL_AUD_NONE: no pass */
+    /* While an upload is taken (sl_dist_take), its changes collect here
+     * instead of going to the commit thread. */
+    struct dist_op **held_tail;
+    bool held_lost;                 /* one of those could not be made */
+};
+
+static inline struct sl_dist *D(struct sl_server *srv)
+{
+    return srv->dist;
+}
+
+/* The item's running wave, or NULL between waves. */
+static inline struct wave *dist_current(struct ditem *it)
+{
+    return it->nwaves && !it->waves[it->nwaves - 1].decision[0] ? &it->waves[it->nwaves - 1]
+                                                               : NULL;
+}
+
+/* A change of an item that the store must learn; no request waits on it. */
+struct dist_op {
+    struct sl_commit_op op;
+    char item[SL_ID_MAX + 1];
+    char actor[160];
+    char *state;                    /* new state, or NULL */
+    char *from_state;
+    char *action;                   /* audit action with the state change */
+    char *reason;
+    char *plan;                     /* JSON, or NULL */
+    char *queue;                    /* put in this review queue, or NULL */
+    bool unqueue;
+    int wave_n;                     /* > 0: store this wave */
+    char *wave;                     /* JSON */
+    char **offers;                  /* user ids offered in wave_n */
+    size_t noffers;
+    int source;
+    bool served;                    /* offers: mark these served instead */
+    bool nomem;                     /* a copy failed: not stored */
+    struct dist_op *held_next;      /* taken uploads: the next change */
+};
+
+struct sl_item;
+struct sl_lua;
+struct sl_lua_wave;
+struct sl_store;
+
+/* dist.c */
+struct ditem *dist_item_get(struct sl_dist *d, const char *id);
+/* Out of the index, its audience handle released, freed. */
+void dist_item_drop(struct sl_dist *d, struct ditem *it);
+int dist_keep_interests(struct ditem *it, json_t *tags);
+size_t dist_item_interests(const struct ditem *it, const char **out, size_t max);
+
+/* ops.c: a change is made with dist_op_new(), filled by the dist_op_*()
+ * below and handed to dist_op_submit(). An allocation that fails on the way
+ * says so in the log and the change is not stored; the calls take the NULL
+ * of a failed dist_op_new(), so callers need not check. */
+struct dist_op *dist_op_new(struct sl_dist *d, const char *item);
+void dist_op_free(struct dist_op *o);
+/* To the commit thread, or to the taken upload's list (held_tail); owns o. */
+void dist_op_submit(struct sl_dist *d, struct dist_op *o);
+void dist_op_state(struct dist_op *o, const char *actor, const char *action,
+                   const char *from, const char *to, const char *reason);
+/* Put the item in this review queue. */
+void dist_op_queue(struct dist_op *o, const char *queue);
+/* Room for the n users a wave offers the item to, from source; then one
+ * dist_op_offer() each (n at most). */
+void dist_op_offers(struct dist_op *o, size_t n, int source);
+void dist_op_offer(struct dist_op *o, const char *user);
+/* The user was served the item. */
+void dist_op_served(struct dist_op *o, const char *user);
+/* Store the item's plan (dist_plan_json) and the wave as it is now. */
+void dist_op_plan(struct dist_op *o, const struct ditem *it);
+void dist_op_wave(struct dist_op *o, const struct wave *w);
+int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written);
+char *dist_plan_json(const struct ditem *it);
+json_t *dist_wave_json(const struct wave *w);
+void dist_wave_restore(struct wave *w, json_t *j);
+
+/* plan.c */
+int dist_plan_default(struct ditem *it);
+bool dist_audience_valid(const char *a);
+int dist_plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char *err,
+                   size_t errlen);
+int dist_plan_check(json_t *v, struct ditem *it, char *err, size_t errlen);
+enum sl_aud_source dist_source_of(const char *audience);
+
+/* waves.c */
+const char *dist_policy_actor(struct sl_dist *d, char *buf, size_t len);
+void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *first);
+void dist_persist_counters(struct sl_dist *d, size_t part, size_t parts);
+void dist_tick(evutil_socket_t fd, short what, void *arg);
+
+/* hooks.c */
+struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *tags);
+int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
+                       json_t *upload, json_t *tags, const struct wave *w,
+                       int64_t elapsed_ms, const char *why, json_t **res,
+                       const char **decision, const char **reason, const char **to,
+                       char *err, size_t errlen);
+
+/* policy_groups.c */
+int dist_pgroup_source(void *ctx, const char *name, struct sl_aud_list *out);
+void dist_ask_groups(struct sl_dist *d, struct sl_lua *lua, uint32_t u);
+void dist_pgroups_policy_changed(struct sl_dist *d, struct sl_lua *lua);
+void dist_pgroups_step(struct sl_dist *d);
+void dist_pgroups_free(struct sl_dist *d);
+
+#endif

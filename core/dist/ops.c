@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/* The changes distribution queues to the store; its waves and plans as JSON. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist/internal.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/text.h"
+#include "server.h"
+#include "store/commit.h"
+#include "store/store.h"
+
+/* {====================== Changes for the store ======================== */
+
+void dist_op_free(struct dist_op *o)
+{
+    if (!o)
+        return;
+    free(o->state);
+    free(o->from_state);
+    free(o->action);
+    free(o->reason);
+    free(o->plan);
+    free(o->queue);
+    free(o->wave);
+    for (size_t i = 0; i < o->noffers; i++)
+        free(o->offers[i]);
+    free(o->offers);
+    free(o);
+}
+
+/* Write the op; row_written: the item row already holds its state and plan
+ * (the upload's own insert, see sl_dist_take). */
+int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written)
+{
+    int64_t now = sl_now_ms();
+    int rc = 0;
+
+    if ((o->state || o->plan) && !row_written)
+        rc = sl_store_item_update(w, o->item, o->state, o->plan, now);
+    if (rc == 0 && o->state) {
+        struct sl_audit_rec rec = { o->item, o->actor, o->action, o->from_state, o->state,
+                                    o->reason, now };
+        rc = sl_store_audit_append(w, &rec);
+    }
+    if (rc == 0 && o->queue)
+        rc = sl_store_queue_put(w, o->item, o->queue, 60, o->reason, NULL, now);
+    if (rc == 0 && o->unqueue)
+        rc = sl_store_queue_remove(w, o->item);
+    if (rc == 0 && o->wave_n > 0)
+        rc = sl_store_wave_put(w, o->item, o->wave_n, o->wave);
+    for (size_t i = 0; rc == 0 && i < o->noffers; i++)
+        rc = o->served ? sl_store_offer_served(w, o->item, o->offers[i])
+                       : sl_store_offer_add(w, o->item, o->offers[i], o->wave_n, o->source);
+    return rc;
+}
+
+static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
+{
+    return dist_op_write((struct dist_op *)op, w, false);
+}
+
+static void dist_done(struct sl_commit_op *op, int rc)
+{
+    struct dist_op *o = (struct dist_op *)op;
+    if (rc < 0)
+        sl_err("distribution: storing a change of item %s failed: %s", o->item,
+               strerror(-rc));
+    dist_op_free(o);
+}
+
+/* A change the store cannot be told of: the engine goes on (its memory is
+ * the truth for the loop) and a restart resumes from what the store has.
+ * A taken upload's changes are all or nothing: sl_dist_take then gives up
+ * and the upload takes the slow road. */
+static void op_lost(struct sl_dist *d, const char *item)
+{
+    sl_err("distribution: out of memory: a change of item %s is not stored", item);
+    if (d->held_tail)
+        d->held_lost = true;
+}
+
+struct dist_op *dist_op_new(struct sl_dist *d, const char *item)
+{
+    struct dist_op *o = calloc(1, sizeof(*o));
+    if (!o) {
+        op_lost(d, item);
+        return NULL;
+    }
+    sl_copy(o->item, sizeof(o->item), item);
+    return o;
+}
+
+/* The op's copies: a failed one marks the op, which is then not stored. */
+static char *op_dup(struct dist_op *o, const char *s)
+{
+    char *c = strdup(s);
+    if (!c)
+        o->nomem = true;
+    return c;
+}
+
+void dist_op_submit(struct sl_dist *d, struct dist_op *o)
+{
+    if (!o)
+        return;
+    if (o->nomem) {
+        op_lost(d, o->item);
+        dist_op_free(o);
+        return;
+    }
+    o->op.apply = dist_apply;
+    o->op.done = dist_done;
+    if (d->held_tail) {
+        *d->held_tail = o;
+        d->held_tail = &o->held_next;
+        return;
+    }
+    if (sl_commit_submit(d->srv->commit, &o->op) < 0) {
+        sl_err("distribution: cannot queue a change of item %s (stopping?)", o->item);
+        dist_op_free(o);
+    }
+}
+
+void dist_op_state(struct dist_op *o, const char *actor, const char *action,
+                   const char *from, const char *to, const char *reason)
+{
+    if (!o)
+        return;
+    sl_copy(o->actor, sizeof(o->actor), actor);
+    o->action = op_dup(o, action);
+    o->from_state = from ? op_dup(o, from) : NULL;
+    o->state = op_dup(o, to);
+    o->reason = op_dup(o, reason ? reason : "");
+}
+
+void dist_op_queue(struct dist_op *o, const char *queue)
+{
+    if (o)
+        o->queue = op_dup(o, queue);
+}
+
+void dist_op_offers(struct dist_op *o, size_t n, int source)
+{
+    if (!o)
+        return;
+    if (!(o->offers = calloc(n, sizeof(*o->offers))))
+        o->nomem = true;
+    o->source = source;
+}
+
+void dist_op_offer(struct dist_op *o, const char *user)
+{
+    char *id;
+
+    if (!o || !o->offers)
+        return;
+    if ((id = op_dup(o, user)))
+        o->offers[o->noffers++] = id;
+}
+
+void dist_op_served(struct dist_op *o, const char *user)
+{
+    if (!o)
+        return;
+    dist_op_offers(o, 1, 0);
+    dist_op_offer(o, user);
+    o->served = true;
+}
+
+void dist_op_plan(struct dist_op *o, const struct ditem *it)
+{
+    if (!o)
+        return;
+    free(o->plan);
+    if (!(o->plan = dist_plan_json(it)))
+        o->nomem = true;
+}
+
+/* }===================================================================== */
+
+/* {====================== Waves and plans as JSON ====================== */
+
+json_t *dist_wave_json(const struct wave *w)
+{
+    json_t *stats = json_object();
+    for (int i = 0; i < SL_EV__COUNT; i++)
+        json_object_set_new(stats, sl_event_names[i], json_integer((json_int_t)w->counts[i]));
+    return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s, s:s, s:s}",
+                     "n", w->n, "audience", w->audience,
+                     "size", (json_int_t)w->size, "placed", (json_int_t)w->placed,
+                     "started_ms", (json_int_t)w->started_ms, "limit_ms", (json_int_t)w->limit_ms,
+                     "ended_ms", w->ended_ms ? json_integer(w->ended_ms) : json_null(),
+                     "stats", stats, "decision", w->decision, "reason", w->reason,
+                     "decided_by", w->decided_by);
+}
+
+/* The wave as the store keeps it: dist_wave_json's document, written directly
+ * (a wave is written at its start, its end and as its counters move). This
+ * and the plan are written on the stack for their worst case and copied at
+ * their size: glibc consolidates its free lists on every allocation of a
+ * kilobyte or more, and sizing for the worst case was one of those. */
+void dist_op_wave(struct dist_op *o, const struct wave *w)
+{
+    char buf[512 + SL_EV__COUNT * 48 +
+             SL_JSON_QUOTED_MAX(sizeof w->audience + sizeof w->decision + sizeof w->reason +
+                                sizeof w->decided_by)];
+    char *p = buf;
+
+    if (!o)
+        return;
+    o->wave_n = w->n;
+    p = sl_json_put_int(sl_json_put_lit(p, "{\"n\":"), w->n);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"audience\":"), w->audience);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"size\":"), w->size);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"placed\":"), w->placed);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"started_ms\":"), w->started_ms);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"limit_ms\":"), w->limit_ms);
+    p = sl_json_put_lit(p, ",\"ended_ms\":");
+    p = w->ended_ms ? sl_json_put_int(p, w->ended_ms) : sl_json_put_lit(p, "null");
+    p = sl_json_put_lit(p, ",\"stats\":{");
+    for (int i = 0; i < SL_EV__COUNT; i++) {
+        p = sl_json_put_string(sl_json_put_lit(p, i ? "," : ""), sl_event_names[i]);
+        p = sl_json_put_int(sl_json_put_lit(p, ":"), (long long)w->counts[i]);
+    }
+    p = sl_json_put_string(sl_json_put_lit(p, "},\"decision\":"), w->decision);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"reason\":"), w->reason);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"decided_by\":"), w->decided_by);
+    p = sl_json_put_lit(p, "}");
+    free(o->wave);
+    if (!(o->wave = strndup(buf, (size_t)(p - buf))))
+        o->nomem = true;
+}
+
+/* The plan as the store keeps it. */
+char *dist_plan_json(const struct ditem *it)
+{
+    char buf[96 + MAX_PLAN * (SL_JSON_QUOTED_MAX(sizeof it->plan->audience) + 96)];
+    char *p = buf;
+
+    p = sl_json_put_lit(p, "{\"waves\":[");
+    for (int i = 0; i < it->nplan; i++) {
+        const struct plan_wave *pw = &it->plan[i];
+        p = sl_json_put_string(sl_json_put_lit(p, i ? ",{\"audience\":" : "{\"audience\":"),
+                               pw->audience);
+        p = sl_json_put_int(sl_json_put_lit(p, ",\"size\":"), pw->size);
+        p = sl_json_put_int(sl_json_put_lit(p, ",\"limit_s\":"), pw->limit_s);
+        p = sl_json_put_lit(p, pw->review ? ",\"review\":true}" : ",\"review\":false}");
+    }
+    p = sl_json_put_int(sl_json_put_lit(p, "],\"next\":"), it->next);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"reviewed\":"), it->reviewed);
+    p = sl_json_put_lit(p, "}");
+    return strndup(buf, (size_t)(p - buf));
+}
+
+void dist_wave_restore(struct wave *w, json_t *j)
+{
+    json_t *stats = json_object_get(j, "stats");
+    memset(w, 0, sizeof(*w));
+    w->n = (int)json_integer_value(json_object_get(j, "n"));
+    sl_copy(w->audience, sizeof(w->audience),
+            json_string_value(json_object_get(j, "audience")));
+    w->size = (uint32_t)json_integer_value(json_object_get(j, "size"));
+    w->placed = (uint32_t)json_integer_value(json_object_get(j, "placed"));
+    w->started_ms = json_integer_value(json_object_get(j, "started_ms"));
+    w->limit_ms = json_integer_value(json_object_get(j, "limit_ms"));
+    w->ended_ms = json_integer_value(json_object_get(j, "ended_ms"));
+    for (int i = 0; i < SL_EV__COUNT; i++)
+        w->counts[i] = (uint64_t)json_integer_value(json_object_get(stats, sl_event_names[i]));
+    sl_copy(w->decision, sizeof(w->decision),
+            json_string_value(json_object_get(j, "decision")));
+    sl_copy(w->reason, sizeof(w->reason), json_string_value(json_object_get(j, "reason")));
+    sl_copy(w->decided_by, sizeof(w->decided_by),
+            json_string_value(json_object_get(j, "decided_by")));
+}
+
+/* }===================================================================== */
