@@ -64,6 +64,11 @@ static void takedown_done(struct sl_commit_op *op, int rc)
     free(t);
 }
 
+static void takedown_drop(struct sl_commit_op *op)
+{
+    free(op);
+}
+
 void sl_api_takedown(struct sl_request *r)
 {
     static const char *const keys[] = { "reason", NULL };
@@ -84,21 +89,12 @@ void sl_api_takedown(struct sl_request *r)
         return;
     }
     struct takedown_op *t = calloc(1, sizeof(*t));
-    if (!t) {
-        json_decref(body);
-        sl_http_reply_store_error(r, -ENOMEM);
-        return;
+    if (t) {
+        sl_copy(t->item, sizeof(t->item), r->params[0]);
+        sl_api_actor(r, t->actor, sizeof(t->actor));
+        sl_copy(t->reason, sizeof(t->reason), reason);
+        t->r = r;
     }
-    sl_copy(t->item, sizeof(t->item), r->params[0]);
-    snprintf(t->actor, sizeof(t->actor), "token:%s", r->token_name);
-    sl_copy(t->reason, sizeof(t->reason), reason);
     json_decref(body);
-    t->r = r;
-    t->op.apply = takedown_apply;
-    t->op.done = takedown_done;
-    int rc = sl_commit_submit(r->srv->commit, &t->op);
-    if (rc < 0) {
-        free(t);
-        sl_http_reply_store_error(r, rc);
-    }
+    sl_api_submit(r, t ? &t->op : NULL, takedown_apply, takedown_done, takedown_drop);
 }
