@@ -6,6 +6,8 @@
 #include <string.h>
 #include <lauxlib.h>
 
+#include "lib/id.h"
+
 /*
  * The count hook sees VM instructions, but one call of table.insert(t, 1, v)
  * or utf8.len(s) is one instruction however long t or s is, and a loop of
@@ -102,15 +104,9 @@ bool sl_lua_id_valid(const char *s, size_t len, size_t max)
 
     if (len == 0 || len > max || s[0] == '.')
         return false;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '\0')
+    for (i = 0; i < len; i++)
+        if (!sl_id_char((unsigned char)s[i]))
             return false;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || strchr("_.:@-", c) != NULL))
-            return false;
-    }
     return true;
 }
 

@@ -22,8 +22,8 @@ bool sl_lua_utf8_valid(const char *s, size_t len);
  * cut a character in two. */
 size_t sl_lua_utf8_cut(const char *s, size_t len, size_t max);
 
-/* An id as the HTTP API has them: 1..max of [A-Za-z0-9_.:@-], not starting
- * with '.'. */
+/* An id as the HTTP API has them (lib/id.h), of at most max bytes; a Lua
+ * string may hold a NUL, hence the length. */
 bool sl_lua_id_valid(const char *s, size_t len, size_t max);
 
 /*

@@ -6,6 +6,7 @@
 
 #include "lua/lua_item.h"
 #include "lua/lua_lib.h"
+#include "lua/lua_stats.h"
 #include "lua/sandbox_internal.h"
 
 #define PRINT_LINES_MAX 100     /* print lines kept per call */
@@ -318,6 +319,9 @@ int sl_lua_env_open(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
+
+    sl_lua_stats_open(L);
+    lua_setfield(L, env, "stats");
 
     sl_lua_item_open(L);
     lua_newtable(L);

@@ -59,16 +59,6 @@ function plan(item)
   return waves
 end
 
--- Wilson score interval of s successes in n trials.
-local function wilson(s, n, z)
-  if n == 0 then return 0, 1 end
-  local p = s / n
-  local z2 = z * z
-  local centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-  local half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-  return centre - half, centre + half
-end
-
 function wave_done(item, wave, stats)
   local n = stats.impression
   local s = math.min(stats.engaged, n)
@@ -85,12 +75,16 @@ function wave_done(item, wave, stats)
     return { decision = "continue", reason = string.format("only %d impressions: no verdict yet", n) }
   end
 
-  local lo, hi = wilson(s, n, D.z)
-  if lo > rate then
+  -- The sequential test of the engagement rate against the pool's: the
+  -- Wilson interval entirely above it, or entirely below it, decides.
+  local t = stats.sequential{ successes = s, trials = n, baseline = rate,
+                              method = "wilson", z = D.z, min_trials = D.min_trials }
+  local lo, hi = t.lower, t.upper
+  if t.verdict == "continue" then
     return { decision = "continue",
              reason = string.format("engagement %.3f (lower bound %.3f) beats the pool's %.3f", s / n, lo, rate) }
   end
-  if hi < rate then
+  if t.verdict == "stop" then
     -- Worse than its pool here; a related audience may still like it once.
     if #wave.related > 0 and not wave.audience:find("^interest:") then
       return { decision = "switch", audience = "interest:" .. wave.related[1],
