@@ -13,7 +13,7 @@
 #include <sluice/plugin.h>
 
 #include "api/api.h"
-#include "dist/audience.h"
+#include "audience/audience.h"
 #include "lib/clock.h"
 #include "store/commit.h"
 #include "dist/dist.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist/audience.h"
+#include "audience/audience.h"
 #include "lib/id.h"
 #include "lib/mix.h"
 #include "lib/stats.h"
