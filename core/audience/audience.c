@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "audience/audience.h"
+#include "lib/grow.h"
 #include "lib/id.h"
 #include "lib/mix.h"
 #include "lib/stats.h"
@@ -504,24 +505,29 @@ struct sl_audience {
 
     struct user *users;
     struct inbox **inboxes; /* by user, apart: waves touch only this (8 bytes a user) */
-    uint32_t nusers, users_cap;
+    uint32_t nusers;
+    size_t users_cap;       /* of both users and inboxes */
     struct idmap user_map;
 
     struct place *cities;
-    uint32_t ncities, cities_cap;
+    uint32_t ncities;
+    size_t cities_cap;
     struct idmap city_map;
 
     struct interest *ints;
-    uint32_t nints, ints_cap;
+    uint32_t nints;
+    size_t ints_cap;
     struct idmap int_map;
 
     struct pair *pairs;     /* pool of co-engagement pairs */
-    uint32_t npairs, pairs_cap;
+    uint32_t npairs;
+    size_t pairs_cap;
     uint32_t *buckets;      /* pair index + 1 */
     uint32_t bucket_mask;
 
     struct item **items;    /* by handle; NULL slots are free */
-    uint32_t nitems, items_cap;
+    uint32_t nitems;
+    size_t items_cap;       /* of both items and free_items */
     uint32_t *free_items;
     uint32_t nfree_items;
     struct idmap item_map;
@@ -537,22 +543,6 @@ struct sl_audience {
     uint32_t *scratch;      /* picks of sl_audience_wave() with out == NULL */
     size_t scratch_cap;
 };
-
-/* Grow an array of `size`-byte elements to hold one more. */
-static int grow(void **arr, uint32_t *cap, uint32_t n, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    if (*cap >= UINT32_MAX / 2)
-        return -ENOMEM;
-    uint32_t ncap = *cap ? *cap * 2 : 16;
-    void *na = realloc(*arr, (size_t)ncap * size);
-    if (!na)
-        return -ENOMEM;
-    *arr = na;
-    *cap = ncap;
-    return 0;
-}
 
 void sl_audience_conf_default(struct sl_audience_conf *conf)
 {
@@ -663,10 +653,10 @@ static int user_intern(struct sl_audience *a, const char *id, size_t len, uint32
     if (a->nusers >= SL_AUD_NONE - 1)
         return -ENOMEM;
     if (a->nusers == a->users_cap) {
-        uint32_t cap = a->users_cap;
-        if (grow((void **)&a->users, &cap, a->nusers, sizeof(*a->users)) < 0)
+        size_t cap = a->users_cap;
+        if (sl_grow((void **)&a->users, &cap, (size_t)a->nusers + 1, sizeof(*a->users)) < 0)
             return -ENOMEM;
-        struct inbox **ni = realloc(a->inboxes, (size_t)cap * sizeof(*ni));
+        struct inbox **ni = realloc(a->inboxes, cap * sizeof(*ni));
         if (!ni)
             return -ENOMEM;
         a->inboxes = ni;
@@ -727,7 +717,8 @@ static int city_intern(struct sl_audience *a, const char *name, size_t len, uint
     uint32_t v = idmap_find(&a->city_map, name, h);
 
     if (v == SL_AUD_NONE) {
-        if (grow((void **)&a->cities, &a->cities_cap, a->ncities, sizeof(*a->cities)) < 0)
+        if (sl_grow((void **)&a->cities, &a->cities_cap, (size_t)a->ncities + 1,
+                    sizeof(*a->cities)) < 0)
             return -ENOMEM;
         const char *s = arena_dup(&a->strings, name, len);
         if (!s || idmap_put(&a->city_map, h, a->ncities, s) < 0)
@@ -746,7 +737,7 @@ static int interest_intern(struct sl_audience *a, const char *name, size_t len, 
 
     if (v == SL_AUD_NONE) {
         if (a->nints >= SL_AUD_NONE - 1 ||
-            grow((void **)&a->ints, &a->ints_cap, a->nints, sizeof(*a->ints)) < 0)
+            sl_grow((void **)&a->ints, &a->ints_cap, (size_t)a->nints + 1, sizeof(*a->ints)) < 0)
             return -ENOMEM;
         const char *s = arena_dup(&a->strings, name, len);
         if (!s || idmap_put(&a->int_map, h, a->nints, s) < 0)
@@ -1329,7 +1320,7 @@ static int pair_bump(struct sl_audience *a, uint32_t x, uint32_t y)
     }
     while (a->npairs >= a->conf.related_max_pairs)
         pairs_decay(a);
-    if (grow((void **)&a->pairs, &a->pairs_cap, a->npairs, sizeof(*a->pairs)) < 0)
+    if (sl_grow((void **)&a->pairs, &a->pairs_cap, (size_t)a->npairs + 1, sizeof(*a->pairs)) < 0)
         return -ENOMEM;
     uint32_t b = pair_bucket(a, x, y);
     a->pairs[a->npairs] = (struct pair){
@@ -1479,11 +1470,11 @@ int sl_audience_item_new(struct sl_audience *a, const char *id, const char *crea
     } else {
         if (a->nitems >= SL_AUD_NONE - 1)
             return -ENOMEM;
-        uint32_t cap = a->items_cap;
-        if (grow((void **)&a->items, &cap, a->nitems, sizeof(*a->items)) < 0)
+        size_t cap = a->items_cap;
+        if (sl_grow((void **)&a->items, &cap, (size_t)a->nitems + 1, sizeof(*a->items)) < 0)
             return -ENOMEM;
         if (cap != a->items_cap) {
-            uint32_t *nf = realloc(a->free_items, (size_t)cap * sizeof(*nf));
+            uint32_t *nf = realloc(a->free_items, cap * sizeof(*nf));
             if (!nf)
                 return -ENOMEM;
             a->free_items = nf;
