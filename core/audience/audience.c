@@ -461,16 +461,15 @@ struct user {
     uint32_t exposure;
 };
 
-struct place {              /* a city */
-    const char *name;
+/* A city, and the part of an interest that is like a city: name_intern() makes both. */
+struct named {
+    const char *name;       /* in the arena */
     uint32_t hash;
-    struct idset users;
+    struct idset users;     /* who lives there, or has the interest */
 };
 
 struct interest {
-    const char *name;
-    uint32_t hash;
-    struct idset users;
+    struct named named;     /* first, so interests are interned like cities */
     uint32_t e;             /* engagements with items tagged with it */
     uint32_t u;             /* engagements by users who have it */
     uint32_t pairs;         /* first pair (X = this) + 1; 0 none */
@@ -509,7 +508,7 @@ struct sl_audience {
     size_t users_cap;       /* of both users and inboxes */
     struct idmap user_map;
 
-    struct place *cities;
+    struct named *cities;
     uint32_t ncities;
     size_t cities_cap;
     struct idmap city_map;
@@ -604,7 +603,7 @@ void sl_audience_free(struct sl_audience *a)
     for (uint32_t i = 0; i < a->ncities; i++)
         set_free(&a->cities[i].users);
     for (uint32_t i = 0; i < a->nints; i++)
-        set_free(&a->ints[i].users);
+        set_free(&a->ints[i].named.users);
     for (uint32_t i = 0; i < a->nitems; i++)
         if (a->items[i]) {
             offered_free(&a->items[i]->offered);
@@ -710,55 +709,50 @@ static const uint32_t *user_ints(const struct user *u)
     return u->nints > 4 ? u->ints.ptr : u->ints.inl;
 }
 
-/* Index of a city or interest name, created if new. */
-static int city_intern(struct sl_audience *a, const char *name, size_t len, uint32_t *idx)
+/*
+ * Index of a city or interest name, created if new: the table is map and
+ * recs[0..*n) of *cap, records of `size` bytes that begin with a struct
+ * named (the rest starts zero).
+ */
+static int name_intern(struct sl_audience *a, struct idmap *map, void **recs, size_t *cap,
+                       uint32_t *n, size_t size, const char *name, size_t len, uint32_t *idx)
 {
     uint32_t h = hash_str(name, len, a->conf.seed);
-    uint32_t v = idmap_find(&a->city_map, name, h);
+    uint32_t v = idmap_find(map, name, h);
 
     if (v == SL_AUD_NONE) {
-        if (sl_grow((void **)&a->cities, &a->cities_cap, (size_t)a->ncities + 1,
-                    sizeof(*a->cities)) < 0)
+        /* SL_AUD_NONE must stay free to mean "none". */
+        if (*n >= SL_AUD_NONE - 1 || sl_grow(recs, cap, (size_t)*n + 1, size) < 0)
             return -ENOMEM;
         const char *s = arena_dup(&a->strings, name, len);
-        if (!s || idmap_put(&a->city_map, h, a->ncities, s) < 0)
+        if (!s || idmap_put(map, h, *n, s) < 0)
             return -ENOMEM;
-        a->cities[a->ncities] = (struct place){ .name = s, .hash = h };
-        v = a->ncities++;
+        struct named *r = (struct named *)((char *)*recs + (size_t)*n * size);
+        memset(r, 0, size);
+        r->name = s;
+        r->hash = h;
+        v = (*n)++;
     }
     *idx = v;
     return 0;
+}
+
+static int city_intern(struct sl_audience *a, const char *name, size_t len, uint32_t *idx)
+{
+    return name_intern(a, &a->city_map, (void **)&a->cities, &a->cities_cap, &a->ncities,
+                       sizeof(*a->cities), name, len, idx);
 }
 
 static int interest_intern(struct sl_audience *a, const char *name, size_t len, uint32_t *idx)
 {
-    uint32_t h = hash_str(name, len, a->conf.seed);
-    uint32_t v = idmap_find(&a->int_map, name, h);
-
-    if (v == SL_AUD_NONE) {
-        if (a->nints >= SL_AUD_NONE - 1 ||
-            sl_grow((void **)&a->ints, &a->ints_cap, (size_t)a->nints + 1, sizeof(*a->ints)) < 0)
-            return -ENOMEM;
-        const char *s = arena_dup(&a->strings, name, len);
-        if (!s || idmap_put(&a->int_map, h, a->nints, s) < 0)
-            return -ENOMEM;
-        a->ints[a->nints] = (struct interest){ .name = s, .hash = h };
-        v = a->nints++;
-    }
-    *idx = v;
-    return 0;
+    return name_intern(a, &a->int_map, (void **)&a->ints, &a->ints_cap, &a->nints,
+                       sizeof(*a->ints), name, len, idx);
 }
 
-static uint32_t city_lookup(const struct sl_audience *a, const char *name)
+static uint32_t name_lookup(const struct sl_audience *a, const struct idmap *map,
+                            const char *name)
 {
-    size_t len = strlen(name);
-    return idmap_find(&a->city_map, name, hash_str(name, len, a->conf.seed));
-}
-
-static uint32_t interest_lookup(const struct sl_audience *a, const char *name)
-{
-    size_t len = strlen(name);
-    return idmap_find(&a->int_map, name, hash_str(name, len, a->conf.seed));
+    return idmap_find(map, name, hash_str(name, strlen(name), a->conf.seed));
 }
 
 static int set_city(struct sl_audience *a, uint32_t ui, const char *city, size_t len)
@@ -808,18 +802,18 @@ static int set_interests(struct sl_audience *a, uint32_t ui, const char *const *
     const uint32_t *old = user_ints(u);
     for (; added < nw; added++)
         if (!has_u32(old, u->nints, want[added]) &&
-            set_add(&a->ints[want[added]].users, ui, a->bulk) < 0)
+            set_add(&a->ints[want[added]].named.users, ui, a->bulk) < 0)
             break;
     if (added < nw) {       /* undo, so a failure changes nothing */
         for (size_t i = 0; i < added; i++)
             if (!has_u32(old, u->nints, want[i]))
-                set_del(&a->ints[want[i]].users, ui);
+                set_del(&a->ints[want[i]].named.users, ui);
         free(heap);
         return -ENOMEM;
     }
     for (size_t i = 0; i < u->nints; i++)
         if (!has_u32(want, nw, old[i]))
-            set_del(&a->ints[old[i]].users, ui);
+            set_del(&a->ints[old[i]].named.users, ui);
     if (u->nints > 4)
         free(u->ints.ptr);
     if (heap) {
@@ -874,7 +868,7 @@ size_t sl_audience_user_interests(const struct sl_audience *a, uint32_t idx,
     const struct user *u = &a->users[idx];
     const uint32_t *v = user_ints(u);
     for (size_t i = 0; i < u->nints && i < max; i++)
-        out[i] = a->ints[v[i]].name;
+        out[i] = a->ints[v[i]].named.name;
     return u->nints;
 }
 
@@ -962,14 +956,14 @@ void sl_audience_bulk_end(struct sl_audience *a)
     for (uint32_t i = 0; i < a->ncities; i++)
         (void)set_merge(&a->cities[i].users);
     for (uint32_t i = 0; i < a->nints; i++)
-        (void)set_merge(&a->ints[i].users);
+        (void)set_merge(&a->ints[i].named.users);
 }
 
 /* ====== Cities and interests ====== */
 
 struct sl_aud_list sl_audience_city_users(const struct sl_audience *a, const char *city)
 {
-    uint32_t c = a && city ? city_lookup(a, city) : SL_AUD_NONE;
+    uint32_t c = a && city ? name_lookup(a, &a->city_map, city) : SL_AUD_NONE;
     if (c == SL_AUD_NONE)
         return (struct sl_aud_list){ NULL, 0 };
     return set_list(&a->cities[c].users);
@@ -977,10 +971,10 @@ struct sl_aud_list sl_audience_city_users(const struct sl_audience *a, const cha
 
 struct sl_aud_list sl_audience_interest_users(const struct sl_audience *a, const char *interest)
 {
-    uint32_t x = a && interest ? interest_lookup(a, interest) : SL_AUD_NONE;
+    uint32_t x = a && interest ? name_lookup(a, &a->int_map, interest) : SL_AUD_NONE;
     if (x == SL_AUD_NONE)
         return (struct sl_aud_list){ NULL, 0 };
-    return set_list(&a->ints[x].users);
+    return set_list(&a->ints[x].named.users);
 }
 
 /* ====== Groups ====== */
@@ -1221,7 +1215,7 @@ int sl_audience_groups(const struct sl_audience *a, uint32_t idx, sl_aud_name_fn
     }
     const uint32_t *v = user_ints(u);
     for (uint32_t i = 0; i < u->nints; i++) {
-        const char *in = a->ints[v[i]].name;
+        const char *in = a->ints[v[i]].named.name;
         size_t len = strlen(in);
         memcpy(name, "interest:", 9);
         memcpy(name + 9, in, len + 1);
@@ -1398,7 +1392,7 @@ size_t sl_audience_related(const struct sl_audience *a, const char *interest,
 
     if (!a || !interest || !out || max == 0 || !a->buckets)
         return 0;
-    uint32_t x = interest_lookup(a, interest);
+    uint32_t x = name_lookup(a, &a->int_map, interest);
     if (x == SL_AUD_NONE)
         return 0;
     uint32_t min = a->conf.related_min_count ? a->conf.related_min_count : 1;
@@ -1408,7 +1402,7 @@ size_t sl_audience_related(const struct sl_audience *a, const char *interest,
             continue;
         double denom = (double)a->ints[x].e + (double)a->ints[p->y].u - (double)p->count;
         struct sl_aud_related r = {
-            .interest = a->ints[p->y].name,
+            .interest = a->ints[p->y].named.name,
             .score = denom > 0 ? (double)p->count / denom : 1.0,
             .count = p->count,
         };
