@@ -9,7 +9,7 @@
 #include <event2/util.h>
 #include <jansson.h>
 
-#include "dist/audience.h"
+#include "audience/audience.h"
 #include "dist/dist.h"
 #include "lib/event.h"
 #include "lib/id.h"
