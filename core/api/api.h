@@ -35,7 +35,7 @@ extern const int sl_api_nroutes;
 void sl_api_healthz(struct sl_request *r);
 void sl_api_metrics(struct sl_request *r);
 void sl_api_status(struct sl_request *r);
-/* clock.c */
+/* sim_clock.c */
 void sl_api_clock_get(struct sl_request *r);
 void sl_api_clock_advance(struct sl_request *r);
 /* uploads.c */

@@ -98,7 +98,7 @@ struct user {
     uint32_t exposure;
 };
 
-/* A city, and the part of an interest that is like a city: users.c interns both alike. */
+/* A city, and the part of an interest that is like a city: graph.c interns both alike. */
 struct named {
     const char *name;       /* in the arena */
     uint32_t hash;
@@ -223,7 +223,7 @@ bool aud_offered_has(const struct offered *o, uint32_t u);
 int aud_offered_add(struct offered *o, uint32_t u, uint32_t nusers);
 void aud_offered_free(struct offered *o);
 
-/* users.c */
+/* graph.c */
 bool aud_city_ok(const char *s, size_t *lenp);
 uint32_t aud_user_lookup(const struct sl_audience *a, const char *id, size_t len);
 int aud_user_intern(struct sl_audience *a, const char *id, size_t len, uint32_t *idx);
@@ -234,7 +234,7 @@ uint32_t aud_name_lookup(const struct sl_audience *a, const struct idmap *map, c
 /* circles.c */
 void aud_regroup_drop(struct sl_audience *a);
 
-/* items.c */
+/* handles.c */
 struct item *aud_item_get(const struct sl_audience *a, uint32_t h);
 void aud_item_destroy(struct sl_audience *a, uint32_t h);
 

@@ -36,9 +36,9 @@
  *   hooks.c          calls into the policies: wave_done and what it sees,
  *                    related, traffic
  *   policy_groups.c  the groups the groups(user) hook names
- *   feed.c           a page of a user's feed
+ *   feed_page.c      a page of a user's feed
  *   figures.c        an item's journey, /v1/stats figures, /metrics
- *   replay.c         wave_done replayed on recorded waves
+ *   wave_replay.c    wave_done replayed on recorded waves
  */
 
 #define TICK_MS 1000

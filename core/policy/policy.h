@@ -29,7 +29,7 @@ struct sl_outcome {
 int sl_policy_start(struct sl_server *srv, char *err, size_t errlen);
 void sl_policy_stop(struct sl_server *srv);
 
-/* hashbanks.c: hand every stored bank to the plugins (from start). */
+/* hashbanks_load.c: hand every stored bank to the plugins (from start). */
 int sl_policy_hashbanks_load(struct sl_server *srv);
 
 /* Build a new policy set from the policies directory and swap it in, and
