@@ -36,7 +36,7 @@ static struct sl_lua_item_ctx *check_item(lua_State *L, int idx)
     return ctx;
 }
 
-/* ====== fields ====== */
+/* {====================== fields ======================================= */
 
 /***
  * @field item.id string
@@ -211,7 +211,9 @@ static int cached(lua_State *L, int item, const char *key)
     return lua_type(L, -1);
 }
 
-/* ====== methods ====== */
+/* }===================================================================== */
+
+/* {====================== methods ====================================== */
 
 /*** @method item:tag(name, confidence)
  * Set a tag on the item, with source "policy". It reaches the item only if
@@ -298,7 +300,9 @@ static int item_reason(lua_State *L)
     return 0;
 }
 
-/* ====== life cycle ====== */
+/* }===================================================================== */
+
+/* {====================== life cycle =================================== */
 
 void sl_lua_item_open(lua_State *L)
 {
@@ -376,3 +380,5 @@ void sl_lua_item_end(struct sl_lua_item_slot *slot, struct sl_lua_item_ctx *ctx)
     ctx->tags = ctx->reasons = NULL;
     ctx->item = NULL;
 }
+
+/* }===================================================================== */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <lauxlib.h>
 
-/* ====== JSON to Lua ====== */
+/* {====================== JSON to Lua ================================== */
 
 static void push(lua_State *L, json_t *v, int depth)
 {
@@ -61,7 +61,9 @@ void sl_lua_push_json(lua_State *L, json_t *v)
     push(L, v, 0);
 }
 
-/* ====== Lua to JSON ====== */
+/* }===================================================================== */
+
+/* {====================== Lua to JSON ================================== */
 
 static void fill(lua_State *L, int idx, json_t *c, int depth);
 
@@ -209,3 +211,5 @@ void sl_lua_to_json_append(lua_State *L, int idx, json_t *array)
 {
     put(L, array, NULL, lua_absindex(L, idx), 0);
 }
+
+/* }===================================================================== */

@@ -56,7 +56,7 @@ static const struct {
     { "utf8", "offset", COST_OFFSET },
 };
 
-/* ====== text checks ====== */
+/* {====================== text checks ================================== */
 
 bool sl_lua_utf8_valid(const char *s, size_t len)
 {
@@ -110,7 +110,9 @@ bool sl_lua_id_valid(const char *s, size_t len, size_t max)
     return true;
 }
 
-/* ====== costs ====== */
+/* }===================================================================== */
+
+/* {====================== costs ======================================== */
 
 /* b - a + 1 elements, 0 when empty, without overflowing. */
 static long long span(long long a, long long b)
@@ -276,3 +278,5 @@ void sl_lua_lib_charge_tonumber(lua_State *L)
 {
     wrap_top(L, COST_TONUMBER);
 }
+
+/* }===================================================================== */

@@ -76,7 +76,7 @@ static void matcher_reset(struct matcher *m)
     m->depth = MAXDEPTH;
 }
 
-/* ====== single characters and classes ====== */
+/* {====================== single characters and classes ================ */
 
 /* Past the character class that starts at p. */
 static const char *class_end(struct matcher *m, const char *p)
@@ -168,7 +168,9 @@ static bool single_match(struct matcher *m, const char *s, const char *p, const 
     }
 }
 
-/* ====== matching ====== */
+/* }===================================================================== */
+
+/* {====================== matching ===================================== */
 
 static const char *match(struct matcher *m, const char *s, const char *p);
 
@@ -374,7 +376,9 @@ done:
     return s;
 }
 
-/* ====== captures ====== */
+/* }===================================================================== */
+
+/* {====================== captures ===================================== */
 
 /* Capture i; when there are none, capture 0 is the whole match s..e. */
 static void push_capture(struct matcher *m, int i, const char *s, const char *e)
@@ -403,7 +407,9 @@ static int push_captures(struct matcher *m, const char *s, const char *e)
     return n;
 }
 
-/* ====== the library functions ====== */
+/* }===================================================================== */
+
+/* {====================== the library functions ======================== */
 
 /* A 1-based, possibly negative, start as a 0-based offset; > len is past
  * the end. */
@@ -698,3 +704,5 @@ void sl_lua_pattern_open(lua_State *L, int idx)
     luaL_setfuncs(L, fns, 0);
     lua_pop(L, 1);
 }
+
+/* }===================================================================== */

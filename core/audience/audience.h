@@ -62,7 +62,7 @@ struct sl_aud_list {
     size_t n;
 };
 
-/* ====== Users ====== */
+/* {====================== Users ======================================== */
 
 /* Index of id, creating a user with no city nor interests if new. */
 int sl_audience_user_add(struct sl_audience *a, const char *id, uint32_t *idx);
@@ -85,7 +85,9 @@ const char *sl_audience_user_city(const struct sl_audience *a, uint32_t idx);
 size_t sl_audience_user_interests(const struct sl_audience *a, uint32_t idx,
                                   const char **out, size_t max);
 
-/* ====== The follow graph ====== */
+/* }===================================================================== */
+
+/* {====================== The follow graph ============================= */
 
 /*
  * Add (on) or remove a follow edge; users named are created when on. Doing
@@ -114,13 +116,17 @@ struct sl_aud_list sl_audience_following(const struct sl_audience *a, uint32_t i
 void sl_audience_bulk_begin(struct sl_audience *a);
 void sl_audience_bulk_end(struct sl_audience *a);
 
-/* ====== Cities and interests ====== */
+/* }===================================================================== */
+
+/* {====================== Cities and interests ========================= */
 
 /* Users in a city / with an interest; empty for a name nobody has. */
 struct sl_aud_list sl_audience_city_users(const struct sl_audience *a, const char *city);
 struct sl_aud_list sl_audience_interest_users(const struct sl_audience *a, const char *interest);
 
-/* ====== Groups ====== */
+/* }===================================================================== */
+
+/* {====================== Groups ======================================= */
 
 /*
  * Recompute the follow-graph groups ("circles") by label propagation over the
@@ -170,7 +176,9 @@ int sl_audience_group_members(const struct sl_audience *a, const char *group,
 typedef int (*sl_aud_group_source)(void *ctx, const char *name, struct sl_aud_list *out);
 void sl_audience_set_group_source(struct sl_audience *a, sl_aud_group_source fn, void *ctx);
 
-/* ====== Related interests ====== */
+/* }===================================================================== */
+
+/* {====================== Related interests ============================ */
 
 /*
  * Learn from one engagement (the caller decides which events count, e.g.
@@ -201,7 +209,9 @@ size_t sl_audience_related(const struct sl_audience *a, const char *interest,
 /* Pairs kept now (never more than related_max_pairs). */
 size_t sl_audience_related_pairs(const struct sl_audience *a);
 
-/* ====== Items and waves ====== */
+/* }===================================================================== */
+
+/* {====================== Items and waves ============================== */
 
 enum sl_aud_source {
     SL_AUD_FOLLOWERS = 1,
@@ -289,7 +299,9 @@ int sl_audience_mark_offered(struct sl_audience *a, uint32_t h, const uint32_t *
 int sl_audience_wave(struct sl_audience *a, uint32_t h, const char *audience, size_t size,
                      uint32_t wave, uint32_t *out, size_t *n);
 
-/* ====== Inboxes ====== */
+/* }===================================================================== */
+
+/* {====================== Inboxes ====================================== */
 
 struct sl_aud_entry {
     uint32_t item;          /* handle */
@@ -309,7 +321,9 @@ size_t sl_audience_inbox_read(struct sl_audience *a, uint32_t user,
 /* Take h out of user's inbox once served: 0 or -ENOENT. */
 int sl_audience_inbox_remove(struct sl_audience *a, uint32_t user, uint32_t h);
 
-/* ====== Creators: the head and exposure ====== */
+/* }===================================================================== */
+
+/* {====================== Creators: the head and exposure ============== */
 
 /*
  * The head is the top `share` (0..1) of creators (users with an item) by
@@ -326,5 +340,7 @@ int sl_audience_creator_mark(struct sl_audience *a, uint32_t idx);
 int sl_audience_exposure_add(struct sl_audience *a, uint32_t creator, uint32_t n);
 /* Gini coefficient of exposures over all creators (0 with none). */
 int sl_audience_exposure_gini(const struct sl_audience *a, double *out);
+
+/* }===================================================================== */
 
 #endif
