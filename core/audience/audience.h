@@ -236,7 +236,6 @@ int sl_audience_item_new(struct sl_audience *a, const char *id, const char *crea
 int sl_audience_item_find(const struct sl_audience *a, const char *id, uint32_t *h);
 /* NULL / SL_AUD_NONE for a bad handle. */
 const char *sl_audience_item_id(const struct sl_audience *a, uint32_t h);
-uint32_t sl_audience_item_creator(const struct sl_audience *a, uint32_t h);
 
 /*
  * Takedown, rejection or back to review: live = false hides the item from

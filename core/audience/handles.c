@@ -113,12 +113,6 @@ const char *sl_audience_item_id(const struct sl_audience *a, uint32_t h)
     return it ? it->id : NULL;
 }
 
-uint32_t sl_audience_item_creator(const struct sl_audience *a, uint32_t h)
-{
-    const struct item *it = aud_item_get(a, h);
-    return it ? it->creator : SL_AUD_NONE;
-}
-
 int sl_audience_item_set_live(struct sl_audience *a, uint32_t h, bool live)
 {
     struct item *it = aud_item_get(a, h);

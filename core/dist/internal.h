@@ -220,11 +220,10 @@ void dist_op_offers(struct dist_op *o, size_t n, int source);
 void dist_op_offer(struct dist_op *o, const char *user);
 /* The user was served the item. */
 void dist_op_served(struct dist_op *o, const char *user);
-/* Store the item's plan (dist_plan_json) and the wave as it is now. */
+/* Store the item's plan and the wave as they are now. */
 void dist_op_plan(struct dist_op *o, const struct ditem *it);
 void dist_op_wave(struct dist_op *o, const struct wave *w);
 int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written);
-char *dist_plan_json(const struct ditem *it);
 json_t *dist_wave_json(const struct wave *w);
 void dist_wave_restore(struct wave *w, json_t *j);
 

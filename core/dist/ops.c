@@ -172,12 +172,33 @@ void dist_op_served(struct dist_op *o, const char *user)
     o->served = true;
 }
 
+/* The plan as the store keeps it. */
+static char *plan_json(const struct ditem *it)
+{
+    char buf[96 + MAX_PLAN * (SL_JSON_QUOTED_MAX(sizeof it->plan->audience) + 96)];
+    char *p = buf;
+
+    p = sl_json_put_lit(p, "{\"waves\":[");
+    for (int i = 0; i < it->nplan; i++) {
+        const struct plan_wave *pw = &it->plan[i];
+        p = sl_json_put_string(sl_json_put_lit(p, i ? ",{\"audience\":" : "{\"audience\":"),
+                               pw->audience);
+        p = sl_json_put_int(sl_json_put_lit(p, ",\"size\":"), pw->size);
+        p = sl_json_put_int(sl_json_put_lit(p, ",\"limit_s\":"), pw->limit_s);
+        p = sl_json_put_lit(p, pw->review ? ",\"review\":true}" : ",\"review\":false}");
+    }
+    p = sl_json_put_int(sl_json_put_lit(p, "],\"next\":"), it->next);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"reviewed\":"), it->reviewed);
+    p = sl_json_put_lit(p, "}");
+    return strndup(buf, (size_t)(p - buf));
+}
+
 void dist_op_plan(struct dist_op *o, const struct ditem *it)
 {
     if (!o)
         return;
     free(o->plan);
-    if (!(o->plan = dist_plan_json(it)))
+    if (!(o->plan = plan_json(it)))
         o->nomem = true;
 }
 
@@ -236,26 +257,6 @@ void dist_op_wave(struct dist_op *o, const struct wave *w)
         o->nomem = true;
 }
 
-/* The plan as the store keeps it. */
-char *dist_plan_json(const struct ditem *it)
-{
-    char buf[96 + MAX_PLAN * (SL_JSON_QUOTED_MAX(sizeof it->plan->audience) + 96)];
-    char *p = buf;
-
-    p = sl_json_put_lit(p, "{\"waves\":[");
-    for (int i = 0; i < it->nplan; i++) {
-        const struct plan_wave *pw = &it->plan[i];
-        p = sl_json_put_string(sl_json_put_lit(p, i ? ",{\"audience\":" : "{\"audience\":"),
-                               pw->audience);
-        p = sl_json_put_int(sl_json_put_lit(p, ",\"size\":"), pw->size);
-        p = sl_json_put_int(sl_json_put_lit(p, ",\"limit_s\":"), pw->limit_s);
-        p = sl_json_put_lit(p, pw->review ? ",\"review\":true}" : ",\"review\":false}");
-    }
-    p = sl_json_put_int(sl_json_put_lit(p, "],\"next\":"), it->next);
-    p = sl_json_put_int(sl_json_put_lit(p, ",\"reviewed\":"), it->reviewed);
-    p = sl_json_put_lit(p, "}");
-    return strndup(buf, (size_t)(p - buf));
-}
 
 void dist_wave_restore(struct wave *w, json_t *j)
 {
