@@ -16,17 +16,17 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "http/auth.h"
-#include "lib/clock.h"
 #include "api/api.h"
-#include "store/commit.h"
-#include "lib/conf.h"
 #include "dist/dist.h"
+#include "http/auth.h"
 #include "http/http.h"
+#include "lib/clock.h"
+#include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "policy/policy.h"
 #include "server.h"
+#include "store/commit.h"
 #include "store/counters.h"
 #include "store/store.h"
 

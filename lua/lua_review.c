@@ -6,9 +6,9 @@
 #include <string.h>
 #include <lauxlib.h>
 
-#include "sluice/plugin.h"
 #include "lib/item.h"
 #include "lua/lua_lib.h"
+#include "sluice/plugin.h"
 
 /*
  * A review hook answers one of

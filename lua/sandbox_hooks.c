@@ -6,13 +6,13 @@
 #include <string.h>
 #include <lauxlib.h>
 
-#include "sluice/plugin.h"
 #include "lib/item.h"
 #include "lib/text.h"
 #include "lua/lua_json.h"
 #include "lua/lua_plan.h"
 #include "lua/lua_review.h"
 #include "lua/sandbox_internal.h"
+#include "sluice/plugin.h"
 
 #define HOOK_NAME_MAX 64        /* bytes in a hook's name */
 

@@ -11,13 +11,13 @@
 #include <event2/event.h>
 
 #include "api/api.h"
+#include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/event.h"
-#include "store/commit.h"
-#include "dist/dist.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "server.h"
+#include "store/commit.h"
 #include "store/counters.h"
 #include "store/store.h"
 

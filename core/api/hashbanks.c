@@ -11,14 +11,14 @@
 #include "api/api.h"
 #include "lib/clock.h"
 #include "lib/item.h"
-#include "store/commit.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/text.h"
 #include "policy/plugin.h"
 #include "policy/policy.h"
 #include "server.h"
+#include "store/commit.h"
 #include "store/store.h"
-#include "lib/text.h"
 
 #define BANK_CHANGE_MAX 100000
 

@@ -8,14 +8,14 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "lib/clock.h"
-#include "store/commit.h"
 #include "dist/dist.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "server.h"
-#include "store/store.h"
 #include "lib/text.h"
+#include "server.h"
+#include "store/commit.h"
+#include "store/store.h"
 
 #define CLAIM_MAX 50
 #define LIST_MAX 1000

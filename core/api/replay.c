@@ -16,15 +16,15 @@
 #include <event2/http.h>
 
 #include "api/api.h"
+#include "api/uploads.h"
 #include "dist/dist.h"
 #include "lib/item.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "policy/policy.h"
 #include "lua/sandbox.h"
+#include "policy/policy.h"
 #include "server.h"
 #include "store/store.h"
-#include "api/uploads.h"
 
 #define REPLAY_MAX_ITEMS 20000
 #define REPLAY_MAX_CHANGED 500

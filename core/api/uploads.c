@@ -12,18 +12,18 @@
 #include <event2/buffer.h>
 
 #include "api/api.h"
-#include "lib/clock.h"
-#include "store/commit.h"
+#include "api/uploads.h"
 #include "dist/dist.h"
+#include "lib/clock.h"
 #include "lib/item.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/sha256.h"
+#include "lib/text.h"
 #include "policy/policy.h"
 #include "server.h"
-#include "lib/sha256.h"
+#include "store/commit.h"
 #include "store/store.h"
-#include "lib/text.h"
-#include "api/uploads.h"
 
 #define MAX_TAGS 256
 #define MAX_SIGNALS 256

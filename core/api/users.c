@@ -8,13 +8,13 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "lib/clock.h"
-#include "store/commit.h"
 #include "dist/dist.h"
+#include "lib/clock.h"
 #include "lib/json.h"
-#include "server.h"
-#include "store/store.h"
 #include "lib/text.h"
+#include "server.h"
+#include "store/commit.h"
+#include "store/store.h"
 
 #define MAX_INTERESTS 64
 

@@ -11,8 +11,8 @@
 #include "http/auth.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
-#include "store/store.h"
 #include "lib/text.h"
+#include "store/store.h"
 
 struct token {
     char *name;

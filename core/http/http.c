@@ -21,13 +21,13 @@
 #include <event2/listener.h>
 
 #include "http/auth.h"
-#include "lib/clock.h"
 #include "http/http.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/prom.h"
-#include "server.h"
 #include "lib/text.h"
+#include "server.h"
 
 /* {====================== Metrics ====================================== */
 

@@ -13,8 +13,8 @@
 
 #include "lib/item.h"
 #include "lib/log.h"
-#include "policy/plugin.h"
 #include "lib/text.h"
+#include "policy/plugin.h"
 
 #define MAX_STATS 64
 

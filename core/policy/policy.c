@@ -15,11 +15,11 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/prom.h"
+#include "lib/text.h"
+#include "lua/sandbox.h"
 #include "policy/plugin.h"
 #include "policy/policy.h"
-#include "lua/sandbox.h"
 #include "server.h"
-#include "lib/text.h"
 
 struct sl_policy {
     struct sl_lua *lua;         /* the loaded set; swapped whole on reload */
