@@ -56,6 +56,7 @@ void sl_api_policies_reload(struct sl_request *r);
 void sl_api_policies_check(struct sl_request *r);
 /* replay.c */
 void sl_api_policies_replay(struct sl_request *r);
+/* backup.c */
 void sl_api_backup(struct sl_request *r);
 /* queue.c */
 void sl_api_queue(struct sl_request *r);

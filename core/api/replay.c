@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* POST /v1/policies/replay: what a candidate policy set would change, before
- * anyone reloads it. GET /v1/backup: a consistent copy of the store. */
+/* POST /v1/policies/replay: what a candidate policy set would change, before anyone reloads it. */
 #include "config.h"
 
 #include <errno.h>
@@ -191,32 +190,4 @@ void sl_api_policies_replay(struct sl_request *r)
         "examined", rp.examined, "changed", rp.changed, "counts", rp.counts,
         "waves", "examined", rp.waves_examined, "changed", rp.waves_changed));
     sl_lua_free(rp.candidate);
-}
-
-void sl_api_backup(struct sl_request *r)
-{
-    char path[4096];
-    struct stat st;
-
-    snprintf(path, sizeof(path), "%s/backup.XXXXXX", r->srv->cfg.state_dir);
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        sl_http_reply_errorf(r, 503, "unavailable", NULL, "Cannot make a backup file.");
-        return;
-    }
-    close(fd);
-    /* The online backup API copies a consistent snapshot while writers go on. */
-    if (sl_store_backup(r->srv->reader, path) < 0 ||
-        (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
-        unlink(path);
-        sl_http_reply_errorf(r, 503, "unavailable", NULL, "The backup failed; see the log.");
-        return;
-    }
-    unlink(path);   /* the open descriptor keeps it until sent */
-    struct evbuffer *buf = evbuffer_new();
-    evbuffer_add_file(buf, fd, 0, st.st_size);
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Disposition",
-                      "attachment; filename=\"sluice.db\"");
-    sl_http_reply_text(r, 200, "application/octet-stream", buf);
-    evbuffer_free(buf);
 }
