@@ -3,6 +3,7 @@
 sluicetest.py), plus a daemon started through a wrapper or from another
 binary, the built plugins, and a systemd notify socket."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -140,3 +141,131 @@ def metric_samples(text):
         labels = line[len(name):].split("}", 1)[0] if line[len(name):].startswith("{") else ""
         out.setdefault(name, []).append(labels)
     return out
+
+
+# {====================== PromQL in the dashboard and the rules ============
+
+DASHBOARD = os.path.join("dist", "grafana-sluice.json")
+RULES = os.path.join("dist", "sluice.rules.yml")
+
+# Grafana's variables, as the dashboard would fill them in.
+GRAFANA_VARS = (("$__rate_interval", "5m"), ("$__range", "1h"), ("$job", "sluice"),
+                ("$instance", ".+"))
+
+
+def dashboard_exprs(dash):
+    """[(where, expr)] of every query of a Grafana dashboard (panels, rows'
+    panels and query variables)."""
+    out = []
+
+    def walk(panels):
+        for p in panels:
+            for tg in p.get("targets") or []:
+                if tg.get("expr"):
+                    out.append(("panel %r" % p.get("title"), tg["expr"]))
+            walk(p.get("panels") or [])
+    walk(dash.get("panels", []))
+    for v in dash.get("templating", {}).get("list", []):
+        q = v.get("query")
+        q = q.get("query") if isinstance(q, dict) else q
+        if v.get("type") == "query" and q:
+            m = re.match(r"\s*label_values\((.*),\s*\w+\)\s*$", q)
+            out.append(("variable %r" % v.get("name"), m.group(1) if m else q))
+    return out
+
+
+def rules_exprs(text):
+    """[(alert, expr)] of a Prometheus rules file. Not a YAML parser: enough
+    for plain `expr: ...` lines and folded `expr: >-` blocks, the two forms
+    the shipped file uses (promtool checks the file as YAML)."""
+    out, lines, alert = [], text.splitlines(), None
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        m = re.match(r"\s*-\s*(alert|record):\s*(\S+)", ln)
+        if m:
+            alert = m.group(2)
+        m = re.match(r"(\s*)expr:\s*(.*)$", ln)
+        if m:
+            indent, value = len(m.group(1)), m.group(2).strip()
+            if value in (">-", ">", "|", "|-"):
+                block = []
+                while i + 1 < len(lines) and (not lines[i + 1].strip() or
+                                             len(lines[i + 1]) - len(lines[i + 1].lstrip()) > indent):
+                    i += 1
+                    block.append(lines[i].strip())
+                value = " ".join(b for b in block if b)
+            out.append((alert, value))
+        i += 1
+    return out
+
+
+KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
+            "group_right", "bool", "offset", "inf", "nan"}
+_STRING = r'"(?:[^"\\]|\\.)*"'
+
+
+def _strip(expr):
+    e = expr
+    for var, val in GRAFANA_VARS:
+        e = e.replace(var, val)
+    return e
+
+
+def metric_names(expr):
+    """The metric names an expression selects."""
+    e = re.sub(_STRING, '""', _strip(expr))
+    e = re.sub(r"\{[^}]*\}", "{}", e)
+    e = re.sub(r"\[[^\]]*\]", "", e)
+    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", e)
+    names = set()
+    for m in re.finditer(r"(?<![\w.:])[A-Za-z_:][\w:]*", e):
+        if m.group(0) in KEYWORDS or re.match(r"\s*\(", e[m.end():]):
+            continue        # a keyword, or a function or aggregation
+        names.add(m.group(0))
+    return names
+
+
+def selector_labels(expr):
+    """[(metric, label)] of every label matcher in a selector."""
+    out = []
+    e = _strip(expr)
+    for m in re.finditer(r"([A-Za-z_:][\w:]*)\s*\{((?:[^}\"]|%s)*)\}" % _STRING, e):
+        for lm in re.finditer(r"(\w+)\s*(?:=~|!~|!=|=)\s*" + _STRING, m.group(2)):
+            out.append((m.group(1), lm.group(1)))
+    return out
+
+
+def grouping_labels(expr):
+    """[(metric, label)]: each label of a `by (...)` with each metric of the
+    expression it groups (written `AGG by (L) (EXPR)`)."""
+    out = []
+    e = _strip(expr)
+    for m in re.finditer(r"\bby\s*\(([^)]*)\)\s*\(", e):
+        depth, j = 1, m.end()
+        while j < len(e) and depth:
+            depth += {"(": 1, ")": -1}.get(e[j], 0)
+            j += 1
+        inner = e[m.end():j - 1]
+        for label in (x.strip() for x in m.group(1).split(",")):
+            for name in metric_names(inner):
+                out.append((name, label))
+    return out
+
+
+def other_exporters_metrics():
+    """The metric names docs/operations.md lists under "Metrics from other
+    exporters": the first column of its table."""
+    path = os.path.join(st.srcdir(), "docs", "operations.md")
+    names, inside = set(), False
+    with open(path) as f:
+        for ln in f:
+            if ln.startswith("#"):
+                inside = ln.strip().lower().endswith("metrics from other exporters")
+                continue
+            m = re.match(r"\|\s*`([A-Za-z_:][\w:]*)`", ln)
+            if inside and m:
+                names.add(m.group(1))
+    return names
+
+# }=======================================================================
