@@ -254,6 +254,17 @@ def body(t):
     t.check(r.returncode == 0 and version.split("-")[0] in r.stdout + r.stderr,
             "sluiced --version runs from the scratch root (%s)" % (r.stdout + r.stderr).strip(),
             (r.returncode, r.stdout, r.stderr))
+    # The daemon's built-in defaults (used when sluice.conf leaves them out)
+    # are the package's own paths: configure --prefix=/usr --sysconfdir=/etc
+    # --localstatedir=/var as dh runs it.
+    with open(sluiced, "rb") as f:
+        binary = f.read()
+    defaults = {"/usr/lib/%s/sluice/plugins" % ma: True, "/usr/share/sluice/console": True,
+                "/etc/sluice/policies": True, "/var/lib/sluice": False}
+    bad = [p for p, shipped in defaults.items() if b"\0" + p.encode() + b"\0" not in binary
+           or shipped != os.path.isdir(root + p)]
+    t.check(not bad, "its default plugin, console, policy and state paths are the packaged "
+            "ones (the state directory is systemd's)", bad)
     so = example_plugin(t, root, ma)
     packaged_daemon(t, root, ma, so)
 
