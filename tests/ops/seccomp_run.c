@@ -95,6 +95,15 @@ static scmp_filter_ctx allow_list(const char *file)
     return ctx;
 }
 
+/* A comparison with every field set: SCMP_A0(SCMP_CMP_EQ, x) leaves datum_b
+ * out, which clang's -Wmissing-field-initializers refuses. */
+static struct scmp_arg_cmp arg(unsigned int n, enum scmp_compare op, scmp_datum_t a,
+                               scmp_datum_t b)
+{
+    struct scmp_arg_cmp c = { .arg = n, .op = op, .datum_a = a, .datum_b = b };
+    return c;
+}
+
 static void add(scmp_filter_ctx ctx, int errnum, int nr, unsigned n, struct scmp_arg_cmp cmp)
 {
     int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(errnum), nr, n, cmp);
@@ -119,14 +128,14 @@ static scmp_filter_ctx by_argument(void)
      * family, since a rule compares an argument once. */
     for (int af = 0; af < AF_MAX; af++)
         if (af != AF_UNIX && af != AF_INET && af != AF_INET6)
-            add(ctx, EAFNOSUPPORT, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af));
-    add(ctx, EAFNOSUPPORT, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_GE, AF_MAX));
+            add(ctx, EAFNOSUPPORT, SCMP_SYS(socket), 1, arg(0, SCMP_CMP_EQ, (scmp_datum_t)af, 0));
+    add(ctx, EAFNOSUPPORT, SCMP_SYS(socket), 1, arg(0, SCMP_CMP_GE, AF_MAX, 0));
     /* MemoryDenyWriteExecute=yes */
     add(ctx, EPERM, SCMP_SYS(mmap), 1,
-        SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_WRITE | PROT_EXEC, PROT_WRITE | PROT_EXEC));
-    add(ctx, EPERM, SCMP_SYS(mprotect), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
-    add(ctx, EPERM, SCMP_SYS(pkey_mprotect), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
-    add(ctx, EPERM, SCMP_SYS(shmat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, SHM_EXEC, SHM_EXEC));
+        arg(2, SCMP_CMP_MASKED_EQ, PROT_WRITE | PROT_EXEC, PROT_WRITE | PROT_EXEC));
+    add(ctx, EPERM, SCMP_SYS(mprotect), 1, arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
+    add(ctx, EPERM, SCMP_SYS(pkey_mprotect), 1, arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
+    add(ctx, EPERM, SCMP_SYS(shmat), 1, arg(2, SCMP_CMP_MASKED_EQ, SHM_EXEC, SHM_EXEC));
     return ctx;
 }
 
