@@ -43,6 +43,9 @@ static struct sl_lua_item_ctx *check_item(lua_State *L, int idx)
  * @field item.creator table: {id = string, followers = integer,
  *        uploads = integer, rejections = integer}, the creator and their
  *        standing as the store knows it
+ * @field item.platform table: {users = integer, active = integer}, the
+ *        platform's size: users known, and those seen within the traffic
+ *        hook's active_s (a day when it sets none), counted once a minute
  * @field item.title string
  * @field item.description string or nil
  * @field item.transcript string or nil
@@ -116,6 +119,12 @@ static bool push_field(lua_State *L, const struct sl_lua_item_ctx *ctx, const ch
         lua_setfield(L, -2, "uploads");
         lua_pushinteger(L, it->creator_rejections);
         lua_setfield(L, -2, "rejections");
+    } else if (strcmp(key, "platform") == 0) {
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, it->platform_users);
+        lua_setfield(L, -2, "users");
+        lua_pushinteger(L, it->platform_active);
+        lua_setfield(L, -2, "active");
     } else if (strcmp(key, "title") == 0) {
         push_text(L, it->title);
     } else if (strcmp(key, "description") == 0) {

@@ -108,6 +108,10 @@ struct sl_lua_wave {
     long long limit_s;
     int review;             /* 0 absent, 1 a boolean, -1 anything else */
     bool review_on;
+    int fill;               /* fill: 0 absent, 1 a number, -1 anything else */
+    double fill_share;
+    int check;              /* check: 0 absent, 1 an integer, -1 anything else */
+    long long check_n;
 };
 int sl_lua_plan(struct sl_lua *sl, struct sl_item *item, struct sl_lua_wave *out,
                 size_t max, size_t *n, char *err, size_t errlen);

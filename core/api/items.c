@@ -40,6 +40,14 @@ void sl_api_item_get(struct sl_request *r)
         json_object_set_new(counters, sl_event_names[i], json_integer(counts[i]));
     json_object_set_new(item, "counters", counters);
     json_object_set_new(item, "waves", sl_dist_journey(r->srv, id));
+    json_t *reports = sl_dist_reports(r->srv, id);
+    if (!reports) {
+        json_decref(item);
+        json_decref(audit);
+        sl_http_reply_store_error(r, -EIO);
+        return;
+    }
+    json_object_set_new(item, "reports", reports);
     json_object_set_new(item, "audit", audit);
     sl_http_reply_json(r, 200, item);
 }

@@ -119,8 +119,11 @@ static int decide_apply(struct queue_op *q, struct sl_store *w)
         return rc < 0 ? rc : audit(w, q, "escalate", "in_review", "in_review", q->reason);
     }
     sl_copy(q->state, sizeof(q->state), q->what == D_APPROVE ? "approved" : "rejected");
+    /* People decided: the item's reports were right (rejected) or not
+     * (approved), and their reporters' standing moves with it. */
     if ((rc = sl_store_queue_remove(w, q->item)) < 0 ||
-        (rc = sl_store_item_set_state(w, q->item, q->state, q->now_ms)) < 0)
+        (rc = sl_store_item_set_state(w, q->item, q->state, q->now_ms)) < 0 ||
+        (rc = sl_store_reports_judge(w, q->item, q->what == D_REJECT)) < 0)
         return rc;
     return audit(w, q, q->what == D_APPROVE ? "approve" : "reject", "in_review", q->state,
                  q->reason);

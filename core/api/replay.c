@@ -108,8 +108,8 @@ static int replay_one(void *arg, const char *id, const char *state, const char *
     json_decref(waves);
     json_decref(stored_tags);
     json_decref(body);
-    sl_upload_standing(rp->srv, a);
-    sl_upload_standing(rp->srv, b);
+    sl_dist_item_context(rp->srv, a);
+    sl_dist_item_context(rp->srv, b);
     sl_policy_judge(sl_policy_lua(rp->srv), sl_policy_plugins(rp->srv), a, &now, false);
     sl_policy_judge(rp->candidate, sl_policy_plugins(rp->srv), b, &then, false);
     rp->examined++;

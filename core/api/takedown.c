@@ -41,8 +41,10 @@ static int takedown_apply(struct sl_commit_op *op, struct sl_store *w)
         return 0;
     struct sl_audit_rec rec = { t->item, t->actor, "takedown", t->from, "removed", t->reason,
                                 now };
+    /* Taking it down upholds whatever reports it had. */
     if ((rc = sl_store_item_set_state(w, t->item, "removed", now)) < 0 ||
-        (rc = sl_store_queue_remove(w, t->item)) < 0)
+        (rc = sl_store_queue_remove(w, t->item)) < 0 ||
+        (rc = sl_store_reports_judge(w, t->item, true)) < 0)
         return rc;
     return sl_store_audit_append(w, &rec);
 }

@@ -54,10 +54,14 @@ int sl_dist_taken_write(struct sl_dist_taken *t, struct sl_store *w);
 void sl_dist_taken_done(struct sl_server *srv, struct sl_dist_taken *t, bool stored);
 void sl_dist_withdrawn(struct sl_server *srv, const char *item);
 
+/* The user did something (uploaded, say): they are around. */
+void sl_dist_seen(struct sl_server *srv, const char *user);
 /* Committed facts the audience mirrors. interests: JSON array or NULL. */
 void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests);
-/* Followers of a user, from the in-memory graph. */
-size_t sl_dist_followers(struct sl_server *srv, const char *creator);
+/* What hooks know of an item beyond its upload: the creator's standing
+ * (followers, uploads, rejections) and the platform's size (users, and those
+ * seen within the policy's active window, a day when it sets none). */
+void sl_dist_item_context(struct sl_server *srv, struct sl_item *item);
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
 void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
 /* After a batch of sl_dist_event(): decide the waves it completed. */
@@ -80,6 +84,10 @@ enum sl_dist_tab { SL_DIST_TAB_FOLLOW, SL_DIST_TAB_NEARBY, SL_DIST_TAB_DISCOVER,
 json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
                      size_t limit);
 
+/* What the one-second timer does: end the waves whose time came, write
+ * what is written behind. Also right after the clock was moved forward. */
+void sl_dist_tick(struct sl_server *srv);
+
 /* Re-read the traffic hook (after a policy reload). */
 void sl_dist_policy_changed(struct sl_server *srv);
 
@@ -90,6 +98,11 @@ void sl_dist_policy_changed(struct sl_server *srv);
 struct sl_lua;
 json_t *sl_dist_replay_waves(struct sl_server *srv, struct sl_lua *candidate,
                              const char *id, json_t *upload, json_t *tags, int *examined);
+
+/* The item's report card: {pending (unjudged reports), weight (theirs),
+ * threshold (what pulls it back now), reports: [...] (sl_store_reports_get)};
+ * NULL when the store fails. */
+json_t *sl_dist_reports(struct sl_server *srv, const char *item);
 
 /* The item's journey: every wave with audience, size, stats, decision. */
 json_t *sl_dist_journey(struct sl_server *srv, const char *item);

@@ -10,10 +10,12 @@
 
 #include "dist/internal.h"
 #include "lib/id.h"
+#include "lib/clock.h"
 #include "lib/item.h"
 #include "lua/sandbox.h"
 #include "policy/policy.h"
 #include "server.h"
+#include "store/store.h"
 
 /* {====================== Waves as hooks see them ====================== */
 
@@ -117,8 +119,10 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
                        char *err, size_t errlen)
 {
     json_t *args[2] = {
-        json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "n", w->n, "audience",
-                  w->audience, "size", (json_int_t)w->size, "placed", (json_int_t)w->placed,
+        json_pack("{s:i, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:s, s:o}", "n", w->n,
+                  "audience", w->audience, "size", (json_int_t)w->size,
+                  "placed", (json_int_t)w->placed, "present", (json_int_t)w->present,
+                  "fill", w->fill, "checks", (json_int_t)w->checks,
                   "elapsed_ms", (json_int_t)elapsed_ms,
                   "limit_ms", (json_int_t)w->limit_ms, "ended_by", why,
                   "related", related_for(d, it)),
@@ -142,11 +146,16 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
         *reason = json_is_object(ans) && json_is_string(json_object_get(ans, "reason"))
                       ? json_string_value(json_object_get(ans, "reason")) : "";
         *to = json_is_object(ans) ? json_string_value(json_object_get(ans, "audience")) : NULL;
+        bool early = strcmp(why, "evidence") == 0;
         if (!*decision || (strcmp(*decision, "continue") != 0 && strcmp(*decision, "stop") != 0 &&
-                           strcmp(*decision, "switch") != 0) ||
+                           strcmp(*decision, "switch") != 0 &&
+                           (!early || strcmp(*decision, "wait") != 0)) ||
             (strcmp(*decision, "switch") == 0 && !dist_audience_valid(*to))) {
-            snprintf(err, errlen, "wave_done must answer continue, stop, or "
-                     "{decision = \"switch\", audience = ...}");
+            snprintf(err, errlen, early ? "wave_done must answer wait, continue, stop, or "
+                                          "{decision = \"switch\", audience = ...}"
+                                        : "wave_done must answer continue, stop, or "
+                                          "{decision = \"switch\", audience = ...} (wait "
+                                          "only when wave.ended_by is \"evidence\")");
             rc = -EINVAL;
         }
     } else if (rc == SL_DECLINED) {
@@ -165,11 +174,31 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
 
 /* {====================== Traffic ====================================== */
 
+/* The traffic hook's settings when it says nothing of them. */
+static const struct traffic traffic_default = {
+    .min_private = 0.30,
+    .min_ordinary = 0.70,
+    .head_share = 0.10,
+    .report_threshold = 3,
+};
+
+/* Read a number setting into *out when present; false when out of [lo, hi]. */
+static bool setting(json_t *res, const char *key, double lo, double hi, double *out)
+{
+    json_t *v = json_object_get(res, key);
+    if (!v)
+        return true;
+    if (!json_is_number(v) || !(json_number_value(v) >= lo && json_number_value(v) <= hi))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
 void sl_dist_policy_changed(struct sl_server *srv)
 {
     struct sl_dist *d = D(srv);
     struct sl_lua *lua = sl_policy_lua(srv);
-    struct traffic t = { 0.30, 0.70, 0.10, 3 };
+    struct traffic t = traffic_default;
     char err[SL_LUA_ERR_MAX];
     json_t *res = NULL;
 
@@ -178,20 +207,22 @@ void sl_dist_policy_changed(struct sl_server *srv)
             !json_is_object(res)) {
             sl_policy_failed("traffic", res ? "traffic must return a table" : err);
         } else {
-            json_t *v;
-            if (json_is_number(v = json_object_get(res, "private")))
-                t.min_private = json_number_value(v);
-            if (json_is_number(v = json_object_get(res, "ordinary")))
-                t.min_ordinary = json_number_value(v);
-            if (json_is_number(v = json_object_get(res, "head")))
-                t.head_share = json_number_value(v);
-            if (json_is_integer(v = json_object_get(res, "report_threshold")))
-                t.report_threshold = (uint64_t)json_integer_value(v);
-            if (t.min_private < 0 || t.min_private > 1 || t.min_ordinary < 0 ||
-                t.min_ordinary > 1 || t.head_share < 0 || t.head_share > 1 ||
-                t.report_threshold < 1) {
-                sl_policy_failed("traffic", "shares must be in [0, 1] and report_threshold >= 1");
-                t = (struct traffic){ 0.30, 0.70, 0.10, 3 };
+            double active = 0, away = 0;
+            if (!setting(res, "private", 0, 1, &t.min_private) ||
+                !setting(res, "ordinary", 0, 1, &t.min_ordinary) ||
+                !setting(res, "head", 0, 1, &t.head_share) ||
+                !setting(res, "report_threshold", 0.01, 1e9, &t.report_threshold) ||
+                !setting(res, "report_rate", 0, 1, &t.report_rate) ||
+                !setting(res, "unserved_report_weight", 0, 1, &t.unserved_report_weight) ||
+                !setting(res, "active_s", 0, 365 * 86400, &active) ||
+                !setting(res, "away_s", 0, 365 * 86400, &away)) {
+                sl_policy_failed("traffic", "private, ordinary, head, report_rate and "
+                                 "unserved_report_weight must be in [0, 1], report_threshold "
+                                 "> 0, active_s and away_s 0 to a year");
+                t = traffic_default;
+            } else {
+                t.active_s = (uint32_t)active;
+                t.away_s = (uint32_t)away;
             }
         }
         json_decref(res);
@@ -199,6 +230,30 @@ void sl_dist_policy_changed(struct sl_server *srv)
     d->traffic = t;
     dist_pgroups_policy_changed(d, lua);
     sl_audience_head_update(d->aud, t.head_share);
+}
+
+/* }===================================================================== */
+
+/* {====================== The item's context =========================== */
+
+void dist_item_context(struct sl_dist *d, struct sl_item *item)
+{
+    int64_t uploads = 0, rejections = 0;
+    uint32_t c;
+
+    sl_store_creator_standing(d->srv->reader, item->creator, &uploads, &rejections);
+    item->creator_followers = sl_audience_user_find(d->aud, item->creator, &c) == 0
+                                  ? (long long)sl_audience_followers_count(d->aud, c) : 0;
+    item->creator_uploads = uploads;
+    item->creator_rejections = rejections;
+    item->platform_users = (long long)sl_audience_user_count(d->aud);
+    item->platform_active = (long long)d->active_users;
+}
+
+void sl_dist_item_context(struct sl_server *srv, struct sl_item *item)
+{
+    if (srv->dist)
+        dist_item_context(D(srv), item);
 }
 
 /* }===================================================================== */

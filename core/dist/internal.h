@@ -46,6 +46,7 @@
 #define PERSIST_SLICES (PERSIST_EVERY_MS / TICK_MS)
 #define REGROUP_EVERY_MS (10 * 60 * 1000)
 #define HEAD_EVERY_MS 60000
+#define SEEN_EVERY_MS 60000
 #define MAX_WAVE_SIZE 10000000
 #define MAX_PLAN 32
 #define FUNNEL_MAX 8
@@ -68,9 +69,15 @@ struct wave {
     int n;                          /* 1-based */
     char audience[160];
     uint32_t size, placed;
+    uint32_t present;               /* of placed, those not away when placed */
+    double fill;                    /* ends once this share of present saw it */
+    uint32_t check;                 /* first evidence checkpoint (impressions); 0 none */
+    uint32_t next_check;            /* the next one; each doubles the last */
+    uint32_t checks;                /* wave_done asked at checkpoints, answered "wait" */
     int64_t started_ms, limit_ms, ended_ms;
-    uint64_t counts[SL_EV__COUNT];
+    uint64_t counts[SL_EV__COUNT];  /* from served users, each once per item */
     char decision[16];              /* "" while running */
+    char ended_by[16];              /* size, fill, time, evidence; "" while running */
     char reason[256];
     char decided_by[96];
 };
@@ -81,6 +88,27 @@ struct plan_wave {
     uint32_t size;
     uint32_t limit_s;
     bool review;
+    double fill;                    /* (0, 1]: 1 waits for everyone present */
+    uint32_t check;                 /* impressions before the first early ask; 0 never */
+};
+
+/* Served users of a running item and their reactions (reactions.c). */
+struct reaction {
+    uint32_t user;                  /* audience index + 1; 0: a free slot */
+    uint16_t flags;                 /* a bit per event type, and "served" */
+};
+struct reactions {
+    struct reaction *slot;
+    uint32_t cap, n;                /* cap: 0 or a power of two */
+};
+
+/* Why a running wave is asked about now (endings.c). */
+enum dist_end {
+    DIST_END_NONE,
+    DIST_END_SIZE,                  /* every placed user saw it */
+    DIST_END_FILL,                  /* the plan's share of those present saw it */
+    DIST_END_TIME,                  /* its time limit passed */
+    DIST_END_EVIDENCE,              /* a checkpoint: the policy may end it early */
 };
 
 /*
@@ -104,16 +132,21 @@ struct ditem {
     struct wave *waves;
     int nwaves;
     enum dstate state;
-    uint64_t reports;
+    struct reactions reactions;
     bool dirty;                     /* counters not yet persisted */
-    bool due;                       /* every placed user has seen it: decide */
+    enum dist_end due;              /* asked about after this batch of events */
 };
 
+/* What the traffic hook sets (hooks.c has the defaults). */
 struct traffic {
-    double min_private;
-    double min_ordinary;
-    double head_share;
-    uint64_t report_threshold;
+    double min_private;             /* of each page, from followed creators */
+    double min_ordinary;            /* of the public part, from outside the head */
+    double head_share;              /* the head: this top share of creators */
+    double report_threshold;        /* weighed reports that pull an item back ... */
+    double report_rate;             /* ... and at least this share of its impressions */
+    double unserved_report_weight;  /* a report from one never served the item */
+    uint32_t active_s;              /* public picks prefer users seen this recently */
+    uint32_t away_s;                /* and skip those not seen for this long; 0: none */
 };
 
 struct pool {
@@ -141,8 +174,15 @@ struct sl_dist {
     /* metrics */
     uint64_t funnel[FUNNEL_MAX + 1];    /* items that reached wave k (k = 1..) */
     uint64_t decisions[DEC__COUNT];
+    uint64_t checks, waits;         /* evidence checkpoints asked, and answered wait */
     uint64_t served_private, served_public, served_ordinary, served_head;
-    json_t *late_reports;           /* settled items: id -> reports so far */
+    uint64_t uncounted[2][SL_EV__COUNT];    /* events not counted: unserved, repeated */
+    uint64_t reports[3];            /* counted from served users, unserved, repeated */
+    uint64_t pulled;                /* items reports took back to people */
+    size_t active_users;            /* seen within the active window, once a minute */
+    uint32_t *seen_written;         /* by user: the last visit the store has */
+    size_t seen_written_cap;
+    int64_t last_seen_write;
     /* groups the policies' groups(user) hook names (policy_groups.c) */
     struct pgroup *pgroups;
     size_t npgroups, pgroups_cap;
@@ -195,6 +235,27 @@ struct sl_lua;
 struct sl_lua_wave;
 struct sl_store;
 
+/* endings.c */
+enum dist_end dist_wave_due(const struct wave *w, int64_t now_ms);
+const char *dist_end_name(enum dist_end e);
+void dist_wave_checked(struct wave *w);
+
+/* reactions.c: NEW counts; AGAIN and UNSERVED are counted apart */
+enum dist_reaction { DIST_REACT_NEW, DIST_REACT_AGAIN, DIST_REACT_UNSERVED };
+int dist_react_served(struct reactions *r, uint32_t user);
+enum dist_reaction dist_react(struct reactions *r, uint32_t user, int type);
+bool dist_react_was_served(const struct reactions *r, uint32_t user);
+void dist_reactions_free(struct reactions *r);
+
+/* activity.c */
+void dist_seen(struct sl_dist *d, uint32_t user);
+void dist_count_active(struct sl_dist *d);
+void dist_activity_apply(struct sl_dist *d, int64_t now_ms);
+void dist_seen_write(struct sl_dist *d, bool all);
+
+/* reports.c */
+void dist_report(struct sl_dist *d, const char *item, const char *user);
+
 /* dist.c */
 struct ditem *dist_item_get(struct sl_dist *d, const char *id);
 /* Out of the index, its audience handle released, freed. */
@@ -237,6 +298,8 @@ enum sl_aud_source dist_source_of(const char *audience);
 
 /* waves.c */
 const char *dist_policy_actor(struct sl_dist *d, char *buf, size_t len);
+void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const char *reason,
+               const char *actor);
 void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *first);
 void dist_persist_counters(struct sl_dist *d, size_t part, size_t parts);
 void dist_tick(evutil_socket_t fd, short what, void *arg);
@@ -248,6 +311,8 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
                        int64_t elapsed_ms, const char *why, json_t **res,
                        const char **decision, const char **reason, const char **to,
                        char *err, size_t errlen);
+/* The item's context for hooks: its creator's standing, the platform's size. */
+void dist_item_context(struct sl_dist *d, struct sl_item *item);
 
 /* policy_groups.c */
 int dist_pgroup_source(void *ctx, const char *name, struct sl_aud_list *out);

@@ -41,7 +41,10 @@ json_t *sl_dist_replay_waves(struct sl_server *srv, struct sl_lua *candidate,
         if (strcmp(w.decision, "continue") != 0 && strcmp(w.decision, "stop") != 0 &&
             strcmp(w.decision, "switch") != 0)
             continue;
-        const char *why = w.ended_ms - w.started_ms >= w.limit_ms ? "time" : "size";
+        /* Why it was asked as it was recorded; waves stored before that
+         * ended at their size or their time. */
+        const char *why = w.ended_by[0] ? w.ended_by
+                          : w.ended_ms - w.started_ms >= w.limit_ms ? "time" : "size";
         int64_t elapsed = w.ended_ms - w.started_ms;
         char err_a[SL_LUA_ERR_MAX], err_b[SL_LUA_ERR_MAX];
         const char *da = NULL, *ra = "", *ta = NULL, *db = NULL, *rb = "", *tb = NULL;

@@ -35,6 +35,9 @@ struct sl_item {
     long long creator_followers;
     long long creator_uploads;
     long long creator_rejections;
+    /* The platform's size: users, and those seen lately. */
+    long long platform_users;
+    long long platform_active;
 };
 
 /* Build from a validated upload body (takes a reference to it). */

@@ -35,6 +35,7 @@ static const char *const *const stmt_tables[] = {
     sl_sqlite_hashbanks_sql,
     sl_sqlite_dist_sql,
     sl_sqlite_stats_sql,
+    sl_sqlite_reports_sql,
     sl_sqlite_tokens_sql,
 };
 

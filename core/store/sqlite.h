@@ -49,6 +49,7 @@ enum stmt {
     ST_USER_GET,
     ST_FOLLOW_ADD,
     ST_FOLLOW_DEL,
+    ST_USER_SEEN,
     /* sqlite_events.c */
     ST_EVENT_INSERT,
     ST_COUNTER_ADD,
@@ -83,6 +84,15 @@ enum stmt {
     ST_ITEMS_SINCE,
     ST_DECISIONS_BY_HOUR,
     ST_DECISIONS_BY_ACTOR,
+    /* sqlite_reports.c */
+    ST_REPORT_FACTS,
+    ST_REPORTER_GET,
+    ST_REPORT_ADD,
+    ST_REPORTER_ADD,
+    ST_REPORT_SUM,
+    ST_REPORTERS_JUDGE,
+    ST_REPORTS_JUDGE,
+    ST_REPORTS_LIST,
     /* sqlite_tokens.c */
     ST_TOKEN_INSERT,
     ST_TOKEN_DELETE,
@@ -186,6 +196,8 @@ extern const char *const sl_sqlite_hashbanks_sql[ST__COUNT];
 extern const char *const sl_sqlite_dist_sql[ST__COUNT];
 /* sqlite_stats.c */
 extern const char *const sl_sqlite_stats_sql[ST__COUNT];
+/* sqlite_reports.c */
+extern const char *const sl_sqlite_reports_sql[ST__COUNT];
 /* sqlite_tokens.c */
 extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
 

@@ -15,7 +15,7 @@ const char *const sl_sqlite_items_sql[ST__COUNT] = {
                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = ?",
     [ST_ITEM_GET]       = "SELECT id, creator, state, upload, tags, reasons,"
-                          " created_ms, updated_ms, matches, verdict FROM items WHERE id = ?",
+                          " created_ms, updated_ms, matches, verdict, plan FROM items WHERE id = ?",
     [ST_ITEM_STATES]    = "SELECT state, n FROM item_states WHERE n > 0",
     [ST_ITEM_SET_STATE] = "UPDATE items SET state = coalesce(?2, state),"
                           " plan = coalesce(?3, plan), updated_ms = CASE WHEN ?2 IS NULL"
@@ -66,7 +66,7 @@ int sl_store_item_get(struct sl_store *s, const char *id, json_t **out)
         sqlite3_reset(st);
         return rc == SQLITE_DONE ? -ENOENT : db_fail(s, "item get");
     }
-    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o}",
+    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o}",
                      "id", col_text(st, 0),
                      "creator", col_text(st, 1),
                      "state", col_text(st, 2),
@@ -76,7 +76,8 @@ int sl_store_item_get(struct sl_store *s, const char *id, json_t **out)
                      "created_ms", (json_int_t)sqlite3_column_int64(st, 6),
                      "updated_ms", (json_int_t)sqlite3_column_int64(st, 7),
                      "matches", col_json(st, 8),
-                     "verdict", col_json(st, 9));
+                     "verdict", col_json(st, 9),
+                     "plan", col_json(st, 10));
     sqlite3_reset(st);
     return *out ? 0 : -ENOMEM;
 }

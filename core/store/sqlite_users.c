@@ -19,7 +19,16 @@ const char *const sl_sqlite_users_sql[ST__COUNT] = {
     [ST_FOLLOW_ADD]     = "INSERT OR IGNORE INTO follows (follower, creator, created_ms)"
                           " VALUES (?, ?, ?)",
     [ST_FOLLOW_DEL]     = "DELETE FROM follows WHERE follower = ? AND creator = ?",
+    [ST_USER_SEEN]      = "UPDATE users SET seen_s = max(seen_s, ?2) WHERE id = ?1",
 };
+
+int sl_store_user_seen(struct sl_store *s, const char *id, int64_t seen_s)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_USER_SEEN);
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, seen_s);
+    return stmt_done(s, st, "user seen");
+}
 
 int sl_store_user_upsert(struct sl_store *s, const char *id, const char *city,
                          const char *interests, int64_t now_ms)

@@ -64,7 +64,8 @@ int sl_store_item_insert(struct sl_store *s, const struct sl_item_row *row);
  * hash gets 65 bytes, state 32. */
 int sl_store_item_peek(struct sl_store *s, const char *id, char *hash, char *state);
 
-/* The item as GET /v1/items/{id} shows it (without the audit trail). */
+/* The item as GET /v1/items/{id} shows it (without the audit trail), with
+ * its distribution plan ({"waves", "next", "reviewed"}, or null). */
 int sl_store_item_get(struct sl_store *s, const char *id, json_t **out);
 
 /* Items per state: {"pending": n, ...}. */
@@ -119,6 +120,9 @@ int sl_store_user_upsert(struct sl_store *s, const char *id, const char *city,
 int sl_store_user_get(struct sl_store *s, const char *id, json_t **out);
 int sl_store_follow_set(struct sl_store *s, const char *follower,
                         const char *creator, bool on, int64_t now_ms);
+/* When the user was last seen (seconds since the epoch); an earlier time
+ * than the stored one changes nothing, an unknown user neither. */
+int sl_store_user_seen(struct sl_store *s, const char *id, int64_t seen_s);
 /* }===================================================================== */
 
 /* {====================== Events ======================================= */
@@ -206,7 +210,7 @@ int sl_store_offer_served(struct sl_store *s, const char *item, const char *user
 /* Loading the audience at start. */
 int sl_store_users_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *id, const char *city,
-                                  const char *interests),
+                                  const char *interests, int64_t seen_s),
                         void *arg);
 int sl_store_follows_each(struct sl_store *s,
                           int (*fn)(void *arg, const char *follower, const char *creator),
@@ -216,6 +220,29 @@ int sl_store_items_in_state(struct sl_store *s, const char *state,
                                       const char *upload, const char *tags,
                                       const char *plan),
                             void *arg);
+/* }===================================================================== */
+
+/* {====================== Reports ====================================== */
+/* What the store knows when a report comes, before it is weighed. */
+struct sl_report_facts {
+    bool already;               /* this user reported this item before */
+    bool served;                /* a feed served the item to the user */
+    int64_t reports, upheld, dismissed;     /* the reporter's standing so far */
+};
+int sl_store_report_facts(struct sl_store *s, const char *item, const char *user,
+                          struct sl_report_facts *out);
+/* One report per user and item: -EEXIST for a second one. */
+int sl_store_report_add(struct sl_store *s, const char *item, const char *user, bool served,
+                        double weight, int64_t now_ms);
+/* The item's reports people have not judged yet: how many, and their weight. */
+int sl_store_report_sum(struct sl_store *s, const char *item, int64_t *n, double *weight);
+/* People decided the item: its unjudged reports were upheld (rejected, taken
+ * down) or dismissed (approved), and so were their served reporters. */
+int sl_store_reports_judge(struct sl_store *s, const char *item, bool upheld);
+/* The item's reports, oldest first (at most 200): [{user, ts_ms, served,
+ * weight, judged: pending|dismissed|upheld, reporter: {reports, upheld,
+ * dismissed}}]. */
+int sl_store_reports_get(struct sl_store *s, const char *item, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Statistics =================================== */

@@ -612,8 +612,10 @@ async function seed() {
     const w = (await d.ok(d.admin, 'GET', '/v1/items/p1')).waves;
     return Array.isArray(w) && w.length && w[0].placed >= 4;
   }, 'p1\'s first wave to reach the followers');
-  // Three of the four saw it and reported it while the wave still runs.
+  // Three of the four read it in their feeds (only reports from users it
+  // was served to count) and reported it while the wave still runs.
   for (const u of ['u1', 'u2', 'u3']) {
+    await d.ok(d.admin, 'GET', '/v1/feed/' + u + '?tab=follow&limit=100');
     await d.ok(d.admin, 'POST', '/v1/events', { item: 'p1', user: u, type: 'impression' });
     await d.ok(d.admin, 'POST', '/v1/events', { item: 'p1', user: u, type: 'report' });
   }

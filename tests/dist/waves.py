@@ -179,6 +179,9 @@ def builtin_plan(t, d):
     t.check(len(w) == 1 and w[0]["audience"] == "followers" and w[0]["size"] == 1000
             and w[0]["placed"] == 5 and w[0]["limit_ms"] == 3600 * 1000,
             "built-in plan: wave 1 is followers, size 1000, an hour", w)
+    # Only users a feed served count: the followers read it, then look.
+    got = feed_holders(d, "i-default", FANS)
+    t.check(sorted(got) == FANS, "built-in plan: every follower's feed serves it", got)
     events(d, [{"item": "i-default", "user": u, "type": "impression"} for u in FANS])
     ok = dt.wait_for(lambda: len(waves_of(d, "i-default")) >= 2, 10)
     w = waves_of(d, "i-default")
