@@ -33,8 +33,21 @@ void dist_seen(struct sl_dist *d, uint32_t user)
  * a pass over every user. */
 void dist_count_active(struct sl_dist *d)
 {
-    int64_t since = sl_now_ms() / 1000 - (d->traffic.active_s ? d->traffic.active_s : 86400);
+    int64_t now = sl_now_ms();
+    int64_t since = now / 1000 - (d->traffic.active_s ? d->traffic.active_s : 86400);
     d->active_users = sl_audience_active_count(d->aud, since > 0 ? (uint32_t)since : 0);
+    d->active_counted_ms = now;
+    d->active_counted_users = sl_audience_user_count(d->aud);
+}
+
+size_t dist_active_users(struct sl_dist *d)
+{
+    size_t users = sl_audience_user_count(d->aud);
+    /* A minute old, or the platform grew by a tenth since: count again. */
+    if (sl_now_ms() - d->active_counted_ms >= SEEN_EVERY_MS ||
+        users > d->active_counted_users + d->active_counted_users / 10)
+        dist_count_active(d);
+    return d->active_users;
 }
 
 /* Before a wave is placed: the policy's windows, as of now. */

@@ -575,7 +575,6 @@ int sl_dist_start(struct sl_server *srv)
     if (rc < 0)
         return rc;
     sl_dist_policy_changed(srv);
-    dist_count_active(d);
     d->last_seen_write = sl_now_ms();
     struct resuming rg = { d, 0 };
     rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, &rg);

@@ -247,7 +247,7 @@ void dist_item_context(struct sl_dist *d, struct sl_item *item)
     item->creator_uploads = uploads;
     item->creator_rejections = rejections;
     item->platform_users = (long long)sl_audience_user_count(d->aud);
-    item->platform_active = (long long)d->active_users;
+    item->platform_active = (long long)dist_active_users(d);
 }
 
 void sl_dist_item_context(struct sl_server *srv, struct sl_item *item)

@@ -179,7 +179,9 @@ struct sl_dist {
     uint64_t uncounted[2][SL_EV__COUNT];    /* events not counted: unserved, repeated */
     uint64_t reports[3];            /* counted from served users, unserved, repeated */
     uint64_t pulled;                /* items reports took back to people */
-    size_t active_users;            /* seen within the active window, once a minute */
+    size_t active_users;            /* seen within the active window ... */
+    int64_t active_counted_ms;      /* ... counted then ... */
+    size_t active_counted_users;    /* ... of this many users */
     uint32_t *seen_written;         /* by user: the last visit the store has */
     size_t seen_written_cap;
     int64_t last_seen_write;
@@ -250,6 +252,7 @@ void dist_reactions_free(struct reactions *r);
 /* activity.c */
 void dist_seen(struct sl_dist *d, uint32_t user);
 void dist_count_active(struct sl_dist *d);
+size_t dist_active_users(struct sl_dist *d);
 void dist_activity_apply(struct sl_dist *d, int64_t now_ms);
 void dist_seen_write(struct sl_dist *d, bool all);
 

@@ -323,7 +323,6 @@ void sl_dist_tick(struct sl_server *srv)
     }
     if (now - d->last_seen_write >= SEEN_EVERY_MS) {
         dist_seen_write(d, false);
-        dist_count_active(d);
         d->last_seen_write = now;
     }
     /* Each tick writes a slice, so every item's counters are written once
