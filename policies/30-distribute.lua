@@ -58,14 +58,17 @@ local function interests(item)
 end
 
 -- The public waves' sizes for a platform with `active` users around: from
--- the first, growing, until they reach D.reach of them together.
+-- the first, growing, until they reach D.reach of them together (a wave
+-- that would leave too little for the next takes the rest).
 local function public_sizes(active)
   local sizes, total = {}, 0
   local size = math.floor(clamp(active * D.first_share, D.first_min, D.first_max))
-  local goal = math.max(active * D.reach, D.reach_min, size)
+  local goal = math.ceil(math.max(active * D.reach, D.reach_min, size))
   while #sizes < D.max_public and total < goal do
-    local n = math.min(size, math.ceil(goal - total))
-    if #sizes > 0 and n < size / D.growth then break end  -- a sliver: the last wave had it
+    local n = math.min(size, goal - total)
+    if goal - total - n < size * D.growth / 4 or #sizes + 1 == D.max_public then
+      n = goal - total
+    end
     sizes[#sizes + 1] = n
     total = total + n
     size = size * D.growth
