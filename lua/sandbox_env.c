@@ -6,7 +6,7 @@
 
 #include "lua/lua_item.h"
 #include "lua/lua_lib.h"
-#include "lua/lua_stats.h"
+#include "lua/lua_rates.h"
 #include "lua/sandbox_internal.h"
 
 #define PRINT_LINES_MAX 100     /* print lines kept per call */
@@ -320,8 +320,8 @@ int sl_lua_env_open(lua_State *L)
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
 
-    sl_lua_stats_open(L);
-    lua_setfield(L, env, "stats");
+    sl_lua_rates_open(L);
+    lua_setfield(L, env, "rates");
 
     sl_lua_item_open(L);
     lua_newtable(L);

@@ -104,7 +104,7 @@ end
 -- The engagement rate against the pool's: the Wilson interval entirely
 -- above it, or entirely below it, decides (lib/stats' sequential test).
 local function sequential(s, n, rate)
-  return stats.sequential{ successes = s, trials = n, baseline = rate,
+  return rates.sequential{ successes = s, trials = n, baseline = rate,
                            method = "wilson", z = D.z, min_trials = D.min_trials }
 end
 
