@@ -933,6 +933,12 @@
       : null;
     const waves = Array.isArray(item.waves) ? item.waves : [];
     const wavesSec = waves.length ? section('waves', 'Distribution', waves.length + ' wave' + (waves.length > 1 ? 's' : ''), waveTable(waves)) : null;
+    const rep = item.reports && typeof item.reports === 'object' ? item.reports : null;
+    const repList = rep && Array.isArray(rep.reports) ? rep.reports : [];
+    const reportSec = repList.length
+      ? section('reports', 'Reports', int(rep.pending) + ' pending, weighing ' + num(rep.weight) +
+          ' of ' + num(rep.threshold), reportCard(repList))
+      : null;
     const counters = item.counters && typeof item.counters === 'object' ? item.counters : {};
     const seen = Object.keys(counters).filter((k) => counters[k]);
     const countSec = seen.length
@@ -944,7 +950,25 @@
       head,
       h('div', { class: 'card-body' },
         h('div', { class: 'card-main' }, contentSec, transcriptSec, wavesSec, auditSec),
-        h('div', { class: 'card-side' }, whySec, matchSec, tagsSec, creatorSec, sigSec, countSec)));
+        h('div', { class: 'card-side' }, whySec, reportSec, matchSec, tagsSec, creatorSec, sigSec, countSec)));
+  }
+
+  // Who reported it, whether a feed had served it to them (a report from
+  // anyone else weighs nothing by default), what each weighs, and how each
+  // reporter's reports fared with people so far.
+  function reportCard(list) {
+    return h('table', { class: 'reports' },
+      h('thead', null, h('tr', null, ['reporter', 'served', 'weight', 'their record', 'judged'].map((t) => h('th', null, t)))),
+      h('tbody', null, list.map((r) => {
+        const p = r.reporter && typeof r.reporter === 'object' ? r.reporter : {};
+        return h('tr', { class: r.served ? null : 'muted' },
+          h('td', null, text(r.user)),
+          h('td', null, r.served ? 'yes' : 'no'),
+          h('td', { class: 'num' }, num(r.weight)),
+          h('td', { class: 'num', title: 'reports, upheld by people, dismissed by people' },
+            int(p.reports) + ' · ' + int(p.upheld) + ' upheld · ' + int(p.dismissed) + ' dismissed'),
+          h('td', { class: r.judged === 'upheld' ? 'bad' : null }, text(r.judged)));
+      })));
   }
 
   // The item's waves so far: who saw it, how it did, what was decided.
@@ -961,7 +985,8 @@
           h('td', { class: 'num', title: 'likes, completions and shares' }, String(typeof st.engaged === 'number' ? st.engaged
             : (st.like || 0) + (st.complete || 0) + (st.share || 0))),
           h('td', { class: 'num' + (st.report ? ' bad' : '') }, typeof st.report === 'number' ? String(st.report) : '–'),
-          h('td', null, text(w.decision) || (w.ended_ms ? '' : 'running')),
+          h('td', { title: w.ended_by ? 'ended by ' + w.ended_by : null },
+            text(w.decision) || (w.ended_ms ? '' : 'running')),
           h('td', { class: 'muted' }, text(w.reason)));
       })));
   }

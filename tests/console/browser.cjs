@@ -419,7 +419,7 @@ scenario('e escalates with a reason; the item moves to the escalated queue', asy
   await until(async () => await page.$('#queues li[data-queue="escalated"]'), 'the escalated queue to show');
 });
 
-scenario('a reported item shows its waves and reports; a approves it back', async () => {
+scenario('a reported item shows its waves and report card; a approves it back', async () => {
   const page = W.page;
   for (let i = 0; i < 8 && !(await page.$('#queues li.selected[data-queue="reports"]')); i++)
     await page.keyboard.press('j');
@@ -432,6 +432,13 @@ scenario('a reported item shows its waves and reports; a approves it back', asyn
   assert(await page.$('#card .sec-waves tr.w-reported'), 'the wave with reports is marked');
   const why = await page.textContent('#card .sec-why');
   assert(/3 reports/.test(why) && /reports, priority/.test(why), 'the reason names the reports and the queue: ' + why);
+  // The report card: three reporters a feed served it to, weighing 1 each.
+  const card = await page.textContent('#card .sec-reports h3');
+  const rows = await page.$$eval('#card .sec-reports tbody tr',
+    (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent, tr.cells[2].textContent]));
+  assert(/3 pending, weighing 3/.test(card) && JSON.stringify(rows) ===
+    JSON.stringify([['u1', 'yes', '1'], ['u2', 'yes', '1'], ['u3', 'yes', '1']]),
+    'the report card lists the three served reporters and their weight: ' + card + ' ' + JSON.stringify(rows));
   await shot(page, 'card-reported');
   await page.keyboard.press('a');
   await page.waitForSelector('#done[data-item="p1"]');
