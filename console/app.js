@@ -408,9 +408,11 @@
     const total = S.queues.reduce((n, q) => n + (q.depth || 0), 0);
     const oldest = S.queues.reduce((m, q) => (typeof q.oldest_ms === 'number' && (m === null || q.oldest_ms < m)) ? q.oldest_ms : m, null);
     const claimed = S.queues.reduce((n, q) => n + (q.claimed || 0), 0);
-    const list = [{ name: null, label: 'All queues', depth: total, oldest_ms: oldest, claimed }];
+    const overdue = S.queues.reduce((n, q) => n + (q.overdue || 0), 0);
+    const list = [{ name: null, label: 'All queues', depth: total, oldest_ms: oldest, claimed, overdue }];
     for (const q of S.queues)
-      list.push({ name: q.name, label: q.name, depth: q.depth, oldest_ms: q.oldest_ms, claimed: q.claimed });
+      list.push({ name: q.name, label: q.name, depth: q.depth, oldest_ms: q.oldest_ms, claimed: q.claimed,
+        overdue: q.overdue, sla_ms: q.sla_ms });
     if (S.selected && !S.queues.some((q) => q.name === S.selected))
       list.push({ name: S.selected, label: S.selected, depth: 0, oldest_ms: null, claimed: 0 });
     return list;
@@ -431,7 +433,10 @@
       h('span', { class: 'q-depth', title: 'waiting' }, String(q.depth || 0)),
       h('span', { class: 'q-meta' },
         q.depth ? 'oldest ' + oldest : 'empty',
-        q.claimed ? ' · ' + q.claimed + ' claimed' : '')));
+        q.claimed ? ' · ' + q.claimed + ' claimed' : '',
+        q.overdue ? h('span', { class: 'overdue', title: typeof q.sla_ms === 'number'
+          ? 'waiting longer than ' + age(q.sla_ms) + ', the time to decision' : 'waiting longer than the time to decision' },
+          ' · ' + q.overdue + ' past SLA') : null)));
     }
     renderWaiting();
     const sum = $('empty-summary');
@@ -450,12 +455,13 @@
     }
     for (const it of items.slice(0, 60)) {
       const mine = S.claim && !S.claim.dead && S.claim.id === it.id;
-      ul.appendChild(h('li', { class: 'w-item' + (mine ? ' mine' : ''), 'data-item': it.id },
+      ul.appendChild(h('li', { class: 'w-item' + (mine ? ' mine' : '') + (it.overdue ? ' overdue' : ''), 'data-item': it.id },
         h('div', { class: 'w-title' }, text(it.title) || it.id),
         h('div', { class: 'w-meta' },
           h('span', { class: 'prio', title: 'priority' }, 'P' + num(it.priority)), ' ',
           S.selected === null ? h('span', { class: 'chip' }, it.queue) : null, ' ',
           text(it.reason), ' · ', age(now - it.enqueued_ms),
+          it.overdue ? h('span', { class: 'overdue' }, ' · past SLA') : null,
           it.claimed_by ? h('span', { class: 'claimed-by' }, ' · ' + (mine ? 'you' : actorName(it.claimed_by))) : null,
           it.escalated_by ? h('span', { class: 'esc-by' }, ' · escalated by ' + actorName(it.escalated_by)) : null)));
     }

@@ -91,7 +91,7 @@ void sl_api_stats(struct sl_request *r)
     int64_t now = sl_now_ms();
     struct sl_store *s = r->srv->reader;
 
-    if (sl_store_queue_depths(s, now, &depths) < 0 ||
+    if (sl_store_queue_depths(s, now, r->srv->cfg.queue_sla, &depths) < 0 ||
         sl_store_decision_stats(s, now - STATS_WINDOW_MS, &decisions) < 0 ||
         sl_store_item_states(s, &states) < 0) {
         json_decref(depths);

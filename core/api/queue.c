@@ -69,7 +69,8 @@ static int claim_apply(struct queue_op *q, struct sl_store *w)
     json_decref(q->claimed);            /* from a run of a batch rolled back */
     q->claimed = NULL;
     int rc = sl_store_queue_claim(w, q->queue[0] ? q->queue : NULL, q->who, q->limit,
-                                  q->now_ms, q->lease_ms, &q->claimed);
+                                  q->now_ms, q->lease_ms, q->srv->cfg.queue_sla,
+                                  &q->claimed);
     json_array_foreach(q->claimed, i, c) {
         char reason[64];
         sl_copy(q->item, sizeof(q->item), json_string_value(json_object_get(c, "id")));
@@ -241,8 +242,9 @@ void sl_api_queue(struct sl_request *r)
         return;
     }
     int64_t now = sl_now_ms();
-    if (sl_store_queue_depths(r->srv->reader, now, &depths) < 0 ||
-        sl_store_queue_list(r->srv->reader, queue, (int)limit, now, &items) < 0) {
+    const char *sla = r->srv->cfg.queue_sla;
+    if (sl_store_queue_depths(r->srv->reader, now, sla, &depths) < 0 ||
+        sl_store_queue_list(r->srv->reader, queue, (int)limit, now, sla, &items) < 0) {
         json_decref(depths);
         sl_http_reply_store_error(r, -EIO);
         return;

@@ -532,17 +532,25 @@ static void print_queues(json_t *queues, long long now)
 {
     size_t i;
     json_t *q;
-    char b[32];
 
     if (!json_array_size(queues)) {
         printf("no queue has items waiting\n");
         return;
     }
-    printf("%-20s %7s %8s  %s\n", "QUEUE", "DEPTH", "CLAIMED", "OLDEST");
-    json_array_foreach(queues, i, q)
-        printf("%-20s %7lld %8lld  %s\n", str(q, "name"), num(q, "depth"), num(q, "claimed"),
-               json_is_integer(json_object_get(q, "oldest_ms"))
-                   ? sl_ctl_span(now - num(q, "oldest_ms"), b, sizeof(b)) : "-");
+    printf("%-20s %7s %8s %8s  %-8s %s\n", "QUEUE", "DEPTH", "CLAIMED", "PAST SLA", "SLA",
+           "OLDEST");
+    json_array_foreach(queues, i, q) {
+        /* Past the queue's time to decision: "-" when it has none. */
+        char past[24] = "-", sla[32] = "-", old[32] = "-";
+        if (json_is_integer(json_object_get(q, "sla_ms"))) {
+            snprintf(past, sizeof(past), "%lld", num(q, "overdue"));
+            sl_ctl_span(num(q, "sla_ms"), sla, sizeof(sla));
+        }
+        if (json_is_integer(json_object_get(q, "oldest_ms")))
+            sl_ctl_span(now - num(q, "oldest_ms"), old, sizeof(old));
+        printf("%-20s %7lld %8lld %8s  %-8s %s\n", str(q, "name"), num(q, "depth"),
+               num(q, "claimed"), past, sla, old);
+    }
 }
 
 static int cmd_queue(struct client *c, int argc, char **argv)

@@ -13,6 +13,7 @@
 #include <lualib.h>
 
 #include "lib/conf.h"
+#include "lib/id.h"
 #include "lib/log.h"
 #include "lib/text.h"
 
@@ -34,7 +35,7 @@
 #define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
 #endif
 
-enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS };
+enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_SLA };
 
 struct key {
     const char *name;
@@ -58,6 +59,7 @@ static const struct key keys[] = {
     { "claim_lease_seconds",    K_INT,      OFF(claim_lease_seconds), 5, 86400 },
     { "commit_batch_max",       K_INT,      OFF(commit_batch_max), 1, 100000 },
     { "simulated_clock",        K_BOOL,     OFF(simulated_clock), 0, 0 },
+    { "queue_sla",              K_SLA,      OFF(queue_sla), 60, 30 * 86400 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -101,7 +103,7 @@ static void plugins_clear(struct sl_config *cfg)
 void sl_config_clear(struct sl_config *cfg)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING)
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA)
             sl_config_set((char **)((char *)cfg + keys[i].offset), NULL);
     plugins_clear(cfg);
 }
@@ -271,6 +273,38 @@ static int read_plugins(lua_State *L, struct sl_config *cfg, int line, struct ct
     return 0;
 }
 
+/* queue_sla = { minors = 3600, ["*"] = 86400 }: seconds to decision by
+ * queue name ("*": the queues not named), kept as the store's JSON of ms. */
+static int read_sla(lua_State *L, const struct key *k, char **slot, int line, struct ctx *c)
+{
+    char text[4096], *p = text;
+
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'queue_sla' must be a table of queue = seconds, like "
+                    "{ minors = 3600, [\"*\"] = 86400 }");
+    p += snprintf(p, sizeof(text), "{");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *q = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (!q || (strcmp(q, "*") != 0 && !sl_id_valid(q)))
+            return fail(c, line, "'queue_sla' keys must be queue names (ids) or \"*\"");
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < k->min ||
+            lua_tointeger(L, -1) > k->max)
+            return fail(c, line, "queue_sla.%s must be whole seconds from %lld to %lld", q,
+                        k->min, k->max);
+        size_t room = sizeof(text) - (size_t)(p - text);
+        int n = snprintf(p, room, "%s\"%s\":%lld", p > text + 1 ? "," : "", q,
+                         (long long)lua_tointeger(L, -1) * 1000);
+        if (n < 0 || (size_t)n >= room - 1)
+            return fail(c, line, "'queue_sla' names too many queues");
+        p += n;
+        lua_pop(L, 1);
+    }
+    strcpy(p, "}");
+    sl_config_set(slot, text);
+    return 0;
+}
+
 static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
                      int line, struct ctx *c)
 {
@@ -314,6 +348,8 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
     case K_PLUGINS:
         plugins_clear(cfg);
         return read_plugins(L, cfg, line, c);
+    case K_SLA:
+        return read_sla(L, k, slot, line, c);
     }
     return 0;
 }
@@ -469,7 +505,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     /* Apply onto a copy so that a failure leaves cfg untouched. */
     next = *cfg;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING) {
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA) {
             char **s = (char **)((char *)&next + keys[i].offset);
             *s = *s ? strdup(*s) : NULL;
         }

@@ -33,6 +33,7 @@ struct sl_config {
     int claim_lease_seconds;
     int commit_batch_max;       /* most requests one transaction holds */
     bool simulated_clock;       /* an admin may advance the clock (loopback only) */
+    char *queue_sla;            /* JSON {queue: ms, "*": ms}: times to decision; NULL none */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };

@@ -173,17 +173,25 @@ int sl_store_queue_put(struct sl_store *s, const char *item, const char *queue,
                        int64_t now_ms);
 int sl_store_queue_remove(struct sl_store *s, const char *item);
 int sl_store_queue_get(struct sl_store *s, const char *item, struct sl_queue_entry *e);
-/* Claim up to limit waiting items of queue (NULL: any) for who, most urgent
- * and oldest first, each with a new fence; *out is [{id, fence, lease_until_ms}].
- * Items who escalated are not offered to who. */
+/*
+ * Times to decision: sla is a JSON object of queue name -> milliseconds,
+ * "*" for the queues it does not name (NULL: none). An item whose wait
+ * passed its queue's is overdue; claims and listings put those first.
+ */
+
+/* Claim up to limit waiting items of queue (NULL: any) for who: overdue,
+ * then most urgent and oldest first, each with a new fence; *out is [{id,
+ * fence, lease_until_ms}]. Items who escalated are not offered to who. */
 int sl_store_queue_claim(struct sl_store *s, const char *queue, const char *who,
-                         int limit, int64_t now_ms, int64_t lease_ms, json_t **out);
+                         int limit, int64_t now_ms, int64_t lease_ms, const char *sla,
+                         json_t **out);
 int sl_store_queue_renew(struct sl_store *s, const char *item, int64_t lease_until_ms);
-/* Items in queue (NULL: all), most urgent and oldest first. */
+/* Items in queue (NULL: all) in the claims' order, each with due_ms (null
+ * without a time to decision) and overdue. */
 int sl_store_queue_list(struct sl_store *s, const char *queue, int limit, int64_t now_ms,
-                        json_t **out);
-/* [{name, depth, oldest_ms, claimed}] per queue. */
-int sl_store_queue_depths(struct sl_store *s, int64_t now_ms, json_t **out);
+                        const char *sla, json_t **out);
+/* [{name, depth, oldest_ms, claimed, sla_ms (or null), overdue}] per queue. */
+int sl_store_queue_depths(struct sl_store *s, int64_t now_ms, const char *sla, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Hash banks =================================== */

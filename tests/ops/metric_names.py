@@ -16,16 +16,6 @@ st = ot.st
 # Prometheus adds these to every sample it scrapes.
 TARGET_LABELS = {"job", "instance"}
 
-# Queue metrics with queue SLAs (issue 15's "Queue SLAs", the lead's part):
-# the dashboard and rules use them already. While the daemon does not
-# export them, the test says so and lets them pass, with these labels.
-PENDING = {
-    "sluice_queue_depth": {"queue"},
-    "sluice_queue_oldest_seconds": {"queue"},
-    "sluice_queue_overdue": {"queue"},
-}
-
-
 def exported(text):
     """{name: set of label names} of the samples in an exposition."""
     out = {}
@@ -70,22 +60,13 @@ def body(t):
             "docs/operations.md lists the other exporters' metrics", sorted(other))
 
     # {====== names ======
-    unknown, pending = [], set()
+    unknown = []
     for where, e in exprs:
         for name in sorted(ot.metric_names(e)):
-            if name in have or name in other:
-                continue
-            if name in PENDING:
-                pending.add(name)
-            else:
+            if name not in have and name not in other:
                 unknown.append("%s: %s" % (where, name))
     t.check(not unknown, "every metric name the dashboard and the rules use is exported "
             "or another exporter's", unknown)
-    for name in sorted(pending):
-        print("note: %s is not exported yet (queue SLAs); allowed as pending" % name)
-    ready = sorted(n for n in PENDING if n in have)
-    if ready:
-        print("note: now exported, so PENDING in %s can lose: %s" % (__file__, ready))
 
     # {====== labels ======
     bad = []
@@ -93,7 +74,7 @@ def body(t):
         for name, label in ot.selector_labels(e) + ot.grouping_labels(e):
             if name in other or label in TARGET_LABELS:
                 continue
-            labels = have.get(name, PENDING.get(name, set()))
+            labels = have.get(name, set())
             if label not in labels:
                 bad.append("%s: %s has no label %r (it has %s)" % (where, name, label,
                                                                   sorted(labels)))
