@@ -25,6 +25,10 @@ void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
 /* "token:NAME" of the caller, the audit trail's actor: len >= SL_ID_MAX + 7. */
 void sl_api_actor(const struct sl_request *r, char *buf, size_t len);
 
+/* Answer a read of the store that failed with rc: 503, saying whether a
+ * stored record could not be read (-EILSEQ: the store logged which). */
+void sl_api_read_error(struct sl_request *r, int rc);
+
 /* }===================================================================== */
 
 /* routes.c: every route, in the order they are tried */

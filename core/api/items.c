@@ -28,10 +28,11 @@ void sl_api_item_get(struct sl_request *r)
                              sl_id_valid(id) ? id : "(invalid)");
         return;
     }
-    if (rc < 0 || sl_store_counters_get(s, id, counts, &counted) < 0 ||
-        sl_store_audit_list(s, id, 0, AUDIT_PAGE_MAX, &audit) < 0) {
+    if (rc == 0 && (rc = sl_store_counters_get(s, id, counts, &counted)) == 0)
+        rc = sl_store_audit_list(s, id, 0, AUDIT_PAGE_MAX, &audit);
+    if (rc < 0) {
         json_decref(item);
-        sl_http_reply_store_error(r, -EIO);
+        sl_api_read_error(r, rc);
         return;
     }
     sl_counters_get(r->srv, id, counted, counts);
@@ -60,8 +61,9 @@ void sl_api_audit(struct sl_request *r)
                              AUDIT_PAGE_MAX);
         return;
     }
-    if (sl_store_audit_list(r->srv->reader, item, after, (int)limit, &list) < 0) {
-        sl_http_reply_store_error(r, -EIO);
+    int rc = sl_store_audit_list(r->srv->reader, item, after, (int)limit, &list);
+    if (rc < 0) {
+        sl_api_read_error(r, rc);
         return;
     }
     sl_http_reply_json(r, 200, json_pack("{s:o}", "records", list));

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/sha256.h"
@@ -79,22 +80,34 @@ int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *r)
 {
     char hash[SL_SHA256_HEX_LEN + 1];
     int64_t seq = s->audit_seq + 1;
-    const char *reason = r->reason ? r->reason : "";
+    /* The hash covers the text as stored: repaired first, if need be. */
+    const char *in[] = { r->item, r->actor, r->action, r->from_state, r->to_state,
+                         r->reason ? r->reason : "" };
+    static const char *const names[] = { "item", "actor", "action", "from", "to", "reason" };
+    const char *text[6];
+    char *keep[6] = { 0 }, what[64];
+    int rc = 0;
 
-    audit_hash(s->audit_hash, seq, r->item, r->actor, r->action, r->from_state,
-               r->to_state, reason, r->ts_ms, hash);
-    sqlite3_stmt *st = stmt_get(s, ST_AUDIT_INSERT);
-    sqlite3_bind_int64(st, 1, seq);
-    bind_text(st, 2, r->item);
-    bind_text(st, 3, r->actor);
-    bind_text(st, 4, r->action);
-    bind_text(st, 5, r->from_state);
-    bind_text(st, 6, r->to_state);
-    bind_text(st, 7, reason);
-    sqlite3_bind_int64(st, 8, r->ts_ms);
-    bind_text(st, 9, s->audit_hash);
-    bind_text(st, 10, hash);
-    int rc = stmt_done(s, st, "audit append");
+    for (int i = 0; i < 6 && rc == 0; i++) {
+        snprintf(what, sizeof(what), "audit record %lld's %s", (long long)seq, names[i]);
+        rc = text_in(in[i], what, &text[i], &keep[i]);
+    }
+    if (rc == 0) {
+        audit_hash(s->audit_hash, seq, text[0], text[1], text[2], text[3], text[4], text[5],
+                   r->ts_ms, hash);
+        sqlite3_stmt *st = stmt_get(s, ST_AUDIT_INSERT);
+        sqlite3_bind_int64(st, 1, seq);
+        for (int i = 0; i < 6; i++)
+            bind_text(st, 2 + i, text[i]);
+        sqlite3_bind_int64(st, 8, r->ts_ms);
+        bind_text(st, 9, s->audit_hash);
+        bind_text(st, 10, hash);
+        rc = stmt_done(s, st, "audit append");
+        /* The bound texts are SQLITE_STATIC: cleared before they are freed. */
+        sqlite3_clear_bindings(st);
+    }
+    for (int i = 0; i < 6; i++)
+        free(keep[i]);
     if (rc == 0) {
         s->audit_seq = seq;
         memcpy(s->audit_hash, hash, sizeof(hash));
@@ -117,9 +130,14 @@ int sl_store_audit_list(struct sl_store *s, const char *item, int64_t after,
         sqlite3_bind_int(st, 2, limit);
     }
     json_t *list = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, json_pack("{s:I, s:o, s:s, s:s, s:o, s:o, s:s, s:I, s:s}",
+    json_error_t jerr;
+    int rc, bad = 0;
+    if (!list) {
+        sqlite3_reset(st);
+        return -ENOMEM;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *rec = json_pack_ex(&jerr, 0, "{s:I, s:o, s:s, s:s, s:o, s:o, s:s, s:I, s:s}",
             "seq", (json_int_t)sqlite3_column_int64(st, 0),
             "item", col_string_or_null(st, 1),
             "actor", col_text(st, 2),
@@ -128,11 +146,19 @@ int sl_store_audit_list(struct sl_store *s, const char *item, int64_t after,
             "to", col_string_or_null(st, 5),
             "reason", col_text(st, 6),
             "ts_ms", (json_int_t)sqlite3_column_int64(st, 7),
-            "hash", col_text(st, 8)));
+            "hash", col_text(st, 8));
+        if (!rec || json_array_append_new(list, rec) < 0) {
+            char what[48];
+            snprintf(what, sizeof(what), "audit record %lld",
+                     (long long)sqlite3_column_int64(st, 0));
+            bad = rec ? -ENOMEM : row_unreadable(&jerr, what);
+            break;
+        }
+    }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (bad || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
         json_decref(list);
-        return db_fail(s, "audit list");
+        return bad ? bad : db_fail(s, "audit list");
     }
     *out = list;
     return 0;

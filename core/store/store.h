@@ -16,6 +16,12 @@
  *
  * Errors: 0 or a negative errno; -ENOENT for a missing row, -EEXIST for a
  * conflicting one, -EIO for a failure of the database itself (logged here).
+ * A listing that meets a row it cannot show (text that is not UTF-8, a JSON
+ * column that does not parse: written by an older sluiced, or edited by
+ * hand) fails with -EILSEQ and logs which row; it never leaves the row out.
+ * Free text that is not UTF-8 (a caller's bug) is stored repaired
+ * (sl_utf8_repair: a character cut at the end left out, other bad bytes
+ * U+FFFD) and the repair is logged, so that every stored row can be listed.
  */
 
 #include <stdbool.h>
