@@ -57,7 +57,7 @@ static int first_start(struct sl_server *srv, struct sl_store *writer)
     if (sl_auth_generate(token, hash) < 0)
         return -EIO;
     if (sl_store_begin(writer) < 0 ||
-        sl_store_token_insert(writer, "admin", "admin", hash, sl_now_ms()) < 0 ||
+        sl_store_token_insert(writer, "admin", "admin", hash, sl_now_ms(), 0) < 0 ||
         sl_store_commit(writer) < 0) {
         sl_store_rollback(writer);
         return -EIO;

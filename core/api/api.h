@@ -76,8 +76,9 @@ void sl_api_stats(struct sl_request *r);
 void sl_api_feed(struct sl_request *r);
 /* takedown.c */
 void sl_api_takedown(struct sl_request *r);
-/* auth.c */
+/* tokens.c */
 void sl_api_token_create(struct sl_request *r);
 void sl_api_token_delete(struct sl_request *r);
+void sl_api_token_list(struct sl_request *r);
 
 #endif

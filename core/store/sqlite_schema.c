@@ -160,6 +160,8 @@ static const char *const migrations[] = {
     "INSERT INTO item_counts SELECT item, sum(n * (type = 0)), sum(n * (type = 1)), sum(n * (type = 2)), sum(n * (type = 3)), sum(n * (type = 4)), sum(n * (type = 5)), sum(n * (type = 6)), sum(n * (type = 7)), sum(n * (type = 8)), sum(n * (type = 9))"
     "  FROM item_counters GROUP BY item;"
     "DROP TABLE item_counters;",
+    /* 6 -> 7: tokens that expire (NULL: never) */
+    "ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

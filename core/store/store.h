@@ -238,13 +238,16 @@ int sl_store_decision_stats(struct sl_store *s, int64_t since_ms, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Tokens ======================================= */
+/* expires_ms: when the token stops working (daemon time); 0 never. */
 int sl_store_token_insert(struct sl_store *s, const char *name, const char *role,
-                          const char *hash_hex, int64_t now_ms);
+                          const char *hash_hex, int64_t now_ms, int64_t expires_ms);
 int sl_store_token_delete(struct sl_store *s, const char *name);
-/* Call fn for every token; stops early when fn returns nonzero. */
+/* Call fn for every token, in name order; stops early when fn returns
+ * nonzero. expires_ms 0: never. */
 int sl_store_token_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *name, const char *role,
-                                  const char *hash_hex),
+                                  const char *hash_hex, int64_t created_ms,
+                                  int64_t expires_ms),
                         void *arg);
 /* }===================================================================== */
 

@@ -154,6 +154,9 @@ def body(t):
     r = d.get("/v1/stats")
     t.check(r.status == 200 and r.json.get("moderators", {}).get("token:m2", {}).get("reject")
             == 1, "GET /v1/stats counts m2's reject", r)
+    r = d.get("/v1/tokens")
+    t.check(r.status == 200 and long_name in [x["name"] for x in r.json["tokens"]],
+            "GET /v1/tokens lists the 128-character name", r)
 
     # sluicectl's views of the same.
     ctl = lambda *a: st.run([st.program("sluicectl"), "--url", d.url, "--token", d.token]
@@ -167,6 +170,8 @@ def body(t):
     t.check(p.returncode == 0 and "hold1" in p.stdout, "sluicectl queue", p.stderr)
     p = ctl("stats")
     t.check(p.returncode == 0 and "token:m2" in p.stdout, "sluicectl stats", p.stderr)
+    p = ctl("token", "list")
+    t.check(p.returncode == 0 and long_name in p.stdout, "sluicectl token list", p.stderr)
     p = ctl("audit", "verify")
     t.check(p.returncode == 0, "sluicectl audit verify", p.stderr)
 
