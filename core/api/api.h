@@ -46,8 +46,10 @@ void sl_api_clock_advance(struct sl_request *r);
 void sl_api_upload(struct sl_request *r);
 /* items.c */
 void sl_api_item_get(struct sl_request *r);
+/* audit.c */
 void sl_api_audit(struct sl_request *r);
 void sl_api_audit_verify(struct sl_request *r);
+void sl_api_audit_head(struct sl_request *r);
 /* users.c */
 void sl_api_user_post(struct sl_request *r);
 void sl_api_follow_put(struct sl_request *r);

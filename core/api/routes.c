@@ -28,6 +28,7 @@ const struct sl_route sl_api_routes[] = {
     { EVHTTP_REQ_POST,   "/v1/events",            ING | ADM,       SL_BODY_EVENTS, sl_api_events,          "POST /v1/events" },
     { EVHTTP_REQ_GET,    "/v1/audit",             MOD | POL | ADM, SL_BODY_NONE,   sl_api_audit,           "GET /v1/audit" },
     { EVHTTP_REQ_GET,    "/v1/audit/verify",      MOD | POL | ADM, SL_BODY_NONE,   sl_api_audit_verify,    "GET /v1/audit/verify" },
+    { EVHTTP_REQ_GET,    "/v1/audit/head",        MOD | POL | ADM, SL_BODY_NONE,   sl_api_audit_head,      "GET /v1/audit/head" },
     { EVHTTP_REQ_GET,    "/v1/queue",             MOD | ADM,       SL_BODY_NONE,   sl_api_queue,           "GET /v1/queue" },
     { EVHTTP_REQ_POST,   "/v1/queue/claim",       MOD | ADM,       SL_BODY_JSON,   sl_api_queue_claim,     "POST /v1/queue/claim" },
     { EVHTTP_REQ_POST,   "/v1/items/{}/decision", MOD | ADM,       SL_BODY_JSON,   sl_api_decision,        "POST /v1/items/{id}/decision" },

@@ -45,12 +45,13 @@ enum {
     A_SINCE = 1 << 3,
     A_FORCE = 1 << 4,
     A_EXPIRES = 1 << 5,
+    A_HEAD = 1 << 6,
 };
 
 struct args {
     int n;                      /* words, in pos[] */
     const char *pos[4];
-    const char *queue, *limit, *role, *since, *expires;
+    const char *queue, *limit, *role, *since, *expires, *head;
     bool force;
 };
 
@@ -92,6 +93,7 @@ int sl_ctl_args(struct client *c, int argc, char **argv, unsigned allowed,
 /* The commands that live in their own files. */
 int sl_ctl_policy(struct client *c, int argc, char **argv);
 int sl_ctl_review(struct client *c, int argc, char **argv);
+int sl_ctl_audit(struct client *c, int argc, char **argv);
 int sl_ctl_token(struct client *c, int argc, char **argv);
 
 static inline const char *str(json_t *obj, const char *key)

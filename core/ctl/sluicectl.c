@@ -43,7 +43,8 @@ static void usage(FILE *to)
         "  policy reload                    load the policy directory again\n"
         "  policy replay DIR [--since DUR]  what the policies in DIR would change\n"
         "  backup FILE [--force]            a consistent copy of the store\n"
-        "  audit verify                     walk the audit trail's hash chain\n"
+        "  audit verify [--head SEQ:HASH]   walk the audit trail's chain (against an anchor)\n"
+        "  audit head                       the newest record's SEQ:HASH, to anchor elsewhere\n"
         "--json prints the daemon's JSON answer; DUR is like 30m, 24h or 7d.\n"
         "environment: SLUICE_URL (default http://127.0.0.1:8420), SLUICE_TOKEN\n"
         "exit status: 0 done, 1 refused or unreachable, 2 usage error\n");
@@ -335,6 +336,7 @@ int sl_ctl_args(struct client *c, int argc, char **argv, unsigned allowed,
         { "role",  A_ROLE,  offsetof(struct args, role) },
         { "since", A_SINCE, offsetof(struct args, since) },
         { "expires", A_EXPIRES, offsetof(struct args, expires) },
+        { "head",  A_HEAD,  offsetof(struct args, head) },
     };
     bool words_only = false;
 
@@ -607,31 +609,6 @@ static int cmd_stats(struct client *c, int argc, char **argv)
     return 0;
 }
 
-static int cmd_audit(struct client *c, int argc, char **argv)
-{
-    struct args a;
-    json_t *res;
-    int rc = sl_ctl_args(c, argc, argv, 0, 1, 1, "audit verify", &a);
-
-    if (rc)
-        return rc;
-    if (strcmp(a.pos[0], "verify") != 0)
-        return usage_error(c, "unknown audit command '%s'; use: audit verify", a.pos[0]);
-    if ((rc = sl_ctl_call(c, EVHTTP_REQ_GET, "/v1/audit/verify", NULL, &res)))
-        return rc;
-    if (json_is_true(json_object_get(res, "ok"))) {
-        if (!c->json)
-            printf("audit trail intact: %lld records checked\n", num(res, "checked"));
-    } else {
-        /* Plain words on stderr even under --json: a broken chain is news. */
-        fprintf(stderr, "sluicectl: the audit trail is broken at record %lld (%lld checked): %s\n",
-                num(res, "bad_seq"), num(res, "checked"), str(res, "message"));
-        rc = EXIT_REFUSED;
-    }
-    json_decref(res);
-    return rc;
-}
-
 /* }===================================================================== */
 
 /* {====================== Backup ======================================= */
@@ -698,7 +675,7 @@ static const struct command {
     { "stats",  cmd_stats },        /* GET /v1/stats */
     { "policy", sl_ctl_policy },       /* check, reload, replay */
     { "backup", cmd_backup },       /* GET /v1/backup */
-    { "audit",  cmd_audit },        /* GET /v1/audit/verify */
+    { "audit",  sl_ctl_audit },     /* GET /v1/audit/verify, /v1/audit/head */
 };
 
 /* The first line of FILE, without surrounding blanks. */

@@ -42,6 +42,7 @@ enum stmt {
     ST_ITEM_MERGE_TAGS,
     /* sqlite_audit.c */
     ST_AUDIT_HEAD,
+    ST_AUDIT_HASH,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST_ITEM,
     ST_AUDIT_LIST_ALL,
@@ -103,6 +104,11 @@ struct sl_store {
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
+    /* The audit key's HMAC state (sl_store_audit_key), when keyed, and the
+     * first record it keys. */
+    bool audit_keyed;
+    int64_t audit_keyed_from;
+    struct sl_hmac_sha256 audit_mac;
 };
 
 /* {====================== Statement helpers ============================ */

@@ -162,6 +162,9 @@ static const char *const migrations[] = {
     "DROP TABLE item_counters;",
     /* 6 -> 7: tokens that expire (NULL: never) */
     "ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;",
+    /* 7 -> 8: the audit chain keyed: each record's format (1 SHA-256, as
+     * written so far; 2 HMAC-SHA-256 under a key kept outside the database) */
+    "ALTER TABLE audit ADD COLUMN v INTEGER NOT NULL DEFAULT 1;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
