@@ -24,6 +24,7 @@
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "lib/sha256.h"
 #include "lib/text.h"
 #include "policy/policy.h"
 #include "server.h"
@@ -51,10 +52,12 @@ static void usage(FILE *to)
 /* {====================== First start ================================== */
 
 /* On an empty store, make the admin token, keep only its hash, and hand the
- * token over once: in STATE/admin.token (0600) and on standard output. */
+ * token over once, in STATE/admin.token (0600). Standard output gets the
+ * file's name, never the token: a journal keeps whatever is printed. */
 static int first_start(struct sl_server *srv, struct sl_store *writer)
 {
     char token[SL_TOKEN_LEN + 1], hash[65], path[4096];
+    int rc = 0;
 
     if (sl_auth_generate(token, hash) < 0)
         return -EIO;
@@ -62,18 +65,21 @@ static int first_start(struct sl_server *srv, struct sl_store *writer)
         sl_store_token_insert(writer, "admin", "admin", hash, sl_now_ms(), 0) < 0 ||
         sl_store_commit(writer) < 0) {
         sl_store_rollback(writer);
+        sl_memzero(token, sizeof(token));
         return -EIO;
     }
     snprintf(path, sizeof(path), "%s/admin.token", srv->cfg.state_dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || dprintf(fd, "%s\n", token) < 0 || fsync(fd) < 0) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || fchmod(fd, 0600) < 0 || dprintf(fd, "%s\n", token) < 0 || fsync(fd) < 0) {
         sl_err("cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -EIO;
+        rc = -EIO;
     }
-    close(fd);
-    printf("sluiced: first start: admin token %s (saved in %s)\n", token, path);
+    if (fd >= 0)
+        close(fd);
+    sl_memzero(token, sizeof(token));
+    if (rc < 0)
+        return rc;
+    printf("sluiced: first start: the admin token is in %s\n", path);
     fflush(stdout);
     return 0;
 }
