@@ -90,13 +90,14 @@ void sl_api_stats(struct sl_request *r)
     json_t *depths = NULL, *decisions = NULL, *states = NULL;
     int64_t now = sl_now_ms();
     struct sl_store *s = r->srv->reader;
+    int rc;
 
-    if (sl_store_queue_depths(s, now, r->srv->cfg.queue_sla, &depths) < 0 ||
-        sl_store_decision_stats(s, now - STATS_WINDOW_MS, &decisions) < 0 ||
-        sl_store_item_states(s, &states) < 0) {
+    if ((rc = sl_store_queue_depths(s, now, r->srv->cfg.queue_sla, &depths)) < 0 ||
+        (rc = sl_store_decision_stats(s, now - STATS_WINDOW_MS, &decisions)) < 0 ||
+        (rc = sl_store_item_states(s, &states)) < 0) {
         json_decref(depths);
         json_decref(decisions);
-        sl_http_reply_store_error(r, -EIO);
+        sl_api_read_error(r, rc);
         return;
     }
     json_t *out = json_pack("{s:I, s:o, s:o}", "now_ms", (json_int_t)now,

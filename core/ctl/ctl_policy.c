@@ -19,8 +19,7 @@
 
 #define FILE_MAX (4 << 20)      /* the daemon takes no policy source larger */
 
-/* 30s, 15m, 24h, 7d, 2w, or a sum like 1h30m; -1 when it is none of these. */
-static long long parse_duration(const char *s)
+long long sl_ctl_duration(const char *s)
 {
     long long total = 0;
 
@@ -251,7 +250,7 @@ static void print_wave(json_t *w)
 
 static int policy_replay(struct client *c, const char *dir, const char *since)
 {
-    long long window = since ? parse_duration(since) : 0;
+    long long window = since ? sl_ctl_duration(since) : 0;
     json_t *res, *v;
     const char *k;
     size_t i;

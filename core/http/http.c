@@ -383,7 +383,14 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (rt->roles != SL_ROLE_PUBLIC) {
         const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req),
                                               "Authorization");
-        if (sl_auth_check(h->srv->auth, auth, &r->token_name, &r->role) < 0) {
+        int arc = sl_auth_check(h->srv->auth, auth, &r->token_name, &r->role);
+        if (arc == -EKEYEXPIRED) {
+            sl_http_reply_errorf(r, 401, "unauthorized", NULL,
+                                 "The token '%s' has expired; an admin can make a new one.",
+                                 r->token_name);
+            return;
+        }
+        if (arc < 0) {
             sl_http_reply_errorf(r, 401, "unauthorized", NULL,
                                  "Send a valid token as 'Authorization: Bearer TOKEN'.");
             return;

@@ -52,6 +52,7 @@ static const struct key keys[] = {
     { "policies_dir",           K_STRING,   OFF(policies_dir), 0, 0 },
     { "plugins_dir",            K_STRING,   OFF(plugins_dir), 0, 0 },
     { "console_dir",            K_STRING,   OFF(console_dir), 0, 0 },
+    { "audit_key_file",         K_STRING,   OFF(audit_key_file), 0, 0 },
     { "log_level",              K_LOGLEVEL, OFF(log_level), 0, 0 },
     { "body_limit",             K_SIZE,     OFF(body_limit), 1024, 1LL << 30 },
     { "lua_memory_limit",       K_SIZE,     OFF(lua_memory_limit), 1 << 20, 1LL << 34 },

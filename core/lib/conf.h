@@ -26,6 +26,7 @@ struct sl_config {
     char *policies_dir;
     char *plugins_dir;
     char *console_dir;
+    char *audit_key_file;       /* NULL: STATE/audit.key */
     int log_level;
     size_t body_limit;
     size_t lua_memory_limit;

@@ -257,10 +257,22 @@ int sl_plugins_review(struct sl_plugins *ps, struct sl_item *item, char *err, si
             continue;
         rv.queue[sizeof(rv.queue) - 1] = '\0';
         rv.reason[sizeof(rv.reason) - 1] = '\0';
-        json_array_append_new(item->plugin_verdicts, json_pack("{s:s, s:s, s:s, s:i, s:s}",
-            "plugin", l->p.name, "verdict", verdict_names[rv.verdict],
-            "queue", rv.queue[0] ? rv.queue : "default", "priority", rv.priority,
-            "reason", rv.reason));
+        /* A plugin's bytes need not be UTF-8, and JSON cannot carry them:
+         * repaired (a cut character left out, stray bytes U+FFFD), never
+         * a verdict lost because its reason could not be written. */
+        char *reason = NULL;
+        json_t *pv = NULL;
+        if (sl_utf8_repair(rv.reason, &reason) >= 0)
+            pv = json_pack("{s:s, s:s, s:s, s:i, s:s}", "plugin", l->p.name,
+                           "verdict", verdict_names[rv.verdict],
+                           "queue", rv.queue[0] ? rv.queue : "default",
+                           "priority", rv.priority, "reason", reason ? reason : rv.reason);
+        free(reason);
+        if (!pv || json_array_append_new(item->plugin_verdicts, pv) < 0) {
+            snprintf(err, errlen, "plugin %s: review failed: its verdict could not be kept "
+                     "(out of memory, or a queue name that is not UTF-8)", l->p.name);
+            return -EIO;
+        }
     }
     return 0;
 }

@@ -168,7 +168,9 @@ static void consider(struct sl_outcome *v, int *held, int verdict, const char *q
 static void fail_to_people(struct sl_outcome *v, int *held, const char *hook,
                            const char *why, const char *actor, bool live)
 {
-    char reason[512];
+    /* Room for all of why (at most an err buffer): consider() then cuts
+     * the whole to the verdict's reason on a character boundary. */
+    char reason[SL_LUA_ERR_MAX + 64];
     snprintf(reason, sizeof(reason), "policy_error: %s: %s", hook, why);
     if (live)
         sl_policy_failed(hook, why);

@@ -12,12 +12,14 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
 
 #include "lib/log.h"
 #include "lib/sha256.h"
+#include "lib/text.h"
 #include "store/store.h"
 
 /* One slot per statement, grouped by the file that holds its SQL. */
@@ -40,6 +42,7 @@ enum stmt {
     ST_ITEM_MERGE_TAGS,
     /* sqlite_audit.c */
     ST_AUDIT_HEAD,
+    ST_AUDIT_HASH,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST_ITEM,
     ST_AUDIT_LIST_ALL,
@@ -111,6 +114,11 @@ struct sl_store {
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
+    /* The audit key's HMAC state (sl_store_audit_key), when keyed, and the
+     * first record it keys. */
+    bool audit_keyed;
+    int64_t audit_keyed_from;
+    struct sl_hmac_sha256 audit_mac;
 };
 
 /* {====================== Statement helpers ============================ */
@@ -157,17 +165,73 @@ static inline const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
+/* A JSON column: null when SQL NULL, NULL when its text does not parse
+ * (json_pack then refuses the row: see row_unreadable). */
 static inline json_t *col_json(sqlite3_stmt *st, int i)
 {
     const char *text = col_text(st, i);
-    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-    return v ? v : json_null();
+    return text ? json_loads(text, JSON_DECODE_ANY, NULL) : json_null();
 }
 
+/* A text column as a JSON string: null when SQL NULL, NULL when it is not
+ * UTF-8. */
 static inline json_t *col_string_or_null(sqlite3_stmt *st, int i)
 {
     const char *text = col_text(st, i);
     return text ? json_string(text) : json_null();
+}
+
+/* }===================================================================== */
+
+/* {====================== Text in, rows out ============================= */
+/*
+ * No row may be stored that a listing cannot show. Free text (reasons,
+ * actors) goes in through bind_utf8: text that is not UTF-8 (a caller's
+ * bug: a cut character, a plugin's bytes) is stored repaired (sl_utf8_repair)
+ * and the repair is logged. A row read back that still cannot become JSON
+ * (written by an older sluiced, or edited by hand) is never left out of a
+ * listing in silence: row_unreadable logs where it is and the listing
+ * fails with -EILSEQ.
+ */
+
+/* Text to store, valid: *keep is NULL or the repaired copy to free(). */
+static inline int text_in(const char *v, const char *what, const char **out, char **keep)
+{
+    int rc = v ? sl_utf8_repair(v, keep) : 0;
+
+    *out = rc == 1 ? *keep : v;
+    if (rc == 1)
+        sl_warn("store: %s was not valid UTF-8 (a cut character or stray bytes); "
+                "stored with those bytes repaired", what);
+    return rc < 0 ? rc : 0;
+}
+
+static inline int bind_utf8(sqlite3_stmt *st, int i, const char *v, const char *what)
+{
+    const char *text;
+    char *keep = NULL;
+    int rc = text_in(v, what, &text, &keep);
+
+    if (rc < 0)
+        return rc;
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+    free(keep);
+    return 0;
+}
+
+/* json_pack_ex refused a row: say which and why; -EILSEQ (-ENOMEM when
+ * it was memory). what is "audit record 12" or the like. */
+static inline int row_unreadable(const json_error_t *jerr, const char *what)
+{
+    if (json_error_code(jerr) == json_error_out_of_memory)
+        return -ENOMEM;
+    sl_err("store: %s cannot be listed: %s (written by an older sluiced, or edited "
+           "by hand?)", what, json_error_code(jerr) == json_error_null_value
+           ? "a JSON column does not parse" : jerr->text);
+    return -EILSEQ;
 }
 /* }===================================================================== */
 

@@ -2,8 +2,10 @@
 /* Distribution: waves, offers, and what the audience loads at start. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdbool.h>
 
+#include "lib/log.h"
 #include "store/sqlite.h"
 
 const char *const sl_sqlite_dist_sql[ST__COUNT] = {
@@ -31,15 +33,24 @@ int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out)
 {
     sqlite3_stmt *st = stmt_get(s, ST_WAVES_GET);
     json_t *list = json_array();
-    int rc;
+    int rc = SQLITE_DONE, bad = list ? 0 : -ENOMEM, n = 0;
 
     bind_text(st, 1, item);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, col_json(st, 0));
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *w = col_json(st, 0);
+        n++;
+        if (!w) {
+            sl_err("store: wave %d of item %s cannot be listed: its JSON does not parse "
+                   "(edited by hand?)", n, item);
+            bad = -EILSEQ;
+        } else if (json_array_append_new(list, w) < 0) {
+            bad = -ENOMEM;
+        }
+    }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (bad || rc != SQLITE_DONE) {
         json_decref(list);
-        return db_fail(s, "waves get");
+        return bad ? bad : db_fail(s, "waves get");
     }
     *out = list;
     return 0;

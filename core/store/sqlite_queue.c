@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "lib/id.h"
 #include "lib/text.h"
 #include "store/sqlite.h"
 
@@ -54,11 +56,15 @@ int sl_store_queue_put(struct sl_store *s, const char *item, const char *queue,
                        int priority, const char *reason, const char *escalated_by,
                        int64_t now_ms)
 {
+    char what[SL_ID_MAX + 40];
     sqlite3_stmt *st = stmt_get(s, ST_QUEUE_PUT);
     bind_text(st, 1, item);
     bind_text(st, 2, queue);
     sqlite3_bind_int(st, 3, priority);
-    bind_text(st, 4, reason ? reason : "");
+    snprintf(what, sizeof(what), "the queue reason of item %s", item);
+    int rc = bind_utf8(st, 4, reason ? reason : "", what);
+    if (rc < 0)
+        return rc;
     sqlite3_bind_int64(st, 5, now_ms);
     bind_text(st, 6, escalated_by);
     return stmt_done(s, st, "queue put");
@@ -113,6 +119,8 @@ int sl_store_queue_claim(struct sl_store *s, const char *queue, const char *who,
         return db_fail(s, "queue available");
 
     json_t *claimed = json_array();
+    if (!claimed)
+        return -ENOMEM;
     for (int i = 0; i < n; i++) {
         /* Every claim takes a new fence, so a decision carrying an older
          * one is recognisably stale even if the same person reclaimed. */
@@ -133,9 +141,15 @@ int sl_store_queue_claim(struct sl_store *s, const char *queue, const char *who,
             json_decref(claimed);
             return rc;
         }
-        json_array_append_new(claimed, json_pack("{s:s, s:I, s:I}", "id", ids[i],
-                              "fence", (json_int_t)fence,
-                              "lease_until_ms", (json_int_t)(now_ms + lease_ms)));
+        json_error_t jerr;
+        json_t *c = json_pack_ex(&jerr, 0, "{s:s, s:I, s:I}", "id", ids[i],
+                                 "fence", (json_int_t)fence,
+                                 "lease_until_ms", (json_int_t)(now_ms + lease_ms));
+        if (!c || json_array_append_new(claimed, c) < 0) {
+            /* Nothing claimed goes unanswered: the whole claim is refused. */
+            json_decref(claimed);
+            return c ? -ENOMEM : row_unreadable(&jerr, "the id of a queue entry");
+        }
     }
     *out = claimed;
     return 0;
@@ -153,15 +167,17 @@ int sl_store_queue_list(struct sl_store *s, const char *queue, int limit, int64_
                         const char *sla, json_t **out)
 {
     sqlite3_stmt *st = stmt_get(s, ST_QUEUE_LIST);
-    int rc;
+    int rc = SQLITE_DONE;
 
     bind_text(st, 1, queue);
     sqlite3_bind_int64(st, 2, now_ms);
     sqlite3_bind_int(st, 3, limit);
     bind_text(st, 4, sla ? sla : "{}");
     json_t *list = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:s, s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:b}",
+    json_error_t jerr;
+    int bad = list ? 0 : -ENOMEM;
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *e = json_pack_ex(&jerr, 0, "{s:s, s:s, s:i, s:s, s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:b}",
             "id", col_text(st, 0),
             "queue", col_text(st, 1),
             "priority", sqlite3_column_int(st, 2),
@@ -176,11 +192,25 @@ int sl_store_queue_list(struct sl_store *s, const char *queue, int limit, int64_
             "due_ms", sqlite3_column_type(st, 10) == SQLITE_NULL
                 ? json_null() : json_integer(sqlite3_column_int64(st, 10)),
             "overdue", sqlite3_column_type(st, 10) != SQLITE_NULL &&
-                sqlite3_column_int64(st, 10) <= now_ms));
+                sqlite3_column_int64(st, 10) <= now_ms);
+        if (!e || json_array_append_new(list, e) < 0) {
+            char what[SL_ID_MAX + 40];
+            snprintf(what, sizeof(what), "the queue entry of item %s", col_text(st, 0));
+            bad = e ? -ENOMEM : row_unreadable(&jerr, what);
+        }
+    }
+    /* json_extract stops the query at an upload that is not JSON, without
+     * saying whose: one query finds it, and parsing each upload twice on
+     * every listing to name it here would cost every moderator. */
+    if (!bad && rc == SQLITE_ERROR && strcmp(sqlite3_errmsg(s->db), "malformed JSON") == 0) {
+        sl_err("store: the queue cannot be listed: an item's upload is not JSON (edited by "
+               "hand?); SELECT id FROM items WHERE NOT json_valid(upload) finds it");
+        bad = -EILSEQ;
+    }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (bad || rc != SQLITE_DONE) {
         json_decref(list);
-        return db_fail(s, "queue list");
+        return bad ? bad : db_fail(s, "queue list");
     }
     *out = list;
     return 0;
@@ -189,24 +219,29 @@ int sl_store_queue_list(struct sl_store *s, const char *queue, int limit, int64_
 int sl_store_queue_depths(struct sl_store *s, int64_t now_ms, const char *sla, json_t **out)
 {
     sqlite3_stmt *st = stmt_get(s, ST_QUEUE_DEPTHS);
-    int rc;
+    int rc = SQLITE_DONE;
 
     sqlite3_bind_int64(st, 1, now_ms);
     bind_text(st, 2, sla ? sla : "{}");
     json_t *list = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I, s:o, s:I}",
+    json_error_t jerr;
+    int bad = list ? 0 : -ENOMEM;
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *q = json_pack_ex(&jerr, 0, "{s:s, s:I, s:I, s:I, s:o, s:I}",
             "name", col_text(st, 0),
             "depth", (json_int_t)sqlite3_column_int64(st, 1),
             "oldest_ms", (json_int_t)sqlite3_column_int64(st, 2),
             "claimed", (json_int_t)sqlite3_column_int64(st, 3),
             "sla_ms", sqlite3_column_type(st, 4) == SQLITE_NULL
                 ? json_null() : json_integer(sqlite3_column_int64(st, 4)),
-            "overdue", (json_int_t)sqlite3_column_int64(st, 5)));
+            "overdue", (json_int_t)sqlite3_column_int64(st, 5));
+        if (!q || json_array_append_new(list, q) < 0)
+            bad = q ? -ENOMEM : row_unreadable(&jerr, "a queue's name");
+    }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (bad || rc != SQLITE_DONE) {
         json_decref(list);
-        return db_fail(s, "queue depths");
+        return bad ? bad : db_fail(s, "queue depths");
     }
     *out = list;
     return 0;

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "lib/id.h"
 #include "store/sqlite.h"
 
 const char *const sl_sqlite_users_sql[ST__COUNT] = {
@@ -46,11 +48,17 @@ int sl_store_user_get(struct sl_store *s, const char *id, json_t **out)
     sqlite3_stmt *st = stmt_get(s, ST_USER_GET);
     bind_text(st, 1, id);
     int rc = sqlite3_step(st);
+    json_error_t jerr;
     if (rc == SQLITE_ROW)
-        *out = json_pack("{s:s, s:o, s:o}", "id", col_text(st, 0),
-                         "city", col_string_or_null(st, 1),
-                         "interests", col_json(st, 2));
+        *out = json_pack_ex(&jerr, 0, "{s:s, s:o, s:o}", "id", col_text(st, 0),
+                            "city", col_string_or_null(st, 1),
+                            "interests", col_json(st, 2));
     sqlite3_reset(st);
+    if (rc == SQLITE_ROW && !*out) {
+        char what[SL_ID_MAX + 8];
+        snprintf(what, sizeof(what), "user %s", id);
+        return row_unreadable(&jerr, what);
+    }
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "user get");
 }
 

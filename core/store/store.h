@@ -16,6 +16,12 @@
  *
  * Errors: 0 or a negative errno; -ENOENT for a missing row, -EEXIST for a
  * conflicting one, -EIO for a failure of the database itself (logged here).
+ * A listing that meets a row it cannot show (text that is not UTF-8, a JSON
+ * column that does not parse: written by an older sluiced, or edited by
+ * hand) fails with -EILSEQ and logs which row; it never leaves the row out.
+ * Free text that is not UTF-8 (a caller's bug) is stored repaired
+ * (sl_utf8_repair: a character cut at the end left out, other bad bytes
+ * U+FFFD) and the repair is logged, so that every stored row can be listed.
  */
 
 #include <stdbool.h>
@@ -100,7 +106,19 @@ struct sl_audit_rec {
     int64_t ts_ms;
 };
 
-/* Append one record, chained to the previous one by SHA-256. */
+/*
+ * Each record's hash covers the one before it. Format 1 is SHA-256 (what
+ * older versions wrote); format 2, HMAC-SHA-256 under the audit key, which
+ * is kept outside the database with the first record it keys (keyed_from).
+ * sl_store_audit_key() gives a connection both (len >= 16 bytes, copied):
+ * the writer's records are keyed from then on; verify checks keyed records
+ * with the key and takes a plain record from keyed_from on for a chain
+ * rewritten without it.
+ */
+int sl_store_audit_key(struct sl_store *s, const uint8_t *key, size_t len,
+                       int64_t keyed_from);
+
+/* Append one record, chained to the previous one. */
 int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *rec);
 
 /* Records of one item (or all, when item is NULL) after seq `after`, at
@@ -108,9 +126,34 @@ int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *rec);
 int sl_store_audit_list(struct sl_store *s, const char *item, int64_t after,
                         int limit, json_t **out);
 
-/* Walk the whole chain; 0 when intact, -EBADMSG with *bad_seq set at the
- * first record whose hash does not match. */
-int sl_store_audit_verify(struct sl_store *s, int64_t *checked, int64_t *bad_seq);
+/* The newest record: what an operator anchors elsewhere. */
+struct sl_audit_head {
+    int64_t seq;                /* 0 when the trail is empty */
+    int64_t ts_ms;
+    int format;                 /* 1 SHA-256, 2 HMAC-SHA-256; 0 when empty */
+    char hash[65];              /* hex; 64 zeros when empty */
+};
+int sl_store_audit_head(struct sl_store *s, struct sl_audit_head *out);
+
+/* The stored hash of record seq (hash gets 65 bytes); -ENOENT when none. */
+int sl_store_audit_hash(struct sl_store *s, int64_t seq, char *hash);
+
+/* One page of verification: records after `after`, at most limit. */
+struct sl_audit_check {
+    int64_t after;              /* in: 0 from the start, or the last record checked */
+    int64_t limit;              /* in: at most this many records */
+    int64_t checked;            /* out: records found right */
+    int64_t last_seq;           /* out: the last of them (after, when none) */
+    bool more;                  /* out: records follow last_seq */
+    int64_t bad_seq;            /* out, on -EBADMSG: the first record found wrong */
+    const char *problem;        /* out, on -EBADMSG: why (a static sentence) */
+};
+/* Check each record's link to the one before (record `after` as stored)
+ * and its hash: 0 when the page is intact, -EBADMSG at the first record
+ * that is not (also: a plain record from keyed_from on, or a keyed record
+ * on a connection without the key), -ERANGE when `after` is past the
+ * newest record. */
+int sl_store_audit_verify(struct sl_store *s, struct sl_audit_check *c);
 /* }===================================================================== */
 
 /* {====================== Users and follows ============================ */
@@ -267,13 +310,16 @@ int sl_store_decision_stats(struct sl_store *s, int64_t since_ms, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Tokens ======================================= */
+/* expires_ms: when the token stops working (daemon time); 0 never. */
 int sl_store_token_insert(struct sl_store *s, const char *name, const char *role,
-                          const char *hash_hex, int64_t now_ms);
+                          const char *hash_hex, int64_t now_ms, int64_t expires_ms);
 int sl_store_token_delete(struct sl_store *s, const char *name);
-/* Call fn for every token; stops early when fn returns nonzero. */
+/* Call fn for every token, in name order; stops early when fn returns
+ * nonzero. expires_ms 0: never. */
 int sl_store_token_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *name, const char *role,
-                                  const char *hash_hex),
+                                  const char *hash_hex, int64_t created_ms,
+                                  int64_t expires_ms),
                         void *arg);
 /* }===================================================================== */
 
