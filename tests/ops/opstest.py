@@ -50,8 +50,8 @@ def shipped_policies(d):
 
 class Daemon(st.Daemon):
     """sluicetest's daemon, started as `WRAP... BINARY -c CONF --listen ...
-    --state ... --policies ...` with an environment of its own. Its start()
-    is sluicetest's, with those three changes."""
+    --state ... --policies ...` with an environment of its own: sluicetest's
+    start() runs command() in environment()."""
 
     def __init__(self, test, conf="", name="d", binary=None, wrap=(), env=None):
         super().__init__(test, conf, name)
@@ -59,39 +59,13 @@ class Daemon(st.Daemon):
         self.wrap = list(wrap)
         self.env = env
 
-    def start(self):
-        assert self.proc is None or self.proc.poll() is not None
-        self.starts += 1
-        self.stdout_path, self.stderr_path = self._log("stdout"), self._log("stderr")
-        self.log_paths += [self.stdout_path, self.stderr_path]
-        argv = self.wrap + [self.binary or st.program("sluiced"), "-c", self.conf,
-                            "--listen", "127.0.0.1:%d" % self.port,
-                            "--state", self.state, "--policies", self.policies]
+    def command(self):
+        return self.wrap + [self.binary or st.program("sluiced")] + super().command()[1:]
+
+    def environment(self):
         env = dict(os.environ)
         env.update(self.env or {})
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=err, env=env)
-        deadline = time.monotonic() + st.START_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                raise st.Failed("sluiced exited with %d during start-up:\n%s"
-                                % (self.proc.returncode, self.logs()))
-            try:
-                if st.request(self.port, "GET", "/healthz", timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                raise st.Failed("sluiced did not answer /healthz within %ss:\n%s"
-                                % (st.START_TIMEOUT, self.logs()))
-            time.sleep(0.05)
-        tok = os.path.join(self.state, "admin.token")
-        if os.path.exists(tok):
-            with open(tok) as f:
-                self.token = f.read().strip()
-        return self
+        return env
 
     def stderr(self):
         with open(self.stderr_path, "rb") as f:

@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 
 #include "lib/log.h"
 #include "lib/sha256.h"
+#include "../lua/util.h"
 #include "store/store.h"
 
 /* {====================== Helpers ====================================== */
@@ -26,7 +26,7 @@
 static const uint8_t KEY[32] = "0123456789abcdef0123456789abcde";
 
 struct fx {
-    char dir[32];
+    char *dir;                  /* a scratch folder (tests/lua/util.c) */
     char path[64];
     struct sl_store *w, *r;
 };
@@ -36,8 +36,7 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "audit.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    f->dir = temp_dir();
     snprintf(f->path, sizeof(f->path), "%s/sluice.db", f->dir);
     assert_int_equal(sl_store_open(f->dir, true, &f->w), 0);
     assert_int_equal(sl_store_open(f->dir, false, &f->r), 0);
@@ -48,22 +47,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    DIR *d;
-    struct dirent *de;
-    char path[1024];
 
     sl_store_free(f->r);
     sl_store_free(f->w);
-    d = opendir(f->dir);
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name);
-        assert_int_equal(unlink(path), 0);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(f->dir), 0);
+    remove_dir(f->dir);
     free(f);
     return 0;
 }

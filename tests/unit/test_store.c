@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "lib/log.h"
+#include "../lua/util.h"
 #include "store/store.h"
 
 /* {====================== Helpers ====================================== */
@@ -23,7 +23,7 @@
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 struct fx {
-    char dir[32];
+    char *dir;                  /* a scratch folder (tests/lua/util.c) */
     struct sl_store *w;         /* the writer */
     struct sl_store *r;         /* a reader, when a test opens one */
 };
@@ -33,8 +33,7 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "store.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    f->dir = temp_dir();
     assert_int_equal(sl_store_open(f->dir, true, &f->w), 0);
     assert_true(sl_store_created(f->w));
     *state = f;
@@ -44,23 +43,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    DIR *d;
-    struct dirent *de;
-    char path[1024];
 
     sl_store_free(f->r);
     sl_store_free(f->w);
-    d = opendir(f->dir);
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name) >= (int)sizeof(path))
-            fail_msg("path too long");
-        assert_int_equal(unlink(path), 0);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(f->dir), 0);
+    remove_dir(f->dir);
     free(f);
     return 0;
 }
