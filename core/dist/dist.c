@@ -399,15 +399,23 @@ void sl_dist_seen(struct sl_server *srv, const char *user)
         dist_seen(D(srv), u);
 }
 
-void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests)
+/* The names of a JSON array of interests (borrowed from it), at most
+ * SL_AUD_INTERESTS_MAX; how many. */
+static size_t interest_names(json_t *interests, const char **names)
 {
-    const char *names[SL_AUD_INTERESTS_MAX];
     size_t n = 0, i;
     json_t *v;
 
     json_array_foreach(interests, i, v)
         if (n < SL_AUD_INTERESTS_MAX)
             names[n++] = json_string_value(v);
+    return n;
+}
+
+void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests)
+{
+    const char *names[SL_AUD_INTERESTS_MAX];
+    size_t n = interest_names(interests, names);
     struct sl_dist *d = D(srv);
     struct sl_lua *lua = sl_policy_lua(srv);
     uint32_t u;
@@ -442,12 +450,8 @@ static int load_user(void *arg, const char *id, const char *city, const char *in
     uint32_t u;
     json_t *list = interests ? json_loads(interests, 0, NULL) : NULL;
     const char *names[SL_AUD_INTERESTS_MAX];
-    size_t n = 0, i;
-    json_t *v;
+    size_t n = interest_names(list, names);
 
-    json_array_foreach(list, i, v)
-        if (n < SL_AUD_INTERESTS_MAX)
-            names[n++] = json_string_value(v);
     if (sl_audience_user_set(d->aud, id, city, names, n) == 0 &&
         sl_audience_user_find(d->aud, id, &u) == 0) {
         /* A visit the store never heard of (a store from before it kept
