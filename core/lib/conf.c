@@ -58,6 +58,11 @@ static const struct key keys[] = {
     { "claim_lease_seconds",    K_INT,      OFF(claim_lease_seconds), 5, 86400 },
     { "commit_batch_max",       K_INT,      OFF(commit_batch_max), 1, 100000 },
     { "simulated_clock",        K_BOOL,     OFF(simulated_clock), 0, 0 },
+    { "header_timeout_seconds", K_INT,      OFF(header_timeout_seconds), 1, 3600 },
+    { "body_timeout_seconds",   K_INT,      OFF(body_timeout_seconds), 1, 86400 },
+    { "idle_timeout_seconds",   K_INT,      OFF(idle_timeout_seconds), 1, 86400 },
+    { "max_connections",        K_INT,      OFF(max_connections), 1, 1000000 },
+    { "max_connections_per_address", K_INT, OFF(max_connections_per_address), 0, 1000000 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -82,6 +87,11 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->lua_instruction_limit = 1000000;
     cfg->claim_lease_seconds = 600;
     cfg->commit_batch_max = 4096;
+    cfg->header_timeout_seconds = 10;
+    cfg->body_timeout_seconds = 30;
+    cfg->idle_timeout_seconds = 60;
+    cfg->max_connections = 10000;
+    cfg->max_connections_per_address = 128;
 }
 
 static void plugins_clear(struct sl_config *cfg)

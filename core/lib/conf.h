@@ -33,6 +33,11 @@ struct sl_config {
     int claim_lease_seconds;
     int commit_batch_max;       /* most requests one transaction holds */
     bool simulated_clock;       /* an admin may advance the clock (loopback only) */
+    int header_timeout_seconds; /* a request head must arrive whole within this */
+    int body_timeout_seconds;   /* and its body within this after the head */
+    int idle_timeout_seconds;   /* a kept-alive connection's wait, and a stalled answer's */
+    int max_connections;        /* open at once, all listeners */
+    int max_connections_per_address; /* from one TCP peer address; 0: no limit */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };
