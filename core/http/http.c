@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,11 @@ static void conn_metrics(const struct sl_http *h, struct evbuffer *out)
                      "Times accepting paused for want of file descriptors.");
     evbuffer_add_printf(out, "sluice_http_accept_paused_total %llu\n",
                         (unsigned long long)cs->accept_paused);
+    sl_metric_header(out, "sluice_http_rate_limited_total", "counter",
+                     "Requests answered 429: their token was over its role's rate.");
+    for (int i = 0; i < SL_CONF_ROLES; i++)
+        evbuffer_add_printf(out, "sluice_http_rate_limited_total{role=\"%s\"} %llu\n",
+                            sl_role_name(1 << i), (unsigned long long)h->rate_limited[i]);
 }
 
 void sl_http_metrics(const struct sl_http *h, struct evbuffer *out)
@@ -380,7 +386,27 @@ static struct sl_request *request_new(struct sl_http *h, struct sl_conn *c)
     return r;
 }
 
-/* Route, token, role: all of it is known from the head, so a request
+/* The token may call one request more, or is told when it may (429). */
+static bool within_rate(struct sl_http *h, struct sl_request *r)
+{
+    int i = __builtin_ctz((unsigned)r->role);
+    const struct sl_rate_limit *lim = &h->srv->cfg.rate_limits[i];
+    double wait = sl_rate_take(h->rate, r->token_name, lim->rate, lim->burst, sl_mono());
+    char secs[32];
+
+    if (wait <= 0)
+        return true;
+    h->rate_limited[i]++;
+    snprintf(secs, sizeof(secs), "%.0f", ceil(wait));
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", secs);
+    sl_http_reply_errorf(r, 429, "rate_limited", NULL,
+                         "The token '%s' (role %s) may send %g requests a second, %d at once; "
+                         "retry in %s s.", r->token_name, sl_role_name(r->role), lim->rate,
+                         lim->burst, secs);
+    return false;
+}
+
+/* Route, token, rate, role: all of it is known from the head, so a request
  * refused here is refused before its body is read. */
 static bool admit(struct sl_http *h, struct sl_request *r, const char *path,
                   const struct sl_route **out)
@@ -424,6 +450,10 @@ static bool admit(struct sl_http *h, struct sl_request *r, const char *path,
                                  "Send a valid token as 'Authorization: Bearer TOKEN'.");
             return false;
         }
+        /* Before the role check: a flood of forbidden calls costs its
+         * token too. */
+        if (!within_rate(h, r))
+            return false;
         if (!(r->role & rt->roles) && r->role != SL_ROLE_ADMIN) {
             sl_http_reply_errorf(r, 403, "forbidden", NULL,
                                  "The token '%s' has the role '%s', which may not call %s.",
@@ -500,7 +530,7 @@ int sl_http_new(struct sl_server *srv, const struct sl_route *routes, int nroute
     h->routes = routes;
     h->nroutes = nroutes;
     h->stats = calloc((size_t)nroutes + 1, sizeof(*h->stats));
-    if (!h->stats) {
+    if (!h->stats || sl_rate_new(&h->rate) < 0) {
         free(h->stats);
         free(h);
         return -ENOMEM;
@@ -535,6 +565,7 @@ void sl_http_free(struct sl_http *h)
     /* Requests whose handlers never answered (the loop is over). */
     while (h->inflight)
         request_free(h->inflight);
+    sl_rate_free(h->rate);
     free(h->stats);
     free(h);
 }

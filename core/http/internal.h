@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the parts of the HTTP front share: the front itself, connections, the parser. */
+/* What the parts of the HTTP front share: the front itself, connections, the parser, rate limits. */
 #ifndef SL_HTTP_INTERNAL_H
 #define SL_HTTP_INTERNAL_H
 
@@ -10,6 +10,7 @@
 #include <event2/util.h>
 
 #include "http/http.h"
+#include "lib/conf.h"
 
 struct bufferevent;
 struct event;
@@ -48,6 +49,19 @@ int sl_http_parse_head(char *buf, size_t len, struct sl_http_head *out, const ch
 /* A chunk-size line of a chunked body (extensions ignored), without its
  * line end: 0 with *size, or -EINVAL. */
 int sl_http_parse_chunk_size(const char *line, size_t len, uint64_t *size);
+
+/* }===================================================================== */
+
+/* {====================== rate.c ======================================= */
+
+/* Token buckets by token name: each refills at rate a second up to burst. */
+struct sl_rate;
+
+int sl_rate_new(struct sl_rate **out);
+void sl_rate_free(struct sl_rate *rl);
+/* Take one request from name's bucket at monotonic time now: 0 when it
+ * may go, else the seconds until it may (> 0). rate 0 never limits. */
+double sl_rate_take(struct sl_rate *rl, const char *name, double rate, int burst, double now);
 
 /* }===================================================================== */
 
@@ -103,6 +117,8 @@ struct sl_http {
     const struct sl_route *routes;  /* the table main() handed over */
     int nroutes;
     struct route_stats *stats;      /* by route; [nroutes]: matched nothing */
+    struct sl_rate *rate;
+    uint64_t rate_limited[SL_CONF_ROLES];
 
     /* listen.c, conn.c */
     struct evconnlistener *listeners[SL_HTTP_MAX_LISTENERS];
@@ -118,7 +134,8 @@ struct sl_http {
 
 /*
  * A request head arrived on c. Make its request and decide what can be
- * decided before the body: the route, the token, the declared size. 0 with *out when the body should be read and the request run;
+ * decided before the body: the route, the token, the rate, the declared
+ * size. 0 with *out when the body should be read and the request run;
  * 1 when the request was answered already (or could not be made). head
  * NULL: the head was not HTTP, why says how (answered 400).
  */

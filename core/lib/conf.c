@@ -34,7 +34,7 @@
 #define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
 #endif
 
-enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS };
+enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_RATES };
 
 struct key {
     const char *name;
@@ -63,6 +63,7 @@ static const struct key keys[] = {
     { "idle_timeout_seconds",   K_INT,      OFF(idle_timeout_seconds), 1, 86400 },
     { "max_connections",        K_INT,      OFF(max_connections), 1, 1000000 },
     { "max_connections_per_address", K_INT, OFF(max_connections_per_address), 0, 1000000 },
+    { "rate_limits",            K_RATES,    0, 0, 0 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -92,6 +93,10 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->idle_timeout_seconds = 60;
     cfg->max_connections = 10000;
     cfg->max_connections_per_address = 128;
+    /* ingest is the platform's own traffic and admin can change the limits
+     * anyway: unlimited. People and their scripts get a human's budget. */
+    cfg->rate_limits[1] = (struct sl_rate_limit){ 50, 200 };    /* moderator */
+    cfg->rate_limits[2] = (struct sl_rate_limit){ 10, 50 };     /* policy */
 }
 
 static void plugins_clear(struct sl_config *cfg)
@@ -281,6 +286,57 @@ static int read_plugins(lua_State *L, struct sl_config *cfg, int line, struct ct
     return 0;
 }
 
+/* rate_limits = { ROLE = { rate = N, burst = N }, ... }: the roles named
+ * change, the others keep their limits; so do fields left out. */
+static int read_rates(lua_State *L, struct sl_config *cfg, int line, struct ctx *c)
+{
+    static const char *const roles[SL_CONF_ROLES] = { "ingest", "moderator", "policy", "admin" };
+
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'rate_limits' must be a table like { moderator = { rate = 50, "
+                    "burst = 200 } }");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *role = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        int r = 0;
+        while (r < SL_CONF_ROLES && strcmp(role, roles[r]) != 0)
+            r++;
+        if (r == SL_CONF_ROLES)
+            return fail(c, line, "rate_limits: '%s' is not a role (ingest, moderator, policy, "
+                        "admin)", role);
+        if (!lua_istable(L, -1))
+            return fail(c, line, "rate_limits.%s must be a table like { rate = 50, burst = 200 }",
+                        role);
+        struct sl_rate_limit lim = cfg->rate_limits[r];
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            const char *f = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+            if (strcmp(f, "rate") == 0) {
+                double v = lua_tonumber(L, -1);
+                if (lua_type(L, -1) != LUA_TNUMBER || !(v >= 0 && v <= 1e6))
+                    return fail(c, line, "rate_limits.%s.rate must be a number of requests a "
+                                "second from 0 (no limit) to 1000000", role);
+                lim.rate = v;
+            } else if (strcmp(f, "burst") == 0) {
+                if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
+                    lua_tointeger(L, -1) > 10000000)
+                    return fail(c, line, "rate_limits.%s.burst must be an integer from 1 to "
+                                "10000000", role);
+                lim.burst = (int)lua_tointeger(L, -1);
+            } else {
+                return fail(c, line, "rate_limits.%s has the unknown field '%s' (rate, burst)",
+                            role, f);
+            }
+            lua_pop(L, 1);
+        }
+        if (lim.rate > 0 && lim.burst < 1)
+            lim.burst = lim.rate < 1 ? 1 : (int)lim.rate;
+        cfg->rate_limits[r] = lim;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
                      int line, struct ctx *c)
 {
@@ -324,6 +380,8 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
     case K_PLUGINS:
         plugins_clear(cfg);
         return read_plugins(L, cfg, line, c);
+    case K_RATES:
+        return read_rates(L, cfg, line, c);
     }
     return 0;
 }

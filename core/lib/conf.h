@@ -9,6 +9,8 @@
 
 #define SL_MAX_PLUGINS 16
 #define SL_MAX_PLUGIN_OPTS 16
+/* Roles in the order of their bits (http/auth.h): ingest, moderator, policy, admin. */
+#define SL_CONF_ROLES 4
 
 struct sl_plugin_conf {
     char *name;
@@ -16,6 +18,12 @@ struct sl_plugin_conf {
     char *keys[SL_MAX_PLUGIN_OPTS];     /* option names, values as strings */
     char *values[SL_MAX_PLUGIN_OPTS];
     int nopts;
+};
+
+/* A token's budget of requests: rate a second, up to burst at once; rate 0: no limit. */
+struct sl_rate_limit {
+    double rate;
+    int burst;
 };
 
 /* Owned by whoever called sl_config_defaults(); released by sl_config_clear(). */
@@ -38,6 +46,7 @@ struct sl_config {
     int idle_timeout_seconds;   /* a kept-alive connection's wait, and a stalled answer's */
     int max_connections;        /* open at once, all listeners */
     int max_connections_per_address; /* from one TCP peer address; 0: no limit */
+    struct sl_rate_limit rate_limits[SL_CONF_ROLES];   /* by role, see SL_CONF_ROLES */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };
