@@ -34,7 +34,7 @@
 #define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
 #endif
 
-enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_RATES };
+enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_RATES, K_HOSTS };
 
 struct key {
     const char *name;
@@ -64,6 +64,7 @@ static const struct key keys[] = {
     { "max_connections",        K_INT,      OFF(max_connections), 1, 1000000 },
     { "max_connections_per_address", K_INT, OFF(max_connections_per_address), 0, 1000000 },
     { "rate_limits",            K_RATES,    0, 0, 0 },
+    { "thumbnail_hosts",        K_HOSTS,    0, 0, 0 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -113,12 +114,20 @@ static void plugins_clear(struct sl_config *cfg)
     cfg->nplugins = 0;
 }
 
+static void hosts_clear(struct sl_config *cfg)
+{
+    for (int i = 0; i < cfg->nthumbnail_hosts; i++)
+        free(cfg->thumbnail_hosts[i]);
+    cfg->nthumbnail_hosts = 0;
+}
+
 void sl_config_clear(struct sl_config *cfg)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (keys[i].type == K_STRING)
             sl_config_set((char **)((char *)cfg + keys[i].offset), NULL);
     plugins_clear(cfg);
+    hosts_clear(cfg);
 }
 
 /* {====================== Sandbox ======================================= */
@@ -337,6 +346,45 @@ static int read_rates(lua_State *L, struct sl_config *cfg, int line, struct ctx 
     return 0;
 }
 
+/* A host name as a browser's CSP host-source matches it: letters, digits,
+ * dots and dashes, optionally led by "*." for every subdomain. */
+static bool host_pattern(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (strncmp(s, "*.", 2) == 0)
+        s += 2, n -= 2;
+    if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' ||
+        strstr(s, ".."))
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-") == n;
+}
+
+static int read_hosts(lua_State *L, struct sl_config *cfg, int line, struct ctx *c)
+{
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'thumbnail_hosts' must be a list of host names like "
+                    "{ \"thumbs.example.com\", \"*.cdn.example.net\" }");
+    lua_Integer n = luaL_len(L, -1);
+    if (n > SL_MAX_THUMBNAIL_HOSTS)
+        return fail(c, line, "'thumbnail_hosts' lists %lld hosts; at most %d are allowed",
+                    (long long)n, SL_MAX_THUMBNAIL_HOSTS);
+    hosts_clear(cfg);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        const char *h = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        if (!host_pattern(h))
+            return fail(c, line, "thumbnail_hosts[%lld] must be a lower-case host name, "
+                        "optionally \"*.\" and a domain (no scheme, port or path)",
+                        (long long)i);
+        if (!(cfg->thumbnail_hosts[cfg->nthumbnail_hosts] = strdup(h)))
+            return fail(c, line, "out of memory");
+        cfg->nthumbnail_hosts++;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
                      int line, struct ctx *c)
 {
@@ -382,6 +430,8 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
         return read_plugins(L, cfg, line, c);
     case K_RATES:
         return read_rates(L, cfg, line, c);
+    case K_HOSTS:
+        return read_hosts(L, cfg, line, c);
     }
     return 0;
 }
@@ -550,7 +600,13 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
             p->values[j] = strdup(p->values[j]);
         }
     }
-    rc = apply_settings(L, &next, &c);
+    for (int i = 0; i < next.nthumbnail_hosts; i++)
+        if (!(next.thumbnail_hosts[i] = strdup(next.thumbnail_hosts[i]))) {
+            next.nthumbnail_hosts = i;
+            rc = fail(&c, 0, "out of memory");
+        }
+    if (rc == 0)
+        rc = apply_settings(L, &next, &c);
     if (rc == 0 && sl_config_check(&next, err, errlen) < 0) {
         /* Name the file, and the line that asked for what does not fit. */
         char why[512];

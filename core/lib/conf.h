@@ -9,6 +9,7 @@
 
 #define SL_MAX_PLUGINS 16
 #define SL_MAX_PLUGIN_OPTS 16
+#define SL_MAX_THUMBNAIL_HOSTS 64
 /* Roles in the order of their bits (http/auth.h): ingest, moderator, policy, admin. */
 #define SL_CONF_ROLES 4
 
@@ -47,6 +48,8 @@ struct sl_config {
     int max_connections;        /* open at once, all listeners */
     int max_connections_per_address; /* from one TCP peer address; 0: no limit */
     struct sl_rate_limit rate_limits[SL_CONF_ROLES];   /* by role, see SL_CONF_ROLES */
+    char *thumbnail_hosts[SL_MAX_THUMBNAIL_HOSTS];     /* "host" or "*.domain", lower case */
+    int nthumbnail_hosts;
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };
