@@ -57,6 +57,7 @@
     pollTimer: 0,
     statsTimer: 0,
     tickTimer: 0,
+    thumbHosts: null,      // hosts thumbnails may come from (GET /v1/console/settings); null: not known yet
   };
 
   const $ = (id) => document.getElementById(id);
@@ -330,6 +331,20 @@
     renderWork();
     route();
     S.tickTimer = setInterval(tick, 250);
+    loadSettings();
+  }
+
+  // The thumbnail hosts the daemon allows (its CSP allows no other): a
+  // thumbnail from elsewhere is shown as its host name, never fetched.
+  async function loadSettings() {
+    try {
+      const data = await api('GET', '/v1/console/settings');
+      S.thumbHosts = Array.isArray(data.thumbnail_hosts) ? data.thumbnail_hosts : [];
+    } catch (e) {
+      S.thumbHosts = [];
+    }
+    if (S.claim)
+      renderWork();
   }
 
   function showMe() {
@@ -837,12 +852,24 @@
     return out;
   }
 
+  // A host-source of the CSP, as the browser matches it: "host" itself, or
+  // "*.domain" for every name under domain; HTTPS on its default port.
+  function thumbAllowed(u) {
+    if (u.protocol !== 'https:' || u.port !== '' || u.username || u.password)
+      return false;
+    return (S.thumbHosts || []).some((p) => p.startsWith('*.')
+      ? u.hostname.endsWith(p.slice(1)) : u.hostname === p);
+  }
+
+  // {url} to show, {host} of one not allowed, or null for none at all.
   function safeThumb(url) {
     if (typeof url !== 'string')
       return null;
     try {
       const u = new URL(url);
-      return (u.protocol === 'http:' || u.protocol === 'https:') ? u.href : null;
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        return null;
+      return thumbAllowed(u) ? { url: u.href, host: u.host } : { url: null, host: u.host };
     } catch (e) {
       return null;
     }
@@ -885,12 +912,16 @@
 
     // Main column: the content a person looks at.
     const thumb = safeThumb(up.thumbnail);
-    const thumbEl = thumb
+    const thumbEl = thumb && thumb.url
       ? h('figure', { class: 'thumb' },
-        h('img', { src: thumb, alt: 'thumbnail', referrerpolicy: 'no-referrer', loading: 'lazy',
+        h('img', { src: thumb.url, alt: 'thumbnail', referrerpolicy: 'no-referrer', loading: 'lazy',
           onerror: (ev) => { ev.target.replaceWith(h('div', { class: 'thumb-missing' }, 'thumbnail did not load')); } }),
-        h('figcaption', { class: 'small muted' }, new URL(thumb).host))
-      : h('figure', { class: 'thumb' }, h('div', { class: 'thumb-missing' }, 'no thumbnail'));
+        h('figcaption', { class: 'small muted' }, thumb.host))
+      : thumb
+        ? h('figure', { class: 'thumb' }, h('div', { class: 'thumb-missing thumb-blocked' },
+          S.thumbHosts === null ? 'thumbnail: checking its host'
+            : 'thumbnail not shown: ' + thumb.host + ' is not an allowed thumbnail host'))
+        : h('figure', { class: 'thumb' }, h('div', { class: 'thumb-missing' }, 'no thumbnail'));
 
     const contentSec = section('content', 'Upload',
       typeof up.duration_ms === 'number' ? (up.duration_ms / 1000).toFixed(1) + ' s' + (up.city ? ' · ' + up.city : '') : (up.city || ''),

@@ -73,6 +73,7 @@ void sl_api_hashbank(struct sl_request *r);
 /* console.c */
 void sl_api_console_index(struct sl_request *r);
 void sl_api_console_file(struct sl_request *r);
+void sl_api_console_settings(struct sl_request *r);
 void sl_api_stats(struct sl_request *r);
 /* feed.c */
 void sl_api_feed(struct sl_request *r);

@@ -19,6 +19,7 @@ const struct sl_route sl_api_routes[] = {
     { EVHTTP_REQ_GET,    "/console/",             SL_ROLE_PUBLIC,  SL_BODY_NONE,   sl_api_console_index,   "GET /console/" },
     { EVHTTP_REQ_GET,    "/console/{}",           SL_ROLE_PUBLIC,  SL_BODY_NONE,   sl_api_console_file,    "GET /console/{file}" },
     { EVHTTP_REQ_GET,    "/v1/stats",             SL_ROLE_ANY,     SL_BODY_NONE,   sl_api_stats,           "GET /v1/stats" },
+    { EVHTTP_REQ_GET,    "/v1/console/settings",  SL_ROLE_ANY,     SL_BODY_NONE,   sl_api_console_settings, "GET /v1/console/settings" },
     { EVHTTP_REQ_GET,    "/v1/status",            SL_ROLE_ANY,     SL_BODY_NONE,   sl_api_status,          "GET /v1/status" },
     { EVHTTP_REQ_POST,   "/v1/uploads",           ING | ADM,       SL_BODY_JSON,   sl_api_upload,          "POST /v1/uploads" },
     { EVHTTP_REQ_GET,    "/v1/items/{}",          SL_ROLE_ANY,     SL_BODY_NONE,   sl_api_item_get,        "GET /v1/items/{id}" },
