@@ -20,7 +20,8 @@ struct sl_review;
  * sluice/plugin.h) when the hook is not defined, or a negative errno with
  * err holding one line "file:line: message":
  *   -ENOMEM     the memory budget ran out
- *   -ETIMEDOUT  the instruction budget ran out
+ *   -ETIMEDOUT  the instruction budget ran out, or the call ran past the
+ *               time limit
  *   -EINVAL     a Lua error, or a hook answered something malformed
  * A failed call changes nothing outside the sandbox, and the sandbox stays
  * usable for the next call. err may be NULL when errlen is 0.
@@ -30,11 +31,24 @@ struct sl_review;
 #define SL_LUA_MEMORY_MIN ((size_t)1 << 20)
 #define SL_LUA_INSTRUCTIONS_DEFAULT 1000000
 #define SL_LUA_INSTRUCTIONS_MIN 1000
+#define SL_LUA_TIME_DEFAULT_MS 50
 #define SL_LUA_ERR_MAX 512      /* a comfortable err buffer */
+
+/*
+ * The instruction budget counts VM instructions, and the work of library
+ * functions by the size of what they read, write or scan. CPU time a call
+ * spends beyond what its count explains (one instruction comparing two
+ * strings of megabytes) is charged as instructions too, at one per
+ * SL_LUA_NS_PER_INSTRUCTION. The time limit is a backstop whatever the
+ * budget: a call that has run that long fails like one out of budget. Both
+ * count the CPU time of the calling thread, not time it waited for a CPU.
+ */
+#define SL_LUA_NS_PER_INSTRUCTION 50
 
 struct sl_lua_limits {
     size_t memory;          /* bytes the whole state may hold; 0: default */
     uint64_t instructions;  /* per call into Lua; 0: default */
+    unsigned time_ms;       /* milliseconds of CPU time per call; 0: default */
 };
 
 /* Where print() goes: one line "file:line: text", valid during the call.

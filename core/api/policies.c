@@ -49,7 +49,8 @@ void sl_api_policies_check(struct sl_request *r)
         return;
     }
     struct sl_lua_limits lim = { r->srv->cfg.lua_memory_limit,
-                                 r->srv->cfg.lua_instruction_limit };
+                                 r->srv->cfg.lua_instruction_limit,
+                                 (unsigned)r->srv->cfg.lua_time_limit_ms };
     size_t len = json_string_length(json_object_get(body, "source"));
     if (sl_lua_check(name, source, len, r->srv->cfg.policies_dir, &lim, err,
                      sizeof(err)) < 0)

@@ -155,7 +155,8 @@ void sl_api_policies_replay(struct sl_request *r)
         sl_http_reply_errorf(r, 503, "unavailable", NULL, "Cannot make a scratch directory.");
         return;
     }
-    struct sl_lua_limits lim = { srv->cfg.lua_memory_limit, srv->cfg.lua_instruction_limit };
+    struct sl_lua_limits lim = { srv->cfg.lua_memory_limit, srv->cfg.lua_instruction_limit,
+                                 (unsigned)srv->cfg.lua_time_limit_ms };
     struct replay rp = { .srv = srv, .changed = json_array(), .counts = json_object(),
                          .waves_changed = json_array() };
     int rc = write_candidate(dir, files, &e);
