@@ -49,6 +49,7 @@ void sl_lua_free(struct sl_lua *sl)
     if (sl->L != NULL)
         lua_close(sl->L);
     sl_lua_budget_free(sl);
+    sl_lua_sources_free(sl->sources);
     json_decref(sl->file_list);
     free(sl);
 }

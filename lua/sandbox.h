@@ -72,6 +72,30 @@ void sl_lua_set_log(struct sl_lua *sl, sl_lua_log_fn *fn, void *ud);
  */
 int sl_lua_load_dir(struct sl_lua *sl, const char *dir, char *err, size_t errlen);
 
+/*
+ * Policy files in memory: to load the set a sandbox holds into another
+ * sandbox (on another thread: sources are a plain copy, they share nothing
+ * with the sandbox they came from), or a candidate set that is not on
+ * disk. A name is NAME.lua, not starting with '.'; the label names the set
+ * in chunk names and errors ("label/NAME.lua:3: ..."), as a directory's
+ * base name does. Loading sources is loading a directory of those files:
+ * the same order, version, require and errors.
+ */
+struct sl_lua_sources;
+/* An empty set; NULL when out of memory. Freed by sl_lua_sources_free. */
+struct sl_lua_sources *sl_lua_sources_new(const char *label);
+void sl_lua_sources_free(struct sl_lua_sources *src);
+/* Add a copy of one file: 0, -EINVAL (not a policy file name), -EEXIST
+ * (the set has it), -ENOMEM. */
+int sl_lua_sources_add(struct sl_lua_sources *src, const char *name, const char *data,
+                       size_t len);
+/* A copy of the files sl was loaded from (the caller frees it); NULL when
+ * out of memory. */
+struct sl_lua_sources *sl_lua_sources_of(const struct sl_lua *sl);
+/* Load src (copied) like sl_lua_load_dir. */
+int sl_lua_load_sources(struct sl_lua *sl, const struct sl_lua_sources *src, char *err,
+                        size_t errlen);
+
 /* The loaded set's version: the first 12 hex digits of SHA-256 over
  * (name, NUL, content, NUL) of each file in load order; "" before load.
  * Owned by sl. */

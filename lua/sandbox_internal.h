@@ -18,7 +18,7 @@
  *   sandbox_budget.c   the memory and instruction budgets
  *   sandbox_call.c     the one protected way into Lua; errors as "file:line: message"
  *   sandbox_env.c      the allow-listed environment policies run in; require
- *   sandbox_load.c     loading a policy directory, the version; sl_lua_check
+ *   sandbox_load.c     loading a policy directory or sources, the version; sl_lua_check
  *   sandbox_hooks.c    calling hooks: tag, review, plan, call_json, has_hook
  */
 
@@ -36,6 +36,13 @@ struct policy_file {
     char *data;
     size_t len;
     bool run;                   /* run its top level (else only require finds it) */
+};
+
+/* Policy files in memory (sandbox.h): a set read from a directory, or given. */
+struct sl_lua_sources {
+    char label[64];             /* names the set: "policies" */
+    struct policy_file *files;
+    size_t n, cap;
 };
 
 /* One sandbox (sandbox.h): its Lua state, budgets, what runs, the loaded set. */
@@ -98,6 +105,7 @@ struct sl_lua {
     char label[64];             /* the directory's base name ("policies"); may be "" */
     struct policy_file *files;  /* while loading */
     size_t nfiles;
+    struct sl_lua_sources *sources;     /* what the loaded set was loaded from */
 
     bool loaded;
     char version[13];
