@@ -140,8 +140,8 @@ static void test_library_sizes(void **state)
         "local s = ('a'):rep(1000):rep(1000) for i = 1, 1e4 do local x = s:reverse() end",
         "local s = ('\\0'):rep(1000):rep(100) for i = 1, 1e4 do local x = ('%q'):format(s) end",
         /* sorting strings compares their bytes */
-        "local t = {} for i = 1, 2000 do t[i] = ('a'):rep(3000) .. (i * 7919 % 2000) end"
-        " for i = 1, 1000 do table.sort(t) end",
+        ("local t = {} for i = 1, 2000 do t[i] = ('a'):rep(3000) .. (i * 7919 % 2000) end"
+         " for i = 1, 1000 do table.sort(t) end"),
         "local src = ('x = {1, 2, 3, \"abc\"}\\n'):rep(1e5) for i = 1, 100 do load(src) end",
     };
     struct sl_lua *sl = patient();
