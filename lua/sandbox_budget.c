@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The sandbox's budgets: bytes through its lua_Alloc, instructions and time through a count hook. */
+/* The sandbox's budgets: bytes through its lua_Alloc; instructions and time by a count hook. */
 #include <stdlib.h>
 #include <time.h>
 #include <lauxlib.h>

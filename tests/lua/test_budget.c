@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Budgets count real work: pattern sets, long-string compares, rep, sort, and the time limit. */
+/* Budgets count real work: pattern sets, long compares, rep, sort, answers, the time limit. */
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
 
@@ -161,6 +161,30 @@ static void test_library_sizes(void **state)
     sl_lua_free(sl);
 }
 
+/* ====== converting a hook's answer ====== */
+
+/* t = {t, t} 22 levels deep is four million values to make in C (4.3 s,
+ * and memory outside the Lua budget); each value made is charged. */
+static void test_answer_conversion(void **state)
+{
+    struct sl_lua *sl = patient();
+    json_t *res;
+
+    (void)state;
+    fails_fast(sl, "local t = {1} for i = 1, 22 do t = {t, t} end return t",
+               "instruction budget exhausted");
+    fails_fast(sl, "local t = {} for i = 1, 22 do t = {a = t, b = t} end return t",
+               "instruction budget exhausted");
+    fails_fast(sl, "local s = ('x'):rep(1000):rep(4000) local t = {}"
+                   " for i = 1, 1000 do t[i] = s end return t", "instruction budget exhausted");
+    /* An ordinary answer costs little. */
+    res = probe_ok(sl, "local t = {} for i = 1, 1000 do t[i] = {id = 'x' .. i, n = i} end"
+                       " return t");
+    assert_int_equal(json_array_size(res), 1000);
+    json_decref(res);
+    sl_lua_free(sl);
+}
+
 /* ====== the time limit ====== */
 
 static void test_time_limit(void **state)
@@ -222,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_long_string_compares),
         cmocka_unit_test(test_compares_of_kept_strings),
         cmocka_unit_test(test_library_sizes),
+        cmocka_unit_test(test_answer_conversion),
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_time_limit_default_and_load),
     };
