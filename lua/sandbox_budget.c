@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The sandbox's budgets: bytes through its lua_Alloc; instructions and time by a count hook. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include <lauxlib.h>
 
-#include "lib/grow.h"
 #include "lua/lua_lib.h"
 #include "lua/sandbox_internal.h"
 
@@ -40,6 +40,40 @@ static int64_t cpu_ns(void)
 /* {====================== Long strings ================================= */
 
 /*
+ * The live strings of BIG_STRING bytes or more, in a set keyed by address
+ * (open addressing, linear probing, deletion by backward shift), and how
+ * many there are of each power of two in size: adding, removing and
+ * finding the longest take constant time however many there are.
+ */
+
+static size_t slot_of(const struct sl_lua *sl, const void *p)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15u;
+
+    return (size_t)(h >> 32) & (sl->big_cap - 1);
+}
+
+static int size_class(size_t size)
+{
+    int c = 0;
+
+    while (size >>= 1)
+        c++;
+    return c;
+}
+
+/* An upper bound of the longest live string: twice its class, at most. */
+static size_t longest(const struct sl_lua *sl)
+{
+    if (sl->big_lost)
+        return sl->mem_limit;
+    for (int c = (int)(sizeof sl->big_count / sizeof sl->big_count[0]) - 1; c >= 0; c--)
+        if (sl->big_count[c] > 0)
+            return (size_t)2 << c;
+    return 0;
+}
+
+/*
  * Instructions between two checks: HOOK_CHUNK while no string is longer
  * than BIG_STRING, fewer as the longest string grows, so that the bytes
  * the instructions of one stretch can compare stay about the same
@@ -48,11 +82,11 @@ static int64_t cpu_ns(void)
  */
 static int hook_period(const struct sl_lua *sl)
 {
-    size_t longest = sl->big_lost ? sl->mem_limit : sl->big_max;
+    size_t most = longest(sl);
     long long n = HOOK_CHUNK;
 
-    if (longest > BIG_STRING)
-        n = (long long)HOOK_CHUNK * BIG_STRING / (long long)longest;
+    if (most > BIG_STRING)
+        n = (long long)HOOK_CHUNK * BIG_STRING / (long long)most;
     if (n > sl->instr_limit)
         n = sl->instr_limit;
     return n < 1 ? 1 : (int)n;
@@ -72,39 +106,73 @@ static void tighten(struct sl_lua *sl)
     }
 }
 
+static void put(struct sl_lua *sl, const void *p, size_t size)
+{
+    size_t i = slot_of(sl, p);
+
+    while (sl->big[i].p != NULL)
+        i = (i + 1) & (sl->big_cap - 1);
+    sl->big[i].p = p;
+    sl->big[i].size = size;
+}
+
+/* Room for one more at half load; false when out of memory. */
+static bool make_room(struct sl_lua *sl)
+{
+    struct big_string *old = sl->big;
+    size_t old_cap = sl->big_cap, cap = old_cap ? old_cap * 2 : 16;
+
+    if (2 * (sl->nbig + 1) <= old_cap)
+        return true;
+    if ((sl->big = calloc(cap, sizeof *sl->big)) == NULL) {
+        sl->big = old;
+        return false;
+    }
+    sl->big_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].p != NULL)
+            put(sl, old[i].p, old[i].size);
+    free(old);
+    return true;
+}
+
 static void big_add(struct sl_lua *sl, const void *p, size_t size)
 {
-    if (sl_grow(&sl->big, &sl->big_cap, sl->nbig + 1, sizeof *sl->big) < 0) {
-        sl->big_lost = true;
+    if (!make_room(sl)) {
+        sl->big_lost = true;    /* an untracked one: assume the worst from now on */
     } else {
-        sl->big[sl->nbig].p = p;
-        sl->big[sl->nbig].size = size;
+        put(sl, p, size);
         sl->nbig++;
-        if (size > sl->big_max)
-            sl->big_max = size;
+        sl->big_count[size_class(size)]++;
     }
     tighten(sl);
 }
 
-/* A block of size bytes at p is freed or moved (to q, newsize). */
-static void big_change(struct sl_lua *sl, const void *p, const void *q, size_t newsize)
+/* A block of BIG_STRING bytes or more at p is freed: forget it if it is
+ * one of the strings. */
+static void big_remove(struct sl_lua *sl, const void *p)
 {
-    size_t i;
+    size_t i, j, k;
 
-    for (i = 0; i < sl->nbig && sl->big[i].p != p; i++)
-        ;
-    if (i == sl->nbig)
+    if (sl->nbig == 0)
         return;
-    if (q != NULL && newsize >= BIG_STRING) {
-        sl->big[i].p = q;
-        sl->big[i].size = newsize;
-    } else {
-        sl->big[i] = sl->big[--sl->nbig];
+    for (i = slot_of(sl, p); sl->big[i].p != p; i = (i + 1) & (sl->big_cap - 1))
+        if (sl->big[i].p == NULL)
+            return;
+    sl->big_count[size_class(sl->big[i].size)]--;
+    sl->nbig--;
+    /* Shift back the entries after it that probed past it. */
+    for (j = i;;) {
+        sl->big[i].p = NULL;
+        do {
+            j = (j + 1) & (sl->big_cap - 1);
+            if (sl->big[j].p == NULL)
+                return;
+            k = slot_of(sl, sl->big[j].p);
+        } while (i <= j ? (i < k && k <= j) : (i < k || k <= j));
+        sl->big[i] = sl->big[j];
+        i = j;
     }
-    sl->big_max = 0;
-    for (i = 0; i < sl->nbig; i++)
-        if (sl->big[i].size > sl->big_max)
-            sl->big_max = sl->big[i].size;
 }
 
 void sl_lua_budget_free(struct sl_lua *sl)
@@ -132,7 +200,7 @@ void *sl_lua_budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
     if (nsize == 0) {
         if (old >= BIG_STRING)
-            big_change(sl, ptr, NULL, 0);
+            big_remove(sl, ptr);
         free(ptr);
         sl->mem_used -= old;
         return NULL;
@@ -145,9 +213,8 @@ void *sl_lua_budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (p == NULL)
         return nsize <= old ? ptr : NULL;   /* Lua expects shrinking to work */
     sl->mem_used = sl->mem_used - old + nsize;
-    if (old >= BIG_STRING)
-        big_change(sl, ptr, p, nsize);
-    else if (ptr == NULL && osize == LUA_TSTRING && nsize >= BIG_STRING)
+    /* Lua never resizes a string: a block resized is something else. */
+    if (ptr == NULL && osize == LUA_TSTRING && nsize >= BIG_STRING)
         big_add(sl, p, nsize);
     if (sl->in_call && nsize > old && sl->left > 0) {
         sl->left -= 1 + (long long)((nsize - old) / ALLOC_UNIT);

@@ -74,15 +74,16 @@ struct sl_lua {
     long long left_at_cpu;      /* left then */
     long long time_charged;     /* instructions charged for time in this call */
 
-    /* live strings of BIG_STRING bytes or more: comparing two strings is
-     * one instruction however long they are, so the longer the longest
-     * string, the more often the hook looks at the time */
+    /* live strings of BIG_STRING bytes or more (sandbox_budget.c):
+     * comparing two strings is one instruction however long they are, so
+     * the longer the longest string, the more often the hook looks at the
+     * time */
     struct big_string {
-        const void *p;
+        const void *p;          /* NULL: a free slot */
         size_t size;
-    } *big;
+    } *big;                     /* a set keyed by p, big_cap slots (a power of 2) */
     size_t nbig, big_cap;
-    size_t big_max;             /* the longest of them; 0 when none */
+    unsigned big_count[64];     /* how many by floor(log2(size)) */
     bool big_lost;              /* one could not be recorded: assume the worst */
 
     /* what runs: "policies/x.lua" or "policies/x.lua:4" where the hook is
