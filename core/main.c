@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 
 #include "api/api.h"
+#include "api/jobs.h"
 #include "dist/dist.h"
 #include "http/auth.h"
 #include "http/http.h"
@@ -300,9 +301,11 @@ int main(int argc, char **argv)
     sl_info("stopped cleanly");
 
 out:
-    /* Order matters: the commit thread writes and answers what it still
-     * holds while the HTTP side exists, then connections close, then the
+    /* Order matters: policy jobs stop first (they use the plugins and the
+     * store), the commit thread writes and answers what it still holds
+     * while the HTTP side exists, then connections close, then the
      * stores. */
+    sl_jobs_free(&srv);
     sl_counters_stop(&srv);
     sl_dist_stop(&srv);
     sl_commit_free(srv.commit);

@@ -15,6 +15,9 @@
  */
 void sl_lua_charge(lua_State *L, long long units);
 
+/* Bytes the memory budget has left (sandbox_budget.c). */
+size_t sl_lua_memory_left(lua_State *L);
+
 /* Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
 bool sl_lua_utf8_valid(const char *s, size_t len);
 

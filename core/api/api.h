@@ -62,6 +62,9 @@ void sl_api_policies_reload(struct sl_request *r);
 void sl_api_policies_check(struct sl_request *r);
 /* replay.c */
 void sl_api_policies_replay(struct sl_request *r);
+/* jobs.c */
+void sl_api_job_get(struct sl_request *r);
+void sl_api_job_delete(struct sl_request *r);
 /* backup.c */
 void sl_api_backup(struct sl_request *r);
 /* queue.c */

@@ -42,6 +42,8 @@ const struct sl_route sl_api_routes[] = {
     { EVHTTP_REQ_POST,   "/v1/policies/replay",   POL | ADM,       SL_BODY_JSON,   sl_api_policies_replay, "POST /v1/policies/replay" },
     { EVHTTP_REQ_GET,    "/v1/backup",            ADM,             SL_BODY_NONE,   sl_api_backup,          "GET /v1/backup" },
     { EVHTTP_REQ_POST,   "/v1/policies/check",    POL | ADM,       SL_BODY_JSON,   sl_api_policies_check,  "POST /v1/policies/check" },
+    { EVHTTP_REQ_GET,    "/v1/jobs/{}",           POL | ADM,       SL_BODY_NONE,   sl_api_job_get,         "GET /v1/jobs/{id}" },
+    { EVHTTP_REQ_DELETE, "/v1/jobs/{}",           POL | ADM,       SL_BODY_NONE,   sl_api_job_delete,      "DELETE /v1/jobs/{id}" },
     { EVHTTP_REQ_POST,   "/v1/tokens",            ADM,             SL_BODY_JSON,   sl_api_token_create,    "POST /v1/tokens" },
     { EVHTTP_REQ_GET,    "/v1/tokens",            ADM,             SL_BODY_NONE,   sl_api_token_list,      "GET /v1/tokens" },
     { EVHTTP_REQ_DELETE, "/v1/tokens/{}",         ADM,             SL_BODY_NONE,   sl_api_token_delete,    "DELETE /v1/tokens" },

@@ -62,6 +62,9 @@ void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_
  * (followers, uploads, rejections) and the platform's size (users, and those
  * seen within the policy's active window, a day when it sets none). */
 void sl_dist_item_context(struct sl_server *srv, struct sl_item *item);
+/* Its audience's part alone (followers, platform), for a thread that reads
+ * the creator's standing through a store connection of its own. */
+void sl_dist_item_audience(struct sl_server *srv, struct sl_item *item);
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
 void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
 /* After a batch of sl_dist_event(): decide the waves it completed. */
@@ -91,13 +94,31 @@ void sl_dist_tick(struct sl_server *srv);
 /* Re-read the traffic hook (after a policy reload). */
 void sl_dist_policy_changed(struct sl_server *srv);
 
-/* Replay: ask the live policies' and a candidate's wave_done about every
- * decided wave of item id, with the same recorded stats; returns the waves
- * whose answer differs, [{id, wave, audience, from, to}], and adds the
- * waves examined to *examined. */
+/*
+ * Replay of recorded waves, for policy replay, which runs on a job's
+ * thread. What it needs of the distribution's state is copied on the loop:
+ * sl_dist_replay_new takes the pools' baselines, sl_dist_replay_learn the
+ * audience's related interests of an item's stored tags. The rest comes
+ * from the caller's own store connection and sandboxes.
+ */
 struct sl_lua;
-json_t *sl_dist_replay_waves(struct sl_server *srv, struct sl_lua *candidate,
-                             const char *id, json_t *upload, json_t *tags, int *examined);
+struct sl_store;
+struct sl_dist_replay;
+/* On the loop; NULL when out of memory. Freed by sl_dist_replay_free, on
+ * any thread. */
+struct sl_dist_replay *sl_dist_replay_new(struct sl_server *srv);
+void sl_dist_replay_free(struct sl_dist_replay *rp);
+/* On the loop: 0, or -ENOMEM. */
+int sl_dist_replay_learn(struct sl_server *srv, struct sl_dist_replay *rp, json_t *tags);
+/* On the thread that owns reader, live and candidate: ask live's and
+ * candidate's wave_done about every decided wave of item id (read through
+ * reader), with the same recorded stats and live's related interests
+ * (its related hook, else what rp learned); returns the waves whose answer
+ * differs, [{id, wave, audience, from, to}], and adds the waves examined
+ * to *examined. */
+json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
+                             struct sl_lua *live, struct sl_lua *candidate, const char *id,
+                             json_t *upload, json_t *tags, int *examined);
 
 /* The item's report card: {pending (unjudged reports), weight (theirs),
  * threshold (what pulls it back now), reports: [...] (sl_store_reports_get)};

@@ -38,12 +38,13 @@ struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *t
     return item;
 }
 
-/* The wave's counters as wave_done sees them; NULL when out of memory (a
- * hook never sees a part of them). */
-static json_t *wave_stats(struct sl_dist *d, const struct wave *w)
+/* The wave's counters as wave_done sees them, with the baseline of its
+ * audience's pool; NULL when out of memory (a hook never sees a part of
+ * them). */
+static json_t *wave_stats(const struct pool *pools, const struct wave *w)
 {
     json_t *stats = json_object();
-    const struct pool *p = &d->pools[dist_source_of(w->audience)];
+    const struct pool *p = &pools[dist_source_of(w->audience)];
     uint64_t engaged = w->counts[SL_EV_LIKE] + w->counts[SL_EV_COMPLETE] + w->counts[SL_EV_SHARE];
     int rc = stats ? 0 : -1;
 
@@ -63,15 +64,26 @@ static json_t *wave_stats(struct sl_dist *d, const struct wave *w)
     return stats;
 }
 
-/* Related interests of the item's interests, from the related hook if the
- * policies define one, else what co-engagement taught the audience. NULL
- * when out of memory. */
-static json_t *related_for(struct sl_dist *d, struct ditem *it)
+int dist_audience_related(void *ud, const char *interest, json_t *out)
+{
+    struct sl_dist *d = ud;
+    struct sl_aud_related rel[8];
+    size_t m = sl_audience_related(d->aud, interest, rel, 8);
+
+    for (size_t j = 0; j < m; j++)
+        if (json_array_append_new(out, json_string(rel[j].interest)) < 0)
+            return -1;
+    return 0;
+}
+
+/* Related interests of the item's interests, from lua's related hook if
+ * the policies define one, else from fallback. NULL when out of memory. */
+json_t *dist_related(struct sl_lua *lua, struct ditem *it, dist_related_fn *fallback, void *ud,
+                     bool live)
 {
     const char *mine[16];
     size_t n = dist_item_interests(it, mine, 16);
     json_t *out = json_array();
-    struct sl_lua *lua = sl_policy_lua(d->srv);
     int added = out ? 0 : -1;
 
     for (size_t i = 0; added == 0 && i < n; i++) {
@@ -92,12 +104,9 @@ static json_t *related_for(struct sl_dist *d, struct ditem *it)
                 if (added == 0 && json_is_string(v) && sl_id_valid(json_string_value(v)))
                     added = json_array_append(out, v);
         } else {
-            if (rc < 0)
+            if (rc < 0 && live)
                 sl_policy_failed("related", err);
-            struct sl_aud_related rel[8];
-            size_t m = sl_audience_related(d->aud, mine[i], rel, 8);
-            for (size_t j = 0; added == 0 && j < m; j++)
-                added = json_array_append_new(out, json_string(rel[j].interest));
+            added = fallback(ud, mine[i], out);
         }
         json_decref(res);
     }
@@ -109,14 +118,14 @@ static json_t *related_for(struct sl_dist *d, struct ditem *it)
 }
 
 /* Call lua's wave_done about wave w of it (upload and tags as in
- * dist_hook_item). On 0, *res holds the answer and decision/reason/to point
- * into it (the caller frees *res); otherwise err says why (SL_DECLINED: no
- * hook). */
-int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
-                       json_t *upload, json_t *tags, const struct wave *w,
-                       int64_t elapsed_ms, const char *why, json_t **res,
-                       const char **decision, const char **reason, const char **to,
-                       char *err, size_t errlen)
+ * dist_hook_item), with related (taken) as the wave's related interests
+ * and the baselines of pools. On 0, *res holds the answer and
+ * decision/reason/to point into it (the caller frees *res); otherwise err
+ * says why (SL_DECLINED: no hook). */
+int dist_wave_done(struct sl_lua *lua, struct ditem *it, json_t *upload, json_t *tags,
+                   const struct wave *w, int64_t elapsed_ms, const char *why, json_t *related,
+                   const struct pool *pools, json_t **res, const char **decision,
+                   const char **reason, const char **to, char *err, size_t errlen)
 {
     json_t *args[2] = {
         json_pack("{s:i, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:s, s:o}", "n", w->n,
@@ -125,8 +134,8 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
                   "fill", w->fill, "checks", (json_int_t)w->checks,
                   "elapsed_ms", (json_int_t)elapsed_ms,
                   "limit_ms", (json_int_t)w->limit_ms, "ended_by", why,
-                  "related", related_for(d, it)),
-        wave_stats(d, w),
+                  "related", related),
+        wave_stats(pools, w),
     };
     struct sl_item *item = dist_hook_item(it, upload, tags);
     bool nomem = !item || !args[0] || !args[1];
@@ -168,6 +177,18 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
         *res = NULL;
     }
     return rc;
+}
+
+/* dist_wave_done with what the loop's distribution knows now. */
+int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
+                       json_t *upload, json_t *tags, const struct wave *w,
+                       int64_t elapsed_ms, const char *why, json_t **res,
+                       const char **decision, const char **reason, const char **to,
+                       char *err, size_t errlen)
+{
+    return dist_wave_done(lua, it, upload, tags, w, elapsed_ms, why,
+                          dist_related(sl_policy_lua(d->srv), it, dist_audience_related, d, true),
+                          d->pools, res, decision, reason, to, err, errlen);
 }
 
 /* }===================================================================== */
@@ -236,24 +257,36 @@ void sl_dist_policy_changed(struct sl_server *srv)
 
 /* {====================== The item's context =========================== */
 
+static void item_audience(struct sl_dist *d, struct sl_item *item)
+{
+    uint32_t c;
+
+    item->creator_followers = sl_audience_user_find(d->aud, item->creator, &c) == 0
+                                  ? (long long)sl_audience_followers_count(d->aud, c) : 0;
+    item->platform_users = (long long)sl_audience_user_count(d->aud);
+    item->platform_active = (long long)dist_active_users(d);
+}
+
 void dist_item_context(struct sl_dist *d, struct sl_item *item)
 {
     int64_t uploads = 0, rejections = 0;
-    uint32_t c;
 
+    item_audience(d, item);
     sl_store_creator_standing(d->srv->reader, item->creator, &uploads, &rejections);
-    item->creator_followers = sl_audience_user_find(d->aud, item->creator, &c) == 0
-                                  ? (long long)sl_audience_followers_count(d->aud, c) : 0;
     item->creator_uploads = uploads;
     item->creator_rejections = rejections;
-    item->platform_users = (long long)sl_audience_user_count(d->aud);
-    item->platform_active = (long long)dist_active_users(d);
 }
 
 void sl_dist_item_context(struct sl_server *srv, struct sl_item *item)
 {
     if (srv->dist)
         dist_item_context(D(srv), item);
+}
+
+void sl_dist_item_audience(struct sl_server *srv, struct sl_item *item)
+{
+    if (srv->dist)
+        item_audience(D(srv), item);
 }
 
 /* }===================================================================== */

@@ -309,6 +309,18 @@ void dist_tick(evutil_socket_t fd, short what, void *arg);
 
 /* hooks.c */
 struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *tags);
+/* Append to out what related(interest) says without a hook; -1 when out of memory. */
+typedef int dist_related_fn(void *ud, const char *interest, json_t *out);
+/* The audience's related interests (ud: the struct sl_dist). */
+int dist_audience_related(void *ud, const char *interest, json_t *out);
+/* it's related interests by lua's related hook, else by fallback; live:
+ * count a failing hook. NULL when out of memory. */
+json_t *dist_related(struct sl_lua *lua, struct ditem *it, dist_related_fn *fallback, void *ud,
+                     bool live);
+int dist_wave_done(struct sl_lua *lua, struct ditem *it, json_t *upload, json_t *tags,
+                   const struct wave *w, int64_t elapsed_ms, const char *why, json_t *related,
+                   const struct pool *pools, json_t **res, const char **decision,
+                   const char **reason, const char **to, char *err, size_t errlen);
 int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
                        json_t *upload, json_t *tags, const struct wave *w,
                        int64_t elapsed_ms, const char *why, json_t **res,

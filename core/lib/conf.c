@@ -57,6 +57,9 @@ static const struct key keys[] = {
     { "body_limit",             K_SIZE,     OFF(body_limit), 1024, 1LL << 30 },
     { "lua_memory_limit",       K_SIZE,     OFF(lua_memory_limit), 1 << 20, 1LL << 34 },
     { "lua_instruction_limit",  K_SIZE,     OFF(lua_instruction_limit), 1000, 1LL << 40 },
+    { "lua_time_limit_ms",      K_INT,      OFF(lua_time_limit_ms), 1, 3600000 },
+    { "policy_jobs_max",        K_INT,      OFF(policy_jobs_max), 1, 64 },
+    { "policy_job_time_limit_seconds", K_INT, OFF(policy_job_time_limit_seconds), 1, 86400 },
     { "claim_lease_seconds",    K_INT,      OFF(claim_lease_seconds), 5, 86400 },
     { "commit_batch_max",       K_INT,      OFF(commit_batch_max), 1, 100000 },
     { "simulated_clock",        K_BOOL,     OFF(simulated_clock), 0, 0 },
@@ -90,6 +93,9 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->body_limit = 1 << 20;
     cfg->lua_memory_limit = 64u << 20;
     cfg->lua_instruction_limit = 1000000;
+    cfg->lua_time_limit_ms = 50;
+    cfg->policy_jobs_max = 2;
+    cfg->policy_job_time_limit_seconds = 600;
     cfg->claim_lease_seconds = 600;
     cfg->commit_batch_max = 4096;
     cfg->header_timeout_seconds = 10;

@@ -40,6 +40,9 @@ struct sl_config {
     size_t body_limit;
     size_t lua_memory_limit;
     uint64_t lua_instruction_limit;
+    int lua_time_limit_ms;      /* CPU time cap of one hook call */
+    int policy_jobs_max;        /* policy checks and replays running at once */
+    int policy_job_time_limit_seconds;
     int claim_lease_seconds;
     int commit_batch_max;       /* most requests one transaction holds */
     bool simulated_clock;       /* an admin may advance the clock (loopback only) */

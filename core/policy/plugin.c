@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +35,11 @@ struct sl_plugins {
     int n;
 };
 
-/* Plugin counters are process-wide: stat_add has no plugin context. */
+/* Plugin counters are process-wide: stat_add has no plugin context. A
+ * policy replay's thread runs plugins while the loop does. */
 static struct stat_slot stats[MAX_STATS];
 static int nstats;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* {====================== Host API ===================================== */
 
@@ -80,15 +83,17 @@ static void host_stat_add(const char *plugin, const char *name, double v)
 {
     char full[96];
     snprintf(full, sizeof(full), "sluice_plugin_%s_%s", plugin, name);
-    for (int i = 0; i < nstats; i++)
-        if (strcmp(stats[i].name, full) == 0) {
-            stats[i].value += v;
-            return;
-        }
-    if (nstats < MAX_STATS) {
+    pthread_mutex_lock(&stats_lock);
+    int i = 0;
+    while (i < nstats && strcmp(stats[i].name, full) != 0)
+        i++;
+    if (i < nstats) {
+        stats[i].value += v;
+    } else if (nstats < MAX_STATS) {
         sl_copy(stats[nstats].name, sizeof(stats[nstats].name), full);
         stats[nstats++].value = v;
     }
+    pthread_mutex_unlock(&stats_lock);
 }
 
 static const struct sl_host_api host_api = {
@@ -330,9 +335,11 @@ json_t *sl_plugins_describe(const struct sl_plugins *ps)
 void sl_plugins_metrics(const struct sl_plugins *ps, struct evbuffer *out)
 {
     (void)ps;
+    pthread_mutex_lock(&stats_lock);
     for (int i = 0; i < nstats; i++)
         evbuffer_add_printf(out, "# TYPE %s counter\n%s %g\n", stats[i].name,
                             stats[i].name, stats[i].value);
+    pthread_mutex_unlock(&stats_lock);
 }
 
 /* }===================================================================== */

@@ -51,7 +51,8 @@ static void lua_print(void *ud, const char *line)
 
 static struct sl_lua *build(const struct sl_config *cfg, char *err, size_t errlen)
 {
-    struct sl_lua_limits lim = { cfg->lua_memory_limit, cfg->lua_instruction_limit };
+    struct sl_lua_limits lim = { cfg->lua_memory_limit, cfg->lua_instruction_limit,
+                                 (unsigned)cfg->lua_time_limit_ms };
     struct sl_lua *lua = sl_lua_new(&lim);
     if (!lua) {
         snprintf(err, errlen, "cannot create the policy sandbox: %s", strerror(errno));

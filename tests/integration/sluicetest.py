@@ -282,6 +282,23 @@ class Daemon:
     def item(self, item_id, **kw):
         return self.get("/v1/items/" + item_id, **kw)
 
+    def job(self, path, body=None, timeout=120, **kw):
+        """POST to a route that answers with a job (policy check, replay)
+        and poll GET /v1/jobs/ID until it is over: the job's answer, or the
+        POST's own answer when it started no job."""
+        r = self.post(path, body, **kw)
+        if r.status != 202 or not (r.json or {}).get("job"):
+            return r
+        where = "/v1/jobs/" + r.json["job"]
+        deadline = time.monotonic() + timeout
+        while True:
+            time.sleep(0.02)
+            g = self.get(where, **kw)
+            if g.status != 202:
+                return g
+            if time.monotonic() > deadline:
+                raise Failed("%s: not over after %ss: %r" % (where, timeout, g))
+
 # }=======================================================================
 
 
