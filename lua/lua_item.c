@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The item object policies see: read-only fields plus item:tag and item:reason. */
+#include "lib/text.h"
 #include "lua/lua_item.h"
 
 #include <errno.h>
@@ -293,7 +294,7 @@ static int item_reason(lua_State *L)
         return luaL_typeerror(L, 2, "string");
     text = lua_tolstring(L, 2, &len);
     if (len == 0 || len > SL_LUA_REASON_MAX || strlen(text) != len ||
-        !sl_lua_utf8_valid(text, len))
+        !sl_utf8_valid(text, len))
         return luaL_argerror(L, 2, "a reason is 1 to 1000 bytes of UTF-8 without NUL");
     if (json_array_size(ctx->reasons) >= SL_LUA_REASONS_MAX)
         return luaL_error(L, "item:reason: more than %d reasons in one call",

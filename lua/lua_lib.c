@@ -69,47 +69,7 @@ static const struct {
     { "utf8", "offset", COST_OFFSET },
 };
 
-/* {====================== text checks ================================== */
-
-bool sl_lua_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-
-    while (p < end) {
-        unsigned c = *p++, n, cp, min;
-
-        if (c < 0x80)
-            continue;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1, cp = c & 0x1F, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF)
-            n = 2, cp = c & 0x0F, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4)
-            n = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if ((size_t)(end - p) < n)
-            return false;
-        while (n--) {
-            if ((*p & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (*p++ & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-    }
-    return true;
-}
-
-size_t sl_lua_utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    /* Back up over continuation bytes to the start of the cut character. */
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return max;
-}
+/* {====================== ids ========================================== */
 
 bool sl_lua_id_valid(const char *s, size_t len, size_t max)
 {

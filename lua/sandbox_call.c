@@ -34,7 +34,7 @@ void sl_lua_set_err(char *err, size_t errlen, const char *fmt, ...)
         } else if (c >= 0x80) {
             /* Bad bytes (a policy's error() can say anything, and
              * truncation can cut a character) become '?'. */
-            if (n > len - i || !sl_lua_utf8_valid(err + i, n))
+            if (n > len - i || !sl_utf8_valid(err + i, n))
                 err[i] = '?';
             else
                 i += n - 1;

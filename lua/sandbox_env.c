@@ -4,6 +4,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "lib/text.h"
 #include "lua/lua_item.h"
 #include "lua/lua_lib.h"
 #include "lua/lua_rates.h"
@@ -52,7 +53,7 @@ static int l_print(lua_State *L)
     s = lua_tolstring(L, -1, &len);
     if (sl->log == NULL)
         return 0;
-    len = sl_lua_utf8_cut(s, len, PRINT_LEN_MAX);
+    len = sl_utf8_cut(s, len, PRINT_LEN_MAX);
     memcpy(line, s, len);
     line[len] = '\0';
     for (i = 0; (size_t)i < len; i++) {
