@@ -58,6 +58,7 @@ static const struct key keys[] = {
     { "claim_lease_seconds",    K_INT,      OFF(claim_lease_seconds), 5, 86400 },
     { "commit_batch_max",       K_INT,      OFF(commit_batch_max), 1, 100000 },
     { "simulated_clock",        K_BOOL,     OFF(simulated_clock), 0, 0 },
+    { "plugin_budget_ms",       K_INT,      OFF(plugin_budget_ms), 1, 60000 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -82,6 +83,7 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->lua_instruction_limit = 1000000;
     cfg->claim_lease_seconds = 600;
     cfg->commit_batch_max = 4096;
+    cfg->plugin_budget_ms = 50;
 }
 
 static void plugins_clear(struct sl_config *cfg)

@@ -33,6 +33,7 @@ struct sl_config {
     int claim_lease_seconds;
     int commit_batch_max;       /* most requests one transaction holds */
     bool simulated_clock;       /* an admin may advance the clock (loopback only) */
+    int plugin_budget_ms;       /* a plugin's distribution hook call, at most */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };
