@@ -33,12 +33,14 @@
  *   ops.c            the changes queued to the store; waves and plans as JSON
  *   plan.c           the built-in plan; judging a plan hook's or stored plan
  *   waves.c          the state machine: waves, decisions, holds, events, tick
- *   hooks.c          calls into the policies: wave_done and what it sees,
- *                    related, traffic
+ *   hooks.c          calls into the Lua policies: wave_done and what it
+ *                    sees, related, the item's context
+ *   combine.c        plugins and Lua together: who decides a plan, a wave,
+ *                    the traffic settings
  *   policy_groups.c  the groups the groups(user) hook names
  *   feed_page.c      a page of a user's feed
  *   figures.c        an item's journey, /v1/stats figures, /metrics
- *   wave_replay.c    wave_done replayed on recorded waves
+ *   wave_replay.c    wave decisions replayed on recorded waves
  */
 
 #define TICK_MS 1000
@@ -149,6 +151,9 @@ struct traffic {
     uint32_t away_s;                /* and skip those not seen for this long; 0: none */
 };
 
+/* The settings of struct traffic, by name (combine.c). */
+#define TRAFFIC_KEYS 8
+
 struct pool {
     uint64_t trials, successes;
 };
@@ -163,6 +168,7 @@ struct sl_dist {
     struct ditem **items;           /* by audience handle */
     size_t cap;
     struct traffic traffic;
+    char traffic_by[TRAFFIC_KEYS][72];  /* who set each: plugin:NAME, policy:V, default */
     struct pool pools[6];           /* by enum sl_aud_source */
     struct event *tick;
     int64_t last_regroup, last_head;
@@ -309,13 +315,48 @@ void dist_tick(evutil_socket_t fd, short what, void *arg);
 
 /* hooks.c */
 struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *tags);
-int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
-                       json_t *upload, json_t *tags, const struct wave *w,
-                       int64_t elapsed_ms, const char *why, json_t **res,
-                       const char **decision, const char **reason, const char **to,
-                       char *err, size_t errlen);
+/* Related interests of the item's interests, from the related hook if the
+ * policies define one, else what co-engagement taught the audience: a new
+ * array of names, NULL when out of memory. */
+json_t *dist_related(struct sl_dist *d, struct ditem *it);
+/* May a wave be answered so when asked for why (size, fill, time,
+ * evidence)? wait only at evidence; switch with a valid audience. 0, or
+ * -EINVAL with err saying why not. */
+int dist_wave_answer_check(const char *why, const char *decision, const char *to, char *err,
+                           size_t errlen);
+/* Lua's wave_done about wave w, for item (the hook view), related as
+ * dist_related gave it (borrowed). On 0, *res holds the answer, checked,
+ * and decision/reason/to point into it (the caller frees *res); otherwise
+ * err says why (SL_DECLINED: no hook). Nothing is counted. */
+int dist_lua_wave_done(struct sl_dist *d, struct sl_lua *lua, struct sl_item *item,
+                       const struct wave *w, int64_t elapsed_ms, const char *why,
+                       json_t *related, json_t **res, const char **decision,
+                       const char **reason, const char **to, char *err, size_t errlen);
 /* The item's context for hooks: its creator's standing, the platform's size. */
 void dist_item_context(struct sl_dist *d, struct sl_item *item);
+
+/* combine.c: the plugins, then Lua, by the rule written there. */
+struct sl_plugins;
+struct dist_answer {
+    char decision[16];              /* continue, stop, switch, wait */
+    char audience[160];             /* switch: where the next wave goes */
+    char reason[256];
+    char by[96];                    /* plugin:NAME or policy:VERSION: who decided, or failed */
+};
+/* Decide wave w of it (upload and tags as in dist_hook_item), asked for
+ * why. 0 with *a; otherwise err says why and a->by who failed. live: a
+ * failure is counted and logged (not in a replay). */
+int dist_wave_decide(struct sl_dist *d, struct sl_plugins *ps, struct sl_lua *lua,
+                     struct ditem *it, json_t *upload, json_t *tags, const struct wave *w,
+                     int64_t elapsed_ms, const char *why, bool live, struct dist_answer *a,
+                     char *err, size_t errlen);
+/* The plan of an item new to distribution, set in it; actor says who
+ * planned (or failed), note why theirs when both answered. 0, or a
+ * negative errno with err (counted and logged). item: the hook view. */
+int dist_plan_decide(struct sl_dist *d, struct ditem *it, struct sl_item *item, char *actor,
+                     size_t actorlen, char *note, size_t notelen, char *err, size_t errlen);
+/* The traffic settings in force and who set each, for /v1/stats. */
+json_t *dist_traffic_json(const struct sl_dist *d);
 
 /* policy_groups.c */
 int dist_pgroup_source(void *ctx, const char *name, struct sl_aud_list *out);
