@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "lib/clock.h"
 #include "lib/text.h"
@@ -51,20 +52,57 @@ void sl_plugins_refused(struct sl_plugins *ps, const char *plugin, const char *h
 }
 
 /*
- * What a call that returned rc after starting at t0 (sl_mono) did wrong
- * before its answer is read: "" when nothing. Over budget comes first: a
- * plugin that stalls the loop is refused even when it declines, or it would
- * stall every call.
+ * A call's time. The budget is on the time a plugin holds the loop for
+ * its own reasons: its CPU time, and its wall time when it blocked (slept,
+ * waited for I/O or a lock: a voluntary context switch). Time the
+ * scheduler took away on a busy machine is not the plugin's doing, and
+ * refusing it for that would hold good items at random.
  */
-static void call_fault(const struct sl_plugins *ps, const char *hook, int rc, double t0,
-                       char *why, size_t len)
-{
-    double ms = (sl_mono() - t0) * 1000.0;
+struct call_clock {
+    double wall;                /* sl_mono() */
+    double cpu;                 /* this thread's user + system seconds */
+    long blocked;               /* its voluntary context switches */
+};
 
+static void clock_read(struct call_clock *c)
+{
+    struct rusage ru;
+
+    c->wall = sl_mono();
+    if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+        c->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+        c->blocked = ru.ru_nvcsw;
+    } else {
+        /* Not known: every switch is the plugin's, as with wall time alone. */
+        c->cpu = c->wall;
+        c->blocked = 0;
+    }
+}
+
+/*
+ * What a call that returned rc after starting at t0 did wrong before its
+ * answer is read: "" when nothing. Over budget comes first: a plugin that
+ * stalls the loop is refused even when it declines, or it would stall
+ * every call.
+ */
+static void call_fault(const struct sl_plugins *ps, const char *hook, int rc,
+                       const struct call_clock *t0, char *why, size_t len)
+{
+    struct call_clock t1 = { .wall = sl_mono() };
+    double wall = (t1.wall - t0->wall) * 1000.0, cpu = 0;
+    bool blocked = false;
+
+    /* Within the budget on the wall clock, nothing more to ask. */
+    if (wall > ps->budget_ms) {
+        clock_read(&t1);
+        cpu = (t1.cpu - t0->cpu) * 1000.0;
+        blocked = t1.blocked != t0->blocked;
+    }
     why[0] = '\0';
-    if (ms > ps->budget_ms)
-        snprintf(why, len, "%s took %.1f ms, over plugin_budget_ms (%g ms)", hook, ms,
-                 ps->budget_ms);
+    if (cpu > ps->budget_ms || (blocked && wall > ps->budget_ms))
+        snprintf(why, len, "%s took %.1f ms (%.1f ms of CPU%s), over plugin_budget_ms (%g ms)",
+                 hook, wall, cpu, blocked ? ", blocked on the way" : "", ps->budget_ms);
     else if (rc < 0)
         snprintf(why, len, "%s failed: %s", hook, strerror(-rc));
     else if (rc != 0 && rc != SL_DECLINED)
@@ -106,9 +144,10 @@ int sl_plugins_wave_done(struct sl_plugins *ps, const struct sl_item *item,
         if (!l->p.wave_done)
             continue;
         memset(&a, 0, sizeof(a));
-        double t0 = sl_mono();
+        struct call_clock t0;
+        clock_read(&t0);
         int rc = l->p.wave_done(l->state, item, &w->pub, &a);
-        call_fault(ps, "wave_done", rc, t0, why, sizeof(why));
+        call_fault(ps, "wave_done", rc, &t0, why, sizeof(why));
         if (!why[0] && rc == SL_DECLINED)
             continue;
         if (why[0])
@@ -146,9 +185,10 @@ int sl_plugins_plan(struct sl_plugins *ps, const struct sl_item *item,
         if (!l->p.plan)
             continue;
         memset(waves, 0, max * sizeof(*waves));
-        double t0 = sl_mono();
+        struct call_clock t0;
+        clock_read(&t0);
         int rc = l->p.plan(l->state, item, waves, max, &got);
-        call_fault(ps, "plan", rc, t0, why, sizeof(why));
+        call_fault(ps, "plan", rc, &t0, why, sizeof(why));
         if (!why[0] && rc == SL_DECLINED)
             continue;
         if (!why[0] && (got < 1 || got > max))
@@ -184,9 +224,10 @@ int sl_plugins_traffic(struct sl_plugins *ps, struct sl_traffic *out, bool live,
             continue;
         for (size_t k = 0; k < nf; k++)
             *f[k] = SL_TRAFFIC_UNSET;
-        double t0 = sl_mono();
+        struct call_clock t0;
+        clock_read(&t0);
         int rc = l->p.traffic(l->state, &t);
-        call_fault(ps, "traffic", rc, t0, why, sizeof(why));
+        call_fault(ps, "traffic", rc, &t0, why, sizeof(why));
         if (!why[0] && rc == SL_DECLINED)
             continue;
         for (size_t k = 0; !why[0] && k < nf; k++)

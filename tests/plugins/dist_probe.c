@@ -142,6 +142,15 @@ static int probe_wave_done(void *state, const struct sl_item *item, const struct
         memset(out->reason, 'x', sizeof(out->reason));
         return 0;
     }
+    if (has(item, "p-spin")) {
+        /* 300 ms of this thread's CPU, never blocking */
+        struct timespec a, b;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+        do
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+        while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 300000000L);
+        return answer(out, SL_WAVE_CONTINUE, "spun 300 ms first");
+    }
     if (has(item, "p-sleep")) {
         struct timespec ts = { 0, 300 * 1000 * 1000 };
         nanosleep(&ts, NULL);

@@ -237,7 +237,8 @@ static void bad_answers_refused(void **state)
         { "p-noreason", "without a reason" },
         { "p-error", "wave_done failed: Input/output error" },
         { "p-unterminated", "terminating NUL" },
-        { "p-sleep", "over plugin_budget_ms (100 ms)" },
+        { "p-sleep", "blocked on the way), over plugin_budget_ms (100 ms)" },
+        { "p-spin", "over plugin_budget_ms (100 ms)" },
     };
     struct sl_config cfg;
     char err[1024];
@@ -276,7 +277,7 @@ static void bad_answers_refused(void **state)
     evbuffer_add(out, "", 1);
     const char *text = (const char *)evbuffer_pullup(out, -1);
     assert_non_null(strstr(text, "sluice_plugin_failures_total{plugin=\"dist_probe\","
-                                 "hook=\"wave_done\"} 6\n"));
+                                 "hook=\"wave_done\"} 7\n"));
     assert_non_null(strstr(text, "sluice_plugin_failures_total{plugin=\"dist_probe\","
                                  "hook=\"plan\"} 1\n"));
     assert_null(strstr(text, "plugin=\"abi10\""));
