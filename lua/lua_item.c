@@ -61,6 +61,9 @@ static struct sl_lua_item_ctx *check_item(lua_State *L, int idx)
  * @field item.reasons table: array of strings
  * @field item.plugin_verdicts table: array of {plugin, verdict, queue,
  *        priority, reason}
+ * @field item.plugin_decisions table: in plan, {{plugin, hook = "plan",
+ *        waves}} and in wave_done {{plugin, hook = "wave_done", decision,
+ *        audience, reason}} when a C plugin answered first; {} otherwise
  */
 
 static void push_text(lua_State *L, const char *s)
@@ -164,6 +167,8 @@ static bool push_field(lua_State *L, const struct sl_lua_item_ctx *ctx, const ch
         push_reasons(L, ctx);
     } else if (strcmp(key, "plugin_verdicts") == 0) {
         sl_lua_push_json(L, it->plugin_verdicts);
+    } else if (strcmp(key, "plugin_decisions") == 0) {
+        sl_lua_push_json(L, it->plugin_decisions);
     } else {
         return false;
     }

@@ -128,12 +128,6 @@ static void replay_one(struct replay *rp, struct batch_item *b)
 
     if (!a || !c)
         return;
-    /* Recorded waves: what the candidate's wave_done would have said. */
-    json_t *waves = sl_dist_replay_waves(rp->dist, rp->reader, rp->live, rp->candidate, b->id,
-                                         b->upload, b->tags, &rp->waves_examined);
-    if (json_array_size(rp->waves_changed) < REPLAY_MAX_CHANGED)
-        json_array_extend(rp->waves_changed, waves);
-    json_decref(waves);
     /* The creator's standing now, as an upload would see it. */
     sl_store_creator_standing(rp->reader, a->creator, &uploads, &rejections);
     for (int k = 0; k < 2; k++) {
@@ -141,6 +135,13 @@ static void replay_one(struct replay *rp, struct batch_item *b)
         it->creator_uploads = uploads;
         it->creator_rejections = rejections;
     }
+    /* Recorded waves: what the candidate would have decided of them. */
+    json_t *waves = sl_dist_replay_waves(rp->dist, rp->reader, rp->plugins, rp->live,
+                                         rp->candidate, a, b->id, b->upload, b->tags,
+                                         &rp->waves_examined);
+    if (json_array_size(rp->waves_changed) < REPLAY_MAX_CHANGED)
+        json_array_extend(rp->waves_changed, waves);
+    json_decref(waves);
     sl_policy_judge(rp->live, rp->plugins, a, &now, false);
     sl_policy_judge(rp->candidate, rp->plugins, c, &then, false);
     rp->examined++;

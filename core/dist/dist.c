@@ -150,37 +150,24 @@ static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_di
     return it;
 }
 
-/* An item new to distribution: ask the plan hook for its waves and start
- * the first; a plan that fails holds it for people. */
+/* An item new to distribution: ask the deciders for its waves (the
+ * plugins' plan, then the policy's: combine.c) and start the first; a plan
+ * that fails holds it for people. */
 static void start(struct sl_dist *d, struct ditem *it, const struct sl_dist_item *di)
 {
-    struct sl_lua *lua = sl_policy_lua(d->srv);
     struct sl_item *item = di->view ? di->view : dist_hook_item(it, di->upload_json, di->tags_json);
     if (item && item != di->view)
         dist_item_context(d, item);
-    char actor[96], err[SL_LUA_ERR_MAX];
-    struct sl_lua_wave waves[MAX_PLAN];
-    size_t n = 0;
-    int rc = !item ? -ENOMEM : sl_lua_has_hook(lua, "plan")
-                 ? sl_lua_plan(lua, item, waves, MAX_PLAN, &n, err, sizeof(err))
-                 : SL_DECLINED;
+    char actor[96], note[256], err[SL_LUA_ERR_MAX];
+    int rc = dist_plan_decide(d, it, item, actor, sizeof(actor), note, sizeof(note), err,
+                              sizeof(err));
     if (item != di->view)
         sl_item_free(item);
-    if (rc == SL_DECLINED) {
-        if ((rc = dist_plan_default(it)) < 0)
-            snprintf(err, sizeof(err), "out of memory");
-    } else if (rc == 0) {
-        rc = dist_plan_take(waves, n, it, err, sizeof(err));
-    } else if (!item) {
-        snprintf(err, sizeof(err), "out of memory");
-    }
     if (rc < 0) {
         char reason[SL_LUA_ERR_MAX + 32];
-        sl_policy_failed("plan", err);
         snprintf(reason, sizeof(reason), "policy_error: plan: %s", err);
         struct dist_op *o = dist_op_new(d, it->id);
-        dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "hold", "approved",
-                      "in_review", reason);
+        dist_op_state(o, actor, "hold", "approved", "in_review", reason);
         dist_op_queue(o, "distribution");
         dist_op_submit(d, o);
         it->state = D_HELD;
@@ -189,8 +176,7 @@ static void start(struct sl_dist *d, struct ditem *it, const struct sl_dist_item
     }
     /* The plan goes to the store with the first wave (or the settling). */
     struct dist_op *o = dist_op_new(d, it->id);
-    dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "distribute", "approved",
-                  "distributing", "");
+    dist_op_state(o, actor, "distribute", "approved", "distributing", note);
     it->state = D_RUNNING;
     dist_begin_next_wave(d, it, o);
 }

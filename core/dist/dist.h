@@ -110,15 +110,18 @@ struct sl_dist_replay *sl_dist_replay_new(struct sl_server *srv);
 void sl_dist_replay_free(struct sl_dist_replay *rp);
 /* On the loop: 0, or -ENOMEM. */
 int sl_dist_replay_learn(struct sl_server *srv, struct sl_dist_replay *rp, json_t *tags);
-/* On the thread that owns reader, live and candidate: ask live's and
- * candidate's wave_done about every decided wave of item id (read through
- * reader), with the same recorded stats and live's related interests
- * (its related hook, else what rp learned); returns the waves whose answer
- * differs, [{id, wave, audience, from, to}], and adds the waves examined
- * to *examined. */
+/* On the thread that owns reader, live and candidate: decide every
+ * decided wave of item id (read through reader) again, by plugins then
+ * live, and by plugins then candidate, with the same recorded stats, live's
+ * related interests (its related hook, else what rp learned) and the
+ * creator's and platform's figures of context; returns the waves whose
+ * answer differs, [{id, wave, audience, decided_by, from, to, by}], and
+ * adds the waves examined to *examined. */
+struct sl_plugins;
 json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
-                             struct sl_lua *live, struct sl_lua *candidate, const char *id,
-                             json_t *upload, json_t *tags, int *examined);
+                             struct sl_plugins *plugins, struct sl_lua *live,
+                             struct sl_lua *candidate, const struct sl_item *context,
+                             const char *id, json_t *upload, json_t *tags, int *examined);
 
 /* The item's report card: {pending (unjudged reports), weight (theirs),
  * threshold (what pulls it back now), reports: [...] (sl_store_reports_get)};

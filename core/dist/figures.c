@@ -61,10 +61,11 @@ json_t *sl_dist_stats(struct sl_server *srv)
     for (int i = 0; i < DEC__COUNT; i++)
         json_object_set_new(dec, decision_names[i], json_integer((json_int_t)d->decisions[i]));
     shares(d, &p, &o, &g);
-    return json_pack("{s:o, s:o, s:{s:f, s:f, s:f, s:I, s:I}}", "funnel", funnel,
+    return json_pack("{s:o, s:o, s:{s:f, s:f, s:f, s:I, s:I}, s:o*}", "funnel", funnel,
                      "decisions", dec, "shares", "private", p, "ordinary", o, "gini", g,
                      "served", (json_int_t)(d->served_private + d->served_public),
-                     "served_public", (json_int_t)d->served_public);
+                     "served_public", (json_int_t)d->served_public,
+                     "traffic", dist_traffic_json(d));
 }
 
 void sl_dist_metrics(struct sl_server *srv, struct evbuffer *out)

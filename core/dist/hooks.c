@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Distribution's calls into the policies: wave_done and what it sees, traffic. */
+/* Distribution's calls into the Lua policies: wave_done and what it sees, the item's context. */
 #include "config.h"
 
 #include <errno.h>
@@ -117,34 +117,46 @@ json_t *dist_related(struct sl_lua *lua, struct ditem *it, dist_related_fn *fall
     return out;
 }
 
-/* Call lua's wave_done about wave w of it (upload and tags as in
- * dist_hook_item), with related (taken) as the wave's related interests
- * and the baselines of pools. On 0, *res holds the answer and
- * decision/reason/to point into it (the caller frees *res); otherwise err
- * says why (SL_DECLINED: no hook). */
-int dist_wave_done(struct sl_lua *lua, struct ditem *it, json_t *upload, json_t *tags,
-                   const struct wave *w, int64_t elapsed_ms, const char *why, json_t *related,
-                   const struct pool *pools, json_t **res, const char **decision,
-                   const char **reason, const char **to, char *err, size_t errlen)
+int dist_wave_answer_check(const char *why, const char *decision, const char *to, char *err,
+                           size_t errlen)
+{
+    bool early = strcmp(why, "evidence") == 0;
+
+    if (strcmp(decision, "wait") == 0 && !early) {
+        snprintf(err, errlen, "wait is an answer only at an evidence checkpoint, not at the "
+                 "end of a wave (ended_by \"%s\")", why);
+        return -EINVAL;
+    }
+    if (strcmp(decision, "switch") == 0 && !dist_audience_valid(to)) {
+        snprintf(err, errlen, "switch needs an audience: followers, nearby, everyone, "
+                 "interest:NAME or group:NAME");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int dist_lua_wave_done(const struct pool *pools, struct sl_lua *lua, struct sl_item *item,
+                       const struct wave *w, int64_t elapsed_ms, const char *why,
+                       json_t *related, json_t **res, const char **decision,
+                       const char **reason, const char **to, char *err, size_t errlen)
 {
     json_t *args[2] = {
-        json_pack("{s:i, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:s, s:o}", "n", w->n,
-                  "audience", w->audience, "size", (json_int_t)w->size,
-                  "placed", (json_int_t)w->placed, "present", (json_int_t)w->present,
-                  "fill", w->fill, "checks", (json_int_t)w->checks,
-                  "elapsed_ms", (json_int_t)elapsed_ms,
-                  "limit_ms", (json_int_t)w->limit_ms, "ended_by", why,
-                  "related", related),
+        related ? json_pack("{s:i, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:s, s:O}", "n", w->n,
+                            "audience", w->audience, "size", (json_int_t)w->size,
+                            "placed", (json_int_t)w->placed, "present", (json_int_t)w->present,
+                            "fill", w->fill, "checks", (json_int_t)w->checks,
+                            "elapsed_ms", (json_int_t)elapsed_ms,
+                            "limit_ms", (json_int_t)w->limit_ms, "ended_by", why,
+                            "related", related)
+                : NULL,
         wave_stats(pools, w),
     };
-    struct sl_item *item = dist_hook_item(it, upload, tags);
     bool nomem = !item || !args[0] || !args[1];
     *res = NULL;
     int rc = nomem ? -ENOMEM
              : sl_lua_has_hook(lua, "wave_done")
                  ? sl_lua_call_json(lua, "wave_done", item, args, 2, res, err, errlen)
                  : SL_DECLINED;
-    sl_item_free(item);
     json_decref(args[0]);
     json_decref(args[1]);
 
@@ -159,7 +171,7 @@ int dist_wave_done(struct sl_lua *lua, struct ditem *it, json_t *upload, json_t 
         if (!*decision || (strcmp(*decision, "continue") != 0 && strcmp(*decision, "stop") != 0 &&
                            strcmp(*decision, "switch") != 0 &&
                            (!early || strcmp(*decision, "wait") != 0)) ||
-            (strcmp(*decision, "switch") == 0 && !dist_audience_valid(*to))) {
+            dist_wave_answer_check(why, *decision, *to, err, errlen) < 0) {
             snprintf(err, errlen, early ? "wave_done must answer wait, continue, stop, or "
                                           "{decision = \"switch\", audience = ...}"
                                         : "wave_done must answer continue, stop, or "
@@ -177,80 +189,6 @@ int dist_wave_done(struct sl_lua *lua, struct ditem *it, json_t *upload, json_t 
         *res = NULL;
     }
     return rc;
-}
-
-/* dist_wave_done with what the loop's distribution knows now. */
-int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
-                       json_t *upload, json_t *tags, const struct wave *w,
-                       int64_t elapsed_ms, const char *why, json_t **res,
-                       const char **decision, const char **reason, const char **to,
-                       char *err, size_t errlen)
-{
-    return dist_wave_done(lua, it, upload, tags, w, elapsed_ms, why,
-                          dist_related(sl_policy_lua(d->srv), it, dist_audience_related, d, true),
-                          d->pools, res, decision, reason, to, err, errlen);
-}
-
-/* }===================================================================== */
-
-/* {====================== Traffic ====================================== */
-
-/* The traffic hook's settings when it says nothing of them. */
-static const struct traffic traffic_default = {
-    .min_private = 0.30,
-    .min_ordinary = 0.70,
-    .head_share = 0.10,
-    .report_threshold = 3,
-};
-
-/* Read a number setting into *out when present; false when out of [lo, hi]. */
-static bool setting(json_t *res, const char *key, double lo, double hi, double *out)
-{
-    json_t *v = json_object_get(res, key);
-    if (!v)
-        return true;
-    if (!json_is_number(v) || !(json_number_value(v) >= lo && json_number_value(v) <= hi))
-        return false;
-    *out = json_number_value(v);
-    return true;
-}
-
-void sl_dist_policy_changed(struct sl_server *srv)
-{
-    struct sl_dist *d = D(srv);
-    struct sl_lua *lua = sl_policy_lua(srv);
-    struct traffic t = traffic_default;
-    char err[SL_LUA_ERR_MAX];
-    json_t *res = NULL;
-
-    if (lua && sl_lua_has_hook(lua, "traffic")) {
-        if (sl_lua_call_json(lua, "traffic", NULL, NULL, 0, &res, err, sizeof(err)) < 0 ||
-            !json_is_object(res)) {
-            sl_policy_failed("traffic", res ? "traffic must return a table" : err);
-        } else {
-            double active = 0, away = 0;
-            if (!setting(res, "private", 0, 1, &t.min_private) ||
-                !setting(res, "ordinary", 0, 1, &t.min_ordinary) ||
-                !setting(res, "head", 0, 1, &t.head_share) ||
-                !setting(res, "report_threshold", 0.01, 1e9, &t.report_threshold) ||
-                !setting(res, "report_rate", 0, 1, &t.report_rate) ||
-                !setting(res, "unserved_report_weight", 0, 1, &t.unserved_report_weight) ||
-                !setting(res, "active_s", 0, 365 * 86400, &active) ||
-                !setting(res, "away_s", 0, 365 * 86400, &away)) {
-                sl_policy_failed("traffic", "private, ordinary, head, report_rate and "
-                                 "unserved_report_weight must be in [0, 1], report_threshold "
-                                 "> 0, active_s and away_s 0 to a year");
-                t = traffic_default;
-            } else {
-                t.active_s = (uint32_t)active;
-                t.away_s = (uint32_t)away;
-            }
-        }
-        json_decref(res);
-    }
-    d->traffic = t;
-    dist_pgroups_policy_changed(d, lua);
-    sl_audience_head_update(d->aud, t.head_share);
 }
 
 /* }===================================================================== */

@@ -33,12 +33,14 @@
  *   ops.c            the changes queued to the store; waves and plans as JSON
  *   plan.c           the built-in plan; judging a plan hook's or stored plan
  *   waves.c          the state machine: waves, decisions, holds, events, tick
- *   hooks.c          calls into the policies: wave_done and what it sees,
- *                    related, traffic
+ *   hooks.c          calls into the Lua policies: wave_done and what it
+ *                    sees, related, the item's context
+ *   combine.c        plugins and Lua together: who decides a plan, a wave,
+ *                    the traffic settings
  *   policy_groups.c  the groups the groups(user) hook names
  *   feed_page.c      a page of a user's feed
  *   figures.c        an item's journey, /v1/stats figures, /metrics
- *   wave_replay.c    wave_done replayed on recorded waves
+ *   wave_replay.c    wave decisions replayed on recorded waves
  */
 
 #define TICK_MS 1000
@@ -149,6 +151,9 @@ struct traffic {
     uint32_t away_s;                /* and skip those not seen for this long; 0: none */
 };
 
+/* The settings of struct traffic, by name (combine.c). */
+#define TRAFFIC_KEYS 8
+
 struct pool {
     uint64_t trials, successes;
 };
@@ -163,6 +168,7 @@ struct sl_dist {
     struct ditem **items;           /* by audience handle */
     size_t cap;
     struct traffic traffic;
+    char traffic_by[TRAFFIC_KEYS][72];  /* who set each: plugin:NAME, policy:V, default */
     struct pool pools[6];           /* by enum sl_aud_source */
     struct event *tick;
     int64_t last_regroup, last_head;
@@ -313,21 +319,64 @@ struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *t
 typedef int dist_related_fn(void *ud, const char *interest, json_t *out);
 /* The audience's related interests (ud: the struct sl_dist). */
 int dist_audience_related(void *ud, const char *interest, json_t *out);
-/* it's related interests by lua's related hook, else by fallback; live:
- * count a failing hook. NULL when out of memory. */
+/* Related interests of the item's interests, from lua's related hook if
+ * the policies define one, else from fallback: a new array of names, NULL
+ * when out of memory. live: a failing hook is counted and logged. */
 json_t *dist_related(struct sl_lua *lua, struct ditem *it, dist_related_fn *fallback, void *ud,
                      bool live);
-int dist_wave_done(struct sl_lua *lua, struct ditem *it, json_t *upload, json_t *tags,
-                   const struct wave *w, int64_t elapsed_ms, const char *why, json_t *related,
-                   const struct pool *pools, json_t **res, const char **decision,
-                   const char **reason, const char **to, char *err, size_t errlen);
-int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
-                       json_t *upload, json_t *tags, const struct wave *w,
-                       int64_t elapsed_ms, const char *why, json_t **res,
-                       const char **decision, const char **reason, const char **to,
-                       char *err, size_t errlen);
+/* May a wave be answered so when asked for why (size, fill, time,
+ * evidence)? wait only at evidence; switch with a valid audience. 0, or
+ * -EINVAL with err saying why not. */
+int dist_wave_answer_check(const char *why, const char *decision, const char *to, char *err,
+                           size_t errlen);
+/* Lua's wave_done about wave w, for item (the hook view), related as
+ * dist_related gave it (borrowed), with the baselines of pools. On 0, *res
+ * holds the answer, checked, and decision/reason/to point into it (the
+ * caller frees *res); otherwise err says why (SL_DECLINED: no hook).
+ * Nothing is counted. */
+int dist_lua_wave_done(const struct pool *pools, struct sl_lua *lua, struct sl_item *item,
+                       const struct wave *w, int64_t elapsed_ms, const char *why,
+                       json_t *related, json_t **res, const char **decision,
+                       const char **reason, const char **to, char *err, size_t errlen);
 /* The item's context for hooks: its creator's standing, the platform's size. */
 void dist_item_context(struct sl_dist *d, struct sl_item *item);
+
+/* combine.c: the plugins, then Lua, by the rule written there. */
+struct sl_plugins;
+struct dist_answer {
+    char decision[16];              /* continue, stop, switch, wait */
+    char audience[160];             /* switch: where the next wave goes */
+    char reason[256];
+    char by[96];                    /* plugin:NAME or policy:VERSION: who decided, or failed */
+};
+/*
+ * What a wave decision reads besides the item and its wave. On the loop,
+ * the distribution's own state (dist_view_live); on a policy replay's
+ * thread, copies the loop made for it (wave_replay.c).
+ */
+struct dist_view {
+    const struct pool *pools;       /* the baselines, by source */
+    struct sl_lua *related_lua;     /* whose related hook names related interests */
+    dist_related_fn *related;       /* ... or, where it says nothing, this (with ud) */
+    void *ud;
+    struct sl_dist *d;              /* the loop's: the item's context is read from it */
+    const struct sl_item *context;  /* when d is NULL: the creator's and platform's figures */
+    bool live;                      /* failures are counted and logged (not in a replay) */
+};
+void dist_view_live(struct sl_dist *d, struct dist_view *v);
+/* Decide wave w of it (upload and tags as in dist_hook_item), asked for
+ * why. 0 with *a; otherwise err says why and a->by who failed. */
+int dist_wave_decide(const struct dist_view *v, struct sl_plugins *ps, struct sl_lua *lua,
+                     struct ditem *it, json_t *upload, json_t *tags, const struct wave *w,
+                     int64_t elapsed_ms, const char *why, struct dist_answer *a, char *err,
+                     size_t errlen);
+/* The plan of an item new to distribution, set in it; actor says who
+ * planned (or failed), note why theirs when both answered. 0, or a
+ * negative errno with err (counted and logged). item: the hook view. */
+int dist_plan_decide(struct sl_dist *d, struct ditem *it, struct sl_item *item, char *actor,
+                     size_t actorlen, char *note, size_t notelen, char *err, size_t errlen);
+/* The traffic settings in force and who set each, for /v1/stats. */
+json_t *dist_traffic_json(const struct sl_dist *d);
 
 /* policy_groups.c */
 int dist_pgroup_source(void *ctx, const char *name, struct sl_aud_list *out);

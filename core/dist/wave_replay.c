@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Replay: the live policies' and a candidate's wave_done on recorded waves, off the loop. */
+/* Replay: the live deciders' and a candidate's wave decisions on recorded waves, off the loop. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -78,19 +78,28 @@ static int learned_related(void *ud, const char *interest, json_t *out)
     return rel ? json_array_extend(out, rel) : 0;
 }
 
-static json_t *replay_answer(int rc, const char *decision, const char *to, const char *err)
+static json_t *replay_answer(int rc, const struct dist_answer *a, const char *err)
 {
     if (rc != 0)
         return json_pack("{s:s, s:s}", "decision", "error", "reason", err);
-    if (strcmp(decision, "switch") == 0)
-        return json_pack("{s:s, s:s}", "decision", decision, "audience", to);
-    return json_pack("{s:s}", "decision", decision);
+    if (strcmp(a->decision, "switch") == 0)
+        return json_pack("{s:s, s:s}", "decision", a->decision, "audience", a->audience);
+    return json_pack("{s:s}", "decision", a->decision);
 }
 
 json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
-                             struct sl_lua *live, struct sl_lua *candidate, const char *id,
-                             json_t *upload, json_t *tags, int *examined)
+                             struct sl_plugins *plugins, struct sl_lua *live,
+                             struct sl_lua *candidate, const struct sl_item *context,
+                             const char *id, json_t *upload, json_t *tags, int *examined)
 {
+    /* Both sides see the related interests of the live set, as on the loop. */
+    const struct dist_view view = {
+        .pools = rp->pools,
+        .related_lua = live,
+        .related = learned_related,
+        .ud = rp,
+        .context = context,
+    };
     struct ditem it = { 0 };
     json_t *waves = NULL, *changed = json_array(), *jw;
     size_t i;
@@ -102,7 +111,7 @@ json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
     json_array_foreach(waves, i, jw) {
         struct wave w;
         dist_wave_restore(&w, jw);
-        /* Only waves the policy decided: skips and reviews were not its call. */
+        /* Only waves the deciders decided: skips and reviews were not their call. */
         if (strcmp(w.decision, "continue") != 0 && strcmp(w.decision, "stop") != 0 &&
             strcmp(w.decision, "switch") != 0)
             continue;
@@ -112,26 +121,24 @@ json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
                           : w.ended_ms - w.started_ms >= w.limit_ms ? "time" : "size";
         int64_t elapsed = w.ended_ms - w.started_ms;
         char err_a[SL_LUA_ERR_MAX], err_b[SL_LUA_ERR_MAX];
-        const char *da = NULL, *ra = "", *ta = NULL, *db = NULL, *rb = "", *tb = NULL;
-        json_t *res_a = NULL, *res_b = NULL;
-        /* Both see the related interests of the live set, as on the loop. */
-        int rc_a = dist_wave_done(live, &it, upload, tags, &w, elapsed, why,
-                                  dist_related(live, &it, learned_related, rp, false),
-                                  rp->pools, &res_a, &da, &ra, &ta, err_a, sizeof(err_a));
-        int rc_b = dist_wave_done(candidate, &it, upload, tags, &w, elapsed, why,
-                                  dist_related(live, &it, learned_related, rp, false),
-                                  rp->pools, &res_b, &db, &rb, &tb, err_b, sizeof(err_b));
-        json_t *from = replay_answer(rc_a, da, ta, err_a), *to = replay_answer(rc_b, db, tb, err_b);
+        struct dist_answer a, b;
+        /* The plugins loaded now decide first on both sides, so a
+         * candidate changes only what its Lua may (the combination rule). */
+        int rc_a = dist_wave_decide(&view, plugins, live, &it, upload, tags, &w, elapsed, why,
+                                    &a, err_a, sizeof(err_a));
+        int rc_b = dist_wave_decide(&view, plugins, candidate, &it, upload, tags, &w, elapsed,
+                                    why, &b, err_b, sizeof(err_b));
+        json_t *from = replay_answer(rc_a, &a, err_a), *to = replay_answer(rc_b, &b, err_b);
         (*examined)++;
-        if (!json_equal(from, to))
-            json_array_append_new(changed, json_pack("{s:s, s:i, s:s, s:o, s:o}", "id", id,
-                                  "wave", w.n, "audience", w.audience, "from", from, "to", to));
-        else {
+        if (!json_equal(from, to)) {
+            json_array_append_new(changed, json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:{s:s, s:s}}",
+                                  "id", id, "wave", w.n, "audience", w.audience,
+                                  "decided_by", w.decided_by, "from", from, "to", to,
+                                  "by", "from", a.by, "to", b.by));
+        } else {
             json_decref(from);
             json_decref(to);
         }
-        json_decref(res_a);
-        json_decref(res_b);
     }
     json_decref(waves);
     free(it.interests);

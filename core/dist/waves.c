@@ -49,14 +49,15 @@ void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const cha
     sl_info("distribution: %s held for review: %s", it->id, reason);
 }
 
-static void settle(struct sl_dist *d, struct ditem *it, const char *reason)
+/* actor: who ended it; NULL for the policies in force. */
+static void settle(struct sl_dist *d, struct ditem *it, const char *reason, const char *actor)
 {
-    char actor[96];
+    char policy[96];
     struct dist_op *o = dist_op_new(d, it->id);
 
     it->state = D_SETTLED;
-    dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "settle", "distributing",
-                  "settled", reason);
+    dist_op_state(o, actor ? actor : dist_policy_actor(d, policy, sizeof(policy)), "settle",
+                  "distributing", "settled", reason);
     dist_op_plan(o, it);
     dist_op_submit(d, o);
     /* No more waves: the offered set can go; inbox entries stay live. */
@@ -75,7 +76,7 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
         if (it->next >= it->nplan) {
             if (first)
                 dist_op_submit(d, first);
-            settle(d, it, "every planned wave ran");
+            settle(d, it, "every planned wave ran", NULL);
             return;
         }
         const struct plan_wave *pw = &it->plan[it->next];
@@ -157,38 +158,38 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
         dist_op_submit(d, first);
 }
 
-/* Ask wave_done about the running wave, why it is asked (the wave ended,
- * or a checkpoint), and act on the answer. */
+/* Ask the deciders (the plugins, then wave_done: combine.c) about the
+ * running wave, why it is asked (the wave ended, or a checkpoint), and act
+ * on the answer. */
 static void decide(struct sl_dist *d, struct ditem *it, enum dist_end why)
 {
     struct wave *w = dist_current(it);
-    char err[SL_LUA_ERR_MAX], actor[96];
-    const char *decision = NULL, *reason = "", *to = NULL;
-    json_t *res = NULL;
+    char err[SL_LUA_ERR_MAX];
+    struct dist_answer a;
+    struct dist_view view;
 
     if (!w)
         return;
-    dist_policy_actor(d, actor, sizeof(actor));
     if (why == DIST_END_EVIDENCE)
         d->checks++;
-    int rc = dist_ask_wave_done(d, sl_policy_lua(d->srv), it, NULL, NULL, w,
-                                sl_now_ms() - w->started_ms, dist_end_name(why),
-                                &res, &decision, &reason, &to, err, sizeof(err));
+    dist_view_live(d, &view);
+    int rc = dist_wave_decide(&view, sl_policy_plugins(d->srv), sl_policy_lua(d->srv), it, NULL,
+                              NULL, w, sl_now_ms() - w->started_ms, dist_end_name(why), &a, err,
+                              sizeof(err));
     if (rc != 0) {
-        /* A broken decision never pushes an item further: people look. */
+        /* A broken decision never pushes an item further: people look.
+         * The failure was counted and logged where it was found. */
         char why_text[SL_LUA_ERR_MAX + 32];
-        sl_policy_failed("wave_done", err);
         d->decisions[DEC_ERROR]++;
         snprintf(why_text, sizeof(why_text), "policy_error: wave_done: %s", err);
-        dist_hold(d, it, "distribution", why_text, actor);
+        dist_hold(d, it, "distribution", why_text, a.by);
         return;
     }
-    if (strcmp(decision, "wait") == 0) {
+    if (strcmp(a.decision, "wait") == 0) {
         /* Not decisive yet: the wave runs on, asked again further on. */
         d->waits++;
         dist_wave_checked(w);
         it->dirty = true;
-        json_decref(res);
         return;
     }
 
@@ -198,26 +199,23 @@ static void decide(struct sl_dist *d, struct ditem *it, enum dist_end why)
     p->trials += w->counts[SL_EV_IMPRESSION];
     p->successes += engaged < w->counts[SL_EV_IMPRESSION] ? engaged : w->counts[SL_EV_IMPRESSION];
 
-    sl_copy(w->decision, sizeof(w->decision), decision);
+    sl_copy(w->decision, sizeof(w->decision), a.decision);
     sl_copy(w->ended_by, sizeof(w->ended_by), dist_end_name(why));
-    sl_copy(w->reason, sizeof(w->reason), reason);
-    sl_copy(w->decided_by, sizeof(w->decided_by), actor);
+    sl_copy(w->reason, sizeof(w->reason), a.reason);
+    sl_copy(w->decided_by, sizeof(w->decided_by), a.by);
     w->ended_ms = sl_now_ms();
-    d->decisions[strcmp(decision, "continue") == 0 ? DEC_CONTINUE
-                 : strcmp(decision, "stop") == 0   ? DEC_STOP
-                                                   : DEC_SWITCH]++;
+    d->decisions[strcmp(a.decision, "continue") == 0 ? DEC_CONTINUE
+                 : strcmp(a.decision, "stop") == 0   ? DEC_STOP
+                                                     : DEC_SWITCH]++;
     struct dist_op *o = dist_op_new(d, it->id);
     dist_op_wave(o, w);
     dist_op_submit(d, o);
-    /* decision, reason and to live in res: free it only after their use. */
-    if (strcmp(decision, "stop") == 0) {
-        settle(d, it, reason[0] ? reason : "wave_done said stop");
-        json_decref(res);
+    if (strcmp(a.decision, "stop") == 0) {
+        settle(d, it, a.reason[0] ? a.reason : "wave_done said stop", a.by);
         return;
     }
-    if (strcmp(decision, "switch") == 0)
-        sl_copy(it->switch_to, sizeof(it->switch_to), to);
-    json_decref(res);
+    if (strcmp(a.decision, "switch") == 0)
+        sl_copy(it->switch_to, sizeof(it->switch_to), a.audience);
     dist_begin_next_wave(d, it, NULL);
 }
 

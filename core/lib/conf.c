@@ -71,6 +71,7 @@ static const struct key keys[] = {
     { "max_connections_per_address", K_INT, OFF(max_connections_per_address), 0, 1000000 },
     { "rate_limits",            K_RATES,    0, 0, 0 },
     { "thumbnail_hosts",        K_HOSTS,    0, 0, 0 },
+    { "plugin_budget_ms",       K_INT,      OFF(plugin_budget_ms), 1, 60000 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -107,6 +108,7 @@ void sl_config_defaults(struct sl_config *cfg)
      * anyway: unlimited. People and their scripts get a human's budget. */
     cfg->rate_limits[1] = (struct sl_rate_limit){ 50, 200 };    /* moderator */
     cfg->rate_limits[2] = (struct sl_rate_limit){ 10, 50 };     /* policy */
+    cfg->plugin_budget_ms = 50;
 }
 
 static void plugins_clear(struct sl_config *cfg)

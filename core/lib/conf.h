@@ -55,6 +55,7 @@ struct sl_config {
     struct sl_rate_limit rate_limits[SL_CONF_ROLES];   /* by role, see SL_CONF_ROLES */
     char *thumbnail_hosts[SL_MAX_THUMBNAIL_HOSTS];     /* "host" or "*.domain", lower case */
     int nthumbnail_hosts;
+    int plugin_budget_ms;       /* a plugin's distribution hook call, at most */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };

@@ -30,6 +30,8 @@ struct sl_item {
                                "field","offset","length"} */
     json_t *reasons;        /* array of strings */
     json_t *plugin_verdicts;    /* array of {"plugin","verdict","queue","priority","reason"} */
+    json_t *plugin_decisions;   /* array: what plugins' plan and wave_done answered
+                                   before the Lua hook of the same name */
 
     /* The creator's standing, read from the store before hooks run. */
     long long creator_followers;

@@ -113,6 +113,7 @@ def expected(src, ma):
         "/lib/systemd/system/sluiced.service": 0o644,
         "/usr/lib/%s/sluice/plugins/keyword.so" % ma: 0o644,
         "/usr/lib/%s/sluice/plugins/phash.so" % ma: 0o644,
+        "/usr/lib/%s/sluice/plugins/seqtest.so" % ma: 0o644,
         "/usr/share/sluice/grafana-sluice.json": 0o644,
         "/usr/share/sluice/sluice.rules.yml": 0o644,
         "/usr/share/doc/sluice/README.Debian": 0o644,
