@@ -31,6 +31,7 @@
 #include "store/audit_key.h"
 #include "store/commit.h"
 #include "store/counters.h"
+#include "store/readers.h"
 #include "store/store.h"
 
 #define DRAIN_TIMEOUT_MS 30000
@@ -274,7 +275,10 @@ int main(int argc, char **argv)
         goto out;
     }
     if (sl_dist_start(&srv) < 0 ||
-        sl_counters_start(&srv) < 0 || sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
+        sl_counters_start(&srv) < 0 ||
+        sl_readers_new(srv.base, srv.cfg.state_dir, srv.cfg.search_workers,
+                       srv.cfg.search_queue, &srv.readers) < 0 ||
+        sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;
 
     sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);
@@ -302,7 +306,9 @@ int main(int argc, char **argv)
 out:
     /* Order matters: the commit thread writes and answers what it still
      * holds while the HTTP side exists, then connections close, then the
-     * stores. */
+     * stores. Searches still running are cut short and answered first. */
+    sl_readers_free(srv.readers);
+    srv.readers = NULL;
     sl_counters_stop(&srv);
     sl_dist_stop(&srv);
     sl_commit_free(srv.commit);

@@ -46,6 +46,10 @@ void sl_api_clock_advance(struct sl_request *r);
 void sl_api_upload(struct sl_request *r);
 /* items.c */
 void sl_api_item_get(struct sl_request *r);
+/* search.c */
+struct evbuffer;
+void sl_api_search(struct sl_request *r);
+void sl_api_search_metrics(struct sl_server *srv, struct evbuffer *out);
 /* audit.c */
 void sl_api_audit(struct sl_request *r);
 void sl_api_audit_verify(struct sl_request *r);

@@ -22,6 +22,7 @@ const struct sl_route sl_api_routes[] = {
     { EVHTTP_REQ_GET,    "/v1/status",            SL_ROLE_ANY,     SL_BODY_NONE,   sl_api_status,          "GET /v1/status" },
     { EVHTTP_REQ_POST,   "/v1/uploads",           ING | ADM,       SL_BODY_JSON,   sl_api_upload,          "POST /v1/uploads" },
     { EVHTTP_REQ_GET,    "/v1/items/{}",          SL_ROLE_ANY,     SL_BODY_NONE,   sl_api_item_get,        "GET /v1/items/{id}" },
+    { EVHTTP_REQ_GET,    "/v1/items",             MOD | POL | ADM, SL_BODY_NONE,   sl_api_search,          "GET /v1/items" },
     { EVHTTP_REQ_POST,   "/v1/users",             ING | ADM,       SL_BODY_JSON,   sl_api_user_post,       "POST /v1/users" },
     { EVHTTP_REQ_PUT,    "/v1/follows/{}/{}",     ING | ADM,       SL_BODY_NONE,   sl_api_follow_put,      "PUT /v1/follows" },
     { EVHTTP_REQ_DELETE, "/v1/follows/{}/{}",     ING | ADM,       SL_BODY_NONE,   sl_api_follow_delete,   "DELETE /v1/follows" },

@@ -108,6 +108,7 @@ void sl_api_metrics(struct sl_request *r)
         json_decref(states);
     }
     queue_metrics(srv, out);
+    sl_api_search_metrics(srv, out);
     sl_http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);
 }

@@ -61,6 +61,9 @@ static const struct key keys[] = {
     { "commit_batch_max",       K_INT,      OFF(commit_batch_max), 1, 100000 },
     { "simulated_clock",        K_BOOL,     OFF(simulated_clock), 0, 0 },
     { "queue_sla",              K_SLA,      OFF(queue_sla), 60, 30 * 86400 },
+    { "search_workers",         K_INT,      OFF(search_workers), 1, 64 },
+    { "search_queue",           K_INT,      OFF(search_queue), 0, 1024 },
+    { "search_timeout_ms",      K_INT,      OFF(search_timeout_ms), 10, 60000 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -85,6 +88,9 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->lua_instruction_limit = 1000000;
     cfg->claim_lease_seconds = 600;
     cfg->commit_batch_max = 4096;
+    cfg->search_workers = 2;
+    cfg->search_queue = 8;
+    cfg->search_timeout_ms = 2000;
 }
 
 static void plugins_clear(struct sl_config *cfg)

@@ -35,6 +35,9 @@ struct sl_config {
     int commit_batch_max;       /* most requests one transaction holds */
     bool simulated_clock;       /* an admin may advance the clock (loopback only) */
     char *queue_sla;            /* JSON {queue: ms, "*": ms}: times to decision; NULL none */
+    int search_workers;         /* reader threads for searches and jobs' reads */
+    int search_queue;           /* searches waiting for one, at most */
+    int search_timeout_ms;      /* a search's time bound */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };

@@ -100,6 +100,10 @@ enum stmt {
     ST_TOKEN_INSERT,
     ST_TOKEN_DELETE,
     ST_TOKEN_EACH,
+    /* sqlite_search.c */
+    ST_SEARCH_ROW,
+    ST_SEQ_MAX,
+    ST_SEQ_AT,
     ST__COUNT
 };
 
@@ -119,6 +123,8 @@ struct sl_store {
     bool audit_keyed;
     int64_t audit_keyed_from;
     struct sl_hmac_sha256 audit_mac;
+    /* sl_store_deadline(): statements stop past this sl_mono() time; 0 none. */
+    double deadline;
 };
 
 /* {====================== Statement helpers ============================ */
@@ -264,5 +270,7 @@ extern const char *const sl_sqlite_stats_sql[ST__COUNT];
 extern const char *const sl_sqlite_reports_sql[ST__COUNT];
 /* sqlite_tokens.c */
 extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
+/* sqlite_search.c */
+extern const char *const sl_sqlite_search_sql[ST__COUNT];
 
 #endif

@@ -323,4 +323,76 @@ int sl_store_token_each(struct sl_store *s,
                         void *arg);
 /* }===================================================================== */
 
+/* {====================== Search ======================================= */
+/*
+ * Items newest first, filtered. Every item has a seq, its number in the
+ * order items were stored; newest first is seq descending, and created_ms
+ * never decreases in that order (an item stored while the clock stepped
+ * back takes the time of the one before), so a time range is a range of
+ * seq. Each filter has an index ending in seq; the one expected to yield
+ * the fewest items drives the scan and the others are checked on each item
+ * it yields, so a page costs the items scanned, not the items stored.
+ *
+ * A scan ends when limit items were found, at the end of the items, or at
+ * deadline: then the page is partial and `next` says where a next page
+ * goes on from (it scanned up to there). Searches run on a connection of
+ * their own (store/readers.h), never on the loop's.
+ */
+#define SL_SEARCH_STATES 8
+#define SL_SEARCH_TERMS 8
+struct sl_search {
+    const char *creator;                /* NULL: any (likewise below) */
+    const char *states[SL_SEARCH_STATES];
+    int nstates;                        /* 0: any state */
+    const char *tag;
+    double tag_min;                     /* the tag's confidence, at least */
+    const char *queue;                  /* waiting in this review queue */
+    const char *matched;                /* a plugin match of this name (keyword list, hash bank) */
+    const char *match_kind;             /* ... of this kind ("keyword", "hash") */
+    const char *decided_by;             /* an actor of a deciding audit record */
+    int64_t since_ms, until_ms;         /* since_ms <= created_ms < until_ms; 0: open */
+    /* Text: each term a substring of the title, description or transcript,
+     * ignoring case. Terms of 3+ characters are answered by the text index;
+     * shorter ones are checked on the items another filter yields (ASCII
+     * letters ignoring case only). */
+    const char *terms[SL_SEARCH_TERMS];
+    int nterms;
+    int64_t before;                     /* only items with seq < before; 0: from the newest */
+    int64_t seq_max;                    /* only items with seq <= seq_max; 0: any */
+    int64_t limit;                      /* found items to stop at (> 0) */
+    double deadline;                    /* sl_mono() seconds to stop at; 0: none */
+};
+
+struct sl_search_end {
+    int64_t found;                      /* items fn was called for */
+    int64_t scanned;                    /* items looked at */
+    int64_t next;                       /* the next page's before; 0: nothing is left */
+    bool partial;                       /* the deadline ended the scan */
+};
+
+/* Call fn for each item found, newest first; fn returning nonzero stops
+ * the scan (next is then that item's seq). 0 (also for a partial page),
+ * -ETIMEDOUT when the deadline came before any item was looked at,
+ * -EINVAL for a search it cannot run (a term of no character). */
+int sl_store_search(struct sl_store *s, const struct sl_search *q,
+                    int (*fn)(void *arg, int64_t seq, const char *id), void *arg,
+                    struct sl_search_end *end);
+
+/* An item as a search lists it: {id, creator, state, title, created_ms,
+ * updated_ms, tags, matches: [{kind, name}] (each once), queue (or null),
+ * decided: {actor, action, ts_ms, reason} (its last deciding record, or
+ * null)}; -ENOENT when there is none. */
+int sl_store_search_row(struct sl_store *s, const char *id, json_t **out);
+
+/* The newest item's seq; 0 when there is none. */
+int sl_store_seq_max(struct sl_store *s, int64_t *seq);
+
+/* Bound every statement of this connection in time: past deadline
+ * (sl_mono() seconds; 0 lifts the bound) a statement stops, and the search
+ * functions end as their comments say (others fail with -EIO). */
+void sl_store_deadline(struct sl_store *s, double deadline);
+/* Stop the statement the connection runs now; any thread may call it. */
+void sl_store_interrupt(struct sl_store *s);
+/* }===================================================================== */
+
 #endif
