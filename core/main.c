@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 
 #include "api/api.h"
+#include "api/bulkjobs.h"
 #include "dist/dist.h"
 #include "http/auth.h"
 #include "http/http.h"
@@ -278,6 +279,7 @@ int main(int argc, char **argv)
         sl_counters_start(&srv) < 0 ||
         sl_readers_new(srv.base, srv.cfg.state_dir, srv.cfg.search_workers,
                        srv.cfg.search_queue, &srv.readers) < 0 ||
+        sl_bulkjobs_start(&srv) < 0 ||
         sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;
 
@@ -306,12 +308,15 @@ int main(int argc, char **argv)
 out:
     /* Order matters: the commit thread writes and answers what it still
      * holds while the HTTP side exists, then connections close, then the
-     * stores. Searches still running are cut short and answered first. */
+     * stores. Searches still running are cut short and answered first;
+     * bulk jobs stop taking slices first (they go on at the next start). */
+    sl_bulkjobs_stop(&srv);
     sl_readers_free(srv.readers);
     srv.readers = NULL;
     sl_counters_stop(&srv);
     sl_dist_stop(&srv);
     sl_commit_free(srv.commit);
+    sl_bulkjobs_free(&srv);
     sl_counters_free(&srv);
     sl_http_free(srv.http);
     sl_store_free(writer);

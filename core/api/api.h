@@ -50,6 +50,12 @@ void sl_api_item_get(struct sl_request *r);
 struct evbuffer;
 void sl_api_search(struct sl_request *r);
 void sl_api_search_metrics(struct sl_server *srv, struct evbuffer *out);
+/* bulk.c */
+void sl_api_bulk(struct sl_request *r);
+void sl_api_bulk_get(struct sl_request *r);
+void sl_api_bulk_list(struct sl_request *r);
+void sl_api_bulk_confirm(struct sl_request *r);
+void sl_api_bulk_cancel(struct sl_request *r);
 /* audit.c */
 void sl_api_audit(struct sl_request *r);
 void sl_api_audit_verify(struct sl_request *r);

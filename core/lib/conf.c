@@ -64,6 +64,7 @@ static const struct key keys[] = {
     { "search_workers",         K_INT,      OFF(search_workers), 1, 64 },
     { "search_queue",           K_INT,      OFF(search_queue), 0, 1024 },
     { "search_timeout_ms",      K_INT,      OFF(search_timeout_ms), 10, 60000 },
+    { "bulk_confirm_above",     K_INT,      OFF(bulk_confirm_above), 0, 1000000000 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -91,6 +92,7 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->search_workers = 2;
     cfg->search_queue = 8;
     cfg->search_timeout_ms = 2000;
+    cfg->bulk_confirm_above = 100;
 }
 
 static void plugins_clear(struct sl_config *cfg)

@@ -38,6 +38,7 @@ struct sl_config {
     int search_workers;         /* reader threads for searches and jobs' reads */
     int search_queue;           /* searches waiting for one, at most */
     int search_timeout_ms;      /* a search's time bound */
+    int bulk_confirm_above;     /* a bulk job acting on more items waits for a second moderator */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };

@@ -41,6 +41,7 @@ static const char *const *const stmt_tables[] = {
     sl_sqlite_reports_sql,
     sl_sqlite_tokens_sql,
     sl_sqlite_search_sql,
+    sl_sqlite_jobs_sql,
 };
 
 /* The SQL of statement id, from the table that fills its slot; NULL if none does. */

@@ -104,6 +104,14 @@ enum stmt {
     ST_SEARCH_ROW,
     ST_SEQ_MAX,
     ST_SEQ_AT,
+    /* sqlite_jobs.c */
+    ST_JOB_INSERT,
+    ST_JOB_GET,
+    ST_JOB_PEEK,
+    ST_JOBS_LIST,
+    ST_JOBS_EACH,
+    ST_JOB_STATE,
+    ST_JOB_PROGRESS,
     ST__COUNT
 };
 
@@ -272,5 +280,7 @@ extern const char *const sl_sqlite_reports_sql[ST__COUNT];
 extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
 /* sqlite_search.c */
 extern const char *const sl_sqlite_search_sql[ST__COUNT];
+/* sqlite_jobs.c */
+extern const char *const sl_sqlite_jobs_sql[ST__COUNT];
 
 #endif

@@ -285,6 +285,33 @@ static const char *const migrations[] = {
     "INSERT OR IGNORE INTO item_deciders SELECT a.actor, i.seq FROM audit a"
     "  JOIN items i ON i.id = a.item WHERE a.action IN ('verdict', 'approve', 'reject',"
     "  'escalate', 'takedown', 'hold', 'review', 'restore');",
+    /* 10 -> 11: jobs that act on many items in slices (bulk actions,
+     * retroactive hash matching): each slice's transaction moves its job's
+     * row on, so the progress stored is the work done, and a restart goes on
+     * from there. cursor: the next slice looks at items with seq < cursor;
+     * items stored after the job began (seq > seq_max) are not its. */
+    "CREATE TABLE jobs ("
+    "  id TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  confirmed_by TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  finished_ms INTEGER,"
+    "  seq_max INTEGER NOT NULL,"
+    "  cursor INTEGER NOT NULL,"
+    "  total INTEGER NOT NULL,"
+    "  total_exact INTEGER NOT NULL,"
+    "  examined INTEGER NOT NULL DEFAULT 0,"
+    "  matched INTEGER NOT NULL DEFAULT 0,"
+    "  acted INTEGER NOT NULL DEFAULT 0,"
+    "  skipped INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT);"
+    "CREATE INDEX jobs_created ON jobs(created_ms);"
+    "CREATE INDEX jobs_state ON jobs(state);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

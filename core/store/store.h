@@ -395,4 +395,59 @@ void sl_store_deadline(struct sl_store *s, double deadline);
 void sl_store_interrupt(struct sl_store *s);
 /* }===================================================================== */
 
+/* {====================== Jobs ========================================= */
+/*
+ * Work on many items done in slices (bulk actions, retroactive hash
+ * matching): a job is a row, and each slice's transaction moves it on with
+ * the items it changed, so the progress stored is the work done and a
+ * restart goes on from the cursor. The next slice looks at items with
+ * seq < cursor; items stored after the job began (seq > seq_max) are not
+ * the job's. States: awaiting_confirmation, running, done, cancelled,
+ * failed.
+ */
+struct sl_job_row {
+    const char *id;
+    const char *kind;           /* "bulk", "retro" */
+    const char *action;         /* what it does to the items it finds */
+    const char *spec;           /* JSON object: what the kind needs */
+    const char *state;          /* "awaiting_confirmation" or "running" */
+    const char *created_by;     /* "token:NAME" */
+    int64_t seq_max;            /* 0: the newest item's now */
+    int64_t total;              /* items expected */
+    bool total_exact;           /* ... counted, or at least that many */
+    int64_t now_ms;
+};
+/* -EEXIST for a taken id. */
+int sl_store_job_insert(struct sl_store *s, const struct sl_job_row *row);
+
+/* {id, kind, action, spec, state, created_by, confirmed_by, created_ms,
+ * updated_ms, finished_ms, seq_max, cursor, total, total_exact, examined,
+ * matched, acted, skipped, error}; -ENOENT. */
+int sl_store_job_get(struct sl_store *s, const char *id, json_t **out);
+/* The job's state (32 bytes); -ENOENT. */
+int sl_store_job_peek(struct sl_store *s, const char *id, char *state);
+/* The newest jobs first (without their spec), at most limit; kind NULL: any. */
+int sl_store_jobs_list(struct sl_store *s, const char *kind, int limit, json_t **out);
+/* fn(arg, job as sl_store_job_get gives it, borrowed) for every job in state. */
+int sl_store_jobs_each(struct sl_store *s, const char *state,
+                       int (*fn)(void *arg, json_t *job), void *arg);
+
+/* Move a job from state `from` (NULL: any but done, cancelled and failed)
+ * to `to`, noting who confirmed it (by, when to is "running") or why it
+ * failed (error); finished_ms is set for done, cancelled and failed.
+ * -ENOENT for no such job, -ESTALE when it is not in `from`. */
+int sl_store_job_state(struct sl_store *s, const char *id, const char *from, const char *to,
+                       const char *by, const char *error, int64_t now_ms);
+
+/* A slice of a running job written: the cursor, and counts to add; done
+ * when finished. -ESTALE when the job is no longer running. */
+struct sl_job_slice {
+    int64_t cursor;
+    int64_t examined, matched, acted, skipped;
+    bool finished;
+};
+int sl_store_job_progress(struct sl_store *s, const char *id, const struct sl_job_slice *p,
+                          int64_t now_ms);
+/* }===================================================================== */
+
 #endif
