@@ -31,7 +31,7 @@
 #define PAUSE_MS 1000
 #define BUSY_PAUSE_MS 100
 
-static const struct sl_bulkjob_kind *const kinds[] = { &sl_bulk_kind };
+static const struct sl_bulkjob_kind *const kinds[] = { &sl_bulk_kind, &sl_retro_kind };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 struct sl_bulkjob {

@@ -39,6 +39,8 @@ struct sl_config {
     int search_queue;           /* searches waiting for one, at most */
     int search_timeout_ms;      /* a search's time bound */
     int bulk_confirm_above;     /* a bulk job acting on more items waits for a second moderator */
+    int hashbank_retro_days;    /* new bank hashes are matched against items this recent; 0 none */
+    char *hashbank_action;      /* JSON {bank: nothing|review|takedown, "*": ...}; NULL: review */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };

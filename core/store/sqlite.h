@@ -112,6 +112,9 @@ enum stmt {
     ST_JOBS_EACH,
     ST_JOB_STATE,
     ST_JOB_PROGRESS,
+    /* sqlite_matches.c */
+    ST_ITEM_HASHES,
+    ST_ITEM_ADD_MATCH,
     ST__COUNT
 };
 
@@ -282,5 +285,7 @@ extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
 extern const char *const sl_sqlite_search_sql[ST__COUNT];
 /* sqlite_jobs.c */
 extern const char *const sl_sqlite_jobs_sql[ST__COUNT];
+/* sqlite_matches.c */
+extern const char *const sl_sqlite_matches_sql[ST__COUNT];
 
 #endif

@@ -395,6 +395,33 @@ void sl_store_deadline(struct sl_store *s, double deadline);
 void sl_store_interrupt(struct sl_store *s);
 /* }===================================================================== */
 
+/* {====================== Matches found later ========================== */
+/*
+ * Hash banks grow after items are stored: their new hashes are matched
+ * against the items that carry perceptual hashes (the upload's "hashes",
+ * kept apart for this when the item is stored).
+ */
+
+/* Items with hashes, newest first: seq < before and seq <= seq_max,
+ * created at since_ms or later; fn(arg, id, hashes: the upload's JSON array
+ * of hex, as text) for each, until limit items or deadline (sl_mono()
+ * seconds; 0: none). *next: the next call's before (0: no item is left);
+ * *examined: the items given to fn. 0, or -ETIMEDOUT when the deadline came
+ * before any item. */
+int sl_store_item_hashes(struct sl_store *s, int64_t before, int64_t seq_max,
+                         int64_t since_ms, int limit, double deadline,
+                         int (*fn)(void *arg, const char *id, const char *hashes), void *arg,
+                         int64_t *next, int64_t *examined);
+
+/* Add match (a JSON object: {source, kind, name, detail, score, ...}) to
+ * the item's matches, unless one of the same kind, name and detail is
+ * there already: 0 added (the matched filter of searches finds it from
+ * then on), SL_STORE_KEPT when it was there, -ENOENT. */
+#define SL_STORE_KEPT 1
+int sl_store_item_add_match(struct sl_store *s, const char *item, const char *match,
+                            int64_t now_ms);
+/* }===================================================================== */
+
 /* {====================== Jobs ========================================= */
 /*
  * Work on many items done in slices (bulk actions, retroactive hash
