@@ -35,7 +35,8 @@
 #define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
 #endif
 
-enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_SLA, K_BANKS };
+enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_SLA, K_BANKS,
+                K_SUSPEND };
 
 struct key {
     const char *name;
@@ -43,6 +44,9 @@ struct key {
     size_t offset;
     long long min, max;         /* for K_SIZE and K_INT */
 };
+
+/* K_SUSPEND's words; the setting is the index (SL_SUSPEND_*). */
+static const char *const suspend_modes[] = { "review", "refuse", NULL };
 
 #define OFF(f) offsetof(struct sl_config, f)
 static const struct key keys[] = {
@@ -67,6 +71,7 @@ static const struct key keys[] = {
     { "bulk_confirm_above",     K_INT,      OFF(bulk_confirm_above), 0, 1000000000 },
     { "hashbank_retro_days",    K_INT,      OFF(hashbank_retro_days), 0, 3650 },
     { "hashbank_action",        K_BANKS,    OFF(hashbank_action), 0, 0 },
+    { "creator_suspend",        K_SUSPEND,  OFF(creator_suspend), 0, 0 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -96,6 +101,7 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->search_timeout_ms = 2000;
     cfg->bulk_confirm_above = 100;
     cfg->hashbank_retro_days = 30;
+    cfg->creator_suspend = SL_SUSPEND_REVIEW;
 }
 
 static void plugins_clear(struct sl_config *cfg)
@@ -401,6 +407,16 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
         return read_sla(L, k, slot, line, c);
     case K_BANKS:
         return read_banks(L, slot, line, c);
+    case K_SUSPEND: {
+        const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        for (int i = 0; suspend_modes[i]; i++)
+            if (strcmp(v, suspend_modes[i]) == 0) {
+                *(int *)slot = i;
+                return 0;
+            }
+        return fail(c, line, "'%s' must be \"review\" (a suspended creator's uploads wait "
+                    "for people) or \"refuse\"", k->name);
+    }
     }
     return 0;
 }

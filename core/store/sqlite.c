@@ -43,6 +43,7 @@ static const char *const *const stmt_tables[] = {
     sl_sqlite_search_sql,
     sl_sqlite_jobs_sql,
     sl_sqlite_matches_sql,
+    sl_sqlite_creators_sql,
 };
 
 /* The SQL of statement id, from the table that fills its slot; NULL if none does. */

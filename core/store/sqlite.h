@@ -115,6 +115,14 @@ enum stmt {
     /* sqlite_matches.c */
     ST_ITEM_HASHES,
     ST_ITEM_ADD_MATCH,
+    /* sqlite_creators.c */
+    ST_CREATOR_STATES,
+    ST_CREATOR_REPORTS,
+    ST_CREATOR_REPORTED,
+    ST_REPORTER_STANDING,
+    ST_SUSPENSION_GET,
+    ST_SUSPENSION_SET,
+    ST_SUSPENSION_LIFT,
     ST__COUNT
 };
 
@@ -287,5 +295,7 @@ extern const char *const sl_sqlite_search_sql[ST__COUNT];
 extern const char *const sl_sqlite_jobs_sql[ST__COUNT];
 /* sqlite_matches.c */
 extern const char *const sl_sqlite_matches_sql[ST__COUNT];
+/* sqlite_creators.c */
+extern const char *const sl_sqlite_creators_sql[ST__COUNT];
 
 #endif

@@ -312,6 +312,32 @@ static const char *const migrations[] = {
     "  error TEXT);"
     "CREATE INDEX jobs_created ON jobs(created_ms);"
     "CREATE INDEX jobs_state ON jobs(state);",
+    /* 11 -> 12: creators: their items per state (kept by triggers, as the
+     * items per state are: a creator page must not count a large creator's
+     * items), and suspensions (uploads held for review, or refused). */
+    "CREATE TABLE creator_states ("
+    "  creator TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY (creator, state)) WITHOUT ROWID;"
+    "INSERT INTO creator_states SELECT creator, state, count(*) FROM items"
+    "  GROUP BY creator, state;"
+    "CREATE TRIGGER creator_counted AFTER INSERT ON items BEGIN"
+    "  INSERT INTO creator_states VALUES (new.creator, new.state, 1)"
+    "    ON CONFLICT (creator, state) DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TRIGGER creator_recounted AFTER UPDATE OF state ON items"
+    "  WHEN old.state <> new.state BEGIN"
+    "  UPDATE creator_states SET n = n - 1 WHERE creator = old.creator AND state = old.state;"
+    "  INSERT INTO creator_states VALUES (new.creator, new.state, 1)"
+    "    ON CONFLICT (creator, state) DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TABLE suspensions ("
+    "  creator TEXT PRIMARY KEY,"
+    "  mode TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  by TEXT NOT NULL,"
+    "  since_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

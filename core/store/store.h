@@ -395,6 +395,33 @@ void sl_store_deadline(struct sl_store *s, double deadline);
 void sl_store_interrupt(struct sl_store *s);
 /* }===================================================================== */
 
+/* {====================== Creators ===================================== */
+/*
+ * What is known of a creator: {creator, standing: {uploads, rejections},
+ * states: {state: n}, suspension: {mode, reason, by, since_ms} or null,
+ * reports: {items, reports, pending, upheld, dismissed, recent: [{item,
+ * user, ts_ms, served, weight, judged}] (the 20 newest against their
+ * items)}, reporter: {reports, upheld, dismissed} (their own reports) or
+ * null}; -ENOENT when nothing is (no upload, report or suspension).
+ */
+int sl_store_creator_get(struct sl_store *s, const char *creator, json_t **out);
+
+/* A suspension: new uploads are held for review ("review") or refused
+ * ("refuse"). */
+struct sl_suspension {
+    char mode[16];
+    char reason[2048];
+    char by[160];
+    int64_t since_ms;
+};
+/* The creator's suspension; -ENOENT when there is none. */
+int sl_store_suspension_get(struct sl_store *s, const char *creator, struct sl_suspension *out);
+/* Suspend (or change the suspension); lift it: -ENOENT when there was none. */
+int sl_store_suspension_set(struct sl_store *s, const char *creator,
+                            const struct sl_suspension *sus);
+int sl_store_suspension_lift(struct sl_store *s, const char *creator);
+/* }===================================================================== */
+
 /* {====================== Matches found later ========================== */
 /*
  * Hash banks grow after items are stored: their new hashes are matched

@@ -279,8 +279,11 @@ static int count_found(void *arg, int64_t seq, const char *id)
     return 0;
 }
 
-/* Migrations 11 and 10 undone: jobs, the search's indexes, the items' seq. */
+/* Migrations 12 to 10 undone: creators' counts and suspensions, jobs, the
+ * search's indexes, the items' seq. */
 #define UNDO_SEARCH \
+    "DROP TRIGGER creator_counted; DROP TRIGGER creator_recounted;" \
+    "DROP TABLE creator_states; DROP TABLE suspensions;" \
     "DROP TABLE jobs;" \
     "DROP TRIGGER items_indexed; DROP TRIGGER items_tagged; DROP TRIGGER items_retagged;" \
     "DROP TRIGGER items_matched; DROP TRIGGER items_rematched; DROP TRIGGER audit_decided;" \
@@ -301,7 +304,7 @@ static void test_migration_backfills(void **state)
     sl_store_free(f->w);
     f->w = NULL;
 
-    /* Back to schema 5 (undoing 11 down to 6), then change items with no
+    /* Back to schema 5 (undoing 12 down to 6), then change items with no
      * trigger watching: the migration can only get the counts right by
      * reading items. */
     snprintf(path, sizeof(path), "%s/sluice.db", f->dir);
