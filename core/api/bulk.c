@@ -420,7 +420,7 @@ void sl_api_bulk(struct sl_request *r)
 {
     static const char *const keys[] = { "action", "search", "reason", "dry_run", "queue", NULL };
     struct sl_error err = { 0 };
-    const char *action_name, *reason, *queue = NULL;
+    const char *action_name, *reason = "", *queue = NULL;
     enum sl_action action = SL_ACTION_TAKEDOWN;
     struct sl_filter *f = calloc(1, sizeof(*f));
     json_t *body = sl_http_json_body(r, &err);
@@ -436,10 +436,10 @@ void sl_api_bulk(struct sl_request *r)
         (sl_action_parse(action_name, &action) < 0 &&
          sl_error_set(&err, 422, "invalid", "action",
                       "action must be takedown, review or restore") < 0) ||
-        sl_json_get_string(body, "reason", true, REASON_MAX, &reason, &err) < 0 ||
-        (!*reason && sl_error_set(&err, 422, "invalid", "reason",
-                                  "A bulk action needs a reason: every item's audit record "
-                                  "carries it.") < 0) ||
+        sl_json_get_string(body, "reason", !json_is_true(dry), REASON_MAX, &reason, &err) < 0 ||
+        (!json_is_true(dry) && !*reason &&
+         sl_error_set(&err, 422, "invalid", "reason",
+                      "A bulk action needs a reason: every item's audit record carries it.") < 0) ||
         sl_json_get_id(body, "queue", false, &queue, &err) < 0 ||
         (queue && action == SL_ACTION_TAKEDOWN &&
          sl_error_set(&err, 422, "invalid", "queue",
@@ -494,10 +494,12 @@ void sl_api_bulk_list(struct sl_request *r)
         return;
     }
     int rc = sl_store_jobs_list(r->srv->reader, kind, (int)limit, &jobs);
+    char you[SL_ID_MAX + 8];
+    sl_api_actor(r, you, sizeof(you));
     if (rc < 0)
         sl_api_read_error(r, rc);
     else
-        sl_http_reply_json(r, 200, json_pack("{s:o}", "jobs", jobs));
+        sl_http_reply_json(r, 200, json_pack("{s:o, s:s}", "jobs", jobs, "you", you));
 }
 
 /* Confirm and cancel, on the commit thread. */

@@ -199,7 +199,8 @@ def body(t):
     # {================ Listing and refusals ================
     r = d.get("/v1/bulk", token=tok["mod1"])
     t.check(r.status == 200 and r.json["jobs"][0]["id"] == cj and len(r.json["jobs"]) == 5
-            and "spec" not in r.json["jobs"][0], "GET /v1/bulk: newest first", r)
+            and "spec" not in r.json["jobs"][0] and r.json["you"] == "token:mod1",
+            "GET /v1/bulk: newest first, and who is asking", r)
     r = d.get("/v1/bulk/" + job)
     t.check(r.json["spec"] == {"action": "takedown", "search": {"creator": "spammer"},
                                "reason": "scam wave"}, "a job shows what it was asked", r)
