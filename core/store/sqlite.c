@@ -194,7 +194,11 @@ int sl_store_begin(struct sl_store *s)
 
 int sl_store_commit(struct sl_store *s)
 {
-    int rc = stmt_done(s, stmt_get(s, ST_COMMIT), "commit");
+    /* The search's indexes join the transaction that stored what they
+     * index: a reader never sees an item they do not have. */
+    int rc = s->writer ? sl_sqlite_index_new(s) : 0;
+    if (rc == 0)
+        rc = stmt_done(s, stmt_get(s, ST_COMMIT), "commit");
     if (rc < 0)
         sl_store_rollback(s);
     return rc;

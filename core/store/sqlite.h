@@ -104,6 +104,10 @@ enum stmt {
     ST_SEARCH_ROW,
     ST_SEQ_MAX,
     ST_SEQ_AT,
+    ST_INDEX_TEXT,
+    ST_INDEX_TAGS,
+    ST_INDEX_DECIDERS,
+    ST_INDEX_MARKS,
     /* sqlite_jobs.c */
     ST_JOB_INSERT,
     ST_JOB_GET,
@@ -291,6 +295,8 @@ extern const char *const sl_sqlite_reports_sql[ST__COUNT];
 extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
 /* sqlite_search.c */
 extern const char *const sl_sqlite_search_sql[ST__COUNT];
+/* The search's indexes of what the open transaction stored (at commit). */
+int sl_sqlite_index_new(struct sl_store *s);
 /* sqlite_jobs.c */
 extern const char *const sl_sqlite_jobs_sql[ST__COUNT];
 /* sqlite_matches.c */

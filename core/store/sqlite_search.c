@@ -31,8 +31,45 @@ const char *const sl_sqlite_search_sql[ST__COUNT] = {
                           " AND action IN (" DECISIONS ") ORDER BY seq DESC LIMIT 1)"
                           " FROM items i WHERE i.id = ?",
     [ST_SEQ_MAX]        = "SELECT coalesce(max(seq), 0) FROM items",
+    /* The search's indexes of what the transaction stored, each in one
+     * statement (the marks: how far they went). */
+    [ST_INDEX_TEXT]     = "INSERT INTO item_text (rowid, title, description, transcript)"
+                          " SELECT i.seq, max(CASE j.key WHEN 'title' THEN j.value END),"
+                          " max(CASE j.key WHEN 'description' THEN j.value END),"
+                          " max(CASE j.key WHEN 'transcript' THEN j.value END)"
+                          " FROM items i, json_each(i.upload) j"
+                          " WHERE i.seq > (SELECT value FROM counters WHERE name = 'indexed_items')"
+                          " AND j.type = 'text' GROUP BY i.seq",
+    [ST_INDEX_TAGS]     = "INSERT OR REPLACE INTO item_tags SELECT t.key, i.seq, CASE t.type"
+                          " WHEN 'object' THEN coalesce(json_extract(t.value, '$.confidence'), 0)"
+                          " ELSE 0 END FROM items i, json_each(i.tags) t"
+                          " WHERE i.seq > (SELECT value FROM counters WHERE name = 'indexed_items')"
+                          " AND i.tags <> '{}'",
+    [ST_INDEX_DECIDERS] = "INSERT OR IGNORE INTO item_deciders SELECT a.actor, i.seq"
+                          " FROM audit a JOIN items i ON i.id = a.item"
+                          " WHERE a.seq > (SELECT value FROM counters WHERE name = 'indexed_audit')"
+                          " AND a.action IN (" DECISIONS ")",
+    [ST_INDEX_MARKS]    = "UPDATE counters SET value = CASE name"
+                          " WHEN 'indexed_items' THEN (SELECT coalesce(max(seq), 0) FROM items)"
+                          " ELSE (SELECT coalesce(max(seq), 0) FROM audit) END"
+                          " WHERE name IN ('indexed_items', 'indexed_audit')",
     [ST_SEQ_AT]         = "SELECT seq, created_ms FROM items WHERE seq >= ? ORDER BY seq LIMIT 1",
 };
+
+/* {====================== Indexing ====================================== */
+
+int sl_sqlite_index_new(struct sl_store *s)
+{
+    static const enum stmt steps[] = { ST_INDEX_TEXT, ST_INDEX_TAGS, ST_INDEX_DECIDERS,
+                                       ST_INDEX_MARKS };
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++)
+        rc = stmt_done(s, stmt_get(s, steps[i]), "search indexes");
+    return rc;
+}
+
+/* }===================================================================== */
 
 /* {====================== Time bound ==================================== */
 

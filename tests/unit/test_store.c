@@ -285,8 +285,9 @@ static int count_found(void *arg, int64_t seq, const char *id)
     "DROP TRIGGER creator_counted; DROP TRIGGER creator_recounted;" \
     "DROP TABLE creator_states; DROP TABLE suspensions;" \
     "DROP TABLE jobs;" \
-    "DROP TRIGGER items_indexed; DROP TRIGGER items_tagged; DROP TRIGGER items_retagged;" \
-    "DROP TRIGGER items_matched; DROP TRIGGER items_rematched; DROP TRIGGER audit_decided;" \
+    "DROP TRIGGER items_hashed; DROP TRIGGER items_retagged;" \
+    "DROP TRIGGER items_matched; DROP TRIGGER items_rematched;" \
+    "DELETE FROM counters WHERE name IN ('indexed_items', 'indexed_audit');" \
     "DROP TABLE item_text; DROP TABLE item_tags; DROP TABLE item_matches;" \
     "DROP TABLE item_deciders; DROP TABLE item_hashes; DROP INDEX queue_seq;" \
     "ALTER TABLE queue DROP COLUMN seq; DROP INDEX items_creator; DROP INDEX items_state;" \
