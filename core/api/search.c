@@ -114,7 +114,9 @@ static size_t space_at(const char *p)
 {
     if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
         return 1;
-    return memcmp(p, "\xe3\x80\x80", 3) == 0 ? 3 : 0;
+    /* Byte by byte: a string may end within the three. */
+    return (unsigned char)p[0] == 0xe3 && (unsigned char)p[1] == 0x80 &&
+           (unsigned char)p[2] == 0x80 ? 3 : 0;
 }
 
 static size_t chars(const char *s, size_t len)

@@ -247,7 +247,7 @@ static int plan_range(struct sl_store *s, struct plan *p)
 static void bind_all(sqlite3_stmt *st, const struct plan *p)
 {
     const struct sl_search *q = p->q;
-    char name[16];
+    char name[24];
     int i;
 
 #define BIND_TEXT(n, v) do { if ((i = sqlite3_bind_parameter_index(st, n)) > 0) \

@@ -127,6 +127,8 @@ def body(t):
     t.check(ids(search(d, q="猫咪视")) == ["b1"], "q='猫咪视': three characters of a title")
     t.check(ids(search(d, q="视频 每天更新")) == ["b1"],
             "q: a Chinese word of 2 characters beside one of 4 (the index finds the longer)")
+    t.check(ids(search(d, q="免费领取\u3000红包")) == ["b1"],
+            "q: words separated by an ideographic space (U+3000)")
     t.check(ids(search(d, q="狗学", creator="carol")) == [],
             "q='狗学' is not a substring of '小狗 学习'")
     t.check(ids(search(d, q="小狗", creator="carol")) == ["c2"],
