@@ -35,7 +35,8 @@
 #define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
 #endif
 
-enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_SLA, K_RATES, K_HOSTS };
+enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_SLA, K_RATES, K_HOSTS,
+                K_BANKS, K_SUSPEND };
 
 struct key {
     const char *name;
@@ -43,6 +44,9 @@ struct key {
     size_t offset;
     long long min, max;         /* for K_SIZE and K_INT */
 };
+
+/* K_SUSPEND's words; the setting is the index (SL_SUSPEND_*). */
+static const char *const suspend_modes[] = { "review", "refuse", NULL };
 
 #define OFF(f) offsetof(struct sl_config, f)
 static const struct key keys[] = {
@@ -72,6 +76,13 @@ static const struct key keys[] = {
     { "rate_limits",            K_RATES,    0, 0, 0 },
     { "thumbnail_hosts",        K_HOSTS,    0, 0, 0 },
     { "plugin_budget_ms",       K_INT,      OFF(plugin_budget_ms), 1, 60000 },
+    { "search_workers",         K_INT,      OFF(search_workers), 1, 64 },
+    { "search_queue",           K_INT,      OFF(search_queue), 0, 1024 },
+    { "search_timeout_ms",      K_INT,      OFF(search_timeout_ms), 10, 60000 },
+    { "bulk_confirm_above",     K_INT,      OFF(bulk_confirm_above), 0, 1000000000 },
+    { "hashbank_retro_days",    K_INT,      OFF(hashbank_retro_days), 0, 3650 },
+    { "hashbank_action",        K_BANKS,    OFF(hashbank_action), 0, 0 },
+    { "creator_suspend",        K_SUSPEND,  OFF(creator_suspend), 0, 0 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -109,6 +120,12 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->rate_limits[1] = (struct sl_rate_limit){ 50, 200 };    /* moderator */
     cfg->rate_limits[2] = (struct sl_rate_limit){ 10, 50 };     /* policy */
     cfg->plugin_budget_ms = 50;
+    cfg->search_workers = 2;
+    cfg->search_queue = 8;
+    cfg->search_timeout_ms = 2000;
+    cfg->bulk_confirm_above = 100;
+    cfg->hashbank_retro_days = 30;
+    cfg->creator_suspend = SL_SUSPEND_REVIEW;
 }
 
 static void plugins_clear(struct sl_config *cfg)
@@ -135,7 +152,7 @@ static void hosts_clear(struct sl_config *cfg)
 void sl_config_clear(struct sl_config *cfg)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING || keys[i].type == K_SLA)
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA || keys[i].type == K_BANKS)
             sl_config_set((char **)((char *)cfg + keys[i].offset), NULL);
     plugins_clear(cfg);
     hosts_clear(cfg);
@@ -428,6 +445,43 @@ static int read_hosts(lua_State *L, struct sl_config *cfg, int line, struct ctx 
     return 0;
 }
 
+/* hashbank_action = { csam = "takedown", ["*"] = "review" }: what follows a
+ * stored item's match with a hash bank's new hashes, by bank ("*": the
+ * banks not named), kept as JSON. */
+static int read_banks(lua_State *L, char **slot, int line, struct ctx *c)
+{
+    static const char *const actions[] = { "nothing", "review", "takedown", NULL };
+    char text[4096], *p = text;
+
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'hashbank_action' must be a table of bank = \"nothing\", "
+                    "\"review\" or \"takedown\", like { csam = \"takedown\", "
+                    "[\"*\"] = \"review\" }");
+    p += snprintf(p, sizeof(text), "{");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *b = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        const char *a = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        int k = 0;
+        if (!b || (strcmp(b, "*") != 0 && !sl_id_valid(b)))
+            return fail(c, line, "'hashbank_action' keys must be bank names (ids) or \"*\"");
+        while (actions[k] && strcmp(actions[k], a) != 0)
+            k++;
+        if (!actions[k])
+            return fail(c, line, "hashbank_action.%s must be \"nothing\", \"review\" or "
+                        "\"takedown\"", b);
+        size_t room = sizeof(text) - (size_t)(p - text);
+        int n = snprintf(p, room, "%s\"%s\":\"%s\"", p > text + 1 ? "," : "", b, a);
+        if (n < 0 || (size_t)n >= room - 1)
+            return fail(c, line, "'hashbank_action' names too many banks");
+        p += n;
+        lua_pop(L, 1);
+    }
+    strcpy(p, "}");
+    sl_config_set(slot, text);
+    return 0;
+}
+
 static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
                      int line, struct ctx *c)
 {
@@ -477,6 +531,18 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
         return read_rates(L, cfg, line, c);
     case K_HOSTS:
         return read_hosts(L, cfg, line, c);
+    case K_BANKS:
+        return read_banks(L, slot, line, c);
+    case K_SUSPEND: {
+        const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        for (int i = 0; suspend_modes[i]; i++)
+            if (strcmp(v, suspend_modes[i]) == 0) {
+                *(int *)slot = i;
+                return 0;
+            }
+        return fail(c, line, "'%s' must be \"review\" (a suspended creator's uploads wait "
+                    "for people) or \"refuse\"", k->name);
+    }
     }
     return 0;
 }
@@ -632,7 +698,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     /* Apply onto a copy so that a failure leaves cfg untouched. */
     next = *cfg;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING || keys[i].type == K_SLA) {
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA || keys[i].type == K_BANKS) {
             char **s = (char **)((char *)&next + keys[i].offset);
             *s = *s ? strdup(*s) : NULL;
         }
