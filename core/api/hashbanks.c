@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/validate.h"
 #include "lib/clock.h"
 #include "lib/item.h"
 #include "lib/json.h"
@@ -100,9 +101,27 @@ static int parse_list(json_t *body, const char *key, uint64_t **out, size_t *n,
     return 0;
 }
 
-void sl_api_hashbank(struct sl_request *r)
+int sl_hashbank_validate(json_t *body, uint64_t **add, size_t *nadd, uint64_t **remove,
+                         size_t *nremove, struct sl_error *err)
 {
     static const char *const keys[] = { "add", "remove", NULL };
+
+    *add = *remove = NULL;
+    *nadd = *nremove = 0;
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        parse_list(body, "add", add, nadd, err) < 0 ||
+        parse_list(body, "remove", remove, nremove, err) < 0) {
+        free(*add);
+        free(*remove);
+        *add = *remove = NULL;
+        *nadd = *nremove = 0;
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void sl_api_hashbank(struct sl_request *r)
+{
     struct sl_error err = { 0 };
     json_t *body = sl_http_json_body(r, &err);
     struct bank_op *b = calloc(1, sizeof(*b));
@@ -115,9 +134,8 @@ void sl_api_hashbank(struct sl_request *r)
     if (!sl_id_valid(r->params[0]))
         sl_error_set(&err, 422, "invalid", "bank",
                      "A bank name must be an id (A-Z a-z 0-9 _ - . : @, at most 128).");
-    if (!body || err.status || sl_json_only_keys(body, keys, &err) < 0 ||
-        parse_list(body, "add", &b->add, &b->nadd, &err) < 0 ||
-        parse_list(body, "remove", &b->remove, &b->nremove, &err) < 0) {
+    if (!body || err.status ||
+        sl_hashbank_validate(body, &b->add, &b->nadd, &b->remove, &b->nremove, &err) < 0) {
         json_decref(body);
         bank_op_free(&b->op);
         sl_http_reply_error(r, &err);
