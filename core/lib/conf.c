@@ -210,6 +210,24 @@ static int fail(struct ctx *c, int line, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* The error Lua raised, as "FILE:LINE: message". Lua names the file in
+ * most, not all: a binary chunk refused, error("x", 0), error({}) (no
+ * text at all before) come without it. */
+static int lua_failed(struct ctx *c, lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    size_t n = strlen(c->path);
+
+    if (msg == NULL)
+        snprintf(c->err, c->errlen, "%s: error() with a %s, not a message", c->path,
+                 luaL_typename(L, -1));
+    else if (strncmp(msg, c->path, n) == 0 && msg[n] == ':')
+        sl_copy(c->err, c->errlen, msg);
+    else
+        snprintf(c->err, c->errlen, "%s: %s", c->path, msg);
+    return -EINVAL;
+}
+
 /* Option values reach plugins as strings: numbers and booleans are spelled
  * the way Lua prints them. */
 static int plugin_value(lua_State *L, int idx, char **out)
@@ -482,8 +500,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     char chunkname[4096];
     snprintf(chunkname, sizeof(chunkname), "@%s", path);
     if (luaL_loadbufferx(L, text, len, chunkname, "t") != LUA_OK) {
-        sl_copy(err, errlen, lua_tostring(L, -1));
-        rc = -EINVAL;
+        rc = lua_failed(&c, L);
         goto out;
     }
     lua_newtable(L);                    /* the environment */
@@ -497,8 +514,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     lua_setupvalue(L, -2, 1);           /* _ENV of the chunk */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, CONFIG_HOOK_STEP);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-        sl_copy(err, errlen, lua_tostring(L, -1));
-        rc = -EINVAL;
+        rc = lua_failed(&c, L);
         goto out;
     }
     lua_sethook(L, NULL, 0, 0);

@@ -71,6 +71,11 @@ def body(t):
          1, []),
         # the loop must end with an error, not hang; its line is not asked
         ("loop.conf", 'listen = "127.0.0.1:1"\nwhile true do end\n', None, []),
+        # errors Lua gives without the file's name (found by fuzzing)
+        ("binary.conf", "\x1bLua\x54", None, ["binary"]),
+        ("level0.conf", 'listen = "127.0.0.1:1"\nerror("no place given", 0)\n', None,
+         ["no place given"]),
+        ("table.conf", "error({})\n", None, ["table"]),
     )
     for name, text, line, words in broken:
         path = write(t, name, text)
