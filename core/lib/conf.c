@@ -228,12 +228,25 @@ static int lua_failed(struct ctx *c, lua_State *L)
     return -EINVAL;
 }
 
+/* The string at idx, or NULL when it is none or holds a NUL byte: C would
+ * read only what comes before it ("minors\0x" as "minors"). */
+static const char *c_string(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &len) : NULL;
+
+    return s && strlen(s) == len ? s : NULL;
+}
+
 /* Option values reach plugins as strings: numbers and booleans are spelled
  * the way Lua prints them. */
 static int plugin_value(lua_State *L, int idx, char **out)
 {
     switch (lua_type(L, idx)) {
     case LUA_TSTRING:
+        if (!c_string(L, idx))
+            return -EINVAL;
+        /* fall through */
     case LUA_TNUMBER:
         *out = strdup(lua_tostring(L, idx));
         return 0;
@@ -261,13 +274,13 @@ static int read_plugins(lua_State *L, struct sl_config *cfg, int line, struct ct
             return fail(c, line, "plugins[%lld] must be a table", (long long)i);
         lua_pushnil(L);
         while (lua_next(L, -2)) {
-            if (lua_type(L, -2) != LUA_TSTRING)
+            const char *k = c_string(L, -2);
+            if (!k)
                 return fail(c, line, "plugins[%lld] has a key that is not a name", (long long)i);
-            const char *k = lua_tostring(L, -2);
             char *v = NULL;
             if (plugin_value(L, -1, &v) < 0)
-                return fail(c, line, "plugins[%lld].%s must be a string, number or boolean",
-                            (long long)i, k);
+                return fail(c, line, "plugins[%lld].%s must be a string (without NUL bytes), "
+                            "number or boolean", (long long)i, k);
             if (strcmp(k, "name") == 0) {
                 p->name = v;
             } else if (strcmp(k, "path") == 0) {
@@ -304,7 +317,7 @@ static int read_sla(lua_State *L, const struct key *k, char **slot, int line, st
     p += snprintf(p, sizeof(text), "{");
     lua_pushnil(L);
     while (lua_next(L, -2)) {
-        const char *q = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        const char *q = c_string(L, -2);
         if (!q || (strcmp(q, "*") != 0 && !sl_id_valid(q)))
             return fail(c, line, "'queue_sla' keys must be queue names (ids) or \"*\"");
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < k->min ||
@@ -333,6 +346,8 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
     case K_STRING:
         if (lua_type(L, -1) != LUA_TSTRING)
             return fail(c, line, "'%s' must be a string, not %s", k->name, luaL_typename(L, -1));
+        if (!c_string(L, -1))
+            return fail(c, line, "'%s' holds a NUL byte", k->name);
         sl_config_set(slot, lua_tostring(L, -1));
         return 0;
     case K_SIZE:
@@ -358,7 +373,7 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
         *(bool *)slot = lua_toboolean(L, -1);
         return 0;
     case K_LOGLEVEL: {
-        int level = lua_type(L, -1) == LUA_TSTRING ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
+        int level = c_string(L, -1) ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
         if (level < 0)
             return fail(c, line, "'log_level' must be \"error\", \"warn\", \"info\" or \"debug\"");
         *(int *)slot = level;
@@ -396,8 +411,8 @@ static int apply_settings(lua_State *L, struct sl_config *cfg, struct ctx *c)
         lua_rawgeti(L, -1, 2);
         int line = (int)lua_tointeger(L, -1);
         lua_pop(L, 2);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            return fail(c, line, "a setting's name must be a string");
+        if (!c_string(L, -1))
+            return fail(c, line, "a setting's name must be a string without NUL bytes");
         if (n == (int)(sizeof(set) / sizeof(set[0])))
             return fail(c, line, "too many settings");
         set[n].name = lua_tostring(L, -1);
