@@ -18,9 +18,11 @@
 #include "lib/text.h"
 
 /* The config file is trusted more than a policy, but a typo that loops
- * forever must still end with an error rather than a hung start. */
+ * forever, or makes strings of gigabytes, must still end with an error
+ * rather than a hung start. */
 #define CONFIG_INSTRUCTION_LIMIT 10000000
 #define CONFIG_HOOK_STEP 10000
+#define CONFIG_MEMORY_LIMIT ((size_t)64 << 20)
 
 #ifndef SL_DEFAULT_STATE_DIR
 #define SL_DEFAULT_STATE_DIR "/var/lib/sluice"
@@ -193,7 +195,31 @@ struct ctx {
     const char *path;
     char *err;
     size_t errlen;
+    size_t mem_used;            /* by the Lua state, under CONFIG_MEMORY_LIMIT */
+    bool mem_refused;
 };
+
+/* The Lua state's allocator (ud is the ctx): the memory budget. */
+static void *config_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct ctx *c = ud;
+    size_t old = ptr != NULL ? osize : 0;   /* for new blocks osize is a type */
+    void *p;
+
+    if (nsize == 0) {
+        free(ptr);
+        c->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && nsize - old > CONFIG_MEMORY_LIMIT - c->mem_used) {
+        c->mem_refused = true;
+        return NULL;
+    }
+    if ((p = realloc(ptr, nsize)) == NULL)
+        return nsize <= old ? ptr : NULL;   /* Lua expects shrinking to work */
+    c->mem_used = c->mem_used - old + nsize;
+    return p;
+}
 
 static int fail(struct ctx *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -218,7 +244,10 @@ static int lua_failed(struct ctx *c, lua_State *L)
     const char *msg = lua_tostring(L, -1);
     size_t n = strlen(c->path);
 
-    if (msg == NULL)
+    if (c->mem_refused)
+        snprintf(c->err, c->errlen, "%s: the configuration needs more than %zu MB of memory",
+                 c->path, CONFIG_MEMORY_LIMIT >> 20);
+    else if (msg == NULL)
         snprintf(c->err, c->errlen, "%s: error() with a %s, not a message", c->path,
                  luaL_typename(L, -1));
     else if (strncmp(msg, c->path, n) == 0 && msg[n] == ':')
@@ -487,7 +516,7 @@ static char *read_file(const char *path, size_t *len)
 
 int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t errlen)
 {
-    struct ctx c = { path, err, errlen };
+    struct ctx c = { path, err, errlen, 0, false };
     struct sl_config next;
     size_t len;
     int rc = 0;
@@ -497,7 +526,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno ? errno : EFBIG));
         return -EIO;
     }
-    lua_State *L = luaL_newstate();
+    lua_State *L = lua_newstate(config_alloc, &c);
     if (!L) {
         free(text);
         snprintf(err, errlen, "%s: out of memory", path);

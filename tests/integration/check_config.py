@@ -79,6 +79,10 @@ def body(t):
         ("level0.conf", 'listen = "127.0.0.1:1"\nerror("no place given", 0)\n', None,
          ["no place given"]),
         ("table.conf", "error({})\n", None, ["table"]),
+        # a memory budget, as for the loop (gigabytes hit the fuzzer's memory limit)
+        ("memory.conf", 'listen = ("x"):rep(3e9)\n', None, ["memory"]),
+        ("memory-table.conf", "local t = {}\nfor i = 1, 1e6 do t[i] = ('x'):rep(100) .. i end\n",
+         None, ["memory"]),
     )
     for name, text, line, words in broken:
         path = write(t, name, text)
