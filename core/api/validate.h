@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Request bodies checked as their handlers check them, callable without a daemon (tests, fuzzers). */
+/* Request bodies checked as their handlers check them, callable without a daemon. */
 #ifndef SL_VALIDATE_H
 #define SL_VALIDATE_H
 

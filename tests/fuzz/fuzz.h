@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the libFuzzer harnesses share: checks that abort (libFuzzer keeps the input), error shapes. */
+/* What the libFuzzer harnesses share: checks that abort (libFuzzer keeps the input). */
 #ifndef SL_FUZZ_H
 #define SL_FUZZ_H
 
