@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "api/retro.h"
+#include "api/validate.h"
 #include "lib/clock.h"
 #include "lib/item.h"
 #include "lib/json.h"
@@ -102,9 +103,28 @@ static int parse_list(json_t *body, const char *key, uint64_t **out, size_t *n,
     return 0;
 }
 
+int sl_hashbank_validate(json_t *body, uint64_t **add, size_t *nadd, uint64_t **remove,
+                         size_t *nremove, struct sl_error *err)
+{
+    /* then and retro_days are the handler's to read (retro.h). */
+    static const char *const keys[] = { "add", "remove", "then", "retro_days", NULL };
+
+    *add = *remove = NULL;
+    *nadd = *nremove = 0;
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        parse_list(body, "add", add, nadd, err) < 0 ||
+        parse_list(body, "remove", remove, nremove, err) < 0) {
+        free(*add);
+        free(*remove);
+        *add = *remove = NULL;
+        *nadd = *nremove = 0;
+        return -EINVAL;
+    }
+    return 0;
+}
+
 void sl_api_hashbank(struct sl_request *r)
 {
-    static const char *const keys[] = { "add", "remove", "then", "retro_days", NULL };
     struct sl_error err = { 0 };
     const char *then = NULL;
     long long days = r->srv->cfg.hashbank_retro_days;
@@ -119,9 +139,8 @@ void sl_api_hashbank(struct sl_request *r)
     if (!sl_id_valid(r->params[0]))
         sl_error_set(&err, 422, "invalid", "bank",
                      "A bank name must be an id (A-Z a-z 0-9 _ - . : @, at most 128).");
-    if (!body || err.status || sl_json_only_keys(body, keys, &err) < 0 ||
-        parse_list(body, "add", &b->add, &b->nadd, &err) < 0 ||
-        parse_list(body, "remove", &b->remove, &b->nremove, &err) < 0 ||
+    if (!body || err.status ||
+        sl_hashbank_validate(body, &b->add, &b->nadd, &b->remove, &b->nremove, &err) < 0 ||
         sl_json_get_string(body, "then", false, 16, &then, &err) < 0 ||
         sl_json_get_int(body, "retro_days", false, 0, 3650, &days, &err) < 0 ||
         sl_retro_then(&r->srv->cfg, r->params[0], then, &b->then, &err) < 0) {

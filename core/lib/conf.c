@@ -18,9 +18,11 @@
 #include "lib/text.h"
 
 /* The config file is trusted more than a policy, but a typo that loops
- * forever must still end with an error rather than a hung start. */
+ * forever, or makes strings of gigabytes, must still end with an error
+ * rather than a hung start. */
 #define CONFIG_INSTRUCTION_LIMIT 10000000
 #define CONFIG_HOOK_STEP 10000
+#define CONFIG_MEMORY_LIMIT ((size_t)64 << 20)
 
 #ifndef SL_DEFAULT_STATE_DIR
 #define SL_DEFAULT_STATE_DIR "/var/lib/sluice"
@@ -242,7 +244,31 @@ struct ctx {
     const char *path;
     char *err;
     size_t errlen;
+    size_t mem_used;            /* by the Lua state, under CONFIG_MEMORY_LIMIT */
+    bool mem_refused;
 };
+
+/* The Lua state's allocator (ud is the ctx): the memory budget. */
+static void *config_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct ctx *c = ud;
+    size_t old = ptr != NULL ? osize : 0;   /* for new blocks osize is a type */
+    void *p;
+
+    if (nsize == 0) {
+        free(ptr);
+        c->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && nsize - old > CONFIG_MEMORY_LIMIT - c->mem_used) {
+        c->mem_refused = true;
+        return NULL;
+    }
+    if ((p = realloc(ptr, nsize)) == NULL)
+        return nsize <= old ? ptr : NULL;   /* Lua expects shrinking to work */
+    c->mem_used = c->mem_used - old + nsize;
+    return p;
+}
 
 static int fail(struct ctx *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -259,12 +285,46 @@ static int fail(struct ctx *c, int line, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* The error Lua raised, as "FILE:LINE: message". Lua names the file in
+ * most, not all: a binary chunk refused, error("x", 0), error({}) (no
+ * text at all before) come without it. */
+static int lua_failed(struct ctx *c, lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    size_t n = strlen(c->path);
+
+    if (c->mem_refused)
+        snprintf(c->err, c->errlen, "%s: the configuration needs more than %zu MB of memory",
+                 c->path, CONFIG_MEMORY_LIMIT >> 20);
+    else if (msg == NULL)
+        snprintf(c->err, c->errlen, "%s: error() with a %s, not a message", c->path,
+                 luaL_typename(L, -1));
+    else if (strncmp(msg, c->path, n) == 0 && msg[n] == ':')
+        sl_copy(c->err, c->errlen, msg);
+    else
+        snprintf(c->err, c->errlen, "%s: %s", c->path, msg);
+    return -EINVAL;
+}
+
+/* The string at idx, or NULL when it is none or holds a NUL byte: C would
+ * read only what comes before it ("minors\0x" as "minors"). */
+static const char *c_string(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &len) : NULL;
+
+    return s && strlen(s) == len ? s : NULL;
+}
+
 /* Option values reach plugins as strings: numbers and booleans are spelled
  * the way Lua prints them. */
 static int plugin_value(lua_State *L, int idx, char **out)
 {
     switch (lua_type(L, idx)) {
     case LUA_TSTRING:
+        if (!c_string(L, idx))
+            return -EINVAL;
+        /* fall through */
     case LUA_TNUMBER:
         *out = strdup(lua_tostring(L, idx));
         return 0;
@@ -292,13 +352,13 @@ static int read_plugins(lua_State *L, struct sl_config *cfg, int line, struct ct
             return fail(c, line, "plugins[%lld] must be a table", (long long)i);
         lua_pushnil(L);
         while (lua_next(L, -2)) {
-            if (lua_type(L, -2) != LUA_TSTRING)
+            const char *k = c_string(L, -2);
+            if (!k)
                 return fail(c, line, "plugins[%lld] has a key that is not a name", (long long)i);
-            const char *k = lua_tostring(L, -2);
             char *v = NULL;
             if (plugin_value(L, -1, &v) < 0)
-                return fail(c, line, "plugins[%lld].%s must be a string, number or boolean",
-                            (long long)i, k);
+                return fail(c, line, "plugins[%lld].%s must be a string (without NUL bytes), "
+                            "number or boolean", (long long)i, k);
             if (strcmp(k, "name") == 0) {
                 p->name = v;
             } else if (strcmp(k, "path") == 0) {
@@ -335,7 +395,7 @@ static int read_sla(lua_State *L, const struct key *k, char **slot, int line, st
     p += snprintf(p, sizeof(text), "{");
     lua_pushnil(L);
     while (lua_next(L, -2)) {
-        const char *q = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        const char *q = c_string(L, -2);
         if (!q || (strcmp(q, "*") != 0 && !sl_id_valid(q)))
             return fail(c, line, "'queue_sla' keys must be queue names (ids) or \"*\"");
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < k->min ||
@@ -491,6 +551,8 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
     case K_STRING:
         if (lua_type(L, -1) != LUA_TSTRING)
             return fail(c, line, "'%s' must be a string, not %s", k->name, luaL_typename(L, -1));
+        if (!c_string(L, -1))
+            return fail(c, line, "'%s' holds a NUL byte", k->name);
         sl_config_set(slot, lua_tostring(L, -1));
         return 0;
     case K_SIZE:
@@ -516,7 +578,7 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
         *(bool *)slot = lua_toboolean(L, -1);
         return 0;
     case K_LOGLEVEL: {
-        int level = lua_type(L, -1) == LUA_TSTRING ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
+        int level = c_string(L, -1) ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
         if (level < 0)
             return fail(c, line, "'log_level' must be \"error\", \"warn\", \"info\" or \"debug\"");
         *(int *)slot = level;
@@ -570,8 +632,8 @@ static int apply_settings(lua_State *L, struct sl_config *cfg, struct ctx *c)
         lua_rawgeti(L, -1, 2);
         int line = (int)lua_tointeger(L, -1);
         lua_pop(L, 2);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            return fail(c, line, "a setting's name must be a string");
+        if (!c_string(L, -1))
+            return fail(c, line, "a setting's name must be a string without NUL bytes");
         if (n == (int)(sizeof(set) / sizeof(set[0])))
             return fail(c, line, "too many settings");
         set[n].name = lua_tostring(L, -1);
@@ -646,7 +708,7 @@ static char *read_file(const char *path, size_t *len)
 
 int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t errlen)
 {
-    struct ctx c = { path, err, errlen };
+    struct ctx c = { path, err, errlen, 0, false };
     struct sl_config next;
     size_t len;
     int rc = 0;
@@ -656,7 +718,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno ? errno : EFBIG));
         return -EIO;
     }
-    lua_State *L = luaL_newstate();
+    lua_State *L = lua_newstate(config_alloc, &c);
     if (!L) {
         free(text);
         snprintf(err, errlen, "%s: out of memory", path);
@@ -674,8 +736,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     char chunkname[4096];
     snprintf(chunkname, sizeof(chunkname), "@%s", path);
     if (luaL_loadbufferx(L, text, len, chunkname, "t") != LUA_OK) {
-        sl_copy(err, errlen, lua_tostring(L, -1));
-        rc = -EINVAL;
+        rc = lua_failed(&c, L);
         goto out;
     }
     lua_newtable(L);                    /* the environment */
@@ -689,8 +750,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     lua_setupvalue(L, -2, 1);           /* _ENV of the chunk */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, CONFIG_HOOK_STEP);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-        sl_copy(err, errlen, lua_tostring(L, -1));
-        rc = -EINVAL;
+        rc = lua_failed(&c, L);
         goto out;
     }
     lua_sethook(L, NULL, 0, 0);
