@@ -39,7 +39,8 @@ static void usage(FILE *to)
         "               [--plugins DIR] [--check-config] [--version]\n"
         "  -c, --config FILE   Lua configuration file (sluice.conf(5))\n"
         "  --listen ADDR:PORT  listen here instead of the file's 'listen'\n"
-        "  --state DIR         state directory (the SQLite store, admin.token)\n"
+        "  --state DIR         state directory (the SQLite store unless 'store' is set,\n"
+        "                      admin.token)\n"
         "  --policies DIR      directory of *.lua policies\n"
         "  --plugins DIR       directory of plugin .so files\n"
         "  --check-config      validate the configuration and exit 0 or 1\n"
@@ -232,11 +233,11 @@ int main(int argc, char **argv)
         goto out;
     }
     if (ensure_dir(srv.cfg.state_dir) < 0 ||
-        sl_store_open(srv.cfg.state_dir, true, &writer) < 0)
+        sl_store_open(srv.cfg.store, srv.cfg.state_dir, true, &writer) < 0)
         goto out;
     if (sl_store_created(writer) && first_start(&srv, writer) < 0)
         goto out;
-    if (sl_store_open(srv.cfg.state_dir, false, &srv.reader) < 0 ||
+    if (sl_store_open(srv.cfg.store, srv.cfg.state_dir, false, &srv.reader) < 0 ||
         sl_auth_new(srv.reader, &srv.auth) < 0)
         goto out;
     if (sl_commit_new(srv.base, writer, srv.cfg.commit_batch_max, &srv.commit) < 0) {

@@ -9,6 +9,68 @@
  * holds one section of store.h and the SQL of its statements.
  */
 
+/*
+ * The files below implement store.h as it is written; these names make
+ * their functions sl_sqlite_*() on a struct sl_sqlite, which store.c calls
+ * when the store is SQLite (backend.h). A function added to store.h gets a
+ * line here.
+ */
+#define sl_store sl_sqlite
+#define sl_store_open sl_sqlite_open
+#define sl_store_free sl_sqlite_free
+#define sl_store_created sl_sqlite_created
+#define sl_store_begin sl_sqlite_begin
+#define sl_store_commit sl_sqlite_commit
+#define sl_store_rollback sl_sqlite_rollback
+#define sl_store_savepoint sl_sqlite_savepoint
+#define sl_store_release sl_sqlite_release
+#define sl_store_rollback_to sl_sqlite_rollback_to
+#define sl_store_sync sl_sqlite_sync
+#define sl_store_backup sl_sqlite_backup
+#define sl_store_item_insert sl_sqlite_item_insert
+#define sl_store_item_peek sl_sqlite_item_peek
+#define sl_store_item_get sl_sqlite_item_get
+#define sl_store_item_states sl_sqlite_item_states
+#define sl_store_item_state sl_sqlite_item_state
+#define sl_store_item_set_state sl_sqlite_item_set_state
+#define sl_store_item_update sl_sqlite_item_update
+#define sl_store_item_merge_tags sl_sqlite_item_merge_tags
+#define sl_store_creator_standing sl_sqlite_creator_standing
+#define sl_store_audit_append sl_sqlite_audit_append
+#define sl_store_audit_list sl_sqlite_audit_list
+#define sl_store_audit_verify sl_sqlite_audit_verify
+#define sl_store_user_upsert sl_sqlite_user_upsert
+#define sl_store_user_get sl_sqlite_user_get
+#define sl_store_follow_set sl_sqlite_follow_set
+#define sl_store_events_insert sl_sqlite_events_insert
+#define sl_store_events_since sl_sqlite_events_since
+#define sl_store_counters_add sl_sqlite_counters_add
+#define sl_store_counters_get sl_sqlite_counters_get
+#define sl_store_mark_get sl_sqlite_mark_get
+#define sl_store_mark_set sl_sqlite_mark_set
+#define sl_store_queue_put sl_sqlite_queue_put
+#define sl_store_queue_remove sl_sqlite_queue_remove
+#define sl_store_queue_get sl_sqlite_queue_get
+#define sl_store_queue_claim sl_sqlite_queue_claim
+#define sl_store_queue_renew sl_sqlite_queue_renew
+#define sl_store_queue_list sl_sqlite_queue_list
+#define sl_store_queue_depths sl_sqlite_queue_depths
+#define sl_store_hashbank_set sl_sqlite_hashbank_set
+#define sl_store_hashbank_each sl_sqlite_hashbank_each
+#define sl_store_wave_put sl_sqlite_wave_put
+#define sl_store_waves_get sl_sqlite_waves_get
+#define sl_store_offer_add sl_sqlite_offer_add
+#define sl_store_offers_each sl_sqlite_offers_each
+#define sl_store_offer_served sl_sqlite_offer_served
+#define sl_store_users_each sl_sqlite_users_each
+#define sl_store_follows_each sl_sqlite_follows_each
+#define sl_store_items_in_state sl_sqlite_items_in_state
+#define sl_store_items_since sl_sqlite_items_since
+#define sl_store_decision_stats sl_sqlite_decision_stats
+#define sl_store_token_insert sl_sqlite_token_insert
+#define sl_store_token_delete sl_sqlite_token_delete
+#define sl_store_token_each sl_sqlite_token_each
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>

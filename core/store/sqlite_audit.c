@@ -9,6 +9,7 @@
 
 #include "lib/sha256.h"
 #include "lib/text.h"
+#include "store/chain.h"
 #include "store/sqlite.h"
 
 const char *const sl_sqlite_audit_sql[ST__COUNT] = {
@@ -46,42 +47,13 @@ int sl_sqlite_audit_load_head(struct sl_store *s)
     return 0;
 }
 
-/* The bytes a record's hash covers: the previous hash and every field, each
- * ended by a unit separator so that no two records serialise alike. */
-static void audit_hash(const char *prev, int64_t seq, const char *item,
-                       const char *actor, const char *action, const char *from,
-                       const char *to, const char *reason, int64_t ts_ms,
-                       char out[SL_SHA256_HEX_LEN + 1])
-{
-    struct sl_sha256 ctx;
-    char num[32];
-    const char *fields[] = { prev, NULL, item, actor, action, from, to, reason, NULL };
-    uint8_t digest[SL_SHA256_LEN];
-
-    sl_sha256_init(&ctx);
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        const char *f = fields[i];
-        if (i == 1 || i == 8) {
-            snprintf(num, sizeof(num), "%lld", (long long)(i == 1 ? seq : ts_ms));
-            f = num;
-        }
-        if (f)
-            sl_sha256_update(&ctx, f, strlen(f));
-        else
-            sl_sha256_update(&ctx, "\x1e", 1);  /* NULL differs from "" */
-        sl_sha256_update(&ctx, "\x1f", 1);
-    }
-    sl_sha256_final(&ctx, digest);
-    sl_hex(digest, sizeof(digest), out);
-}
-
 int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *r)
 {
     char hash[SL_SHA256_HEX_LEN + 1];
     int64_t seq = s->audit_seq + 1;
     const char *reason = r->reason ? r->reason : "";
 
-    audit_hash(s->audit_hash, seq, r->item, r->actor, r->action, r->from_state,
+    sl_chain_hash(s->audit_hash, seq, r->item, r->actor, r->action, r->from_state,
                r->to_state, reason, r->ts_ms, hash);
     sqlite3_stmt *st = stmt_get(s, ST_AUDIT_INSERT);
     sqlite3_bind_int64(st, 1, seq);
@@ -151,7 +123,7 @@ int sl_store_audit_verify(struct sl_store *s, int64_t *checked, int64_t *bad_seq
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(st, 0);
         const char *stored_prev = col_text(st, 8), *stored = col_text(st, 9);
-        audit_hash(prev, seq, col_text(st, 1), col_text(st, 2), col_text(st, 3),
+        sl_chain_hash(prev, seq, col_text(st, 1), col_text(st, 2), col_text(st, 3),
                    col_text(st, 4), col_text(st, 5), col_text(st, 6),
                    sqlite3_column_int64(st, 7), hash);
         /* A deleted record shows as a gap; an edited one as a wrong hash. */

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/* The PostgreSQL backend's parts: the connection, its statements, their helpers. */
+#ifndef SL_PG_H
+#define SL_PG_H
+
+/*
+ * Private to pg*.c; the rest of sluice sees only store/store.h. Each file
+ * below holds one section of store.h (as sqlite*.c do) and the SQL of its
+ * statements, prepared once per connection when it opens.
+ *
+ * The writer runs in libpq's pipeline mode: a write whose answer is only
+ * "done" or "refused" is sent and not waited for (sl_pg_write), so that a
+ * group commit of a thousand requests costs a few round trips rather than
+ * one per statement. Its answer is read at the next drain: a query on the
+ * writer, sl_pg_sync(), a transaction's end, or every PG_PIPELINE_MAX
+ * statements. A refusal read there (an insert that found its key taken, an
+ * update that found no row) is kept for sl_pg_sync() to report; an error
+ * aborts PostgreSQL's transaction, and is reported by every call after it
+ * until a rollback. Readers run one statement at a time; the loads of
+ * everything at start read their rows one by one (single-row mode), so that
+ * ten million follows are never in memory at once.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "lib/sha256.h"
+#include "store/backend.h"
+
+/* One slot per statement, grouped by the file that holds its SQL. */
+enum pg_stmt {
+    /* pg.c */
+    PG_BEGIN,
+    PG_COMMIT,
+    PG_ROLLBACK,
+    PG_SAVEPOINT,
+    PG_RELEASE,
+    PG_ROLLBACK_TO,
+    /* pg_items.c */
+    PG_ITEM_INSERT,
+    PG_ITEM_PEEK,
+    PG_ITEM_GET,
+    PG_ITEM_STATES,
+    PG_ITEM_UPDATE,
+    PG_ITEM_STATE,
+    PG_CREATOR_STANDING,
+    PG_ITEM_MERGE_TAGS,
+    /* pg_audit.c */
+    PG_AUDIT_HEAD,
+    PG_AUDIT_INSERT,
+    PG_AUDIT_LIST_ITEM,
+    PG_AUDIT_LIST_ALL,
+    PG_AUDIT_WALK,
+    /* pg_users.c */
+    PG_USER_UPSERT,
+    PG_USER_GET,
+    PG_FOLLOW_ADD,
+    PG_FOLLOW_DEL,
+    /* pg_events.c */
+    PG_EVENT_INSERT,
+    PG_COUNTER_ADD,
+    PG_COUNTERS_GET,
+    PG_EVENTS_SINCE,
+    PG_MARK_GET,
+    PG_MARK_SET,
+    /* pg_queue.c */
+    PG_QUEUE_PUT,
+    PG_QUEUE_DEL,
+    PG_QUEUE_GET,
+    PG_QUEUE_CLAIM,
+    PG_QUEUE_RENEW,
+    PG_QUEUE_LIST,
+    PG_QUEUE_DEPTHS,
+    /* pg_hashbanks.c */
+    PG_BANK_ADD,
+    PG_BANK_DEL,
+    PG_BANK_EACH,
+    /* pg_dist.c */
+    PG_WAVE_PUT,
+    PG_WAVES_GET,
+    PG_OFFER_ADD,
+    PG_OFFERS_EACH,
+    PG_OFFER_SERVED,
+    PG_USERS_EACH,
+    PG_FOLLOWS_EACH,
+    PG_ITEMS_IN_STATE,
+    /* pg_stats.c */
+    PG_ITEMS_SINCE,
+    PG_DECISIONS_BY_HOUR,
+    PG_DECISIONS_BY_ACTOR,
+    /* pg_tokens.c */
+    PG_TOKEN_INSERT,
+    PG_TOKEN_DELETE,
+    PG_TOKEN_EACH,
+    PG__COUNT
+};
+
+/* Statements sent ahead before the writer drains them anyway: their answers
+ * must fit the socket's buffers while nobody reads them. */
+#define PG_PIPELINE_MAX 256
+
+/* What a write's answer must hold; one row affected or returned, else the
+ * write was refused with -EEXIST or -ENOENT. */
+enum pg_expect {
+    PG_ANY,
+    PG_ONE_ELSE_EEXIST,
+    PG_ONE_ELSE_ENOENT,
+};
+
+/* A statement sent ahead, its answer not read yet. */
+struct pg_pending {
+    enum pg_stmt id;
+    enum pg_expect expect;
+    int64_t *out;               /* set to the first column of its first row, if any */
+};
+
+struct sl_pg {
+    PGconn *conn;
+    bool writer;
+    bool created;
+    bool pipeline;              /* the writer, once open */
+    struct pg_pending *pend;    /* sent ahead, in order */
+    size_t npend, pend_cap;
+    int refused;                /* the first refusal sl_pg_sync() has not reported */
+    int failed;                 /* the transaction's error, until a rollback */
+    /* Head of the audit chain as this connection has written it; saved at
+     * BEGIN and at each SAVEPOINT so that a rollback puts it back. */
+    int64_t audit_seq;
+    char audit_hash[SL_SHA256_HEX_LEN + 1];
+    int64_t tx_seq, sp_seq;
+    char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
+};
+
+/* {====================== Parameters =================================== */
+/* A statement's parameters, as text (integers printed here) or bytes. */
+#define PG_MAX_PARAMS 12
+
+struct pg_params {
+    int n;
+    const char *v[PG_MAX_PARAMS];
+    int len[PG_MAX_PARAMS];
+    int fmt[PG_MAX_PARAMS];     /* 0 text, 1 binary */
+    char num[PG_MAX_PARAMS][24];
+};
+
+/* NULL is SQL's NULL. */
+static inline void par_text(struct pg_params *p, const char *v)
+{
+    p->v[p->n] = v;
+    p->len[p->n] = 0;
+    p->fmt[p->n++] = 0;
+}
+
+static inline void par_int(struct pg_params *p, int64_t v)
+{
+    snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)v);
+    par_text(p, p->num[p->n]);
+}
+
+static inline void par_bytes(struct pg_params *p, const void *v, size_t len)
+{
+    p->v[p->n] = v;
+    p->len[p->n] = (int)len;
+    p->fmt[p->n++] = 1;
+}
+/* }===================================================================== */
+
+/* {====================== Rows ========================================= */
+/* The rows of one query, read one at a time:
+ *     struct pg_rows r;
+ *     if ((rc = sl_pg_rows(s, PG_X, &p, &r)) == 0) {
+ *         while (sl_pg_next(&r)) ... col(&r, 0) ...
+ *         rc = sl_pg_rows_end(&r);
+ *     }
+ */
+struct pg_rows {
+    struct sl_pg *s;
+    enum pg_stmt id;
+    PGresult *res;              /* the current row's result */
+    int row, nrows;
+    bool streaming;             /* single-row mode (readers) */
+    bool done;
+    int rc;
+};
+
+static inline const char *col(const struct pg_rows *r, int c)
+{
+    return PQgetisnull(r->res, r->row, c) ? NULL : PQgetvalue(r->res, r->row, c);
+}
+
+static inline int64_t col_int(const struct pg_rows *r, int c)
+{
+    const char *v = col(r, c);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+static inline json_t *col_json(const struct pg_rows *r, int c)
+{
+    const char *text = col(r, c);
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+static inline json_t *col_string_or_null(const struct pg_rows *r, int c)
+{
+    const char *text = col(r, c);
+    return text ? json_string(text) : json_null();
+}
+/* }===================================================================== */
+
+/* pg.c */
+/* A write: run now on a reader, sent ahead on the writer (store.h). */
+int sl_pg_write(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
+                enum pg_expect expect, int64_t *out);
+/* A query; its rows come from sl_pg_next() until it answers false; then
+ * sl_pg_rows_end() gives 0 or the error, and frees what is left. The rows
+ * arrive whole, so the caller may query again while it walks them. */
+int sl_pg_rows(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
+               struct pg_rows *r);
+/* The same, a row at a time on a reader: for the loads of everything at
+ * start, whose callbacks never query the store while the walk lasts (the
+ * connection is busy until sl_pg_rows_end()). */
+int sl_pg_stream(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
+                 struct pg_rows *r);
+bool sl_pg_next(struct pg_rows *r);
+int sl_pg_rows_end(struct pg_rows *r);
+/* A query of at most one row: 0 with it in r (end with sl_pg_rows_end()),
+ * -ENOENT when there is none, or the error. */
+int sl_pg_row(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
+              struct pg_rows *r);
+/* Run SQL text (no parameters, any number of statements) on a connection
+ * outside pipeline mode: 0 or -EIO (logged). */
+int sl_pg_exec(struct sl_pg *s, const char *sql);
+/* pg_schema.c */
+int sl_pg_migrate(struct sl_pg *s);
+/* pg_audit.c */
+int sl_pg_audit_load_head(struct sl_pg *s);
+
+/* Each file's SQL, by slot (NULL elsewhere), as in sqlite.h. */
+extern const char *const sl_pg_items_sql[PG__COUNT];
+extern const char *const sl_pg_audit_sql[PG__COUNT];
+extern const char *const sl_pg_users_sql[PG__COUNT];
+extern const char *const sl_pg_events_sql[PG__COUNT];
+extern const char *const sl_pg_queue_sql[PG__COUNT];
+extern const char *const sl_pg_hashbanks_sql[PG__COUNT];
+extern const char *const sl_pg_dist_sql[PG__COUNT];
+extern const char *const sl_pg_stats_sql[PG__COUNT];
+extern const char *const sl_pg_tokens_sql[PG__COUNT];
+
+/* Every function of store.h, as sl_pg_*(struct sl_pg *, ...). */
+SL_STORE_FUNCS(SL_PG_DECLARE)
+SL_STORE_TX_FUNCS(SL_PG_DECLARE_TX)
+SL_BACKEND_DECLARE_REST(sl_pg, struct sl_pg)
+
+#endif

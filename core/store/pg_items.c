@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* Items: insert, read, state and plan, tags, and the counts kept by triggers. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "lib/sha256.h"
+#include "lib/text.h"
+#include "store/pg.h"
+
+const char *const sl_pg_items_sql[PG__COUNT] = {
+    /* A taken id is a refusal the transaction lives through (0 rows). */
+    [PG_ITEM_INSERT]    = "INSERT INTO items (id, creator, state, upload, upload_hash,"
+                          " tags, reasons, created_ms, updated_ms, matches, verdict, plan)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)"
+                          " ON CONFLICT DO NOTHING",
+    [PG_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = $1",
+    [PG_ITEM_GET]       = "SELECT id, creator, state, upload, tags, reasons,"
+                          " created_ms, updated_ms, matches, verdict FROM items WHERE id = $1",
+    [PG_ITEM_STATES]    = "SELECT state, n FROM item_states WHERE n > 0",
+    [PG_ITEM_UPDATE]    = "UPDATE items SET state = coalesce($2, state),"
+                          " plan = coalesce($3, plan), updated_ms = CASE WHEN $2::text IS NULL"
+                          " THEN updated_ms ELSE $4 END WHERE id = $1",
+    [PG_ITEM_STATE]     = "SELECT state FROM items WHERE id = $1",
+    [PG_CREATOR_STANDING] = "SELECT uploads, rejections FROM creators WHERE creator = $1",
+    [PG_ITEM_MERGE_TAGS] = "UPDATE items SET tags = sluice_merge_patch(tags::jsonb, $2::jsonb)::text,"
+                          " updated_ms = $3 WHERE id = $1",
+};
+
+int sl_pg_item_insert(struct sl_pg *s, const struct sl_item_row *row)
+{
+    struct pg_params p = { 0 };
+    par_text(&p, row->id);
+    par_text(&p, row->creator);
+    par_text(&p, row->state);
+    par_text(&p, row->upload);
+    par_text(&p, row->upload_hash);
+    par_text(&p, row->tags ? row->tags : "{}");
+    par_text(&p, row->reasons ? row->reasons : "[]");
+    par_int(&p, row->now_ms);
+    par_text(&p, row->matches ? row->matches : "[]");
+    par_text(&p, row->verdict);
+    par_text(&p, row->plan);
+    return sl_pg_write(s, PG_ITEM_INSERT, &p, PG_ONE_ELSE_EEXIST, NULL);
+}
+
+int sl_pg_item_peek(struct sl_pg *s, const char *id, char *hash, char *state)
+{
+    struct pg_params p = { 0 };
+    struct pg_rows r;
+    par_text(&p, id);
+    int rc = sl_pg_row(s, PG_ITEM_PEEK, &p, &r);
+    if (rc < 0)
+        return rc;
+    sl_copy(hash, SL_SHA256_HEX_LEN + 1, col(&r, 0));
+    sl_copy(state, 32, col(&r, 1));
+    return sl_pg_rows_end(&r);
+}
+
+int sl_pg_item_get(struct sl_pg *s, const char *id, json_t **out)
+{
+    struct pg_params p = { 0 };
+    struct pg_rows r;
+    par_text(&p, id);
+    int rc = sl_pg_row(s, PG_ITEM_GET, &p, &r);
+    if (rc < 0)
+        return rc;
+    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o}",
+                     "id", col(&r, 0),
+                     "creator", col(&r, 1),
+                     "state", col(&r, 2),
+                     "upload", col_json(&r, 3),
+                     "tags", col_json(&r, 4),
+                     "reasons", col_json(&r, 5),
+                     "created_ms", (json_int_t)col_int(&r, 6),
+                     "updated_ms", (json_int_t)col_int(&r, 7),
+                     "matches", col_json(&r, 8),
+                     "verdict", col_json(&r, 9));
+    rc = sl_pg_rows_end(&r);
+    if (rc < 0) {
+        json_decref(*out);
+        return rc;
+    }
+    return *out ? 0 : -ENOMEM;
+}
+
+int sl_pg_item_states(struct sl_pg *s, json_t **out)
+{
+    struct pg_rows r;
+    json_t *o = json_object();
+    int rc = o ? sl_pg_rows(s, PG_ITEM_STATES, NULL, &r) : -ENOMEM;
+    if (rc == 0) {
+        while (sl_pg_next(&r))
+            json_object_set_new(o, col(&r, 0), json_integer(col_int(&r, 1)));
+        rc = sl_pg_rows_end(&r);
+    }
+    if (rc < 0) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+int sl_pg_item_state(struct sl_pg *s, const char *id, char *state)
+{
+    struct pg_params p = { 0 };
+    struct pg_rows r;
+    par_text(&p, id);
+    int rc = sl_pg_row(s, PG_ITEM_STATE, &p, &r);
+    if (rc < 0)
+        return rc;
+    sl_copy(state, 32, col(&r, 0));
+    return sl_pg_rows_end(&r);
+}
+
+int sl_pg_item_set_state(struct sl_pg *s, const char *id, const char *state, int64_t now_ms)
+{
+    return sl_pg_item_update(s, id, state, NULL, now_ms);
+}
+
+int sl_pg_item_update(struct sl_pg *s, const char *id, const char *state, const char *plan,
+                      int64_t now_ms)
+{
+    struct pg_params p = { 0 };
+    par_text(&p, id);
+    par_text(&p, state);
+    par_text(&p, plan);
+    par_int(&p, now_ms);
+    return sl_pg_write(s, PG_ITEM_UPDATE, &p, PG_ONE_ELSE_ENOENT, NULL);
+}
+
+int sl_pg_item_merge_tags(struct sl_pg *s, const char *id, const char *tags, int64_t now_ms)
+{
+    struct pg_params p = { 0 };
+    par_text(&p, id);
+    par_text(&p, tags);
+    par_int(&p, now_ms);
+    return sl_pg_write(s, PG_ITEM_MERGE_TAGS, &p, PG_ANY, NULL);
+}
+
+int sl_pg_creator_standing(struct sl_pg *s, const char *creator, int64_t *uploads,
+                           int64_t *rejections)
+{
+    struct pg_params p = { 0 };
+    struct pg_rows r;
+    par_text(&p, creator);
+    *uploads = *rejections = 0;
+    int rc = sl_pg_row(s, PG_CREATOR_STANDING, &p, &r);
+    /* No row: a creator's first upload. */
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    *uploads = col_int(&r, 0);
+    *rejections = col_int(&r, 1);
+    return sl_pg_rows_end(&r);
+}
