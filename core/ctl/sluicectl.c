@@ -42,6 +42,8 @@ static void usage(FILE *to)
         "  policy replay DIR [--since DUR]  what the policies in DIR would change\n"
         "  backup FILE [--force]            a consistent copy of the store\n"
         "  audit verify                     walk the audit trail's hash chain\n"
+        "  migrate --from SRC --to DST      copy a stopped installation's store, e.g.\n"
+        "                                   --from sqlite:STATE --to postgresql://HOST/DB\n"
         "--json prints the daemon's JSON answer; DUR is like 30m, 24h or 7d.\n"
         "environment: SLUICE_URL (default http://127.0.0.1:8420), SLUICE_TOKEN\n"
         "exit status: 0 done, 1 refused or unreachable, 2 usage error\n");
@@ -727,6 +729,7 @@ static const struct command {
     { "policy", sl_ctl_policy },       /* check, reload, replay */
     { "backup", cmd_backup },       /* GET /v1/backup */
     { "audit",  cmd_audit },        /* GET /v1/audit/verify */
+    { "migrate", sl_ctl_migrate },  /* the store itself, not the daemon */
 };
 
 /* The first line of FILE, without surrounding blanks. */

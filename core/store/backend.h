@@ -101,7 +101,20 @@
       (name, role, hash_hex, now_ms)) \
     X(token_delete, (const char *name), (name)) \
     X(token_each, (int (*fn)(void *arg, const char *name, const char *role, \
-                             const char *hash_hex), void *arg), (fn, arg))
+                             const char *hash_hex), void *arg), (fn, arg)) \
+    /* Copying a whole store (copy.c): every row of a table of the schema, \
+     * one row into a table (the writer), and after the copy whatever the \
+     * backend numbers by itself set past what was copied. */ \
+    X(table_each, (const char *table, \
+                   int (*fn)(void *arg, const struct sl_store_row *row), void *arg), \
+      (table, fn, arg)) \
+    X(table_put, (const char *table, const struct sl_store_row *row), (table, row))
+
+/* Calls of the list above that store.h does not show: copy.c's. */
+int sl_store_table_each(struct sl_store *s, const char *table,
+                        int (*fn)(void *arg, const struct sl_store_row *row), void *arg);
+int sl_store_table_put(struct sl_store *s, const char *table, const struct sl_store_row *row);
+int sl_store_copied(struct sl_store *s);
 
 /* (a, b) -> (struct sl_pg *s, a, b): a backend's parameter list. */
 #define SL_PG_PARAMS(...) (struct sl_pg *s, __VA_ARGS__)
@@ -113,7 +126,7 @@
 
 /* The functions whose one parameter is the connection. */
 #define SL_STORE_TX_FUNCS(X) \
-    X(begin) X(commit) X(rollback) X(savepoint) X(release) X(rollback_to) X(sync)
+    X(begin) X(commit) X(rollback) X(savepoint) X(release) X(rollback_to) X(sync) X(copied)
 
 struct sl_pg;
 struct sl_sqlite;

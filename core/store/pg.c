@@ -35,6 +35,7 @@ static const char *const *const stmt_tables[] = {
     sl_pg_dist_sql,
     sl_pg_stats_sql,
     sl_pg_tokens_sql,
+    sl_pg_copy_sql,
 };
 
 static const char *stmt_text(int id)
@@ -185,6 +186,34 @@ static int send_ahead(struct sl_pg *s, enum pg_stmt id, const struct pg_params *
     if (rc < 0)
         return s->failed = rc;
     s->pend[s->npend++] = (struct pg_pending){ id, expect, out };
+    return s->npend >= PG_PIPELINE_MAX ? drain(s, NULL) : 0;
+}
+
+int sl_pg_prepare_ahead(struct sl_pg *s, const char *name, const char *sql, int nparams)
+{
+    if (!s->pipeline)
+        return -EINVAL;
+    if (s->failed)
+        return s->failed;
+    if (sl_grow(&s->pend, &s->pend_cap, s->npend + 1, sizeof(*s->pend)) < 0)
+        return -ENOMEM;
+    if (!PQsendPrepare(s->conn, name, sql, nparams, NULL))
+        return s->failed = fail(s, PG__COUNT, PQerrorMessage(s->conn));
+    s->pend[s->npend++] = (struct pg_pending){ PG__COUNT, PG_ANY, NULL };
+    return 0;
+}
+
+int sl_pg_write_named(struct sl_pg *s, const char *name, const struct pg_params *p)
+{
+    if (!s->pipeline)
+        return -EINVAL;
+    if (s->failed)
+        return s->failed;
+    if (sl_grow(&s->pend, &s->pend_cap, s->npend + 1, sizeof(*s->pend)) < 0)
+        return -ENOMEM;
+    if (!PQsendQueryPrepared(s->conn, name, p->n, p->v, p->len, p->fmt, 0))
+        return s->failed = fail(s, PG__COUNT, PQerrorMessage(s->conn));
+    s->pend[s->npend++] = (struct pg_pending){ PG__COUNT, PG_ANY, NULL };
     return s->npend >= PG_PIPELINE_MAX ? drain(s, NULL) : 0;
 }
 
@@ -351,7 +380,8 @@ static int set_up(struct sl_pg *s)
      * text compare the same on every server. */
     if (sl_pg_exec(s, "SET synchronous_commit = on; SET client_min_messages = warning;"
                       " SET TIME ZONE 'UTC'") < 0 ||
-        (!s->writer && sl_pg_exec(s, "SET default_transaction_read_only = on") < 0) ||
+        (!s->writer && sl_pg_exec(s, "SET default_transaction_read_only = on;"
+                                     " SET default_transaction_isolation = 'repeatable read'") < 0) ||
         (s->writer && sl_pg_migrate(s) < 0))
         return -EIO;
     for (int i = 0; i < PG__COUNT; i++) {
@@ -500,8 +530,8 @@ int sl_pg_rollback(struct sl_pg *s)
     PGTransactionStatusType ts = PQtransactionStatus(s->conn);
     if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
         return 0;
-    int rc = send_ahead(s, PG_ROLLBACK, NULL, PG_ANY, NULL);
-    if (rc == 0)
+    int rc = sl_pg_write(s, PG_ROLLBACK, NULL, PG_ANY, NULL);
+    if (rc == 0 && s->pipeline)
         rc = drain(s, NULL);
     s->failed = s->refused = 0;
     return rc;

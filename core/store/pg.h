@@ -98,6 +98,9 @@ enum pg_stmt {
     PG_TOKEN_INSERT,
     PG_TOKEN_DELETE,
     PG_TOKEN_EACH,
+    /* pg_copy.c */
+    PG_COPIED_FENCES,
+    PG_COPIED_BATCHES,
     PG__COUNT
 };
 
@@ -135,11 +138,14 @@ struct sl_pg {
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
+    /* A copy into this store (pg_copy.c): the table its insert is prepared for. */
+    char copy_table[64];
+    int copy_n;
 };
 
 /* {====================== Parameters =================================== */
 /* A statement's parameters, as text (integers printed here) or bytes. */
-#define PG_MAX_PARAMS 12
+#define PG_MAX_PARAMS SL_STORE_ROW_MAX
 
 struct pg_params {
     int n;
@@ -234,6 +240,10 @@ int sl_pg_rows_end(struct pg_rows *r);
  * -ENOENT when there is none, or the error. */
 int sl_pg_row(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
               struct pg_rows *r);
+/* On the writer, sent ahead like a write: preparing a statement of SQL
+ * text under name, and running one so prepared (pg_copy.c). */
+int sl_pg_prepare_ahead(struct sl_pg *s, const char *name, const char *sql, int nparams);
+int sl_pg_write_named(struct sl_pg *s, const char *name, const struct pg_params *p);
 /* Run SQL text (no parameters, any number of statements) on a connection
  * outside pipeline mode: 0 or -EIO (logged). */
 int sl_pg_exec(struct sl_pg *s, const char *sql);
@@ -252,6 +262,7 @@ extern const char *const sl_pg_hashbanks_sql[PG__COUNT];
 extern const char *const sl_pg_dist_sql[PG__COUNT];
 extern const char *const sl_pg_stats_sql[PG__COUNT];
 extern const char *const sl_pg_tokens_sql[PG__COUNT];
+extern const char *const sl_pg_copy_sql[PG__COUNT];
 
 /* Every function of store.h, as sl_pg_*(struct sl_pg *, ...). */
 SL_STORE_FUNCS(SL_PG_DECLARE)

@@ -70,6 +70,9 @@
 #define sl_store_token_insert sl_sqlite_token_insert
 #define sl_store_token_delete sl_sqlite_token_delete
 #define sl_store_token_each sl_sqlite_token_each
+#define sl_store_table_each sl_sqlite_table_each
+#define sl_store_table_put sl_sqlite_table_put
+#define sl_store_copied sl_sqlite_copied
 
 #include <errno.h>
 #include <stdbool.h>
@@ -250,5 +253,10 @@ extern const char *const sl_sqlite_dist_sql[ST__COUNT];
 extern const char *const sl_sqlite_stats_sql[ST__COUNT];
 /* sqlite_tokens.c */
 extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
+/* sqlite_copy.c: copying a whole store (backend.h) */
+int sl_store_table_each(struct sl_store *s, const char *table,
+                        int (*fn)(void *arg, const struct sl_store_row *row), void *arg);
+int sl_store_table_put(struct sl_store *s, const char *table, const struct sl_store_row *row);
+int sl_store_copied(struct sl_store *s);
 
 #endif

@@ -272,4 +272,27 @@ int sl_store_token_each(struct sl_store *s,
                         void *arg);
 /* }===================================================================== */
 
+/* {====================== Copying a whole store ======================== */
+/* sluicectl migrate. from: the store of a stopped installation (opened as
+ * writer for SQLite, whose transaction then keeps writers out; a reader for
+ * PostgreSQL). to: a writer whose open created the schema (-EEXIST
+ * otherwise: a copy goes into an empty store only). Both at one schema
+ * version, as their opens leave them. Every row of every table is copied
+ * in one transaction of to, inside one of from (one snapshot); the counts
+ * that triggers keep (creators, item_states) are rebuilt by them. *rows:
+ * the rows copied. The copy's audit chain is then for the caller to verify
+ * with sl_store_audit_verify() on a new connection. */
+int sl_store_copy(struct sl_store *from, struct sl_store *to, int64_t *rows);
+
+/* One row of a table, column by column: what sl_store_copy() moves. */
+#define SL_STORE_ROW_MAX 32
+struct sl_store_row {
+    int n;
+    const char *name[SL_STORE_ROW_MAX];
+    const char *val[SL_STORE_ROW_MAX];  /* NULL for SQL's NULL */
+    size_t len[SL_STORE_ROW_MAX];
+    bool bytes[SL_STORE_ROW_MAX];       /* a blob (bytea): len raw bytes; else text */
+};
+/* }===================================================================== */
+
 #endif

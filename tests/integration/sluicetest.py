@@ -241,7 +241,7 @@ def lua_str(s):
 class Daemon:
     """One sluiced process over a state directory that outlives restarts."""
 
-    def __init__(self, test, conf="", name="d"):
+    def __init__(self, test, conf="", name="d", sqlite=False):
         self.test = test
         self.dir = os.path.join(test.tmp, name)
         self.state = os.path.join(self.dir, "state")
@@ -249,7 +249,7 @@ class Daemon:
         for d in (self.dir, self.state, self.policies):
             os.makedirs(d, exist_ok=True)
         self.conf = os.path.join(self.dir, "sluice.conf")
-        self.store = new_database() if STORE else None
+        self.store = new_database() if STORE and not sqlite else None
         with open(self.conf, "w") as f:
             f.write(conf)
             if self.store:
@@ -391,8 +391,10 @@ class Test:
         self.passed = 0
         self.failed = 0
 
-    def daemon(self, conf="", name="d", start=True):
-        d = Daemon(self, conf, name)
+    def daemon(self, conf="", name="d", start=True, sqlite=False):
+        """A Daemon on the store SLUICE_TEST_STORE says (sqlite: on SQLite
+        whatever it says)."""
+        d = Daemon(self, conf, name, sqlite)
         return d.start() if start else d
 
     def check(self, cond, what, detail=None):
