@@ -95,13 +95,17 @@ static int answer_rc(struct sl_pg *s, enum pg_stmt id, const PGresult *res)
 }
 
 /* What a write's answer means, given what was expected of it. */
-static int expected(PGresult *res, enum pg_expect expect, int64_t *out)
+static int expected(PGresult *res, enum pg_expect expect, int64_t *out, long sent)
 {
     long rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res)
                                                        : strtol(PQcmdTuples(res), NULL, 10);
     if (out && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
         !PQgetisnull(res, 0, 0))
         *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (expect == PG_NONE_ELSE_EAGAIN)
+        return rows > 0 ? -EAGAIN : 0;
+    if (expect == PG_ALL_ELSE_EEXIST)
+        return rows == sent ? 0 : -EEXIST;
     if (expect == PG_ANY || rows > 0)
         return 0;
     return expect == PG_ONE_ELSE_EEXIST ? -EEXIST : -ENOENT;
@@ -127,9 +131,11 @@ static int send_prepared(struct sl_pg *s, enum pg_stmt id, const struct pg_param
  * transaction's error, if it has one; refusals go to s->refused. */
 static int drain(struct sl_pg *s, PGresult **keep)
 {
+    int rc = sl_pg_batch_flush(s);
+    if (rc < 0 && !s->failed)
+        s->failed = rc;
     if (s->npend == 0)
         return s->failed;
-    int rc = 0;
     if (PQpipelineSync(s->conn) != 1) {
         rc = fail(s, PG__COUNT, PQerrorMessage(s->conn));
         s->npend = 0;
@@ -144,7 +150,7 @@ static int drain(struct sl_pg *s, PGresult **keep)
         }
         int r = answer_rc(s, p->id, res);
         if (r == 0) {
-            r = expected(res, p->expect, p->out);
+            r = expected(res, p->expect, p->out, p->rows);
             if (r < 0 && !s->refused)
                 s->refused = r;
             r = 0;
@@ -175,18 +181,28 @@ static int drain(struct sl_pg *s, PGresult **keep)
     return s->failed;
 }
 
+int sl_pg_send_ahead(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
+                     enum pg_expect expect, int64_t *out, long rows)
+{
+    int rc;
+    if (s->failed)
+        return s->failed;
+    /* The rows kept for a multi-row insert go first, unless this statement
+     * touches none of their tables. */
+    if (!sl_pg_batch_independent(id) && (rc = sl_pg_batch_flush(s)) < 0)
+        return rc;
+    if (sl_grow(&s->pend, &s->pend_cap, s->npend + 1, sizeof(*s->pend)) < 0)
+        return -ENOMEM;
+    if ((rc = send_prepared(s, id, p)) < 0)
+        return s->failed = rc;
+    s->pend[s->npend++] = (struct pg_pending){ id, expect, out, rows };
+    return s->npend >= PG_PIPELINE_MAX ? drain(s, NULL) : 0;
+}
+
 static int send_ahead(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
                       enum pg_expect expect, int64_t *out)
 {
-    if (s->failed)
-        return s->failed;
-    if (sl_grow(&s->pend, &s->pend_cap, s->npend + 1, sizeof(*s->pend)) < 0)
-        return -ENOMEM;
-    int rc = send_prepared(s, id, p);
-    if (rc < 0)
-        return s->failed = rc;
-    s->pend[s->npend++] = (struct pg_pending){ id, expect, out };
-    return s->npend >= PG_PIPELINE_MAX ? drain(s, NULL) : 0;
+    return sl_pg_send_ahead(s, id, p, expect, out, 0);
 }
 
 int sl_pg_prepare_ahead(struct sl_pg *s, const char *name, const char *sql, int nparams)
@@ -199,7 +215,7 @@ int sl_pg_prepare_ahead(struct sl_pg *s, const char *name, const char *sql, int 
         return -ENOMEM;
     if (!PQsendPrepare(s->conn, name, sql, nparams, NULL))
         return s->failed = fail(s, PG__COUNT, PQerrorMessage(s->conn));
-    s->pend[s->npend++] = (struct pg_pending){ PG__COUNT, PG_ANY, NULL };
+    s->pend[s->npend++] = (struct pg_pending){ PG__COUNT, PG_ANY, NULL, 0 };
     return 0;
 }
 
@@ -213,7 +229,7 @@ int sl_pg_write_named(struct sl_pg *s, const char *name, const struct pg_params 
         return -ENOMEM;
     if (!PQsendQueryPrepared(s->conn, name, p->n, p->v, p->len, p->fmt, 0))
         return s->failed = fail(s, PG__COUNT, PQerrorMessage(s->conn));
-    s->pend[s->npend++] = (struct pg_pending){ PG__COUNT, PG_ANY, NULL };
+    s->pend[s->npend++] = (struct pg_pending){ PG__COUNT, PG_ANY, NULL, 0 };
     return s->npend >= PG_PIPELINE_MAX ? drain(s, NULL) : 0;
 }
 
@@ -248,7 +264,7 @@ int sl_pg_write(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
     int rc;
     PGresult *res = run_now(s, id, p, &rc);
     if (res)
-        rc = expected(res, expect, out);
+        rc = expected(res, expect, out, 0);
     PQclear(res);
     return rc;
 }
@@ -417,6 +433,7 @@ static int reconnect(struct sl_pg *s)
     sl_warn("store: the connection to PostgreSQL was lost; connecting again");
     s->pipeline = false;
     s->npend = 0;
+    sl_pg_batch_discard(s);
     s->failed = s->refused = 0;
     PQreset(s->conn);
     if (PQstatus(s->conn) != CONNECTION_OK) {
@@ -465,10 +482,12 @@ void sl_pg_free(struct sl_pg *s)
     if (!s)
         return;
     if (s->conn && s->pipeline && PQstatus(s->conn) == CONNECTION_OK) {
+        sl_pg_batch_discard(s);     /* never committed: nothing to send */
         drain(s, NULL);
         PQexitPipelineMode(s->conn);
     }
     PQfinish(s->conn);
+    sl_pg_batch_free(s);
     free(s->pend);
     free(s);
 }
@@ -489,6 +508,8 @@ int sl_pg_begin(struct sl_pg *s)
     s->tx_seq = s->audit_seq;
     memcpy(s->tx_hash, s->audit_hash, sizeof(s->tx_hash));
     s->failed = s->refused = 0;
+    s->in_tx = true;
+    s->in_savepoint = false;
     return sl_pg_write(s, PG_BEGIN, NULL, PG_ANY, NULL);
 }
 
@@ -516,6 +537,7 @@ int sl_pg_commit(struct sl_pg *s)
     PQclear(res);
     if (rc < 0)
         sl_pg_rollback(s);
+    s->in_tx = s->in_savepoint = false;
     return rc;
 }
 
@@ -523,6 +545,8 @@ int sl_pg_rollback(struct sl_pg *s)
 {
     s->audit_seq = s->tx_seq;
     memcpy(s->audit_hash, s->tx_hash, sizeof(s->audit_hash));
+    s->in_tx = s->in_savepoint = false;
+    sl_pg_batch_discard(s);
     drain(s, NULL);
     s->failed = s->refused = 0;
     if (PQstatus(s->conn) != CONNECTION_OK)
@@ -541,11 +565,13 @@ int sl_pg_savepoint(struct sl_pg *s)
 {
     s->sp_seq = s->audit_seq;
     memcpy(s->sp_hash, s->audit_hash, sizeof(s->sp_hash));
+    s->in_savepoint = true;
     return sl_pg_write(s, PG_SAVEPOINT, NULL, PG_ANY, NULL);
 }
 
 int sl_pg_release(struct sl_pg *s)
 {
+    s->in_savepoint = false;
     return sl_pg_write(s, PG_RELEASE, NULL, PG_ANY, NULL);
 }
 
@@ -553,7 +579,9 @@ int sl_pg_rollback_to(struct sl_pg *s)
 {
     s->audit_seq = s->sp_seq;
     memcpy(s->audit_hash, s->sp_hash, sizeof(s->audit_hash));
+    s->in_savepoint = false;
     /* The savepoint undoes the error too: what follows it runs again. */
+    sl_pg_batch_discard(s);
     drain(s, NULL);
     s->failed = s->refused = 0;
     int rc = sl_pg_write(s, PG_ROLLBACK_TO, NULL, PG_ANY, NULL);

@@ -44,7 +44,9 @@ enum pg_stmt {
     PG_ROLLBACK_TO,
     /* pg_items.c */
     PG_ITEM_INSERT,
+    PG_ITEMS_INSERT_MANY,
     PG_ITEM_PEEK,
+    PG_ITEM_ABSENT,
     PG_ITEM_GET,
     PG_ITEM_STATES,
     PG_ITEM_UPDATE,
@@ -54,6 +56,7 @@ enum pg_stmt {
     /* pg_audit.c */
     PG_AUDIT_HEAD,
     PG_AUDIT_INSERT,
+    PG_AUDIT_INSERT_MANY,
     PG_AUDIT_LIST_ITEM,
     PG_AUDIT_LIST_ALL,
     PG_AUDIT_WALK,
@@ -114,6 +117,8 @@ enum pg_expect {
     PG_ANY,
     PG_ONE_ELSE_EEXIST,
     PG_ONE_ELSE_ENOENT,
+    PG_NONE_ELSE_EAGAIN,        /* rows: a speculation was wrong (item_peek) */
+    PG_ALL_ELSE_EEXIST,         /* a multi-row insert: every row sent, or -EEXIST */
 };
 
 /* A statement sent ahead, its answer not read yet. */
@@ -121,6 +126,7 @@ struct pg_pending {
     enum pg_stmt id;
     enum pg_expect expect;
     int64_t *out;               /* set to the first column of its first row, if any */
+    long rows;                  /* PG_ALL_ELSE_EEXIST: the rows sent */
 };
 
 struct sl_pg {
@@ -128,6 +134,8 @@ struct sl_pg {
     bool writer;
     bool created;
     bool pipeline;              /* the writer, once open */
+    bool in_tx;                 /* between begin and commit or rollback */
+    bool in_savepoint;          /* between savepoint and release or rollback_to */
     struct pg_pending *pend;    /* sent ahead, in order */
     size_t npend, pend_cap;
     int refused;                /* the first refusal sl_pg_sync() has not reported */
@@ -138,6 +146,7 @@ struct sl_pg {
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
+    struct pg_batch *batch;     /* PG_BATCH__COUNT of them, on the writer */
     /* A copy into this store (pg_copy.c): the table its insert is prepared for. */
     char copy_table[64];
     int copy_n;
@@ -175,6 +184,25 @@ static inline void par_bytes(struct pg_params *p, const void *v, size_t len)
     p->len[p->n] = (int)len;
     p->fmt[p->n++] = 1;
 }
+/* }===================================================================== */
+
+/* {====================== Batches ====================================== */
+/* Rows of one kind of insert kept on the writer to go as one statement of
+ * arrays (pg_batch.c): a thousand uploads' audit records cost the server
+ * one INSERT, not a thousand. */
+enum pg_batch_kind {
+    PG_BATCH_ITEMS,
+    PG_BATCH_AUDIT,
+    PG_BATCH__COUNT
+};
+
+#define PG_BATCH_MAX 1000       /* rows kept before they go anyway */
+
+struct pg_batch {
+    int rows;
+    char *col[PG_MAX_PARAMS];   /* each column's array literal, open: "{a,b" */
+    size_t len[PG_MAX_PARAMS], cap[PG_MAX_PARAMS];
+};
 /* }===================================================================== */
 
 /* {====================== Rows ========================================= */
@@ -247,6 +275,20 @@ int sl_pg_write_named(struct sl_pg *s, const char *name, const struct pg_params 
 /* Run SQL text (no parameters, any number of statements) on a connection
  * outside pipeline mode: 0 or -EIO (logged). */
 int sl_pg_exec(struct sl_pg *s, const char *sql);
+/* Sent ahead on the writer, ahead of the batches (below). */
+int sl_pg_send_ahead(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
+                     enum pg_expect expect, int64_t *out, long rows);
+/* pg_batch.c */
+/* Keep a row for kind's insert (the writer); 0 or -ENOMEM. */
+int sl_pg_batch_add(struct sl_pg *s, enum pg_batch_kind kind, const struct pg_params *p);
+/* Send every row kept, kind by kind, as one statement each. */
+int sl_pg_batch_flush(struct sl_pg *s);
+/* Forget the rows kept (a rollback). */
+void sl_pg_batch_discard(struct sl_pg *s);
+void sl_pg_batch_free(struct sl_pg *s);
+/* Whether statement id may go before rows kept: it touches neither items
+ * nor the audit trail, which the batches write. */
+bool sl_pg_batch_independent(enum pg_stmt id);
 /* pg_schema.c */
 int sl_pg_migrate(struct sl_pg *s);
 /* pg_audit.c */

@@ -16,6 +16,11 @@ const char *const sl_pg_audit_sql[PG__COUNT] = {
     [PG_AUDIT_INSERT]   = "INSERT INTO audit (seq, item, actor, action, from_state,"
                           " to_state, reason, ts_ms, prev, hash)"
                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    [PG_AUDIT_INSERT_MANY] = "INSERT INTO audit (seq, item, actor, action, from_state,"
+                          " to_state, reason, ts_ms, prev, hash)"
+                          " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[],"
+                          " $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],"
+                          " $9::text[], $10::text[])",
     [PG_AUDIT_LIST_ITEM] = "SELECT seq, item, actor, action, from_state, to_state,"
                           " reason, ts_ms, hash FROM audit"
                           " WHERE item = $1 AND seq > $2 ORDER BY seq LIMIT $3",
@@ -62,7 +67,8 @@ int sl_pg_audit_append(struct sl_pg *s, const struct sl_audit_rec *rec)
     par_int(&p, rec->ts_ms);
     par_text(&p, s->audit_hash);
     par_text(&p, hash);
-    int rc = sl_pg_write(s, PG_AUDIT_INSERT, &p, PG_ANY, NULL);
+    int rc = s->pipeline ? sl_pg_batch_add(s, PG_BATCH_AUDIT, &p)
+                         : sl_pg_write(s, PG_AUDIT_INSERT, &p, PG_ANY, NULL);
     if (rc == 0) {
         s->audit_seq = seq;
         memcpy(s->audit_hash, hash, sizeof(hash));

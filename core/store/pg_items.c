@@ -15,7 +15,17 @@ const char *const sl_pg_items_sql[PG__COUNT] = {
                           " tags, reasons, created_ms, updated_ms, matches, verdict, plan)"
                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)"
                           " ON CONFLICT DO NOTHING",
+    [PG_ITEMS_INSERT_MANY] = "INSERT INTO items (id, creator, state, upload, upload_hash,"
+                          " tags, reasons, created_ms, updated_ms, matches, verdict, plan)"
+                          " SELECT id, creator, state, upload, upload_hash, tags, reasons,"
+                          " now_ms, now_ms, matches, verdict, plan FROM unnest($1::text[],"
+                          " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+                          " $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])"
+                          " AS r(id, creator, state, upload, upload_hash, tags, reasons,"
+                          " now_ms, matches, verdict, plan)"
+                          " ON CONFLICT DO NOTHING",
     [PG_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = $1",
+    [PG_ITEM_ABSENT]    = "SELECT 1 FROM items WHERE id = $1",
     [PG_ITEM_GET]       = "SELECT id, creator, state, upload, tags, reasons,"
                           " created_ms, updated_ms, matches, verdict FROM items WHERE id = $1",
     [PG_ITEM_STATES]    = "SELECT state, n FROM item_states WHERE n > 0",
@@ -42,14 +52,25 @@ int sl_pg_item_insert(struct sl_pg *s, const struct sl_item_row *row)
     par_text(&p, row->matches ? row->matches : "[]");
     par_text(&p, row->verdict);
     par_text(&p, row->plan);
+    if (s->pipeline)
+        return sl_pg_batch_add(s, PG_BATCH_ITEMS, &p);
     return sl_pg_write(s, PG_ITEM_INSERT, &p, PG_ONE_ELSE_EEXIST, NULL);
 }
 
+/* In a batch's first pass (a transaction, no savepoint) the answer is a
+ * guess, "no such item", checked when the pipeline drains: a new upload's
+ * one read would otherwise cost it a round trip of its own. A wrong guess
+ * (a retried upload) fails the next sync with -EAGAIN, and the commit
+ * thread's op by op pass, in savepoints, reads for real (store.h). */
 int sl_pg_item_peek(struct sl_pg *s, const char *id, char *hash, char *state)
 {
     struct pg_params p = { 0 };
     struct pg_rows r;
     par_text(&p, id);
+    if (s->pipeline && s->in_tx && !s->in_savepoint) {
+        int rc = sl_pg_write(s, PG_ITEM_ABSENT, &p, PG_NONE_ELSE_EAGAIN, NULL);
+        return rc < 0 ? rc : -ENOENT;
+    }
     int rc = sl_pg_row(s, PG_ITEM_PEEK, &p, &r);
     if (rc < 0)
         return rc;

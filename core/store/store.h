@@ -86,7 +86,10 @@ struct sl_item_row {
 int sl_store_item_insert(struct sl_store *s, const struct sl_item_row *row);
 
 /* The upload hash and state of an existing item, for idempotent uploads.
- * hash gets 65 bytes, state 32. */
+ * hash gets 65 bytes, state 32. In a transaction outside a savepoint a
+ * backend may answer -ENOENT as a guess it checks later: a wrong one fails
+ * the next sl_store_sync() with -EAGAIN (the commit thread then applies
+ * each op again in a savepoint, where the answer is exact). */
 int sl_store_item_peek(struct sl_store *s, const char *id, char *hash, char *state);
 
 /* The item as GET /v1/items/{id} shows it (without the audit trail). */
