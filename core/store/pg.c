@@ -300,7 +300,13 @@ int sl_pg_stream(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
         rc = send_prepared(s, id, p);
     if (rc < 0)
         return rc;
-    PQsetSingleRowMode(s->conn);
+    if (!PQsetSingleRowMode(s->conn)) {
+        /* The rows would come whole, and be read as none: refuse. */
+        PGresult *res;
+        while ((res = PQgetResult(s->conn)) != NULL)
+            PQclear(res);
+        return fail(s, id, "cannot read the rows one by one");
+    }
     r->streaming = true;
     return 0;
 }

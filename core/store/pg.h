@@ -197,9 +197,11 @@ enum pg_batch_kind {
 };
 
 #define PG_BATCH_MAX 1000       /* rows kept before they go anyway */
+#define PG_BATCH_BYTES (8 << 20) /* or bytes: uploads may be a MiB each */
 
 struct pg_batch {
     int rows;
+    size_t bytes;
     char *col[PG_MAX_PARAMS];   /* each column's array literal, open: "{a,b" */
     size_t len[PG_MAX_PARAMS], cap[PG_MAX_PARAMS];
 };

@@ -98,7 +98,10 @@ int sl_pg_batch_add(struct sl_pg *s, enum pg_batch_kind kind, const struct pg_pa
         }
     }
     b->rows++;
-    return b->rows >= PG_BATCH_MAX ? sl_pg_batch_flush(s) : 0;
+    b->bytes = 0;
+    for (int c = 0; c < kinds[kind].ncols; c++)
+        b->bytes += b->len[c];
+    return b->rows >= PG_BATCH_MAX || b->bytes >= PG_BATCH_BYTES ? sl_pg_batch_flush(s) : 0;
 }
 
 int sl_pg_batch_flush(struct sl_pg *s)
@@ -118,6 +121,7 @@ int sl_pg_batch_flush(struct sl_pg *s)
         }
         long rows = b->rows;
         b->rows = 0;            /* sent below, whatever comes of it */
+        b->bytes = 0;
         for (int c = 0; c < kinds[k].ncols; c++)
             b->len[c] = 0;
         int rc = sl_pg_send_ahead(s, kinds[k].stmt, &p, kinds[k].expect, NULL, rows);
@@ -133,6 +137,7 @@ void sl_pg_batch_discard(struct sl_pg *s)
         return;
     for (int k = 0; k < PG_BATCH__COUNT; k++) {
         s->batch[k].rows = 0;
+        s->batch[k].bytes = 0;
         for (int c = 0; c < PG_MAX_PARAMS; c++)
             s->batch[k].len[c] = 0;
     }

@@ -594,6 +594,39 @@ static void test_claims(void **state)
     assert_int_equal(sl_store_queue_get(f->w, "zz", &e), -ENOENT);
 }
 
+/* A batch of large uploads (more than a multi-row insert carries at
+ * once on PostgreSQL), with quotes and backslashes, comes back whole. */
+static void test_big_rows(void **state)
+{
+    struct fx *f = *state;
+    size_t len = 1 << 20;
+    char *upload = malloc(len + 64), id[16];
+
+    assert_non_null(upload);
+    int n = snprintf(upload, len, "{\"title\": \"a \\\"quoted\\\" \\\\ title\", \"transcript\": \"");
+    memset(upload + n, 'x', len - (size_t)n - 3);
+    memcpy(upload + len - 3, "\"}", 3);
+    assert_int_equal(sl_store_begin(f->w), 0);
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof(id), "big%d", i);
+        const struct sl_item_row row = { .id = id, .creator = "bo", .state = "pending",
+                                         .upload = upload, .upload_hash = HASH, .now_ms = 1 };
+        assert_int_equal(sl_store_item_insert(f->w, &row), 0);
+    }
+    assert_int_equal(sl_store_commit(f->w), 0);
+    json_t *want = json_loads(upload, 0, NULL), *item = NULL;
+    assert_non_null(want);
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof(id), "big%d", i);
+        assert_int_equal(sl_store_item_get(f->w, id, &item), 0);
+        assert_true(json_equal(json_object_get(item, "upload"), want));
+        json_decref(item);
+    }
+    STANDING(f->w, "bo", 12, 0);
+    json_decref(want);
+    free(upload);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -606,6 +639,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_rows, setup, teardown),
     };
 
     /* Migrations log at info level; keep the test output to what matters. */
