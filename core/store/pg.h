@@ -88,8 +88,10 @@ enum pg_stmt {
     PG_WAVE_PUT,
     PG_WAVES_GET,
     PG_OFFER_ADD,
+    PG_OFFERS_ADD_MANY,
     PG_OFFERS_EACH,
     PG_OFFER_SERVED,
+    PG_OFFERS_SERVED_MANY,
     PG_USERS_EACH,
     PG_FOLLOWS_EACH,
     PG_ITEMS_IN_STATE,
@@ -193,6 +195,8 @@ static inline void par_bytes(struct pg_params *p, const void *v, size_t len)
 enum pg_batch_kind {
     PG_BATCH_ITEMS,
     PG_BATCH_AUDIT,
+    PG_BATCH_OFFERS,            /* offered */
+    PG_BATCH_SERVED,            /* offers served */
     PG_BATCH__COUNT
 };
 
@@ -288,8 +292,8 @@ int sl_pg_batch_flush(struct sl_pg *s);
 /* Forget the rows kept (a rollback). */
 void sl_pg_batch_discard(struct sl_pg *s);
 void sl_pg_batch_free(struct sl_pg *s);
-/* Whether statement id may go before rows kept: it touches neither items
- * nor the audit trail, which the batches write. */
+/* Whether statement id may go before rows kept: it touches none of the
+ * tables the batches write (items, audit, offers). */
 bool sl_pg_batch_independent(enum pg_stmt id);
 /* pg_schema.c */
 int sl_pg_migrate(struct sl_pg *s);

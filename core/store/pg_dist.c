@@ -13,6 +13,12 @@ const char *const sl_pg_dist_sql[PG__COUNT] = {
     [PG_WAVES_GET]      = "SELECT wave FROM waves WHERE item = $1 ORDER BY n",
     [PG_OFFER_ADD]      = "INSERT INTO offers (item, \"user\", wave, source) VALUES ($1, $2, $3, $4)"
                           " ON CONFLICT DO NOTHING",
+    [PG_OFFERS_ADD_MANY] = "INSERT INTO offers (item, \"user\", wave, source)"
+                          " SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])"
+                          " ON CONFLICT DO NOTHING",
+    [PG_OFFERS_SERVED_MANY] = "UPDATE offers o SET served = 1"
+                          " FROM unnest($1::text[], $2::text[]) AS s(item, usr)"
+                          " WHERE o.item = s.item AND o.\"user\" = s.usr",
     [PG_OFFERS_EACH]    = "SELECT \"user\", wave, source, served FROM offers WHERE item = $1",
     [PG_OFFER_SERVED]   = "UPDATE offers SET served = 1 WHERE item = $1 AND \"user\" = $2",
     [PG_USERS_EACH]     = "SELECT id, city, interests FROM users",
@@ -57,6 +63,8 @@ int sl_pg_offer_add(struct sl_pg *s, const char *item, const char *user, int wav
     par_text(&p, user);
     par_int(&p, wave);
     par_int(&p, source);
+    if (s->pipeline)
+        return sl_pg_batch_add(s, PG_BATCH_OFFERS, &p);
     return sl_pg_write(s, PG_OFFER_ADD, &p, PG_ANY, NULL);
 }
 
@@ -81,6 +89,8 @@ int sl_pg_offer_served(struct sl_pg *s, const char *item, const char *user)
     struct pg_params p = { 0 };
     par_text(&p, item);
     par_text(&p, user);
+    if (s->pipeline)
+        return sl_pg_batch_add(s, PG_BATCH_SERVED, &p);
     return sl_pg_write(s, PG_OFFER_SERVED, &p, PG_ANY, NULL);
 }
 

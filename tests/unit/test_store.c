@@ -594,6 +594,60 @@ static void test_claims(void **state)
     assert_int_equal(sl_store_queue_get(f->w, "zz", &e), -ENOENT);
 }
 
+struct offer_seen {
+    int n;
+    char users[8][8];
+    int wave[8], source[8];
+    bool served[8];
+};
+
+static int each_offer(void *arg, const char *user, int wave, int source, bool served)
+{
+    struct offer_seen *o = arg;
+    assert_true(o->n < 8);
+    snprintf(o->users[o->n], sizeof(o->users[0]), "%s", user);
+    o->wave[o->n] = wave;
+    o->source[o->n] = source;
+    o->served[o->n++] = served;
+    return 0;
+}
+
+static int offer_index(const struct offer_seen *o, const char *user)
+{
+    for (int i = 0; i < o->n; i++)
+        if (strcmp(o->users[i], user) == 0)
+            return i;
+    return -1;
+}
+
+/* Offers and their served marks keep their order within a transaction
+ * (PostgreSQL sends both as multi-row statements). */
+static void test_offers(void **state)
+{
+    struct fx *f = *state;
+    struct offer_seen o = { 0 };
+
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "it", "u0"), 0);  /* not offered yet */
+    assert_int_equal(sl_store_offer_add(f->w, "it", "u0", 1, 2), 0);
+    assert_int_equal(sl_store_offer_add(f->w, "it", "u1", 1, 2), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "it", "u1"), 0);
+    assert_int_equal(sl_store_offer_add(f->w, "it", "u1", 2, 3), 0);   /* kept as it was */
+    assert_int_equal(sl_store_offer_add(f->w, "it", "u2", 2, 0), 0);
+    assert_int_equal(sl_store_wave_put(f->w, "it", 1, "{\"n\": 1}"), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    assert_int_equal(sl_store_offers_each(f->w, "it", each_offer, &o), 0);
+    assert_int_equal(o.n, 3);
+    int u0 = offer_index(&o, "u0"), u1 = offer_index(&o, "u1"), u2 = offer_index(&o, "u2");
+    assert_true(u0 >= 0 && u1 >= 0 && u2 >= 0);
+    assert_false(o.served[u0]);
+    assert_true(o.served[u1]);
+    assert_int_equal(o.wave[u1], 1);
+    assert_int_equal(o.source[u1], 2);
+    assert_false(o.served[u2]);
+    assert_int_equal(o.wave[u2], 2);
+}
+
 /* A batch of large uploads (more than a multi-row insert carries at
  * once on PostgreSQL), with quotes and backslashes, comes back whole. */
 static void test_big_rows(void **state)
@@ -640,6 +694,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offers, setup, teardown),
     };
 
     /* Migrations log at info level; keep the test output to what matters. */
