@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 
 #include "api/api.h"
+#include "api/jobs.h"
 #include "dist/dist.h"
 #include "http/auth.h"
 #include "http/http.h"
@@ -24,8 +25,11 @@
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "lib/sha256.h"
+#include "lib/text.h"
 #include "policy/policy.h"
 #include "server.h"
+#include "store/audit_key.h"
 #include "store/commit.h"
 #include "store/counters.h"
 #include "store/store.h"
@@ -40,7 +44,7 @@ static void usage(FILE *to)
         "  -c, --config FILE   Lua configuration file (sluice.conf(5))\n"
         "  --listen ADDR:PORT  listen here instead of the file's 'listen'\n"
         "  --state DIR         state directory (the SQLite store unless 'store' is set,\n"
-        "                      admin.token)\n"
+        "                      admin.token, audit.key)\n"
         "  --policies DIR      directory of *.lua policies\n"
         "  --plugins DIR       directory of plugin .so files\n"
         "  --check-config      validate the configuration and exit 0 or 1\n"
@@ -50,30 +54,52 @@ static void usage(FILE *to)
 /* {====================== First start ================================== */
 
 /* On an empty store, make the admin token, keep only its hash, and hand the
- * token over once: in STATE/admin.token (0600) and on standard output. */
+ * token over once, in STATE/admin.token (0600). Standard output gets the
+ * file's name, never the token: a journal keeps whatever is printed. */
 static int first_start(struct sl_server *srv, struct sl_store *writer)
 {
     char token[SL_TOKEN_LEN + 1], hash[65], path[4096];
+    int rc = 0;
 
     if (sl_auth_generate(token, hash) < 0)
         return -EIO;
     if (sl_store_begin(writer) < 0 ||
-        sl_store_token_insert(writer, "admin", "admin", hash, sl_now_ms()) < 0 ||
+        sl_store_token_insert(writer, "admin", "admin", hash, sl_now_ms(), 0) < 0 ||
         sl_store_commit(writer) < 0) {
         sl_store_rollback(writer);
+        sl_memzero(token, sizeof(token));
         return -EIO;
     }
     snprintf(path, sizeof(path), "%s/admin.token", srv->cfg.state_dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || dprintf(fd, "%s\n", token) < 0 || fsync(fd) < 0) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || fchmod(fd, 0600) < 0 || dprintf(fd, "%s\n", token) < 0 || fsync(fd) < 0) {
         sl_err("cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        rc = -EIO;
+    }
+    if (fd >= 0)
+        close(fd);
+    sl_memzero(token, sizeof(token));
+    if (rc < 0)
+        return rc;
+    printf("sluiced: first start: the admin token is in %s\n", path);
+    fflush(stdout);
+    return 0;
+}
+
+/* The audit key's file: audit_key_file, or STATE/audit.key. */
+static int audit_key(struct sl_server *srv, struct sl_store *writer)
+{
+    char path[4096], err[1024];
+
+    if (srv->cfg.audit_key_file)
+        sl_copy(path, sizeof(path), srv->cfg.audit_key_file);
+    else
+        snprintf(path, sizeof(path), "%s/audit.key", srv->cfg.state_dir);
+    if (sl_audit_key_start(writer, srv->reader, path, !srv->cfg.audit_key_file, err,
+                           sizeof(err)) < 0) {
+        sl_err("cannot start: %s", err);
         return -EIO;
     }
-    close(fd);
-    printf("sluiced: first start: admin token %s (saved in %s)\n", token, path);
-    fflush(stdout);
     return 0;
 }
 
@@ -238,7 +264,7 @@ int main(int argc, char **argv)
     if (sl_store_created(writer) && first_start(&srv, writer) < 0)
         goto out;
     if (sl_store_open(srv.cfg.store, srv.cfg.state_dir, false, &srv.reader) < 0 ||
-        sl_auth_new(srv.reader, &srv.auth) < 0)
+        audit_key(&srv, writer) < 0 || sl_auth_new(srv.reader, &srv.auth) < 0)
         goto out;
     if (sl_commit_new(srv.base, writer, srv.cfg.commit_batch_max, &srv.commit) < 0) {
         sl_err("cannot start the commit thread");
@@ -276,9 +302,11 @@ int main(int argc, char **argv)
     sl_info("stopped cleanly");
 
 out:
-    /* Order matters: the commit thread writes and answers what it still
-     * holds while the HTTP side exists, then connections close, then the
+    /* Order matters: policy jobs stop first (they use the plugins and the
+     * store), the commit thread writes and answers what it still holds
+     * while the HTTP side exists, then connections close, then the
      * stores. */
+    sl_jobs_free(&srv);
     sl_counters_stop(&srv);
     sl_dist_stop(&srv);
     sl_commit_free(srv.commit);

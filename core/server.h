@@ -17,6 +17,7 @@ struct sl_http;
 struct sl_policy;
 struct sl_dist;
 struct sl_counters;
+struct sl_jobs;
 
 struct sl_server {
     struct event_base *base;
@@ -28,6 +29,7 @@ struct sl_server {
     struct sl_policy *policy;   /* loaded policies and plugins (policy.c) */
     struct sl_dist *dist;       /* the audience and running waves (dist.c) */
     struct sl_counters *counters; /* per-item counters not yet written (store/counters.c) */
+    struct sl_jobs *jobs;       /* policy checks and replays on their threads (api/jobs.c) */
     int64_t started_ms;
     bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
     uint64_t uploads_total;

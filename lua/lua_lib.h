@@ -15,12 +15,8 @@
  */
 void sl_lua_charge(lua_State *L, long long units);
 
-/* Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
-bool sl_lua_utf8_valid(const char *s, size_t len);
-
-/* The longest prefix of s (valid UTF-8) of at most max bytes that does not
- * cut a character in two. */
-size_t sl_lua_utf8_cut(const char *s, size_t len, size_t max);
+/* Bytes the memory budget has left (sandbox_budget.c). */
+size_t sl_lua_memory_left(lua_State *L);
 
 /* An id as the HTTP API has them (lib/id.h), of at most max bytes; a Lua
  * string may hold a NUL, hence the length. */

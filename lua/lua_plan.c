@@ -9,7 +9,7 @@
 
 /*
  * A plan hook answers a list of waves, {audience = ..., size = ...,
- * limit_s = ..., review = ...} each. Only their shape is read here, with no
+ * limit_s = ..., review = ..., fill = ..., check = ...} each. Only their shape is read here, with no
  * JSON between: dist judges the values, the same way as for a plan the
  * store kept as JSON.
  */
@@ -37,7 +37,13 @@ static void take_wave(lua_State *L, int idx, struct sl_lua_wave *w)
     int t = lua_rawget(L, idx);
     w->review = t == LUA_TNIL ? 0 : t == LUA_TBOOLEAN ? 1 : -1;
     w->review_on = lua_toboolean(L, -1);
-    lua_pop(L, 4);
+    lua_pushliteral(L, "fill");
+    t = lua_rawget(L, idx);
+    w->fill = t == LUA_TNIL ? 0 : t == LUA_TNUMBER ? 1 : -1;
+    w->fill_share = lua_tonumber(L, -1);
+    lua_pushliteral(L, "check");
+    w->check = lua_rawget(L, idx) == LUA_TNIL ? 0 : sl_lua_integer(L, -1, &w->check_n) ? 1 : -1;
+    lua_pop(L, 6);
 }
 
 size_t sl_lua_plan_take(lua_State *L, int idx, struct sl_lua_wave *out, size_t max)
@@ -47,7 +53,7 @@ size_t sl_lua_plan_take(lua_State *L, int idx, struct sl_lua_wave *out, size_t m
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     if (n < 1 || (size_t)n > max)
         return 0;
-    luaL_checkstack(L, 4, "plan");
+    luaL_checkstack(L, 6, "plan");
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, idx, i);
         take_wave(L, lua_gettop(L), &out[i - 1]);

@@ -14,6 +14,7 @@ struct sl_lua *sl_lua_new(const struct sl_lua_limits *limits)
     size_t memory = limits && limits->memory ? limits->memory : SL_LUA_MEMORY_DEFAULT;
     uint64_t instructions = limits && limits->instructions ? limits->instructions
                                                            : SL_LUA_INSTRUCTIONS_DEFAULT;
+    unsigned time_ms = limits && limits->time_ms ? limits->time_ms : SL_LUA_TIME_DEFAULT_MS;
 
     if (memory < SL_LUA_MEMORY_MIN || instructions < SL_LUA_INSTRUCTIONS_MIN) {
         errno = EINVAL;
@@ -23,6 +24,7 @@ struct sl_lua *sl_lua_new(const struct sl_lua_limits *limits)
         return NULL;
     sl->mem_limit = memory;
     sl->instr_limit = instructions > LLONG_MAX / 2 ? LLONG_MAX / 2 : (long long)instructions;
+    sl->time_limit_ns = (int64_t)time_ms * 1000000;
     sl->env_ref = sl->modules_ref = LUA_NOREF;
     sl_copy(sl->where, sizeof sl->where, "policies");
     sl->file_list = json_array();
@@ -46,6 +48,8 @@ void sl_lua_free(struct sl_lua *sl)
         return;
     if (sl->L != NULL)
         lua_close(sl->L);
+    sl_lua_budget_free(sl);
+    sl_lua_sources_free(sl->sources);
     json_decref(sl->file_list);
     free(sl);
 }

@@ -10,8 +10,6 @@
 #include "lua/lua_lib.h"
 #include "lua/sandbox_internal.h"
 
-#define HOOK_CHUNK 1000         /* instructions between two budget checks */
-
 /* {====================== Errors as "file:line: message" =============== */
 
 /* Format into err (when there is one), as one line of valid UTF-8: the
@@ -36,7 +34,7 @@ void sl_lua_set_err(char *err, size_t errlen, const char *fmt, ...)
         } else if (c >= 0x80) {
             /* Bad bytes (a policy's error() can say anything, and
              * truncation can cut a character) become '?'. */
-            if (n > len - i || !sl_lua_utf8_valid(err + i, n))
+            if (n > len - i || !sl_utf8_valid(err + i, n))
                 err[i] = '?';
             else
                 i += n - 1;
@@ -111,6 +109,18 @@ static int explain(struct sl_lua *sl, int status, char *err, size_t errlen)
     const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
                                                       : "error object is not a string";
 
+    if (sl->timed_out) {
+        sl_lua_set_err(err, errlen, "%s: time limit exceeded (%lld ms of CPU)", sl->stop_where,
+                       (long long)(sl->time_limit_ns / 1000000));
+        return -ETIMEDOUT;
+    }
+    if (sl->exhausted && sl->time_charged > 0) {
+        sl_lua_set_err(err, errlen, "%s: instruction budget exhausted (%lld instructions, "
+                       "%lld of them for the time slow operations took, such as comparing "
+                       "long strings)", sl->stop_where, sl->instr_limit,
+                       sl->time_charged < sl->instr_limit ? sl->time_charged : sl->instr_limit);
+        return -ETIMEDOUT;
+    }
     if (sl->exhausted) {
         sl_lua_set_err(err, errlen, "%s: instruction budget exhausted (%lld instructions)",
                        sl->stop_where, sl->instr_limit);
@@ -142,20 +152,15 @@ int sl_lua_protect(struct sl_lua *sl, lua_CFunction fn, void *arg, char *err, si
     lua_State *L = sl->L;
     int status, rc = 0;
 
-    sl->left = sl->instr_limit;
-    sl->hook_count = sl->instr_limit < HOOK_CHUNK ? (int)sl->instr_limit : HOOK_CHUNK;
-    sl->exhausted = false;
     sl->mem_refused = false;
     sl->prints = 0;
-    sl->in_call = true;
     lua_settop(L, 0);
-    lua_sethook(L, sl_lua_budget_hook, LUA_MASKCOUNT, sl->hook_count);
+    sl_lua_budget_start(sl);
     lua_pushcfunction(L, sl_lua_msgh);
     lua_pushcfunction(L, fn);
     lua_pushlightuserdata(L, arg);
     status = lua_pcall(L, 1, 0, 1);
-    lua_sethook(L, NULL, 0, 0);
-    sl->in_call = false;
+    sl_lua_budget_end(sl);
     if (status != LUA_OK) {
         rc = explain(sl, status, err, errlen);
         lua_settop(L, 0);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include <lua.h>
 
@@ -17,11 +18,13 @@
  *   sandbox_budget.c   the memory and instruction budgets
  *   sandbox_call.c     the one protected way into Lua; errors as "file:line: message"
  *   sandbox_env.c      the allow-listed environment policies run in; require
- *   sandbox_load.c     loading a policy directory, the version; sl_lua_check
+ *   sandbox_load.c     loading a policy directory or sources, the version; sl_lua_check
  *   sandbox_hooks.c    calling hooks: tag, review, plan, call_json, has_hook
  */
 
 #define ALLOC_UNIT 64           /* bytes allocated that cost one instruction */
+#define HOOK_CHUNK 1000         /* instructions between two budget checks */
+#define BIG_STRING (64 << 10)   /* strings this long make the checks more frequent */
 #define MODULE_NAME_MAX 64
 #define WHERE_MAX (LUA_IDSIZE + 32)
 
@@ -33,6 +36,13 @@ struct policy_file {
     char *data;
     size_t len;
     bool run;                   /* run its top level (else only require finds it) */
+};
+
+/* Policy files in memory (sandbox.h): a set read from a directory, or given. */
+struct sl_lua_sources {
+    char label[64];             /* names the set: "policies" */
+    struct policy_file *files;
+    size_t n, cap;
 };
 
 /* One sandbox (sandbox.h): its Lua state, budgets, what runs, the loaded set. */
@@ -49,8 +59,32 @@ struct sl_lua {
     long long left;             /* instructions left in this call */
     int hook_count;             /* instructions between two hook calls now */
     bool in_call;
-    bool exhausted;             /* the budget ran out in this call */
+    bool exhausted;             /* the budget or the time ran out in this call */
+    bool timed_out;             /* ... and it was the time */
     char stop_where[WHERE_MAX]; /* where it ran out */
+
+    /* time (sandbox_budget.c): CPU time the count does not explain is
+     * charged as instructions; a call is cut at the time limit */
+    int64_t time_limit_ns;      /* of CPU time */
+    int64_t call_start;         /* monotonic ns when the call began */
+    int64_t cpu_start;          /* thread CPU ns then */
+    int64_t last_check;         /* monotonic ns at the last check */
+    long long left_at_check;    /* left then */
+    int64_t cpu_at;             /* thread CPU ns at the last reading */
+    long long left_at_cpu;      /* left then */
+    long long time_charged;     /* instructions charged for time in this call */
+
+    /* live strings of BIG_STRING bytes or more (sandbox_budget.c):
+     * comparing two strings is one instruction however long they are, so
+     * the longer the longest string, the more often the hook looks at the
+     * time */
+    struct big_string {
+        const void *p;          /* NULL: a free slot */
+        size_t size;
+    } *big;                     /* a set keyed by p, big_cap slots (a power of 2) */
+    size_t nbig, big_cap;
+    unsigned big_count[64];     /* how many by floor(log2(size)) */
+    bool big_lost;              /* one could not be recorded: assume the worst */
 
     /* what runs: "policies/x.lua" or "policies/x.lua:4" where the hook is
      * defined, for errors that have no line of their own */
@@ -72,6 +106,7 @@ struct sl_lua {
     char label[64];             /* the directory's base name ("policies"); may be "" */
     struct policy_file *files;  /* while loading */
     size_t nfiles;
+    struct sl_lua_sources *sources;     /* what the loaded set was loaded from */
 
     bool loaded;
     char version[13];
@@ -105,8 +140,12 @@ static inline bool sl_lua_name_chars(const char *s, size_t len)
 /* The lua_Alloc of every sandbox (ud is the sandbox): the memory budget,
  * and the instructions what a call allocates costs. */
 void *sl_lua_budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
-/* The count hook sl_lua_protect sets: the instruction budget. */
-void sl_lua_budget_hook(lua_State *L, lua_Debug *ar);
+/* A fresh budget for a call: instructions, the clocks, the hook. */
+void sl_lua_budget_start(struct sl_lua *sl);
+/* The budget is over for this call (removes the hook). */
+void sl_lua_budget_end(struct sl_lua *sl);
+/* Release what the budget keeps (after lua_close). */
+void sl_lua_budget_free(struct sl_lua *sl);
 
 /* sandbox_call.c */
 /* Format into err (when there is one), as one line of valid UTF-8: the

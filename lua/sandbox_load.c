@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,27 +268,147 @@ static int describe_files(struct sl_lua *sl, char *err, size_t errlen)
     return 0;
 }
 
+/* Load src (taken: kept as the set's sources on success, freed otherwise). */
+static int load_sources(struct sl_lua *sl, struct sl_lua_sources *src, char *err, size_t errlen)
+{
+    int rc;
+
+    sl->loaded = true;
+    sl_copy(sl->label, sizeof sl->label, src->label);
+    if (src->n > 0)
+        qsort(src->files, src->n, sizeof *src->files, by_name);
+    sl->files = src->files;
+    sl->nfiles = src->n;
+    if ((rc = describe_files(sl, err, errlen)) == 0)
+        rc = run_files(sl, err, errlen);
+    /* Every file ran, and require serves from its cache from now on. */
+    sl->files = NULL;
+    sl->nfiles = 0;
+    if (rc < 0) {
+        sl->version[0] = '\0';
+        sl_lua_sources_free(src);
+    } else {
+        sl->sources = src;
+    }
+    return rc;
+}
+
 int sl_lua_load_dir(struct sl_lua *sl, const char *dir, char *err, size_t errlen)
 {
+    struct sl_lua_sources *src;
+    char label[sizeof sl->label];
     int rc;
 
     if (sl->loaded) {
         sl_lua_set_err(err, errlen, "%s: this sandbox has policies loaded already", dir);
         return -EALREADY;
     }
-    sl->loaded = true;
-    base_name(dir, sl->label, sizeof sl->label);
-    if ((rc = read_dir(dir, sl->mem_limit, &sl->files, &sl->nfiles, err, errlen)) < 0)
+    base_name(dir, label, sizeof label);
+    if ((src = sl_lua_sources_new(label)) == NULL) {
+        sl->loaded = true;
+        sl_lua_set_err(err, errlen, "%s: out of memory", dir);
+        return -ENOMEM;
+    }
+    if ((rc = read_dir(dir, sl->mem_limit, &src->files, &src->n, err, errlen)) < 0) {
+        sl->loaded = true;
+        sl_lua_sources_free(src);
         return rc;
-    if ((rc = describe_files(sl, err, errlen)) == 0)
-        rc = run_files(sl, err, errlen);
-    /* Every file ran, and require serves from its cache from now on. */
-    free_files(sl->files, sl->nfiles);
-    sl->files = NULL;
-    sl->nfiles = 0;
-    if (rc < 0)
-        sl->version[0] = '\0';
-    return rc;
+    }
+    src->cap = src->n;
+    return load_sources(sl, src, err, errlen);
+}
+
+/* }===================================================================== */
+
+/* {====================== Sources in memory ============================ */
+
+struct sl_lua_sources *sl_lua_sources_new(const char *label)
+{
+    struct sl_lua_sources *src = calloc(1, sizeof *src);
+
+    if (src != NULL)
+        sl_copy(src->label, sizeof src->label, label);
+    return src;
+}
+
+void sl_lua_sources_free(struct sl_lua_sources *src)
+{
+    if (src == NULL)
+        return;
+    free_files(src->files, src->n);
+    free(src);
+}
+
+int sl_lua_sources_add(struct sl_lua_sources *src, const char *name, const char *data,
+                       size_t len)
+{
+    struct policy_file *f;
+    size_t i;
+
+    if (!is_policy_name(name) || strchr(name, '/') != NULL || strlen(name) > NAME_MAX)
+        return -EINVAL;
+    for (i = 0; i < src->n; i++)
+        if (strcmp(src->files[i].name, name) == 0)
+            return -EEXIST;
+    if (sl_grow(&src->files, &src->cap, src->n + 1, sizeof *src->files) < 0)
+        return -ENOMEM;
+    f = &src->files[src->n];    /* zeroed by sl_grow */
+    if ((f->name = strdup(name)) == NULL || (f->data = malloc(len + 1)) == NULL) {
+        free(f->name);
+        f->name = NULL;
+        return -ENOMEM;
+    }
+    memcpy(f->data, data, len);
+    f->data[len] = '\0';
+    f->len = len;
+    f->run = true;
+    src->n++;
+    return 0;
+}
+
+struct sl_lua_sources *sl_lua_sources_of(const struct sl_lua *sl)
+{
+    const struct sl_lua_sources *from = sl->sources;
+    struct sl_lua_sources *src = sl_lua_sources_new(from != NULL ? from->label : sl->label);
+    size_t i;
+
+    for (i = 0; src != NULL && from != NULL && i < from->n; i++) {
+        const struct policy_file *f = &from->files[i];
+
+        if (sl_lua_sources_add(src, f->name, f->data, f->len) < 0) {
+            sl_lua_sources_free(src);
+            src = NULL;
+        }
+    }
+    return src;
+}
+
+int sl_lua_load_sources(struct sl_lua *sl, const struct sl_lua_sources *src, char *err,
+                        size_t errlen)
+{
+    struct sl_lua_sources *copy;
+    size_t i;
+
+    if (sl->loaded) {
+        sl_lua_set_err(err, errlen, "%s: this sandbox has policies loaded already",
+                       src->label);
+        return -EALREADY;
+    }
+    copy = sl_lua_sources_new(src->label);
+    for (i = 0; copy != NULL && i < src->n; i++) {
+        const struct policy_file *f = &src->files[i];
+
+        if (sl_lua_sources_add(copy, f->name, f->data, f->len) < 0) {
+            sl_lua_sources_free(copy);
+            copy = NULL;
+        }
+    }
+    if (copy == NULL) {
+        sl->loaded = true;
+        sl_lua_set_err(err, errlen, "%s: out of memory", src->label);
+        return -ENOMEM;
+    }
+    return load_sources(sl, copy, err, errlen);
 }
 
 /* }===================================================================== */

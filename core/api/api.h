@@ -25,6 +25,10 @@ void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
 /* "token:NAME" of the caller, the audit trail's actor: len >= SL_ID_MAX + 7. */
 void sl_api_actor(const struct sl_request *r, char *buf, size_t len);
 
+/* Answer a read of the store that failed with rc: 503, saying whether a
+ * stored record could not be read (-EILSEQ: the store logged which). */
+void sl_api_read_error(struct sl_request *r, int rc);
+
 /* }===================================================================== */
 
 /* routes.c: every route, in the order they are tried */
@@ -42,8 +46,10 @@ void sl_api_clock_advance(struct sl_request *r);
 void sl_api_upload(struct sl_request *r);
 /* items.c */
 void sl_api_item_get(struct sl_request *r);
+/* audit.c */
 void sl_api_audit(struct sl_request *r);
 void sl_api_audit_verify(struct sl_request *r);
+void sl_api_audit_head(struct sl_request *r);
 /* users.c */
 void sl_api_user_post(struct sl_request *r);
 void sl_api_follow_put(struct sl_request *r);
@@ -56,6 +62,9 @@ void sl_api_policies_reload(struct sl_request *r);
 void sl_api_policies_check(struct sl_request *r);
 /* replay.c */
 void sl_api_policies_replay(struct sl_request *r);
+/* jobs.c */
+void sl_api_job_get(struct sl_request *r);
+void sl_api_job_delete(struct sl_request *r);
 /* backup.c */
 void sl_api_backup(struct sl_request *r);
 /* queue.c */
@@ -67,13 +76,15 @@ void sl_api_hashbank(struct sl_request *r);
 /* console.c */
 void sl_api_console_index(struct sl_request *r);
 void sl_api_console_file(struct sl_request *r);
+void sl_api_console_settings(struct sl_request *r);
 void sl_api_stats(struct sl_request *r);
 /* feed.c */
 void sl_api_feed(struct sl_request *r);
 /* takedown.c */
 void sl_api_takedown(struct sl_request *r);
-/* auth.c */
+/* tokens.c */
 void sl_api_token_create(struct sl_request *r);
 void sl_api_token_delete(struct sl_request *r);
+void sl_api_token_list(struct sl_request *r);
 
 #endif

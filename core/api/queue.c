@@ -19,6 +19,9 @@
 
 #define CLAIM_MAX 50
 #define LIST_MAX 1000
+/* A decision's reason, in characters (what docs/http-api.md states); the
+ * buffer holds that many of the longest (4 bytes) and the NUL. */
+#define REASON_MAX 1000
 
 enum decision { D_APPROVE, D_REJECT, D_ESCALATE, D_RENEW, D_CLAIM };
 
@@ -30,7 +33,7 @@ struct queue_op {
     char who[SL_ID_MAX + 1];        /* the moderator's token name */
     char item[SL_ID_MAX + 1];
     char queue[SL_ID_MAX + 1];      /* claim: "" for any */
-    char reason[1024];
+    char reason[4 * REASON_MAX + 1];
     char *tags;                     /* decision tags as stored JSON, or NULL */
     int64_t fence;
     int limit;
@@ -69,7 +72,8 @@ static int claim_apply(struct queue_op *q, struct sl_store *w)
     json_decref(q->claimed);            /* from a run of a batch rolled back */
     q->claimed = NULL;
     int rc = sl_store_queue_claim(w, q->queue[0] ? q->queue : NULL, q->who, q->limit,
-                                  q->now_ms, q->lease_ms, &q->claimed);
+                                  q->now_ms, q->lease_ms, q->srv->cfg.queue_sla,
+                                  &q->claimed);
     json_array_foreach(q->claimed, i, c) {
         char reason[64];
         sl_copy(q->item, sizeof(q->item), json_string_value(json_object_get(c, "id")));
@@ -119,8 +123,11 @@ static int decide_apply(struct queue_op *q, struct sl_store *w)
         return rc < 0 ? rc : audit(w, q, "escalate", "in_review", "in_review", q->reason);
     }
     sl_copy(q->state, sizeof(q->state), q->what == D_APPROVE ? "approved" : "rejected");
+    /* People decided: the item's reports were right (rejected) or not
+     * (approved), and their reporters' standing moves with it. */
     if ((rc = sl_store_queue_remove(w, q->item)) < 0 ||
-        (rc = sl_store_item_set_state(w, q->item, q->state, q->now_ms)) < 0)
+        (rc = sl_store_item_set_state(w, q->item, q->state, q->now_ms)) < 0 ||
+        (rc = sl_store_reports_judge(w, q->item, q->what == D_REJECT)) < 0)
         return rc;
     return audit(w, q, q->what == D_APPROVE ? "approve" : "reject", "in_review", q->state,
                  q->reason);
@@ -142,14 +149,23 @@ static void claim_done(struct queue_op *q)
     size_t i;
     json_t *c, *item;
 
-    /* Hand each claimed item over whole, so a console needs no second trip. */
+    /* Hand each claimed item over whole, so a console needs no second trip.
+     * The claims are made: an item that cannot be read is said, by its id
+     * and an error, not left out. */
     json_array_foreach(q->claimed, i, c) {
         const char *id = json_string_value(json_object_get(c, "id"));
         json_t *audit = NULL;
-        if (sl_store_item_get(r->srv->reader, id, &item) == 0) {
-            if (sl_store_audit_list(r->srv->reader, id, 0, 1000, &audit) == 0)
-                json_object_set_new(item, "audit", audit);
+        item = NULL;
+        int rc = sl_store_item_get(r->srv->reader, id, &item);
+        if (rc == 0 && (rc = sl_store_audit_list(r->srv->reader, id, 0, 1000, &audit)) == 0)
+            json_object_set_new(item, "audit", audit);
+        if (rc == 0)
             json_object_set_new(c, "item", item);
+        else {
+            json_decref(item);
+            json_object_set_new(c, "error", json_string(
+                "The item cannot be read (see the daemon's log); GET /v1/items/{id} "
+                "says why."));
         }
     }
     sl_http_reply_json(r, 200, json_pack("{s:O, s:I}", "items", q->claimed,
@@ -238,10 +254,12 @@ void sl_api_queue(struct sl_request *r)
         return;
     }
     int64_t now = sl_now_ms();
-    if (sl_store_queue_depths(r->srv->reader, now, &depths) < 0 ||
-        sl_store_queue_list(r->srv->reader, queue, (int)limit, now, &items) < 0) {
+    const char *sla = r->srv->cfg.queue_sla;
+    int rc;
+    if ((rc = sl_store_queue_depths(r->srv->reader, now, sla, &depths)) < 0 ||
+        (rc = sl_store_queue_list(r->srv->reader, queue, (int)limit, now, sla, &items)) < 0) {
         json_decref(depths);
-        sl_http_reply_store_error(r, -EIO);
+        sl_api_read_error(r, rc);
         return;
     }
     sl_http_reply_json(r, 200, json_pack("{s:o, s:o, s:I}", "queues", depths, "items", items,
@@ -320,7 +338,7 @@ void sl_api_decision(struct sl_request *r)
     }
     if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
         sl_json_get_string(body, "decision", true, 16, &decision, &err) < 0 ||
-        sl_json_get_string(body, "reason", false, 1000, &reason, &err) < 0 ||
+        sl_json_get_string(body, "reason", false, REASON_MAX, &reason, &err) < 0 ||
         sl_json_get_int(body, "fence", true, 1, INT64_MAX, &fence, &err) < 0 ||
         decision_tags(body, r->token_name, &q->tags, &err) < 0)
         goto refuse;

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "api/api.h"
+#include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "server.h"
@@ -22,8 +23,8 @@ void sl_api_clock_get(struct sl_request *r)
 }
 
 /* {advance_ms}: only forward, only when the configuration allows it (it
- * does only on a loopback listener, see sl_config_check). Waves and leases
- * whose time is up then end on the next tick, as they would have. */
+ * does only on a loopback listener, see sl_config_check). Waves whose time
+ * is up end at once, leases when next looked at, as they would have. */
 void sl_api_clock_advance(struct sl_request *r)
 {
     static const char *const keys[] = { "advance_ms", NULL };
@@ -46,5 +47,7 @@ void sl_api_clock_advance(struct sl_request *r)
     }
     json_decref(body);
     sl_clock_advance(ms);
+    /* What the time now ends ends before the answer, not a tick later. */
+    sl_dist_tick(r->srv);
     answer(r);
 }

@@ -24,6 +24,45 @@ void sl_api_healthz(struct sl_request *r)
         sl_http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* Each queue with items waiting: how many, how old, how many claimed, and
+ * how many have waited past the queue's time to decision (queue_sla). */
+static void queue_metrics(struct sl_server *srv, struct evbuffer *out)
+{
+    static const struct {
+        const char *name, *key, *help;
+        int scale;              /* 0: a count; 1: ms ago, in s; 2: ms, in s */
+    } m[] = {
+        { "sluice_queue_depth", "depth", "Items waiting for people, by queue.", 0 },
+        { "sluice_queue_claimed", "claimed", "Of those, claimed under a live lease.", 0 },
+        { "sluice_queue_overdue", "overdue",
+          "Of those, waiting longer than their queue's time to decision (queue_sla).", 0 },
+        { "sluice_queue_oldest_seconds", "oldest_ms", "How long the oldest has waited.", 1 },
+        { "sluice_queue_sla_seconds", "sla_ms", "The queue's time to decision (queue_sla).", 2 },
+    };
+    int64_t now = sl_now_ms();
+    json_t *depths = NULL, *q;
+    size_t i;
+
+    if (sl_store_queue_depths(srv->reader, now, srv->cfg.queue_sla, &depths) < 0)
+        return;
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        sl_metric_header(out, m[k].name, "gauge", m[k].help);
+        json_array_foreach(depths, i, q) {
+            json_t *v = json_object_get(q, m[k].key);
+            const char *name = json_string_value(json_object_get(q, "name"));
+            if (json_is_null(v))
+                continue;
+            long long x = json_integer_value(v);
+            if (m[k].scale == 0)
+                evbuffer_add_printf(out, "%s{queue=\"%s\"} %lld\n", m[k].name, name, x);
+            else
+                evbuffer_add_printf(out, "%s{queue=\"%s\"} %.3f\n", m[k].name, name,
+                                    (double)(m[k].scale == 1 ? now - x : x) / 1000.0);
+        }
+    }
+    json_decref(depths);
+}
+
 void sl_api_metrics(struct sl_request *r)
 {
     struct sl_server *srv = r->srv;
@@ -68,6 +107,7 @@ void sl_api_metrics(struct sl_request *r)
                                 (long long)json_integer_value(n));
         json_decref(states);
     }
+    queue_metrics(srv, out);
     sl_http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);
 }

@@ -17,13 +17,17 @@
 #include "store/commit.h"
 #include "store/store.h"
 
+/* A takedown's reason, in characters (docs/http-api.md); the buffer holds
+ * that many of the longest (4 bytes) and the NUL. */
+#define REASON_MAX 500
+
 /* The takedown as the commit thread runs it; the request waits for it. */
 struct takedown_op {
     struct sl_commit_op op;
     struct sl_request *r;
     char item[SL_ID_MAX + 1];
     char actor[SL_ID_MAX + 8];
-    char reason[512];
+    char reason[4 * REASON_MAX + 1];
     char from[32];
 };
 
@@ -41,8 +45,10 @@ static int takedown_apply(struct sl_commit_op *op, struct sl_store *w)
         return 0;
     struct sl_audit_rec rec = { t->item, t->actor, "takedown", t->from, "removed", t->reason,
                                 now };
+    /* Taking it down upholds whatever reports it had. */
     if ((rc = sl_store_item_set_state(w, t->item, "removed", now)) < 0 ||
-        (rc = sl_store_queue_remove(w, t->item)) < 0)
+        (rc = sl_store_queue_remove(w, t->item)) < 0 ||
+        (rc = sl_store_reports_judge(w, t->item, true)) < 0)
         return rc;
     return sl_store_audit_append(w, &rec);
 }
@@ -81,7 +87,7 @@ void sl_api_takedown(struct sl_request *r)
         return;
     }
     if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
-        sl_json_get_string(body, "reason", false, 500, &reason, &err) < 0 ||
+        sl_json_get_string(body, "reason", false, REASON_MAX, &reason, &err) < 0 ||
         (!sl_id_valid(r->params[0]) &&
          sl_error_set(&err, 404, "not_found", NULL, "No item has that id.") < 0)) {
         json_decref(body);

@@ -238,17 +238,6 @@ static void upload_done(struct sl_commit_op *op, int rc)
     upload_free(srv, u, rc == 0 && !u->existed);
 }
 
-/* What the store needs to know of the creator before hooks judge the item. */
-void sl_upload_standing(struct sl_server *srv, struct sl_item *item)
-{
-    int64_t uploads = 0, rejections = 0;
-
-    sl_store_creator_standing(srv->reader, item->creator, &uploads, &rejections);
-    item->creator_followers = (long long)sl_dist_followers(srv, item->creator);
-    item->creator_uploads = uploads;
-    item->creator_rejections = rejections;
-}
-
 /* Most uploads match nothing and have no reasons: "[]" without jansson's
  * dump machinery, which costs several thousand instructions even then. */
 static char *dump_array(json_t *a)
@@ -280,7 +269,8 @@ static int review(struct sl_request *r, json_t *body, struct upload_op *u,
     struct sl_item *item = *view = sl_item_new(body);
     if (!item)
         return -ENOMEM;
-    sl_upload_standing(r->srv, item);
+    sl_dist_item_context(r->srv, item);
+    sl_dist_seen(r->srv, item->creator);
     sl_policy_review(r->srv, item, &u->verdict);
 
     /* The verdict's reason leads the item's reasons, once. */

@@ -64,10 +64,10 @@ static void user_done(struct sl_commit_op *op, int rc)
     else if (u->follow)
         sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:b}", "follower", u->id,
                                              "creator", u->creator, "following", u->on));
-    else if (sl_store_user_get(r->srv->reader, u->id, &user) == 0)
+    else if ((rc = sl_store_user_get(r->srv->reader, u->id, &user)) == 0)
         sl_http_reply_json(r, 200, user);
     else
-        sl_http_reply_store_error(r, -EIO);
+        sl_api_read_error(r, rc);
     user_free(u);
 }
 

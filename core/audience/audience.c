@@ -60,6 +60,7 @@ void sl_audience_free(struct sl_audience *a)
         }
     free(a->users);
     free(a->inboxes);
+    free(a->active);
     free(a->user_map.slot);
     free(a->cities);
     free(a->city_map.slot);

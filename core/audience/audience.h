@@ -87,6 +87,37 @@ size_t sl_audience_user_interests(const struct sl_audience *a, uint32_t idx,
 
 /* }===================================================================== */
 
+/* {====================== Activity ===================================== */
+
+/*
+ * When each user was last seen doing something (reading a feed, reacting,
+ * being created or changed): seconds since the epoch, 4 bytes a user, 0 for
+ * never. Waves use it: a platform's users do not all come back, and one
+ * who is away must neither take a public wave's place from one who reads
+ * nor hold a wave open by never looking.
+ */
+
+/* user was active at t_s; an earlier time than the one known is ignored. */
+void sl_audience_touch(struct sl_audience *a, uint32_t user, uint32_t t_s);
+/* Last activity of user (0: never, or a bad index). */
+uint32_t sl_audience_last_active(const struct sl_audience *a, uint32_t user);
+
+/*
+ * How picks use it (both 0 by default: activity is ignored). Except for a
+ * "followers" audience (the creator's own, placed whoever they are), a pick
+ * takes users active since active_since first, then the others not away,
+ * and never a user last active before away_before (or never active).
+ */
+void sl_audience_set_activity(struct sl_audience *a, uint32_t active_since,
+                              uint32_t away_before);
+/* Of users[0..n), how many are not away (last active at or after away_before). */
+size_t sl_audience_count_present(const struct sl_audience *a, const uint32_t *users,
+                                 size_t n, uint32_t away_before);
+/* Users last active at or after since (O(users)). */
+size_t sl_audience_active_count(const struct sl_audience *a, uint32_t since);
+
+/* }===================================================================== */
+
 /* {====================== The follow graph ============================= */
 
 /*

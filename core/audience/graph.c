@@ -37,6 +37,10 @@ int aud_user_intern(struct sl_audience *a, const char *id, size_t len, uint32_t 
         if (!ni)
             return -ENOMEM;
         a->inboxes = ni;
+        uint32_t *na = realloc(a->active, cap * sizeof(*na));
+        if (!na)
+            return -ENOMEM;
+        a->active = na;
         a->users_cap = cap;
     }
     const char *name = aud_arena_dup(&a->strings, id, len);
@@ -46,6 +50,7 @@ int aud_user_intern(struct sl_audience *a, const char *id, size_t len, uint32_t 
         .id = name, .hash = h, .city = SL_AUD_NONE,
     };
     a->inboxes[a->nusers] = NULL;
+    a->active[a->nusers] = 0;
     *idx = a->nusers++;
     return 0;
 }

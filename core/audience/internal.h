@@ -141,6 +141,7 @@ struct sl_audience {
 
     struct user *users;
     struct inbox **inboxes; /* by user, apart: waves touch only this (8 bytes a user) */
+    uint32_t *active;       /* by user: last activity, seconds since the epoch; 0 never */
     uint32_t nusers;
     size_t users_cap;       /* of both users and inboxes */
     struct idmap user_map;
@@ -175,6 +176,8 @@ struct sl_audience {
     uint32_t *group_order;  /* users ordered by label */
     struct regroup *rg;     /* a regroup in progress, or NULL */
 
+    uint32_t active_since;  /* picks prefer users active since (seconds); 0: no preference */
+    uint32_t away_before;   /* public picks skip users last active before this */
     uint32_t head_threshold;
     uint32_t *scratch;      /* picks of sl_audience_wave() with out == NULL */
     size_t scratch_cap;

@@ -115,25 +115,40 @@ static int item_usable(const struct item *it)
     return 0;
 }
 
+/*
+ * Walk the crowd in the item's permutation, taking users who were never
+ * offered it. With activity in force (sl_audience_set_activity), a public
+ * crowd is walked twice: the users active lately first, then the others
+ * not away; the creator's followers are all taken in one walk, whoever
+ * they are (their private domain waits for them).
+ */
 static int pick(struct sl_audience *a, struct item *it, const struct crowd *cr, size_t size,
                 uint32_t *out, size_t *n)
 {
     size_t got = 0;
     uint64_t m = cr->list.n;
+    bool by_activity = cr->source != SL_AUD_FOLLOWERS && (a->active_since || a->away_before);
 
     if (size > 0 && m > 0) {
         struct perm p;
         uint64_t salt = a->conf.seed ^ sl_mix64(it->hash) ^ sl_mix64((uint64_t)it->picks << 1 | 1);
         perm_init(&p, m, salt);
-        for (uint64_t i = 0; i < p.domain && got < size; i++) {
-            uint64_t x = perm_at(&p, i);
-            if (x >= m)
-                continue;
-            uint32_t u = cr->everyone ? (uint32_t)x : cr->list.v[x];
-            if (u == it->creator || aud_offered_has(&it->offered, u))
-                continue;
-            out[got++] = u;
-        }
+        for (int pass = by_activity ? 0 : 1; pass < 2 && got < size; pass++)
+            for (uint64_t i = 0; i < p.domain && got < size; i++) {
+                uint64_t x = perm_at(&p, i);
+                if (x >= m)
+                    continue;
+                uint32_t u = cr->everyone ? (uint32_t)x : cr->list.v[x];
+                if (u == it->creator || aud_offered_has(&it->offered, u))
+                    continue;
+                if (by_activity) {
+                    uint32_t seen = a->active[u];
+                    bool active = seen && seen >= a->active_since;
+                    if (pass == 0 ? !active : active || !seen || seen < a->away_before)
+                        continue;
+                }
+                out[got++] = u;
+            }
     }
     it->picks++;
     *n = got;

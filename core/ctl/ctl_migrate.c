@@ -4,11 +4,14 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "ctl/ctl.h"
 #include "lib/log.h"
+#include "lib/sha256.h"
+#include "store/audit_key.h"
 #include "store/store.h"
 
 /*
@@ -17,13 +20,27 @@
  * once. `--from sqlite:PATH` is a state directory or its sluice.db;
  * `--to` a PostgreSQL connection string (or sqlite:DIR, for the way back).
  * The source's audit chain is verified first, the copy's after, on a
- * connection of its own.
+ * connection of its own, and both must end in the same record.
+ *
+ * The audit key is no part of either store: it stays in its file (the
+ * source's STATE/audit.key, or --audit-key FILE), and the copy verifies
+ * under it. A keyed chain without its key is not copied: nothing could
+ * tell a rewritten one from the real one.
  */
+
+#define VERIFY_PAGE 10000       /* records per page of a verification */
 
 struct end {
     const char *store;          /* NULL: SQLite in dir */
     char dir[4096];
     const char *label;          /* what the output calls it: never a password */
+};
+
+/* The audit key, when there is one. */
+struct key {
+    char path[4200];            /* "" when none */
+    uint8_t bytes[SL_AUDIT_KEY_LEN];
+    int64_t keyed_from;
 };
 
 static bool postgres(const char *s)
@@ -73,21 +90,67 @@ static int parse_end(struct client *c, const char *what, const char *arg, bool s
     return 0;
 }
 
-/* The chain of the store at e, on a connection of its own. */
-static int verify(struct client *c, const struct end *e, const char *which, int64_t *checked)
+/* --audit-key FILE, else the source's STATE/audit.key if it is there
+ * (where sluiced makes it); none otherwise. 0, or the exit status said. */
+static int load_key(struct client *c, const char *arg, const struct end *from, struct key *k)
+{
+    char err[1024];
+    bool created;
+    struct stat st;
+
+    k->path[0] = '\0';
+    if (arg) {
+        snprintf(k->path, sizeof(k->path), "%s", arg);
+    } else if (!from->store) {
+        snprintf(k->path, sizeof(k->path), "%s/audit.key", from->dir);
+        if (stat(k->path, &st) < 0) {
+            k->path[0] = '\0';
+            return 0;
+        }
+    } else {
+        return 0;
+    }
+    if (sl_audit_key_load(k->path, 0, k->bytes, &k->keyed_from, &created, err, sizeof(err)) < 0)
+        return sl_ctl_fail(c, arg ? EXIT_USAGE : EXIT_REFUSED, arg ? "usage" : "unavailable",
+                           "--audit-key: %s", err);
+    return 0;
+}
+
+/* The chain of the store at e, on a connection of its own, page by page;
+ * its newest record in *head. */
+static int verify(struct client *c, const struct end *e, const char *which,
+                  const struct key *k, int64_t *checked, struct sl_audit_head *head)
 {
     struct sl_store *s;
-    int64_t bad = 0;
+    struct sl_audit_check page = { .after = 0, .limit = VERIFY_PAGE };
+    int rc;
 
+    *checked = 0;
     if (sl_store_open(e->store, e->dir, e->store != NULL ? false : true, &s) < 0)
         return sl_ctl_fail(c, EXIT_REFUSED, "unavailable", "cannot open %s (%s) to verify it",
                            which, e->label);
-    int rc = sl_store_audit_verify(s, checked, &bad);
+    rc = sl_store_audit_head(s, head);
+    if (rc == 0 && head->format == 2 && !k->path[0]) {
+        sl_store_free(s);
+        return sl_ctl_fail(c, EXIT_REFUSED, "audit_key_missing", "%s (%s): the audit chain "
+                           "is keyed, and no audit key was found: give its file with "
+                           "--audit-key FILE (sluice.conf's audit_key_file, or the state "
+                           "directory's audit.key)", which, e->label);
+    }
+    if (rc == 0 && k->path[0])
+        rc = sl_store_audit_key(s, k->bytes, sizeof(k->bytes), k->keyed_from);
+    while (rc == 0) {
+        rc = sl_store_audit_verify(s, &page);
+        *checked += page.checked;
+        if (rc < 0 || !page.more)
+            break;
+        page.after = page.last_seq;
+    }
     sl_store_free(s);
     if (rc == -EBADMSG)
         return sl_ctl_fail(c, EXIT_REFUSED, "audit_broken", "%s (%s): the audit chain breaks "
-                           "at record %lld (%lld records before it verify)", which, e->label,
-                           (long long)bad, (long long)*checked);
+                           "at record %lld: %s (%lld records before it verify)", which,
+                           e->label, (long long)page.bad_seq, page.problem, (long long)*checked);
     if (rc < 0)
         return sl_ctl_fail(c, EXIT_REFUSED, "unavailable", "%s (%s): the audit chain could "
                            "not be read", which, e->label);
@@ -96,9 +159,11 @@ static int verify(struct client *c, const struct end *e, const char *which, int6
 
 int sl_ctl_migrate(struct client *c, int argc, char **argv)
 {
-    const char *from_arg = NULL, *to_arg = NULL;
+    const char *from_arg = NULL, *to_arg = NULL, *key_arg = NULL;
     struct end from, to;
+    struct key key;
     struct sl_store *src = NULL, *dst = NULL;
+    struct sl_audit_head head_before, head_after;
     int64_t rows = 0, before = 0, after = 0;
     int rc;
 
@@ -107,21 +172,27 @@ int sl_ctl_migrate(struct client *c, int argc, char **argv)
             from_arg = argv[++i];
         else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
             to_arg = argv[++i];
+        else if (strcmp(argv[i], "--audit-key") == 0 && i + 1 < argc)
+            key_arg = argv[++i];
         else
-            return usage_error(c, "migrate --from sqlite:PATH --to postgresql://...: "
+            return usage_error(c, "migrate --from SRC --to DST [--audit-key FILE]: "
                                "unexpected '%s'", argv[i]);
     }
     if (!from_arg || !to_arg)
-        return usage_error(c, "migrate --from sqlite:PATH --to postgresql://...: "
+        return usage_error(c, "migrate --from SRC --to DST [--audit-key FILE]: "
                            "both --from and --to are needed");
     if ((rc = parse_end(c, "--from", from_arg, true, &from)) != 0 ||
-        (rc = parse_end(c, "--to", to_arg, false, &to)) != 0)
+        (rc = parse_end(c, "--to", to_arg, false, &to)) != 0 ||
+        (rc = load_key(c, key_arg, &from, &key)) != 0)
         return rc;
 
     /* Readers of PostgreSQL see one snapshot; SQLite's writer, its schema
      * brought up to date as sluiced would at start, keeps writers out. */
-    if ((rc = verify(c, &from, "the source", &before)) != 0)
+    rc = verify(c, &from, "the source", &key, &before, &head_before);
+    if (rc != 0) {
+        sl_memzero(key.bytes, sizeof(key.bytes));
         return rc;
+    }
     if (sl_store_open(from.store, from.dir, from.store == NULL, &src) < 0)
         return sl_ctl_fail(c, EXIT_REFUSED, "unavailable", "cannot open the source (%s)",
                            from.label);
@@ -139,21 +210,35 @@ int sl_ctl_migrate(struct client *c, int argc, char **argv)
     if (rc < 0)
         return sl_ctl_fail(c, EXIT_REFUSED, "unavailable", "the copy failed and nothing of it "
                            "was kept (see the messages above)");
-    if ((rc = verify(c, &to, "the copy", &after)) != 0)
+    rc = verify(c, &to, "the copy", &key, &after, &head_after);
+    sl_memzero(key.bytes, sizeof(key.bytes));
+    if (rc != 0)
         return rc;
-    if (after != before)
-        return sl_ctl_fail(c, EXIT_REFUSED, "audit_broken", "the copy holds %lld audit "
-                           "records, the source %lld", (long long)after, (long long)before);
+    if (after != before || head_after.seq != head_before.seq ||
+        strcmp(head_after.hash, head_before.hash) != 0)
+        return sl_ctl_fail(c, EXIT_REFUSED, "audit_broken", "the copy's audit chain (%lld "
+                           "records, ending in record %lld) is not the source's (%lld, "
+                           "ending in %lld)", (long long)after, (long long)head_after.seq,
+                           (long long)before, (long long)head_before.seq);
+    bool keyed = head_after.format == 2;
     if (c->json) {
-        json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:b}", "from", from.label, "to", to.label,
-                                "rows", (json_int_t)rows, "audit_records", (json_int_t)after,
-                                "audit_ok", 1);
+        json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:b, s:b, s:s?}", "from", from.label,
+                                "to", to.label, "rows", (json_int_t)rows,
+                                "audit_records", (json_int_t)after, "audit_ok", 1,
+                                "audit_keyed", keyed, "audit_key",
+                                key.path[0] ? key.path : NULL);
+        if (!out)
+            return sl_ctl_fail(c, EXIT_REFUSED, "unavailable", "out of memory");
         json_dumpf(out, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(out);
     } else {
         printf("copied %lld rows from %s to %s; the audit chain verifies there "
                "(%lld records)\n", (long long)rows, from.label, to.label, (long long)after);
+        /* The key is not in the copy: sluiced on the copy needs the file. */
+        if (key.path[0])
+            printf("the chain is keyed: sluiced on the copy needs the audit key %s "
+                   "(audit_key_file, or audit.key in its state directory)\n", key.path);
     }
     return 0;
 }

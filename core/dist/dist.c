@@ -44,6 +44,7 @@ void dist_item_drop(struct sl_dist *d, struct ditem *it)
     if (it->h < d->cap && d->items[it->h] == it)
         d->items[it->h] = NULL;
     sl_audience_item_release(d->aud, it->h);
+    dist_reactions_free(&it->reactions);
     free(it->upload);
     free(it->tags);
     free(it->interests);
@@ -149,35 +150,24 @@ static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_di
     return it;
 }
 
-/* An item new to distribution: ask the plan hook for its waves and start
- * the first; a plan that fails holds it for people. */
+/* An item new to distribution: ask the deciders for its waves (the
+ * plugins' plan, then the policy's: combine.c) and start the first; a plan
+ * that fails holds it for people. */
 static void start(struct sl_dist *d, struct ditem *it, const struct sl_dist_item *di)
 {
-    struct sl_lua *lua = sl_policy_lua(d->srv);
     struct sl_item *item = di->view ? di->view : dist_hook_item(it, di->upload_json, di->tags_json);
-    char actor[96], err[SL_LUA_ERR_MAX];
-    struct sl_lua_wave waves[MAX_PLAN];
-    size_t n = 0;
-    int rc = !item ? -ENOMEM : sl_lua_has_hook(lua, "plan")
-                 ? sl_lua_plan(lua, item, waves, MAX_PLAN, &n, err, sizeof(err))
-                 : SL_DECLINED;
+    if (item && item != di->view)
+        dist_item_context(d, item);
+    char actor[96], note[256], err[SL_LUA_ERR_MAX];
+    int rc = dist_plan_decide(d, it, item, actor, sizeof(actor), note, sizeof(note), err,
+                              sizeof(err));
     if (item != di->view)
         sl_item_free(item);
-    if (rc == SL_DECLINED) {
-        if ((rc = dist_plan_default(it)) < 0)
-            snprintf(err, sizeof(err), "out of memory");
-    } else if (rc == 0) {
-        rc = dist_plan_take(waves, n, it, err, sizeof(err));
-    } else if (!item) {
-        snprintf(err, sizeof(err), "out of memory");
-    }
     if (rc < 0) {
         char reason[SL_LUA_ERR_MAX + 32];
-        sl_policy_failed("plan", err);
         snprintf(reason, sizeof(reason), "policy_error: plan: %s", err);
         struct dist_op *o = dist_op_new(d, it->id);
-        dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "hold", "approved",
-                      "in_review", reason);
+        dist_op_state(o, actor, "hold", "approved", "in_review", reason);
         dist_op_queue(o, "distribution");
         dist_op_submit(d, o);
         it->state = D_HELD;
@@ -186,10 +176,65 @@ static void start(struct sl_dist *d, struct ditem *it, const struct sl_dist_item
     }
     /* The plan goes to the store with the first wave (or the settling). */
     struct dist_op *o = dist_op_new(d, it->id);
-    dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "distribute", "approved",
-                  "distributing", "");
+    dist_op_state(o, actor, "distribute", "approved", "distributing", note);
     it->state = D_RUNNING;
     dist_begin_next_wave(d, it, o);
+}
+
+static int restore(struct sl_dist *d, struct ditem *it, json_t *plan, json_t *waves);
+
+/*
+ * Approved by people after distribution had begun, while the engine no
+ * longer held the item (it was settled and pulled back by reports, or the
+ * daemon restarted while it waited): it goes on from its stored waves, or
+ * settles again if they had ended.
+ */
+static void again(struct sl_dist *d, const char *id, json_t *stored, json_t *waves)
+{
+    json_t *plan = json_object_get(stored, "plan");
+    const char *last = json_string_value(
+        json_object_get(json_array_get(waves, json_array_size(waves) - 1), "decision"));
+    bool ended = (last && strcmp(last, "stop") == 0) ||
+                 (json_integer_value(json_object_get(plan, "next")) >=
+                      (json_int_t)json_array_size(json_object_get(plan, "waves")) &&
+                  !(last && strcmp(last, "review") == 0));
+    char actor[96];
+    uint32_t h;
+
+    dist_policy_actor(d, actor, sizeof(actor));
+    if (ended) {
+        /* Its entries not yet served show again, as before the hold. */
+        if (sl_audience_item_find(d->aud, id, &h) == 0)
+            sl_audience_item_set_live(d->aud, h, true);
+        struct dist_op *o = dist_op_new(d, id);
+        dist_op_state(o, actor, "settle", "approved", "settled",
+                      "approved by a moderator after its waves had ended");
+        dist_op_submit(d, o);
+        return;
+    }
+    size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
+    char *upload = json_dumps(json_object_get(stored, "upload"), flags);
+    char *tags = json_dumps(json_object_get(stored, "tags"), flags);
+    struct sl_dist_item di = { .upload = upload, .tags = tags,
+                               .upload_json = json_object_get(stored, "upload"),
+                               .tags_json = json_object_get(stored, "tags") };
+    struct ditem *it = upload && tags ? adopt(d, id, &di) : NULL;
+    if (it && restore(d, it, plan, waves) < 0) {
+        dist_item_drop(d, it);
+        it = NULL;
+    }
+    if (!it) {
+        sl_err("distribution: out of memory taking %s back after review; it stays approved "
+               "until the next start", id);
+    } else {
+        struct dist_op *o = dist_op_new(d, id);
+        dist_op_state(o, actor, "resume", "approved", "distributing", "approved by a moderator");
+        it->state = D_RUNNING;
+        sl_audience_item_set_live(d->aud, it->h, true);
+        dist_begin_next_wave(d, it, o);
+    }
+    free(upload);
+    free(tags);
 }
 
 void sl_dist_approved(struct sl_server *srv, const char *id, const struct sl_dist_item *di)
@@ -214,6 +259,14 @@ void sl_dist_approved(struct sl_server *srv, const char *id, const struct sl_dis
     if (!di) {
         if (sl_store_item_get(srv->reader, id, &stored) < 0)
             return;
+        json_t *waves = NULL;
+        if (sl_store_waves_get(srv->reader, id, &waves) == 0 && json_array_size(waves) > 0) {
+            again(d, id, stored, waves);
+            json_decref(waves);
+            json_decref(stored);
+            return;
+        }
+        json_decref(waves);
         from_store = (struct sl_dist_item){
             .upload_json = json_object_get(stored, "upload"),
             .tags_json = json_object_get(stored, "tags"),
@@ -325,52 +378,75 @@ void sl_dist_withdrawn(struct sl_server *srv, const char *id)
 
 /* {====================== The audience's facts ========================= */
 
-void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests)
+void sl_dist_seen(struct sl_server *srv, const char *user)
 {
-    const char *names[SL_AUD_INTERESTS_MAX];
+    uint32_t u;
+    if (srv->dist && sl_audience_user_find(D(srv)->aud, user, &u) == 0)
+        dist_seen(D(srv), u);
+}
+
+/* The names of a JSON array of interests (borrowed from it), at most
+ * SL_AUD_INTERESTS_MAX; how many. */
+static size_t interest_names(json_t *interests, const char **names)
+{
     size_t n = 0, i;
     json_t *v;
 
     json_array_foreach(interests, i, v)
         if (n < SL_AUD_INTERESTS_MAX)
             names[n++] = json_string_value(v);
+    return n;
+}
+
+void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests)
+{
+    const char *names[SL_AUD_INTERESTS_MAX];
+    size_t n = interest_names(interests, names);
     struct sl_dist *d = D(srv);
     struct sl_lua *lua = sl_policy_lua(srv);
     uint32_t u;
-    if (sl_audience_user_set(d->aud, id, city, interests ? names : NULL, n) == 0 &&
-        lua && sl_lua_has_hook(lua, "groups") && sl_audience_user_find(d->aud, id, &u) == 0)
+    if (sl_audience_user_set(d->aud, id, city, interests ? names : NULL, n) < 0 ||
+        sl_audience_user_find(d->aud, id, &u) < 0)
+        return;
+    dist_seen(d, u);
+    if (lua && sl_lua_has_hook(lua, "groups"))
         dist_ask_groups(d, lua, u);
-}
-
-size_t sl_dist_followers(struct sl_server *srv, const char *creator)
-{
-    uint32_t idx;
-    if (!srv->dist || sl_audience_user_find(srv->dist->aud, creator, &idx) < 0)
-        return 0;
-    return sl_audience_followers_count(srv->dist->aud, idx);
 }
 
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on)
 {
     sl_audience_follow(D(srv)->aud, follower, creator, on);
+    sl_dist_seen(srv, follower);
 }
 
 /* }===================================================================== */
 
 /* {====================== Start and stop =============================== */
 
-static int load_user(void *arg, const char *id, const char *city, const char *interests)
+struct loading {
+    struct sl_dist *d;
+    uint32_t now_s;
+};
+
+static int load_user(void *arg, const char *id, const char *city, const char *interests,
+                     int64_t seen_s)
 {
-    struct sl_dist *d = arg;
+    struct loading *ld = arg;
+    struct sl_dist *d = ld->d;
+    uint32_t u;
     json_t *list = interests ? json_loads(interests, 0, NULL) : NULL;
     const char *names[SL_AUD_INTERESTS_MAX];
-    size_t n = 0, i;
-    json_t *v;
+    size_t n = interest_names(list, names);
 
-    json_array_foreach(list, i, v)
-        if (n < SL_AUD_INTERESTS_MAX)
-            names[n++] = json_string_value(v);
-    sl_audience_user_set(d->aud, id, city, names, n);
+    if (sl_audience_user_set(d->aud, id, city, names, n) == 0 &&
+        sl_audience_user_find(d->aud, id, &u) == 0) {
+        /* A visit the store never heard of (a store from before it kept
+         * them) counts from now: away only once the window has passed. */
+        sl_audience_touch(d->aud, u, seen_s > 0 ? (uint32_t)seen_s : ld->now_s);
+        if (sl_grow(&d->seen_written, &d->seen_written_cap, (size_t)u + 1,
+                    sizeof(*d->seen_written)) == 0)
+            d->seen_written[u] = seen_s > 0 ? (uint32_t)seen_s : 0;
+    }
     json_decref(list);
     return 0;
 }
@@ -400,6 +476,9 @@ static int resume_offer(void *arg, const char *user, int wave, int source, bool 
                           (uint32_t)wave, NULL);
     else
         sl_audience_mark_offered(rs->d->aud, rs->it->h, &u, 1);
+    /* Who was served it still counts when they react. */
+    if (served && dist_react_served(&rs->it->reactions, u) < 0)
+        return 1;
     return 0;
 }
 
@@ -410,6 +489,29 @@ struct resuming {
     int rc;
 };
 
+/* Rebuild what distribution knew of an item from the store: its plan
+ * (JSON text, or NULL: the built-in one), its waves, who was offered it
+ * (the running wave's unserved offers back in their inboxes) and who was
+ * served it. 0, or -ENOMEM (the item is left as it was). */
+static int restore(struct sl_dist *d, struct ditem *it, json_t *plan, json_t *waves)
+{
+    size_t nwaves = json_array_size(waves);
+    char err[SL_LUA_ERR_MAX];
+
+    if ((dist_plan_check(json_object_get(plan, "waves"), it, err, sizeof(err)) < 0 &&
+         dist_plan_default(it) < 0) ||
+        !(it->waves = calloc(nwaves ? nwaves : 1, sizeof(*it->waves))))
+        return -ENOMEM;
+    it->next = (int)json_integer_value(json_object_get(plan, "next"));
+    it->reviewed = (int)json_integer_value(json_object_get(plan, "reviewed"));
+    it->nwaves = (int)nwaves;
+    for (int i = 0; i < it->nwaves; i++)
+        dist_wave_restore(&it->waves[i], json_array_get(waves, i));
+    struct wave *w = dist_current(it);
+    struct resume rs = { d, it, w ? w->n : 0 };
+    return sl_store_offers_each(d->srv->reader, it->id, resume_offer, &rs) < 0 ? -ENOMEM : 0;
+}
+
 static int resume_item(void *arg, const char *id, const char *creator, const char *upload,
                        const char *tags, const char *plan)
 {
@@ -417,15 +519,11 @@ static int resume_item(void *arg, const char *id, const char *creator, const cha
     struct sl_dist *d = rg->d;
     json_t *pl = plan ? json_loads(plan, 0, NULL) : NULL, *waves = NULL;
     struct sl_dist_item di = { .upload = upload, .tags = tags };
-    char err[SL_LUA_ERR_MAX];
     (void)creator;
 
     struct ditem *it = adopt(d, id, &di);
     if (it && sl_store_waves_get(d->srv->reader, id, &waves) == 0) {
-        size_t nwaves = json_array_size(waves);
-        if ((dist_plan_check(json_object_get(pl, "waves"), it, err, sizeof(err)) < 0 &&
-             dist_plan_default(it) < 0) ||
-            !(it->waves = calloc(nwaves ? nwaves : 1, sizeof(*it->waves)))) {
+        if (restore(d, it, pl, waves) < 0) {
             sl_err("distribution: out of memory resuming item %s", id);
             dist_item_drop(d, it);
             json_decref(waves);
@@ -433,17 +531,9 @@ static int resume_item(void *arg, const char *id, const char *creator, const cha
             rg->rc = -ENOMEM;
             return 1;
         }
-        it->next = (int)json_integer_value(json_object_get(pl, "next"));
-        it->reviewed = (int)json_integer_value(json_object_get(pl, "reviewed"));
-        it->nwaves = (int)nwaves;
-        for (int i = 0; i < it->nwaves; i++)
-            dist_wave_restore(&it->waves[i], json_array_get(waves, i));
-        struct wave *w = dist_current(it);
-        struct resume rs = { d, it, w ? w->n : 0 };
-        sl_store_offers_each(d->srv->reader, id, resume_offer, &rs);
         it->state = D_RUNNING;
         json_decref(waves);
-        if (!w)
+        if (!dist_current(it))
             dist_begin_next_wave(d, it, NULL);
     }
     json_decref(pl);
@@ -456,25 +546,26 @@ int sl_dist_start(struct sl_server *srv)
     if (!d)
         return -ENOMEM;
     d->srv = srv;
-    d->late_reports = json_object();
     d->pgroup_index = json_object();
     d->pgroups_next = SL_AUD_NONE;
     srv->dist = d;
     d->aud = sl_audience_new(NULL);
-    if (!d->aud || !d->late_reports || !d->pgroup_index) {
+    if (!d->aud || !d->pgroup_index) {
         sl_err("distribution: out of memory at start");
         return -ENOMEM;
     }
     sl_audience_set_group_source(d->aud, dist_pgroup_source, d);
     int64_t t0 = sl_now_ms();
     sl_audience_bulk_begin(d->aud);
-    int rc = sl_store_users_each(srv->reader, load_user, d);
+    struct loading ld = { d, (uint32_t)(sl_now_ms() / 1000) };
+    int rc = sl_store_users_each(srv->reader, load_user, &ld);
     if (rc == 0)
         rc = sl_store_follows_each(srv->reader, load_follow, d);
     sl_audience_bulk_end(d->aud);
     if (rc < 0)
         return rc;
     sl_dist_policy_changed(srv);
+    d->last_seen_write = sl_now_ms();
     struct resuming rg = { d, 0 };
     rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, &rg);
     if (rc == 0)
@@ -497,15 +588,17 @@ void sl_dist_stop(struct sl_server *srv)
         return;
     if (d->tick)
         event_free(d->tick);
-    if (srv->commit)
+    if (srv->commit) {
         dist_persist_counters(d, 0, 1);
+        dist_seen_write(d, true);
+    }
     for (size_t h = 0; h < d->cap; h++)
         if (d->items[h])
             dist_item_drop(d, d->items[h]);
     free(d->items);
     free(d->scratch);
     free(d->due);
-    json_decref(d->late_reports);
+    free(d->seen_written);
     dist_pgroups_free(d);
     sl_audience_free(d->aud);
     free(d);

@@ -7,6 +7,7 @@
 
 #include "dist/compose.h"
 #include "dist/internal.h"
+#include "lib/log.h"
 
 #define FEED_MAX SL_DIST_FEED_MAX
 #define INBOX_SCAN 200             /* inbox entries a page chooses from */
@@ -29,6 +30,7 @@ json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab t
 
     if (!items || sl_audience_user_find(d->aud, user, &u) < 0)
         return items;
+    dist_seen(d, u);
     if (limit > FEED_MAX)
         limit = FEED_MAX;
     struct sl_aud_entry in[INBOX_SCAN];
@@ -87,8 +89,14 @@ json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab t
     d->served_public += counts.public_n;
     d->served_ordinary += counts.ordinary_n;
     d->served_head += counts.head_n;
-    for (size_t i = 0; i < nchosen; i++)
+    for (size_t i = 0; i < nchosen; i++) {
         sl_audience_exposure_add(d->aud, chosen[i]->creator, 1);
+        /* Served: from now on this user's reactions count in its waves. */
+        struct ditem *it = chosen[i]->item < d->cap ? d->items[chosen[i]->item] : NULL;
+        if (it && dist_react_served(&it->reactions, u) < 0)
+            sl_err("distribution: out of memory: %s's reactions to %s will not count",
+                   user, it->id);
+    }
     /* Served once: out of the inbox, so no item comes twice; the store
      * learns it too, so a restart does not put it back. */
     for (size_t i = 0; i < nchosen; i++) {

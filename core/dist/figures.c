@@ -61,10 +61,11 @@ json_t *sl_dist_stats(struct sl_server *srv)
     for (int i = 0; i < DEC__COUNT; i++)
         json_object_set_new(dec, decision_names[i], json_integer((json_int_t)d->decisions[i]));
     shares(d, &p, &o, &g);
-    return json_pack("{s:o, s:o, s:{s:f, s:f, s:f, s:I, s:I}}", "funnel", funnel,
+    return json_pack("{s:o, s:o, s:{s:f, s:f, s:f, s:I, s:I}, s:o*}", "funnel", funnel,
                      "decisions", dec, "shares", "private", p, "ordinary", o, "gini", g,
                      "served", (json_int_t)(d->served_private + d->served_public),
-                     "served_public", (json_int_t)d->served_public);
+                     "served_public", (json_int_t)d->served_public,
+                     "traffic", dist_traffic_json(d));
 }
 
 void sl_dist_metrics(struct sl_server *srv, struct evbuffer *out)
@@ -92,6 +93,32 @@ void sl_dist_metrics(struct sl_server *srv, struct evbuffer *out)
     for (int i = 0; i < DEC__COUNT; i++)
         evbuffer_add_printf(out, "sluice_wave_decisions_total{decision=\"%s\"} %llu\n",
                             decision_names[i], (unsigned long long)d->decisions[i]);
+    sl_metric_header(out, "sluice_wave_checks_total", "counter",
+                     "Evidence checkpoints: wave_done asked before a wave's end, and how "
+                     "often it answered wait.");
+    evbuffer_add_printf(out, "sluice_wave_checks_total{answer=\"decided\"} %llu\n"
+                             "sluice_wave_checks_total{answer=\"wait\"} %llu\n",
+                        (unsigned long long)(d->checks - d->waits),
+                        (unsigned long long)d->waits);
+    sl_metric_header(out, "sluice_events_uncounted_total", "counter",
+                     "Events stored but not counted in a wave: from users the item was "
+                     "never served to, or a user's repeat of one kind.");
+    for (int why = 0; why < 2; why++)
+        for (int t = 0; t < SL_EV__COUNT; t++)
+            evbuffer_add_printf(out, "sluice_events_uncounted_total{type=\"%s\",why=\"%s\"} %llu\n",
+                                sl_event_names[t], why ? "repeated" : "unserved",
+                                (unsigned long long)d->uncounted[why][t]);
+    sl_metric_header(out, "sluice_reports_total", "counter",
+                     "Reports weighed: from users served the item, from users never served "
+                     "it (weighing unserved_report_weight), and repeats (not counted).");
+    evbuffer_add_printf(out, "sluice_reports_total{from=\"served\"} %llu\n"
+                             "sluice_reports_total{from=\"unserved\"} %llu\n"
+                             "sluice_reports_total{from=\"repeated\"} %llu\n",
+                        (unsigned long long)d->reports[0], (unsigned long long)d->reports[1],
+                        (unsigned long long)d->reports[2]);
+    sl_metric_header(out, "sluice_reports_pulled_total", "counter",
+                     "Items reports took back to people, distributing or settled.");
+    evbuffer_add_printf(out, "sluice_reports_pulled_total %llu\n", (unsigned long long)d->pulled);
     sl_metric_header(out, "sluice_audience_users", "gauge", "Users the audience holds.");
     evbuffer_add_printf(out, "sluice_audience_users %zu\n", sl_audience_user_count(d->aud));
 }

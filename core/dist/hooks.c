@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Distribution's calls into the policies: wave_done and what it sees, traffic. */
+/* Distribution's calls into the Lua policies: wave_done and what it sees, the item's context. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,10 +10,12 @@
 
 #include "dist/internal.h"
 #include "lib/id.h"
+#include "lib/clock.h"
 #include "lib/item.h"
 #include "lua/sandbox.h"
 #include "policy/policy.h"
 #include "server.h"
+#include "store/store.h"
 
 /* {====================== Waves as hooks see them ====================== */
 
@@ -36,12 +38,13 @@ struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *t
     return item;
 }
 
-/* The wave's counters as wave_done sees them; NULL when out of memory (a
- * hook never sees a part of them). */
-static json_t *wave_stats(struct sl_dist *d, const struct wave *w)
+/* The wave's counters as wave_done sees them, with the baseline of its
+ * audience's pool; NULL when out of memory (a hook never sees a part of
+ * them). */
+static json_t *wave_stats(const struct pool *pools, const struct wave *w)
 {
     json_t *stats = json_object();
-    const struct pool *p = &d->pools[dist_source_of(w->audience)];
+    const struct pool *p = &pools[dist_source_of(w->audience)];
     uint64_t engaged = w->counts[SL_EV_LIKE] + w->counts[SL_EV_COMPLETE] + w->counts[SL_EV_SHARE];
     int rc = stats ? 0 : -1;
 
@@ -61,15 +64,26 @@ static json_t *wave_stats(struct sl_dist *d, const struct wave *w)
     return stats;
 }
 
-/* Related interests of the item's interests, from the related hook if the
- * policies define one, else what co-engagement taught the audience. NULL
- * when out of memory. */
-static json_t *related_for(struct sl_dist *d, struct ditem *it)
+int dist_audience_related(void *ud, const char *interest, json_t *out)
+{
+    struct sl_dist *d = ud;
+    struct sl_aud_related rel[8];
+    size_t m = sl_audience_related(d->aud, interest, rel, 8);
+
+    for (size_t j = 0; j < m; j++)
+        if (json_array_append_new(out, json_string(rel[j].interest)) < 0)
+            return -1;
+    return 0;
+}
+
+/* Related interests of the item's interests, from lua's related hook if
+ * the policies define one, else from fallback. NULL when out of memory. */
+json_t *dist_related(struct sl_lua *lua, struct ditem *it, dist_related_fn *fallback, void *ud,
+                     bool live)
 {
     const char *mine[16];
     size_t n = dist_item_interests(it, mine, 16);
     json_t *out = json_array();
-    struct sl_lua *lua = sl_policy_lua(d->srv);
     int added = out ? 0 : -1;
 
     for (size_t i = 0; added == 0 && i < n; i++) {
@@ -90,12 +104,9 @@ static json_t *related_for(struct sl_dist *d, struct ditem *it)
                 if (added == 0 && json_is_string(v) && sl_id_valid(json_string_value(v)))
                     added = json_array_append(out, v);
         } else {
-            if (rc < 0)
+            if (rc < 0 && live)
                 sl_policy_failed("related", err);
-            struct sl_aud_related rel[8];
-            size_t m = sl_audience_related(d->aud, mine[i], rel, 8);
-            for (size_t j = 0; added == 0 && j < m; j++)
-                added = json_array_append_new(out, json_string(rel[j].interest));
+            added = fallback(ud, mine[i], out);
         }
         json_decref(res);
     }
@@ -106,32 +117,46 @@ static json_t *related_for(struct sl_dist *d, struct ditem *it)
     return out;
 }
 
-/* Call lua's wave_done about wave w of it (upload and tags as in
- * dist_hook_item). On 0, *res holds the answer and decision/reason/to point
- * into it (the caller frees *res); otherwise err says why (SL_DECLINED: no
- * hook). */
-int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
-                       json_t *upload, json_t *tags, const struct wave *w,
-                       int64_t elapsed_ms, const char *why, json_t **res,
-                       const char **decision, const char **reason, const char **to,
-                       char *err, size_t errlen)
+int dist_wave_answer_check(const char *why, const char *decision, const char *to, char *err,
+                           size_t errlen)
+{
+    bool early = strcmp(why, "evidence") == 0;
+
+    if (strcmp(decision, "wait") == 0 && !early) {
+        snprintf(err, errlen, "wait is an answer only at an evidence checkpoint, not at the "
+                 "end of a wave (ended_by \"%s\")", why);
+        return -EINVAL;
+    }
+    if (strcmp(decision, "switch") == 0 && !dist_audience_valid(to)) {
+        snprintf(err, errlen, "switch needs an audience: followers, nearby, everyone, "
+                 "interest:NAME or group:NAME");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int dist_lua_wave_done(const struct pool *pools, struct sl_lua *lua, struct sl_item *item,
+                       const struct wave *w, int64_t elapsed_ms, const char *why,
+                       json_t *related, json_t **res, const char **decision,
+                       const char **reason, const char **to, char *err, size_t errlen)
 {
     json_t *args[2] = {
-        json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "n", w->n, "audience",
-                  w->audience, "size", (json_int_t)w->size, "placed", (json_int_t)w->placed,
-                  "elapsed_ms", (json_int_t)elapsed_ms,
-                  "limit_ms", (json_int_t)w->limit_ms, "ended_by", why,
-                  "related", related_for(d, it)),
-        wave_stats(d, w),
+        related ? json_pack("{s:i, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:s, s:O}", "n", w->n,
+                            "audience", w->audience, "size", (json_int_t)w->size,
+                            "placed", (json_int_t)w->placed, "present", (json_int_t)w->present,
+                            "fill", w->fill, "checks", (json_int_t)w->checks,
+                            "elapsed_ms", (json_int_t)elapsed_ms,
+                            "limit_ms", (json_int_t)w->limit_ms, "ended_by", why,
+                            "related", related)
+                : NULL,
+        wave_stats(pools, w),
     };
-    struct sl_item *item = dist_hook_item(it, upload, tags);
     bool nomem = !item || !args[0] || !args[1];
     *res = NULL;
     int rc = nomem ? -ENOMEM
              : sl_lua_has_hook(lua, "wave_done")
                  ? sl_lua_call_json(lua, "wave_done", item, args, 2, res, err, errlen)
                  : SL_DECLINED;
-    sl_item_free(item);
     json_decref(args[0]);
     json_decref(args[1]);
 
@@ -142,11 +167,16 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
         *reason = json_is_object(ans) && json_is_string(json_object_get(ans, "reason"))
                       ? json_string_value(json_object_get(ans, "reason")) : "";
         *to = json_is_object(ans) ? json_string_value(json_object_get(ans, "audience")) : NULL;
+        bool early = strcmp(why, "evidence") == 0;
         if (!*decision || (strcmp(*decision, "continue") != 0 && strcmp(*decision, "stop") != 0 &&
-                           strcmp(*decision, "switch") != 0) ||
-            (strcmp(*decision, "switch") == 0 && !dist_audience_valid(*to))) {
-            snprintf(err, errlen, "wave_done must answer continue, stop, or "
-                     "{decision = \"switch\", audience = ...}");
+                           strcmp(*decision, "switch") != 0 &&
+                           (!early || strcmp(*decision, "wait") != 0)) ||
+            dist_wave_answer_check(why, *decision, *to, err, errlen) < 0) {
+            snprintf(err, errlen, early ? "wave_done must answer wait, continue, stop, or "
+                                          "{decision = \"switch\", audience = ...}"
+                                        : "wave_done must answer continue, stop, or "
+                                          "{decision = \"switch\", audience = ...} (wait "
+                                          "only when wave.ended_by is \"evidence\")");
             rc = -EINVAL;
         }
     } else if (rc == SL_DECLINED) {
@@ -163,42 +193,38 @@ int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
 
 /* }===================================================================== */
 
-/* {====================== Traffic ====================================== */
+/* {====================== The item's context =========================== */
 
-void sl_dist_policy_changed(struct sl_server *srv)
+static void item_audience(struct sl_dist *d, struct sl_item *item)
 {
-    struct sl_dist *d = D(srv);
-    struct sl_lua *lua = sl_policy_lua(srv);
-    struct traffic t = { 0.30, 0.70, 0.10, 3 };
-    char err[SL_LUA_ERR_MAX];
-    json_t *res = NULL;
+    uint32_t c;
 
-    if (lua && sl_lua_has_hook(lua, "traffic")) {
-        if (sl_lua_call_json(lua, "traffic", NULL, NULL, 0, &res, err, sizeof(err)) < 0 ||
-            !json_is_object(res)) {
-            sl_policy_failed("traffic", res ? "traffic must return a table" : err);
-        } else {
-            json_t *v;
-            if (json_is_number(v = json_object_get(res, "private")))
-                t.min_private = json_number_value(v);
-            if (json_is_number(v = json_object_get(res, "ordinary")))
-                t.min_ordinary = json_number_value(v);
-            if (json_is_number(v = json_object_get(res, "head")))
-                t.head_share = json_number_value(v);
-            if (json_is_integer(v = json_object_get(res, "report_threshold")))
-                t.report_threshold = (uint64_t)json_integer_value(v);
-            if (t.min_private < 0 || t.min_private > 1 || t.min_ordinary < 0 ||
-                t.min_ordinary > 1 || t.head_share < 0 || t.head_share > 1 ||
-                t.report_threshold < 1) {
-                sl_policy_failed("traffic", "shares must be in [0, 1] and report_threshold >= 1");
-                t = (struct traffic){ 0.30, 0.70, 0.10, 3 };
-            }
-        }
-        json_decref(res);
-    }
-    d->traffic = t;
-    dist_pgroups_policy_changed(d, lua);
-    sl_audience_head_update(d->aud, t.head_share);
+    item->creator_followers = sl_audience_user_find(d->aud, item->creator, &c) == 0
+                                  ? (long long)sl_audience_followers_count(d->aud, c) : 0;
+    item->platform_users = (long long)sl_audience_user_count(d->aud);
+    item->platform_active = (long long)dist_active_users(d);
+}
+
+void dist_item_context(struct sl_dist *d, struct sl_item *item)
+{
+    int64_t uploads = 0, rejections = 0;
+
+    item_audience(d, item);
+    sl_store_creator_standing(d->srv->reader, item->creator, &uploads, &rejections);
+    item->creator_uploads = uploads;
+    item->creator_rejections = rejections;
+}
+
+void sl_dist_item_context(struct sl_server *srv, struct sl_item *item)
+{
+    if (srv->dist)
+        dist_item_context(D(srv), item);
+}
+
+void sl_dist_item_audience(struct sl_server *srv, struct sl_item *item)
+{
+    if (srv->dist)
+        item_audience(D(srv), item);
 }
 
 /* }===================================================================== */

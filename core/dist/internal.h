@@ -33,12 +33,14 @@
  *   ops.c            the changes queued to the store; waves and plans as JSON
  *   plan.c           the built-in plan; judging a plan hook's or stored plan
  *   waves.c          the state machine: waves, decisions, holds, events, tick
- *   hooks.c          calls into the policies: wave_done and what it sees,
- *                    related, traffic
+ *   hooks.c          calls into the Lua policies: wave_done and what it
+ *                    sees, related, the item's context
+ *   combine.c        plugins and Lua together: who decides a plan, a wave,
+ *                    the traffic settings
  *   policy_groups.c  the groups the groups(user) hook names
  *   feed_page.c      a page of a user's feed
  *   figures.c        an item's journey, /v1/stats figures, /metrics
- *   wave_replay.c    wave_done replayed on recorded waves
+ *   wave_replay.c    wave decisions replayed on recorded waves
  */
 
 #define TICK_MS 1000
@@ -46,6 +48,7 @@
 #define PERSIST_SLICES (PERSIST_EVERY_MS / TICK_MS)
 #define REGROUP_EVERY_MS (10 * 60 * 1000)
 #define HEAD_EVERY_MS 60000
+#define SEEN_EVERY_MS 60000
 #define MAX_WAVE_SIZE 10000000
 #define MAX_PLAN 32
 #define FUNNEL_MAX 8
@@ -68,9 +71,15 @@ struct wave {
     int n;                          /* 1-based */
     char audience[160];
     uint32_t size, placed;
+    uint32_t present;               /* of placed, those not away when placed */
+    double fill;                    /* ends once this share of present saw it */
+    uint32_t check;                 /* first evidence checkpoint (impressions); 0 none */
+    uint32_t next_check;            /* the next one; each doubles the last */
+    uint32_t checks;                /* wave_done asked at checkpoints, answered "wait" */
     int64_t started_ms, limit_ms, ended_ms;
-    uint64_t counts[SL_EV__COUNT];
+    uint64_t counts[SL_EV__COUNT];  /* from served users, each once per item */
     char decision[16];              /* "" while running */
+    char ended_by[16];              /* size, fill, time, evidence; "" while running */
     char reason[256];
     char decided_by[96];
 };
@@ -81,6 +90,27 @@ struct plan_wave {
     uint32_t size;
     uint32_t limit_s;
     bool review;
+    double fill;                    /* (0, 1]: 1 waits for everyone present */
+    uint32_t check;                 /* impressions before the first early ask; 0 never */
+};
+
+/* Served users of a running item and their reactions (reactions.c). */
+struct reaction {
+    uint32_t user;                  /* audience index + 1; 0: a free slot */
+    uint16_t flags;                 /* a bit per event type, and "served" */
+};
+struct reactions {
+    struct reaction *slot;
+    uint32_t cap, n;                /* cap: 0 or a power of two */
+};
+
+/* Why a running wave is asked about now (endings.c). */
+enum dist_end {
+    DIST_END_NONE,
+    DIST_END_SIZE,                  /* every placed user saw it */
+    DIST_END_FILL,                  /* the plan's share of those present saw it */
+    DIST_END_TIME,                  /* its time limit passed */
+    DIST_END_EVIDENCE,              /* a checkpoint: the policy may end it early */
 };
 
 /*
@@ -104,17 +134,25 @@ struct ditem {
     struct wave *waves;
     int nwaves;
     enum dstate state;
-    uint64_t reports;
+    struct reactions reactions;
     bool dirty;                     /* counters not yet persisted */
-    bool due;                       /* every placed user has seen it: decide */
+    enum dist_end due;              /* asked about after this batch of events */
 };
 
+/* What the traffic hook sets (hooks.c has the defaults). */
 struct traffic {
-    double min_private;
-    double min_ordinary;
-    double head_share;
-    uint64_t report_threshold;
+    double min_private;             /* of each page, from followed creators */
+    double min_ordinary;            /* of the public part, from outside the head */
+    double head_share;              /* the head: this top share of creators */
+    double report_threshold;        /* weighed reports that pull an item back ... */
+    double report_rate;             /* ... and at least this share of its impressions */
+    double unserved_report_weight;  /* a report from one never served the item */
+    uint32_t active_s;              /* public picks prefer users seen this recently */
+    uint32_t away_s;                /* and skip those not seen for this long; 0: none */
 };
+
+/* The settings of struct traffic, by name (combine.c). */
+#define TRAFFIC_KEYS 8
 
 struct pool {
     uint64_t trials, successes;
@@ -130,6 +168,7 @@ struct sl_dist {
     struct ditem **items;           /* by audience handle */
     size_t cap;
     struct traffic traffic;
+    char traffic_by[TRAFFIC_KEYS][72];  /* who set each: plugin:NAME, policy:V, default */
     struct pool pools[6];           /* by enum sl_aud_source */
     struct event *tick;
     int64_t last_regroup, last_head;
@@ -141,8 +180,17 @@ struct sl_dist {
     /* metrics */
     uint64_t funnel[FUNNEL_MAX + 1];    /* items that reached wave k (k = 1..) */
     uint64_t decisions[DEC__COUNT];
+    uint64_t checks, waits;         /* evidence checkpoints asked, and answered wait */
     uint64_t served_private, served_public, served_ordinary, served_head;
-    json_t *late_reports;           /* settled items: id -> reports so far */
+    uint64_t uncounted[2][SL_EV__COUNT];    /* events not counted: unserved, repeated */
+    uint64_t reports[3];            /* counted from served users, unserved, repeated */
+    uint64_t pulled;                /* items reports took back to people */
+    size_t active_users;            /* seen within the active window ... */
+    int64_t active_counted_ms;      /* ... counted then ... */
+    size_t active_counted_users;    /* ... of this many users */
+    uint32_t *seen_written;         /* by user: the last visit the store has */
+    size_t seen_written_cap;
+    int64_t last_seen_write;
     /* groups the policies' groups(user) hook names (policy_groups.c) */
     struct pgroup *pgroups;
     size_t npgroups, pgroups_cap;
@@ -195,6 +243,28 @@ struct sl_lua;
 struct sl_lua_wave;
 struct sl_store;
 
+/* endings.c */
+enum dist_end dist_wave_due(const struct wave *w, int64_t now_ms);
+const char *dist_end_name(enum dist_end e);
+void dist_wave_checked(struct wave *w);
+
+/* reactions.c: NEW counts; AGAIN and UNSERVED are counted apart */
+enum dist_reaction { DIST_REACT_NEW, DIST_REACT_AGAIN, DIST_REACT_UNSERVED };
+int dist_react_served(struct reactions *r, uint32_t user);
+enum dist_reaction dist_react(struct reactions *r, uint32_t user, int type);
+bool dist_react_was_served(const struct reactions *r, uint32_t user);
+void dist_reactions_free(struct reactions *r);
+
+/* activity.c */
+void dist_seen(struct sl_dist *d, uint32_t user);
+void dist_count_active(struct sl_dist *d);
+size_t dist_active_users(struct sl_dist *d);
+void dist_activity_apply(struct sl_dist *d, int64_t now_ms);
+void dist_seen_write(struct sl_dist *d, bool all);
+
+/* reports.c */
+void dist_report(struct sl_dist *d, const char *item, const char *user);
+
 /* dist.c */
 struct ditem *dist_item_get(struct sl_dist *d, const char *id);
 /* Out of the index, its audience handle released, freed. */
@@ -237,17 +307,76 @@ enum sl_aud_source dist_source_of(const char *audience);
 
 /* waves.c */
 const char *dist_policy_actor(struct sl_dist *d, char *buf, size_t len);
+void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const char *reason,
+               const char *actor);
 void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *first);
 void dist_persist_counters(struct sl_dist *d, size_t part, size_t parts);
 void dist_tick(evutil_socket_t fd, short what, void *arg);
 
 /* hooks.c */
 struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *tags);
-int dist_ask_wave_done(struct sl_dist *d, struct sl_lua *lua, struct ditem *it,
-                       json_t *upload, json_t *tags, const struct wave *w,
-                       int64_t elapsed_ms, const char *why, json_t **res,
-                       const char **decision, const char **reason, const char **to,
-                       char *err, size_t errlen);
+/* Append to out what related(interest) says without a hook; -1 when out of memory. */
+typedef int dist_related_fn(void *ud, const char *interest, json_t *out);
+/* The audience's related interests (ud: the struct sl_dist). */
+int dist_audience_related(void *ud, const char *interest, json_t *out);
+/* Related interests of the item's interests, from lua's related hook if
+ * the policies define one, else from fallback: a new array of names, NULL
+ * when out of memory. live: a failing hook is counted and logged. */
+json_t *dist_related(struct sl_lua *lua, struct ditem *it, dist_related_fn *fallback, void *ud,
+                     bool live);
+/* May a wave be answered so when asked for why (size, fill, time,
+ * evidence)? wait only at evidence; switch with a valid audience. 0, or
+ * -EINVAL with err saying why not. */
+int dist_wave_answer_check(const char *why, const char *decision, const char *to, char *err,
+                           size_t errlen);
+/* Lua's wave_done about wave w, for item (the hook view), related as
+ * dist_related gave it (borrowed), with the baselines of pools. On 0, *res
+ * holds the answer, checked, and decision/reason/to point into it (the
+ * caller frees *res); otherwise err says why (SL_DECLINED: no hook).
+ * Nothing is counted. */
+int dist_lua_wave_done(const struct pool *pools, struct sl_lua *lua, struct sl_item *item,
+                       const struct wave *w, int64_t elapsed_ms, const char *why,
+                       json_t *related, json_t **res, const char **decision,
+                       const char **reason, const char **to, char *err, size_t errlen);
+/* The item's context for hooks: its creator's standing, the platform's size. */
+void dist_item_context(struct sl_dist *d, struct sl_item *item);
+
+/* combine.c: the plugins, then Lua, by the rule written there. */
+struct sl_plugins;
+struct dist_answer {
+    char decision[16];              /* continue, stop, switch, wait */
+    char audience[160];             /* switch: where the next wave goes */
+    char reason[256];
+    char by[96];                    /* plugin:NAME or policy:VERSION: who decided, or failed */
+};
+/*
+ * What a wave decision reads besides the item and its wave. On the loop,
+ * the distribution's own state (dist_view_live); on a policy replay's
+ * thread, copies the loop made for it (wave_replay.c).
+ */
+struct dist_view {
+    const struct pool *pools;       /* the baselines, by source */
+    struct sl_lua *related_lua;     /* whose related hook names related interests */
+    dist_related_fn *related;       /* ... or, where it says nothing, this (with ud) */
+    void *ud;
+    struct sl_dist *d;              /* the loop's: the item's context is read from it */
+    const struct sl_item *context;  /* when d is NULL: the creator's and platform's figures */
+    bool live;                      /* failures are counted and logged (not in a replay) */
+};
+void dist_view_live(struct sl_dist *d, struct dist_view *v);
+/* Decide wave w of it (upload and tags as in dist_hook_item), asked for
+ * why. 0 with *a; otherwise err says why and a->by who failed. */
+int dist_wave_decide(const struct dist_view *v, struct sl_plugins *ps, struct sl_lua *lua,
+                     struct ditem *it, json_t *upload, json_t *tags, const struct wave *w,
+                     int64_t elapsed_ms, const char *why, struct dist_answer *a, char *err,
+                     size_t errlen);
+/* The plan of an item new to distribution, set in it; actor says who
+ * planned (or failed), note why theirs when both answered. 0, or a
+ * negative errno with err (counted and logged). item: the hook view. */
+int dist_plan_decide(struct sl_dist *d, struct ditem *it, struct sl_item *item, char *actor,
+                     size_t actorlen, char *note, size_t notelen, char *err, size_t errlen);
+/* The traffic settings in force and who set each, for /v1/stats. */
+json_t *dist_traffic_json(const struct sl_dist *d);
 
 /* policy_groups.c */
 int dist_pgroup_source(void *ctx, const char *name, struct sl_aud_list *out);

@@ -2,6 +2,7 @@
 /* The changes distribution queues to the store; its waves and plans as JSON. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,10 +173,17 @@ void dist_op_served(struct dist_op *o, const char *user)
     o->served = true;
 }
 
+/* A number of the plan's that is no integer (a share), short and exact
+ * enough: it is judged again when read back. */
+static char *put_share(char *p, double v)
+{
+    return p + snprintf(p, 32, "%.9g", v);
+}
+
 /* The plan as the store keeps it. */
 static char *plan_json(const struct ditem *it)
 {
-    char buf[96 + MAX_PLAN * (SL_JSON_QUOTED_MAX(sizeof it->plan->audience) + 96)];
+    char buf[96 + MAX_PLAN * (SL_JSON_QUOTED_MAX(sizeof it->plan->audience) + 160)];
     char *p = buf;
 
     p = sl_json_put_lit(p, "{\"waves\":[");
@@ -185,7 +193,9 @@ static char *plan_json(const struct ditem *it)
                                pw->audience);
         p = sl_json_put_int(sl_json_put_lit(p, ",\"size\":"), pw->size);
         p = sl_json_put_int(sl_json_put_lit(p, ",\"limit_s\":"), pw->limit_s);
-        p = sl_json_put_lit(p, pw->review ? ",\"review\":true}" : ",\"review\":false}");
+        p = sl_json_put_lit(p, pw->review ? ",\"review\":true" : ",\"review\":false");
+        p = put_share(sl_json_put_lit(p, ",\"fill\":"), pw->fill);
+        p = sl_json_put_lit(sl_json_put_int(sl_json_put_lit(p, ",\"check\":"), pw->check), "}");
     }
     p = sl_json_put_int(sl_json_put_lit(p, "],\"next\":"), it->next);
     p = sl_json_put_int(sl_json_put_lit(p, ",\"reviewed\":"), it->reviewed);
@@ -206,39 +216,26 @@ void dist_op_plan(struct dist_op *o, const struct ditem *it)
 
 /* {====================== Waves and plans as JSON ====================== */
 
-json_t *dist_wave_json(const struct wave *w)
+/* The wave as the store keeps it and the API shows it, written directly (a
+ * wave is written at its start, its end and as its counters move). buf
+ * needs WAVE_TEXT_MAX bytes; returns the end. */
+#define WAVE_TEXT_MAX (768 + SL_EV__COUNT * 48 + \
+                       SL_JSON_QUOTED_MAX(sizeof(((struct wave *)0)->audience) + \
+                                          sizeof(((struct wave *)0)->decision) + \
+                                          sizeof(((struct wave *)0)->ended_by) + \
+                                          sizeof(((struct wave *)0)->reason) + \
+                                          sizeof(((struct wave *)0)->decided_by)))
+static char *wave_text(const struct wave *w, char *p)
 {
-    json_t *stats = json_object();
-    for (int i = 0; i < SL_EV__COUNT; i++)
-        json_object_set_new(stats, sl_event_names[i], json_integer((json_int_t)w->counts[i]));
-    return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s, s:s, s:s}",
-                     "n", w->n, "audience", w->audience,
-                     "size", (json_int_t)w->size, "placed", (json_int_t)w->placed,
-                     "started_ms", (json_int_t)w->started_ms, "limit_ms", (json_int_t)w->limit_ms,
-                     "ended_ms", w->ended_ms ? json_integer(w->ended_ms) : json_null(),
-                     "stats", stats, "decision", w->decision, "reason", w->reason,
-                     "decided_by", w->decided_by);
-}
-
-/* The wave as the store keeps it: dist_wave_json's document, written directly
- * (a wave is written at its start, its end and as its counters move). This
- * and the plan are written on the stack for their worst case and copied at
- * their size: glibc consolidates its free lists on every allocation of a
- * kilobyte or more, and sizing for the worst case was one of those. */
-void dist_op_wave(struct dist_op *o, const struct wave *w)
-{
-    char buf[512 + SL_EV__COUNT * 48 +
-             SL_JSON_QUOTED_MAX(sizeof w->audience + sizeof w->decision + sizeof w->reason +
-                                sizeof w->decided_by)];
-    char *p = buf;
-
-    if (!o)
-        return;
-    o->wave_n = w->n;
     p = sl_json_put_int(sl_json_put_lit(p, "{\"n\":"), w->n);
     p = sl_json_put_string(sl_json_put_lit(p, ",\"audience\":"), w->audience);
     p = sl_json_put_int(sl_json_put_lit(p, ",\"size\":"), w->size);
     p = sl_json_put_int(sl_json_put_lit(p, ",\"placed\":"), w->placed);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"present\":"), w->present);
+    p = put_share(sl_json_put_lit(p, ",\"fill\":"), w->fill);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"check\":"), w->check);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"next_check\":"), w->next_check);
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"checks\":"), w->checks);
     p = sl_json_put_int(sl_json_put_lit(p, ",\"started_ms\":"), w->started_ms);
     p = sl_json_put_int(sl_json_put_lit(p, ",\"limit_ms\":"), w->limit_ms);
     p = sl_json_put_lit(p, ",\"ended_ms\":");
@@ -249,14 +246,34 @@ void dist_op_wave(struct dist_op *o, const struct wave *w)
         p = sl_json_put_int(sl_json_put_lit(p, ":"), (long long)w->counts[i]);
     }
     p = sl_json_put_string(sl_json_put_lit(p, "},\"decision\":"), w->decision);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"ended_by\":"), w->ended_by);
     p = sl_json_put_string(sl_json_put_lit(p, ",\"reason\":"), w->reason);
     p = sl_json_put_string(sl_json_put_lit(p, ",\"decided_by\":"), w->decided_by);
-    p = sl_json_put_lit(p, "}");
+    return sl_json_put_lit(p, "}");
+}
+
+json_t *dist_wave_json(const struct wave *w)
+{
+    char buf[WAVE_TEXT_MAX];
+    char *end = wave_text(w, buf);
+    return json_loadb(buf, (size_t)(end - buf), 0, NULL);
+}
+
+/* Written on the stack for its worst case and copied at its size (as the
+ * plan is): glibc consolidates its free lists on every allocation of a
+ * kilobyte or more, and sizing for the worst case was one of those. */
+void dist_op_wave(struct dist_op *o, const struct wave *w)
+{
+    char buf[WAVE_TEXT_MAX];
+
+    if (!o)
+        return;
+    o->wave_n = w->n;
+    char *p = wave_text(w, buf);
     free(o->wave);
     if (!(o->wave = strndup(buf, (size_t)(p - buf))))
         o->nomem = true;
 }
-
 
 void dist_wave_restore(struct wave *w, json_t *j)
 {
@@ -270,6 +287,15 @@ void dist_wave_restore(struct wave *w, json_t *j)
     w->started_ms = json_integer_value(json_object_get(j, "started_ms"));
     w->limit_ms = json_integer_value(json_object_get(j, "limit_ms"));
     w->ended_ms = json_integer_value(json_object_get(j, "ended_ms"));
+    /* Waves stored before evidence and fill count everyone placed. */
+    json_t *x = json_object_get(j, "present");
+    w->present = x ? (uint32_t)json_integer_value(x) : w->placed;
+    w->fill = json_is_number(x = json_object_get(j, "fill")) ? json_number_value(x) : 1.0;
+    w->check = (uint32_t)json_integer_value(json_object_get(j, "check"));
+    w->next_check = (uint32_t)json_integer_value(json_object_get(j, "next_check"));
+    w->checks = (uint32_t)json_integer_value(json_object_get(j, "checks"));
+    sl_copy(w->ended_by, sizeof(w->ended_by),
+            json_string_value(json_object_get(j, "ended_by")));
     for (int i = 0; i < SL_EV__COUNT; i++)
         w->counts[i] = (uint64_t)json_integer_value(json_object_get(stats, sl_event_names[i]));
     sl_copy(w->decision, sizeof(w->decision),

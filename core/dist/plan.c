@@ -16,11 +16,11 @@
 /* The built-in plan when policies define none: followers, nearby, then
  * everyone in waves growing about tenfold. */
 static const struct plan_wave default_plan[] = {
-    { "followers", 1000, 3600, false },
-    { "nearby", 100, 3600, false },
-    { "everyone", 100, 3600, false },
-    { "everyone", 1000, 7200, false },
-    { "everyone", 10000, 14400, false },
+    { "followers", 1000, 3600, false, 1.0, 0 },
+    { "nearby", 100, 3600, false, 1.0, 0 },
+    { "everyone", 100, 3600, false, 1.0, 0 },
+    { "everyone", 1000, 7200, false, 1.0, 0 },
+    { "everyone", 10000, 14400, false, 1.0, 0 },
 };
 
 int dist_plan_default(struct ditem *it)
@@ -51,8 +51,8 @@ bool dist_audience_valid(const char *a)
 _Static_assert(sizeof(((struct plan_wave *)0)->audience) ==
                sizeof(((struct sl_lua_wave *)0)->audience), "audiences copy whole");
 
-/* Judge a plan hook's answer, [{audience, size, limit_s, review}] as read
- * by the sandbox, and make it the item's plan. */
+/* Judge a plan hook's answer, [{audience, size, limit_s, review, fill,
+ * check}] as read by the sandbox, and make it the item's plan. */
 int dist_plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char *err,
                    size_t errlen)
 {
@@ -69,10 +69,13 @@ int dist_plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char
         const struct sl_lua_wave *w = &v[i];
         if (!dist_audience_valid(w->audience) || !w->size_ok || w->size < 0 ||
             w->size > MAX_WAVE_SIZE || w->limit < 0 ||
-            (w->limit > 0 && (w->limit_s < 1 || w->limit_s > 30 * 86400)) || w->review < 0) {
+            (w->limit > 0 && (w->limit_s < 1 || w->limit_s > 30 * 86400)) || w->review < 0 ||
+            w->fill < 0 || (w->fill > 0 && !(w->fill_share > 0 && w->fill_share <= 1)) ||
+            w->check < 0 || (w->check > 0 && (w->check_n < 0 || w->check_n > MAX_WAVE_SIZE))) {
             snprintf(err, errlen, "plan wave %zu must be {audience = followers|nearby|everyone|"
                      "interest:NAME|group:NAME, size = 0..%d, limit_s = 1..2592000, "
-                     "review = boolean}", i + 1, MAX_WAVE_SIZE);
+                     "review = boolean, fill = a share in (0, 1], check = 0..%d}", i + 1,
+                     MAX_WAVE_SIZE, MAX_WAVE_SIZE);
             free(plan);
             return -EINVAL;
         }
@@ -80,6 +83,8 @@ int dist_plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char
         plan[i].size = (uint32_t)w->size;
         plan[i].limit_s = w->limit > 0 ? (uint32_t)w->limit_s : 3600;
         plan[i].review = w->review > 0 && w->review_on;
+        plan[i].fill = w->fill > 0 ? w->fill_share : 1.0;
+        plan[i].check = w->check > 0 ? (uint32_t)w->check_n : 0;
     }
     free(it->plan);
     it->plan = plan;
@@ -109,6 +114,12 @@ int dist_plan_check(json_t *v, struct ditem *it, char *err, size_t errlen)
         x = json_object_get(w, "review");
         o->review = !x ? 0 : json_is_boolean(x) ? 1 : -1;
         o->review_on = json_is_true(x);
+        x = json_object_get(w, "fill");
+        o->fill = !x ? 0 : json_is_number(x) ? 1 : -1;
+        o->fill_share = json_number_value(x);
+        x = json_object_get(w, "check");
+        o->check = !x ? 0 : json_is_integer(x) ? 1 : -1;
+        o->check_n = json_integer_value(x);
     }
     return dist_plan_take(waves, n, it, err, errlen);
 }

@@ -25,8 +25,8 @@ const char *dist_policy_actor(struct sl_dist *d, char *buf, size_t len)
 }
 
 /* Take the item out of every feed and hand it to people. */
-static void hold_for_review(struct sl_dist *d, struct ditem *it, const char *queue,
-                            const char *reason, const char *actor)
+void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const char *reason,
+               const char *actor)
 {
     struct wave *w = dist_current(it);
     struct dist_op *o = dist_op_new(d, it->id);
@@ -35,6 +35,7 @@ static void hold_for_review(struct sl_dist *d, struct ditem *it, const char *que
         sl_copy(w->decision, sizeof(w->decision), "review");
         sl_copy(w->reason, sizeof(w->reason), reason);
         sl_copy(w->decided_by, sizeof(w->decided_by), actor);
+        sl_copy(w->ended_by, sizeof(w->ended_by), "review");
         w->ended_ms = sl_now_ms();
         dist_op_wave(o, w);
         d->decisions[DEC_REVIEW]++;
@@ -48,14 +49,15 @@ static void hold_for_review(struct sl_dist *d, struct ditem *it, const char *que
     sl_info("distribution: %s held for review: %s", it->id, reason);
 }
 
-static void settle(struct sl_dist *d, struct ditem *it, const char *reason)
+/* actor: who ended it; NULL for the policies in force. */
+static void settle(struct sl_dist *d, struct ditem *it, const char *reason, const char *actor)
 {
-    char actor[96];
+    char policy[96];
     struct dist_op *o = dist_op_new(d, it->id);
 
     it->state = D_SETTLED;
-    dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "settle", "distributing",
-                  "settled", reason);
+    dist_op_state(o, actor ? actor : dist_policy_actor(d, policy, sizeof(policy)), "settle",
+                  "distributing", "settled", reason);
     dist_op_plan(o, it);
     dist_op_submit(d, o);
     /* No more waves: the offered set can go; inbox entries stay live. */
@@ -74,7 +76,7 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
         if (it->next >= it->nplan) {
             if (first)
                 dist_op_submit(d, first);
-            settle(d, it, "every planned wave ran");
+            settle(d, it, "every planned wave ran", NULL);
             return;
         }
         const struct plan_wave *pw = &it->plan[it->next];
@@ -85,7 +87,7 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
                      it->nwaves + 1, pw->audience);
             if (first)
                 dist_op_submit(d, first);
-            hold_for_review(d, it, "distribution", reason,
+            dist_hold(d, it, "distribution", reason,
                             dist_policy_actor(d, actor, sizeof(actor)));
             return;
         }
@@ -114,12 +116,22 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
                 it->switch_to[0] ? it->switch_to : pw->audience);
         it->switch_to[0] = '\0';
         w->size = pw->size;
+        w->fill = pw->fill;
+        w->check = w->next_check = pw->check;
         w->limit_ms = (int64_t)pw->limit_s * 1000;
         w->started_ms = sl_now_ms();
+        dist_activity_apply(d, w->started_ms);
         size_t placed = 0;
         int rc = sl_audience_wave(d->aud, it->h, w->audience, w->size, (uint32_t)w->n,
                                   d->scratch, &placed);
         w->placed = rc == 0 ? (uint32_t)placed : 0;
+        /* Who was placed while away neither holds the wave open nor
+         * counts toward its share; with no window, everyone placed counts. */
+        w->present = d->traffic.away_s
+                         ? (uint32_t)sl_audience_count_present(
+                               d->aud, d->scratch, w->placed,
+                               (uint32_t)(w->started_ms / 1000 - d->traffic.away_s))
+                         : w->placed;
         struct dist_op *o = first ? first : dist_op_new(d, it->id);
         first = NULL;
         if (w->placed == 0) {
@@ -127,6 +139,7 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
             snprintf(w->reason, sizeof(w->reason), "no one in the audience %s was left to offer",
                      w->audience);
             sl_copy(w->decided_by, sizeof(w->decided_by), "sluiced");
+            sl_copy(w->ended_by, sizeof(w->ended_by), "empty");
             w->ended_ms = w->started_ms;
             d->decisions[DEC_SKIP]++;
         } else {
@@ -145,27 +158,38 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
         dist_op_submit(d, first);
 }
 
-/* Ask wave_done about the running wave and act on the answer. */
-static void decide(struct sl_dist *d, struct ditem *it, const char *why)
+/* Ask the deciders (the plugins, then wave_done: combine.c) about the
+ * running wave, why it is asked (the wave ended, or a checkpoint), and act
+ * on the answer. */
+static void decide(struct sl_dist *d, struct ditem *it, enum dist_end why)
 {
     struct wave *w = dist_current(it);
-    char err[SL_LUA_ERR_MAX], actor[96];
-    const char *decision = NULL, *reason = "", *to = NULL;
-    json_t *res = NULL;
+    char err[SL_LUA_ERR_MAX];
+    struct dist_answer a;
+    struct dist_view view;
 
     if (!w)
         return;
-    dist_policy_actor(d, actor, sizeof(actor));
-    int rc = dist_ask_wave_done(d, sl_policy_lua(d->srv), it, NULL, NULL, w,
-                                sl_now_ms() - w->started_ms, why,
-                                &res, &decision, &reason, &to, err, sizeof(err));
+    if (why == DIST_END_EVIDENCE)
+        d->checks++;
+    dist_view_live(d, &view);
+    int rc = dist_wave_decide(&view, sl_policy_plugins(d->srv), sl_policy_lua(d->srv), it, NULL,
+                              NULL, w, sl_now_ms() - w->started_ms, dist_end_name(why), &a, err,
+                              sizeof(err));
     if (rc != 0) {
-        /* A broken decision never pushes an item further: people look. */
+        /* A broken decision never pushes an item further: people look.
+         * The failure was counted and logged where it was found. */
         char why_text[SL_LUA_ERR_MAX + 32];
-        sl_policy_failed("wave_done", err);
         d->decisions[DEC_ERROR]++;
         snprintf(why_text, sizeof(why_text), "policy_error: wave_done: %s", err);
-        hold_for_review(d, it, "distribution", why_text, actor);
+        dist_hold(d, it, "distribution", why_text, a.by);
+        return;
+    }
+    if (strcmp(a.decision, "wait") == 0) {
+        /* Not decisive yet: the wave runs on, asked again further on. */
+        d->waits++;
+        dist_wave_checked(w);
+        it->dirty = true;
         return;
     }
 
@@ -175,25 +199,23 @@ static void decide(struct sl_dist *d, struct ditem *it, const char *why)
     p->trials += w->counts[SL_EV_IMPRESSION];
     p->successes += engaged < w->counts[SL_EV_IMPRESSION] ? engaged : w->counts[SL_EV_IMPRESSION];
 
-    sl_copy(w->decision, sizeof(w->decision), decision);
-    sl_copy(w->reason, sizeof(w->reason), reason);
-    sl_copy(w->decided_by, sizeof(w->decided_by), actor);
+    sl_copy(w->decision, sizeof(w->decision), a.decision);
+    sl_copy(w->ended_by, sizeof(w->ended_by), dist_end_name(why));
+    sl_copy(w->reason, sizeof(w->reason), a.reason);
+    sl_copy(w->decided_by, sizeof(w->decided_by), a.by);
     w->ended_ms = sl_now_ms();
-    d->decisions[strcmp(decision, "continue") == 0 ? DEC_CONTINUE
-                 : strcmp(decision, "stop") == 0   ? DEC_STOP
-                                                   : DEC_SWITCH]++;
+    d->decisions[strcmp(a.decision, "continue") == 0 ? DEC_CONTINUE
+                 : strcmp(a.decision, "stop") == 0   ? DEC_STOP
+                                                     : DEC_SWITCH]++;
     struct dist_op *o = dist_op_new(d, it->id);
     dist_op_wave(o, w);
     dist_op_submit(d, o);
-    /* decision, reason and to live in res: free it only after their use. */
-    if (strcmp(decision, "stop") == 0) {
-        settle(d, it, reason[0] ? reason : "wave_done said stop");
-        json_decref(res);
+    if (strcmp(a.decision, "stop") == 0) {
+        settle(d, it, a.reason[0] ? a.reason : "wave_done said stop", a.by);
         return;
     }
-    if (strcmp(decision, "switch") == 0)
-        sl_copy(it->switch_to, sizeof(it->switch_to), to);
-    json_decref(res);
+    if (strcmp(a.decision, "switch") == 0)
+        sl_copy(it->switch_to, sizeof(it->switch_to), a.audience);
     dist_begin_next_wave(d, it, NULL);
 }
 
@@ -201,66 +223,41 @@ static void decide(struct sl_dist *d, struct ditem *it, const char *why)
 
 /* {====================== Events ======================================= */
 
-/* A settled item still sits in inboxes, so reports still pull it back. */
-static void late_report(struct sl_dist *d, const char *id)
-{
-    char state[32], actor[96], reason[128];
-    uint32_t h;
-
-    if (sl_audience_item_find(d->aud, id, &h) < 0 ||
-        sl_store_item_state(d->srv->reader, id, state) < 0 || strcmp(state, "settled") != 0)
-        return;
-    json_int_t n = json_integer_value(json_object_get(d->late_reports, id)) + 1;
-    if ((uint64_t)n < d->traffic.report_threshold) {
-        json_object_set_new(d->late_reports, id, json_integer(n));
-        return;
-    }
-    json_object_del(d->late_reports, id);
-    snprintf(reason, sizeof(reason), "%lld reports after it settled (threshold %llu)",
-             (long long)n, (unsigned long long)d->traffic.report_threshold);
-    sl_audience_item_set_live(d->aud, h, false);
-    struct dist_op *o = dist_op_new(d, id);
-    dist_op_state(o, dist_policy_actor(d, actor, sizeof(actor)), "hold", "settled", "in_review",
-                  reason);
-    dist_op_queue(o, "reports");
-    dist_op_submit(d, o);
-}
-
 void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int type)
 {
     struct sl_dist *d = D(srv);
     struct ditem *it = dist_item_get(d, id);
     struct wave *w;
-    char actor[96];
+    uint32_t u;
+    bool known = sl_audience_user_find(d->aud, user, &u) == 0;
 
-    if (!it && type == SL_EV_REPORT)
-        late_report(d, id);
+    if (known)
+        dist_seen(d, u);
+    /* Reports are weighed whatever the item's state: settled items too. */
+    if (type == SL_EV_REPORT)
+        dist_report(d, id, user);
     if (!it || it->state != D_RUNNING || !(w = dist_current(it)))
         return;
+    enum dist_reaction r = known ? dist_react(&it->reactions, u, type) : DIST_REACT_UNSERVED;
+    if (r != DIST_REACT_NEW) {
+        d->uncounted[r == DIST_REACT_UNSERVED ? 0 : 1][type]++;
+        return;
+    }
     w->counts[type]++;
     it->dirty = true;
     if (type == SL_EV_LIKE || type == SL_EV_COMPLETE || type == SL_EV_SHARE) {
         const char *interests[16];
-        uint32_t u;
         size_t n = dist_item_interests(it, interests, 16);
-        if (n && sl_audience_user_find(d->aud, user, &u) == 0)
+        if (n)
             sl_audience_engage(d->aud, u, interests, n);
     }
-    if (type == SL_EV_REPORT && ++it->reports >= d->traffic.report_threshold) {
-        char reason[128];
-        snprintf(reason, sizeof(reason), "%llu reports (threshold %llu)",
-                 (unsigned long long)it->reports,
-                 (unsigned long long)d->traffic.report_threshold);
-        it->reports = 0;
-        hold_for_review(d, it, "reports", reason, dist_policy_actor(d, actor, sizeof(actor)));
-        return;
-    }
     /* Decide after the whole batch is counted, not in the middle of it. */
-    if (w->counts[SL_EV_IMPRESSION] >= w->placed && !it->due) {
-        if (sl_grow((void **)&d->due, &d->due_cap, d->ndue + 1, sizeof(*d->due)) < 0)
+    enum dist_end e = it->due ? DIST_END_NONE : dist_wave_due(w, sl_now_ms());
+    if (e != DIST_END_NONE) {
+        if (sl_grow(&d->due, &d->due_cap, d->ndue + 1, sizeof(*d->due)) < 0)
             return;
         d->due[d->ndue++] = it->h;
-        it->due = true;
+        it->due = e;
     }
 }
 
@@ -271,9 +268,10 @@ void sl_dist_events_done(struct sl_server *srv)
     for (size_t i = 0; i < d->ndue; i++) {
         struct ditem *it = d->due[i] < d->cap ? d->items[d->due[i]] : NULL;
         if (it && it->due) {
-            it->due = false;
+            enum dist_end why = it->due;
+            it->due = DIST_END_NONE;
             if (it->state == D_RUNNING)
-                decide(d, it, "size");
+                decide(d, it, why);
         }
     }
     d->ndue = 0;
@@ -301,19 +299,29 @@ void dist_persist_counters(struct sl_dist *d, size_t part, size_t parts)
 
 void dist_tick(evutil_socket_t fd, short what, void *arg)
 {
-    struct sl_dist *d = arg;
-    int64_t now = sl_now_ms();
     (void)fd;
     (void)what;
+    sl_dist_tick(((struct sl_dist *)arg)->srv);
+}
 
-    if (d->srv->draining)
+void sl_dist_tick(struct sl_server *srv)
+{
+    struct sl_dist *d = D(srv);
+    int64_t now = sl_now_ms();
+
+    if (!d || d->srv->draining)
         return;
     dist_pgroups_step(d);
     for (size_t h = 0; h < d->cap; h++) {
         struct ditem *it = d->items[h];
         struct wave *w = it && it->state == D_RUNNING ? dist_current(it) : NULL;
-        if (w && now - w->started_ms >= w->limit_ms)
-            decide(d, it, "time");
+        enum dist_end why = w ? dist_wave_due(w, now) : DIST_END_NONE;
+        if (why != DIST_END_NONE)
+            decide(d, it, why);
+    }
+    if (now - d->last_seen_write >= SEEN_EVERY_MS) {
+        dist_seen_write(d, false);
+        d->last_seen_write = now;
     }
     /* Each tick writes a slice, so every item's counters are written once
      * per PERSIST_EVERY_MS without one tick stalling on all of them. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Bearer tokens: made here, kept as SHA-256 hashes, checked in constant time. */
+/* Bearer tokens: made here, kept as SHA-256 hashes, checked in constant time, expiring if made so. */
 #include "config.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "http/auth.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
 #include "lib/text.h"
@@ -17,6 +18,7 @@
 struct token {
     char *name;
     int role;
+    int64_t expires_ms;         /* daemon time; 0 never */
     uint8_t hash[SL_SHA256_LEN];
 };
 
@@ -54,7 +56,8 @@ static int unhex(const char *hex, uint8_t *out, size_t n)
     return 0;
 }
 
-int sl_auth_add(struct sl_auth *a, const char *name, int role, const char *hash_hex)
+int sl_auth_add(struct sl_auth *a, const char *name, int role, const char *hash_hex,
+                int64_t expires_ms)
 {
     if (a->n == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 8;
@@ -69,6 +72,7 @@ int sl_auth_add(struct sl_auth *a, const char *name, int role, const char *hash_
         return -EINVAL;
     t->name = strdup(name);
     t->role = role;
+    t->expires_ms = expires_ms;
     if (!t->name)
         return -ENOMEM;
     a->n++;
@@ -85,10 +89,12 @@ void sl_auth_remove(struct sl_auth *a, const char *name)
         }
 }
 
-static int load_one(void *arg, const char *name, const char *role, const char *hash_hex)
+static int load_one(void *arg, const char *name, const char *role, const char *hash_hex,
+                    int64_t created_ms, int64_t expires_ms)
 {
     int r = sl_role_parse(role);
-    if (r < 0 || sl_auth_add(arg, name, r, hash_hex) < 0)
+    (void)created_ms;
+    if (r < 0 || sl_auth_add(arg, name, r, hash_hex, expires_ms) < 0)
         sl_warn("auth: token '%s' in the store is malformed and was skipped", name);
     return 0;
 }
@@ -137,6 +143,9 @@ int sl_auth_check(struct sl_auth *a, const char *header, const char **name, int 
         return -EACCES;
     *name = found->name;
     *role = found->role;
+    /* Known, so saying it expired tells nothing a guesser could use. */
+    if (found->expires_ms > 0 && sl_now_ms() >= found->expires_ms)
+        return -EKEYEXPIRED;
     return 0;
 }
 
@@ -150,5 +159,3 @@ int sl_auth_generate(char token[SL_TOKEN_LEN + 1], char hash_hex[65])
     sl_sha256_hex(token, SL_TOKEN_LEN, hash_hex);
     return 0;
 }
-
-/* {====================== Token routes ================================= */

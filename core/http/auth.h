@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Bearer tokens: made here, kept as SHA-256 hashes, checked in constant time. */
+/* Bearer tokens: made here, kept as SHA-256 hashes, checked in constant time, expiring if made so. */
 #ifndef SL_AUTH_H
 #define SL_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct sl_auth;
 struct sl_store;
@@ -26,11 +27,14 @@ int sl_auth_new(struct sl_store *reader, struct sl_auth **out);
 void sl_auth_free(struct sl_auth *a);
 
 /* Check an Authorization header; 0 with the token's name (owned by a) and
- * role, or -EACCES. */
+ * role, -EKEYEXPIRED (name and role set) for a known token past its
+ * expiry, or -EACCES. */
 int sl_auth_check(struct sl_auth *a, const char *header, const char **name, int *role);
 
-/* Add or drop a token in memory after the store has committed it. */
-int sl_auth_add(struct sl_auth *a, const char *name, int role, const char *hash_hex);
+/* Add or drop a token in memory after the store has committed it;
+ * expires_ms (daemon time) 0: never. */
+int sl_auth_add(struct sl_auth *a, const char *name, int role, const char *hash_hex,
+                int64_t expires_ms);
 void sl_auth_remove(struct sl_auth *a, const char *name);
 
 /* A new random token ("sl_" + 48 hex digits) and its SHA-256 hex. */

@@ -3,25 +3,22 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 
 #include "http/auth.h"
 #include "http/http.h"
+#include "http/internal.h"
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -42,18 +39,6 @@ struct route_stats {
     uint64_t counts[MAX_CODES];
     uint64_t lat[NLAT + 1];
     double lat_sum;
-};
-
-struct sl_http {
-    struct sl_server *srv;
-    struct evhttp *evh;
-    struct sl_request *inflight;    /* every request not yet answered */
-    int ninflight;
-    struct evhttp_bound_socket *bound[2];  /* TCP, and the UNIX socket if any */
-    int nbound;
-    const struct sl_route *routes;  /* the table main() handed over */
-    int nroutes;
-    struct route_stats *stats;      /* by route; [nroutes]: matched nothing */
 };
 
 static void stats_record(struct sl_http *h, int route, int code, double seconds)
@@ -78,6 +63,49 @@ static const char *route_name(const struct sl_http *h, int route)
     return route < h->nroutes ? h->routes[route].name : "unmatched";
 }
 
+static void conn_metrics(const struct sl_http *h, struct evbuffer *out)
+{
+    static const char *const refusals[SL_REFUSED__COUNT] = {
+        [SL_REFUSED_TOTAL] = "max_connections",
+        [SL_REFUSED_ADDRESS] = "max_connections_per_address",
+    };
+    static const char *const cuts[SL_CUT__COUNT] = {
+        [SL_CUT_HEADER] = "header_timeout",
+        [SL_CUT_BODY] = "body_timeout",
+    };
+    const struct sl_conn_stats *cs = &h->cs;
+
+    sl_metric_header(out, "sluice_http_connections", "gauge", "Client connections open.");
+    evbuffer_add_printf(out, "sluice_http_connections %d\n", cs->open);
+    sl_metric_header(out, "sluice_http_connections_accepted_total", "counter",
+                     "Client connections accepted within the caps.");
+    evbuffer_add_printf(out, "sluice_http_connections_accepted_total %llu\n",
+                        (unsigned long long)cs->accepted);
+    sl_metric_header(out, "sluice_http_connections_refused_total", "counter",
+                     "Connections answered 503 or 429 and closed at once, by the cap they met.");
+    for (int i = 0; i < SL_REFUSED__COUNT; i++)
+        evbuffer_add_printf(out, "sluice_http_connections_refused_total{reason=\"%s\"} %llu\n",
+                            refusals[i], (unsigned long long)cs->refused[i]);
+    sl_metric_header(out, "sluice_http_connections_cut_total", "counter",
+                     "Connections closed because a request did not arrive by its deadline.");
+    for (int i = 0; i < SL_CUT__COUNT; i++)
+        evbuffer_add_printf(out, "sluice_http_connections_cut_total{reason=\"%s\"} %llu\n",
+                            cuts[i], (unsigned long long)cs->cut[i]);
+    sl_metric_header(out, "sluice_http_lingering_closes_total", "counter",
+                     "Closes that read and dropped the rest of a refused body first.");
+    evbuffer_add_printf(out, "sluice_http_lingering_closes_total %llu\n",
+                        (unsigned long long)cs->lingered);
+    sl_metric_header(out, "sluice_http_accept_paused_total", "counter",
+                     "Times accepting paused for want of file descriptors.");
+    evbuffer_add_printf(out, "sluice_http_accept_paused_total %llu\n",
+                        (unsigned long long)cs->accept_paused);
+    sl_metric_header(out, "sluice_http_rate_limited_total", "counter",
+                     "Requests answered 429: their token was over its role's rate.");
+    for (int i = 0; i < SL_CONF_ROLES; i++)
+        evbuffer_add_printf(out, "sluice_http_rate_limited_total{role=\"%s\"} %llu\n",
+                            sl_role_name(1 << i), (unsigned long long)h->rate_limited[i]);
+}
+
 void sl_http_metrics(const struct sl_http *h, struct evbuffer *out)
 {
     char labels[128];
@@ -98,6 +126,7 @@ void sl_http_metrics(const struct sl_http *h, struct evbuffer *out)
     }
     sl_metric_header(out, "sluice_http_inflight", "gauge", "Requests not yet answered.");
     evbuffer_add_printf(out, "sluice_http_inflight %d\n", h->ninflight);
+    conn_metrics(h, out);
 }
 
 /* }===================================================================== */
@@ -141,6 +170,9 @@ static void request_free(struct sl_request *r)
         evhttp_clear_headers(r->query);
         free(r->query);
     }
+    if (r->uri)
+        evhttp_uri_free(r->uri);
+    evhttp_request_free(r->req);
     free(r);
 }
 
@@ -152,7 +184,9 @@ static void reply(struct sl_request *r, int status, const char *content_type,
     evhttp_add_header(hdr, "Content-Type", content_type);
     if (r->srv->draining)
         evhttp_add_header(hdr, "Connection", "close");
-    evhttp_send_reply(r->req, status, reason_phrase(status), body);
+    if (body)
+        evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
+    sl_conn_respond(r, status, reason_phrase(status));
     stats_record(r->srv->http, r->route, status, sl_mono() - r->start);
     request_free(r);
 }
@@ -239,7 +273,7 @@ const char *sl_http_query(struct sl_request *r, const char *key)
          * treats as absent: a default or a clear 400, never a crash. */
         if (!(r->query = calloc(1, sizeof(*r->query))))
             return NULL;
-        const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+        const char *q = r->uri ? evhttp_uri_get_query(r->uri) : NULL;
         TAILQ_INIT(r->query);
         if (q && evhttp_parse_query_str(q, r->query) < 0)
             evhttp_clear_headers(r->query);
@@ -329,21 +363,19 @@ static bool check_body(struct sl_request *r, const struct sl_route *rt)
     return true;
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+/* A request for the head just read: in the in-flight list, its fields in
+ * r->req's input headers (where handlers and auth look), its target
+ * parsed. NULL when out of memory. */
+static struct sl_request *request_new(struct sl_http *h, struct sl_conn *c)
 {
-    struct sl_http *h = arg;
     struct sl_request *r = calloc(1, sizeof(*r));
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    enum evhttp_cmd_type method = evhttp_request_get_command(req);
-    bool path_known = false;
-    const struct sl_route *rt = NULL;
 
-    if (!r) {
-        evhttp_send_error(req, 503, "Out of memory");
-        return;
+    if (!r || !(r->req = evhttp_request_new(NULL, NULL))) {
+        free(r);
+        return NULL;
     }
-    r->req = req;
     r->srv = h->srv;
+    r->conn = c;
     r->start = sl_mono();
     r->route = h->nroutes;          /* matched nothing, until it does */
     r->next_inflight = h->inflight;
@@ -352,18 +384,48 @@ static void on_request(struct evhttp_request *req, void *arg)
     r->prev_inflight = &h->inflight;
     h->inflight = r;
     h->ninflight++;
+    return r;
+}
+
+/* The token may call one request more, or is told when it may (429). */
+static bool within_rate(struct sl_http *h, struct sl_request *r)
+{
+    int i = __builtin_ctz((unsigned)r->role);
+    const struct sl_rate_limit *lim = &h->srv->cfg.rate_limits[i];
+    double wait = sl_rate_take(h->rate, r->token_name, lim->rate, lim->burst, sl_mono());
+    char secs[32];
+
+    if (wait <= 0)
+        return true;
+    h->rate_limited[i]++;
+    snprintf(secs, sizeof(secs), "%.0f", ceil(wait));
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", secs);
+    sl_http_reply_errorf(r, 429, "rate_limited", NULL,
+                         "The token '%s' (role %s) may send %g requests a second, %d at once; "
+                         "retry in %s s.", r->token_name, sl_role_name(r->role), lim->rate,
+                         lim->burst, secs);
+    return false;
+}
+
+/* Route, token, rate, role: all of it is known from the head, so a request
+ * refused here is refused before its body is read. */
+static bool admit(struct sl_http *h, struct sl_request *r, const char *path,
+                  const struct sl_route **out)
+{
+    bool path_known = false;
+    const struct sl_route *rt = NULL;
 
     for (int i = 0; path && i < h->nroutes && !rt; i++) {
         int m = match(h->routes[i].pattern, path, r);
         if (m < 0) {
             sl_http_reply_errorf(r, 400, "bad_request", NULL,
                                  "The path has a segment that does not decode to text.");
-            return;
+            return false;
         }
         if (m == 0)
             continue;
         path_known = true;
-        if (h->routes[i].method == method) {
+        if ((int)h->routes[i].method == r->method) {
             rt = &h->routes[i];
             r->route = i;
         }
@@ -375,85 +437,96 @@ static void on_request(struct evhttp_request *req, void *arg)
         else
             sl_http_reply_errorf(r, 404, "not_found", NULL, "No such route: %s.",
                                  path ? path : "?");
-        return;
+        return false;
     }
     if (h->srv->draining && rt->roles != SL_ROLE_PUBLIC) {
         sl_http_reply_errorf(r, 503, "unavailable", NULL, "The daemon is shutting down.");
-        return;
+        return false;
     }
     if (rt->roles != SL_ROLE_PUBLIC) {
-        const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+        const char *auth = evhttp_find_header(evhttp_request_get_input_headers(r->req),
                                               "Authorization");
-        if (sl_auth_check(h->srv->auth, auth, &r->token_name, &r->role) < 0) {
+        int arc = sl_auth_check(h->srv->auth, auth, &r->token_name, &r->role);
+        if (arc == -EKEYEXPIRED) {
+            sl_http_reply_errorf(r, 401, "unauthorized", NULL,
+                                 "The token '%s' has expired; an admin can make a new one.",
+                                 r->token_name);
+            return false;
+        }
+        if (arc < 0) {
             sl_http_reply_errorf(r, 401, "unauthorized", NULL,
                                  "Send a valid token as 'Authorization: Bearer TOKEN'.");
-            return;
+            return false;
         }
+        /* Before the role check: a flood of forbidden calls costs its
+         * token too. */
+        if (!within_rate(h, r))
+            return false;
         if (!(r->role & rt->roles) && r->role != SL_ROLE_ADMIN) {
             sl_http_reply_errorf(r, 403, "forbidden", NULL,
                                  "The token '%s' has the role '%s', which may not call %s.",
                                  r->token_name, sl_role_name(r->role), rt->name);
-            return;
+            return false;
         }
     }
-    if (!check_body(r, rt))
-        return;
-    rt->fn(r);
+    *out = rt;
+    return true;
+}
+
+int sl_http_begin(struct sl_http *h, struct sl_conn *c, struct sl_http_head *head,
+                  const char *why, struct sl_request **out)
+{
+    struct sl_request *r = request_new(h, c);
+    const struct sl_route *rt = NULL;
+
+    if (!r)
+        return 1;
+    if (!head) {
+        sl_http_reply_errorf(r, 400, "bad_request", NULL, "%s", why);
+        return 1;
+    }
+    r->method = head->method;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+    for (int i = 0; i < head->nfields; i++)
+        if (evhttp_add_header(in, head->fields[i].name, head->fields[i].value) < 0) {
+            sl_http_reply_errorf(r, 503, "unavailable", NULL, "The daemon is out of memory.");
+            return 1;
+        }
+    if (!(r->uri = evhttp_uri_parse_with_flags(head->target, EVHTTP_URI_NONCONFORMANT))) {
+        sl_http_reply_errorf(r, 400, "bad_request", NULL, "The request target is not a URI.");
+        return 1;
+    }
+    if (!admit(h, r, evhttp_uri_get_path(r->uri), &rt))
+        return 1;
+    /* Known from the head: refused at once, and the rest of the body is
+     * read and dropped while the client reads the answer. */
+    if (head->content_length > 0 && (uint64_t)head->content_length > h->srv->cfg.body_limit) {
+        sl_http_reply_errorf(r, 413, "too_large", NULL,
+                             "The body is %lld bytes; the limit is %zu.",
+                             (long long)head->content_length, h->srv->cfg.body_limit);
+        return 1;
+    }
+    *out = r;
+    return 0;
+}
+
+void sl_http_run(struct sl_request *r)
+{
+    const struct sl_route *rt = &r->srv->http->routes[r->route];
+
+    r->start = sl_mono();       /* the latency is the daemon's, not the upload's */
+    if (check_body(r, rt))
+        rt->fn(r);
+}
+
+void sl_http_abandon(struct sl_request *r)
+{
+    request_free(r);
 }
 
 /* }===================================================================== */
 
-/* {====================== Listening ==================================== */
-
-static int bind_unix(struct sl_http *h, const char *path)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        sl_err("unix_socket '%s' is too long", path);
-        return -ENAMETOOLONG;
-    }
-    strcpy(sun.sun_path, path);
-    unlink(path);   /* a stale socket from an earlier run */
-    struct evconnlistener *l = evconnlistener_new_bind(
-        h->srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
-        (struct sockaddr *)&sun, sizeof(sun));
-    if (!l) {
-        sl_err("cannot listen on %s: %s", path, strerror(errno));
-        return -errno;
-    }
-    chmod(path, 0660);
-    h->bound[h->nbound] = evhttp_bind_listener(h->evh, l);
-    return h->bound[h->nbound++] ? 0 : -EIO;
-}
-
-static int bind_tcp(struct sl_http *h, const char *listen)
-{
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    char *end;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-
-    if (!colon || colon == listen || *end || port < 0 || port > 65535 ||
-        (size_t)(colon - listen) >= sizeof(host)) {
-        sl_err("listen '%s' is not ADDR:PORT", listen);
-        return -EINVAL;
-    }
-    memcpy(host, listen, colon - listen);
-    host[colon - listen] = '\0';
-    /* [::1]:8420 */
-    char *h6 = host;
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        host[strlen(host) - 1] = '\0';
-        h6 = host + 1;
-    }
-    h->bound[h->nbound] = evhttp_bind_socket_with_handle(h->evh, h6, (ev_uint16_t)port);
-    if (!h->bound[h->nbound]) {
-        sl_err("cannot listen on %s: %s", listen, strerror(errno));
-        return -EADDRINUSE;
-    }
-    h->nbound++;
-    return 0;
-}
+/* {====================== The front ==================================== */
 
 int sl_http_new(struct sl_server *srv, const struct sl_route *routes, int nroutes,
                 struct sl_http **out)
@@ -465,32 +538,15 @@ int sl_http_new(struct sl_server *srv, const struct sl_route *routes, int nroute
     h->routes = routes;
     h->nroutes = nroutes;
     h->stats = calloc((size_t)nroutes + 1, sizeof(*h->stats));
-    h->evh = h->stats ? evhttp_new(srv->base) : NULL;
-    if (!h->evh) {
+    if (!h->stats || sl_rate_new(&h->rate) < 0) {
         free(h->stats);
         free(h);
         return -ENOMEM;
     }
     srv->http = h;
-    /* Bodies up to 4x the limit reach the handler, which refuses them with
-     * the contract's JSON 413; libevent answers larger ones itself. */
-    size_t hard = srv->cfg.body_limit > (SIZE_MAX / 8) ? SIZE_MAX / 2 : srv->cfg.body_limit * 4;
-    evhttp_set_max_body_size(h->evh, (ev_ssize_t)hard);
-    evhttp_set_max_headers_size(h->evh, 64 * 1024);
-    evhttp_set_timeout(h->evh, 60);
-    /* Every method reaches the router, which answers the contract's 405. */
-    evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                           EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-                                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                                           EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(h->evh, on_request, h);
-    int rc = bind_tcp(h, srv->cfg.listen);
-    if (rc == 0 && srv->cfg.unix_socket)
-        rc = bind_unix(h, srv->cfg.unix_socket);
+    int rc = sl_listen_start(h);
     if (rc < 0) {
-        evhttp_free(h->evh);
-        free(h->stats);
-        free(h);
+        sl_http_free(h);
         srv->http = NULL;
         return rc;
     }
@@ -500,9 +556,7 @@ int sl_http_new(struct sl_server *srv, const struct sl_route *routes, int nroute
 
 void sl_http_stop_accepting(struct sl_http *h)
 {
-    for (int i = 0; i < h->nbound; i++)
-        evhttp_del_accept_socket(h->evh, h->bound[i]);
-    h->nbound = 0;
+    sl_listen_stop(h);
 }
 
 int sl_http_inflight(const struct sl_http *h)
@@ -514,7 +568,12 @@ void sl_http_free(struct sl_http *h)
 {
     if (!h)
         return;
-    evhttp_free(h->evh);
+    sl_conn_free_all(h);
+    sl_listen_free(h);
+    /* Requests whose handlers never answered (the loop is over). */
+    while (h->inflight)
+        request_free(h->inflight);
+    sl_rate_free(h->rate);
     free(h->stats);
     free(h);
 }

@@ -13,8 +13,10 @@
 #include "lib/error.h"
 
 struct evhttp_request;
+struct evhttp_uri;
 struct evbuffer;
 struct evkeyvalq;
+struct sl_conn;
 struct sl_server;
 
 #define SL_MAX_PARAMS 3
@@ -25,8 +27,11 @@ struct sl_server;
  * commit), which frees it.
  */
 struct sl_request {
-    struct evhttp_request *req;
+    struct evhttp_request *req;     /* its headers and buffers: the request's and the answer's */
     struct sl_server *srv;
+    struct sl_conn *conn;           /* NULL once the client is gone */
+    int method;                     /* enum evhttp_cmd_type; 0: one sluice does not know */
+    struct evhttp_uri *uri;         /* the request target */
     int route;                      /* index in the routing table */
     char *params[SL_MAX_PARAMS];    /* decoded {name} segments of the path */
     int nparams;

@@ -13,6 +13,7 @@
 #include <lualib.h>
 
 #include "lib/conf.h"
+#include "lib/id.h"
 #include "lib/log.h"
 #include "lib/text.h"
 
@@ -34,7 +35,7 @@
 #define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
 #endif
 
-enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS };
+enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_SLA, K_RATES, K_HOSTS };
 
 struct key {
     const char *name;
@@ -52,13 +53,26 @@ static const struct key keys[] = {
     { "policies_dir",           K_STRING,   OFF(policies_dir), 0, 0 },
     { "plugins_dir",            K_STRING,   OFF(plugins_dir), 0, 0 },
     { "console_dir",            K_STRING,   OFF(console_dir), 0, 0 },
+    { "audit_key_file",         K_STRING,   OFF(audit_key_file), 0, 0 },
     { "log_level",              K_LOGLEVEL, OFF(log_level), 0, 0 },
     { "body_limit",             K_SIZE,     OFF(body_limit), 1024, 1LL << 30 },
     { "lua_memory_limit",       K_SIZE,     OFF(lua_memory_limit), 1 << 20, 1LL << 34 },
     { "lua_instruction_limit",  K_SIZE,     OFF(lua_instruction_limit), 1000, 1LL << 40 },
+    { "lua_time_limit_ms",      K_INT,      OFF(lua_time_limit_ms), 1, 3600000 },
+    { "policy_jobs_max",        K_INT,      OFF(policy_jobs_max), 1, 64 },
+    { "policy_job_time_limit_seconds", K_INT, OFF(policy_job_time_limit_seconds), 1, 86400 },
     { "claim_lease_seconds",    K_INT,      OFF(claim_lease_seconds), 5, 86400 },
     { "commit_batch_max",       K_INT,      OFF(commit_batch_max), 1, 100000 },
     { "simulated_clock",        K_BOOL,     OFF(simulated_clock), 0, 0 },
+    { "queue_sla",              K_SLA,      OFF(queue_sla), 60, 30 * 86400 },
+    { "header_timeout_seconds", K_INT,      OFF(header_timeout_seconds), 1, 3600 },
+    { "body_timeout_seconds",   K_INT,      OFF(body_timeout_seconds), 1, 86400 },
+    { "idle_timeout_seconds",   K_INT,      OFF(idle_timeout_seconds), 1, 86400 },
+    { "max_connections",        K_INT,      OFF(max_connections), 1, 1000000 },
+    { "max_connections_per_address", K_INT, OFF(max_connections_per_address), 0, 1000000 },
+    { "rate_limits",            K_RATES,    0, 0, 0 },
+    { "thumbnail_hosts",        K_HOSTS,    0, 0, 0 },
+    { "plugin_budget_ms",       K_INT,      OFF(plugin_budget_ms), 1, 60000 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -81,8 +95,21 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->body_limit = 1 << 20;
     cfg->lua_memory_limit = 64u << 20;
     cfg->lua_instruction_limit = 1000000;
+    cfg->lua_time_limit_ms = 50;
+    cfg->policy_jobs_max = 2;
+    cfg->policy_job_time_limit_seconds = 600;
     cfg->claim_lease_seconds = 600;
     cfg->commit_batch_max = 4096;
+    cfg->header_timeout_seconds = 10;
+    cfg->body_timeout_seconds = 30;
+    cfg->idle_timeout_seconds = 60;
+    cfg->max_connections = 10000;
+    cfg->max_connections_per_address = 128;
+    /* ingest is the platform's own traffic and admin can change the limits
+     * anyway: unlimited. People and their scripts get a human's budget. */
+    cfg->rate_limits[1] = (struct sl_rate_limit){ 50, 200 };    /* moderator */
+    cfg->rate_limits[2] = (struct sl_rate_limit){ 10, 50 };     /* policy */
+    cfg->plugin_budget_ms = 50;
 }
 
 static void plugins_clear(struct sl_config *cfg)
@@ -99,12 +126,20 @@ static void plugins_clear(struct sl_config *cfg)
     cfg->nplugins = 0;
 }
 
+static void hosts_clear(struct sl_config *cfg)
+{
+    for (int i = 0; i < cfg->nthumbnail_hosts; i++)
+        free(cfg->thumbnail_hosts[i]);
+    cfg->nthumbnail_hosts = 0;
+}
+
 void sl_config_clear(struct sl_config *cfg)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING)
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA)
             sl_config_set((char **)((char *)cfg + keys[i].offset), NULL);
     plugins_clear(cfg);
+    hosts_clear(cfg);
 }
 
 /* {====================== Sandbox ======================================= */
@@ -272,6 +307,128 @@ static int read_plugins(lua_State *L, struct sl_config *cfg, int line, struct ct
     return 0;
 }
 
+/* queue_sla = { minors = 3600, ["*"] = 86400 }: seconds to decision by
+ * queue name ("*": the queues not named), kept as the store's JSON of ms. */
+static int read_sla(lua_State *L, const struct key *k, char **slot, int line, struct ctx *c)
+{
+    char text[4096], *p = text;
+
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'queue_sla' must be a table of queue = seconds, like "
+                    "{ minors = 3600, [\"*\"] = 86400 }");
+    p += snprintf(p, sizeof(text), "{");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *q = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (!q || (strcmp(q, "*") != 0 && !sl_id_valid(q)))
+            return fail(c, line, "'queue_sla' keys must be queue names (ids) or \"*\"");
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < k->min ||
+            lua_tointeger(L, -1) > k->max)
+            return fail(c, line, "queue_sla.%s must be whole seconds from %lld to %lld", q,
+                        k->min, k->max);
+        size_t room = sizeof(text) - (size_t)(p - text);
+        int n = snprintf(p, room, "%s\"%s\":%lld", p > text + 1 ? "," : "", q,
+                         (long long)lua_tointeger(L, -1) * 1000);
+        if (n < 0 || (size_t)n >= room - 1)
+            return fail(c, line, "'queue_sla' names too many queues");
+        p += n;
+        lua_pop(L, 1);
+    }
+    strcpy(p, "}");
+    sl_config_set(slot, text);
+    return 0;
+}
+
+/* rate_limits = { ROLE = { rate = N, burst = N }, ... }: the roles named
+ * change, the others keep their limits; so do fields left out. */
+static int read_rates(lua_State *L, struct sl_config *cfg, int line, struct ctx *c)
+{
+    static const char *const roles[SL_CONF_ROLES] = { "ingest", "moderator", "policy", "admin" };
+
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'rate_limits' must be a table like { moderator = { rate = 50, "
+                    "burst = 200 } }");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *role = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        int r = 0;
+        while (r < SL_CONF_ROLES && strcmp(role, roles[r]) != 0)
+            r++;
+        if (r == SL_CONF_ROLES)
+            return fail(c, line, "rate_limits: '%s' is not a role (ingest, moderator, policy, "
+                        "admin)", role);
+        if (!lua_istable(L, -1))
+            return fail(c, line, "rate_limits.%s must be a table like { rate = 50, burst = 200 }",
+                        role);
+        struct sl_rate_limit lim = cfg->rate_limits[r];
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            const char *f = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+            if (strcmp(f, "rate") == 0) {
+                double v = lua_tonumber(L, -1);
+                if (lua_type(L, -1) != LUA_TNUMBER || !(v >= 0 && v <= 1e6))
+                    return fail(c, line, "rate_limits.%s.rate must be a number of requests a "
+                                "second from 0 (no limit) to 1000000", role);
+                lim.rate = v;
+            } else if (strcmp(f, "burst") == 0) {
+                if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
+                    lua_tointeger(L, -1) > 10000000)
+                    return fail(c, line, "rate_limits.%s.burst must be an integer from 1 to "
+                                "10000000", role);
+                lim.burst = (int)lua_tointeger(L, -1);
+            } else {
+                return fail(c, line, "rate_limits.%s has the unknown field '%s' (rate, burst)",
+                            role, f);
+            }
+            lua_pop(L, 1);
+        }
+        if (lim.rate > 0 && lim.burst < 1)
+            lim.burst = lim.rate < 1 ? 1 : (int)lim.rate;
+        cfg->rate_limits[r] = lim;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* A host name as a browser's CSP host-source matches it: letters, digits,
+ * dots and dashes, optionally led by "*." for every subdomain. */
+static bool host_pattern(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (strncmp(s, "*.", 2) == 0)
+        s += 2, n -= 2;
+    if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' ||
+        strstr(s, ".."))
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-") == n;
+}
+
+static int read_hosts(lua_State *L, struct sl_config *cfg, int line, struct ctx *c)
+{
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'thumbnail_hosts' must be a list of host names like "
+                    "{ \"thumbs.example.com\", \"*.cdn.example.net\" }");
+    lua_Integer n = luaL_len(L, -1);
+    if (n > SL_MAX_THUMBNAIL_HOSTS)
+        return fail(c, line, "'thumbnail_hosts' lists %lld hosts; at most %d are allowed",
+                    (long long)n, SL_MAX_THUMBNAIL_HOSTS);
+    hosts_clear(cfg);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        const char *h = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        if (!host_pattern(h))
+            return fail(c, line, "thumbnail_hosts[%lld] must be a lower-case host name, "
+                        "optionally \"*.\" and a domain (no scheme, port or path)",
+                        (long long)i);
+        if (!(cfg->thumbnail_hosts[cfg->nthumbnail_hosts] = strdup(h)))
+            return fail(c, line, "out of memory");
+        cfg->nthumbnail_hosts++;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
                      int line, struct ctx *c)
 {
@@ -315,6 +472,12 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
     case K_PLUGINS:
         plugins_clear(cfg);
         return read_plugins(L, cfg, line, c);
+    case K_SLA:
+        return read_sla(L, k, slot, line, c);
+    case K_RATES:
+        return read_rates(L, cfg, line, c);
+    case K_HOSTS:
+        return read_hosts(L, cfg, line, c);
     }
     return 0;
 }
@@ -500,7 +663,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     /* Apply onto a copy so that a failure leaves cfg untouched. */
     next = *cfg;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING) {
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA) {
             char **s = (char **)((char *)&next + keys[i].offset);
             *s = *s ? strdup(*s) : NULL;
         }
@@ -513,7 +676,13 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
             p->values[j] = strdup(p->values[j]);
         }
     }
-    rc = apply_settings(L, &next, &c);
+    for (int i = 0; i < next.nthumbnail_hosts; i++)
+        if (!(next.thumbnail_hosts[i] = strdup(next.thumbnail_hosts[i]))) {
+            next.nthumbnail_hosts = i;
+            rc = fail(&c, 0, "out of memory");
+        }
+    if (rc == 0)
+        rc = apply_settings(L, &next, &c);
     const char *key = NULL;
     if (rc == 0 && check(&next, err, errlen, &key) < 0) {
         /* Name the file, and the line that asked for what does not fit. */

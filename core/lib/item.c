@@ -97,8 +97,9 @@ struct sl_item *sl_item_new(json_t *upload)
     item->matches = json_array();
     item->reasons = json_array();
     item->plugin_verdicts = json_array();
+    item->plugin_decisions = json_array();
     if (!item->signals || !item->tags || !item->matches || !item->reasons ||
-        !item->plugin_verdicts) {
+        !item->plugin_verdicts || !item->plugin_decisions) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -125,6 +126,7 @@ void sl_item_free(struct sl_item *item)
     json_decref(item->matches);
     json_decref(item->reasons);
     json_decref(item->plugin_verdicts);
+    json_decref(item->plugin_decisions);
     free(item);
 }
 

@@ -51,7 +51,8 @@ static void lua_print(void *ud, const char *line)
 
 static struct sl_lua *build(const struct sl_config *cfg, char *err, size_t errlen)
 {
-    struct sl_lua_limits lim = { cfg->lua_memory_limit, cfg->lua_instruction_limit };
+    struct sl_lua_limits lim = { cfg->lua_memory_limit, cfg->lua_instruction_limit,
+                                 (unsigned)cfg->lua_time_limit_ms };
     struct sl_lua *lua = sl_lua_new(&lim);
     if (!lua) {
         snprintf(err, errlen, "cannot create the policy sandbox: %s", strerror(errno));
@@ -168,7 +169,9 @@ static void consider(struct sl_outcome *v, int *held, int verdict, const char *q
 static void fail_to_people(struct sl_outcome *v, int *held, const char *hook,
                            const char *why, const char *actor, bool live)
 {
-    char reason[512];
+    /* Room for all of why (at most an err buffer): consider() then cuts
+     * the whole to the verdict's reason on a character boundary. */
+    char reason[SL_LUA_ERR_MAX + 64];
     snprintf(reason, sizeof(reason), "policy_error: %s: %s", hook, why);
     if (live)
         sl_policy_failed(hook, why);

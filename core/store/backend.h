@@ -34,16 +34,20 @@
     X(creator_standing, (const char *creator, int64_t *uploads, int64_t *rejections), \
       (creator, uploads, rejections)) \
     /* Audit */ \
+    X(audit_key, (const uint8_t *key, size_t len, int64_t keyed_from), (key, len, keyed_from)) \
     X(audit_append, (const struct sl_audit_rec *rec), (rec)) \
     X(audit_list, (const char *item, int64_t after, int limit, json_t **out), \
       (item, after, limit, out)) \
-    X(audit_verify, (int64_t *checked, int64_t *bad_seq), (checked, bad_seq)) \
+    X(audit_head, (struct sl_audit_head *out), (out)) \
+    X(audit_hash, (int64_t seq, char *hash), (seq, hash)) \
+    X(audit_verify, (struct sl_audit_check *c), (c)) \
     /* Users and follows */ \
     X(user_upsert, (const char *id, const char *city, const char *interests, int64_t now_ms), \
       (id, city, interests, now_ms)) \
     X(user_get, (const char *id, json_t **out), (id, out)) \
     X(follow_set, (const char *follower, const char *creator, bool on, int64_t now_ms), \
       (follower, creator, on, now_ms)) \
+    X(user_seen, (const char *id, int64_t seen_s), (id, seen_s)) \
     /* Events */ \
     X(events_insert, (const struct sl_event_row *ev, size_t n, int64_t now_ms, int64_t *seq), \
       (ev, n, now_ms, seq)) \
@@ -62,12 +66,12 @@
     X(queue_remove, (const char *item), (item)) \
     X(queue_get, (const char *item, struct sl_queue_entry *e), (item, e)) \
     X(queue_claim, (const char *queue, const char *who, int limit, int64_t now_ms, \
-                    int64_t lease_ms, json_t **out), \
-      (queue, who, limit, now_ms, lease_ms, out)) \
+                    int64_t lease_ms, const char *sla, json_t **out), \
+      (queue, who, limit, now_ms, lease_ms, sla, out)) \
     X(queue_renew, (const char *item, int64_t lease_until_ms), (item, lease_until_ms)) \
-    X(queue_list, (const char *queue, int limit, int64_t now_ms, json_t **out), \
-      (queue, limit, now_ms, out)) \
-    X(queue_depths, (int64_t now_ms, json_t **out), (now_ms, out)) \
+    X(queue_list, (const char *queue, int limit, int64_t now_ms, const char *sla, \
+                   json_t **out), (queue, limit, now_ms, sla, out)) \
+    X(queue_depths, (int64_t now_ms, const char *sla, json_t **out), (now_ms, sla, out)) \
     /* Hash banks */ \
     X(hashbank_set, (const char *bank, const char *hash_hex, bool on, int64_t now_ms), \
       (bank, hash_hex, on, now_ms)) \
@@ -83,13 +87,21 @@
                     void *arg), (item, fn, arg)) \
     X(offer_served, (const char *item, const char *user), (item, user)) \
     X(users_each, (int (*fn)(void *arg, const char *id, const char *city, \
-                             const char *interests), void *arg), (fn, arg)) \
+                             const char *interests, int64_t seen_s), void *arg), (fn, arg)) \
     X(follows_each, (int (*fn)(void *arg, const char *follower, const char *creator), \
                      void *arg), (fn, arg)) \
     X(items_in_state, (const char *state, \
                        int (*fn)(void *arg, const char *id, const char *creator, \
                                  const char *upload, const char *tags, const char *plan), \
                        void *arg), (state, fn, arg)) \
+    /* Reports */ \
+    X(report_facts, (const char *item, const char *user, struct sl_report_facts *out), \
+      (item, user, out)) \
+    X(report_add, (const char *item, const char *user, bool served, double weight, \
+                   int64_t now_ms), (item, user, served, weight, now_ms)) \
+    X(report_sum, (const char *item, int64_t *n, double *weight), (item, n, weight)) \
+    X(reports_judge, (const char *item, bool upheld), (item, upheld)) \
+    X(reports_get, (const char *item, json_t **out), (item, out)) \
     /* Statistics */ \
     X(items_since, (int64_t since_ms, int limit, \
                     int (*fn)(void *arg, const char *id, const char *state, \
@@ -97,11 +109,12 @@
                     void *arg), (since_ms, limit, fn, arg)) \
     X(decision_stats, (int64_t since_ms, json_t **out), (since_ms, out)) \
     /* Tokens */ \
-    X(token_insert, (const char *name, const char *role, const char *hash_hex, int64_t now_ms), \
-      (name, role, hash_hex, now_ms)) \
+    X(token_insert, (const char *name, const char *role, const char *hash_hex, int64_t now_ms, \
+                     int64_t expires_ms), (name, role, hash_hex, now_ms, expires_ms)) \
     X(token_delete, (const char *name), (name)) \
     X(token_each, (int (*fn)(void *arg, const char *name, const char *role, \
-                             const char *hash_hex), void *arg), (fn, arg)) \
+                             const char *hash_hex, int64_t created_ms, int64_t expires_ms), \
+                   void *arg), (fn, arg)) \
     /* Copying a whole store (copy.c): every row of a table of the schema, \
      * one row into a table (the writer), and after the copy whatever the \
      * backend numbers by itself set past what was copied. */ \

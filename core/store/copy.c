@@ -14,7 +14,10 @@
  * Every table of the schema (at its current version) but the two that the
  * items trigger keeps (creators, item_states): copying items rebuilds them.
  * counters go through sl_store_mark_set(), since an empty store already
- * has some of its rows. A table added to the schema gets a line here.
+ * has some of its rows. A table added to the schema gets a line here; a
+ * column added to a table is copied as it is (rows go column by column).
+ * The audit key stays where it is, outside both stores: the copied chain
+ * verifies under the same key.
  */
 static const char *const tables[] = {
     "items",
@@ -29,6 +32,8 @@ static const char *const tables[] = {
     "hashbanks",
     "waves",
     "offers",
+    "reports",
+    "reporters",
 };
 
 struct copying {

@@ -34,6 +34,7 @@ static const char *const *const stmt_tables[] = {
     sl_pg_hashbanks_sql,
     sl_pg_dist_sql,
     sl_pg_stats_sql,
+    sl_pg_reports_sql,
     sl_pg_tokens_sql,
     sl_pg_copy_sql,
 };
@@ -74,8 +75,10 @@ static int fail(struct sl_pg *s, enum pg_stmt id, const char *msg)
 }
 
 /* 0 for a statement that ran; -EEXIST when a constraint refused it
- * (SQLSTATE class 23); -ECANCELED for one skipped because an earlier one of
- * the pipeline failed; -EIO otherwise (logged). */
+ * (SQLSTATE class 23); -EILSEQ when a value did not convert (class 22: a
+ * stored text that is not the JSON it should be, edited by hand; logged);
+ * -ECANCELED for one skipped because an earlier one of the pipeline
+ * failed; -EIO otherwise (logged). */
 static int answer_rc(struct sl_pg *s, enum pg_stmt id, const PGresult *res)
 {
     switch (PQresultStatus(res)) {
@@ -91,6 +94,10 @@ static int answer_rc(struct sl_pg *s, enum pg_stmt id, const PGresult *res)
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (state && strncmp(state, "23", 2) == 0)
         return -EEXIST;
+    if (state && strncmp(state, "22", 2) == 0) {
+        fail(s, id, PQresultErrorMessage(res));
+        return -EILSEQ;
+    }
     return fail(s, id, PQresultErrorMessage(res));
 }
 

@@ -32,6 +32,8 @@
 
 #include "lib/sha256.h"
 #include "store/backend.h"
+#include "store/chain.h"
+#include "store/rows.h"
 
 /* One slot per statement, grouped by the file that holds its SQL. */
 enum pg_stmt {
@@ -55,6 +57,7 @@ enum pg_stmt {
     PG_ITEM_MERGE_TAGS,
     /* pg_audit.c */
     PG_AUDIT_HEAD,
+    PG_AUDIT_HASH,
     PG_AUDIT_INSERT,
     PG_AUDIT_INSERT_MANY,
     PG_AUDIT_LIST_ITEM,
@@ -65,6 +68,7 @@ enum pg_stmt {
     PG_USER_GET,
     PG_FOLLOW_ADD,
     PG_FOLLOW_DEL,
+    PG_USER_SEEN,
     /* pg_events.c */
     PG_EVENT_INSERT,
     PG_COUNTER_ADD,
@@ -99,6 +103,13 @@ enum pg_stmt {
     PG_ITEMS_SINCE,
     PG_DECISIONS_BY_HOUR,
     PG_DECISIONS_BY_ACTOR,
+    /* pg_reports.c */
+    PG_REPORT_FACTS,
+    PG_REPORT_ADD,
+    PG_REPORT_SUM,
+    PG_REPORTERS_JUDGE,
+    PG_REPORTS_JUDGE,
+    PG_REPORTS_LIST,
     /* pg_tokens.c */
     PG_TOKEN_INSERT,
     PG_TOKEN_DELETE,
@@ -148,6 +159,7 @@ struct sl_pg {
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
+    struct sl_chain_key audit_key;  /* sl_store_audit_key; zeroed: none */
     struct pg_batch *batch;     /* PG_BATCH__COUNT of them, on the writer */
     /* A copy into this store (pg_copy.c): the table its insert is prepared for. */
     char copy_table[64];
@@ -240,17 +252,26 @@ static inline int64_t col_int(const struct pg_rows *r, int c)
     return v ? strtoll(v, NULL, 10) : 0;
 }
 
+/* A JSON column: null when SQL NULL, NULL when its text does not parse
+ * (json_pack_ex then refuses the row: rows.h, row_unreadable). */
 static inline json_t *col_json(const struct pg_rows *r, int c)
 {
     const char *text = col(r, c);
-    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-    return v ? v : json_null();
+    return text ? json_loads(text, JSON_DECODE_ANY, NULL) : json_null();
 }
 
+/* A text column as a JSON string: null when SQL NULL, NULL when it is not
+ * UTF-8 (a database in SQL_ASCII keeps any bytes). */
 static inline json_t *col_string_or_null(const struct pg_rows *r, int c)
 {
     const char *text = col(r, c);
     return text ? json_string(text) : json_null();
+}
+
+/* A nullable integer column as JSON. */
+static inline json_t *col_int_or_null(const struct pg_rows *r, int c)
+{
+    return col(r, c) ? json_integer(col_int(r, c)) : json_null();
 }
 /* }===================================================================== */
 
@@ -309,6 +330,7 @@ extern const char *const sl_pg_queue_sql[PG__COUNT];
 extern const char *const sl_pg_hashbanks_sql[PG__COUNT];
 extern const char *const sl_pg_dist_sql[PG__COUNT];
 extern const char *const sl_pg_stats_sql[PG__COUNT];
+extern const char *const sl_pg_reports_sql[PG__COUNT];
 extern const char *const sl_pg_tokens_sql[PG__COUNT];
 extern const char *const sl_pg_copy_sql[PG__COUNT];
 

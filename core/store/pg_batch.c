@@ -28,7 +28,7 @@ static const struct {
     enum pg_expect expect;
 } kinds[PG_BATCH__COUNT] = {
     [PG_BATCH_ITEMS] = { PG_ITEMS_INSERT_MANY, 11, PG_ALL_ELSE_EEXIST },
-    [PG_BATCH_AUDIT] = { PG_AUDIT_INSERT_MANY, 10, PG_ANY },
+    [PG_BATCH_AUDIT] = { PG_AUDIT_INSERT_MANY, 11, PG_ANY },
     [PG_BATCH_OFFERS] = { PG_OFFERS_ADD_MANY, 4, PG_ANY },
     [PG_BATCH_SERVED] = { PG_OFFERS_SERVED_MANY, 2, PG_ANY },
 };
@@ -41,6 +41,7 @@ static const bool independent[PG__COUNT] = {
     [PG_OFFERS_SERVED_MANY] = true,
     [PG_ITEM_ABSENT] = true,        /* a guess checked by the items insert anyway */
     [PG_USER_UPSERT] = true,
+    [PG_USER_SEEN] = true,
     [PG_FOLLOW_ADD] = true,
     [PG_FOLLOW_DEL] = true,
     [PG_EVENT_INSERT] = true,
@@ -52,6 +53,10 @@ static const bool independent[PG__COUNT] = {
     [PG_BANK_ADD] = true,
     [PG_BANK_DEL] = true,
     [PG_WAVE_PUT] = true,
+    [PG_REPORT_ADD] = true,         /* reports and reporters only */
+    [PG_REPORT_SUM] = true,
+    [PG_REPORTERS_JUDGE] = true,
+    [PG_REPORTS_JUDGE] = true,
     [PG_TOKEN_INSERT] = true,
     [PG_TOKEN_DELETE] = true,
 };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "lib/log.h"
 #include "store/pg.h"
 
 const char *const sl_pg_dist_sql[PG__COUNT] = {
@@ -21,7 +22,7 @@ const char *const sl_pg_dist_sql[PG__COUNT] = {
                           " WHERE o.item = s.item AND o.\"user\" = s.usr",
     [PG_OFFERS_EACH]    = "SELECT \"user\", wave, source, served FROM offers WHERE item = $1",
     [PG_OFFER_SERVED]   = "UPDATE offers SET served = 1 WHERE item = $1 AND \"user\" = $2",
-    [PG_USERS_EACH]     = "SELECT id, city, interests FROM users",
+    [PG_USERS_EACH]     = "SELECT id, city, interests, seen_s FROM users",
     [PG_FOLLOWS_EACH]   = "SELECT follower, creator FROM follows",
     [PG_ITEMS_IN_STATE] = "SELECT id, creator, upload, tags, plan FROM items WHERE state = $1"
                           " ORDER BY created_ms",
@@ -42,15 +43,24 @@ int sl_pg_waves_get(struct sl_pg *s, const char *item, json_t **out)
     struct pg_rows r;
     par_text(&p, item);
     json_t *list = json_array();
-    int rc = list ? sl_pg_rows(s, PG_WAVES_GET, &p, &r) : -ENOMEM;
+    int rc = list ? sl_pg_rows(s, PG_WAVES_GET, &p, &r) : -ENOMEM, bad = 0, n = 0;
     if (rc == 0) {
-        while (sl_pg_next(&r))
-            json_array_append_new(list, col_json(&r, 0));
+        while (!bad && sl_pg_next(&r)) {
+            json_t *w = col_json(&r, 0);
+            n++;
+            if (!w) {
+                sl_err("store: wave %d of item %s cannot be listed: its JSON does not parse "
+                       "(edited by hand?)", n, item);
+                bad = -EILSEQ;
+            } else if (json_array_append_new(list, w) < 0) {
+                bad = -ENOMEM;
+            }
+        }
         rc = sl_pg_rows_end(&r);
     }
-    if (rc < 0) {
+    if (bad || rc < 0) {
         json_decref(list);
-        return rc;
+        return bad ? bad : rc;
     }
     *out = list;
     return 0;
@@ -96,7 +106,7 @@ int sl_pg_offer_served(struct sl_pg *s, const char *item, const char *user)
 
 int sl_pg_users_each(struct sl_pg *s,
                      int (*fn)(void *arg, const char *id, const char *city,
-                               const char *interests),
+                               const char *interests, int64_t seen_s),
                      void *arg)
 {
     struct pg_rows r;
@@ -104,7 +114,7 @@ int sl_pg_users_each(struct sl_pg *s,
     if (rc < 0)
         return rc;
     while (sl_pg_next(&r))
-        if (fn(arg, col(&r, 0), col(&r, 1), col(&r, 2)))
+        if (fn(arg, col(&r, 0), col(&r, 1), col(&r, 2), col_int(&r, 3)))
             break;
     return sl_pg_rows_end(&r);
 }

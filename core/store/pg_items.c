@@ -4,7 +4,11 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
+#include "lib/id.h"
+#include "lib/log.h"
 #include "lib/sha256.h"
 #include "lib/text.h"
 #include "store/pg.h"
@@ -27,7 +31,7 @@ const char *const sl_pg_items_sql[PG__COUNT] = {
     [PG_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = $1",
     [PG_ITEM_ABSENT]    = "SELECT 1 FROM items WHERE id = $1",
     [PG_ITEM_GET]       = "SELECT id, creator, state, upload, tags, reasons,"
-                          " created_ms, updated_ms, matches, verdict FROM items WHERE id = $1",
+                          " created_ms, updated_ms, matches, verdict, plan FROM items WHERE id = $1",
     [PG_ITEM_STATES]    = "SELECT state, n FROM item_states WHERE n > 0",
     [PG_ITEM_UPDATE]    = "UPDATE items SET state = coalesce($2, state),"
                           " plan = coalesce($3, plan), updated_ms = CASE WHEN $2::text IS NULL"
@@ -87,38 +91,53 @@ int sl_pg_item_get(struct sl_pg *s, const char *id, json_t **out)
     int rc = sl_pg_row(s, PG_ITEM_GET, &p, &r);
     if (rc < 0)
         return rc;
-    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o}",
-                     "id", col(&r, 0),
-                     "creator", col(&r, 1),
-                     "state", col(&r, 2),
-                     "upload", col_json(&r, 3),
-                     "tags", col_json(&r, 4),
-                     "reasons", col_json(&r, 5),
-                     "created_ms", (json_int_t)col_int(&r, 6),
-                     "updated_ms", (json_int_t)col_int(&r, 7),
-                     "matches", col_json(&r, 8),
-                     "verdict", col_json(&r, 9));
+    json_error_t jerr;
+    *out = json_pack_ex(&jerr, 0, "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o}",
+                        "id", col(&r, 0),
+                        "creator", col(&r, 1),
+                        "state", col(&r, 2),
+                        "upload", col_json(&r, 3),
+                        "tags", col_json(&r, 4),
+                        "reasons", col_json(&r, 5),
+                        "created_ms", (json_int_t)col_int(&r, 6),
+                        "updated_ms", (json_int_t)col_int(&r, 7),
+                        "matches", col_json(&r, 8),
+                        "verdict", col_json(&r, 9),
+                        "plan", col_json(&r, 10));
     rc = sl_pg_rows_end(&r);
     if (rc < 0) {
         json_decref(*out);
         return rc;
     }
-    return *out ? 0 : -ENOMEM;
+    if (!*out) {
+        char what[SL_ID_MAX + 8];
+        snprintf(what, sizeof(what), "item %s", id);
+        return row_unreadable(&jerr, what);
+    }
+    return 0;
 }
 
 int sl_pg_item_states(struct sl_pg *s, json_t **out)
 {
     struct pg_rows r;
     json_t *o = json_object();
-    int rc = o ? sl_pg_rows(s, PG_ITEM_STATES, NULL, &r) : -ENOMEM;
+    int rc = o ? sl_pg_rows(s, PG_ITEM_STATES, NULL, &r) : -ENOMEM, bad = 0;
     if (rc == 0) {
-        while (sl_pg_next(&r))
-            json_object_set_new(o, col(&r, 0), json_integer(col_int(&r, 1)));
+        while (!bad && sl_pg_next(&r)) {
+            const char *state = col(&r, 0);
+            if (!state || !sl_utf8_valid(state, strlen(state))) {
+                sl_err("store: a count of items per state cannot be listed: its state is not "
+                       "UTF-8 (edited by hand?)");
+                bad = -EILSEQ;
+            } else if (json_object_set_new(o, state, json_integer(col_int(&r, 1))) < 0) {
+                bad = -ENOMEM;
+            }
+        }
         rc = sl_pg_rows_end(&r);
     }
-    if (rc < 0) {
+    if (bad || rc < 0) {
         json_decref(o);
-        return rc;
+        return bad ? bad : rc;
     }
     *out = o;
     return 0;

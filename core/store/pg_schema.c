@@ -181,9 +181,34 @@ static const struct migration migrations[] = {
     "  source integer NOT NULL,"
     "  served integer NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (item, \"user\"));" },
+    /* 6 -> 7: tokens that expire (NULL: never) */
+    { 6, 7,
+    "ALTER TABLE tokens ADD COLUMN expires_ms bigint;" },
+    /* 7 -> 8: the audit chain keyed: each record's format (1 SHA-256, as
+     * written so far; 2 HMAC-SHA-256 under a key kept outside the
+     * database: chain.h) */
+    { 7, 8,
+    "ALTER TABLE audit ADD COLUMN v integer NOT NULL DEFAULT 1;" },
+    /* 8 -> 9: reports with memory, one per user and item; each reporter's
+     * standing; when each user was last seen (sqlite_schema.c says why) */
+    { 8, 9,
+    "CREATE TABLE reports ("
+    "  item text COLLATE \"C\" NOT NULL,"
+    "  \"user\" text COLLATE \"C\" NOT NULL,"
+    "  ts_ms bigint NOT NULL,"
+    "  served integer NOT NULL,"
+    "  weight double precision NOT NULL,"
+    "  judged integer NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (item, \"user\"));"
+    "CREATE TABLE reporters ("
+    "  \"user\" text COLLATE \"C\" PRIMARY KEY,"
+    "  reports bigint NOT NULL DEFAULT 0,"
+    "  upheld bigint NOT NULL DEFAULT 0,"
+    "  dismissed bigint NOT NULL DEFAULT 0);"
+    "ALTER TABLE users ADD COLUMN seen_s bigint NOT NULL DEFAULT 0;" },
 };
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 9
 
 /* Any number: the key of the advisory lock that makes one node migrate at
  * a time. */

@@ -4,7 +4,10 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "lib/log.h"
+#include "lib/text.h"
 #include "store/pg.h"
 
 const char *const sl_pg_stats_sql[PG__COUNT] = {
@@ -41,31 +44,42 @@ int sl_pg_decision_stats(struct sl_pg *s, int64_t since_ms, json_t **out)
     json_t *hours = json_array(), *people = json_object();
     struct pg_params p = { 0 };
     struct pg_rows r;
-    int rc = hours && people ? 0 : -ENOMEM;
+    json_error_t jerr;
+    int rc = hours && people ? 0 : -ENOMEM, bad = 0;
 
     par_int(&p, since_ms);
     if (rc == 0 && (rc = sl_pg_rows(s, PG_DECISIONS_BY_HOUR, &p, &r)) == 0) {
-        while (sl_pg_next(&r))
-            json_array_append_new(hours, json_pack("{s:I, s:s, s:I}",
+        while (!bad && sl_pg_next(&r)) {
+            json_t *h = json_pack_ex(&jerr, 0, "{s:I, s:s, s:I}",
                 "hour_ms", (json_int_t)col_int(&r, 0),
-                "action", col(&r, 1), "count", (json_int_t)col_int(&r, 2)));
-        rc = sl_pg_rows_end(&r);
-    }
-    if (rc == 0 && (rc = sl_pg_rows(s, PG_DECISIONS_BY_ACTOR, &p, &r)) == 0) {
-        while (sl_pg_next(&r)) {
-            json_t *who = json_object_get(people, col(&r, 0));
-            if (!who) {
-                who = json_object();
-                json_object_set_new(people, col(&r, 0), who);
-            }
-            json_object_set_new(who, col(&r, 1), json_integer(col_int(&r, 2)));
+                "action", col(&r, 1), "count", (json_int_t)col_int(&r, 2));
+            if (!h || json_array_append_new(hours, h) < 0)
+                bad = h ? -ENOMEM : row_unreadable(&jerr, "an audit record's action");
         }
         rc = sl_pg_rows_end(&r);
     }
-    if (rc < 0) {
+    if (rc == 0 && !bad && (rc = sl_pg_rows(s, PG_DECISIONS_BY_ACTOR, &p, &r)) == 0) {
+        while (!bad && sl_pg_next(&r)) {
+            const char *actor = col(&r, 0), *action = col(&r, 1);
+            if (!actor || !action || !sl_utf8_valid(actor, strlen(actor)) ||
+                !sl_utf8_valid(action, strlen(action))) {
+                sl_err("store: the decisions of an actor cannot be counted: an audit "
+                       "record's actor or action is not UTF-8 (edited by hand?)");
+                bad = -EILSEQ;
+                break;
+            }
+            json_t *who = json_object_get(people, actor);
+            if (!who && json_object_set_new(people, actor, who = json_object()) < 0)
+                bad = -ENOMEM;
+            else if (json_object_set_new(who, action, json_integer(col_int(&r, 2))) < 0)
+                bad = -ENOMEM;
+        }
+        rc = sl_pg_rows_end(&r);
+    }
+    if (bad || rc < 0) {
         json_decref(hours);
         json_decref(people);
-        return rc;
+        return bad ? bad : rc;
     }
     *out = json_pack("{s:o, s:o}", "decisions_by_hour", hours, "moderators", people);
     return *out ? 0 : -ENOMEM;

@@ -3,10 +3,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -35,6 +38,7 @@ static const char *const *const stmt_tables[] = {
     sl_sqlite_hashbanks_sql,
     sl_sqlite_dist_sql,
     sl_sqlite_stats_sql,
+    sl_sqlite_reports_sql,
     sl_sqlite_tokens_sql,
 };
 
@@ -70,6 +74,25 @@ static void sqlite_configure(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The database holds token hashes and every upload: made 0600 whatever the
+ * umask, before SQLite sees it. SQLite gives its -wal and -shm files the
+ * database's mode. A file that exists keeps the mode its operator gave it. */
+static int create_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd < 0 && errno == EEXIST)
+        return 0;
+    if (fd < 0 || fchmod(fd, 0600) < 0) {
+        sl_err("store: cannot create %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -EIO;
+    }
+    close(fd);
+    return 0;
+}
+
 int sl_store_open(const char *store, const char *dir, bool writer, struct sl_store **out)
 {
     (void)store;    /* NULL: store.c chose SQLite */
@@ -82,6 +105,10 @@ int sl_store_open(const char *store, const char *dir, bool writer, struct sl_sto
         return -ENOMEM;
     s->writer = writer;
     snprintf(path, sizeof(path), "%s/sluice.db", dir);
+    if (writer && create_private(path) < 0) {
+        sl_store_free(s);
+        return -EIO;
+    }
     int flags = writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         sl_err("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");

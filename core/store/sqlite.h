@@ -36,12 +36,16 @@
 #define sl_store_item_update sl_sqlite_item_update
 #define sl_store_item_merge_tags sl_sqlite_item_merge_tags
 #define sl_store_creator_standing sl_sqlite_creator_standing
+#define sl_store_audit_key sl_sqlite_audit_key
 #define sl_store_audit_append sl_sqlite_audit_append
 #define sl_store_audit_list sl_sqlite_audit_list
+#define sl_store_audit_head sl_sqlite_audit_head
+#define sl_store_audit_hash sl_sqlite_audit_hash
 #define sl_store_audit_verify sl_sqlite_audit_verify
 #define sl_store_user_upsert sl_sqlite_user_upsert
 #define sl_store_user_get sl_sqlite_user_get
 #define sl_store_follow_set sl_sqlite_follow_set
+#define sl_store_user_seen sl_sqlite_user_seen
 #define sl_store_events_insert sl_sqlite_events_insert
 #define sl_store_events_since sl_sqlite_events_since
 #define sl_store_counters_add sl_sqlite_counters_add
@@ -66,6 +70,11 @@
 #define sl_store_follows_each sl_sqlite_follows_each
 #define sl_store_items_in_state sl_sqlite_items_in_state
 #define sl_store_items_since sl_sqlite_items_since
+#define sl_store_report_facts sl_sqlite_report_facts
+#define sl_store_report_add sl_sqlite_report_add
+#define sl_store_report_sum sl_sqlite_report_sum
+#define sl_store_reports_judge sl_sqlite_reports_judge
+#define sl_store_reports_get sl_sqlite_reports_get
 #define sl_store_decision_stats sl_sqlite_decision_stats
 #define sl_store_token_insert sl_sqlite_token_insert
 #define sl_store_token_delete sl_sqlite_token_delete
@@ -77,12 +86,16 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
 
 #include "lib/log.h"
 #include "lib/sha256.h"
+#include "lib/text.h"
+#include "store/chain.h"
+#include "store/rows.h"
 #include "store/store.h"
 
 /* One slot per statement, grouped by the file that holds its SQL. */
@@ -105,6 +118,7 @@ enum stmt {
     ST_ITEM_MERGE_TAGS,
     /* sqlite_audit.c */
     ST_AUDIT_HEAD,
+    ST_AUDIT_HASH,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST_ITEM,
     ST_AUDIT_LIST_ALL,
@@ -114,6 +128,7 @@ enum stmt {
     ST_USER_GET,
     ST_FOLLOW_ADD,
     ST_FOLLOW_DEL,
+    ST_USER_SEEN,
     /* sqlite_events.c */
     ST_EVENT_INSERT,
     ST_COUNTER_ADD,
@@ -148,6 +163,15 @@ enum stmt {
     ST_ITEMS_SINCE,
     ST_DECISIONS_BY_HOUR,
     ST_DECISIONS_BY_ACTOR,
+    /* sqlite_reports.c */
+    ST_REPORT_FACTS,
+    ST_REPORTER_GET,
+    ST_REPORT_ADD,
+    ST_REPORTER_ADD,
+    ST_REPORT_SUM,
+    ST_REPORTERS_JUDGE,
+    ST_REPORTS_JUDGE,
+    ST_REPORTS_LIST,
     /* sqlite_tokens.c */
     ST_TOKEN_INSERT,
     ST_TOKEN_DELETE,
@@ -166,6 +190,7 @@ struct sl_store {
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
+    struct sl_chain_key audit_key;  /* sl_store_audit_key; zeroed: none */
 };
 
 /* {====================== Statement helpers ============================ */
@@ -212,17 +237,40 @@ static inline const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
+/* A JSON column: null when SQL NULL, NULL when its text does not parse
+ * (json_pack then refuses the row: see row_unreadable). */
 static inline json_t *col_json(sqlite3_stmt *st, int i)
 {
     const char *text = col_text(st, i);
-    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-    return v ? v : json_null();
+    return text ? json_loads(text, JSON_DECODE_ANY, NULL) : json_null();
 }
 
+/* A text column as a JSON string: null when SQL NULL, NULL when it is not
+ * UTF-8. */
 static inline json_t *col_string_or_null(sqlite3_stmt *st, int i)
 {
     const char *text = col_text(st, i);
     return text ? json_string(text) : json_null();
+}
+
+/* }===================================================================== */
+
+/* {====================== Text in ===================================== */
+/* Free text goes in repaired when it is not UTF-8 (rows.h). */
+static inline int bind_utf8(sqlite3_stmt *st, int i, const char *v, const char *what)
+{
+    const char *text;
+    char *keep = NULL;
+    int rc = text_in(v, what, &text, &keep);
+
+    if (rc < 0)
+        return rc;
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+    free(keep);
+    return 0;
 }
 /* }===================================================================== */
 
@@ -251,6 +299,8 @@ extern const char *const sl_sqlite_hashbanks_sql[ST__COUNT];
 extern const char *const sl_sqlite_dist_sql[ST__COUNT];
 /* sqlite_stats.c */
 extern const char *const sl_sqlite_stats_sql[ST__COUNT];
+/* sqlite_reports.c */
+extern const char *const sl_sqlite_reports_sql[ST__COUNT];
 /* sqlite_tokens.c */
 extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
 /* sqlite_copy.c: copying a whole store (backend.h) */

@@ -27,6 +27,7 @@ int sl_store_table_each(struct sl_store *s, const char *table,
         return -E2BIG;
     }
     int stop = 0;
+    char num[SL_STORE_ROW_MAX][32];
     while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct sl_store_row row = { .n = n };
         for (int i = 0; i < n; i++) {
@@ -40,6 +41,13 @@ int sl_store_table_each(struct sl_store *s, const char *table,
                 row.len[i] = (size_t)sqlite3_column_bytes(st, i);
                 if (!row.val[i])
                     row.val[i] = "";    /* a blob of no bytes */
+                break;
+            case SQLITE_FLOAT:
+                /* SQLite's own text of a real keeps 15 digits: a report's
+                 * weight would come out another double. */
+                snprintf(num[i], sizeof(num[i]), "%.17g", sqlite3_column_double(st, i));
+                row.val[i] = num[i];
+                row.len[i] = strlen(num[i]);
                 break;
             default:
                 row.val[i] = col_text(st, i);

@@ -2,8 +2,10 @@
 /* Distribution: waves, offers, and what the audience loads at start. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdbool.h>
 
+#include "lib/log.h"
 #include "store/sqlite.h"
 
 const char *const sl_sqlite_dist_sql[ST__COUNT] = {
@@ -12,7 +14,7 @@ const char *const sl_sqlite_dist_sql[ST__COUNT] = {
     [ST_OFFER_ADD]      = "INSERT OR IGNORE INTO offers (item, user, wave, source) VALUES (?, ?, ?, ?)",
     [ST_OFFERS_EACH]    = "SELECT user, wave, source, served FROM offers WHERE item = ?",
     [ST_OFFER_SERVED]   = "UPDATE offers SET served = 1 WHERE item = ? AND user = ?",
-    [ST_USERS_EACH]     = "SELECT id, city, interests FROM users",
+    [ST_USERS_EACH]     = "SELECT id, city, interests, seen_s FROM users",
     [ST_FOLLOWS_EACH]   = "SELECT follower, creator FROM follows",
     [ST_ITEMS_IN_STATE] = "SELECT id, creator, upload, tags, plan FROM items WHERE state = ?"
                           " ORDER BY created_ms",
@@ -31,15 +33,24 @@ int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out)
 {
     sqlite3_stmt *st = stmt_get(s, ST_WAVES_GET);
     json_t *list = json_array();
-    int rc;
+    int rc = SQLITE_DONE, bad = list ? 0 : -ENOMEM, n = 0;
 
     bind_text(st, 1, item);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(list, col_json(st, 0));
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *w = col_json(st, 0);
+        n++;
+        if (!w) {
+            sl_err("store: wave %d of item %s cannot be listed: its JSON does not parse "
+                   "(edited by hand?)", n, item);
+            bad = -EILSEQ;
+        } else if (json_array_append_new(list, w) < 0) {
+            bad = -ENOMEM;
+        }
+    }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (bad || rc != SQLITE_DONE) {
         json_decref(list);
-        return db_fail(s, "waves get");
+        return bad ? bad : db_fail(s, "waves get");
     }
     *out = list;
     return 0;
@@ -83,13 +94,14 @@ int sl_store_offer_served(struct sl_store *s, const char *item, const char *user
 
 int sl_store_users_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *id, const char *city,
-                                  const char *interests),
+                                  const char *interests, int64_t seen_s),
                         void *arg)
 {
     sqlite3_stmt *st = stmt_get(s, ST_USERS_EACH);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(arg, col_text(st, 0), col_text(st, 1), col_text(st, 2)))
+        if (fn(arg, col_text(st, 0), col_text(st, 1), col_text(st, 2),
+               sqlite3_column_int64(st, 3)))
             break;
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "users");

@@ -4,7 +4,10 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
+#include "lib/id.h"
 #include "lib/sha256.h"
 #include "lib/text.h"
 #include "store/sqlite.h"
@@ -15,7 +18,7 @@ const char *const sl_sqlite_items_sql[ST__COUNT] = {
                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = ?",
     [ST_ITEM_GET]       = "SELECT id, creator, state, upload, tags, reasons,"
-                          " created_ms, updated_ms, matches, verdict FROM items WHERE id = ?",
+                          " created_ms, updated_ms, matches, verdict, plan FROM items WHERE id = ?",
     [ST_ITEM_STATES]    = "SELECT state, n FROM item_states WHERE n > 0",
     [ST_ITEM_SET_STATE] = "UPDATE items SET state = coalesce(?2, state),"
                           " plan = coalesce(?3, plan), updated_ms = CASE WHEN ?2 IS NULL"
@@ -66,32 +69,47 @@ int sl_store_item_get(struct sl_store *s, const char *id, json_t **out)
         sqlite3_reset(st);
         return rc == SQLITE_DONE ? -ENOENT : db_fail(s, "item get");
     }
-    *out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o}",
-                     "id", col_text(st, 0),
-                     "creator", col_text(st, 1),
-                     "state", col_text(st, 2),
-                     "upload", col_json(st, 3),
-                     "tags", col_json(st, 4),
-                     "reasons", col_json(st, 5),
-                     "created_ms", (json_int_t)sqlite3_column_int64(st, 6),
-                     "updated_ms", (json_int_t)sqlite3_column_int64(st, 7),
-                     "matches", col_json(st, 8),
-                     "verdict", col_json(st, 9));
+    json_error_t jerr;
+    *out = json_pack_ex(&jerr, 0, "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o}",
+                        "id", col_text(st, 0),
+                        "creator", col_text(st, 1),
+                        "state", col_text(st, 2),
+                        "upload", col_json(st, 3),
+                        "tags", col_json(st, 4),
+                        "reasons", col_json(st, 5),
+                        "created_ms", (json_int_t)sqlite3_column_int64(st, 6),
+                        "updated_ms", (json_int_t)sqlite3_column_int64(st, 7),
+                        "matches", col_json(st, 8),
+                        "verdict", col_json(st, 9),
+                        "plan", col_json(st, 10));
     sqlite3_reset(st);
-    return *out ? 0 : -ENOMEM;
+    if (!*out) {
+        char what[SL_ID_MAX + 8];
+        snprintf(what, sizeof(what), "item %s", id);
+        return row_unreadable(&jerr, what);
+    }
+    return 0;
 }
 
 int sl_store_item_states(struct sl_store *s, json_t **out)
 {
     sqlite3_stmt *st = stmt_get(s, ST_ITEM_STATES);
     json_t *o = json_object();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_object_set_new(o, col_text(st, 0), json_integer(sqlite3_column_int64(st, 1)));
+    int rc = SQLITE_DONE, bad = o ? 0 : -ENOMEM;
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *state = col_text(st, 0);
+        if (!state || !sl_utf8_valid(state, strlen(state))) {
+            sl_err("store: a count of items per state cannot be listed: its state is not "
+                   "UTF-8 (edited by hand?)");
+            bad = -EILSEQ;
+        } else if (json_object_set_new(o, state, json_integer(sqlite3_column_int64(st, 1))) < 0) {
+            bad = -ENOMEM;
+        }
+    }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (bad || rc != SQLITE_DONE) {
         json_decref(o);
-        return db_fail(s, "item states");
+        return bad ? bad : db_fail(s, "item states");
     }
     *out = o;
     return 0;

@@ -160,6 +160,30 @@ static const char *const migrations[] = {
     "INSERT INTO item_counts SELECT item, sum(n * (type = 0)), sum(n * (type = 1)), sum(n * (type = 2)), sum(n * (type = 3)), sum(n * (type = 4)), sum(n * (type = 5)), sum(n * (type = 6)), sum(n * (type = 7)), sum(n * (type = 8)), sum(n * (type = 9))"
     "  FROM item_counters GROUP BY item;"
     "DROP TABLE item_counters;",
+    /* 6 -> 7: tokens that expire (NULL: never) */
+    "ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;",
+    /* 7 -> 8: the audit chain keyed: each record's format (1 SHA-256, as
+     * written so far; 2 HMAC-SHA-256 under a key kept outside the database) */
+    "ALTER TABLE audit ADD COLUMN v INTEGER NOT NULL DEFAULT 1;",
+    /* 8 -> 9: reports with memory: one per user and item, weighed when it
+     * came (was the reporter served the item? how did their reports fare
+     * with people?), judged when people decide the item; each reporter's
+     * standing; and when each user was last seen, so that waves can tell
+     * who is away across restarts. */
+    "CREATE TABLE reports ("
+    "  item TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  served INTEGER NOT NULL,"
+    "  weight REAL NOT NULL,"
+    "  judged INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (item, user)) WITHOUT ROWID;"
+    "CREATE TABLE reporters ("
+    "  user TEXT PRIMARY KEY,"
+    "  reports INTEGER NOT NULL DEFAULT 0,"
+    "  upheld INTEGER NOT NULL DEFAULT 0,"
+    "  dismissed INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "ALTER TABLE users ADD COLUMN seen_s INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "lib/id.h"
 #include "store/sqlite.h"
 
 const char *const sl_sqlite_users_sql[ST__COUNT] = {
@@ -19,7 +21,16 @@ const char *const sl_sqlite_users_sql[ST__COUNT] = {
     [ST_FOLLOW_ADD]     = "INSERT OR IGNORE INTO follows (follower, creator, created_ms)"
                           " VALUES (?, ?, ?)",
     [ST_FOLLOW_DEL]     = "DELETE FROM follows WHERE follower = ? AND creator = ?",
+    [ST_USER_SEEN]      = "UPDATE users SET seen_s = max(seen_s, ?2) WHERE id = ?1",
 };
+
+int sl_store_user_seen(struct sl_store *s, const char *id, int64_t seen_s)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_USER_SEEN);
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, seen_s);
+    return stmt_done(s, st, "user seen");
+}
 
 int sl_store_user_upsert(struct sl_store *s, const char *id, const char *city,
                          const char *interests, int64_t now_ms)
@@ -37,11 +48,17 @@ int sl_store_user_get(struct sl_store *s, const char *id, json_t **out)
     sqlite3_stmt *st = stmt_get(s, ST_USER_GET);
     bind_text(st, 1, id);
     int rc = sqlite3_step(st);
+    json_error_t jerr;
     if (rc == SQLITE_ROW)
-        *out = json_pack("{s:s, s:o, s:o}", "id", col_text(st, 0),
-                         "city", col_string_or_null(st, 1),
-                         "interests", col_json(st, 2));
+        *out = json_pack_ex(&jerr, 0, "{s:s, s:o, s:o}", "id", col_text(st, 0),
+                            "city", col_string_or_null(st, 1),
+                            "interests", col_json(st, 2));
     sqlite3_reset(st);
+    if (rc == SQLITE_ROW && !*out) {
+        char what[SL_ID_MAX + 8];
+        snprintf(what, sizeof(what), "user %s", id);
+        return row_unreadable(&jerr, what);
+    }
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "user get");
 }
 

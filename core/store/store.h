@@ -29,6 +29,12 @@
  * constraint (SQLite's SQLITE_CONSTRAINT, PostgreSQL's SQLSTATE class 23);
  * -EIO for a failure of the database itself (logged here); -ENOTSUP for
  * what a backend cannot do (below).
+ * A listing that meets a row it cannot show (text that is not UTF-8, a JSON
+ * column that does not parse: written by an older sluiced, or edited by
+ * hand) fails with -EILSEQ and logs which row; it never leaves the row out.
+ * Free text that is not UTF-8 (a caller's bug) is stored repaired
+ * (sl_utf8_repair: a character cut at the end left out, other bad bytes
+ * U+FFFD) and the repair is logged, so that every stored row can be listed.
  */
 
 #include <stdbool.h>
@@ -92,7 +98,8 @@ int sl_store_item_insert(struct sl_store *s, const struct sl_item_row *row);
  * each op again in a savepoint, where the answer is exact). */
 int sl_store_item_peek(struct sl_store *s, const char *id, char *hash, char *state);
 
-/* The item as GET /v1/items/{id} shows it (without the audit trail). */
+/* The item as GET /v1/items/{id} shows it (without the audit trail), with
+ * its distribution plan ({"waves", "next", "reviewed"}, or null). */
 int sl_store_item_get(struct sl_store *s, const char *id, json_t **out);
 
 /* Items per state: {"pending": n, ...}. */
@@ -129,9 +136,21 @@ struct sl_audit_rec {
     int64_t ts_ms;
 };
 
-/* Append one record, chained to the previous one by SHA-256. The writer
- * keeps the chain's head (last seq and hash) in memory from its open on:
- * right while it is the only writer of the store. */
+/*
+ * Each record's hash covers the one before it. Format 1 is SHA-256 (what
+ * older versions wrote); format 2, HMAC-SHA-256 under the audit key, which
+ * is kept outside the database with the first record it keys (keyed_from).
+ * sl_store_audit_key() gives a connection both (len >= 16 bytes, copied):
+ * the writer's records are keyed from then on; verify checks keyed records
+ * with the key and takes a plain record from keyed_from on for a chain
+ * rewritten without it.
+ */
+int sl_store_audit_key(struct sl_store *s, const uint8_t *key, size_t len,
+                       int64_t keyed_from);
+
+/* Append one record, chained to the previous one. The writer keeps the
+ * chain's head (last seq and hash) in memory from its open on: right while
+ * it is the only writer of the store. */
 int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *rec);
 
 /* Records of one item (or all, when item is NULL) after seq `after`, at
@@ -139,9 +158,34 @@ int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *rec);
 int sl_store_audit_list(struct sl_store *s, const char *item, int64_t after,
                         int limit, json_t **out);
 
-/* Walk the whole chain; 0 when intact, -EBADMSG with *bad_seq set at the
- * first record whose hash does not match. */
-int sl_store_audit_verify(struct sl_store *s, int64_t *checked, int64_t *bad_seq);
+/* The newest record: what an operator anchors elsewhere. */
+struct sl_audit_head {
+    int64_t seq;                /* 0 when the trail is empty */
+    int64_t ts_ms;
+    int format;                 /* 1 SHA-256, 2 HMAC-SHA-256; 0 when empty */
+    char hash[65];              /* hex; 64 zeros when empty */
+};
+int sl_store_audit_head(struct sl_store *s, struct sl_audit_head *out);
+
+/* The stored hash of record seq (hash gets 65 bytes); -ENOENT when none. */
+int sl_store_audit_hash(struct sl_store *s, int64_t seq, char *hash);
+
+/* One page of verification: records after `after`, at most limit. */
+struct sl_audit_check {
+    int64_t after;              /* in: 0 from the start, or the last record checked */
+    int64_t limit;              /* in: at most this many records */
+    int64_t checked;            /* out: records found right */
+    int64_t last_seq;           /* out: the last of them (after, when none) */
+    bool more;                  /* out: records follow last_seq */
+    int64_t bad_seq;            /* out, on -EBADMSG: the first record found wrong */
+    const char *problem;        /* out, on -EBADMSG: why (a static sentence) */
+};
+/* Check each record's link to the one before (record `after` as stored)
+ * and its hash: 0 when the page is intact, -EBADMSG at the first record
+ * that is not (also: a plain record from keyed_from on, or a keyed record
+ * on a connection without the key), -ERANGE when `after` is past the
+ * newest record. */
+int sl_store_audit_verify(struct sl_store *s, struct sl_audit_check *c);
 /* }===================================================================== */
 
 /* {====================== Users and follows ============================ */
@@ -151,6 +195,9 @@ int sl_store_user_upsert(struct sl_store *s, const char *id, const char *city,
 int sl_store_user_get(struct sl_store *s, const char *id, json_t **out);
 int sl_store_follow_set(struct sl_store *s, const char *follower,
                         const char *creator, bool on, int64_t now_ms);
+/* When the user was last seen (seconds since the epoch); an earlier time
+ * than the stored one changes nothing, an unknown user neither. */
+int sl_store_user_seen(struct sl_store *s, const char *id, int64_t seen_s);
 /* }===================================================================== */
 
 /* {====================== Events ======================================= */
@@ -202,17 +249,25 @@ int sl_store_queue_put(struct sl_store *s, const char *item, const char *queue,
                        int64_t now_ms);
 int sl_store_queue_remove(struct sl_store *s, const char *item);
 int sl_store_queue_get(struct sl_store *s, const char *item, struct sl_queue_entry *e);
-/* Claim up to limit waiting items of queue (NULL: any) for who, most urgent
- * and oldest first, each with a new fence; *out is [{id, fence, lease_until_ms}].
- * Items who escalated are not offered to who. */
+/*
+ * Times to decision: sla is a JSON object of queue name -> milliseconds,
+ * "*" for the queues it does not name (NULL: none). An item whose wait
+ * passed its queue's is overdue; claims and listings put those first.
+ */
+
+/* Claim up to limit waiting items of queue (NULL: any) for who: overdue,
+ * then most urgent and oldest first, each with a new fence; *out is [{id,
+ * fence, lease_until_ms}]. Items who escalated are not offered to who. */
 int sl_store_queue_claim(struct sl_store *s, const char *queue, const char *who,
-                         int limit, int64_t now_ms, int64_t lease_ms, json_t **out);
+                         int limit, int64_t now_ms, int64_t lease_ms, const char *sla,
+                         json_t **out);
 int sl_store_queue_renew(struct sl_store *s, const char *item, int64_t lease_until_ms);
-/* Items in queue (NULL: all), most urgent and oldest first. */
+/* Items in queue (NULL: all) in the claims' order, each with due_ms (null
+ * without a time to decision) and overdue. */
 int sl_store_queue_list(struct sl_store *s, const char *queue, int limit, int64_t now_ms,
-                        json_t **out);
-/* [{name, depth, oldest_ms, claimed}] per queue. */
-int sl_store_queue_depths(struct sl_store *s, int64_t now_ms, json_t **out);
+                        const char *sla, json_t **out);
+/* [{name, depth, oldest_ms, claimed, sla_ms (or null), overdue}] per queue. */
+int sl_store_queue_depths(struct sl_store *s, int64_t now_ms, const char *sla, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Hash banks =================================== */
@@ -239,7 +294,7 @@ int sl_store_offer_served(struct sl_store *s, const char *item, const char *user
 /* Loading the audience at start. */
 int sl_store_users_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *id, const char *city,
-                                  const char *interests),
+                                  const char *interests, int64_t seen_s),
                         void *arg);
 int sl_store_follows_each(struct sl_store *s,
                           int (*fn)(void *arg, const char *follower, const char *creator),
@@ -249,6 +304,29 @@ int sl_store_items_in_state(struct sl_store *s, const char *state,
                                       const char *upload, const char *tags,
                                       const char *plan),
                             void *arg);
+/* }===================================================================== */
+
+/* {====================== Reports ====================================== */
+/* What the store knows when a report comes, before it is weighed. */
+struct sl_report_facts {
+    bool already;               /* this user reported this item before */
+    bool served;                /* a feed served the item to the user */
+    int64_t reports, upheld, dismissed;     /* the reporter's standing so far */
+};
+int sl_store_report_facts(struct sl_store *s, const char *item, const char *user,
+                          struct sl_report_facts *out);
+/* One report per user and item: -EEXIST for a second one. */
+int sl_store_report_add(struct sl_store *s, const char *item, const char *user, bool served,
+                        double weight, int64_t now_ms);
+/* The item's reports people have not judged yet: how many, and their weight. */
+int sl_store_report_sum(struct sl_store *s, const char *item, int64_t *n, double *weight);
+/* People decided the item: its unjudged reports were upheld (rejected, taken
+ * down) or dismissed (approved), and so were their served reporters. */
+int sl_store_reports_judge(struct sl_store *s, const char *item, bool upheld);
+/* The item's reports, oldest first (at most 200): [{user, ts_ms, served,
+ * weight, judged: pending|dismissed|upheld, reporter: {reports, upheld,
+ * dismissed}}]. */
+int sl_store_reports_get(struct sl_store *s, const char *item, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Statistics =================================== */
@@ -265,13 +343,16 @@ int sl_store_decision_stats(struct sl_store *s, int64_t since_ms, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Tokens ======================================= */
+/* expires_ms: when the token stops working (daemon time); 0 never. */
 int sl_store_token_insert(struct sl_store *s, const char *name, const char *role,
-                          const char *hash_hex, int64_t now_ms);
+                          const char *hash_hex, int64_t now_ms, int64_t expires_ms);
 int sl_store_token_delete(struct sl_store *s, const char *name);
-/* Call fn for every token; stops early when fn returns nonzero. */
+/* Call fn for every token, in name order; stops early when fn returns
+ * nonzero. expires_ms 0: never. */
 int sl_store_token_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *name, const char *role,
-                                  const char *hash_hex),
+                                  const char *hash_hex, int64_t created_ms,
+                                  int64_t expires_ms),
                         void *arg);
 /* }===================================================================== */
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "storetest.h"
 
 static int made;
@@ -61,6 +63,44 @@ int storetest_fresh(char *where, size_t len)
     if (snprintf(where, len, "%s dbname=%s", server, name) >= (int)len)
         return -1;
     return 0;
+}
+
+int storetest_sql(const char *where, const char *dir, const char *sql)
+{
+    if (where[0]) {
+        char cmd[2048];
+        if (strchr(where, '\'') ||
+            snprintf(cmd, sizeof(cmd), "psql -X -q -v ON_ERROR_STOP=1 '%s' >/dev/null",
+                     where) >= (int)sizeof(cmd)) {
+            fprintf(stderr, "storetest: the connection string is too long or holds a quote\n");
+            return -1;
+        }
+        FILE *p = popen(cmd, "w");
+        if (!p || fputs(sql, p) < 0 || fputs(";\n", p) < 0) {
+            if (p)
+                pclose(p);
+            fprintf(stderr, "storetest: cannot run psql\n");
+            return -1;
+        }
+        if (pclose(p) != 0) {
+            fprintf(stderr, "storetest: psql failed on: %s\n", sql);
+            return -1;
+        }
+        return 0;
+    }
+    char path[4096], *msg = NULL;
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof(path), "%s/sluice.db", dir);
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    }
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "storetest: %s: %s\n", sql, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
 }
 
 void storetest_cleanup(void)

@@ -15,6 +15,12 @@ bool storetest_postgres(void);
  * bytes). 0, or -1 with the reason printed. */
 int storetest_fresh(char *where, size_t len);
 
+/* Run sql (any number of statements) on the store where (as
+ * storetest_fresh() gave it; SQLite: DIR/sluice.db) behind the store's
+ * back, as an intruder or an operator would. 0, or -1 with the reason
+ * printed. */
+int storetest_sql(const char *where, const char *dir, const char *sql);
+
 /* Drop the databases storetest_fresh() made. */
 void storetest_cleanup(void);
 

@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "lib/json.h"
-#include "lib/text.h"
 
 /* ====== helpers ====== */
 
@@ -551,29 +550,6 @@ static void test_put_int(void **state)
     }
 }
 
-/* sl_copy does what snprintf(dst, n, "%s", src) did, byte for byte. */
-static void test_copy(void **state)
-{
-    static const char *const src[] = { "", "a", "abcdefg", "abcdefgh", "abcdefghi",
-                                       "\xe4\xbd\xa0\xe5\xa5\xbd\xe4\xb8\x96" };
-    (void)state;
-    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
-        for (size_t n = 1; n <= 10; n++) {
-            char got[12], want[12];
-            memset(got, 'x', sizeof(got));
-            memset(want, 'x', sizeof(want));
-            sl_copy(got, n, src[i]);
-            snprintf(want, n, "%s", src[i]);
-            assert_memory_equal(got, want, sizeof(got));
-        }
-    }
-    char buf[4] = "xyz";
-    sl_copy(buf, 0, "abc");             /* n = 0: nothing written */
-    assert_string_equal(buf, "xyz");
-    sl_copy(buf, sizeof(buf), NULL);    /* NULL copies as "" */
-    assert_string_equal(buf, "");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,7 +577,6 @@ int main(void)
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_put_string),
         cmocka_unit_test(test_put_int),
-        cmocka_unit_test(test_copy),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

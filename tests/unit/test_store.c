@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "lib/log.h"
+#include "../lua/util.h"
 #include "store/store.h"
 #include "storetest.h"
 
@@ -25,7 +25,7 @@
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 struct fx {
-    char dir[32];
+    char *dir;                  /* a scratch folder (tests/lua/util.c) */
     char where[1024];           /* the store setting: "" for SQLite in dir */
     struct sl_store *w;         /* the writer */
     struct sl_store *r;         /* a reader, when a test opens one */
@@ -36,8 +36,7 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "store.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    f->dir = temp_dir();
     assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
     assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
     assert_true(sl_store_created(f->w));
@@ -48,23 +47,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    DIR *d;
-    struct dirent *de;
-    char path[1024];
 
     sl_store_free(f->r);
     sl_store_free(f->w);
-    d = opendir(f->dir);
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name) >= (int)sizeof(path))
-            fail_msg("path too long");
-        assert_int_equal(unlink(path), 0);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(f->dir), 0);
+    remove_dir(f->dir);
     free(f);
     return 0;
 }
@@ -296,11 +282,15 @@ static void test_migration_backfills(void **state)
     sl_store_free(f->w);
     f->w = NULL;
 
-    /* Back to schema 5, then change items with no trigger watching: the
-     * migration can only get the counts right by reading items. */
+    /* Back to schema 5 (undoing 9 down to 6), then change items with no
+     * trigger watching: the migration can only get the counts right by
+     * reading items. */
     snprintf(path, sizeof(path), "%s/sluice.db", f->dir);
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    exec_raw(db, "DROP TRIGGER items_counted;"
+    exec_raw(db, "DROP TABLE reports;"
+                 "DROP TABLE reporters;"
+                 "ALTER TABLE users DROP COLUMN seen_s;"
+                 "DROP TRIGGER items_counted;"
                  "DROP TRIGGER items_recounted;"
                  "DROP TABLE creators;"
                  "DROP TABLE item_states;"
@@ -311,6 +301,8 @@ static void test_migration_backfills(void **state)
                  "  n INTEGER NOT NULL, PRIMARY KEY (item, type)) WITHOUT ROWID;"
                  "INSERT INTO item_counters VALUES ('a1', 0, 7), ('a1', 9, 2), ('b1', 3, 5);"
                  "INSERT INTO event_batches (ts_ms, n, data) VALUES (1000, 0, x''), (1001, 0, x'');"
+                 "ALTER TABLE audit DROP COLUMN v;"
+                 "ALTER TABLE tokens DROP COLUMN expires_ms;"
                  "PRAGMA user_version = 5;"
                  "UPDATE items SET state = 'rejected' WHERE id = 'b2';"
                  "INSERT INTO items (id, creator, state, upload, upload_hash,"
@@ -422,11 +414,14 @@ static void test_merge_tags(void **state)
     json_decref(item);
 }
 
-static int count_tokens(void *arg, const char *name, const char *role, const char *hash)
+static int count_tokens(void *arg, const char *name, const char *role, const char *hash,
+                        int64_t created_ms, int64_t expires_ms)
 {
     (void)name;
     (void)role;
     (void)hash;
+    (void)created_ms;
+    (void)expires_ms;
     (*(int *)arg)++;
     return 0;
 }
@@ -439,23 +434,23 @@ static void test_refusals(void **state)
     int n = 0;
 
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "t1", "admin", HASH, 1), 0);
-    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t1", "ingest", HASH "0", 1)),
+    assert_int_equal(sl_store_token_insert(f->w, "t1", "admin", HASH, 1, 0), 0);
+    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t1", "ingest", HASH "0", 1, 0)),
                      -EEXIST);
     /* Another name with the same hash: a UNIQUE column refuses it too. */
-    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t2", "ingest", HASH, 1)),
+    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t2", "ingest", HASH, 1, 0)),
                      -EEXIST);
     assert_int_equal(synced(f->w, sl_store_token_delete(f->w, "nobody")), -ENOENT);
     assert_int_equal(synced(f->w, sl_store_item_update(f->w, "nope", "approved", NULL, 1)),
                      -ENOENT);
-    assert_int_equal(sl_store_token_insert(f->w, "t3", "policy", HASH "3", 1), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "t3", "policy", HASH "3", 1, 0), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_token_each(f->w, count_tokens, &n), 0);
     assert_int_equal(n, 2);
 
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "t4", "policy", HASH "4", 1), 0);
-    int rc = sl_store_token_insert(f->w, "t1", "policy", HASH "5", 1);
+    assert_int_equal(sl_store_token_insert(f->w, "t4", "policy", HASH "4", 1, 0), 0);
+    int rc = sl_store_token_insert(f->w, "t1", "policy", HASH "5", 1, 0);
     if (rc == 0) {
         /* Sent ahead, refused unseen: the commit must not keep t4. */
         assert_int_equal(sl_store_commit(f->w), -EEXIST);
@@ -550,7 +545,7 @@ static void test_claims(void **state)
     assert_int_equal(sl_store_queue_put(f->w, "b1", "q", 5, "r", NULL, 20), 0);
     assert_int_equal(sl_store_queue_put(f->w, "a2", "q", 5, "r", NULL, 15), 0);
     assert_int_equal(sl_store_queue_put(f->w, "c1", "other", 9, "r", "mia", 5), 0);
-    assert_int_equal(sl_store_queue_claim(f->w, "q", "mia", 2, 1000, 60000, &got), 0);
+    assert_int_equal(sl_store_queue_claim(f->w, "q", "mia", 2, 1000, 60000, NULL, &got), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(json_array_size(got), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "id")), "a2");
@@ -567,7 +562,7 @@ static void test_claims(void **state)
 
     /* Any queue: mia escalated c1, so she gets a1, and c1 only goes to others. */
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_queue_claim(f->w, NULL, "mia", 5, 2000, 60000, &got), 0);
+    assert_int_equal(sl_store_queue_claim(f->w, NULL, "mia", 5, 2000, 60000, NULL, &got), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(json_array_size(got), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "id")), "a1");
@@ -575,7 +570,7 @@ static void test_claims(void **state)
 
     /* After the lease, a2 is waiting again: a new claim, a newer fence. */
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_queue_claim(f->w, "q", "noa", 1, 62000, 60000, &got), 0);
+    assert_int_equal(sl_store_queue_claim(f->w, "q", "noa", 1, 62000, 60000, NULL, &got), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(json_array_size(got), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "id")), "a2");

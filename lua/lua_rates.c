@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The stats library policies see: Wilson bounds and the sequential test of lib/stats. */
-#include "lua/lua_stats.h"
+/* The rates library policies see: Wilson bounds and the sequential test of lib/stats. */
+#include "lua/lua_rates.h"
 
 #include <math.h>
 #include <string.h>
@@ -28,31 +28,31 @@ static double opt_number(lua_State *L, int idx, const char *field, double dflt, 
         int ok;
         v = lua_tonumberx(L, -1, &ok);
         if (!ok || !(v >= lo && v <= hi))
-            luaL_error(L, "stats.sequential: %s must be a number in [%g, %g]", field, lo, hi);
+            luaL_error(L, "rates.sequential: %s must be a number in [%g, %g]", field, lo, hi);
     }
     lua_pop(L, 1);
     return v;
 }
 
-/*** @function stats.wilson(successes, trials [, z])
+/*** @function rates.wilson(successes, trials [, z])
  * The Wilson score interval of successes out of trials at normal quantile z
  * (default 1.96, a 95% interval). Returns lower, upper; 0 trials give 0, 1.
  * Raises when successes > trials or an argument is not a count.
  */
 static int l_wilson(lua_State *L)
 {
-    uint64_t s = count_arg(L, 1, "stats.wilson: successes");
-    uint64_t n = count_arg(L, 2, "stats.wilson: trials");
+    uint64_t s = count_arg(L, 1, "rates.wilson: successes");
+    uint64_t n = count_arg(L, 2, "rates.wilson: trials");
     double z = luaL_optnumber(L, 3, 1.96);
 
     if (s > n || !(z >= 0) || !isfinite(z))
-        return luaL_error(L, "stats.wilson: needs successes <= trials and z >= 0");
+        return luaL_error(L, "rates.wilson: needs successes <= trials and z >= 0");
     lua_pushnumber(L, sl_stats_wilson_lower(s, n, z));
     lua_pushnumber(L, sl_stats_wilson_upper(s, n, z));
     return 2;
 }
 
-/*** @function stats.sequential{successes, trials, baseline [, method, min_trials, z,
+/*** @function rates.sequential{successes, trials, baseline [, method, min_trials, z,
  *   continue_above, stop_below, prior_strength]}
  * A sequential test of a rate (successes of trials) against a baseline in
  * [0, 1], meant to be asked after every batch of feedback. method "wilson":
@@ -75,12 +75,12 @@ static int l_sequential(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     sl_stats_params_default(&p);
     lua_getfield(L, 1, "successes");
-    sample.successes = count_arg(L, -1, "stats.sequential: successes");
+    sample.successes = count_arg(L, -1, "rates.sequential: successes");
     lua_getfield(L, 1, "trials");
-    sample.trials = count_arg(L, -1, "stats.sequential: trials");
+    sample.trials = count_arg(L, -1, "rates.sequential: trials");
     lua_pop(L, 2);
     if (lua_getfield(L, 1, "baseline") != LUA_TNUMBER)
-        return luaL_error(L, "stats.sequential: baseline must be a number in [0, 1]");
+        return luaL_error(L, "rates.sequential: baseline must be a number in [0, 1]");
     double baseline = lua_tonumber(L, -1);
     lua_pop(L, 1);
     if (lua_getfield(L, 1, "method") != LUA_TNIL) {
@@ -88,18 +88,18 @@ static int l_sequential(lua_State *L)
         if (m && strcmp(m, "wilson") == 0)
             p.method = SL_STATS_WILSON;
         else if (!m || strcmp(m, "beta") != 0)
-            return luaL_error(L, "stats.sequential: method must be \"beta\" or \"wilson\"");
+            return luaL_error(L, "rates.sequential: method must be \"beta\" or \"wilson\"");
     }
     lua_pop(L, 1);
     if (lua_getfield(L, 1, "min_trials") != LUA_TNIL)
-        p.min_trials = count_arg(L, -1, "stats.sequential: min_trials");
+        p.min_trials = count_arg(L, -1, "rates.sequential: min_trials");
     lua_pop(L, 1);
     p.z = opt_number(L, 1, "z", p.z, 0, 10);
     p.continue_above = opt_number(L, 1, "continue_above", p.continue_above, 0, 1);
     p.stop_below = opt_number(L, 1, "stop_below", p.stop_below, 0, 1);
     p.prior_strength = opt_number(L, 1, "prior_strength", p.prior_strength, 1e-9, 1e9);
     if (sl_stats_decide(&sample, baseline, &p, &d) < 0)
-        return luaL_error(L, "stats.sequential: needs successes <= trials, baseline in "
+        return luaL_error(L, "rates.sequential: needs successes <= trials, baseline in "
                           "[0, 1] and stop_below <= continue_above");
     lua_createtable(L, 0, 4);
     lua_pushstring(L, d.verdict == SL_STATS_CONTINUE ? "continue"
@@ -116,7 +116,7 @@ static int l_sequential(lua_State *L)
     return 1;
 }
 
-void sl_lua_stats_open(lua_State *L)
+void sl_lua_rates_open(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         { "wilson", l_wilson },
