@@ -250,16 +250,21 @@ class Daemon:
             os.makedirs(d, exist_ok=True)
         self.conf = os.path.join(self.dir, "sluice.conf")
         self.store = new_database() if STORE and not sqlite else None
-        with open(self.conf, "w") as f:
-            f.write(conf)
-            if self.store:
-                f.write("\nstore = %s\n" % lua_str(self.store))
+        self.write_conf(conf)
         self.port = free_port()
         self.proc = None
         self.starts = 0
         self.token = None
         self.log_paths = []
         test.daemons.append(self)
+
+    def write_conf(self, text):
+        """Replace sluice.conf with text, keeping the daemon's store line:
+        a test that rewrites its configuration stays on its store."""
+        with open(self.conf, "w") as f:
+            f.write(text)
+            if self.store:
+                f.write("\nstore = %s\n" % lua_str(self.store))
 
     @property
     def url(self):
