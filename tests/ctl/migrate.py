@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: MIT
 # sluicectl migrate --from sqlite:STATE --to postgresql://...: a stopped
-# installation's whole store moves, audit chain included, and a sluiced on
-# the copy goes on where the old one stopped (items, queue, fences, waves,
-# event counts, tokens); a second copy into the same database is refused.
+# installation's whole store moves, its keyed audit chain included (the key
+# stays in its file, outside both stores, and the copy verifies under it),
+# and a sluiced on the copy goes on where the old one stopped (items, queue,
+# fences, waves, event counts, reports and reporters, when users were seen,
+# tokens and their expiry); a second copy into the same database is refused.
 # Needs a PostgreSQL server: runs in `make check-store`, skips otherwise.
 import json
 import os
+import shutil
 import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,11 +27,52 @@ def view(d, ids, mod):
         r = d.item(i)
         it = r.json or {}
         items[i] = {k: it.get(k) for k in ("state", "tags", "upload", "reasons", "verdict",
-                                           "counters", "waves", "audit", "created_ms")}
+                                           "counters", "waves", "audit", "created_ms",
+                                           "plan", "reports")}
     queue = d.get("/v1/queue?limit=100", token=mod).json
     queue.pop("now_ms", None)
     audit = d.get("/v1/audit?limit=1000", token=mod).json
-    return {"items": items, "queue": queue, "audit": audit}
+    tokens = d.get("/v1/tokens").json
+    tokens.pop("now_ms", None)
+    return {"items": items, "queue": queue, "audit": audit, "tokens": tokens}
+
+
+def same(a, b):
+    """What differs between two views: [] when nothing."""
+    return [(k, i) for k in a for i in (a[k] if isinstance(a[k], dict) else [None])
+            if (a[k].get(i) if i else a[k]) != (b.get(k, {}).get(i) if i else b.get(k))]
+
+
+def value(v):
+    """A column's value as both stores' rows give it: psql gives text,
+    SQLite's module numbers."""
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def rows(d, sql):
+    return sorted(tuple(value(v) for v in r) for r in d.sql(sql))
+
+
+# What the API does not show whole, compared table by table.
+TABLES = ('SELECT item, "user", ts_ms, served, weight, judged FROM reports',
+          'SELECT "user", reports, upheld, dismissed FROM reporters',
+          "SELECT id, seen_s FROM users",
+          "SELECT name, role, hash, created_ms, expires_ms FROM tokens",
+          "SELECT seq, v, hash FROM audit")
+
+
+def give_key(src, dst):
+    """Put src's audit key where sluiced on dst looks for it, as an
+    operator moving an installation does (the copy does not carry it)."""
+    shutil.copy(os.path.join(src.state, "audit.key"), os.path.join(dst.state, "audit.key"))
+    os.chmod(os.path.join(dst.state, "audit.key"), 0o600)
 
 
 def body(t):
@@ -50,6 +94,15 @@ def body(t):
     t.require(r.status == 202, "events are accepted", r)
     r = src.post("/v1/hashbanks/known", {"add": ["00ff00ff00ff00ff"]}, token=mod)
     t.require(r.status == 200, "a hash bank entry", r)
+    r = src.post("/v1/tokens", {"name": "m-brief", "role": "ingest", "expires_in_s": 30 * 86400})
+    t.require(r.status == 201, "a token that expires", r)
+    for u in range(3):
+        r = src.get("/v1/feed/reader-%d" % u)
+        t.require(r.status == 200, "a feed page", r)
+    reports = "".join(json.dumps({"item": ids[1], "user": "reader-%d" % u, "type": "report"})
+                      + "\n" for u in range(3))
+    r = src.post("/v1/events", reports, ctype="application/x-ndjson")
+    t.require(r.status == 202, "reports are accepted", r)
     r = src.post("/v1/queue/claim", {"limit": 1}, token=mod)
     t.require(r.status == 200 and len(r.json.get("items", [])) == 1, "a claim", r)
     old_fence = r.json["items"][0]["fence"]
@@ -58,6 +111,12 @@ def body(t):
     t.require(before["audit"] and len(before["audit"]["records"]) > 20,
               "the source has an audit trail", before["audit"])
     t.stopped(src)
+    tables = [rows(src, q) for q in TABLES]
+    batches = src.sql("SELECT count(*) FROM event_batches")[0][0]
+    t.check(tables[0] and tables[1] and any(r[4] for r in tables[3])
+            and {r[1] for r in tables[4]} == {2},
+            "the source has reports, reporters, an expiring token, a keyed chain",
+            tables[:2] + tables[3:4])
 
     dst = st.Daemon(t, name="dst")      # its own empty database
     run = ct.runner(src)
@@ -67,8 +126,19 @@ def body(t):
             (r.returncode, r.stdout, r.stderr[-600:]))
     t.check("password" not in r.stdout and dst.store not in r.stdout,
             "  ... naming PostgreSQL, not its connection string", r.stdout)
+    t.check(os.path.join(src.state, "audit.key") in r.stdout,
+            "  ... and where the audit key is, which the copy needs", r.stdout)
+    t.check([rows(dst, q) for q in TABLES] == tables,
+            "reports, reporters, users' last visits, tokens' expiry, the audit formats "
+            "are copied as they were")
 
+    # The key is not in the copy: sluiced on it without the key does not start.
     ct.shipped_policies(dst)
+    r = st.run(dst.command(), timeout=30)
+    t.check(r.returncode == 1 and "audit.key" in r.stderr and "missing" in r.stderr,
+            "sluiced on the copy, without the audit key: exit 1, naming it",
+            (r.returncode, r.stderr[-400:]))
+    give_key(src, dst)
     dst.start()
     t.check("first start" not in dst.stdout(), "sluiced on the copy makes no admin token",
             dst.stdout())
@@ -80,6 +150,8 @@ def body(t):
     t.check(after["queue"] == before["queue"], "the review queue reads the same",
             (before["queue"], after["queue"]))
     t.check(after["audit"] == before["audit"], "the audit trail reads the same")
+    t.check(after["tokens"] == before["tokens"], "the tokens read the same, expiry included",
+            (before["tokens"], after["tokens"]))
     v = dst.get("/v1/audit/verify").json
     t.check(v.get("ok") is True and v.get("checked") == len(before["audit"]["records"]),
             "GET /v1/audit/verify on the copy: ok, every record", v)
@@ -94,7 +166,8 @@ def body(t):
                  ctype="application/x-ndjson")
     t.check(r.status == 202, "events go on", r)
     got = st.psql(dst.store, "SELECT count(*), count(DISTINCT seq) FROM event_batches")
-    t.check(got == [(2, 2)], "the new batch is numbered after the copied one", got)
+    t.check(got == [(batches + 1, batches + 1)], "the new batch is numbered after the %d "
+            "copied ones" % batches, got)
     st_item = dst.item("m-1").json or {}
     t.check(st_item.get("counters", {}).get("like") == 1 and
             st_item.get("counters", {}).get("impression") ==
@@ -110,18 +183,41 @@ def body(t):
     final = view(dst, ids + ["m-new"], mod)
     t.stopped(dst)
 
-    # And back: PostgreSQL to a new SQLite state directory.
+    # And back: PostgreSQL to a new SQLite state directory. A PostgreSQL
+    # source has no state directory: its keyed chain needs --audit-key.
     back = t.daemon(start=False, sqlite=True, name="back")
     ct.shipped_policies(back)
-    r = run(["--json", "migrate", "--from", dst.store, "--to", "sqlite:" + back.state])
+    key = os.path.join(dst.state, "audit.key")
+    r = run(["migrate", "--from", dst.store, "--to", "sqlite:" + back.state])
+    t.check(r.returncode == 1 and "--audit-key" in r.stderr
+            and not os.path.exists(os.path.join(back.state, "sluice.db")),
+            "a keyed chain without its key is not copied: exit 1, asking for --audit-key",
+            (r.returncode, r.stderr[-400:]))
+    wrong = os.path.join(t.tmp, "wrong.key")
+    with open(wrong, "w") as f:
+        f.write("ab" * 32 + "\n")
+    r = run(["migrate", "--from", dst.store, "--to", "sqlite:" + back.state,
+             "--audit-key", wrong])
+    t.check(r.returncode == 1 and "record 1:" in r.stderr and "audit key" in r.stderr
+            and not os.path.exists(os.path.join(back.state, "sluice.db")),
+            "  ... nor with another key: exit 1 at the first keyed record",
+            (r.returncode, r.stderr[-400:]))
+    r = run(["migrate", "--from", dst.store, "--to", "sqlite:" + back.state,
+             "--audit-key", os.path.join(t.tmp, "nowhere.key")])
+    t.check(r.returncode == 2 and "nowhere.key" in r.stderr,
+            "  ... a key file that is not there: exit 2, naming it", (r.returncode, r.stderr))
+    r = run(["--json", "migrate", "--from", dst.store, "--to", "sqlite:" + back.state,
+             "--audit-key", key])
     j = ct.parse(r) or {}
-    t.check(r.returncode == 0 and j.get("audit_ok") is True and j.get("rows", 0) > 50,
-            "migrate --from DB --to sqlite:DIR: exit 0, {rows, audit_ok}",
-            (r.stdout, r.stderr[-400:]))
+    t.check(r.returncode == 0 and j.get("audit_ok") is True and j.get("rows", 0) > 50
+            and j.get("audit_keyed") is True and j.get("audit_key") == key,
+            "migrate --from DB --to sqlite:DIR --audit-key FILE: exit 0, {rows, audit_ok, "
+            "audit_keyed, audit_key}", (r.stdout, r.stderr[-400:]))
+    give_key(dst, back)
     back.start()
     back.token = src.token
     again = view(back, ids + ["m-new"], mod)
-    t.check(again == final, "the way back reads the same", (final, again))
+    t.check(again == final, "the way back reads the same", same(final, again))
     t.stopped(back)
 
     # Never over a store.
