@@ -284,8 +284,11 @@ int sl_pg_rows(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
     if (!s->pipeline) {
         r->res = run_now(s, id, p, &rc);
     } else {
-        /* On the writer: the answer comes whole, after what was sent before. */
-        if ((rc = send_ahead(s, id, p, PG_ANY, NULL)) == 0)
+        /* On the writer: the answer comes whole, after what was sent before.
+         * The rows kept for multi-row inserts go first even when the query
+         * does not read their tables: drain() would send them after it, and
+         * the answer it keeps is the last statement's. */
+        if ((rc = sl_pg_batch_flush(s)) == 0 && (rc = send_ahead(s, id, p, PG_ANY, NULL)) == 0)
             rc = drain(s, &r->res);
         if (rc == 0 && !r->res)
             rc = fail(s, id, "no answer");
