@@ -306,8 +306,11 @@ static void test_pg_migrations(void **state)
     struct sl_audit_head h;
     struct sl_audit_check c = { .limit = 10 };
 
-    if (!storetest_postgres())
-        skip();     /* SQLite's migrations: test_store's test_migration_backfills */
+    if (!storetest_postgres()) {
+        print_message("skipped: PostgreSQL's own migrations; SQLite's are test_store's "
+                      "test_migration_backfills\n");
+        skip();
+    }
     assert_int_equal(sl_store_begin(f->w), 0);
     assert_int_equal(sl_store_token_insert(f->w, "old", "admin", HASH, 1, 0), 0);
     struct sl_audit_rec rec = { .actor = "system", .action = "test", .ts_ms = 1 };
