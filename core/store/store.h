@@ -323,9 +323,9 @@ int sl_store_report_sum(struct sl_store *s, const char *item, int64_t *n, double
 /* People decided the item: its unjudged reports were upheld (rejected, taken
  * down) or dismissed (approved), and so were their served reporters. */
 int sl_store_reports_judge(struct sl_store *s, const char *item, bool upheld);
-/* The item's reports, oldest first (at most 200): [{user, ts_ms, served,
- * weight, judged: pending|dismissed|upheld, reporter: {reports, upheld,
- * dismissed}}]. */
+/* The item's reports, oldest first, then by user (at most 200): [{user,
+ * ts_ms, served, weight, judged: pending|dismissed|upheld, reporter:
+ * {reports, upheld, dismissed}}]. */
 int sl_store_reports_get(struct sl_store *s, const char *item, json_t **out);
 /* }===================================================================== */
 
