@@ -231,8 +231,7 @@ def body(t):
     t.stopped(d)
 
     # A job past policy_job_time_limit_seconds answers 422 time_limit.
-    with open(d.conf, "w") as f:
-        f.write("policy_job_time_limit_seconds = 1\n")
+    d.write_conf("policy_job_time_limit_seconds = 1\n")
     d.start()
     t0 = time.monotonic()
     r = d.job("/v1/policies/replay", {"files": slow})
