@@ -22,39 +22,6 @@
 
 /* {====================== Helpers ====================================== */
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-struct fx {
-    char *dir;                  /* a scratch folder (tests/lua/util.c) */
-    char where[1024];           /* the store setting: "" for SQLite in dir */
-    struct sl_store *w;         /* the writer */
-    struct sl_store *r;         /* a reader, when a test opens one */
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->dir = temp_dir();
-    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
-    assert_true(sl_store_created(f->w));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    sl_store_free(f->r);
-    sl_store_free(f->w);
-    remove_dir(f->dir);
-    free(f);
-    return 0;
-}
-
 static int insert(struct sl_store *s, const char *id, const char *creator, const char *state)
 {
     const struct sl_item_row row = {
@@ -62,7 +29,7 @@ static int insert(struct sl_store *s, const char *id, const char *creator, const
         .creator = creator,
         .state = state,
         .upload = "{}",
-        .upload_hash = HASH,
+        .upload_hash = STORETEST_HASH,
         .tags = "{}",
         .reasons = "[]",
         .matches = "[]",
@@ -70,12 +37,6 @@ static int insert(struct sl_store *s, const char *id, const char *creator, const
         .now_ms = 1000,
     };
     return sl_store_item_insert(s, &row);
-}
-
-/* A write's answer, refusals sent ahead included (store.h). */
-static int synced(struct sl_store *s, int rc)
-{
-    return rc < 0 ? rc : sl_store_sync(s);
 }
 
 static void set_state(struct sl_store *s, const char *id, const char *state)
@@ -151,7 +112,7 @@ static void check_seeded(struct sl_store *s, int line)
 
 static void test_counts_on_insert(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     int64_t u = -1, r = -1;
 
     STATES(f->w, "{}");
@@ -165,8 +126,8 @@ static void test_counts_on_insert(void **state)
 
     /* An insert refused by the primary key counts nothing. */
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(synced(f->w, insert(f->w, "a1", "alice", "rejected")), -EEXIST);
-    assert_int_equal(synced(f->w, insert(f->w, "c1", "dave", "held")), -EEXIST);
+    assert_int_equal(storetest_synced(f->w, insert(f->w, "a1", "alice", "rejected")), -EEXIST);
+    assert_int_equal(storetest_synced(f->w, insert(f->w, "c1", "dave", "held")), -EEXIST);
     assert_int_equal(sl_store_commit(f->w), 0);
     SEEDED(f->w);
     STANDING(f->w, "dave", 0, 0);
@@ -174,7 +135,7 @@ static void test_counts_on_insert(void **state)
 
 static void test_counts_follow_state_changes(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     char st[32];
 
     seed(f->w);
@@ -219,7 +180,8 @@ static void test_counts_follow_state_changes(void **state)
 
     /* An unknown item is not counted anywhere. */
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(synced(f->w, sl_store_item_set_state(f->w, "nope", "rejected", 3000)),
+    assert_int_equal(storetest_synced(f->w,
+                                      sl_store_item_set_state(f->w, "nope", "rejected", 3000)),
                      -ENOENT);
     assert_int_equal(sl_store_commit(f->w), 0);
     STATES(f->w, "{\"in_review\": 1, \"approved\": 5, \"removed\": 1}");
@@ -228,7 +190,7 @@ static void test_counts_follow_state_changes(void **state)
 
 static void test_rollback_leaves_counts(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
 
     seed(f->w);
 
@@ -293,7 +255,7 @@ static int count_found(void *arg, int64_t seq, const char *id)
 
 static void test_migration_backfills(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     char path[64];
     sqlite3 *db = NULL;
 
@@ -333,7 +295,7 @@ static void test_migration_backfills(void **state)
                  "UPDATE items SET state = 'rejected' WHERE id = 'b2';"
                  "INSERT INTO items (id, creator, state, upload, upload_hash,"
                  "  created_ms, updated_ms)"
-                 "  VALUES ('f1', 'frank', 'held', '{}', '" HASH "', 1500, 1500);");
+                 "  VALUES ('f1', 'frank', 'held', '{}', '" STORETEST_HASH "', 1500, 1500);");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
@@ -405,7 +367,7 @@ static void test_migration_backfills(void **state)
 
 static void test_reader_sees_committed_counts(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
 
     seed(f->w);
     assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
@@ -432,10 +394,11 @@ static void test_reader_sees_committed_counts(void **state)
 /* RFC 7396 on both backends: objects merge key by key, null deletes. */
 static void test_merge_tags(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     json_t *item = NULL;
     const struct sl_item_row row = {
-        .id = "t1", .creator = "tina", .state = "pending", .upload = "{}", .upload_hash = HASH,
+        .id = "t1", .creator = "tina", .state = "pending", .upload = "{}",
+        .upload_hash = STORETEST_HASH,
         .tags = "{\"a\": {\"confidence\": 0.5, \"source\": \"x\"}, \"b\": {\"confidence\": 1}}",
         .now_ms = 1000,
     };
@@ -471,27 +434,30 @@ static int count_tokens(void *arg, const char *name, const char *role, const cha
  * reported stops the commit on a backend that sent it ahead. */
 static void test_refusals(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     int n = 0;
 
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "t1", "admin", HASH, 1, 0), 0);
-    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t1", "ingest", HASH "0", 1, 0)),
+    assert_int_equal(sl_store_token_insert(f->w, "t1", "admin", STORETEST_HASH, 1, 0), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_token_insert(f->w, "t1", "ingest",
+                                                                  STORETEST_HASH "0", 1, 0)),
                      -EEXIST);
     /* Another name with the same hash: a UNIQUE column refuses it too. */
-    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t2", "ingest", HASH, 1, 0)),
+    assert_int_equal(storetest_synced(f->w, sl_store_token_insert(f->w, "t2", "ingest",
+                                                                  STORETEST_HASH, 1, 0)),
                      -EEXIST);
-    assert_int_equal(synced(f->w, sl_store_token_delete(f->w, "nobody")), -ENOENT);
-    assert_int_equal(synced(f->w, sl_store_item_update(f->w, "nope", "approved", NULL, 1)),
+    assert_int_equal(storetest_synced(f->w, sl_store_token_delete(f->w, "nobody")), -ENOENT);
+    assert_int_equal(storetest_synced(f->w,
+                                      sl_store_item_update(f->w, "nope", "approved", NULL, 1)),
                      -ENOENT);
-    assert_int_equal(sl_store_token_insert(f->w, "t3", "policy", HASH "3", 1, 0), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "t3", "policy", STORETEST_HASH "3", 1, 0), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_token_each(f->w, count_tokens, &n), 0);
     assert_int_equal(n, 2);
 
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "t4", "policy", HASH "4", 1, 0), 0);
-    int rc = sl_store_token_insert(f->w, "t1", "policy", HASH "5", 1, 0);
+    assert_int_equal(sl_store_token_insert(f->w, "t4", "policy", STORETEST_HASH "4", 1, 0), 0);
+    int rc = sl_store_token_insert(f->w, "t1", "policy", STORETEST_HASH "5", 1, 0);
     if (rc == 0) {
         /* Sent ahead, refused unseen: the commit must not keep t4. */
         assert_int_equal(sl_store_commit(f->w), -EEXIST);
@@ -526,7 +492,7 @@ static int walk_event(void *arg, int64_t seq, const struct sl_event_row *ev)
 /* Batches come back as stored, in the order of their numbers. */
 static void test_event_batches(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     const struct sl_event_row one[] = {
         { "i1", "u1", 0, -1, 100 }, { "i1", "u2", 3, 2500, 101 }, { "i2", "u1", 9, -1, 102 },
     };
@@ -576,7 +542,7 @@ static void test_event_batches(void **state)
  * no item offered back to who escalated it. */
 static void test_claims(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     json_t *got = NULL;
     struct sl_queue_entry e;
 
@@ -660,7 +626,7 @@ static int offer_index(const struct offer_seen *o, const char *user)
  * (PostgreSQL sends both as multi-row statements). */
 static void test_offers(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct offer_seen o = { 0 };
 
     assert_int_equal(sl_store_begin(f->w), 0);
@@ -688,7 +654,7 @@ static void test_offers(void **state)
  * once on PostgreSQL), with quotes and backslashes, comes back whole. */
 static void test_big_rows(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     size_t len = 1 << 20;
     char *upload = malloc(len + 64), id[16];
 
@@ -700,7 +666,8 @@ static void test_big_rows(void **state)
     for (int i = 0; i < 12; i++) {
         snprintf(id, sizeof(id), "big%d", i);
         const struct sl_item_row row = { .id = id, .creator = "bo", .state = "pending",
-                                         .upload = upload, .upload_hash = HASH, .now_ms = 1 };
+                                         .upload = upload, .upload_hash = STORETEST_HASH,
+                                         .now_ms = 1 };
         assert_int_equal(sl_store_item_insert(f->w, &row), 0);
     }
     assert_int_equal(sl_store_commit(f->w), 0);
@@ -720,24 +687,19 @@ static void test_big_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_counts_on_insert, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_counts_follow_state_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollback_leaves_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_backfills, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reader_sees_committed_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_merge_tags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_event_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_big_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_offers, setup, teardown),
+        storetest_case_writer(test_counts_on_insert),
+        storetest_case_writer(test_counts_follow_state_changes),
+        storetest_case_writer(test_rollback_leaves_counts),
+        storetest_case_writer(test_migration_backfills),
+        storetest_case_writer(test_reader_sees_committed_counts),
+        storetest_case_writer(test_merge_tags),
+        storetest_case_writer(test_refusals),
+        storetest_case_writer(test_event_batches),
+        storetest_case_writer(test_claims),
+        storetest_case_writer(test_big_rows),
+        storetest_case_writer(test_offers),
     };
 
     /* Migrations log at info level; keep the test output to what matters. */
-    sl_log_set_level(SL_LOG_WARN);
-    if (storetest_postgres())
-        printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    storetest_cleanup();
-    return failed;
+    return storetest_run(tests, SL_LOG_WARN);
 }

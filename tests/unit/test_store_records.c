@@ -20,51 +20,12 @@
 
 /* {====================== Helpers ====================================== */
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-struct fx {
-    char *dir;                  /* a scratch folder (tests/lua/util.c) */
-    char where[1024];           /* the store setting: "" for SQLite in dir */
-    struct sl_store *w;         /* the writer */
-    struct sl_store *r;         /* a reader */
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->dir = temp_dir();
-    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    sl_store_free(f->r);
-    sl_store_free(f->w);
-    remove_dir(f->dir);
-    free(f);
-    return 0;
-}
-
 static void item(struct sl_store *w, const char *id, int64_t now_ms)
 {
     const struct sl_item_row row = { .id = id, .creator = "cy", .state = "in_review",
-                                     .upload = "{\"title\": \"t\"}", .upload_hash = HASH,
+                                     .upload = "{\"title\": \"t\"}", .upload_hash = STORETEST_HASH,
                                      .now_ms = now_ms };
     assert_int_equal(sl_store_item_insert(w, &row), 0);
-}
-
-/* A write's answer, refusals sent ahead included (store.h). */
-static int synced(struct sl_store *s, int rc)
-{
-    return rc < 0 ? rc : sl_store_sync(s);
 }
 
 static const char *str_at(json_t *list, size_t i, const char *key)
@@ -83,7 +44,7 @@ static json_int_t int_at(json_t *list, size_t i, const char *key)
  * the served reporters' standing. */
 static void test_reports(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct sl_report_facts facts;
     int64_t n = -1;
     double weight = -1;
@@ -102,7 +63,7 @@ static void test_reports(void **state)
     assert_false(facts.served);
     assert_int_equal(sl_store_report_add(f->w, "r1", "vic", false, 0.25, 200), 0);
     /* A second report of una's: refused, and not counted for her. */
-    assert_int_equal(synced(f->w, sl_store_report_add(f->w, "r1", "una", true, 1.0, 300)),
+    assert_int_equal(storetest_synced(f->w, sl_store_report_add(f->w, "r1", "una", true, 1.0, 300)),
                      -EEXIST);
     assert_int_equal(sl_store_report_facts(f->w, "r1", "una", &facts), 0);
     assert_true(facts.already);
@@ -180,14 +141,14 @@ static int each_user(void *arg, const char *id, const char *city, const char *in
  * changes nothing. */
 static void test_user_seen(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct seen s = { 0 };
 
     assert_int_equal(sl_store_begin(f->w), 0);
     assert_int_equal(sl_store_user_upsert(f->w, "wes", "oslo", "[\"cats\"]", 1), 0);
-    assert_int_equal(synced(f->w, sl_store_user_seen(f->w, "wes", 5000)), 0);
-    assert_int_equal(synced(f->w, sl_store_user_seen(f->w, "wes", 4000)), 0);
-    assert_int_equal(synced(f->w, sl_store_user_seen(f->w, "nobody", 9000)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_user_seen(f->w, "wes", 5000)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_user_seen(f->w, "wes", 4000)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_user_seen(f->w, "nobody", 9000)), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_users_each(f->r, each_user, &s), 0);
     assert_int_equal(s.n, 1);
@@ -216,12 +177,13 @@ static int each_token(void *arg, const char *name, const char *role, const char 
 /* Expiry kept (0: never), listed in name order with the creation time. */
 static void test_token_expiry(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct tokens t = { 0 };
 
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "zed", "ingest", HASH "1", 10, 0), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "amy", "admin", HASH "2", 20, 86400000), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "zed", "ingest", STORETEST_HASH "1", 10, 0), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "amy", "admin", STORETEST_HASH "2", 20,
+                                           86400000), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_token_each(f->r, each_token, &t), 0);
     assert_int_equal(t.n, 2);
@@ -239,7 +201,7 @@ static void test_token_expiry(void **state)
  * the listing, sla_ms and the overdue count per queue. */
 static void test_queue_sla(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     json_t *got = NULL;
 
     assert_int_equal(sl_store_begin(f->w), 0);
@@ -316,7 +278,7 @@ static void test_queue_sla(void **state)
  * PostgreSQL store was (SQLite's are test_store's). */
 static void test_pg_migrations(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct tokens t = { 0 };
     struct sl_audit_head h;
     struct sl_audit_check c = { .limit = 10 };
@@ -327,7 +289,7 @@ static void test_pg_migrations(void **state)
         skip();
     }
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "old", "admin", HASH, 1, 0), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "old", "admin", STORETEST_HASH, 1, 0), 0);
     struct sl_audit_rec rec = { .actor = "system", .action = "test", .ts_ms = 1 };
     assert_int_equal(sl_store_audit_append(f->w, &rec), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
@@ -360,18 +322,13 @@ static void test_pg_migrations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reports, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_user_seen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_token_expiry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_queue_sla, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pg_migrations, setup, teardown),
+        storetest_case(test_reports),
+        storetest_case(test_user_seen),
+        storetest_case(test_token_expiry),
+        storetest_case(test_queue_sla),
+        storetest_case(test_pg_migrations),
     };
 
     /* Migrations log at info level; keep the test output to what matters. */
-    sl_log_set_level(SL_LOG_WARN);
-    if (storetest_postgres())
-        printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    storetest_cleanup();
-    return failed;
+    return storetest_run(tests, SL_LOG_WARN);
 }
