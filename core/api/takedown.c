@@ -29,6 +29,7 @@ struct takedown_op {
     char actor[SL_ID_MAX + 8];
     char reason[4 * REASON_MAX + 1];
     char from[32];
+    struct sl_dist_standing_move standing;  /* the creator's, once removed */
 };
 
 /* Read and change the state in one transaction: a second takedown finds
@@ -39,6 +40,7 @@ static int takedown_apply(struct sl_commit_op *op, struct sl_store *w)
     int64_t now = sl_now_ms();
     int rc = sl_store_item_state(w, t->item, t->from);
 
+    memset(&t->standing, 0, sizeof(t->standing));
     if (rc < 0)
         return rc;
     if (strcmp(t->from, "removed") == 0)
@@ -48,7 +50,8 @@ static int takedown_apply(struct sl_commit_op *op, struct sl_store *w)
     /* Taking it down upholds whatever reports it had. */
     if ((rc = sl_store_item_set_state(w, t->item, "removed", now)) < 0 ||
         (rc = sl_store_queue_remove(w, t->item)) < 0 ||
-        (rc = sl_store_reports_judge(w, t->item, true)) < 0)
+        (rc = sl_store_reports_judge(w, t->item, true)) < 0 ||
+        (rc = sl_dist_standing_note(w, t->item, NULL, t->from, "removed", &t->standing)) < 0)
         return rc;
     return sl_store_audit_append(w, &rec);
 }
@@ -64,6 +67,7 @@ static void takedown_done(struct sl_commit_op *op, int rc)
     else {
         /* Distribution lets go only of what the store has removed. */
         sl_dist_withdrawn(t->r->srv, t->item);
+        sl_dist_standing_moved(t->r->srv, &t->standing);
         sl_http_reply_json(t->r, 200, json_pack("{s:s, s:s, s:s}", "id", t->item,
                                                 "state", "removed", "previous", t->from));
     }

@@ -128,6 +128,7 @@ struct upload_op {
     json_t *tags_after;         /* what distribution starts from */
     struct sl_outcome verdict;
     struct sl_dist_taken *taken;    /* approved: distribution's first changes */
+    struct sl_dist_standing_move standing;  /* the creator's, once stored */
     char state[32];             /* the state answered: new, or as stored */
     bool existed;
 };
@@ -139,6 +140,7 @@ static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
     char stored_hash[SL_SHA256_HEX_LEN + 1];
     int64_t now = sl_now_ms();
 
+    memset(&u->standing, 0, sizeof(u->standing));  /* a run of a batch rolled back */
     int rc = sl_store_item_peek(w, u->id, stored_hash, u->state);
     u->existed = rc == 0;
     if (rc == 0) {
@@ -171,6 +173,8 @@ static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
         rc = sl_store_queue_put(w, u->id, v->queue, v->priority, v->reason, NULL, now);
     if (rc == 0 && u->taken)
         rc = sl_dist_taken_write(u->taken, w);
+    if (rc == 0)
+        rc = sl_dist_standing_note(w, u->id, u->creator, NULL, u->state, &u->standing);
     return rc;
 }
 
@@ -220,6 +224,7 @@ static void upload_done(struct sl_commit_op *op, int rc)
         }
     } else {
         r->srv->uploads_total++;
+        sl_dist_standing_moved(srv, &u->standing);
         if (strcmp(u->state, "approved") == 0 && !u->taken)
             sl_dist_approved(r->srv, u->id, &(struct sl_dist_item){
                                  .upload = u->upload, .tags = u->tags,

@@ -565,6 +565,8 @@ int sl_dist_start(struct sl_server *srv)
     if (rc < 0)
         return rc;
     sl_dist_policy_changed(srv);
+    if ((rc = dist_standing_load(d)) < 0)
+        return rc;
     d->last_seen_write = sl_now_ms();
     struct resuming rg = { d, 0 };
     rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, &rg);
@@ -574,7 +576,8 @@ int sl_dist_start(struct sl_server *srv)
         return rc;
     d->last_head = sl_now_ms();
     d->last_regroup = d->last_head - REGROUP_EVERY_MS;     /* first pass now, in slices */
-    sl_info("distribution: %zu users loaded in %lld ms", sl_audience_user_count(d->aud),
+    sl_info("distribution: %zu users and %zu creators loaded in %lld ms",
+            sl_audience_user_count(d->aud), dist_standing_creators(d),
             (long long)(sl_now_ms() - t0));
     d->tick = event_new(srv->base, -1, EV_PERSIST, dist_tick, d);
     struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
@@ -600,6 +603,7 @@ void sl_dist_stop(struct sl_server *srv)
     free(d->due);
     free(d->seen_written);
     dist_pgroups_free(d);
+    dist_standing_free(d);
     sl_audience_free(d->aud);
     free(d);
     srv->dist = NULL;

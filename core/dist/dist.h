@@ -4,7 +4,10 @@
 #define SL_DIST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
+
+#include "lib/id.h"
 
 struct sl_server;
 struct evbuffer;
@@ -62,9 +65,23 @@ void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_
  * (followers, uploads, rejections) and the platform's size (users, and those
  * seen within the policy's active window, a day when it sets none). */
 void sl_dist_item_context(struct sl_server *srv, struct sl_item *item);
-/* Its audience's part alone (followers, platform), for a thread that reads
- * the creator's standing through a store connection of its own. */
-void sl_dist_item_audience(struct sl_server *srv, struct sl_item *item);
+
+/*
+ * The creators' standing is kept in memory (dist/standing.c), so every
+ * write that adds an item or moves one into or out of state rejected says
+ * so: sl_dist_standing_note() on the commit thread, in the write's
+ * transaction (it reads the item's creator through w when creator is NULL
+ * and the move matters), then sl_dist_standing_moved() on the loop once
+ * the write committed. from NULL: a new item. 0 or a negative errno.
+ */
+struct sl_dist_standing_move {
+    char creator[SL_ID_MAX + 1];    /* "": the move changes no standing */
+    int64_t uploads, rejections;    /* what it adds to them */
+};
+struct sl_store;
+int sl_dist_standing_note(struct sl_store *w, const char *item, const char *creator,
+                          const char *from, const char *to, struct sl_dist_standing_move *m);
+void sl_dist_standing_moved(struct sl_server *srv, const struct sl_dist_standing_move *m);
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
 void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
 /* After a batch of sl_dist_event(): decide the waves it completed. */

@@ -41,6 +41,7 @@
  *   feed_page.c      a page of a user's feed
  *   figures.c        an item's journey, /v1/stats figures, /metrics
  *   wave_replay.c    wave decisions replayed on recorded waves
+ *   standing.c       creators' uploads and rejections, in memory
  */
 
 #define TICK_MS 1000
@@ -202,6 +203,7 @@ struct sl_dist {
      * instead of going to the commit thread. */
     struct dist_op **held_tail;
     bool held_lost;                 /* one of those could not be made */
+    struct standing *standing;      /* creators' uploads and rejections (standing.c) */
 };
 
 static inline struct sl_dist *D(struct sl_server *srv)
@@ -384,5 +386,15 @@ void dist_ask_groups(struct sl_dist *d, struct sl_lua *lua, uint32_t u);
 void dist_pgroups_policy_changed(struct sl_dist *d, struct sl_lua *lua);
 void dist_pgroups_step(struct sl_dist *d);
 void dist_pgroups_free(struct sl_dist *d);
+
+/* standing.c */
+/* Load every creator's standing from the store (at start). 0 or a
+ * negative errno. */
+int dist_standing_load(struct sl_dist *d);
+void dist_standing_free(struct sl_dist *d);
+/* The creator's uploads and rejections (0 and 0 for one never seen). */
+void dist_standing_get(struct sl_dist *d, const char *creator, int64_t *uploads,
+                       int64_t *rejections);
+size_t dist_standing_creators(const struct sl_dist *d);
 
 #endif

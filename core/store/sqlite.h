@@ -39,6 +39,7 @@ enum stmt {
     ST_ITEM_SET_STATE,
     ST_ITEM_STATE,
     ST_CREATOR_STANDING,
+    ST_CREATORS_EACH,
     ST_ITEM_MERGE_TAGS,
     /* sqlite_audit.c */
     ST_AUDIT_HEAD,

@@ -93,6 +93,13 @@ int sl_store_item_merge_tags(struct sl_store *s, const char *id, const char *tag
 /* How many items the creator uploaded, and how many of them were rejected. */
 int sl_store_creator_standing(struct sl_store *s, const char *creator,
                               int64_t *uploads, int64_t *rejections);
+/* The same for every creator with an item, in no particular order, for the
+ * loop to keep them in memory from the start; fn returning nonzero stops
+ * the walk (the caller keeps its own error). */
+int sl_store_creators_each(struct sl_store *s,
+                           int (*fn)(void *arg, const char *creator, int64_t uploads,
+                                     int64_t rejections),
+                           void *arg);
 /* }===================================================================== */
 
 /* {====================== Audit ======================================== */

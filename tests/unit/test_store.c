@@ -247,6 +247,46 @@ static void test_rollback_leaves_counts(void **state)
     STATES(f->w, "{\"pending\": 2, \"approved\": 2, \"rejected\": 3, \"in_review\": 1}");
 }
 
+static int gather_creator(void *arg, const char *creator, int64_t uploads, int64_t rejections)
+{
+    json_t *all = arg;
+
+    json_object_set_new(all, creator, json_pack("[I, I]", (json_int_t)uploads,
+                                                (json_int_t)rejections));
+    return json_object_size(all) >= 100;    /* the stop, when a test asks for it */
+}
+
+static int stop_at_once(void *arg, const char *creator, int64_t uploads, int64_t rejections)
+{
+    (void)creator, (void)uploads, (void)rejections;
+    ++*(int *)arg;
+    return 1;
+}
+
+/* Every creator's standing at once, as the loop loads it at start. */
+static void test_creators_each(void **state)
+{
+    struct fx *f = *state;
+    json_t *all = json_object(), *want;
+    int calls = 0;
+
+    assert_int_equal(sl_store_creators_each(f->w, gather_creator, all), 0);
+    assert_int_equal(json_object_size(all), 0);
+    seed(f->w);
+    set_state(f->w, "b2", "rejected");
+    assert_int_equal(sl_store_creators_each(f->w, gather_creator, all), 0);
+    want = json_loads("{\"alice\": [4, 2], \"bob\": [2, 1], \"carol\": [1, 1]}", 0, NULL);
+    assert_true(json_equal(all, want));
+    /* A nonzero answer stops the walk; the statement is ready for the next. */
+    assert_int_equal(sl_store_creators_each(f->w, stop_at_once, &calls), 0);
+    assert_int_equal(calls, 1);
+    json_object_clear(all);
+    assert_int_equal(sl_store_creators_each(f->w, gather_creator, all), 0);
+    assert_true(json_equal(all, want));
+    json_decref(want);
+    json_decref(all);
+}
+
 static void exec_raw(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
@@ -381,6 +421,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_counts_on_insert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counts_follow_state_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_leaves_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_creators_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_backfills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_sees_committed_counts, setup, teardown),
     };
