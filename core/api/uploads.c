@@ -291,7 +291,7 @@ static int review(struct sl_request *r, json_t *body, struct upload_op *u,
     }
     /* Confidences to the precision of every answer, so that the stored
      * tags read back as they were first answered. */
-    u->tags = json_dumps(item->tags, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+    u->tags = sl_json_sorted(item->tags, 12);
     u->matches = dump_array(item->matches);
     u->reasons = dump_array(reasons);
     u->verdict_json = verdict_text(&u->verdict);

@@ -2,6 +2,7 @@
 /* Strict JSON parsing and the field readers that validate request bodies. */
 #include "lib/json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,6 +191,7 @@ int sl_json_only_keys(json_t *obj, const char *const *allowed, struct sl_error *
 struct canon {
     char *p;
     size_t len, cap;
+    int precision;              /* significant digits of reals */
     bool failed;
 };
 
@@ -257,6 +259,38 @@ static void canon_string(struct canon *c, const char *s, size_t len)
     c->len += (size_t)(p - start);
 }
 
+/* jansson's format of a real (jsonp_dtostr): "%.*g", then ".0" when that
+ * would read back as an integer, and the exponent without its '+' or
+ * leading zeros. The daemon never sets a locale: the point is '.'. */
+static void canon_real(struct canon *c, double v)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf) - 2, "%.*g", c->precision, v);
+
+    if (n < 0 || (size_t)n >= sizeof(buf) - 2) {
+        c->failed = true;
+        return;
+    }
+    size_t len = (size_t)n;
+    if (!memchr(buf, '.', len) && !memchr(buf, 'e', len)) {
+        memcpy(buf + len, ".0", 2);
+        len += 2;
+    }
+    char *e = memchr(buf, 'e', len);
+    if (e != NULL) {
+        char *start = e + 1, *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (end < buf + len && *end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, len - (size_t)(end - buf));
+            len -= (size_t)(end - start);
+        }
+    }
+    canon_put(c, buf, len);
+}
+
 static int key_order(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -307,19 +341,9 @@ static void canon_value(struct canon *c, json_t *v)
     case JSON_INTEGER:
         canon_put(c, num, (size_t)(sl_json_put_int(num, json_integer_value(v)) - num));
         break;
-    case JSON_REAL: {
-        /* Rare in uploads (signals), and jansson's number format has its
-         * own rules (exponents, a ".0" suffix): its own dump of the one
-         * number. */
-        char *text = json_dumps(v, JSON_ENCODE_ANY);
-        if (text == NULL) {
-            c->failed = true;
-            return;
-        }
-        canon_put(c, text, strlen(text));
-        free(text);
+    case JSON_REAL:
+        canon_real(c, json_real_value(v));
         break;
-    }
     case JSON_TRUE:
         canon_put(c, "true", 4);
         break;
@@ -334,9 +358,14 @@ static void canon_value(struct canon *c, json_t *v)
 
 char *sl_json_canonical(const json_t *v)
 {
-    struct canon c = { 0 };
+    return sl_json_sorted(v, 17);
+}
 
-    if (v == NULL)
+char *sl_json_sorted(const json_t *v, int precision)
+{
+    struct canon c = { .precision = precision };
+
+    if (v == NULL || precision < 1 || precision > 31)
         return NULL;
     /* Keys sorted, no white space, UTF-8 kept as is: equal values give equal text. */
     canon_value(&c, (json_t *)v);

@@ -448,6 +448,32 @@ static void test_canonical_is_janssons(void **state)
     }
 }
 
+/* ... and with fewer digits to reals, what jansson writes with them. */
+static void test_sorted_is_janssons(void **state)
+{
+    static const double nice[] = { 0, -0.0, 1, 0.7, 0.25, 0.1, 1e20, 1e-5, 123456789012.0,
+                                   0.30000000000000004, 1e100, 5e-324, 1.7976931348623157e308,
+                                   0.99999999999999, 9.9999999999995e-7 };
+    unsigned seed = 20261205;
+    (void)state;
+    for (int i = 0; i < 3000 + (int)(sizeof(nice) / sizeof(nice[0])); i++) {
+        json_t *v = i < 3000 ? random_value(&seed, 0) : json_real(nice[i - 3000]);
+        int precision = i < 3000 ? 1 + rand_r(&seed) % 17 : 12;
+        char *ours = sl_json_sorted(v, precision);
+        char *theirs = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+                                      JSON_REAL_PRECISION(precision));
+        assert_non_null(ours);
+        assert_non_null(theirs);
+        if (strcmp(ours, theirs) != 0)
+            fail_msg("value %d, precision %d:\n ours   %s\n theirs %s", i, precision, ours,
+                     theirs);
+        free(ours);
+        free(theirs);
+        json_decref(v);
+    }
+    assert_null(sl_json_sorted(NULL, 12));
+}
+
 /* ====== sl_error_set ====== */
 
 static void test_error_set(void **state)
@@ -574,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_only_keys),
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_canonical_is_janssons),
+        cmocka_unit_test(test_sorted_is_janssons),
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_put_string),
         cmocka_unit_test(test_put_int),
