@@ -238,7 +238,7 @@ static int bad_head(struct sl_conn *c, const char *why)
 {
     c->keep_alive = false;
     c->discard = true;
-    sl_http_begin(c->h, c, NULL, why, NULL);
+    sl_http_begin(c->h, c, NULL, NULL, why, NULL);
     if (c->phase != PH_WRITING)
         conn_free(c);
     return -1;
@@ -317,9 +317,7 @@ static int read_head(struct sl_conn *c)
     c->body_len = c->trailer_len = 0;
     bool expect = hd->expect_continue && hd->minor == 1;
     struct sl_request *r = NULL;
-    int rc = sl_http_begin(c->h, c, hd, NULL, &r);
-    free(buf);
-    free(hd);
+    int rc = sl_http_begin(c->h, c, hd, buf, NULL, &r);
     if (rc != 0) {
         if (c->phase == PH_WRITING)
             return 1;           /* answered already */
@@ -489,7 +487,47 @@ static const char *http_date(void)
     return buf;
 }
 
-void sl_conn_respond(struct sl_request *r, int status, const char *reason)
+/* An answer's head, written in one piece: what does not fit in the
+ * buffer goes out first. */
+struct head {
+    struct evbuffer *out;
+    size_t n;
+    char b[1024];
+};
+
+static void head_put(struct head *hd, const char *s, size_t len)
+{
+    if (hd->n + len > sizeof(hd->b)) {
+        evbuffer_add(hd->out, hd->b, hd->n);
+        hd->n = 0;
+        if (len > sizeof(hd->b)) {
+            evbuffer_add(hd->out, s, len);
+            return;
+        }
+    }
+    memcpy(hd->b + hd->n, s, len);
+    hd->n += len;
+}
+
+static void head_str(struct head *hd, const char *s)
+{
+    head_put(hd, s, strlen(s));
+}
+
+/* Decimal, for the status and the length: no printf on every answer. */
+static void head_num(struct head *hd, unsigned long long v)
+{
+    char tmp[24];
+    int n = sizeof(tmp);
+
+    do
+        tmp[--n] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    head_put(hd, tmp + n, sizeof(tmp) - (size_t)n);
+}
+
+void sl_conn_respond(struct sl_request *r, int status, const char *reason,
+                     const char *content_type)
 {
     struct sl_conn *c = r->conn;
     if (!c)
@@ -519,13 +557,37 @@ void sl_conn_respond(struct sl_request *r, int status, const char *reason)
     if (c->discard || !c->keep_alive || c->h->srv->draining ||
         (conn_hdr && strcasecmp(conn_hdr, "close") == 0))
         c->close_after = true;
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, reason, http_date());
-    TAILQ_FOREACH(kv, hdr, next)
-        if (strcasecmp(kv->key, "Content-Length") != 0 && strcasecmp(kv->key, "Connection") != 0)
-            evbuffer_add_printf(out, "%s: %s\r\n", kv->key, kv->value);
-    if (status != 204 && status != 304)
-        evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
-    evbuffer_add_printf(out, "%s\r\n", c->close_after ? "Connection: close\r\n" : "");
+    struct head hd;
+    hd.out = out;
+    hd.n = 0;
+    head_str(&hd, "HTTP/1.1 ");
+    head_num(&hd, (unsigned)status);
+    head_str(&hd, " ");
+    head_str(&hd, reason);
+    head_str(&hd, "\r\nDate: ");
+    head_str(&hd, http_date());
+    head_str(&hd, "\r\n");
+    if (content_type) {
+        head_str(&hd, "Content-Type: ");
+        head_str(&hd, content_type);
+        head_str(&hd, "\r\n");
+    }
+    TAILQ_FOREACH(kv, hdr, next) {
+        if (strcasecmp(kv->key, "Content-Length") == 0 || strcasecmp(kv->key, "Connection") == 0 ||
+            (content_type && strcasecmp(kv->key, "Content-Type") == 0))
+            continue;
+        head_str(&hd, kv->key);
+        head_str(&hd, ": ");
+        head_str(&hd, kv->value);
+        head_str(&hd, "\r\n");
+    }
+    if (status != 204 && status != 304) {
+        head_str(&hd, "Content-Length: ");
+        head_num(&hd, len);
+        head_str(&hd, "\r\n");
+    }
+    head_str(&hd, c->close_after ? "Connection: close\r\n\r\n" : "\r\n");
+    evbuffer_add(out, hd.b, hd.n);
     if (c->head_only)
         evbuffer_drain(body, len);
     else
