@@ -220,6 +220,9 @@ def requests_for(kind, d, args, tag):
         body = ndjson_body(args.batch)
         return lambda k: ("POST", "/v1/events", body, "application/x-ndjson")
     if kind == "feed":
+        # As in bench/run, where uploads-full fills the readers' inboxes first.
+        Load(d, args.conns).run(lambda k: ("POST", "/v1/uploads", upload_body(tag + "f", k),
+                                           "application/json"), args.fill)
         return lambda k: ("GET", "/v1/feed/bench-reader-%d?tab=mixed&limit=10"
                           % ((k * 7919) % args.readers + 1), None, None)
     if kind == "events-waves":
@@ -298,6 +301,8 @@ def main():
     ap.add_argument("-c", "--conns", type=int, default=8, help="connections (default 8)")
     ap.add_argument("--readers", type=int, default=500)
     ap.add_argument("--batch", type=int, default=1000, help="events per ndjson request")
+    ap.add_argument("--fill", type=int, default=5000,
+                    help="uploads before the feed kind, to fill the inboxes")
     ap.add_argument("--full", action="store_true",
                     help="the shipped policies and plugins for every kind")
     ap.add_argument("--keep", action="store_true")

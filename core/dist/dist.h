@@ -95,14 +95,15 @@ enum sl_dist_tab { SL_DIST_TAB_FOLLOW, SL_DIST_TAB_NEARBY, SL_DIST_TAB_DISCOVER,
 
 /*
  * The next page of user's feed on tab, at most limit (1..SL_DIST_FEED_MAX)
- * items, as a new array of {id, creator, source, stage} that the caller owns.
- * Serving is recorded here: the items leave the user's inbox (none comes
- * twice), count in the feed shares and their creators' exposure, and the
- * store is told they were served. A user the audience does not know gets an
- * empty page. NULL when out of memory; then nothing was served.
+ * items, as the JSON text of an array of {id, creator, source, stage}
+ * (*len bytes, not NUL-terminated; the caller frees it). Serving is
+ * recorded here: the items leave the user's inbox (none comes twice),
+ * count in the feed shares and their creators' exposure, and the store is
+ * told they were served. A user the audience does not know gets an empty
+ * page. NULL when out of memory; then nothing was served.
  */
-json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
-                     size_t limit);
+char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
+                   size_t limit, size_t *len);
 
 /* What the one-second timer does: end the waves whose time came, write
  * what is written behind. Also right after the clock was moved forward. */

@@ -235,7 +235,8 @@ struct dist_op {
     char **offers;                  /* user ids offered in wave_n */
     size_t noffers;
     int source;
-    bool served;                    /* offers: mark these served instead */
+    bool served;                    /* a feed page: item names the user, offers the
+                                       items served to them, to mark served */
     bool nomem;                     /* a copy failed: not stored */
     struct dist_op *held_next;      /* taken uploads: the next change */
 };
@@ -291,7 +292,9 @@ void dist_op_queue(struct dist_op *o, const char *queue);
 void dist_op_offers(struct dist_op *o, size_t n, int source);
 void dist_op_offer(struct dist_op *o, const char *user);
 /* The user was served the item. */
-void dist_op_served(struct dist_op *o, const char *user);
+/* o (made for a user, not an item) marks the n items then given with
+ * dist_op_offer as served to that user: one change for a feed page. */
+void dist_op_served(struct dist_op *o, size_t n);
 /* Store the item's plan and the wave as they are now. */
 void dist_op_plan(struct dist_op *o, const struct ditem *it);
 void dist_op_wave(struct dist_op *o, const struct wave *w);

@@ -55,7 +55,7 @@ int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written)
     if (rc == 0 && o->wave_n > 0)
         rc = sl_store_wave_put(w, o->item, o->wave_n, o->wave);
     for (size_t i = 0; rc == 0 && i < o->noffers; i++)
-        rc = o->served ? sl_store_offer_served(w, o->item, o->offers[i])
+        rc = o->served ? sl_store_offer_served(w, o->offers[i], o->item)
                        : sl_store_offer_add(w, o->item, o->offers[i], o->wave_n, o->source);
     return rc;
 }
@@ -68,7 +68,10 @@ static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
 static void dist_done(struct sl_commit_op *op, int rc)
 {
     struct dist_op *o = (struct dist_op *)op;
-    if (rc < 0)
+    if (rc < 0 && o->served)
+        sl_err("distribution: storing which items user %s was served failed: %s", o->item,
+               strerror(-rc));
+    else if (rc < 0)
         sl_err("distribution: storing a change of item %s failed: %s", o->item,
                strerror(-rc));
     dist_op_free(o);
@@ -164,12 +167,11 @@ void dist_op_offer(struct dist_op *o, const char *user)
         o->offers[o->noffers++] = id;
 }
 
-void dist_op_served(struct dist_op *o, const char *user)
+void dist_op_served(struct dist_op *o, size_t n)
 {
     if (!o)
         return;
-    dist_op_offers(o, 1, 0);
-    dist_op_offer(o, user);
+    dist_op_offers(o, n, 0);
     o->served = true;
 }
 

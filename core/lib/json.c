@@ -384,6 +384,11 @@ char *sl_json_put_string(char *p, const char *s)
 
     *p++ = '"';
     while (*u) {
+        /* Ids, names and most text: plain ASCII, copied as it comes. */
+        if (*u >= 0x20 && *u < 0x80 && *u != '"' && *u != '\\') {
+            *p++ = (char)*u++;
+            continue;
+        }
         /* NUL-terminated: a NUL ends a sequence before the 4 bytes. */
         size_t n = sl_utf8_seq(u, 4);
         if (n == 0) {
