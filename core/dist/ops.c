@@ -179,7 +179,7 @@ void dist_op_served(struct dist_op *o, size_t n)
  * enough: it is judged again when read back. */
 static char *put_share(char *p, double v)
 {
-    return p + snprintf(p, 32, "%.9g", v);
+    return sl_json_put_g(p, v, 9);
 }
 
 /* The plan as the store keeps it. */

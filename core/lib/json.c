@@ -265,13 +265,8 @@ static void canon_string(struct canon *c, const char *s, size_t len)
 static void canon_real(struct canon *c, double v)
 {
     char buf[64];
-    int n = snprintf(buf, sizeof(buf) - 2, "%.*g", c->precision, v);
+    size_t len = (size_t)(sl_json_put_g(buf, v, c->precision) - buf);
 
-    if (n < 0 || (size_t)n >= sizeof(buf) - 2) {
-        c->failed = true;
-        return;
-    }
-    size_t len = (size_t)n;
     if (!memchr(buf, '.', len) && !memchr(buf, 'e', len)) {
         memcpy(buf + len, ".0", 2);
         len += 2;
@@ -365,7 +360,7 @@ char *sl_json_sorted(const json_t *v, int precision)
 {
     struct canon c = { .precision = precision };
 
-    if (v == NULL || precision < 1 || precision > 31)
+    if (v == NULL || precision < 1 || precision > 17)
         return NULL;
     /* Keys sorted, no white space, UTF-8 kept as is: equal values give equal text. */
     canon_value(&c, (json_t *)v);
@@ -412,6 +407,61 @@ char *sl_json_put_string(char *p, const char *s)
     }
     *p++ = '"';
     return p;
+}
+
+/* 10^0 .. 10^15, exact in a double. */
+static const double pow10s[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                 1e11, 1e12, 1e13, 1e14, 1e15 };
+
+/*
+ * The common case without printf: v the double nearest to a decimal D of
+ * at most precision (<= 15) significant digits, D at least 1e-4 and below
+ * 10^precision. Then "%.*g" writes D: v is within half an ulp of D
+ * (2^-53 of it), far less than half a step of precision digits (at least
+ * 5e-16 of it), so rounding v to precision digits gives D, and %g writes
+ * it in fixed notation without trailing zeros. NULL when v is not such a
+ * number.
+ */
+static char *put_short_g(char *p, double v, int precision)
+{
+    double a = v < 0 ? -v : v;
+
+    if (precision > 15 || !(a >= 1e-4 && a < pow10s[precision]))
+        return NULL;
+    for (int m = 0; m <= precision; m++) {
+        double s = a * pow10s[m];
+        if (s >= pow10s[precision])
+            return NULL;                /* more digits than precision */
+        double k = (double)(long long)(s + 0.5);
+        if (k >= pow10s[precision] || k / pow10s[m] != a)
+            continue;
+        unsigned long long digits = (unsigned long long)k;
+        unsigned long long whole = digits / (unsigned long long)pow10s[m];
+        unsigned long long frac = digits % (unsigned long long)pow10s[m];
+        if (v < 0)
+            *p++ = '-';
+        p = sl_json_put_int(p, (long long)whole);
+        if (m > 0) {
+            *p++ = '.';
+            for (int i = m - 1; i >= 0; i--) {
+                p[i] = (char)('0' + frac % 10);
+                frac /= 10;
+            }
+            p += m;
+        }
+        return p;
+    }
+    return NULL;
+}
+
+char *sl_json_put_g(char *p, double v, int precision)
+{
+    char *end = put_short_g(p, v, precision);
+
+    if (end)
+        return end;
+    int n = snprintf(p, 32, "%.*g", precision, v);
+    return p + (n > 0 && n < 32 ? n : 0);
 }
 
 char *sl_json_put_lit(char *p, const char *s)

@@ -448,6 +448,39 @@ static void test_canonical_is_janssons(void **state)
     }
 }
 
+/* sl_json_put_g writes what printf's %.*g writes: short decimals (its way
+ * without printf), their neighbours, and numbers of every magnitude. */
+static void test_put_g(void **state)
+{
+    unsigned seed = 17;
+    char ours[40], theirs[40];
+    (void)state;
+    for (int i = 0; i < 200000; i++) {
+        int precision = 1 + rand_r(&seed) % 17;
+        double v;
+        switch (i % 4) {
+        case 0:     /* a decimal k / 10^m */
+            v = (double)(rand_r(&seed) % 2000000) / pow(10, rand_r(&seed) % 12);
+            break;
+        case 1:     /* the same, one ulp away */
+            v = nextafter((double)(rand_r(&seed) % 100000) / pow(10, rand_r(&seed) % 8),
+                          rand_r(&seed) % 2 ? 1e300 : -1e300);
+            break;
+        case 2:     /* anything */
+            v = ldexp((double)rand_r(&seed) / RAND_MAX, rand_r(&seed) % 200 - 100);
+            break;
+        default:    /* halfway-looking cases: x.5 at the last digit */
+            v = ((double)(rand_r(&seed) % 1000000) + 0.5) / pow(10, rand_r(&seed) % 10);
+        }
+        if (rand_r(&seed) % 2)
+            v = -v;
+        *sl_json_put_g(ours, v, precision) = '\0';
+        snprintf(theirs, sizeof(theirs), "%.*g", precision, v);
+        if (strcmp(ours, theirs) != 0)
+            fail_msg("%.17g at precision %d: ours %s, printf %s", v, precision, ours, theirs);
+    }
+}
+
 /* ... and with fewer digits to reals, what jansson writes with them. */
 static void test_sorted_is_janssons(void **state)
 {
@@ -601,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_canonical_is_janssons),
         cmocka_unit_test(test_sorted_is_janssons),
+        cmocka_unit_test(test_put_g),
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_put_string),
         cmocka_unit_test(test_put_int),
