@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Strict JSON parsing and the field readers that validate request bodies. */
 #include "lib/json.h"
+#include "lib/json_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,8 +80,10 @@ json_t *sl_json_parse(const char *buf, size_t len, bool want_object,
                       struct sl_error *err)
 {
     json_error_t jerr;
-    json_t *v;
+    json_t *v = sl_json_fast_parse(buf, len, want_object);
 
+    if (v != NULL)
+        return v;
     if (prescan(buf, len, want_object, err) < 0)
         return NULL;
     /* Without JSON_ALLOW_NUL jansson refuses \u0000, and it always refuses
