@@ -37,7 +37,7 @@ enum phase {
     PH_IDLE,        /* no byte of the next request yet */
     PH_HEAD,        /* a request head is arriving: the header deadline runs */
     PH_BODY,        /* its body is arriving: the body deadline runs */
-    PH_HANDLER,     /* the request is with its handler; reading pauses */
+    PH_HANDLER,     /* the request is with its handler; reading holds at a few KiB */
     PH_WRITING,     /* the answer is going out */
     PH_LINGER,      /* answered, closing: what the client still sends is read and dropped */
 };
@@ -54,6 +54,7 @@ struct sl_conn {
     bool refusal;           /* refused at accept: not counted, answered and closed */
     bool close_after;       /* close once the answer is out */
     bool discard;           /* a body is left unread: drop it and linger before closing */
+    bool peer_done;         /* the client shut its side after its request */
     unsigned char addr[16]; /* the peer's address (IPv4 as ::ffff:a.b.c.d) */
     char peer[64];          /* for the log */
     /* the request being read */
@@ -74,6 +75,22 @@ static void arm(struct sl_conn *c, int seconds)
 {
     struct timeval tv = { seconds, 0 };
     evtimer_add(c->timer, &tv);
+}
+
+/*
+ * Reading stays on from accept to close: turning it off while a handler
+ * works and on again after the answer cost two epoll_ctl calls a request,
+ * as many system calls as reading and writing it. What a client sends
+ * meanwhile (pipelined requests) waits in the input buffer, held to
+ * READ_HELD bytes by a watermark, so a client still cannot queue work or
+ * memory without bound; between requests the buffer may hold a whole head.
+ */
+#define READ_HELD 4096
+#define READ_HEAD (SL_HTTP_HEAD_MAX + 1)
+
+static void read_limit(struct sl_conn *c, size_t high)
+{
+    bufferevent_setwatermark(c->bev, EV_READ, 0, high);
 }
 
 static void conn_free(struct sl_conn *c)
@@ -133,6 +150,10 @@ static struct sl_conn *conn_new(struct sl_http *h, evutil_socket_t fd, bool refu
     struct timeval wt = { h->srv->cfg.idle_timeout_seconds, 0 };
     bufferevent_set_timeouts(c->bev, NULL, &wt);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    /* Writing is on only while an answer waits for the socket (see
+     * sl_conn_respond): queuing output then schedules nothing. */
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HEAD);
     c->next = h->conns;
     if (h->conns)
         h->conns->prev = &c->next;
@@ -215,9 +236,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     struct sl_conn *c = arg;
 
     /* A client that sent its request and shut its side still reads the
-     * answer going out. */
-    if (c->phase == PH_WRITING && (what & BEV_EVENT_READING) && (what & BEV_EVENT_EOF)) {
+     * answer, while its handler works or as it goes out; the connection
+     * closes after it. */
+    if ((c->phase == PH_HANDLER || c->phase == PH_WRITING) && (what & BEV_EVENT_READING) &&
+        (what & BEV_EVENT_EOF)) {
         bufferevent_disable(bev, EV_READ);
+        c->peer_done = true;
         return;
     }
     /* EOF, a reset, or an answer the client stopped reading (the write
@@ -329,8 +353,10 @@ static int read_head(struct sl_conn *c)
         return read_body(c);
     c->phase = PH_BODY;
     arm(c, cfg->body_timeout_seconds);
-    if (expect && evbuffer_get_length(in) == 0)
+    if (expect && evbuffer_get_length(in) == 0) {
         bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        bufferevent_enable(c->bev, EV_WRITE);
+    }
     return 1;
 }
 
@@ -426,11 +452,12 @@ static int read_body(struct sl_conn *c)
         if (c->body_left > 0)
             return 0;
     }
-    /* Whole: reading pauses while the handler works, so pipelined requests
-     * wait in the socket and a client cannot queue work without bound. */
+    /* Whole: while the handler works, pipelined requests wait, at most
+     * READ_HELD bytes of them read, so a client cannot queue work or
+     * memory without bound. */
     evtimer_del(c->timer);
     c->phase = PH_HANDLER;
-    bufferevent_disable(c->bev, EV_READ);
+    read_limit(c, READ_HELD);
     sl_http_run(c->req);
     return 1;
 }
@@ -485,6 +512,31 @@ static const char *http_date(void)
         last = now;
     }
     return buf;
+}
+
+/* The answer is out and the connection stays: wait for the next request,
+ * which may be here already. The caller processes what is buffered: the
+ * loop's on_write at once; sl_conn_respond, which may run inside
+ * process() or long after (a commit's answer), through a deferred read
+ * callback, never by calling process() from within itself. */
+static void written(struct sl_conn *c)
+{
+    c->phase = PH_IDLE;
+    arm(c, c->h->srv->cfg.idle_timeout_seconds);
+    bufferevent_disable(c->bev, EV_WRITE);
+    read_limit(c, READ_HEAD);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Write what out holds to the socket now; true when all of it went.
+ * (A bufferevent keeps the start of its output frozen but while it
+ * writes itself; so does this.) */
+static bool write_now(struct sl_conn *c, struct evbuffer *out)
+{
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    return n >= 0 && evbuffer_get_length(out) == 0;
 }
 
 /* An answer's head, written in one piece: what does not fit in the
@@ -554,7 +606,7 @@ void sl_conn_respond(struct sl_request *r, int status, const char *reason,
         }
     }
     const char *conn_hdr = evhttp_find_header(hdr, "Connection");
-    if (c->discard || !c->keep_alive || c->h->srv->draining ||
+    if (c->discard || !c->keep_alive || c->peer_done || c->h->srv->draining ||
         (conn_hdr && strcasecmp(conn_hdr, "close") == 0))
         c->close_after = true;
     struct head hd;
@@ -595,8 +647,18 @@ void sl_conn_respond(struct sl_request *r, int status, const char *reason,
     c->phase = PH_WRITING;
     if (c->discard)
         bufferevent_enable(c->bev, EV_READ);    /* dropped as it comes */
-    else
-        bufferevent_disable(c->bev, EV_READ);
+    /* Most answers fit in the socket's buffer at once: written here, with
+     * no round through the event loop and no epoll_ctl to watch for the
+     * socket being writable. What does not fit goes out as it can. A
+     * closing connection takes the loop's road (on_write frees it). */
+    if (!c->close_after && write_now(c, out)) {
+        written(c);
+        /* A request pipelined behind this one is read already: no new
+         * byte will call on_read for it. */
+        if (evbuffer_get_length(in) > 0)
+            bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+        return;
+    }
     bufferevent_enable(c->bev, EV_WRITE);
 }
 
@@ -605,6 +667,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     struct sl_conn *c = arg;
     (void)bev;
 
+    bufferevent_disable(c->bev, EV_WRITE);
     if (c->phase != PH_WRITING)
         return;                 /* a 100 Continue went out */
     if (c->close_after) {
@@ -615,10 +678,7 @@ static void on_write(struct bufferevent *bev, void *arg)
             conn_free(c);
         return;
     }
-    /* Kept alive: wait for the next request, which may be here already. */
-    c->phase = PH_IDLE;
-    arm(c, c->h->srv->cfg.idle_timeout_seconds);
-    bufferevent_enable(c->bev, EV_READ);
+    written(c);
     process(c);
 }
 
