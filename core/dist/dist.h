@@ -84,6 +84,10 @@ int sl_dist_standing_note(struct sl_store *w, const char *item, const char *crea
 void sl_dist_standing_moved(struct sl_server *srv, const struct sl_dist_standing_move *m);
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
 void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
+/* A run of a batch's events of one item: as sl_dist_event for each, the
+ * item looked up once. */
+void sl_dist_item_events(struct sl_server *srv, const char *item, const char *const *users,
+                         const int *types, size_t n);
 /* After a batch of sl_dist_event(): decide the waves it completed. */
 void sl_dist_events_done(struct sl_server *srv);
 

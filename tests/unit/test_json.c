@@ -344,6 +344,18 @@ static void test_id_valid(void **state)
     assert_false(sl_id_valid("a/b"));
     assert_false(sl_id_valid("a\"b"));
     assert_false(sl_id_valid("a\nb"));
+
+    /* Every byte: the characters of ids and nothing else. */
+    for (int c = 1; c < 256; c++) {
+        char one[2] = { (char)c, '\0' };
+        bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == ':' || c == '@';
+        if (sl_id_valid(one) != want)
+            fail_msg("byte %d: %s", c, want ? "refused" : "accepted");
+        char two[3] = { 'x', (char)c, '\0' };
+        if (sl_id_valid(two) != (want || c == '.'))
+            fail_msg("byte %d after x", c);
+    }
 }
 
 static void test_only_keys(void **state)
