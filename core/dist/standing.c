@@ -18,7 +18,8 @@
  * upload, a plan and a wave decision read it without a store read. Loaded
  * whole at start, then moved on the loop by every change the store has
  * committed: a new item (api/uploads.c), a decision of people
- * (api/queue.c), a takedown (api/takedown.c). Distribution's own changes
+ * (api/queue.c), what people do to an item, one or in bulk (api/actions.c:
+ * takedown, review, restore). Distribution's own changes
  * never make an item rejected or take one out of that state. Exact after
  * a restart (the store's counts are kept in the same transactions as the
  * items); between two, exact for what this process committed.

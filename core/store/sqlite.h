@@ -101,6 +101,33 @@ enum stmt {
     ST_TOKEN_INSERT,
     ST_TOKEN_DELETE,
     ST_TOKEN_EACH,
+    /* sqlite_search.c */
+    ST_SEARCH_ROW,
+    ST_SEQ_MAX,
+    ST_SEQ_AT,
+    ST_INDEX_TEXT,
+    ST_INDEX_TAGS,
+    ST_INDEX_DECIDERS,
+    ST_INDEX_MARKS,
+    /* sqlite_jobs.c */
+    ST_JOB_INSERT,
+    ST_JOB_GET,
+    ST_JOB_PEEK,
+    ST_JOBS_LIST,
+    ST_JOBS_EACH,
+    ST_JOB_STATE,
+    ST_JOB_PROGRESS,
+    /* sqlite_matches.c */
+    ST_ITEM_HASHES,
+    ST_ITEM_ADD_MATCH,
+    /* sqlite_creators.c */
+    ST_CREATOR_STATES,
+    ST_CREATOR_REPORTS,
+    ST_CREATOR_REPORTED,
+    ST_REPORTER_STANDING,
+    ST_SUSPENSION_GET,
+    ST_SUSPENSION_SET,
+    ST_SUSPENSION_LIFT,
     ST__COUNT
 };
 
@@ -120,6 +147,8 @@ struct sl_store {
     bool audit_keyed;
     int64_t audit_keyed_from;
     struct sl_hmac_sha256 audit_mac;
+    /* sl_store_deadline(): statements stop past this sl_mono() time; 0 none. */
+    double deadline;
 };
 
 /* {====================== Statement helpers ============================ */
@@ -265,5 +294,15 @@ extern const char *const sl_sqlite_stats_sql[ST__COUNT];
 extern const char *const sl_sqlite_reports_sql[ST__COUNT];
 /* sqlite_tokens.c */
 extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
+/* sqlite_search.c */
+extern const char *const sl_sqlite_search_sql[ST__COUNT];
+/* The search's indexes of what the open transaction stored (at commit). */
+int sl_sqlite_index_new(struct sl_store *s);
+/* sqlite_jobs.c */
+extern const char *const sl_sqlite_jobs_sql[ST__COUNT];
+/* sqlite_matches.c */
+extern const char *const sl_sqlite_matches_sql[ST__COUNT];
+/* sqlite_creators.c */
+extern const char *const sl_sqlite_creators_sql[ST__COUNT];
 
 #endif

@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
 # A creator's standing (item.creator.uploads and .rejections), kept in memory:
-# every committed upload, decision and takedown moves it, a refused or
+# every committed upload, decision, takedown and bulk action moves it, a refused or
 # repeated request does not, and after a restart (SIGTERM or SIGKILL) it is
 # what the store counted.
 import os
 import signal
 import sys
+import time
 sys.dont_write_bytecode = True
 import sluicetest as st
 
@@ -93,6 +94,19 @@ def body(t):
     probe("c1", 9, 2, "after takedowns of a rejected and an approved item")
     probe("c2", 0, 0, "another creator is untouched")
 
+    # A bulk review sends rejected items back to people: no longer rejected.
+    up(d, "r1", "bad", creator="c4")
+    up(d, "r2", "bad", creator="c4")
+    r = d.post("/v1/bulk", {"action": "review", "reason": "again",
+                            "search": {"creator": "c4", "state": ["rejected"]}}, token=mod)
+    t.require(r.status == 202, "a bulk review of c4's rejected items is a job", r)
+    job, deadline = r.json["id"], time.monotonic() + 30
+    while d.get("/v1/bulk/" + job).json["state"] != "done":
+        t.require(time.monotonic() < deadline, "the bulk job is done within 30 s")
+        time.sleep(0.05)
+    t.check(d.get("/v1/bulk/" + job).json["acted"] == 2, "the bulk job acted on both")
+    probe("c4", 2, 0, "after a bulk review of its rejected items")
+
     # What the store counted is what memory held: a SIGKILL, then a start
     # that loads it, then a clean stop and a start again.
     d.signal(signal.SIGKILL)
@@ -100,6 +114,7 @@ def body(t):
     d.start()
     probe("c1", 10, 2, "after SIGKILL and a restart")
     probe("c0", 1, 0, "after SIGKILL and a restart, the first creator")
+    probe("c4", 3, 0, "after SIGKILL and a restart, the bulk-reviewed creator")
     up(d, "b1", "bad", creator="c3")
     probe("c3", 1, 1, "a new creator's rejected upload, after the restart")
     t.stopped(d)
