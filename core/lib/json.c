@@ -289,9 +289,14 @@ static void canon_real(struct canon *c, double v)
     canon_put(c, buf, len);
 }
 
-static int key_order(const void *a, const void *b)
+struct member {
+    const char *key;
+    json_t *value;
+};
+
+static int member_order(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
 }
 
 static void canon_value(struct canon *c, json_t *v)
@@ -300,28 +305,37 @@ static void canon_value(struct canon *c, json_t *v)
 
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
+        /* Members with their values, so that none is looked up again; an
+         * upload's dozen are put in order by insertion. */
         size_t n = json_object_size(v), i = 0;
-        const char *small[32], **keys = n <= 32 ? small : malloc(n * sizeof(*keys));
+        struct member small[32], *m = n <= 32 ? small : malloc(n * sizeof(*m));
         const char *key;
         json_t *x;
-        if (keys == NULL) {
+        if (m == NULL) {
             c->failed = true;
             return;
         }
-        json_object_foreach(v, key, x)
-            keys[i++] = key;
-        qsort(keys, n, sizeof(*keys), key_order);
+        json_object_foreach(v, key, x) {
+            size_t j = i++;
+            if (m == small) {
+                for (; j > 0 && strcmp(m[j - 1].key, key) > 0; j--)
+                    m[j] = m[j - 1];
+            }
+            m[j] = (struct member){ key, x };
+        }
+        if (m != small)
+            qsort(m, n, sizeof(*m), member_order);
         canon_put(c, "{", 1);
         for (i = 0; i < n; i++) {
             if (i)
                 canon_put(c, ",", 1);
-            canon_string(c, keys[i], strlen(keys[i]));
+            canon_string(c, m[i].key, strlen(m[i].key));
             canon_put(c, ":", 1);
-            canon_value(c, json_object_get(v, keys[i]));
+            canon_value(c, m[i].value);
         }
         canon_put(c, "}", 1);
-        if (keys != small)
-            free(keys);
+        if (m != small)
+            free(m);
         break;
     }
     case JSON_ARRAY:

@@ -460,6 +460,25 @@ static void test_canonical_is_janssons(void **state)
         free(theirs);
         json_decref(v);
     }
+    /* Objects of up to 70 members: put in order by insertion up to 32, by
+     * sorting beyond. */
+    for (int i = 0; i < 300; i++) {
+        json_t *o = json_object();
+        for (int k = i % 71; k > 0; k--) {
+            char key[16];
+            snprintf(key, sizeof(key), "%c%d", 'a' + rand_r(&seed) % 26, rand_r(&seed) % 100);
+            json_object_set_new(o, key, random_value(&seed, 3));
+        }
+        char *ours = sl_json_canonical(o);
+        char *theirs = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_non_null(ours);
+        assert_non_null(theirs);
+        if (strcmp(ours, theirs) != 0)
+            fail_msg("object %d:\n ours   %s\n theirs %s", i, ours, theirs);
+        free(ours);
+        free(theirs);
+        json_decref(o);
+    }
 }
 
 /* Equal, with objects' keys in the same order (what iteration shows). */
