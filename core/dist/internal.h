@@ -273,6 +273,22 @@ struct ditem *dist_item_get(struct sl_dist *d, const char *id);
 /* Out of the index, its audience handle released, freed. */
 void dist_item_drop(struct sl_dist *d, struct ditem *it);
 int dist_keep_interests(struct ditem *it, json_t *tags);
+/* An item into distribution: its audience handle (offered to nobody new
+ * when it had one), its interests from tags (parsed; may be NULL), copies
+ * of the texts; NULL when out of memory or without a creator. */
+struct ditem *dist_adopt(struct sl_dist *d, const char *id, const char *creator,
+                         const char *city, json_t *tags, const char *upload_text,
+                         const char *tags_text);
+/* A JSON text from the store, by json.c's reader; NULL for NULL or text
+ * it does not read. */
+json_t *dist_stored_json(const char *text);
+/* Start (resume.c): every distributing item back from the store, with
+ * who was offered and served it. 0 or a negative errno. */
+int dist_resume_all(struct sl_dist *d);
+/* A wave as wave_text() (ops.c) writes it, read without a JSON parser;
+ * -EINVAL for any other text (an older form, an escaped string): then
+ * dist_wave_restore() reads it parsed. */
+int dist_wave_read(struct wave *w, const char *text, size_t len);
 size_t dist_item_interests(const struct ditem *it, const char **out, size_t max);
 
 /* ops.c: a change is made with dist_op_new(), filled by the dist_op_*()

@@ -256,15 +256,37 @@ int sl_store_hashbank_each(struct sl_store *s,
 /* One wave of an item as JSON (audience, size, placed, stats, decision...). */
 int sl_store_wave_put(struct sl_store *s, const char *item, int n, const char *wave);
 int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out);
-/* Who was offered the item, in which wave, from which source. */
-int sl_store_offer_add(struct sl_store *s, const char *item, const char *user, int wave,
-                       int source);
+/* At start, in bulk: each wave of the items in state, item by item and in
+ * order of n, as the JSON text stored (text[0..len), borrowed). fn's
+ * non-zero answer stops the walk (0 is returned). */
+int sl_store_waves_each(struct sl_store *s, const char *state,
+                        int (*fn)(void *arg, const char *item, int n, const char *text,
+                                  size_t len),
+                        void *arg);
+/* Who was offered the item: the users[0..n) of one placement of a wave,
+ * from one source, stored as one record (n 0: nothing is written). */
+int sl_store_offer_wave(struct sl_store *s, const char *item, int wave, int source,
+                        const char *const *users, size_t n);
+/* Each user offered the item, in which wave, from which source, and
+ * whether a feed served it to them; a user offered it twice (approved
+ * again after a hold) comes once per placement. */
 int sl_store_offers_each(struct sl_store *s, const char *item,
                          int (*fn)(void *arg, const char *user, int wave, int source,
                                    bool served),
                          void *arg);
-/* A feed served the item to user. */
+/* A feed served the item to user: the mark is set once (setting it again
+ * changes nothing), whether or not an offer of it is stored. */
 int sl_store_offer_served(struct sl_store *s, const char *item, const char *user);
+/* At start, in bulk: each placement of the items in state (users[0..n),
+ * borrowed for the call), then each served mark of those items. fn's
+ * non-zero answer stops the walk (0 is returned). */
+int sl_store_offer_waves_each(struct sl_store *s, const char *state,
+                              int (*fn)(void *arg, const char *item, int wave, int source,
+                                        const char *const *users, size_t n),
+                              void *arg);
+int sl_store_served_each(struct sl_store *s, const char *state,
+                         int (*fn)(void *arg, const char *item, const char *user),
+                         void *arg);
 /* Loading the audience at start. */
 int sl_store_users_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *id, const char *city,

@@ -61,7 +61,10 @@ def stored(d, item):
         row = con.execute("SELECT state, plan FROM items WHERE id = ?", (item,)).fetchone()
         waves = [n for (n,) in con.execute("SELECT n FROM waves WHERE item = ? ORDER BY n",
                                            (item,))]
-        offers = sorted(con.execute("SELECT user, wave FROM offers WHERE item = ?", (item,)))
+        # A record per placement of a wave, its users each ended by a newline.
+        offers = sorted((u, wave) for wave, users in
+                        con.execute("SELECT wave, users FROM offer_waves WHERE item = ?", (item,))
+                        for u in users.split("\n")[:-1])
     finally:
         con.close()
     return {"state": row[0] if row else None, "plan": row[1] if row else None,

@@ -307,7 +307,48 @@ static int count_found(void *arg, int64_t seq, const char *id)
 
 /* Migrations 12 to 10 undone: creators' counts and suspensions, jobs, the
  * search's indexes, the items' seq. */
+/* What the offers' readers gave, as text. */
+struct offers {
+    char text[512];
+};
+
+static void offers_add(struct offers *o, const char *fmt, ...)
+{
+    va_list ap;
+    size_t len = strlen(o->text);
+
+    va_start(ap, fmt);
+    vsnprintf(o->text + len, sizeof(o->text) - len, fmt, ap);
+    va_end(ap);
+}
+
+static int collect_offer(void *arg, const char *user, int wave, int source, bool served)
+{
+    offers_add(arg, "%s %d %d%s;", user, wave, source, served ? " served" : "");
+    return 0;
+}
+
+static int collect_wave(void *arg, const char *item, int wave, int source,
+                        const char *const *users, size_t n)
+{
+    offers_add(arg, "%s %d %d ", item, wave, source);
+    for (size_t i = 0; i < n; i++)
+        offers_add(arg, "%s%s", i ? "," : "", users[i]);
+    offers_add(arg, ";");
+    return 0;
+}
+
+static int collect_served(void *arg, const char *item, const char *user)
+{
+    offers_add(arg, "%s %s;", item, user);
+    return 0;
+}
+
 #define UNDO_SEARCH \
+    "DROP TABLE offer_waves; DROP TABLE served;" \
+    "CREATE TABLE offers (item TEXT NOT NULL, user TEXT NOT NULL, wave INTEGER NOT NULL," \
+    "  source INTEGER NOT NULL, served INTEGER NOT NULL DEFAULT 0," \
+    "  PRIMARY KEY (item, user)) WITHOUT ROWID;" \
     "DROP TRIGGER creator_counted; DROP TRIGGER creator_recounted;" \
     "DROP TABLE creator_states; DROP TABLE suspensions;" \
     "DROP TABLE jobs;" \
@@ -353,6 +394,8 @@ static void test_migration_backfills(void **state)
                  "INSERT INTO event_batches (ts_ms, n, data) VALUES (1000, 0, x''), (1001, 0, x'');"
                  "ALTER TABLE audit DROP COLUMN v;"
                  "ALTER TABLE tokens DROP COLUMN expires_ms;"
+                 "INSERT INTO offers VALUES ('a2', 'u2', 1, 1, 0), ('a2', 'u1', 1, 1, 1),"
+                 "  ('a2', 'u3', 2, 5, 0), ('b2', 'u1', 1, 2, 1);"
                  "PRAGMA user_version = 5;"
                  "UPDATE items SET state = 'rejected' WHERE id = 'b2';"
                  "INSERT INTO items (id, creator, state, upload, upload_hash,"
@@ -419,12 +462,71 @@ static void test_migration_backfills(void **state)
     assert_int_equal(sl_store_seq_max(f->w, &seq_max), 0);
     assert_int_equal(seq_max, 10);  /* 8 stored before it, then a5 and g1 */
 
+    /* Offers become one record per wave and source; served marks move. */
+    struct offers got = { 0 };
+    assert_int_equal(sl_store_offers_each(f->w, "a2", collect_offer, &got), 0);
+    assert_string_equal(got.text, "u1 1 1 served;u2 1 1;u3 2 5;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_offer_waves_each(f->w, "approved", collect_wave, &got), 0);
+    assert_string_equal(got.text, "a2 1 1 u1,u2;a2 2 5 u3;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_served_each(f->w, "approved", collect_served, &got), 0);
+    assert_string_equal(got.text, "a2 u1;");
+
     /* A second open finds the schema current and leaves the counts be. */
     sl_store_free(f->w);
     f->w = NULL;
     assert_int_equal(sl_store_open(f->dir, true, &f->w), 0);
     STANDING(f->w, "alice", 5, 2);
     STATES(f->w, "{\"pending\": 2, \"approved\": 3, \"rejected\": 5}");
+}
+
+/* Offers stored a wave at a time, read back per item and in bulk; served
+ * marks set once. */
+static void test_offers(void **state)
+{
+    struct fx *f = *state;
+    const char *wave1[] = { "u1", "u2", "u3" }, *wave2[] = { "u4" }, *wave9[] = { "x1" };
+    struct offers got = { 0 };
+
+    seed(f->w);
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "a2", 1, 1, wave1, 3), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "a2", 2, 5, wave2, 1), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "a2", 2, 3, wave1, 1), 0);     /* a second part */
+    assert_int_equal(sl_store_offer_wave(f->w, "a2", 3, 5, wave2, 0), 0);     /* nothing */
+    assert_int_equal(sl_store_offer_wave(f->w, "a1", 1, 1, wave9, 1), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "a2", "u2"), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "a2", "u2"), 0);             /* set once */
+    assert_int_equal(sl_store_offer_served(f->w, "a2", "u4"), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "a1", "x1"), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+
+    assert_int_equal(sl_store_offers_each(f->w, "a2", collect_offer, &got), 0);
+    assert_string_equal(got.text, "u1 1 1;u2 1 1 served;u3 1 1;u4 2 5 served;u1 2 3;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_offers_each(f->w, "zz", collect_offer, &got), 0);
+    assert_string_equal(got.text, "");
+    /* In bulk, only the items in the state asked for (a1 is pending). */
+    assert_int_equal(sl_store_offer_waves_each(f->w, "approved", collect_wave, &got), 0);
+    assert_string_equal(got.text, "a2 1 1 u1,u2,u3;a2 2 5 u4;a2 2 3 u1;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_served_each(f->w, "approved", collect_served, &got), 0);
+    assert_string_equal(got.text, "a2 u2;a2 u4;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_served_each(f->w, "pending", collect_served, &got), 0);
+    assert_string_equal(got.text, "a1 x1;");
+
+    /* A record cut short (by hand) is an error, not half a wave. */
+    char path[64];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof(path), "%s/sluice.db", f->dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    exec_raw(db, "UPDATE offer_waves SET users = 'x1' WHERE item = 'a1'");
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_offers_each(f->w, "a1", collect_offer, &got), -EILSEQ);
+    assert_int_equal(sl_store_offer_waves_each(f->w, "pending", collect_wave, &got), -EILSEQ);
 }
 
 static void test_reader_sees_committed_counts(void **state)
@@ -462,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_creators_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_backfills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_sees_committed_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offers, setup, teardown),
     };
 
     /* Migrations log at info level; keep the test output to what matters. */
