@@ -14,12 +14,19 @@
 
 /*
  * Each record's hash covers the previous record's hash and its own fields,
- * so a record edited or removed breaks the chain at that point. Two formats,
- * kept per record in the column v:
- *   1  SHA-256 of the fields: anyone who can write the database can
+ * so a record edited or removed breaks the chain at that point. Three
+ * formats, kept per record in the column v:
+ *   1  SHA-256 of the fields as text: anyone who can write the database can
  *      recompute it (what sluice wrote before the chain was keyed);
  *   2  HMAC-SHA-256 under the audit key, which is kept outside the database,
- *      of "2" and the same fields.
+ *      of "2" and the same text;
+ *   3  HMAC-SHA-256 under the key of what the record must bind and no more,
+ *      packed: the byte 3, the previous hash as its 32 bytes (not 64 hex
+ *      digits), seq and ts_ms as 8 bytes each (not printed), and each text
+ *      field as its length (plus one; 0 for none) in LEB128 then its bytes.
+ *      A typical record is two blocks of the inner hash where format 2 took
+ *      three, and no printf. What sluiced writes since; 1 and 2 verify as
+ *      they always did.
  * A chain may start plain and go on keyed, from the record the key was
  * made at (it is kept with the key, outside the database): a plain record
  * from there on is a chain rewritten without the key.
@@ -44,6 +51,12 @@ const char *const sl_sqlite_audit_sql[ST__COUNT] = {
 
 #define PLAIN 1
 #define KEYED 2
+#define PACKED 3
+
+static bool keyed(int format)
+{
+    return sl_store_audit_keyed(format);
+}
 
 static void zero_hash(char hash[SL_SHA256_HEX_LEN + 1])
 {
@@ -153,11 +166,74 @@ static void audit_hash(const struct sl_store *s, int format, const char *prev, i
     sl_hex(digest, sizeof(digest), out);
 }
 
+/* Format 3's message: see the top of this file. */
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void put_text(struct sl_hmac_sha256 *ctx, const char *f)
+{
+    uint8_t len[10];
+    size_t n = f ? strlen(f) : 0, k = 0;
+    uint64_t v = f ? n + 1 : 0;
+
+    do {
+        len[k++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    sl_sha256_update(&ctx->inner, len, k);
+    if (n)
+        sl_sha256_update(&ctx->inner, f, n);
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void packed_hash(const struct sl_store *s, const char *prev, int64_t seq,
+                        const char *const fields[6], int64_t ts_ms,
+                        char out[SL_SHA256_HEX_LEN + 1])
+{
+    struct sl_hmac_sha256 ctx;
+    uint8_t head[1 + SL_SHA256_LEN + 16] = { PACKED }, digest[SL_SHA256_LEN];
+
+    /* A previous hash that is not 64 lower-case hex digits (edited by
+     * hand) hashes as zeros: the link check has refused it already. */
+    for (int i = 0; i < SL_SHA256_LEN; i++) {
+        int hi = prev ? hex_digit(prev[2 * i]) : -1;
+        int lo = hi >= 0 ? hex_digit(prev[2 * i + 1]) : -1;
+        head[1 + i] = hi >= 0 && lo >= 0 ? (uint8_t)(hi << 4 | lo) : 0;
+    }
+    put_u64(head + 1 + SL_SHA256_LEN, (uint64_t)seq);
+    put_u64(head + 1 + SL_SHA256_LEN + 8, (uint64_t)ts_ms);
+    sl_hmac_sha256_init(&ctx, &s->audit_mac);
+    sl_sha256_update(&ctx.inner, head, sizeof(head));
+    for (int i = 0; i < 6; i++)
+        put_text(&ctx, fields[i]);
+    sl_hmac_sha256_final(&ctx, digest);
+    sl_hex(digest, sizeof(digest), out);
+}
+
+/* The hash of a record in its format. */
+static void record_hash_of(const struct sl_store *s, int format, const char *prev, int64_t seq,
+                           const char *const fields[6], int64_t ts_ms,
+                           char out[SL_SHA256_HEX_LEN + 1])
+{
+    if (format == PACKED)
+        packed_hash(s, prev, seq, fields, ts_ms, out);
+    else
+        audit_hash(s, format, prev, seq, fields[0], fields[1], fields[2], fields[3],
+                   fields[4], fields[5], ts_ms, out);
+}
+
 int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *r)
 {
     char hash[SL_SHA256_HEX_LEN + 1];
     int64_t seq = s->audit_seq + 1;
-    int format = s->audit_keyed ? KEYED : PLAIN;
+    int format = s->audit_keyed ? PACKED : PLAIN;
     /* The hash covers the text as stored: repaired first, if need be. */
     const char *in[] = { r->item, r->actor, r->action, r->from_state, r->to_state,
                          r->reason ? r->reason : "" };
@@ -171,8 +247,7 @@ int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *r)
         rc = text_in(in[i], what, &text[i], &keep[i]);
     }
     if (rc == 0) {
-        audit_hash(s, format, s->audit_hash, seq, text[0], text[1], text[2], text[3],
-                   text[4], text[5], r->ts_ms, hash);
+        record_hash_of(s, format, s->audit_hash, seq, text, r->ts_ms, hash);
         sqlite3_stmt *st = stmt_get(s, ST_AUDIT_INSERT);
         sqlite3_bind_int64(st, 1, seq);
         for (int i = 0; i < 6; i++)
@@ -264,19 +339,19 @@ static const char *record_problem(struct sl_store *s, sqlite3_stmt *st, int64_t 
     /* A deleted record shows as a gap; an edited one as a wrong hash. */
     if (seq != expect_seq)
         return "the records before it are missing (deleted)";
-    if (format != PLAIN && format != KEYED)
+    if (format != PLAIN && !keyed(format))
         return "its format is unknown";
-    if (s->audit_keyed && seq >= s->audit_keyed_from && format != KEYED)
+    if (s->audit_keyed && seq >= s->audit_keyed_from && !keyed(format))
         return "a plain record where the chain is keyed: it was rewritten without the key";
-    if (format == KEYED && !s->audit_keyed)
+    if (keyed(format) && !s->audit_keyed)
         return "it is keyed, and this daemon has no audit key";
     if (!stored_prev || strcmp(stored_prev, prev) != 0)
         return "it does not link to the record before it";
-    audit_hash(s, format, prev, seq, col_text(st, 1), col_text(st, 2), col_text(st, 3),
-               col_text(st, 4), col_text(st, 5), col_text(st, 6),
-               sqlite3_column_int64(st, 7), hash);
+    const char *const fields[6] = { col_text(st, 1), col_text(st, 2), col_text(st, 3),
+                                    col_text(st, 4), col_text(st, 5), col_text(st, 6) };
+    record_hash_of(s, format, prev, seq, fields, sqlite3_column_int64(st, 7), hash);
     if (!stored || strcmp(stored, hash) != 0)
-        return format == KEYED
+        return keyed(format)
             ? "its hash does not match: it was edited, or the audit key is not the one it "
               "was written with"
             : "its hash does not match: it was edited";

@@ -115,8 +115,10 @@ struct sl_audit_rec {
 
 /*
  * Each record's hash covers the one before it. Format 1 is SHA-256 (what
- * older versions wrote); format 2, HMAC-SHA-256 under the audit key, which
- * is kept outside the database with the first record it keys (keyed_from).
+ * older versions wrote); formats 2 and 3, HMAC-SHA-256 under the audit key,
+ * which is kept outside the database with the first record it keys
+ * (keyed_from): 2 of the fields as text, 3 (what is written now) of them
+ * packed, the previous hash and the numbers as bytes (sqlite_audit.c).
  * sl_store_audit_key() gives a connection both (len >= 16 bytes, copied):
  * the writer's records are keyed from then on; verify checks keyed records
  * with the key and takes a plain record from keyed_from on for a chain
@@ -124,6 +126,11 @@ struct sl_audit_rec {
  */
 int sl_store_audit_key(struct sl_store *s, const uint8_t *key, size_t len,
                        int64_t keyed_from);
+/* Whether records of that format need the audit key. */
+static inline bool sl_store_audit_keyed(int format)
+{
+    return format == 2 || format == 3;
+}
 
 /* Append one record, chained to the previous one. */
 int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *rec);
