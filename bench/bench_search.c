@@ -228,20 +228,24 @@ int main(int argc, char **argv)
 {
     int64_t n = 1000000;
     int repeats = 21;
-    const char *dir = NULL;
+    const char *dir = NULL, *store = NULL;
     bool keep = false;
     int c;
 
-    while ((c = getopt(argc, argv, "n:r:d:k")) != -1) {
+    while ((c = getopt(argc, argv, "n:r:d:ks:")) != -1) {
         switch (c) {
         case 'n': n = strtoll(optarg, NULL, 10); break;
         case 'r': repeats = atoi(optarg); break;
         case 'd': dir = optarg; break;
         case 'k': keep = true; break;
+        case 's': store = optarg; break;
         default:
-            fprintf(stderr, "usage: bench_search [-n ITEMS] [-r REPEATS] [-d DIR] [-k]\n"
-                    "  -d DIR  the store's directory: filled when it holds none, reused else\n"
-                    "  -k      keep a store made in a temporary directory\n");
+            fprintf(stderr, "usage: bench_search [-n ITEMS] [-r REPEATS] [-d DIR] [-k]"
+                    " [-s STORE]\n"
+                    "  -d DIR    the store's directory: filled when it holds none, reused else\n"
+                    "  -k        keep a store made in a temporary directory\n"
+                    "  -s STORE  the store setting (sluice.conf(5)): a PostgreSQL\n"
+                    "            connection string; filled when empty, reused else\n");
             return 2;
         }
     }
@@ -255,7 +259,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct sl_store *w = NULL, *r = NULL;
-    if (sl_store_open(dir, true, &w) < 0)
+    if (sl_store_open(store, dir, true, &w) < 0)
         return 1;
     int64_t have = 0;
     sl_store_seq_max(w, &have);
@@ -270,7 +274,7 @@ int main(int argc, char **argv)
                (double)n / (sl_mono() - t0));
     } else {
         n = have;
-        printf("reusing %s: %" PRId64 " items\n", dir, n);
+        printf("reusing %s: %" PRId64 " items\n", store && *store ? "the store" : dir, n);
     }
     sl_store_free(w);
     char path[4200];
@@ -278,7 +282,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/sluice.db", dir);
     if (stat(path, &sb) == 0)
         printf("store: %.0f MiB\n", (double)sb.st_size / (1 << 20));
-    if (sl_store_open(dir, false, &r) < 0)
+    if (sl_store_open(store, dir, false, &r) < 0)
         return 1;
     /* Times from the store's own first and last item. */
     json_t *first = NULL, *last = NULL;

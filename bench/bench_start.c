@@ -88,6 +88,7 @@ static void wave_text(char *buf, size_t len, int n, const char *audience, int si
 struct opts {
     long items, users, follows, first, second, served;
     const char *dir, *sluiced, *policies;
+    const char *store;      /* -S: a PostgreSQL connection string; NULL: SQLite in dir */
     int repeats;
     bool keep, fill_only;
 };
@@ -107,7 +108,15 @@ static void fill(const struct opts *o)
         die("fill", -ENOMEM);
     for (size_t i = 0; i < ncols; i++)
         users[i] = names[i];
-    CHECK("open", sl_store_open(o->dir, true, &w));
+    CHECK("open", sl_store_open(o->store, o->dir, true, &w));
+    if (!sl_store_created(w)) {
+        fprintf(stderr, "bench_start: the store holds a sluice store already: started as it "
+                        "is, not filled\n");
+        sl_store_free(w);
+        free(names);
+        free(users);
+        return;
+    }
     CHECK("begin", sl_store_begin(w));
     for (long u = 0; u < o->users; u++) {
         snprintf(id, sizeof(id), "user-%ld", u);
@@ -210,12 +219,18 @@ static double cpu_of(pid_t pid)
 static double start_once(const struct opts *o, int port, long *peak_kib, double *cpu,
                          double *cpu_ready)
 {
-    char listen[32], log[512];
+    char listen[32], log[512], conf[512] = "/dev/null";
     struct rusage ru;
     int status;
 
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
     snprintf(log, sizeof(log), "%s/sluiced.log", o->dir);
+    if (o->store) {
+        snprintf(conf, sizeof(conf), "%s/bench.conf", o->dir);
+        FILE *f = fopen(conf, "w");
+        if (!f || fprintf(f, "store = \"%s\"\n", o->store) < 0 || fclose(f) != 0)
+            die(conf, -EIO);
+    }
     double t0 = sl_mono();
     pid_t pid = fork();
     if (pid < 0)
@@ -228,7 +243,7 @@ static double start_once(const struct opts *o, int port, long *peak_kib, double 
             dup2(fd, 2);
         }
         execl(o->sluiced, o->sluiced, "--state", o->dir, "--policies", o->policies,
-              "--listen", listen, "-c", "/dev/null", (char *)NULL);
+              "--listen", listen, "-c", conf, (char *)NULL);
         _exit(127);
     }
     double took = -1;
@@ -263,7 +278,7 @@ int main(int argc, char **argv)
     char tmpl[] = "/tmp/sluice-bench-start.XXXXXX";
     int c;
 
-    while ((c = getopt(argc, argv, "n:u:r:d:s:p:kF")) != -1) {
+    while ((c = getopt(argc, argv, "n:u:r:d:s:p:S:kF")) != -1) {
         switch (c) {
         case 'n': o.items = atol(optarg); break;
         case 'u': o.users = atol(optarg); break;
@@ -271,12 +286,15 @@ int main(int argc, char **argv)
         case 'd': o.dir = optarg; break;
         case 's': o.sluiced = optarg; break;
         case 'p': o.policies = optarg; break;
+        case 'S': o.store = optarg; break;
         case 'k': o.keep = true; break;
         case 'F': o.fill_only = true; break;
         default:
             fprintf(stderr, "usage: bench_start [-n ITEMS] [-u USERS] [-r REPEATS] [-d DIR] "
-                            "[-s SLUICED] [-p POLICIES] [-k] [-F]\n"
+                            "[-s SLUICED] [-p POLICIES] [-S STORE] [-k] [-F]\n"
                             "  -d DIR  an existing store there is started, not filled\n"
+                            "  -S STORE  a PostgreSQL connection string: the store is there\n"
+                            "          (filled when it is empty; DIR keeps the logs)\n"
                             "  -F      fill only (into -d DIR, or a new folder kept)\n");
             return 2;
         }
@@ -309,8 +327,8 @@ int main(int argc, char **argv)
         printf("sluiced's own figures (its log):\n");
         fflush(stdout);
         char cmd[600];
-        snprintf(cmd, sizeof(cmd), "grep -h 'distribution: .* loaded in' '%s/sluiced.log'",
-                 o.dir);
+        snprintf(cmd, sizeof(cmd),
+                 "grep -h 'distribution: .* \\(loaded\\|resumed\\) in' '%s/sluiced.log'", o.dir);
         if (system(cmd) != 0)
             printf("  (none found)\n");
     }

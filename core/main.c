@@ -45,7 +45,8 @@ static void usage(FILE *to)
         "               [--plugins DIR] [--check-config] [--version]\n"
         "  -c, --config FILE   Lua configuration file (sluice.conf(5))\n"
         "  --listen ADDR:PORT  listen here instead of the file's 'listen'\n"
-        "  --state DIR         state directory (the SQLite store, admin.token, audit.key)\n"
+        "  --state DIR         state directory (the SQLite store unless 'store' is set,\n"
+        "                      admin.token, audit.key)\n"
         "  --policies DIR      directory of *.lua policies\n"
         "  --plugins DIR       directory of plugin .so files\n"
         "  --check-config      validate the configuration and exit 0 or 1\n"
@@ -260,11 +261,11 @@ int main(int argc, char **argv)
         goto out;
     }
     if (ensure_dir(srv.cfg.state_dir) < 0 ||
-        sl_store_open(srv.cfg.state_dir, true, &writer) < 0)
+        sl_store_open(srv.cfg.store, srv.cfg.state_dir, true, &writer) < 0)
         goto out;
     if (sl_store_created(writer) && first_start(&srv, writer) < 0)
         goto out;
-    if (sl_store_open(srv.cfg.state_dir, false, &srv.reader) < 0 ||
+    if (sl_store_open(srv.cfg.store, srv.cfg.state_dir, false, &srv.reader) < 0 ||
         audit_key(&srv, writer) < 0 || sl_auth_new(srv.reader, &srv.auth) < 0)
         goto out;
     if (sl_commit_new(srv.base, writer, srv.cfg.commit_batch_max, &srv.commit) < 0) {
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
     }
     if (sl_dist_start(&srv) < 0 ||
         sl_counters_start(&srv) < 0 ||
-        sl_readers_new(srv.base, srv.cfg.state_dir, srv.cfg.search_workers,
+        sl_readers_new(srv.base, srv.cfg.store, srv.cfg.state_dir, srv.cfg.search_workers,
                        srv.cfg.search_queue, &srv.readers) < 0 ||
         sl_bulkjobs_start(&srv) < 0 ||
         sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)

@@ -2,6 +2,7 @@
 /* GET /v1/backup: a consistent copy of the store, taken while writers go on. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,15 @@ void sl_api_backup(struct sl_request *r)
     }
     close(fd);
     /* The online backup API copies a consistent snapshot while writers go on. */
-    if (sl_store_backup(r->srv->reader, path) < 0 ||
-        (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+    int rc = sl_store_backup(r->srv->reader, path);
+    if (rc == -ENOTSUP) {
+        unlink(path);
+        sl_http_reply_errorf(r, 501, "not_implemented", NULL,
+                             "The store is PostgreSQL: back it up with pg_dump or "
+                             "pg_basebackup (docs/scale-out.md).");
+        return;
+    }
+    if (rc < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
         unlink(path);
         sl_http_reply_errorf(r, 503, "unavailable", NULL, "The backup failed; see the log.");
         return;

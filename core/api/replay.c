@@ -54,6 +54,7 @@ struct replay {
     struct sl_plugins *plugins;
     struct sl_dist_replay *dist;
     char *state_dir;
+    char *store;                /* NULL: SQLite in state_dir */
     int64_t since;
 
     /* the job's own */
@@ -76,6 +77,7 @@ static void replay_free(void *arg)
     sl_lua_sources_free(rp->cand_src);
     sl_dist_replay_free(rp->dist);
     free(rp->state_dir);
+    free(rp->store);
     free(rp);
 }
 
@@ -227,7 +229,7 @@ static void replay_run(struct sl_job *job, void *arg)
         rc = sl_error_set(&e, 503, "unavailable", NULL, "Cannot rebuild the running "
                           "policies %s for the replay: %s", rp->live_version,
                           rp->live ? "another version loaded" : err);
-    else if (sl_store_open(rp->state_dir, false, &rp->reader) < 0)
+    else if (sl_store_open(rp->store, rp->state_dir, false, &rp->reader) < 0)
         rc = sl_error_set(&e, 503, "unavailable", NULL, "The store cannot be read.");
     if (rc == 0 && (!rp->changed || !rp->counts || !rp->waves_changed))
         rc = sl_error_set(&e, 503, "unavailable", NULL, "The daemon is out of memory.");
@@ -332,7 +334,8 @@ void sl_api_policies_replay(struct sl_request *r)
     rp->live_src = sl_lua_sources_of(sl_policy_lua(srv));
     rp->dist = sl_dist_replay_new(srv);
     rp->state_dir = strdup(srv->cfg.state_dir);
-    if (!rp->live_src || !rp->dist || !rp->state_dir) {
+    rp->store = srv->cfg.store ? strdup(srv->cfg.store) : NULL;
+    if (!rp->live_src || !rp->dist || !rp->state_dir || (srv->cfg.store && !rp->store)) {
         replay_free(rp);
         sl_http_reply_errorf(r, 503, "unavailable", NULL, "The daemon is out of memory.");
         return;

@@ -110,4 +110,7 @@ static inline long long num(json_t *obj, const char *key)
     return (long long)json_integer_value(json_object_get(obj, key));
 }
 
+/* ctl_migrate.c: sluicectl migrate --from sqlite:PATH --to postgresql://... */
+int sl_ctl_migrate(struct client *c, int argc, char **argv);
+
 #endif

@@ -58,6 +58,9 @@ static void usage(FILE *to)
         "  creator ID                       a creator: standing, items, reports, suspension\n"
         "  creator suspend ID --reason TEXT [--mode review|refuse]\n"
         "  creator restore ID --reason TEXT [--no-items] [--wait]\n"
+        "  migrate --from SRC --to DST [--audit-key FILE]\n"
+        "                                   copy a stopped installation's store, e.g.\n"
+        "                                   --from sqlite:STATE --to postgresql://HOST/DB\n"
         "--json prints the daemon's JSON answer; DUR is like 30m, 24h or 7d.\n"
         "environment: SLUICE_URL (default http://127.0.0.1:8420), SLUICE_TOKEN\n"
         "exit status: 0 done, 1 refused or unreachable, 2 usage error\n");
@@ -700,6 +703,7 @@ static const struct command {
     { "search", sl_ctl_search },    /* GET /v1/items */
     { "bulk",   sl_ctl_bulk },      /* POST, GET /v1/bulk, confirm, cancel */
     { "creator", sl_ctl_creator },  /* GET /v1/creators/ID, suspend, restore */
+    { "migrate", sl_ctl_migrate },  /* the store itself, not the daemon */
 };
 
 /* The first line of FILE, without surrounding blanks. */

@@ -55,6 +55,7 @@ static const struct key keys[] = {
     { "listen",                 K_STRING,   OFF(listen), 0, 0 },
     { "unix_socket",            K_STRING,   OFF(unix_socket), 0, 0 },
     { "state_dir",              K_STRING,   OFF(state_dir), 0, 0 },
+    { "store",                  K_STRING,   OFF(store), 0, 0 },
     { "policies_dir",           K_STRING,   OFF(policies_dir), 0, 0 },
     { "plugins_dir",            K_STRING,   OFF(plugins_dir), 0, 0 },
     { "console_dir",            K_STRING,   OFF(console_dir), 0, 0 },
@@ -671,15 +672,45 @@ static bool loopback(const char *listen)
            strncmp(listen, "localhost:", 10) == 0;
 }
 
-int sl_config_check(const struct sl_config *cfg, char *err, size_t errlen)
+/* A libpq connection string: a URI, or keyword=value pairs. */
+static bool pg_conninfo(const char *store)
+{
+    return strncmp(store, "postgresql://", 13) == 0 || strncmp(store, "postgres://", 11) == 0 ||
+           strchr(store, '=') != NULL;
+}
+
+/* sl_config_check, naming the setting at fault in *key. */
+static int check(const struct sl_config *cfg, char *err, size_t errlen, const char **key)
 {
     /* Whoever can reach the daemon from elsewhere must not move its time. */
     if (cfg->simulated_clock && !loopback(cfg->listen)) {
+        *key = "simulated_clock";
         snprintf(err, errlen, "'simulated_clock' needs a loopback listener, and listen is "
                  "%s: an admin could end every wave and lease at will", cfg->listen);
         return -EINVAL;
     }
+    if (cfg->store && *cfg->store) {
+        *key = "store";
+        if (!pg_conninfo(cfg->store)) {
+            snprintf(err, errlen, "'store' must be a PostgreSQL connection string "
+                     "(\"postgresql://...\" or \"host=... dbname=...\"); leave it out for "
+                     "SQLite under state_dir");
+            return -EINVAL;
+        }
+#ifndef HAVE_LIBPQ
+        snprintf(err, errlen, "'store' names a PostgreSQL database, and this sluiced was "
+                 "built without libpq: leave 'store' out for SQLite, or rebuild with "
+                 "libpq-dev installed");
+        return -ENOTSUP;
+#endif
+    }
     return 0;
+}
+
+int sl_config_check(const struct sl_config *cfg, char *err, size_t errlen)
+{
+    const char *key;
+    return check(cfg, err, errlen, &key);
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -778,12 +809,13 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
         }
     if (rc == 0)
         rc = apply_settings(L, &next, &c);
-    if (rc == 0 && sl_config_check(&next, err, errlen) < 0) {
+    const char *key = NULL;
+    if (rc == 0 && check(&next, err, errlen, &key) < 0) {
         /* Name the file, and the line that asked for what does not fit. */
         char why[512];
         sl_copy(why, sizeof(why), err);
         lua_getfield(L, LUA_REGISTRYINDEX, SETTINGS);
-        lua_getfield(L, -1, "simulated_clock");
+        lua_getfield(L, -1, key);
         int line = lua_istable(L, -1) ? (lua_rawgeti(L, -1, 2), (int)lua_tointeger(L, -1)) : 0;
         rc = fail(&c, line, "%s", why);
     }

@@ -32,6 +32,7 @@ struct sl_config {
     char *listen;               /* "ADDR:PORT" */
     char *unix_socket;          /* NULL: none */
     char *state_dir;
+    char *store;                /* NULL: SQLite under state_dir; else a libpq connection string */
     char *policies_dir;
     char *plugins_dir;
     char *console_dir;

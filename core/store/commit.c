@@ -69,7 +69,9 @@ static bool apply_all(struct sl_store *w, struct sl_commit_op *batch)
     for (struct sl_commit_op *op = batch; op; op = op->next)
         if ((op->rc = op->apply(op, w)) < 0)
             return false;
-    return true;
+    /* A write sent ahead (store.h) may be refused only now: which op's it
+     * was, the op by op pass finds out. */
+    return sl_store_sync(w) == 0;
 }
 
 /* The same, each op in a savepoint of its own: a refused op (conflict, not
@@ -83,6 +85,8 @@ static int apply_each(struct sl_store *w, struct sl_commit_op *batch)
         if ((rc = sl_store_savepoint(w)) < 0)
             break;
         op->rc = op->apply(op, w);
+        if (op->rc == 0)
+            op->rc = sl_store_sync(w);
         rc = op->rc < 0 ? sl_store_rollback_to(w) : sl_store_release(w);
         if (op->rc == -EIO)
             rc = -EIO;

@@ -16,9 +16,9 @@
 /*
  * The same hand-over as the commit thread's (commit.c): the loop queues an
  * op and never waits; a thread takes it, runs it on its own connection (a
- * SQLite connection is used by one thread at a time, and the loop's reader
- * is the loop's), puts it on the finished list and wakes the loop through
- * an event, where each op's done answers.
+ * connection is used by one thread at a time, and the loop's reader is the
+ * loop's), puts it on the finished list and wakes the loop through an
+ * event, where each op's done answers.
  */
 struct slot {
     struct sl_readers *pool;
@@ -102,8 +102,8 @@ static void on_finished(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-int sl_readers_new(struct event_base *base, const char *dir, int threads, int queue_max,
-                   struct sl_readers **out)
+int sl_readers_new(struct event_base *base, const char *store, const char *dir, int threads,
+                   int queue_max, struct sl_readers **out)
 {
     struct sl_readers *p = calloc(1, sizeof(*p));
     int rc = -ENOMEM;
@@ -122,7 +122,7 @@ int sl_readers_new(struct event_base *base, const char *dir, int threads, int qu
     for (p->nslots = 0; p->nslots < threads; p->nslots++) {
         struct slot *t = &p->slots[p->nslots];
         t->pool = p;
-        if ((rc = sl_store_open(dir, false, &t->store)) < 0)
+        if ((rc = sl_store_open(store, dir, false, &t->store)) < 0)
             goto fail;
         if (pthread_create(&t->thread, NULL, reader_thread, t) != 0) {
             sl_store_free(t->store);

@@ -29,10 +29,11 @@ struct sl_read_op {
     int rc;
 };
 
-/* threads connections to DIR's store, opened now (an error is said and
- * returned); done callbacks run on base. */
-int sl_readers_new(struct event_base *base, const char *dir, int threads, int queue_max,
-                   struct sl_readers **out);
+/* threads connections to the store (as sl_store_open() takes store and
+ * dir: the store setting, or SQLite in DIR), opened now (an error is said
+ * and returned); done callbacks run on base. */
+int sl_readers_new(struct event_base *base, const char *store, const char *dir, int threads,
+                   int queue_max, struct sl_readers **out);
 /* Stop what runs (interrupted: its run returns soon), answer what waits
  * with -ESHUTDOWN; every done has run, on this thread, when it returns. */
 void sl_readers_free(struct sl_readers *p);

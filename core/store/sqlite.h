@@ -9,6 +9,102 @@
  * holds one section of store.h and the SQL of its statements.
  */
 
+/*
+ * The files below implement store.h as it is written; these names make
+ * their functions sl_sqlite_*() on a struct sl_sqlite, which store.c calls
+ * when the store is SQLite (backend.h). A function added to store.h gets a
+ * line here.
+ */
+#define sl_store sl_sqlite
+#define sl_store_open sl_sqlite_open
+#define sl_store_free sl_sqlite_free
+#define sl_store_created sl_sqlite_created
+#define sl_store_begin sl_sqlite_begin
+#define sl_store_commit sl_sqlite_commit
+#define sl_store_rollback sl_sqlite_rollback
+#define sl_store_savepoint sl_sqlite_savepoint
+#define sl_store_release sl_sqlite_release
+#define sl_store_rollback_to sl_sqlite_rollback_to
+#define sl_store_sync sl_sqlite_sync
+#define sl_store_backup sl_sqlite_backup
+#define sl_store_item_insert sl_sqlite_item_insert
+#define sl_store_item_peek sl_sqlite_item_peek
+#define sl_store_item_get sl_sqlite_item_get
+#define sl_store_item_states sl_sqlite_item_states
+#define sl_store_item_state sl_sqlite_item_state
+#define sl_store_item_set_state sl_sqlite_item_set_state
+#define sl_store_item_update sl_sqlite_item_update
+#define sl_store_item_merge_tags sl_sqlite_item_merge_tags
+#define sl_store_creator_standing sl_sqlite_creator_standing
+#define sl_store_creators_each sl_sqlite_creators_each
+#define sl_store_audit_key sl_sqlite_audit_key
+#define sl_store_audit_append sl_sqlite_audit_append
+#define sl_store_audit_list sl_sqlite_audit_list
+#define sl_store_audit_head sl_sqlite_audit_head
+#define sl_store_audit_hash sl_sqlite_audit_hash
+#define sl_store_audit_verify sl_sqlite_audit_verify
+#define sl_store_user_upsert sl_sqlite_user_upsert
+#define sl_store_user_get sl_sqlite_user_get
+#define sl_store_follow_set sl_sqlite_follow_set
+#define sl_store_user_seen sl_sqlite_user_seen
+#define sl_store_events_insert sl_sqlite_events_insert
+#define sl_store_events_since sl_sqlite_events_since
+#define sl_store_counters_add sl_sqlite_counters_add
+#define sl_store_counters_get sl_sqlite_counters_get
+#define sl_store_mark_get sl_sqlite_mark_get
+#define sl_store_mark_set sl_sqlite_mark_set
+#define sl_store_queue_put sl_sqlite_queue_put
+#define sl_store_queue_remove sl_sqlite_queue_remove
+#define sl_store_queue_get sl_sqlite_queue_get
+#define sl_store_queue_claim sl_sqlite_queue_claim
+#define sl_store_queue_renew sl_sqlite_queue_renew
+#define sl_store_queue_list sl_sqlite_queue_list
+#define sl_store_queue_depths sl_sqlite_queue_depths
+#define sl_store_hashbank_set sl_sqlite_hashbank_set
+#define sl_store_hashbank_each sl_sqlite_hashbank_each
+#define sl_store_wave_put sl_sqlite_wave_put
+#define sl_store_waves_get sl_sqlite_waves_get
+#define sl_store_waves_each sl_sqlite_waves_each
+#define sl_store_offer_wave sl_sqlite_offer_wave
+#define sl_store_offers_each sl_sqlite_offers_each
+#define sl_store_offer_served sl_sqlite_offer_served
+#define sl_store_offer_waves_each sl_sqlite_offer_waves_each
+#define sl_store_served_each sl_sqlite_served_each
+#define sl_store_users_each sl_sqlite_users_each
+#define sl_store_follows_each sl_sqlite_follows_each
+#define sl_store_items_in_state sl_sqlite_items_in_state
+#define sl_store_items_since sl_sqlite_items_since
+#define sl_store_report_facts sl_sqlite_report_facts
+#define sl_store_report_add sl_sqlite_report_add
+#define sl_store_report_sum sl_sqlite_report_sum
+#define sl_store_reports_judge sl_sqlite_reports_judge
+#define sl_store_reports_get sl_sqlite_reports_get
+#define sl_store_decision_stats sl_sqlite_decision_stats
+#define sl_store_token_insert sl_sqlite_token_insert
+#define sl_store_token_delete sl_sqlite_token_delete
+#define sl_store_token_each sl_sqlite_token_each
+#define sl_store_search sl_sqlite_search
+#define sl_store_search_row sl_sqlite_search_row
+#define sl_store_seq_max sl_sqlite_seq_max
+#define sl_store_deadline sl_sqlite_deadline
+#define sl_store_interrupt sl_sqlite_interrupt
+#define sl_store_creator_get sl_sqlite_creator_get
+#define sl_store_suspension_get sl_sqlite_suspension_get
+#define sl_store_suspension_set sl_sqlite_suspension_set
+#define sl_store_suspension_lift sl_sqlite_suspension_lift
+#define sl_store_item_hashes sl_sqlite_item_hashes
+#define sl_store_item_add_match sl_sqlite_item_add_match
+#define sl_store_job_insert sl_sqlite_job_insert
+#define sl_store_job_get sl_sqlite_job_get
+#define sl_store_job_peek sl_sqlite_job_peek
+#define sl_store_jobs_list sl_sqlite_jobs_list
+#define sl_store_jobs_each sl_sqlite_jobs_each
+#define sl_store_job_state sl_sqlite_job_state
+#define sl_store_job_progress sl_sqlite_job_progress
+#define sl_store_table_each sl_sqlite_table_each
+#define sl_store_table_put sl_sqlite_table_put
+#define sl_store_copied sl_sqlite_copied
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +116,8 @@
 #include "lib/log.h"
 #include "lib/sha256.h"
 #include "lib/text.h"
+#include "store/chain.h"
+#include "store/rows.h"
 #include "store/store.h"
 
 /* One slot per statement, grouped by the file that holds its SQL. */
@@ -146,11 +244,7 @@ struct sl_store {
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
-    /* The audit key's HMAC state (sl_store_audit_key), when keyed, and the
-     * first record it keys. */
-    bool audit_keyed;
-    int64_t audit_keyed_from;
-    struct sl_hmac_sha256 audit_mac;
+    struct sl_chain_key audit_key;  /* sl_store_audit_key; zeroed: none */
     /* sl_store_deadline(): statements stop past this sl_mono() time; 0 none. */
     double deadline;
 };
@@ -217,29 +311,8 @@ static inline json_t *col_string_or_null(sqlite3_stmt *st, int i)
 
 /* }===================================================================== */
 
-/* {====================== Text in, rows out ============================= */
-/*
- * No row may be stored that a listing cannot show. Free text (reasons,
- * actors) goes in through bind_utf8: text that is not UTF-8 (a caller's
- * bug: a cut character, a plugin's bytes) is stored repaired (sl_utf8_repair)
- * and the repair is logged. A row read back that still cannot become JSON
- * (written by an older sluiced, or edited by hand) is never left out of a
- * listing in silence: row_unreadable logs where it is and the listing
- * fails with -EILSEQ.
- */
-
-/* Text to store, valid: *keep is NULL or the repaired copy to free(). */
-static inline int text_in(const char *v, const char *what, const char **out, char **keep)
-{
-    int rc = v ? sl_utf8_repair(v, keep) : 0;
-
-    *out = rc == 1 ? *keep : v;
-    if (rc == 1)
-        sl_warn("store: %s was not valid UTF-8 (a cut character or stray bytes); "
-                "stored with those bytes repaired", what);
-    return rc < 0 ? rc : 0;
-}
-
+/* {====================== Text in ===================================== */
+/* Free text goes in repaired when it is not UTF-8 (rows.h). */
 static inline int bind_utf8(sqlite3_stmt *st, int i, const char *v, const char *what)
 {
     const char *text;
@@ -254,18 +327,6 @@ static inline int bind_utf8(sqlite3_stmt *st, int i, const char *v, const char *
         sqlite3_bind_null(st, i);
     free(keep);
     return 0;
-}
-
-/* json_pack_ex refused a row: say which and why; -EILSEQ (-ENOMEM when
- * it was memory). what is "audit record 12" or the like. */
-static inline int row_unreadable(const json_error_t *jerr, const char *what)
-{
-    if (json_error_code(jerr) == json_error_out_of_memory)
-        return -ENOMEM;
-    sl_err("store: %s cannot be listed: %s (written by an older sluiced, or edited "
-           "by hand?)", what, json_error_code(jerr) == json_error_null_value
-           ? "a JSON column does not parse" : jerr->text);
-    return -EILSEQ;
 }
 /* }===================================================================== */
 
@@ -298,6 +359,11 @@ extern const char *const sl_sqlite_stats_sql[ST__COUNT];
 extern const char *const sl_sqlite_reports_sql[ST__COUNT];
 /* sqlite_tokens.c */
 extern const char *const sl_sqlite_tokens_sql[ST__COUNT];
+/* sqlite_copy.c: copying a whole store (backend.h) */
+int sl_store_table_each(struct sl_store *s, const char *table,
+                        int (*fn)(void *arg, const struct sl_store_row *row), void *arg);
+int sl_store_table_put(struct sl_store *s, const char *table, const struct sl_store_row *row);
+int sl_store_copied(struct sl_store *s);
 /* sqlite_search.c */
 extern const char *const sl_sqlite_search_sql[ST__COUNT];
 /* The search's indexes of what the open transaction stored (at commit). */

@@ -12,25 +12,8 @@
 #include "lib/text.h"
 #include "store/sqlite.h"
 
-/*
- * Each record's hash covers the previous record's hash and its own fields,
- * so a record edited or removed breaks the chain at that point. Three
- * formats, kept per record in the column v:
- *   1  SHA-256 of the fields as text: anyone who can write the database can
- *      recompute it (what sluice wrote before the chain was keyed);
- *   2  HMAC-SHA-256 under the audit key, which is kept outside the database,
- *      of "2" and the same text;
- *   3  HMAC-SHA-256 under the key of what the record must bind and no more,
- *      packed: the byte 3, the previous hash as its 32 bytes (not 64 hex
- *      digits), seq and ts_ms as 8 bytes each (not printed), and each text
- *      field as its length (plus one; 0 for none) in LEB128 then its bytes.
- *      A typical record is two blocks of the inner hash where format 2 took
- *      three, and no printf. What sluiced writes since; 1 and 2 verify as
- *      they always did.
- * A chain may start plain and go on keyed, from the record the key was
- * made at (it is kept with the key, outside the database): a plain record
- * from there on is a chain rewritten without the key.
- */
+/* The chain itself (formats, hashes, what makes a record wrong) is chain.h's,
+ * shared with PostgreSQL; here is its SQL. */
 
 const char *const sl_sqlite_audit_sql[ST__COUNT] = {
     [ST_AUDIT_HEAD]     = "SELECT seq, hash, v, ts_ms FROM audit ORDER BY seq DESC LIMIT 1",
@@ -49,30 +32,10 @@ const char *const sl_sqlite_audit_sql[ST__COUNT] = {
                           " WHERE seq > ? ORDER BY seq LIMIT ?",
 };
 
-#define PLAIN 1
-#define KEYED 2
-#define PACKED 3
-
-static bool keyed(int format)
-{
-    return sl_store_audit_keyed(format);
-}
-
-static void zero_hash(char hash[SL_SHA256_HEX_LEN + 1])
-{
-    memset(hash, '0', SL_SHA256_HEX_LEN);
-    hash[SL_SHA256_HEX_LEN] = '\0';
-}
-
 int sl_store_audit_key(struct sl_store *s, const uint8_t *key, size_t len,
                        int64_t keyed_from)
 {
-    if (len < 16 || keyed_from < 1)
-        return -EINVAL;
-    sl_hmac_sha256_key(&s->audit_mac, key, len);
-    s->audit_keyed = true;
-    s->audit_keyed_from = keyed_from;
-    return 0;
+    return sl_chain_key_set(&s->audit_key, key, len, keyed_from);
 }
 
 int sl_store_audit_head(struct sl_store *s, struct sl_audit_head *h)
@@ -81,7 +44,7 @@ int sl_store_audit_head(struct sl_store *s, struct sl_audit_head *h)
     int rc = sqlite3_step(st);
 
     memset(h, 0, sizeof(*h));
-    zero_hash(h->hash);
+    memcpy(h->hash, sl_chain_genesis, sizeof(h->hash));
     if (rc == SQLITE_ROW) {
         h->seq = sqlite3_column_int64(st, 0);
         sl_copy(h->hash, sizeof(h->hash), col_text(st, 1));
@@ -125,147 +88,33 @@ int sl_sqlite_audit_load_head(struct sl_store *s)
     return 0;
 }
 
-/* The bytes a record's hash covers: the previous hash and every field, each
- * ended by a unit separator so that no two records serialise alike; keyed
- * records start with their format, so no plain serialisation is a keyed
- * one. */
-static void audit_hash(const struct sl_store *s, int format, const char *prev, int64_t seq,
-                       const char *item, const char *actor, const char *action,
-                       const char *from, const char *to, const char *reason, int64_t ts_ms,
-                       char out[SL_SHA256_HEX_LEN + 1])
-{
-    struct sl_hmac_sha256 ctx;
-    char num[32];
-    const char *fields[] = { prev, NULL, item, actor, action, from, to, reason, NULL };
-    uint8_t digest[SL_SHA256_LEN];
-
-    /* HMAC's messages go through its inner hash: plain records use that
-     * hash alone. */
-    if (format == KEYED) {
-        sl_hmac_sha256_init(&ctx, &s->audit_mac);
-        sl_sha256_update(&ctx.inner, "2\x1f", 2);
-    } else {
-        sl_sha256_init(&ctx.inner);
-    }
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        const char *f = fields[i];
-        if (i == 1 || i == 8) {
-            snprintf(num, sizeof(num), "%lld", (long long)(i == 1 ? seq : ts_ms));
-            f = num;
-        }
-        if (f)
-            sl_sha256_update(&ctx.inner, f, strlen(f));
-        else
-            sl_sha256_update(&ctx.inner, "\x1e", 1);  /* NULL differs from "" */
-        sl_sha256_update(&ctx.inner, "\x1f", 1);
-    }
-    if (format == KEYED)
-        sl_hmac_sha256_final(&ctx, digest);
-    else
-        sl_sha256_final(&ctx.inner, digest);
-    sl_hex(digest, sizeof(digest), out);
-}
-
-/* Format 3's message: see the top of this file. */
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static void put_text(struct sl_hmac_sha256 *ctx, const char *f)
-{
-    uint8_t len[10];
-    size_t n = f ? strlen(f) : 0, k = 0;
-    uint64_t v = f ? n + 1 : 0;
-
-    do {
-        len[k++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    sl_sha256_update(&ctx->inner, len, k);
-    if (n)
-        sl_sha256_update(&ctx->inner, f, n);
-}
-
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static void packed_hash(const struct sl_store *s, const char *prev, int64_t seq,
-                        const char *const fields[6], int64_t ts_ms,
-                        char out[SL_SHA256_HEX_LEN + 1])
-{
-    struct sl_hmac_sha256 ctx;
-    uint8_t head[1 + SL_SHA256_LEN + 16] = { PACKED }, digest[SL_SHA256_LEN];
-
-    /* A previous hash that is not 64 lower-case hex digits (edited by
-     * hand) hashes as zeros: the link check has refused it already. */
-    for (int i = 0; i < SL_SHA256_LEN; i++) {
-        int hi = prev ? hex_digit(prev[2 * i]) : -1;
-        int lo = hi >= 0 ? hex_digit(prev[2 * i + 1]) : -1;
-        head[1 + i] = hi >= 0 && lo >= 0 ? (uint8_t)(hi << 4 | lo) : 0;
-    }
-    put_u64(head + 1 + SL_SHA256_LEN, (uint64_t)seq);
-    put_u64(head + 1 + SL_SHA256_LEN + 8, (uint64_t)ts_ms);
-    sl_hmac_sha256_init(&ctx, &s->audit_mac);
-    sl_sha256_update(&ctx.inner, head, sizeof(head));
-    for (int i = 0; i < 6; i++)
-        put_text(&ctx, fields[i]);
-    sl_hmac_sha256_final(&ctx, digest);
-    sl_hex(digest, sizeof(digest), out);
-}
-
-/* The hash of a record in its format. */
-static void record_hash_of(const struct sl_store *s, int format, const char *prev, int64_t seq,
-                           const char *const fields[6], int64_t ts_ms,
-                           char out[SL_SHA256_HEX_LEN + 1])
-{
-    if (format == PACKED)
-        packed_hash(s, prev, seq, fields, ts_ms, out);
-    else
-        audit_hash(s, format, prev, seq, fields[0], fields[1], fields[2], fields[3],
-                   fields[4], fields[5], ts_ms, out);
-}
-
 int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *r)
 {
-    char hash[SL_SHA256_HEX_LEN + 1];
-    int64_t seq = s->audit_seq + 1;
-    int format = s->audit_keyed ? PACKED : PLAIN;
-    /* The hash covers the text as stored: repaired first, if need be. */
-    const char *in[] = { r->item, r->actor, r->action, r->from_state, r->to_state,
-                         r->reason ? r->reason : "" };
-    static const char *const names[] = { "item", "actor", "action", "from", "to", "reason" };
-    const char *text[6];
-    char *keep[6] = { 0 }, what[64];
-    int rc = 0;
+    struct sl_chain_new n;
+    int rc = sl_chain_new(&s->audit_key, r, s->audit_seq + 1, s->audit_hash, &n);
 
-    for (int i = 0; i < 6 && rc == 0; i++) {
-        snprintf(what, sizeof(what), "audit record %lld's %s", (long long)seq, names[i]);
-        rc = text_in(in[i], what, &text[i], &keep[i]);
-    }
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st = stmt_get(s, ST_AUDIT_INSERT);
+    sqlite3_bind_int64(st, 1, n.rec.seq);
+    bind_text(st, 2, n.rec.item);
+    bind_text(st, 3, n.rec.actor);
+    bind_text(st, 4, n.rec.action);
+    bind_text(st, 5, n.rec.from);
+    bind_text(st, 6, n.rec.to);
+    bind_text(st, 7, n.rec.reason);
+    sqlite3_bind_int64(st, 8, n.rec.ts_ms);
+    bind_text(st, 9, s->audit_hash);
+    bind_text(st, 10, n.hash);
+    sqlite3_bind_int(st, 11, n.rec.format);
+    rc = stmt_done(s, st, "audit append");
+    /* The bound texts are SQLITE_STATIC: cleared before they are freed. */
+    sqlite3_clear_bindings(st);
     if (rc == 0) {
-        record_hash_of(s, format, s->audit_hash, seq, text, r->ts_ms, hash);
-        sqlite3_stmt *st = stmt_get(s, ST_AUDIT_INSERT);
-        sqlite3_bind_int64(st, 1, seq);
-        for (int i = 0; i < 6; i++)
-            bind_text(st, 2 + i, text[i]);
-        sqlite3_bind_int64(st, 8, r->ts_ms);
-        bind_text(st, 9, s->audit_hash);
-        bind_text(st, 10, hash);
-        sqlite3_bind_int(st, 11, format);
-        rc = stmt_done(s, st, "audit append");
-        /* The bound texts are SQLITE_STATIC: cleared before they are freed. */
-        sqlite3_clear_bindings(st);
+        s->audit_seq = n.rec.seq;
+        memcpy(s->audit_hash, n.hash, sizeof(s->audit_hash));
     }
-    for (int i = 0; i < 6; i++)
-        free(keep[i]);
-    if (rc == 0) {
-        s->audit_seq = seq;
-        memcpy(s->audit_hash, hash, sizeof(hash));
-    }
+    sl_chain_new_clear(&n);
     return rc;
 }
 
@@ -320,66 +169,40 @@ int sl_store_audit_list(struct sl_store *s, const char *item, int64_t after,
 
 /* {====================== Verify ======================================= */
 
-static int page_bad(struct sl_audit_check *c, int64_t seq, const char *problem)
+/* One record of the walk, as stored. */
+static struct sl_chain_rec walked(sqlite3_stmt *st)
 {
-    c->bad_seq = seq;
-    c->problem = problem;
-    return -EBADMSG;
+    return (struct sl_chain_rec){
+        .seq = sqlite3_column_int64(st, 0),
+        .item = col_text(st, 1),
+        .actor = col_text(st, 2),
+        .action = col_text(st, 3),
+        .from = col_text(st, 4),
+        .to = col_text(st, 5),
+        .reason = col_text(st, 6),
+        .ts_ms = sqlite3_column_int64(st, 7),
+        .prev = col_text(st, 8),
+        .hash = col_text(st, 9),
+        .format = sqlite3_column_int(st, 10),
+    };
 }
 
-/* One record of the walk against what the chain so far says it must be. */
-static const char *record_problem(struct sl_store *s, sqlite3_stmt *st, int64_t expect_seq,
-                                  const char *prev)
-{
-    char hash[SL_SHA256_HEX_LEN + 1];
-    int64_t seq = sqlite3_column_int64(st, 0);
-    const char *stored_prev = col_text(st, 8), *stored = col_text(st, 9);
-    int format = sqlite3_column_int(st, 10);
-
-    /* A deleted record shows as a gap; an edited one as a wrong hash. */
-    if (seq != expect_seq)
-        return "the records before it are missing (deleted)";
-    if (format != PLAIN && !keyed(format))
-        return "its format is unknown";
-    if (s->audit_keyed && seq >= s->audit_keyed_from && !keyed(format))
-        return "a plain record where the chain is keyed: it was rewritten without the key";
-    if (keyed(format) && !s->audit_keyed)
-        return "it is keyed, and this daemon has no audit key";
-    if (!stored_prev || strcmp(stored_prev, prev) != 0)
-        return "it does not link to the record before it";
-    const char *const fields[6] = { col_text(st, 1), col_text(st, 2), col_text(st, 3),
-                                    col_text(st, 4), col_text(st, 5), col_text(st, 6) };
-    record_hash_of(s, format, prev, seq, fields, sqlite3_column_int64(st, 7), hash);
-    if (!stored || strcmp(stored, hash) != 0)
-        return keyed(format)
-            ? "its hash does not match: it was edited, or the audit key is not the one it "
-              "was written with"
-            : "its hash does not match: it was edited";
-    return NULL;
-}
-
+/* The page's walk is chain.c's; here are its reads. */
 int sl_store_audit_verify(struct sl_store *s, struct sl_audit_check *c)
 {
-    char prev[SL_SHA256_HEX_LEN + 1];
-    int format, rc, result = 0;
-    int64_t seq = c->after;
+    struct sl_chain_page p;
+    int format, rc;
 
-    c->checked = 0;
-    c->last_seq = c->after;
-    c->more = false;
-    c->bad_seq = 0;
-    c->problem = NULL;
-    zero_hash(prev);
+    sl_chain_page_start(&p, &s->audit_key, c);
     if (c->after > 0) {
         /* Go on from the record before the page as stored: the page
          * before checked it. */
-        rc = record_hash(s, c->after, prev, &format);
+        rc = record_hash(s, c->after, p.prev, &format);
         if (rc == -ENOENT) {
             struct sl_audit_head h;
             if ((rc = sl_store_audit_head(s, &h)) < 0)
                 return rc;
-            return c->after > h.seq ? -ERANGE
-                                    : page_bad(c, c->after, "it is missing (deleted)");
+            return sl_chain_page_gone(&p, h.seq);
         }
         if (rc < 0)
             return rc;
@@ -388,24 +211,14 @@ int sl_store_audit_verify(struct sl_store *s, struct sl_audit_check *c)
     sqlite3_bind_int64(st, 1, c->after);
     sqlite3_bind_int64(st, 2, c->limit + 1);    /* one more: is there more? */
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (c->checked == c->limit) {
-            c->more = true;
+        const struct sl_chain_rec r = walked(st);
+        if (sl_chain_page_next(&p, &r))
             break;
-        }
-        seq = sqlite3_column_int64(st, 0);
-        const char *problem = record_problem(s, st, c->last_seq + 1, prev);
-        if (problem) {
-            result = page_bad(c, seq, problem);
-            break;
-        }
-        sl_copy(prev, sizeof(prev), col_text(st, 9));
-        c->last_seq = seq;
-        c->checked++;
     }
     sqlite3_reset(st);
-    if (result == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+    if (p.rc == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
         return db_fail(s, "audit verify");
-    return result;
+    return p.rc;
 }
 
 /* }===================================================================== */

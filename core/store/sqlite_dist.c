@@ -94,26 +94,18 @@ int sl_store_waves_each(struct sl_store *s, const char *state,
 
 /* {====================== Offers ====================================== */
 
-/* A placement's users as stored: each id ended by a newline (no id holds
- * one). */
+/* A placement's users as stored: chain.h's packing. */
 int sl_store_offer_wave(struct sl_store *s, const char *item, int wave, int source,
                         const char *const *users, size_t n)
 {
-    size_t len = 0;
+    size_t len;
+    char *text;
+    int rc;
 
     if (n == 0)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(users[i]) + 1;
-    char *text = malloc(len + 1), *p = text;
-    if (!text)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(users[i]);
-        memcpy(p, users[i], l);
-        p[l] = '\n';
-        p += l + 1;
-    }
+    if ((rc = sl_offers_pack(users, n, &text, &len)) < 0)
+        return rc;
     sqlite3_stmt *st = stmt_get(s, ST_OFFER_WAVE);
     bind_text(st, 1, item);
     sqlite3_bind_int(st, 2, wave);
@@ -123,28 +115,7 @@ int sl_store_offer_wave(struct sl_store *s, const char *item, int wave, int sour
     return stmt_done(s, st, "offer wave");
 }
 
-/* Users packed in text[0..len) split in place into *ids (grown as needed),
- * their count in *n. 0, -ENOMEM, or -EILSEQ for a record that does not
- * end with a newline. */
-static int unpack_users(char *text, size_t len, const char ***ids, size_t *cap, size_t *n)
-{
-    char *p = text, *end = text + len;
-
-    *n = 0;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl)
-            return -EILSEQ;
-        *nl = '\0';
-        if (sl_grow(ids, cap, *n + 1, sizeof(**ids)) < 0)
-            return -ENOMEM;
-        (*ids)[(*n)++] = p;
-        p = nl + 1;
-    }
-    return 0;
-}
-
-/* A copy of column col of st, for unpack_users() to cut. */
+/* A copy of column col of st, for sl_offers_unpack() to cut. */
 static char *column_copy(sqlite3_stmt *st, int col, size_t *len)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
@@ -193,7 +164,7 @@ int sl_store_offers_each(struct sl_store *s, const char *item,
         size_t len;
         char *text = column_copy(st, 2, &len);
         int wave = sqlite3_column_int(st, 0), source = sqlite3_column_int(st, 1);
-        bad = text ? unpack_users(text, len, &ids, &idcap, &n) : -ENOMEM;
+        bad = text ? sl_offers_unpack(text, len, &ids, &idcap, &n) : -ENOMEM;
         for (size_t i = 0; !bad && !stop && i < n; i++)
             stop = fn(arg, ids[i], wave, source,
                       nserved && bsearch(&ids[i], served, nserved, sizeof(*served),
@@ -235,7 +206,7 @@ int sl_store_offer_waves_each(struct sl_store *s, const char *state,
     while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         size_t len;
         char *text = column_copy(st, 3, &len);
-        bad = text ? unpack_users(text, len, &ids, &idcap, &n) : -ENOMEM;
+        bad = text ? sl_offers_unpack(text, len, &ids, &idcap, &n) : -ENOMEM;
         if (bad == -EILSEQ)
             sl_err("store: the offers of item %s cannot be read: a record is cut "
                    "(edited by hand?)", col_text(st, 0));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/chain.h"
 #include "store/sqlite.h"
 
 const char *const sl_sqlite_events_sql[ST__COUNT] = {
@@ -25,33 +26,20 @@ const char *const sl_sqlite_events_sql[ST__COUNT] = {
                           " ON CONFLICT (name) DO UPDATE SET value = ?2",
 };
 
-/* Packed: per event, item NUL user NUL, then type (1 byte), watch_ms and
- * ts_ms as 8-byte little-endian (watch_ms -1 when absent). */
+/* Packed as chain.h says. */
 int sl_store_events_insert(struct sl_store *s, const struct sl_event_row *ev, size_t n,
                            int64_t now_ms, int64_t *seq)
 {
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(ev[i].item) + strlen(ev[i].user) + 2 + 1 + 16;
-    uint8_t *buf = malloc(len ? len : 1), *p = buf;
-    if (!buf)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        size_t a = strlen(ev[i].item) + 1, b = strlen(ev[i].user) + 1;
-        memcpy(p, ev[i].item, a);
-        memcpy(p + a, ev[i].user, b);
-        p += a + b;
-        *p++ = (uint8_t)ev[i].type;
-        int64_t nums[2] = { ev[i].watch_ms, ev[i].ts_ms };
-        for (int k = 0; k < 2; k++)
-            for (int j = 0; j < 8; j++)
-                *p++ = (uint8_t)((uint64_t)nums[k] >> (8 * j));
-    }
+    uint8_t *buf;
+    size_t len;
+    int rc = sl_events_pack(ev, n, &buf, &len);
+    if (rc < 0)
+        return rc;
     sqlite3_stmt *st = stmt_get(s, ST_EVENT_INSERT);
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
     sqlite3_bind_blob(st, 3, buf, (int)len, SQLITE_STATIC);
-    int rc = stmt_done(s, st, "events insert");
+    rc = stmt_done(s, st, "events insert");
     free(buf);
     *seq = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -66,27 +54,12 @@ int sl_store_events_since(struct sl_store *s, int64_t after,
 
     sqlite3_bind_int64(st, 1, after);
     while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
-        const uint8_t *p = sqlite3_column_blob(st, 2), *end = p + sqlite3_column_bytes(st, 2);
-        for (int64_t i = 0; i < n && !stop; i++) {
-            struct sl_event_row ev = { .item = (const char *)p };
-            const uint8_t *q = memchr(p, 0, (size_t)(end - p));
-            const uint8_t *u = q ? memchr(q + 1, 0, (size_t)(end - q - 1)) : NULL;
-            if (!u || end - u < 18) {
-                sqlite3_reset(st);
-                sl_err("store: event batch %lld is damaged", (long long)seq);
-                return -EIO;
-            }
-            ev.user = (const char *)q + 1;
-            ev.type = u[1];
-            int64_t nums[2] = { 0, 0 };
-            for (int k = 0; k < 2; k++)
-                for (int j = 0; j < 8; j++)
-                    nums[k] |= (int64_t)((uint64_t)u[2 + 8 * k + j] << (8 * j));
-            ev.watch_ms = nums[0];
-            ev.ts_ms = nums[1];
-            p = u + 18;
-            stop = each(arg, seq, &ev);
+        stop = sl_events_unpack(sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 2),
+                                (size_t)sqlite3_column_bytes(st, 2),
+                                sqlite3_column_int64(st, 1), each, arg);
+        if (stop < 0) {
+            sqlite3_reset(st);
+            return stop;
         }
     }
     sqlite3_reset(st);

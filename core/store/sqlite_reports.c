@@ -27,7 +27,7 @@ const char *const sl_sqlite_reports_sql[ST__COUNT] = {
     [ST_REPORTS_LIST]    = "SELECT r.user, r.ts_ms, r.served, r.weight, r.judged,"
                            " coalesce(p.reports, 0), coalesce(p.upheld, 0), coalesce(p.dismissed, 0)"
                            " FROM reports r LEFT JOIN reporters p ON p.user = r.user"
-                           " WHERE r.item = ? ORDER BY r.ts_ms LIMIT 200",
+                           " WHERE r.item = ? ORDER BY r.ts_ms, r.user LIMIT 200",
 };
 
 int sl_store_report_facts(struct sl_store *s, const char *item, const char *user,

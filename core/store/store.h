@@ -4,18 +4,31 @@
 #define SL_STORE_H
 
 /*
- * All SQL lives behind this header (sqlite*.c are the embedded backend);
- * a PostgreSQL backend implements the same functions. A struct sl_store is
- * one connection and is used by one thread at a time: the commit thread owns
- * the writer, the event loop owns a reader.
+ * All SQL lives behind this header. Two backends implement it: SQLite
+ * (sqlite*.c, the embedded default) and PostgreSQL (pg*.c, when built with
+ * libpq); store.c hands each call to the one sl_store_open() chose. A
+ * struct sl_store is one connection and is used by one thread at a time:
+ * the commit thread owns the writer, the event loop owns a reader.
  *
  * Writes happen only inside sl_store_begin()/sl_store_commit() on the writer.
  * Within a transaction, sl_store_savepoint()/sl_store_release()/
  * sl_store_rollback_to() isolate one request's changes from the others of
  * its group commit.
  *
- * Errors: 0 or a negative errno; -ENOENT for a missing row, -EEXIST for a
- * conflicting one, -EIO for a failure of the database itself (logged here).
+ * Writes sent ahead: a write function whose answer is only "done" or
+ * "refused" may return 0 before the database has run it (PostgreSQL sends
+ * such writes ahead in a pipeline; SQLite runs each at once). Its refusal
+ * then comes from the next sl_store_sync(), which waits for everything
+ * sent so far; output parameters of such a write (events_insert's *seq)
+ * are set by then too. sl_store_commit() fails (and rolls back) when a
+ * refusal was never reported by an sl_store_sync(). Reads always see the
+ * writes before them.
+ *
+ * Errors: 0 or a negative errno; -ENOENT for a missing row; -EEXIST for a
+ * write the schema refuses: a row with that key exists, or any other
+ * constraint (SQLite's SQLITE_CONSTRAINT, PostgreSQL's SQLSTATE class 23);
+ * -EIO for a failure of the database itself (logged here); -ENOTSUP for
+ * what a backend cannot do (below).
  * A listing that meets a row it cannot show (text that is not UTF-8, a JSON
  * column that does not parse: written by an older sluiced, or edited by
  * hand) fails with -EILSEQ and logs which row; it never leaves the row out.
@@ -31,11 +44,18 @@
 
 struct sl_store;
 
-/* Open DIR/sluice.db. The writer creates the file and runs migrations. */
-int sl_store_open(const char *dir, bool writer, struct sl_store **out);
+/*
+ * Open a connection. store NULL or "": SQLite, the file DIR/sluice.db,
+ * which the writer creates; a reader opens it read-only. Otherwise store
+ * is a libpq connection string ("postgresql://..." or "host=... dbname=...")
+ * and dir is unused: the writer and each reader are connections of their
+ * own, the reader's read-only by its session (-ENOTSUP when this sluiced
+ * was built without libpq). The writer brings the schema up to date.
+ */
+int sl_store_open(const char *store, const char *dir, bool writer, struct sl_store **out);
 void sl_store_free(struct sl_store *s);
 
-/* Whether the database was created by this open (first start). */
+/* Whether this open created the schema (first start: an empty database). */
 bool sl_store_created(const struct sl_store *s);
 
 /* {====================== Transactions ================================= */
@@ -45,7 +65,12 @@ int sl_store_rollback(struct sl_store *s);
 int sl_store_savepoint(struct sl_store *s);
 int sl_store_release(struct sl_store *s);
 int sl_store_rollback_to(struct sl_store *s);
-/* Copy the database to PATH while the daemon runs (online backup). */
+/* Wait for the writes sent ahead: 0, or the first refusal among them
+ * (-EEXIST, -ENOENT) or failure (-EIO). */
+int sl_store_sync(struct sl_store *s);
+/* SQLite: copy the database to PATH, one SQLite file, while the daemon
+ * runs (online backup). PostgreSQL: -ENOTSUP; its own tools (pg_dump,
+ * pg_basebackup) back it up, see docs/scale-out.md. */
 int sl_store_backup(struct sl_store *s, const char *path);
 /* }===================================================================== */
 
@@ -67,7 +92,10 @@ struct sl_item_row {
 int sl_store_item_insert(struct sl_store *s, const struct sl_item_row *row);
 
 /* The upload hash and state of an existing item, for idempotent uploads.
- * hash gets 65 bytes, state 32. */
+ * hash gets 65 bytes, state 32. In a transaction outside a savepoint a
+ * backend may answer -ENOENT as a guess it checks later: a wrong one fails
+ * the next sl_store_sync() with -EAGAIN (the commit thread then applies
+ * each op again in a savepoint, where the answer is exact). */
 int sl_store_item_peek(struct sl_store *s, const char *id, char *hash, char *state);
 
 /* The item as GET /v1/items/{id} shows it (without the audit trail), with
@@ -86,7 +114,9 @@ int sl_store_item_set_state(struct sl_store *s, const char *id, const char *stat
 int sl_store_item_update(struct sl_store *s, const char *id, const char *state,
                          const char *plan, int64_t now_ms);
 
-/* Merge a JSON object of tags ({name: {confidence, source}}) into the item's. */
+/* Merge a JSON object of tags ({name: {confidence, source}}) into the item's,
+ * as RFC 7396 JSON Merge Patch: objects merge key by key, recursively; a
+ * null value deletes its key; any other value replaces what was there. */
 int sl_store_item_merge_tags(struct sl_store *s, const char *id, const char *tags,
                              int64_t now_ms);
 
@@ -118,7 +148,7 @@ struct sl_audit_rec {
  * older versions wrote); formats 2 and 3, HMAC-SHA-256 under the audit key,
  * which is kept outside the database with the first record it keys
  * (keyed_from): 2 of the fields as text, 3 (what is written now) of them
- * packed, the previous hash and the numbers as bytes (sqlite_audit.c).
+ * packed, the previous hash and the numbers as bytes (chain.h).
  * sl_store_audit_key() gives a connection both (len >= 16 bytes, copied):
  * the writer's records are keyed from then on; verify checks keyed records
  * with the key and takes a plain record from keyed_from on for a chain
@@ -132,7 +162,9 @@ static inline bool sl_store_audit_keyed(int format)
     return format == 2 || format == 3;
 }
 
-/* Append one record, chained to the previous one. */
+/* Append one record, chained to the previous one. The writer keeps the
+ * chain's head (last seq and hash) in memory from its open on: right while
+ * it is the only writer of the store. */
 int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *rec);
 
 /* Records of one item (or all, when item is NULL) after seq `after`, at
@@ -192,7 +224,8 @@ struct sl_event_row {
 };
 
 /* Store a batch of events as one packed row (one request's worth): the
- * format is private to the backend. *seq: the batch's number, increasing. */
+ * format is private to the backend. *seq: the batch's number, increasing
+ * in the order batches commit (one writer); set by the next sync. */
 int sl_store_events_insert(struct sl_store *s, const struct sl_event_row *ev, size_t n,
                            int64_t now_ms, int64_t *seq);
 /* Each event of the batches numbered after `after`, oldest first; each()
@@ -326,9 +359,9 @@ int sl_store_report_sum(struct sl_store *s, const char *item, int64_t *n, double
 /* People decided the item: its unjudged reports were upheld (rejected, taken
  * down) or dismissed (approved), and so were their served reporters. */
 int sl_store_reports_judge(struct sl_store *s, const char *item, bool upheld);
-/* The item's reports, oldest first (at most 200): [{user, ts_ms, served,
- * weight, judged: pending|dismissed|upheld, reporter: {reports, upheld,
- * dismissed}}]. */
+/* The item's reports, oldest first, then by user (at most 200): [{user,
+ * ts_ms, served, weight, judged: pending|dismissed|upheld, reporter:
+ * {reports, upheld, dismissed}}]. */
 int sl_store_reports_get(struct sl_store *s, const char *item, json_t **out);
 /* }===================================================================== */
 
@@ -357,6 +390,29 @@ int sl_store_token_each(struct sl_store *s,
                                   const char *hash_hex, int64_t created_ms,
                                   int64_t expires_ms),
                         void *arg);
+/* }===================================================================== */
+
+/* {====================== Copying a whole store ======================== */
+/* sluicectl migrate. from: the store of a stopped installation (opened as
+ * writer for SQLite, whose transaction then keeps writers out; a reader for
+ * PostgreSQL). to: a writer whose open created the schema (-EEXIST
+ * otherwise: a copy goes into an empty store only). Both at one schema
+ * version, as their opens leave them. Every row of every table is copied
+ * in one transaction of to, inside one of from (one snapshot); the counts
+ * that triggers keep (creators, item_states) are rebuilt by them. *rows:
+ * the rows copied. The copy's audit chain is then for the caller to verify
+ * with sl_store_audit_verify() on a new connection. */
+int sl_store_copy(struct sl_store *from, struct sl_store *to, int64_t *rows);
+
+/* One row of a table, column by column: what sl_store_copy() moves. */
+#define SL_STORE_ROW_MAX 32
+struct sl_store_row {
+    int n;
+    const char *name[SL_STORE_ROW_MAX];
+    const char *val[SL_STORE_ROW_MAX];  /* NULL for SQL's NULL */
+    size_t len[SL_STORE_ROW_MAX];
+    bool bytes[SL_STORE_ROW_MAX];       /* a blob (bytea): len raw bytes; else text */
+};
 /* }===================================================================== */
 
 /* {====================== Search ======================================= */

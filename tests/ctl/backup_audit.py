@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # sluicectl backup FILE [--force] writes a valid SQLite copy (never half a
-# file, never over an existing one unless asked); sluicectl audit verify
+# file, never over an existing one unless asked), or on PostgreSQL says to
+# use pg_dump and writes nothing; sluicectl audit verify
 # exits 0 on an intact chain and 1, naming the record, on an edited one.
 import os
 import sqlite3
@@ -28,6 +29,30 @@ def body(t):
         ct.upload(d, "b-%d" % i, nsfw=(0.6 if i % 3 == 0 else None))
 
     # {====== backup ======
+    if st.on_postgres():
+        postgres_backup(t, d, run)
+    else:
+        sqlite_backup(t, d, run)
+    audit(t, d, run)
+
+
+def postgres_backup(t, d, run):
+    """PostgreSQL is backed up with its own tools: a clear refusal."""
+    out = os.path.join(t.tmp, "copy.db")
+    r = run(["backup", out])
+    t.check(r.returncode == 1 and "501" in r.stderr and "pg_dump" in r.stderr,
+            "backup FILE on PostgreSQL: 501, exit 1, pointing at pg_dump",
+            (r.returncode, r.stdout, r.stderr))
+    t.check(not os.path.exists(out) and not os.path.exists(out + ".tmp"),
+            "  ... and leaves no file behind")
+    r = run(["--json", "backup", out])
+    t.check(r.returncode == 1 and
+            (ct.parse(r) or {}).get("error", {}).get("code") == "not_implemented",
+            "  ... --json: the error JSON, code not_implemented", r.stdout)
+    ct.upload(d, "b-late")      # as the SQLite half does: the audit half counts on it
+
+
+def sqlite_backup(t, d, run):
     out = os.path.join(t.tmp, "copy.db")
     r = run(["backup", out])
     t.check(r.returncode == 0 and out in r.stdout, "backup FILE exits 0 and names it",
@@ -77,7 +102,11 @@ def body(t):
         r = run(bad)
         t.check(r.returncode == 2, "sluicectl %s exits 2" % " ".join(bad), r.returncode)
 
+
+
+def audit(t, d, run):
     # {====== audit verify ======
+    mod = ct.token(d, "b-mod2", "moderator")
     r = run(["audit", "verify"])
     t.check(r.returncode == 0 and "intact" in r.stdout, "audit verify of an intact chain exits 0",
             (r.returncode, r.stdout, r.stderr))
@@ -91,14 +120,8 @@ def body(t):
             r.stderr)
 
     # Someone edits a record behind the daemon's back.
-    db = sqlite3.connect(os.path.join(d.state, "sluice.db"), timeout=10)
-    try:
-        seq = db.execute("SELECT seq FROM audit WHERE item = 'b-3' AND action = 'verdict'"
-                         ).fetchone()[0]
-        with db:
-            db.execute("UPDATE audit SET reason = 'looks fine to me' WHERE seq = ?", (seq,))
-    finally:
-        db.close()
+    seq = d.sql("SELECT seq FROM audit WHERE item = 'b-3' AND action = 'verdict'")[0][0]
+    d.sql("UPDATE audit SET reason = 'looks fine to me' WHERE seq = ?", (seq,))
     r = run(["audit", "verify"])
     t.check(r.returncode == 1, "audit verify after an edit exits 1", (r.returncode, r.stdout))
     t.check("record %d" % seq in r.stderr, "  ... and names the record (seq %d)" % seq, r.stderr)

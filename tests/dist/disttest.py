@@ -31,8 +31,7 @@ def shipped(d, extra=""):
         if not so:
             raise st.Failed("plugins/%s is not built" % name)
         shutil.copy(so, os.path.join(plugins, name + ".so"))
-    with open(d.conf, "w") as f:
-        f.write(conf + "\nplugins_dir = %s\n%s" % (lua_str(plugins), extra))
+    d.write_conf(conf + "\nplugins_dir = %s\n%s" % (lua_str(plugins), extra))
     install(d, shipped_policies(), clear=True)
     shutil.copytree(os.path.join(st.srcdir(), "policies", "keywords"),
                     os.path.join(d.policies, "keywords"))

@@ -292,8 +292,7 @@ def replay(t, d, policy):
 
 def traffic_refused(t, d):
     t.stopped(d, "stop to load the plugin with a garbage traffic answer")
-    with open(d.conf, "w") as f:
-        f.write(config("garbage"))
+    d.write_conf(config("garbage"))
     d.start()
     tr = (d.get("/v1/stats").json or {}).get("traffic") or {}
     t.check(tr.get("private") == 0.30 and tr["set_by"]["private"].startswith("policy:")

@@ -6,7 +6,6 @@ tamper check, hash banks and keyword lists."""
 import os
 import re
 import signal
-import sqlite3
 import threading
 import sys
 import time
@@ -524,18 +523,13 @@ def audit_checks(t, d):
     n = (r.json or {}).get("checked", 0)
     t.check(r.status == 200 and r.json.get("ok") is True and n > 50,
             "GET /v1/audit/verify -> ok over %d records" % n, r)
-    db = os.path.join(d.state, "sluice.db")
-    t.require(os.path.exists(db), "the state holds sluice.db")
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        row = con.execute("SELECT seq FROM audit WHERE item = 'x0' AND action = 'escalate'"
-                          ).fetchone()
-        t.require(row is not None, "the escalate record of x0 is in the audit table")
-        seq = row[0]
-        con.execute("UPDATE audit SET reason = 'nothing to see' WHERE seq = ?", (seq,))
-        con.commit()
-    finally:
-        con.close()
+    if not st.on_postgres():
+        t.require(os.path.exists(os.path.join(d.state, "sluice.db")),
+                  "the state holds sluice.db")
+    rows = d.sql("SELECT seq FROM audit WHERE item = 'x0' AND action = 'escalate'")
+    t.require(len(rows) == 1, "the escalate record of x0 is in the audit table", rows)
+    seq = rows[0][0]
+    d.sql("UPDATE audit SET reason = 'nothing to see' WHERE seq = ?", (seq,))
     r = d.get("/v1/audit/verify")
     t.check(r.status == 200 and r.json.get("ok") is False and r.json.get("bad_seq") == seq
             and r.json.get("message"),

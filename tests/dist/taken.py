@@ -7,7 +7,6 @@ and an item held by reports after it settled goes back into feeds when
 approved."""
 import json
 import os
-import sqlite3
 import sys
 
 sys.dont_write_bytecode = True    # keep the source tree clean
@@ -55,18 +54,16 @@ def steps(records):
 def stored(d, item):
     """What the store holds of item, read from its file: the row's state and
     plan, the numbers of its waves and its offers (user, wave)."""
-    con = sqlite3.connect("file:%s?mode=ro" % os.path.join(d.state, "sluice.db"),
-                          uri=True, timeout=10)
-    try:
-        row = con.execute("SELECT state, plan FROM items WHERE id = ?", (item,)).fetchone()
-        waves = [n for (n,) in con.execute("SELECT n FROM waves WHERE item = ? ORDER BY n",
-                                           (item,))]
-        # A record per placement of a wave, its users each ended by a newline.
-        offers = sorted((u, wave) for wave, users in
-                        con.execute("SELECT wave, users FROM offer_waves WHERE item = ?", (item,))
-                        for u in users.split("\n")[:-1])
-    finally:
-        con.close()
+    rows = d.sql("SELECT state, plan FROM items WHERE id = ?", (item,))
+    row = rows[0] if rows else None
+    waves = [n for (n,) in d.sql("SELECT n FROM waves WHERE item = ? ORDER BY n", (item,))]
+    # A record per placement of a wave, its users each ended by a newline
+    # (read as spaces: psql's rows are lines; no id holds either).
+    nl = "chr(10)" if d.store else "char(10)"
+    offers = sorted((u, wave) for wave, users in
+                    d.sql("SELECT wave, replace(users, %s, ' ') FROM offer_waves"
+                          " WHERE item = ?" % nl, (item,))
+                    for u in users.split())
     return {"state": row[0] if row else None, "plan": row[1] if row else None,
             "waves": waves, "offers": offers}
 

@@ -98,6 +98,33 @@ def body(t):
             t.check(w in r.stderr, "%s: the error names '%s'" % (name, w), r.stderr)
     t.check(not os.path.exists(marker), "the config sandbox ran no os.execute or io.open")
 
+    # The store: a libpq connection string, checked without connecting.
+    with open(os.path.join(st.builddir(), "config.h")) as f:
+        libpq = "#define HAVE_LIBPQ 1" in f.read()
+    for name, text in (
+        ("store-empty.conf", 'store = ""\n'),
+        ("store-uri.conf", 'store = "postgresql://sluice@db.invalid/sluice"\n'),
+        ("store-kv.conf", 'listen = "127.0.0.1:1"\nstore = "host=/run/postgresql dbname=s"\n'),
+    ):
+        path = write(t, name, text)
+        r = check(t, path)
+        if libpq or name == "store-empty.conf":
+            t.check(r.returncode == 0, "--check-config %s exits 0" % name,
+                    (r.returncode, r.stderr))
+        else:
+            t.check(r.returncode == 1 and "store" in r.stderr and "libpq" in r.stderr and
+                    names_line(r.stderr, path, text.count("\n")),
+                    "without libpq: %s exits 1 naming store, libpq and the line" % name,
+                    (r.returncode, r.stderr))
+    path = write(t, "store-bad.conf", '\nstore = "/var/lib/sluice/sluice.db"\n')
+    r = check(t, path)
+    t.check(r.returncode == 1 and names_line(r.stderr, path, 2) and "store" in r.stderr,
+            "store-bad.conf (a path): exits 1 naming the line and 'store'", r.stderr)
+    path = write(t, "store-type.conf", 'store = 5432\n')
+    r = check(t, path)
+    t.check(r.returncode == 1 and names_line(r.stderr, path, 1), "store = 5432: exits 1",
+            r.stderr)
+
     missing = os.path.join(t.tmp, "no-such.conf")
     r = check(t, missing)
     t.check(r.returncode == 1, "--check-config on a missing file exits 1", r.returncode)

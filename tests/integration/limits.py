@@ -179,6 +179,16 @@ def body(t):
     # A record edited by hand into bytes JSON cannot carry: the listings say
     # so (503, a log line naming it), they never leave it out.
     t.stopped(d)
+    if st.on_postgres():
+        edited_pg(t, d)
+    else:
+        edited_sqlite(t, d)
+    p = ctl("item", "ok")
+    t.check(p.returncode == 1 and "cannot be read" in p.stderr,
+            "sluicectl item ok says it cannot be read", p.stderr)
+
+
+def edited_sqlite(t, d):
     db = sqlite3.connect(os.path.join(d.state, "sluice.db"))
     bad = db.execute("SELECT seq FROM audit WHERE item = 'ok' AND action = 'approve'").fetchone()[0]
     db.execute("UPDATE audit SET reason = CAST(X'61E282' AS TEXT) WHERE seq = ?", (bad,))
@@ -196,9 +206,18 @@ def body(t):
             "the log names the audit record")
     t.check("the queue entry of item hold1 cannot be listed" in d.logs(),
             "the log names the queue entry")
-    p = ctl("item", "ok")
-    t.check(p.returncode == 1 and "cannot be read" in p.stderr,
-            "sluicectl item ok says it cannot be read", p.stderr)
+
+
+def edited_pg(t, d):
+    """PostgreSQL keeps no text that is not UTF-8 (the database is UTF8): the
+    edit it lets through is JSON that does not parse."""
+    d.sql("UPDATE items SET upload = '{not json' WHERE id IN ('ok', 'hold1')")
+    d.start()
+    t.error(d.item("ok"), 503, "unavailable", "GET /v1/items/ok over its edited upload")
+    t.error(d.get("/v1/queue"), 503, "unavailable", "GET /v1/queue over an edited upload")
+    t.status(d.get("/v1/audit?limit=1000"), 200, "GET /v1/audit has no JSON to parse")
+    t.check("item ok cannot be listed" in d.logs(), "the log names the item")
+    t.check("the queue cannot be listed" in d.logs(), "the log says why the queue cannot")
 
 
 st.main(body)

@@ -149,12 +149,99 @@ def request(port, method, path, body=None, token=None, ctype=DEFAULT,
 # }=======================================================================
 
 
+# {====================== The store =======================================
+# SQLite under each daemon's state directory, unless SLUICE_TEST_STORE is a
+# libpq connection string (tests/pgcluster prints one): then every Daemon
+# gets a database of its own on that server, made empty when the Daemon is
+# made and dropped at the test's end, and its sluice.conf a `store` line.
+
+STORE = os.environ.get("SLUICE_TEST_STORE", "")
+PSQL_TIMEOUT = 60.0
+_databases = []
+
+
+def on_postgres():
+    return bool(STORE)
+
+
+def sqlite_only(why):
+    """Skip the whole test (exit 77) when the store is PostgreSQL."""
+    if STORE:
+        print("SKIP: %s: the store is PostgreSQL here (SLUICE_TEST_STORE)" % why)
+        sys.exit(SKIP)
+
+
+def with_dbname(conninfo, name):
+    """conninfo naming database name instead."""
+    if conninfo.startswith(("postgresql://", "postgres://")):
+        import urllib.parse
+        u = urllib.parse.urlsplit(conninfo)
+        return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+    return conninfo + " dbname=" + name     # libpq: the last of a keyword wins
+
+
+def psql(conninfo, sql, params=()):
+    """Run sql (one statement, ? for each parameter) with psql; its rows as
+    tuples of str (None for NULL), numbers as int."""
+    text, names = "", []
+    for i, part in enumerate(sql.split("?")):
+        text += part
+        if i < len(params):
+            text += ":'p%d'" % i
+    argv = ["psql", "-X", "-q", "-A", "-t", "-F", "\x1f", "-P", "null=\x1e",
+            "-v", "ON_ERROR_STOP=1", conninfo]
+    for i, v in enumerate(params):
+        argv += ["-v", "p%d=%s" % (i, v)]
+    try:
+        r = subprocess.run(argv, input=text + ";\n", capture_output=True, text=True,
+                           timeout=PSQL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Failed("psql did not answer within %ss: %s" % (PSQL_TIMEOUT, sql))
+    if r.returncode != 0:
+        raise Failed("psql: %s: %s" % (sql, r.stderr.strip()))
+    rows = []
+    for line in r.stdout.split("\n")[:-1]:     # not splitlines(): it splits at \x1e
+        row = []
+        for f in line.split("\x1f"):
+            if f == "\x1e":
+                row.append(None)
+            elif f.lstrip("-").isdigit():
+                row.append(int(f))
+            else:
+                row.append(f)
+        rows.append(tuple(row))
+    return rows
+
+
+def new_database():
+    """A new empty database on the SLUICE_TEST_STORE server; its conninfo."""
+    name = "sluice_%d_%d" % (os.getpid(), len(_databases))
+    psql(STORE, "DROP DATABASE IF EXISTS %s" % name)
+    psql(STORE, "CREATE DATABASE %s" % name)
+    _databases.append(name)
+    return with_dbname(STORE, name)
+
+
+def drop_databases():
+    while _databases:
+        try:
+            psql(STORE, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % _databases.pop())
+        except Failed as e:
+            print("warning: %s" % e)
+
+
+def lua_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+# }=======================================================================
+
+
 # {====================== The daemon ======================================
 
 class Daemon:
     """One sluiced process over a state directory that outlives restarts."""
 
-    def __init__(self, test, conf="", name="d"):
+    def __init__(self, test, conf="", name="d", sqlite=False):
         self.test = test
         self.dir = os.path.join(test.tmp, name)
         self.state = os.path.join(self.dir, "state")
@@ -162,14 +249,22 @@ class Daemon:
         for d in (self.dir, self.state, self.policies):
             os.makedirs(d, exist_ok=True)
         self.conf = os.path.join(self.dir, "sluice.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf)
+        self.store = new_database() if STORE and not sqlite else None
+        self.write_conf(conf)
         self.port = free_port()
         self.proc = None
         self.starts = 0
         self.token = None
         self.log_paths = []
         test.daemons.append(self)
+
+    def write_conf(self, text):
+        """Replace sluice.conf with text, keeping the daemon's store line:
+        a test that rewrites its configuration stays on its store."""
+        with open(self.conf, "w") as f:
+            f.write(text)
+            if self.store:
+                f.write("\nstore = %s\n" % lua_str(self.store))
 
     @property
     def url(self):
@@ -282,6 +377,19 @@ class Daemon:
     def item(self, item_id, **kw):
         return self.get("/v1/items/" + item_id, **kw)
 
+    def sql(self, query, params=()):
+        """Run one SQL statement on this daemon's store behind its back (?
+        for parameters; quote "user"); the rows as tuples."""
+        if self.store:
+            return psql(self.store, query, params)
+        import sqlite3
+        con = sqlite3.connect(os.path.join(self.state, "sluice.db"), timeout=10)
+        try:
+            with con:
+                return [tuple(r) for r in con.execute(query, params)]
+        finally:
+            con.close()
+
     def job(self, path, body=None, timeout=120, **kw):
         """POST to a route that answers with a job (policy check, replay)
         and poll GET /v1/jobs/ID until it is over: the job's answer, or the
@@ -312,8 +420,10 @@ class Test:
         self.passed = 0
         self.failed = 0
 
-    def daemon(self, conf="", name="d", start=True):
-        d = Daemon(self, conf, name)
+    def daemon(self, conf="", name="d", start=True, sqlite=False):
+        """A Daemon on the store SLUICE_TEST_STORE says (sqlite: on SQLite
+        whatever it says)."""
+        d = Daemon(self, conf, name, sqlite)
         return d.start() if start else d
 
     def check(self, cond, what, detail=None):
@@ -365,6 +475,8 @@ class Test:
                 d.signal(signal.SIGTERM)
                 if d.wait(10) is None:
                     d.kill()
+        if STORE:
+            drop_databases()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

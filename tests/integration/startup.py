@@ -28,7 +28,10 @@ def body(t):
     d = t.daemon()
     tok_path = os.path.join(d.state, "admin.token")
     t.require(os.path.exists(tok_path), "first start writes STATE/admin.token")
-    for name in ("admin.token", "audit.key", "sluice.db", "sluice.db-wal", "sluice.db-shm"):
+    # On PostgreSQL the store is the server's (its files are its own).
+    files = ("admin.token", "audit.key") + (() if st.on_postgres() else
+                                            ("sluice.db", "sluice.db-wal", "sluice.db-shm"))
+    for name in files:
         path = os.path.join(d.state, name)
         if t.check(os.path.exists(path), "STATE/%s exists while sluiced runs" % name):
             mode = stat.S_IMODE(os.stat(path).st_mode)

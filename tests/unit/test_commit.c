@@ -18,6 +18,7 @@
 
 #include "store/commit.h"
 #include "store/store.h"
+#include "storetest.h"
 #include "../lua/util.h"
 
 /* An op that appends one audit record for its item, then answers want. */
@@ -88,9 +89,11 @@ static void test_refused_op_in_a_batch(void **state)
     struct test_op ops[7];
     struct sl_audit_check check = { .after = 0, .limit = 1000 };
 
+    char where[1024];
     (void)state;
     assert_int_equal(evthread_use_pthreads(), 0);
-    assert_int_equal(sl_store_open(dir, true, &w), 0);
+    assert_int_equal(storetest_fresh(where, sizeof(where)), 0);
+    assert_int_equal(sl_store_open(where, dir, true, &w), 0);
     base = event_base_new();
     assert_non_null(base);
     assert_int_equal(sl_commit_new(base, w, 64, &c), 0);
@@ -137,7 +140,7 @@ static void test_refused_op_in_a_batch(void **state)
     assert_int_equal(ops[6].applied, 1);
     sl_commit_free(c);
 
-    assert_int_equal(sl_store_open(dir, false, &r), 0);
+    assert_int_equal(sl_store_open(where, dir, false, &r), 0);
     for (int i = 0; i < 7; i++)
         assert_int_equal(records_of(r, ops[i].item), i == 2 ? 0 : 1);
     assert_int_equal(sl_store_audit_verify(r, &check), 0);
@@ -154,5 +157,7 @@ int main(void)
         cmocka_unit_test(test_refused_op_in_a_batch),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    storetest_cleanup();
+    return failed;
 }

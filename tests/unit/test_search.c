@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Search in the store: time bounds that cut a scan and the pages that go on
- * from it, time ranges over a clock that stepped back, and the reader threads. */
+/* Search in the store, on SQLite or on PostgreSQL (SLUICE_TEST_STORE): time
+ * bounds that cut a scan and the pages that go on from it, time ranges over a
+ * clock that stepped back, and the reader threads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,12 +23,14 @@
 #include "lib/clock.h"
 #include "store/readers.h"
 #include "store/store.h"
+#include "storetest.h"
 
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define N 3000
 
 struct fx {
     char dir[32];
+    char where[1024];           /* the store setting: "" for SQLite in dir */
     struct sl_store *w, *r;
 };
 
@@ -53,12 +56,13 @@ static int setup(void **state)
     assert_non_null(f);
     snprintf(f->dir, sizeof(f->dir), "search.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(sl_store_open(f->dir, true, &f->w), 0);
+    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
+    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
     assert_int_equal(sl_store_begin(f->w), 0);
     for (int i = 1; i <= N; i++)
         insert(f->w, i, 1000000 + i * 10);
     assert_int_equal(sl_store_commit(f->w), 0);
-    assert_int_equal(sl_store_open(f->dir, false, &f->r), 0);
+    assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
     *state = f;
     return 0;
 }
@@ -244,7 +248,7 @@ static void test_readers(void **state)
 
     assert_int_equal(evthread_use_pthreads(), 0);
     assert_non_null(base = event_base_new());
-    assert_int_equal(sl_readers_new(base, f->dir, 1, 0, &p), 0);
+    assert_int_equal(sl_readers_new(base, f->where, f->dir, 1, 0, &p), 0);
     assert_int_equal(sl_readers_submit(p, &a.op), 0);
     for (int i = 0; i < 1000; i++) {
         struct sl_readers_stats st;
@@ -261,7 +265,7 @@ static void test_readers(void **state)
     assert_int_equal(a.done_rc, N + 3);
     /* c waits behind a held b; stopping answers c without running it. */
     sl_readers_free(p);
-    assert_int_equal(sl_readers_new(base, f->dir, 1, 1, &p), 0);
+    assert_int_equal(sl_readers_new(base, f->where, f->dir, 1, 1, &p), 0);
     assert_int_equal(sl_readers_submit(p, &b.op), 0);
     assert_int_equal(sl_readers_submit(p, &c.op), 0);
     atomic_store(&b.go, 1);
@@ -284,5 +288,9 @@ int main(void)
         cmocka_unit_test(test_clock_back),
         cmocka_unit_test(test_readers),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    if (storetest_postgres())
+        printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    storetest_cleanup();
+    return failed;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The store's trigger-kept counts: creators' standing and items per state. */
+/* The store, on SQLite or on PostgreSQL (SLUICE_TEST_STORE): the counts kept by
+ * triggers, merged tags, refusals, event batches, claims. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "lib/log.h"
 #include "../lua/util.h"
 #include "store/store.h"
+#include "storetest.h"
 
 /* {====================== Helpers ====================================== */
 
@@ -24,6 +26,7 @@
 
 struct fx {
     char *dir;                  /* a scratch folder (tests/lua/util.c) */
+    char where[1024];           /* the store setting: "" for SQLite in dir */
     struct sl_store *w;         /* the writer */
     struct sl_store *r;         /* a reader, when a test opens one */
 };
@@ -34,7 +37,8 @@ static int setup(void **state)
 
     assert_non_null(f);
     f->dir = temp_dir();
-    assert_int_equal(sl_store_open(f->dir, true, &f->w), 0);
+    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
+    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
     assert_true(sl_store_created(f->w));
     *state = f;
     return 0;
@@ -66,6 +70,12 @@ static int insert(struct sl_store *s, const char *id, const char *creator, const
         .now_ms = 1000,
     };
     return sl_store_item_insert(s, &row);
+}
+
+/* A write's answer, refusals sent ahead included (store.h). */
+static int synced(struct sl_store *s, int rc)
+{
+    return rc < 0 ? rc : sl_store_sync(s);
 }
 
 static void set_state(struct sl_store *s, const char *id, const char *state)
@@ -155,8 +165,8 @@ static void test_counts_on_insert(void **state)
 
     /* An insert refused by the primary key counts nothing. */
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(insert(f->w, "a1", "alice", "rejected"), -EEXIST);
-    assert_int_equal(insert(f->w, "c1", "dave", "held"), -EEXIST);
+    assert_int_equal(synced(f->w, insert(f->w, "a1", "alice", "rejected")), -EEXIST);
+    assert_int_equal(synced(f->w, insert(f->w, "c1", "dave", "held")), -EEXIST);
     assert_int_equal(sl_store_commit(f->w), 0);
     SEEDED(f->w);
     STANDING(f->w, "dave", 0, 0);
@@ -209,7 +219,8 @@ static void test_counts_follow_state_changes(void **state)
 
     /* An unknown item is not counted anywhere. */
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_item_set_state(f->w, "nope", "rejected", 3000), -ENOENT);
+    assert_int_equal(synced(f->w, sl_store_item_set_state(f->w, "nope", "rejected", 3000)),
+                     -ENOENT);
     assert_int_equal(sl_store_commit(f->w), 0);
     STATES(f->w, "{\"in_review\": 1, \"approved\": 5, \"removed\": 1}");
     STANDING(f->w, "nope", 0, 0);
@@ -367,6 +378,11 @@ static void test_migration_backfills(void **state)
     char path[64];
     sqlite3 *db = NULL;
 
+    if (storetest_postgres()) {
+        print_message("skipped: it rewinds a SQLite file to schema 5, which no PostgreSQL "
+                      "store ever had (test_store_records tests PostgreSQL's migrations)\n");
+        skip();
+    }
     seed(f->w);
     set_state(f->w, "a3", "approved");
     sl_store_free(f->w);
@@ -403,7 +419,7 @@ static void test_migration_backfills(void **state)
                  "  VALUES ('f1', 'frank', 'held', '{}', '" HASH "', 1500, 1500);");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
-    assert_int_equal(sl_store_open(f->dir, true, &f->w), 0);
+    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
     assert_false(sl_store_created(f->w));
     STANDING(f->w, "alice", 4, 1);
     STANDING(f->w, "bob", 2, 1);
@@ -476,7 +492,7 @@ static void test_migration_backfills(void **state)
     /* A second open finds the schema current and leaves the counts be. */
     sl_store_free(f->w);
     f->w = NULL;
-    assert_int_equal(sl_store_open(f->dir, true, &f->w), 0);
+    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
     STANDING(f->w, "alice", 5, 2);
     STATES(f->w, "{\"pending\": 2, \"approved\": 3, \"rejected\": 5}");
 }
@@ -518,12 +534,8 @@ static void test_offers(void **state)
     assert_string_equal(got.text, "a1 x1;");
 
     /* A record cut short (by hand) is an error, not half a wave. */
-    char path[64];
-    sqlite3 *db = NULL;
-    snprintf(path, sizeof(path), "%s/sluice.db", f->dir);
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    exec_raw(db, "UPDATE offer_waves SET users = 'x1' WHERE item = 'a1'");
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    assert_int_equal(storetest_sql(f->where, f->dir,
+                                   "UPDATE offer_waves SET users = 'x1' WHERE item = 'a1'"), 0);
     got = (struct offers){ 0 };
     assert_int_equal(sl_store_offers_each(f->w, "a1", collect_offer, &got), -EILSEQ);
     assert_int_equal(sl_store_offer_waves_each(f->w, "pending", collect_wave, &got), -EILSEQ);
@@ -534,7 +546,7 @@ static void test_reader_sees_committed_counts(void **state)
     struct fx *f = *state;
 
     seed(f->w);
-    assert_int_equal(sl_store_open(f->dir, false, &f->r), 0);
+    assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
     SEEDED(f->r);
     STANDING(f->r, "dave", 0, 0);
 
@@ -555,6 +567,263 @@ static void test_reader_sees_committed_counts(void **state)
     STATES(f->r, "{\"pending\": 2, \"approved\": 4, \"rejected\": 3}");
 }
 
+/* RFC 7396 on both backends: objects merge key by key, null deletes. */
+static void test_merge_tags(void **state)
+{
+    struct fx *f = *state;
+    json_t *item = NULL;
+    const struct sl_item_row row = {
+        .id = "t1", .creator = "tina", .state = "pending", .upload = "{}", .upload_hash = HASH,
+        .tags = "{\"a\": {\"confidence\": 0.5, \"source\": \"x\"}, \"b\": {\"confidence\": 1}}",
+        .now_ms = 1000,
+    };
+
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_item_insert(f->w, &row), 0);
+    assert_int_equal(sl_store_item_merge_tags(f->w, "t1", "{\"a\": {\"confidence\": 0.9},"
+                     " \"b\": null, \"c\": {\"confidence\": 0.25, \"source\": \"y\"}}", 2000), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    assert_int_equal(sl_store_item_get(f->w, "t1", &item), 0);
+    json_t *want = json_loads("{\"a\": {\"confidence\": 0.9, \"source\": \"x\"},"
+                              " \"c\": {\"confidence\": 0.25, \"source\": \"y\"}}", 0, NULL);
+    assert_non_null(want);
+    assert_true(json_equal(json_object_get(item, "tags"), want));
+    assert_int_equal(json_integer_value(json_object_get(item, "updated_ms")), 2000);
+    json_decref(want);
+    json_decref(item);
+}
+
+static int count_tokens(void *arg, const char *name, const char *role, const char *hash,
+                        int64_t created_ms, int64_t expires_ms)
+{
+    (void)name;
+    (void)role;
+    (void)hash;
+    (void)created_ms;
+    (void)expires_ms;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A refused write undoes nothing else of its transaction; one never
+ * reported stops the commit on a backend that sent it ahead. */
+static void test_refusals(void **state)
+{
+    struct fx *f = *state;
+    int n = 0;
+
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "t1", "admin", HASH, 1, 0), 0);
+    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t1", "ingest", HASH "0", 1, 0)),
+                     -EEXIST);
+    /* Another name with the same hash: a UNIQUE column refuses it too. */
+    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t2", "ingest", HASH, 1, 0)),
+                     -EEXIST);
+    assert_int_equal(synced(f->w, sl_store_token_delete(f->w, "nobody")), -ENOENT);
+    assert_int_equal(synced(f->w, sl_store_item_update(f->w, "nope", "approved", NULL, 1)),
+                     -ENOENT);
+    assert_int_equal(sl_store_token_insert(f->w, "t3", "policy", HASH "3", 1, 0), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    assert_int_equal(sl_store_token_each(f->w, count_tokens, &n), 0);
+    assert_int_equal(n, 2);
+
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "t4", "policy", HASH "4", 1, 0), 0);
+    int rc = sl_store_token_insert(f->w, "t1", "policy", HASH "5", 1, 0);
+    if (rc == 0) {
+        /* Sent ahead, refused unseen: the commit must not keep t4. */
+        assert_int_equal(sl_store_commit(f->w), -EEXIST);
+        n = 0;
+        assert_int_equal(sl_store_token_each(f->w, count_tokens, &n), 0);
+        assert_int_equal(n, 2);
+    } else {
+        assert_int_equal(rc, -EEXIST);
+        assert_int_equal(sl_store_commit(f->w), 0);
+    }
+}
+
+struct walk {
+    int n;
+    int64_t seqs[8];
+    struct sl_event_row ev[8];
+    char text[8][2][16];
+};
+
+static int walk_event(void *arg, int64_t seq, const struct sl_event_row *ev)
+{
+    struct walk *w = arg;
+    assert_true(w->n < 8);
+    w->seqs[w->n] = seq;
+    w->ev[w->n] = *ev;
+    snprintf(w->text[w->n][0], sizeof(w->text[0][0]), "%s", ev->item);
+    snprintf(w->text[w->n][1], sizeof(w->text[0][1]), "%s", ev->user);
+    w->n++;
+    return 0;
+}
+
+/* Batches come back as stored, in the order of their numbers. */
+static void test_event_batches(void **state)
+{
+    struct fx *f = *state;
+    const struct sl_event_row one[] = {
+        { "i1", "u1", 0, -1, 100 }, { "i1", "u2", 3, 2500, 101 }, { "i2", "u1", 9, -1, 102 },
+    };
+    const struct sl_event_row two[] = { { "i3", "u3", 5, 7, 200 } };
+    int64_t s1 = -1, s2 = -1, counts[SL_STORE_COUNTERS], counted = -1;
+    struct walk w = { 0 };
+
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_events_insert(f->w, one, 3, 1000, &s1), 0);
+    assert_int_equal(sl_store_events_insert(f->w, two, 1, 1001, &s2), 0);
+    assert_int_equal(sl_store_sync(f->w), 0);
+    assert_true(s1 > 0);
+    assert_true(s2 > s1);
+    int64_t add[SL_STORE_COUNTERS] = { [0] = 1, [3] = 1 };
+    assert_int_equal(sl_store_counters_add(f->w, "i1", add), 0);
+    assert_int_equal(sl_store_counters_add(f->w, "i1", add), 0);
+    assert_int_equal(sl_store_mark_set(f->w, "events_counted", s2), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+
+    assert_int_equal(sl_store_events_since(f->w, 0, walk_event, &w), 0);
+    assert_int_equal(w.n, 4);
+    for (int i = 0; i < 4; i++) {
+        const struct sl_event_row *e = i < 3 ? &one[i] : &two[0];
+        assert_int_equal(w.seqs[i], i < 3 ? s1 : s2);
+        assert_string_equal(w.text[i][0], e->item);
+        assert_string_equal(w.text[i][1], e->user);
+        assert_int_equal(w.ev[i].type, e->type);
+        assert_int_equal(w.ev[i].watch_ms, e->watch_ms);
+        assert_int_equal(w.ev[i].ts_ms, e->ts_ms);
+    }
+    w.n = 0;
+    assert_int_equal(sl_store_events_since(f->w, s1, walk_event, &w), 0);
+    assert_int_equal(w.n, 1);
+    assert_string_equal(w.text[0][0], "i3");
+
+    assert_int_equal(sl_store_counters_get(f->w, "i1", counts, &counted), 0);
+    assert_int_equal(counted, s2);
+    assert_int_equal(counts[0], 2);
+    assert_int_equal(counts[3], 2);
+    assert_int_equal(counts[9], 0);
+    assert_int_equal(sl_store_counters_get(f->w, "none", counts, &counted), 0);
+    assert_int_equal(counts[0], 0);
+    assert_int_equal(sl_store_mark_get(f->w, "never", &counted), -ENOENT);
+}
+
+/* Most urgent first, each claim a new fence, a lease that runs out, and
+ * no item offered back to who escalated it. */
+static void test_claims(void **state)
+{
+    struct fx *f = *state;
+    json_t *got = NULL;
+    struct sl_queue_entry e;
+
+    seed(f->w);
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_queue_put(f->w, "a1", "q", 1, "r", NULL, 10), 0);
+    assert_int_equal(sl_store_queue_put(f->w, "b1", "q", 5, "r", NULL, 20), 0);
+    assert_int_equal(sl_store_queue_put(f->w, "a2", "q", 5, "r", NULL, 15), 0);
+    assert_int_equal(sl_store_queue_put(f->w, "c1", "other", 9, "r", "mia", 5), 0);
+    assert_int_equal(sl_store_queue_claim(f->w, "q", "mia", 2, 1000, 60000, NULL, &got), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    assert_int_equal(json_array_size(got), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "id")), "a2");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(got, 1), "id")), "b1");
+    json_int_t f1 = json_integer_value(json_object_get(json_array_get(got, 0), "fence"));
+    json_int_t f2 = json_integer_value(json_object_get(json_array_get(got, 1), "fence"));
+    assert_true(f1 > 0 && f2 > 0 && f1 != f2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(got, 0), "lease_until_ms")),
+                     61000);
+    json_decref(got);
+    assert_int_equal(sl_store_queue_get(f->w, "a2", &e), 0);
+    assert_string_equal(e.claimed_by, "mia");
+    assert_int_equal(e.fence, f1);
+
+    /* Any queue: mia escalated c1, so she gets a1, and c1 only goes to others. */
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_queue_claim(f->w, NULL, "mia", 5, 2000, 60000, NULL, &got), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    assert_int_equal(json_array_size(got), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "id")), "a1");
+    json_decref(got);
+
+    /* After the lease, a2 is waiting again: a new claim, a newer fence. */
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_queue_claim(f->w, "q", "noa", 1, 62000, 60000, NULL, &got), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    assert_int_equal(json_array_size(got), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "id")), "a2");
+    assert_true(json_integer_value(json_object_get(json_array_get(got, 0), "fence")) > f2);
+    json_decref(got);
+
+    /* A put starts the entry afresh: unclaimed, fence 0. */
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_queue_put(f->w, "a2", "escalated", 7, "why", "noa", 63000), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    assert_int_equal(sl_store_queue_get(f->w, "a2", &e), 0);
+    assert_string_equal(e.queue, "escalated");
+    assert_string_equal(e.claimed_by, "");
+    assert_string_equal(e.escalated_by, "noa");
+    assert_int_equal(e.fence, 0);
+    assert_int_equal(sl_store_queue_get(f->w, "zz", &e), -ENOENT);
+}
+
+/* Placements and served marks sent in one transaction (PostgreSQL keeps
+ * both for multi-row statements): two placements of one wave in one batch
+ * both kept, in the order sent; a mark set before the offer is stored
+ * counts all the same (marks are apart, set once). */
+static void test_offers_batched(void **state)
+{
+    struct fx *f = *state;
+    const char *first[] = { "u0", "u1" }, *again[] = { "u1" }, *more[] = { "u2" };
+    struct offers got = { 0 };
+
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "it", "u0"), 0);  /* not offered yet */
+    assert_int_equal(sl_store_offer_wave(f->w, "it", 1, 2, first, 2), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "it", "u1"), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "it", 2, 3, again, 1), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "it", 2, 0, more, 1), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "it", "u1"), 0);  /* again: nothing */
+    assert_int_equal(sl_store_wave_put(f->w, "it", 1, "{\"n\": 1}"), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    assert_int_equal(sl_store_offers_each(f->w, "it", collect_offer, &got), 0);
+    assert_string_equal(got.text, "u0 1 2 served;u1 1 2 served;u1 2 3 served;u2 2 0;");
+}
+
+/* A batch of large uploads (more than a multi-row insert carries at
+ * once on PostgreSQL), with quotes and backslashes, comes back whole. */
+static void test_big_rows(void **state)
+{
+    struct fx *f = *state;
+    size_t len = 1 << 20;
+    char *upload = malloc(len + 64), id[16];
+
+    assert_non_null(upload);
+    int n = snprintf(upload, len, "{\"title\": \"a \\\"quoted\\\" \\\\ title\", \"transcript\": \"");
+    memset(upload + n, 'x', len - (size_t)n - 3);
+    memcpy(upload + len - 3, "\"}", 3);
+    assert_int_equal(sl_store_begin(f->w), 0);
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof(id), "big%d", i);
+        const struct sl_item_row row = { .id = id, .creator = "bo", .state = "pending",
+                                         .upload = upload, .upload_hash = HASH, .now_ms = 1 };
+        assert_int_equal(sl_store_item_insert(f->w, &row), 0);
+    }
+    assert_int_equal(sl_store_commit(f->w), 0);
+    json_t *want = json_loads(upload, 0, NULL), *item = NULL;
+    assert_non_null(want);
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof(id), "big%d", i);
+        assert_int_equal(sl_store_item_get(f->w, id, &item), 0);
+        assert_true(json_equal(json_object_get(item, "upload"), want));
+        json_decref(item);
+    }
+    STANDING(f->w, "bo", 12, 0);
+    json_decref(want);
+    free(upload);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,10 +833,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_creators_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_backfills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_sees_committed_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_tags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offers_batched, setup, teardown),
     };
 
     /* Migrations log at info level; keep the test output to what matters. */
     sl_log_set_level(SL_LOG_WARN);
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (storetest_postgres())
+        printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    storetest_cleanup();
+    return failed;
 }

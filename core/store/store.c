@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* The store's one face: each call of store.h goes to the backend it was opened on. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "lib/log.h"
+#include "store/backend.h"
+#include "store/store.h"
+
+/* Exactly one of the two is set. */
+struct sl_store {
+    struct sl_sqlite *lite;
+    struct sl_pg *pg;
+};
+
+SL_STORE_FUNCS(SL_SQLITE_DECLARE)
+SL_STORE_TX_FUNCS(SL_SQLITE_DECLARE_TX)
+SL_BACKEND_DECLARE_REST(sl_sqlite, struct sl_sqlite)
+#ifdef HAVE_LIBPQ
+SL_STORE_FUNCS(SL_PG_DECLARE)
+SL_STORE_TX_FUNCS(SL_PG_DECLARE_TX)
+SL_BACKEND_DECLARE_REST(sl_pg, struct sl_pg)
+#endif
+
+/* {====================== Open and close ================================ */
+
+int sl_store_open(const char *store, const char *dir, bool writer, struct sl_store **out)
+{
+    struct sl_store *s = calloc(1, sizeof(*s));
+    int rc;
+
+    if (!s)
+        return -ENOMEM;
+    if (!store || !*store) {
+        rc = sl_sqlite_open(NULL, dir, writer, &s->lite);
+    } else {
+#ifdef HAVE_LIBPQ
+        rc = sl_pg_open(store, NULL, writer, &s->pg);
+#else
+        sl_err("store: 'store' names a PostgreSQL database, and this sluiced was built "
+               "without libpq (configure found no libpq-dev): leave 'store' out for SQLite, "
+               "or rebuild with libpq");
+        rc = -ENOTSUP;
+#endif
+    }
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void sl_store_free(struct sl_store *s)
+{
+    if (!s)
+        return;
+#ifdef HAVE_LIBPQ
+    sl_pg_free(s->pg);
+#endif
+    sl_sqlite_free(s->lite);
+    free(s);
+}
+
+#ifdef HAVE_LIBPQ
+bool sl_store_created(const struct sl_store *s)
+{
+    return s->pg ? sl_pg_created(s->pg) : sl_sqlite_created(s->lite);
+}
+#else
+bool sl_store_created(const struct sl_store *s)
+{
+    return sl_sqlite_created(s->lite);
+}
+#endif
+
+/* }===================================================================== */
+
+/* {====================== Calls ======================================== */
+
+#define SL_STORE_PARAMS(...) (struct sl_store *s, __VA_ARGS__)
+#define SL_PG_ARGS(...) (s->pg, __VA_ARGS__)
+#define SL_SQLITE_ARGS(...) (s->lite, __VA_ARGS__)
+
+#ifdef HAVE_LIBPQ
+#define CALL(name, params, args) \
+    int sl_store_##name SL_STORE_PARAMS params \
+    { \
+        return s->pg ? sl_pg_##name SL_PG_ARGS args : sl_sqlite_##name SL_SQLITE_ARGS args; \
+    }
+#define CALL_TX(name) \
+    int sl_store_##name(struct sl_store *s) \
+    { \
+        return s->pg ? sl_pg_##name(s->pg) : sl_sqlite_##name(s->lite); \
+    }
+#else
+#define CALL(name, params, args) \
+    int sl_store_##name SL_STORE_PARAMS params \
+    { \
+        return sl_sqlite_##name SL_SQLITE_ARGS args; \
+    }
+#define CALL_TX(name) \
+    int sl_store_##name(struct sl_store *s) \
+    { \
+        return sl_sqlite_##name(s->lite); \
+    }
+#endif
+
+SL_STORE_FUNCS(CALL)
+SL_STORE_TX_FUNCS(CALL_TX)
+
+#ifdef HAVE_LIBPQ
+void sl_store_deadline(struct sl_store *s, double deadline)
+{
+    if (s->pg)
+        sl_pg_deadline(s->pg, deadline);
+    else
+        sl_sqlite_deadline(s->lite, deadline);
+}
+
+void sl_store_interrupt(struct sl_store *s)
+{
+    if (s->pg)
+        sl_pg_interrupt(s->pg);
+    else
+        sl_sqlite_interrupt(s->lite);
+}
+#else
+void sl_store_deadline(struct sl_store *s, double deadline)
+{
+    sl_sqlite_deadline(s->lite, deadline);
+}
+
+void sl_store_interrupt(struct sl_store *s)
+{
+    sl_sqlite_interrupt(s->lite);
+}
+#endif
+
+/* }===================================================================== */
