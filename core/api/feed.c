@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "api/api.h"
 #include "dist/dist.h"
 #include "lib/id.h"
@@ -33,12 +35,18 @@ void sl_api_feed(struct sl_request *r)
         sl_http_reply_errorf(r, 404, "not_found", NULL, "No user has that id.");
         return;
     }
-    json_t *items = sl_dist_feed(r->srv, r->params[0], tab, (size_t)limit);
+    size_t len;
+    char *items = sl_dist_feed(r->srv, r->params[0], tab, (size_t)limit, &len);
     if (!items) {
         sl_http_reply_errorf(r, 503, "unavailable", NULL,
                              "The feed could not be composed (out of memory); nothing was "
                              "served.");
         return;
     }
-    sl_http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+    /* The page as distribution wrote it, in the answer's own buffer. */
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+    evbuffer_add(out, "{\"items\":", 9);
+    evbuffer_add(out, items, len);
+    free(items);
+    sl_http_reply_bytes(r, 200, "application/json", "}\n", 2);
 }

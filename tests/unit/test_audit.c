@@ -133,7 +133,7 @@ static void test_plain_then_keyed(void **state)
     append(f->w, 7, "keyed");
     assert_int_equal(sl_store_audit_head(f->r, &h), 0);
     assert_int_equal(h.seq, 12);
-    assert_int_equal(h.format, 2);
+    assert_int_equal(h.format, 3);      /* keyed, packed */
     for (int64_t page = 1; page <= 13; page++) {
         assert_int_equal(verify_all(f->r, page, &checked, &bad), 0);
         assert_int_equal(checked, 12);

@@ -52,7 +52,7 @@ static void test_reports(void **state)
 
     assert_int_equal(sl_store_begin(f->w), 0);
     item(f->w, "r1", 1);
-    assert_int_equal(sl_store_offer_add(f->w, "r1", "una", 1, 0), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "r1", 1, 0, (const char *[]){ "una" }, 1), 0);
     assert_int_equal(sl_store_offer_served(f->w, "r1", "una"), 0);
     assert_int_equal(sl_store_report_facts(f->w, "r1", "una", &facts), 0);
     assert_false(facts.already);
@@ -106,7 +106,7 @@ static void test_reports(void **state)
     /* A new report on another item, dismissed. */
     assert_int_equal(sl_store_begin(f->w), 0);
     item(f->w, "r2", 2);
-    assert_int_equal(sl_store_offer_add(f->w, "r2", "una", 1, 0), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "r2", 1, 0, (const char *[]){ "una" }, 1), 0);
     assert_int_equal(sl_store_offer_served(f->w, "r2", "una"), 0);
     assert_int_equal(sl_store_report_add(f->w, "r2", "una", true, 0.5, 400), 0);
     assert_int_equal(sl_store_reports_judge(f->w, "r2", false), 0);
@@ -274,7 +274,30 @@ static void test_queue_sla(void **state)
     " DROP INDEX items_creator; DROP INDEX items_state; ALTER TABLE items DROP COLUMN seq;" \
     " CREATE INDEX items_state ON items (state);"
 
-/* PostgreSQL's migrations 7 to 12 on a store of version 6, as the first
+/* PostgreSQL's schema 14 back to 12: offers a row per user, served a
+ * column of theirs (the placement's part sequence goes with its table). */
+#define UNDO_PG_13_TO_14 \
+    "DROP TABLE offer_waves; DROP TABLE served;" \
+    " CREATE TABLE offers (item text COLLATE \"C\" NOT NULL," \
+    " \"user\" text COLLATE \"C\" NOT NULL, wave integer NOT NULL, source integer NOT NULL," \
+    " served integer NOT NULL DEFAULT 0, PRIMARY KEY (item, \"user\"));" \
+    " INSERT INTO offers VALUES ('m1', 'u2', 1, 1, 0), ('m1', 'u1', 1, 1, 1)," \
+    " ('m1', 'u3', 2, 5, 0), ('m2', 'u1', 1, 2, 1);"
+
+struct offers_seen {
+    char text[256];
+};
+
+static int offer_seen(void *arg, const char *user, int wave, int source, bool served)
+{
+    struct offers_seen *o = arg;
+    size_t len = strlen(o->text);
+    snprintf(o->text + len, sizeof(o->text) - len, "%s %d %d%s;", user, wave, source,
+             served ? " served" : "");
+    return 0;
+}
+
+/* PostgreSQL's migrations 7 to 14 on a store of version 6, as the first
  * PostgreSQL store was (SQLite's are test_store's). */
 static void test_pg_migrations(void **state)
 {
@@ -296,7 +319,7 @@ static void test_pg_migrations(void **state)
     sl_store_free(f->r);
     sl_store_free(f->w);
     f->r = f->w = NULL;
-    assert_int_equal(storetest_sql(f->where, f->dir, UNDO_PG_10_TO_12
+    assert_int_equal(storetest_sql(f->where, f->dir, UNDO_PG_13_TO_14 UNDO_PG_10_TO_12
                                    "DROP TABLE reports; DROP TABLE reporters;"
                                    " ALTER TABLE users DROP COLUMN seen_s;"
                                    " ALTER TABLE audit DROP COLUMN v;"
@@ -313,8 +336,22 @@ static void test_pg_migrations(void **state)
     assert_int_equal(sl_store_audit_verify(f->w, &c), 0);
     assert_int_equal(c.checked, 1);
     assert_int_equal(storetest_sql(f->where, f->dir,
-                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 12"
+                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 14"
                                    " THEN RAISE 'not migrated'; END IF; END $$"), 0);
+    /* Offers packed a record per (item, wave, source), served marks moved;
+     * a placement stored since takes a part past theirs. */
+    struct offers_seen o = { "" };
+    assert_int_equal(sl_store_offers_each(f->w, "m1", offer_seen, &o), 0);
+    assert_string_equal(o.text, "u1 1 1 served;u2 1 1;u3 2 5;");
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "m1", 1, 1, (const char *[]){ "u5" }, 1), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    o.text[0] = '\0';
+    assert_int_equal(sl_store_offers_each(f->w, "m1", offer_seen, &o), 0);
+    assert_string_equal(o.text, "u1 1 1 served;u2 1 1;u5 1 1;u3 2 5;");
+    o.text[0] = '\0';
+    assert_int_equal(sl_store_offers_each(f->w, "m2", offer_seen, &o), 0);
+    assert_string_equal(o.text, "u1 1 2 served;");
     assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
     test_reports(state);
 }
