@@ -35,7 +35,8 @@ def conf_text(builddir):
     plugins = []
     kw = find_plugin(builddir, "keyword")
     if kw:
-        plugins.append('{ name = "keyword", path = "%s", lists = "${policies_dir}/keywords" }' % kw)
+        plugins.append('{ name = "keyword", path = "%s", lists = "${policies_dir}/keywords" }'
+                       % kw)
     ph = find_plugin(builddir, "phash")
     if ph:
         plugins.append('{ name = "phash", path = "%s", distance = 8 }' % ph)

@@ -14,6 +14,9 @@ Definitions (the report repeats them):
 """
 from world import DAY_MS, GOOD_Q, HOUR_MS, POOR_Q
 
+# The shipped traffic()'s report_threshold: reports that take an item out.
+REPORTS_NEEDED = 3
+
 CHECKS = (
     # name, what the issue asks, how the figure is read
     ("private", "private share 0.30 to 0.50", lambda f: f["shares"]["private"],
@@ -25,7 +28,7 @@ CHECKS = (
     ("zero", ">= 95% of zero-follower creators seen within a simulated day",
      lambda f: f["zero"]["share_1d"], lambda v, f: v is not None and v >= 0.95),
     ("gini", "exposure Gini below the head-heavy variant's", lambda f: f["gini"],
-     lambda v, f: f.get("gini_head_heavy") is not None and v < f["gini_head_heavy"]),
+     lambda v, f: None if f.get("gini_head_heavy") is None else v < f["gini_head_heavy"]),
     ("abuse", "abusive accounts take no good item out of the feeds",
      lambda f: f["abuse"]["good_pulled_by_abusers"], lambda v, f: v == 0),
 )
@@ -77,6 +80,7 @@ def figures(world, wk, name):
                    "gini_daemon": shares.get("gini"), "served": shares.get("served"),
                    "served_public": shares.get("served_public"),
                    "private_sim": obs.served_private / max(1, obs.served_total)}
+    f["shares"].update(_private_supply(world, distributed, items, obs))
     f["shares_series"] = _shares_series(obs.samples)
     f["feeds"] = {"pages": obs.pages, "items": obs.page_items, "short": obs.short_pages,
                   "empty": obs.empty_pages, "events": obs.events,
@@ -105,6 +109,30 @@ def figures(world, wk, name):
     f["items"] = {"uploaded": len(world.items), "distributed": len(distributed),
                   "states": st.get("items")}
     return f
+
+
+def _private_supply(world, distributed, items, obs):
+    """Items from followed creators offered to users who ever read a feed
+    (the followers waves' placements, scaled by the share of each creator's
+    followers who come back): what the private share could be at most."""
+    readers = bytearray(world.p.users)
+    for _, u in world.sessions:
+        readers[u] = 1
+    active = {}
+    for u, cs in enumerate(world.following):
+        if readers[u]:
+            for c in cs:
+                active[c] = active.get(c, 0) + 1
+    offered = 0.0
+    for it in distributed:
+        fol = world.followers.get(it.creator, 0)
+        if not fol:
+            continue
+        placed = sum(x.get("placed") or 0 for x in items[it.id]["waves"]
+                     if x.get("audience") == "followers")
+        offered += placed * active.get(it.creator, 0) / fol
+    return {"private_offered_readers": offered, "private_served": obs.served_private,
+            "private_ceiling": offered / max(1, obs.served_total)}
 
 
 def _shares_series(samples):
@@ -276,22 +304,29 @@ def _pulled(audit):
 
 
 def _abuse(world, obs, items, wk):
-    reported = {k for _, k in wk.reported} | {k for k, _ in obs.targets}
-    good_pulled, by_abusers = [], []
+    """Good items taken out of the feeds by reports, and whether the
+    abusers were needed for it: an item ordinary viewers reported fewer
+    than REPORTS_NEEDED times in its whole life came out only because
+    abusers reported it too."""
+    good_pulled, with_abusers, by_abusers, genuine_only = 0, 0, 0, 0
     for it in world.items:
         j = items.get(it.id)
-        if not j or it.violating or it.q < GOOD_Q:
+        if not j or it.violating or it.q < GOOD_Q or not _pulled(j["audit"]):
             continue
-        if _pulled(j["audit"]):
-            good_pulled.append(it.idx)
-            if it.idx in reported:
-                by_abusers.append(it.idx)
+        good_pulled += 1
+        genuine = obs.genuine_reports.get(it.idx, 0)
+        if obs.abuser_reports.get(it.idx):
+            with_abusers += 1
+            if genuine < REPORTS_NEEDED:
+                by_abusers += 1
+        else:
+            genuine_only += 1
     targets = []
     for k, at in obs.targets:
         it = world.items[_by_idx(world, k)]
         j = items.get(it.id, {})
-        holds = _pulled(j.get("audit", []))
-        targets.append({"item": it.id, "at_h": at / HOUR_MS, "pulled": bool(holds),
+        targets.append({"item": it.id, "at_h": at / HOUR_MS,
+                        "pulled": bool(_pulled(j.get("audit", []))),
                         "state": j.get("state"), "public_reach": obs.imp_pub[k]})
     boosted = sorted(obs.boosted)
     poor_other = [obs.imp_pub[it.idx] for it in world.items
@@ -299,8 +334,9 @@ def _abuse(world, obs, items, wk):
                   and items[it.id]["waves"] and not it.violating]
     return {"reporters": len(world.reporters), "boosters": len(world.boosters),
             "targets": targets, "targets_pulled": sum(1 for t in targets if t["pulled"]),
-            "good_pulled": len(good_pulled), "good_pulled_by_abusers": len(by_abusers),
-            "items_reported_by_abusers": len(reported),
+            "items_reported_by_abusers": len(obs.abuser_reports),
+            "good_pulled": good_pulled, "good_pulled_with_abusers": with_abusers,
+            "good_pulled_by_abusers": by_abusers, "good_pulled_genuine_only": genuine_only,
             "boosted": len(boosted),
             "boosted_public_reach": _mean(obs.imp_pub[k] for k in boosted),
             "poor_public_reach": _mean(poor_other)}
@@ -313,13 +349,15 @@ def _by_idx(world, k):
 
 
 def checks(f, head_heavy=None):
-    """The issue's numbers for one variant: [(name, what, value, ok)]."""
+    """The issue's numbers for one variant: [{name, what, value, ok}];
+    ok is None when the run cannot tell (no head-heavy variant ran)."""
     f["gini_head_heavy"] = head_heavy["gini"] if head_heavy else None
     out = []
     for name, what, get, ok in CHECKS:
         try:
             v = get(f)
-            good = bool(ok(v, f))
+            good = ok(v, f)
+            good = None if good is None else bool(good)
         except (KeyError, TypeError):
             v, good = None, False
         out.append({"name": name, "what": what, "value": v, "ok": good})

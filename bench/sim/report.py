@@ -178,6 +178,10 @@ def load(out):
 
 # {====================== Markdown ========================================
 
+def _verdict(ok):
+    return "n/a" if ok is None else "ok" if ok else "MISS"
+
+
 def _table(head, rows):
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(_fmt(x) for x in r) + " |" for r in rows]
@@ -205,7 +209,7 @@ def markdown(figs, run, made):
         r = [c["what"]]
         for f in figs:
             x = f["checks"][k]
-            r.append("%s %s" % (_fmt(x["value"], 3), "ok" if x["ok"] else "MISS"))
+            r.append("%s %s" % (_fmt(x["value"], 3), _verdict(x["ok"])))
         rows.append(r)
     o.append(_table(["promise"] + names, rows))
     o.append("\nThe promises are the shipped policies' to keep; the other columns show what "
@@ -274,10 +278,16 @@ def markdown(figs, run, made):
 
     o.append("\n## Private and ordinary shares over time\n\n" + _img(made, "shares.png", "shares"))
     o.append(_table(["variant", "private (daemon)", "private (simulator)", "ordinary",
-                     "items served", "pages", "short pages", "empty pages"],
+                     "items served", "pages", "short pages", "empty pages",
+                     "private offered to readers", "of them served", "private share if all"],
                     [[f["variant"], f["shares"]["private"], f["shares"]["private_sim"],
                       f["shares"]["ordinary"], f["shares"]["served"], f["feeds"]["pages"],
-                      f["feeds"]["short"], f["feeds"]["empty"]] for f in figs]))
+                      f["feeds"]["short"], f["feeds"]["empty"],
+                      f["shares"]["private_offered_readers"], f["shares"]["private_served"],
+                      f["shares"]["private_ceiling"]] for f in figs]))
+    o.append("\nPrivate offered to readers: items the followers waves placed with users who "
+             "read a feed at least once in the run; the last column is the private share "
+             "had every one of them been served.\n")
 
     o.append("\n## Zero-follower creators\n\n" + _img(made, "zero.png", "zero-follower creators"))
     o.append(_table(["variant", "creators", "seen within a day", "share", "not yet a day old",
@@ -311,17 +321,20 @@ def markdown(figs, run, made):
         a = f["abuse"]
         rows.append([f["variant"], len(a["targets"]), a["targets_pulled"],
                      a["items_reported_by_abusers"], a["good_pulled"],
-                     a["good_pulled_by_abusers"], a["boosted"], a["boosted_public_reach"],
+                     a["good_pulled_with_abusers"], a["good_pulled_by_abusers"],
+                     a["good_pulled_genuine_only"], a["boosted"], a["boosted_public_reach"],
                      a["poor_public_reach"]])
     o.append(_table(["variant", "brigade targets", "of them pulled", "items abusers reported",
-                     "good items pulled by reports", "of them reported by abusers",
+                     "good items pulled by reports", "abusers among the reporters",
+                     "pulled only thanks to abusers", "by viewers alone",
                      "items boosted", "their public reach", "other poor items' public reach"],
                     rows))
     o.append("\nReporters (%d) pick a good item out in public every %d simulated hours and "
              "report it three times each, served or not, and report every good item their own "
              "feeds show; boosters (%d) like, finish and share every fresh item of two poor "
-             "creators, served or not.\n" % (figs[0]["abuse"]["reporters"], 6,
-                                             figs[0]["abuse"]["boosters"]))
+             "creators, served or not. An item pulled only thanks to abusers is one ordinary "
+             "viewers reported fewer than 3 times (the shipped threshold) in the whole run.\n"
+             % (figs[0]["abuse"]["reporters"], 6, figs[0]["abuse"]["boosters"]))
 
     o.append("\n## The run\n\n" + _img(made, "memory.png", "memory"))
     rows = []

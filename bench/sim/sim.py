@@ -12,11 +12,13 @@ The report (report.md, PNG plots, figures-*.json) goes to --out.
 """
 import argparse
 import os
+import pickle
 import platform as pyplatform
 import shutil
 import sys
 import tempfile
 import time
+import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -50,10 +52,48 @@ def variant_dirs(names, extra=()):
     return out
 
 
+def drive(world, d, toks, name, speed, log, check_served):
+    """One variant's week on daemon d; its figures."""
+    wk = week.Week(world, d, toks, seed=world.p.seed, check_served=check_served, log=log)
+    try:
+        week.run(wk, speed, log)
+        f = measure.figures(world, wk, name)
+        f["policy_version"] = (wk.admin.call("GET", "/v1/policies")[1] or {}).get("version")
+        return f
+    finally:
+        wk.close()
+
+
+def in_child(fn, *args):
+    """Run fn(*args) in a forked process; returns (pid, pipe to read the
+    pickled ("ok", result) or ("error", traceback) from). The child never
+    returns into the caller, nor runs its exit handlers (the test
+    harness's would stop the daemons)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        code = 0
+        try:
+            out = ("ok", fn(*args))
+        except BaseException:
+            out, code = ("error", traceback.format_exc()), 1
+        try:
+            with os.fdopen(w, "wb") as f:
+                pickle.dump(out, f)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    os.close(w)
+    return pid, r
+
+
 def simulate(world, variants, make_daemon, shipped_dir, speed, log=print, check_served=False):
     """Load the platform into a first daemon, snapshot it, run every
-    variant's week side by side from the snapshot. make_daemon(name) gives
-    a daemon not yet started (sd.Sluiced or the test harness's). Returns
+    variant's week from the snapshot, each driven by a process of its own so
+    that the daemons and drivers share the CPUs. make_daemon(name) gives a
+    daemon not yet started (sd.Sluiced or the test harness's). Returns
     (figures per variant, run facts)."""
     timing = {}
     t = time.monotonic()
@@ -69,7 +109,7 @@ def simulate(world, variants, make_daemon, shipped_dir, speed, log=print, check_
     timing["load_s"] = time.monotonic() - t
     log("sim: platform snapshot %.0f MiB" % (size / 1048576))
 
-    weeks, daemons = [], []
+    daemons, children, figs = [], [], []
     try:
         for name, overlay, whole in variants:
             d = make_daemon(name)
@@ -77,18 +117,28 @@ def simulate(world, variants, make_daemon, shipped_dir, speed, log=print, check_
             sd.restore(d, snap, admin)
             d.start()
             daemons.append(d)
-            weeks.append(week.Week(world, d, toks, seed=world.p.seed, check_served=check_served,
-                                   log=log))
+        sys.stdout.flush()
         t = time.monotonic()
-        week.run(weeks, speed, log)
+        for k, ((name, _, _), d) in enumerate(zip(variants, daemons)):
+            # The first variant tells the progress; the others keep quiet.
+            say = (lambda m, n=name: log("%s (%s)" % (m, n))) if k == 0 else (lambda m: None)
+            children.append(in_child(drive, world, d, toks, name, speed, say, check_served))
+        failures = []
+        for (name, _, _), (pid, r) in zip(variants, children):
+            with os.fdopen(r, "rb") as f:
+                try:
+                    status, out = pickle.load(f)
+                except EOFError:
+                    status, out = "error", "the driver process died"
+            os.waitpid(pid, 0)
+            if status == "ok":
+                figs.append(out)
+            else:
+                failures.append("%s: %s" % (name, out))
         timing["week_s"] = time.monotonic() - t
-        figs = []
-        for (name, _, _), wk in zip(variants, weeks):
-            figs.append(measure.figures(world, wk, name))
-            figs[-1]["policy_version"] = wk.admin.call("GET", "/v1/policies")[1].get("version")
+        if failures:
+            raise RuntimeError("sim: a variant's week failed:\n" + "\n".join(failures))
     finally:
-        for wk in weeks:
-            wk.close()
         for d in daemons:
             try:
                 d.stop()
@@ -195,7 +245,7 @@ def main(argv=None):
     made = report.write(a.out, figs, run)
     for f in figs:
         print("sim: %s: %s" % (f["variant"], ", ".join(
-            "%s %s%s" % (c["name"], report._fmt(c["value"], 3), "" if c["ok"] else " MISS")
+            "%s %s %s" % (c["name"], report._fmt(c["value"], 3), report._verdict(c["ok"]))
             for c in f["checks"])))
     print("sim: %s/report.md (%d plots) in %.0f s" % (a.out, len(made), run["timing"]["total_s"]))
     return 0

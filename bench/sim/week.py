@@ -53,6 +53,8 @@ class Obs:
         self.decisions = []                     # moderators' decisions
         self.mod_conflicts = 0
         self.targets = []                       # brigade targets: (item idx, sim ms)
+        self.genuine_reports = {}               # item idx -> reports by ordinary viewers
+        self.abuser_reports = {}                # item idx -> reports by abusers
         self.boosted = set()                    # allied items the boosters pushed
         self.twice = []                         # an item served twice to one user
         self.errors = []                        # unexpected answers
@@ -309,6 +311,7 @@ class Week:
                 n += 1
             if rng.random() < (0.06 if it.violating else 0.0005 + 0.002 * (1 - q)):
                 ev.append(pre + '","type":"report"}')
+                obs.genuine_reports[it.idx] = obs.genuine_reports.get(it.idx, 0) + 1
                 n += 1
         if len(ev) >= EVENT_BATCH:
             self.flush()
@@ -370,6 +373,8 @@ class Week:
                 for x in w.reporters:
                     for _ in range(3):
                         self.ev.append(self.pre[target.id] + x + '","type":"report"}')
+                k = target.idx
+                obs.abuser_reports[k] = obs.abuser_reports.get(k, 0) + 3 * len(w.reporters)
         # Boosters like, finish and share every fresh item of their allies,
         # whether or not it was ever shown to them.
         for it in self.allied_fresh(lo):
@@ -410,6 +415,8 @@ class Week:
             if it.q >= 0.5 and (x, it.idx) not in self.reported:
                 self.reported.add((x, it.idx))
                 self.ev.append(pre + '","type":"report"}')
+                k = it.idx
+                self.obs.abuser_reports[k] = self.obs.abuser_reports.get(k, 0) + 1
         return 0
 
     def booster_view(self, x, entries):
@@ -538,31 +545,25 @@ class Week:
     # }=====================================================================
 
 
-def run(weeks, speed, log=print):
-    """Run the weeks (one per variant, the same world) side by side, step
-    by step, so that the daemons' ticks (one a real second) come at most
-    every `speed` simulated minutes; 0: as fast as the driver goes."""
-    first = weeks[0]
-    for wk in weeks:
-        wk.begin()
-    n = first.nsteps
-    pace = first.p.step_min / speed if speed else 0.0
+def run(wk, speed, log=print):
+    """Run the week step by step, so that the daemon's ticks (one a real
+    second) come at most every `speed` simulated minutes; 0: as fast as the
+    driver goes."""
+    wk.begin()
+    n = wk.nsteps
+    pace = wk.p.step_min / speed if speed else 0.0
     t_real = time.monotonic()
     for s in range(n):
         t = time.monotonic()
-        for wk in weeks:
-            wk.step(s)
+        wk.step(s)
         spent = time.monotonic() - t
         if spent < pace:
             time.sleep(pace - spent)
-        for wk in weeks:
-            wk.advance()
+        wk.advance()
         if s % max(1, n // 14) == 0 or s == n - 1:
             log("sim: day %.1f of %d, %d uploads, %d sessions, %.0f s"
-                % ((s + 1) * first.step_ms / DAY_MS, first.p.days, first.ui, first.si,
+                % ((s + 1) * wk.step_ms / DAY_MS, wk.p.days, wk.ui, wk.si,
                    time.monotonic() - t_real))
-    # The last step's time limits end on the daemons' next tick.
+    # The last step's time limits end on the daemon's next tick.
     time.sleep(1.2)
-    for wk in weeks:
-        wk.end()
-    return weeks
+    return wk.end()
