@@ -46,6 +46,15 @@ def _quantile(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
+def thin(rows, n=300):
+    """At most about n rows of a long series, the last one kept (plots
+    and the figures file need no more)."""
+    if len(rows) <= n:
+        return rows
+    step = len(rows) / n
+    return [rows[int(i * step)] for i in range(n)] + [rows[-1]]
+
+
 def lorenz(values, points=200):
     """Lorenz curve points [(share of creators, share of exposure)] and Gini."""
     v = sorted(values)
@@ -269,30 +278,36 @@ def _zero(world, obs, items, t0, end_ms):
             "share_1d": seen_1d / n if n else None, "items": len(per_item),
             "items_seen": len(hours), "median_h": _quantile(hours, 0.5),
             "p90_h": _quantile(hours, 0.9),
-            "cdf": [[h, (i + 1) / max(1, len(per_item))] for i, h in enumerate(hours)]}
+            "cdf": thin([[h, (i + 1) / max(1, len(per_item))] for i, h in enumerate(hours)])}
 
 
 def _queues(obs, world):
     names = sorted({q for s in obs.samples for q in s.get("queues", {})})
     series = [[s["sim_ms"] / HOUR_MS] + [s.get("queues", {}).get(q, 0) for q in names]
               for s in obs.samples]
-    by_q = {}
+    by_q, whys = {}, {}
     waits = []
     for d in obs.decisions:
         if d["enqueued_ms"] is None:
             continue
         m = max(0.0, (d["decided_ms"] - d["enqueued_ms"]) / 60000.0)
         waits.append(m)
-        by_q.setdefault(d["queue"] or "?", []).append(m)
+        q = d["queue"] or "?"
+        by_q.setdefault(q, []).append(m)
+        # What the item came for, without its numbers ("nsfw.score 0.62").
+        why = "".join(ch for ch in d.get("why", "") if not ch.isdigit()).rstrip(" .()")
+        whys.setdefault(q, {}).setdefault(why, 0)
+        whys[q][why] += 1
     decide = {q: {"n": len(xs), "median_min": _quantile(xs, 0.5), "p90_min": _quantile(xs, 0.9),
-                  "max_min": max(xs)} for q, xs in sorted(by_q.items())}
+                  "max_min": max(xs), "why": max(whys[q].items(), key=lambda kv: kv[1])[0]}
+              for q, xs in sorted(by_q.items())}
     right = [d["right"] for d in obs.decisions if d["decision"] != "escalate"]
     waits.sort()
     return {"names": names, "series": series, "decide": decide,
             "decisions": len(obs.decisions), "conflicts": obs.mod_conflicts,
             "right_share": _mean(1.0 if r else 0.0 for r in right),
             "escalated": sum(1 for d in obs.decisions if d["decision"] == "escalate"),
-            "cdf": [[w, (i + 1) / len(waits)] for i, w in enumerate(waits)],
+            "cdf": thin([[w, (i + 1) / len(waits)] for i, w in enumerate(waits)]),
             "max_depth": max((sum(r[1:]) for r in series), default=0),
             "moderators": len(world.moderators)}
 

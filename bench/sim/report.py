@@ -24,13 +24,6 @@ def _fmt(v, nd=2):
     return str(v)
 
 
-def _thin(rows, n=300):
-    if len(rows) <= n:
-        return rows
-    step = len(rows) / n
-    return [rows[int(i * step)] for i in range(n)] + [rows[-1]]
-
-
 # {====================== Plots ===========================================
 
 class Plots:
@@ -76,9 +69,9 @@ class Plots:
                 "reach": f["reach_by_q"],
                 "private": [[r[0], r[1]] for r in f["shares_series"]],
                 "ordinary": [[r[0], r[2]] for r in f["shares_series"] if r[2] is not None],
-                "zero": _thin(f["zero"]["cdf"]),
+                "zero": f["zero"]["cdf"],
                 "depth": [[r[0], sum(r[1:])] for r in f["queues"]["series"]],
-                "decide": _thin(f["queues"]["cdf"]),
+                "decide": f["queues"]["cdf"],
                 "rss": [[h, kib / 1024.0] for h, kib in f["memory"]["rss_series"]],
                 "funnel": f["funnel_items"]["placed_by_wave"],
             }
@@ -184,7 +177,7 @@ def _verdict(ok):
 
 def _table(head, rows):
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(_fmt(x) for x in r) + " |" for r in rows]
+    out += ["| " + " | ".join(_fmt(x).replace("|", "/") for x in r) + " |" for r in rows]
     return "\n".join(out) + "\n"
 
 
@@ -252,7 +245,7 @@ def markdown(figs, run, made):
         total = sum(pb.values()) or 1
         served = f["shares"]["served"] or 0
         rows.append([f["variant"], f["items"]["distributed"],
-                     " ".join("%s:%d" % kv for kv in f["funnel_items"]["placed_by_wave"]),
+                     " ".join("%s:%d" % tuple(kv) for kv in f["funnel_items"]["placed_by_wave"]),
                      total, served, served / total,
                      f["waves"]["time_ended"], f["waves"]["other_ended"],
                      f["waves"]["overshoot_median_min"]])
@@ -302,9 +295,10 @@ def markdown(figs, run, made):
     for f in figs:
         q = f["queues"]
         for name, x in q["decide"].items():
-            rows.append([f["variant"], name, x["n"], x["median_min"], x["p90_min"], x["max_min"]])
+            rows.append([f["variant"], name, x["n"], x["median_min"], x["p90_min"], x["max_min"],
+                         x.get("why", "")])
     o.append(_table(["variant", "queue", "decisions", "median minutes", "90th percentile",
-                     "longest"], rows))
+                     "longest", "most items came for"], rows))
     o.append("\n" + _table(["variant", "moderators", "decisions", "right", "escalated",
                             "stale claims", "deepest queue"],
                            [[f["variant"], f["queues"]["moderators"], f["queues"]["decisions"],
@@ -340,19 +334,22 @@ def markdown(figs, run, made):
     rows = []
     for f in figs:
         pf = f["perf"]
+        events = sum(f["feeds"]["events"].values())
         rows.append([f["variant"], pf["real_s"], pf["requests"], pf["requests_per_s"],
-                     pf["daemon_cpu_s"], (pf.get("hwm_kib") or 0) / 1024.0,
-                     sum(f["feeds"]["events"].values()), f["errors_n"]])
-    o.append(_table(["variant", "seconds", "requests", "requests/s", "daemon CPU s",
-                     "peak memory MiB (VmHWM)", "events sent", "unexpected answers"], rows))
+                     events, events / max(1e-9, pf["real_s"]), pf["daemon_cpu_s"],
+                     pf.get("driver_cpu_s"),
+                     (pf.get("hwm_kib") or 0) / 1024.0, f["errors_n"]])
+    o.append(_table(["variant", "seconds", "requests", "requests/s", "events sent", "events/s",
+                     "daemon CPU s", "driver CPU s", "peak memory MiB (VmHWM)",
+                     "unexpected answers"], rows))
     t = run["timing"]
     o.append("\nWall time: world %.0f s, loading users and follows %.0f s (%s requests, "
              "%.0f/s), the week %.0f s, all %.0f s. Simulated minutes per step: %d; "
-             "at most %s simulated minutes per real second. Machine: %s.\n"
+             "at most %s simulated minutes per real second. Machine: %s; at the end %s.\n"
              % (t["world_s"], t["load_s"], _fmt(run["load"]["requests"]),
                 run["load"]["requests"] / max(1e-9, t["load_s"]), t["week_s"], t["total_s"],
                 p["step_min"], _fmt(run.get("speed")) if run.get("speed") else "unlimited",
-                run.get("machine", "")))
+                run.get("machine", ""), run.get("load_end", "-")))
     o.append("\nReproduce: `%s`\n" % run.get("command", "bench/sim/sim.py"))
     return "".join(o)
 

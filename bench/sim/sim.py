@@ -168,6 +168,11 @@ def machine():
         + pyplatform.python_version(), load)
 
 
+def load_average():
+    with open("/proc/loadavg") as f:
+        return "load average " + " ".join(f.read().split()[:3])
+
+
 def find_builddir(src):
     """build/normal, else the first build/*/ with core/sluiced."""
     top = os.path.join(src, "build")
@@ -238,6 +243,7 @@ def main(argv=None):
             shutil.rmtree(root, ignore_errors=True)
     run["timing"]["world_s"] = t_world
     run["timing"]["total_s"] = time.monotonic() - t_all
+    run["load_end"] = load_average()
     run.update({"params": params.as_dict(), "world": w.summary(), "variants": [f["variant"]
                 for f in figs], "when": when, "machine": mach, "speed": a.speed,
                 "command": "bench/sim/sim.py " + " ".join(argv if argv is not None

@@ -109,6 +109,7 @@ class Week:
         self.t0 = self.now = self.clock()
         self.t_real = time.monotonic()
         self.cpu0 = sd.cpu_seconds(self.d.proc.pid)
+        self.own0 = time.process_time()
         self.req0 = self.requests()
         self.ui = self.si = 0
 
@@ -146,6 +147,7 @@ class Week:
         mem = sd.proc_status(self.d.proc.pid)
         self.perf = {"real_s": real, "steps": self.nsteps,
                      "daemon_cpu_s": sum(cpu1) - sum(self.cpu0),
+                     "driver_cpu_s": time.process_time() - self.own0,
                      "requests": req, "requests_per_s": req / real,
                      "hwm_kib": mem.get("VmHWM"), "rss_kib": mem.get("VmRSS")}
         self.items = self.collect()
@@ -461,10 +463,10 @@ class Week:
         item_id, fence = claim["id"], claim["fence"]
         it = self.index.get(item_id)
         item = claim.get("item") or {}
-        enq, queue = None, None
+        enq, queue, why = None, None, ""
         for a in item.get("audit", []):
             if a.get("to") == "in_review":
-                enq = a.get("ts_ms")
+                enq, why = a.get("ts_ms"), a.get("reason") or a.get("action") or ""
         verdict = item.get("verdict") or {}
         queue = verdict.get("queue")
         held = [a for a in item.get("audit", []) if a.get("action") == "hold"]
@@ -493,7 +495,7 @@ class Week:
             return done
         self.obs.decisions.append({
             "item": it.idx if it else None, "queue": queue, "moderator": name,
-            "enqueued_ms": enq, "decided_ms": done, "work_s": took,
+            "enqueued_ms": enq, "decided_ms": done, "work_s": took, "why": why[:60],
             "decision": decision, "right": decision == right,
             "violating": violating})
         return done

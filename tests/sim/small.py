@@ -37,11 +37,13 @@ def body(t):
     w = wd.World(params)
     conf = sd.conf_text(st.builddir())
     variants = sim.variant_dirs(["shipped", "head-heavy"])
+    machine = sim.machine()
     figs, run = sim.simulate(w, variants,
                              lambda name: t.daemon(conf=conf, name=name, start=False),
                              os.path.join(st.srcdir(), "policies"), SPEED, check_served=True)
     run.update({"params": params.as_dict(), "world": w.summary(), "speed": SPEED,
-                "variants": [f["variant"] for f in figs], "machine": sim.machine(),
+                "variants": [f["variant"] for f in figs], "machine": machine,
+                "load_end": sim.load_average(),
                 "command": "tests/sim/small.py (make check)"})
     run["timing"].update({"world_s": 0.0, "total_s": run["timing"]["load_s"]
                           + run["timing"]["week_s"]})
@@ -55,7 +57,8 @@ def body(t):
         t.check(f["errors_n"] == 0, "%s: every answer was the documented one" % v,
                 f["errors"][:5])
         t.check(f["twice"] == 0, "%s: no item was served twice to one user" % v, f["twice"])
-        t.check(f["perf"]["steps"] == 2 * 24 * 6 and f["items"]["distributed"] > 0.8 * len(w.items),
+        t.check(f["perf"]["steps"] == 2 * 24 * 6
+                and f["items"]["distributed"] > 0.8 * len(w.items),
                 "%s: the two days ran and most uploads were distributed (%d of %d)"
                 % (v, f["items"]["distributed"], len(w.items)))
         t.check(f["feeds"]["pages"] > 1000 and f["shares"]["served"] > 10000,
