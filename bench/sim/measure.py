@@ -12,6 +12,8 @@ Definitions (the report repeats them):
 - exposure: items served from a creator, over creators with at least one
   distributed item; its Lorenz curve and Gini.
 """
+import re
+
 from world import DAY_MS, GOOD_Q, HOUR_MS, POOR_Q
 
 # The shipped traffic()'s report_threshold: reports that take an item out.
@@ -294,8 +296,8 @@ def _queues(obs, world):
         waits.append(m)
         q = d["queue"] or "?"
         by_q.setdefault(q, []).append(m)
-        # What the item came for, without its numbers ("nsfw.score 0.62").
-        why = "".join(ch for ch in d.get("why", "") if not ch.isdigit()).rstrip(" .()")
+        # What the item came for, its numbers left out ("nsfw.score N").
+        why = re.sub(r"[0-9]+(\.[0-9]+)?", "N", d.get("why", ""))
         whys.setdefault(q, {}).setdefault(why, 0)
         whys[q][why] += 1
     decide = {q: {"n": len(xs), "median_min": _quantile(xs, 0.5), "p90_min": _quantile(xs, 0.9),

@@ -33,6 +33,7 @@ class Plots:
         self.data = os.path.join(out, "data")
         os.makedirs(self.data, exist_ok=True)
         self.made = []
+        self.failed = {}
         self.gnuplot = shutil.which("gnuplot")
 
     def dat(self, name, rows):
@@ -50,7 +51,11 @@ class Plots:
             f.write(TERM + 'set output "%s"\n' % os.path.join(self.out, png) + script)
         r = subprocess.run([self.gnuplot, path], capture_output=True, text=True)
         if r.returncode != 0:
-            raise RuntimeError("gnuplot %s: %s" % (path, r.stderr[-2000:]))
+            # A plot with nothing to show (a run too short for it) must not
+            # cost the report: say why instead.
+            lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
+            self.failed[png] = lines[-1] if lines else "gnuplot exit %d" % r.returncode
+            return False
         self.made.append(png)
         return True
 
@@ -151,8 +156,9 @@ def write(out, figs, run, plots=True):
             json.dump(f, fh, indent=1, default=str)
     with open(os.path.join(out, "run.json"), "w") as fh:
         json.dump(run, fh, indent=1, default=str)
-    made = Plots(out, figs).all() if plots else []
-    text = markdown(figs, run, made)
+    plotter = Plots(out, figs)
+    made = plotter.all() if plots else []
+    text = markdown(figs, run, made, plotter.failed)
     with open(os.path.join(out, "report.md"), "w") as fh:
         fh.write(text)
     return made
@@ -181,11 +187,12 @@ def _table(head, rows):
     return "\n".join(out) + "\n"
 
 
-def _img(made, png, alt):
-    return "![%s](%s)\n" % (alt, png) if png in made else "(%s: no plot, gnuplot missing)\n" % png
+def markdown(figs, run, made, failed=None):
+    def _img(png, alt):
+        if png in made:
+            return "![%s](%s)\n" % (alt, png)
+        return "(%s: no plot: %s)\n" % (png, (failed or {}).get(png, "gnuplot is not installed"))
 
-
-def markdown(figs, run, made):
     names = [f["variant"] for f in figs]
     p = run["params"]
     w = run["world"]
@@ -231,14 +238,14 @@ def markdown(figs, run, made):
          "%d, %d" % (w["abusers"], w["moderators"])],
     ]))
 
-    o.append("\n## Exposure of creators\n\n" + _img(made, "lorenz.png", "Lorenz curves"))
+    o.append("\n## Exposure of creators\n\n" + _img("lorenz.png", "Lorenz curves"))
     o.append(_table(["variant", "Gini (simulator)", "Gini (daemon)", "top 10% creators' share",
                      "creators never served"],
                     [[f["variant"], f["gini"], f["shares"]["gini_daemon"],
                       f["exposure"]["top10pct_share"], f["exposure"]["zero_exposure"]]
                      for f in figs]))
 
-    o.append("\n## Wave funnel\n\n" + _img(made, "funnel.png", "wave funnel"))
+    o.append("\n## Wave funnel\n\n" + _img("funnel.png", "wave funnel"))
     rows = []
     for f in figs:
         pb = f["funnel_items"]["placed_by_audience"]
@@ -255,7 +262,7 @@ def markdown(figs, run, made):
     o.append("\nA wave ended by time ends on the daemon's next one-second tick after its "
              "limit; the last column is how far past the limit that was in simulated time.\n")
 
-    o.append("\n## Good against poor\n\n" + _img(made, "reach.png", "reach by quality"))
+    o.append("\n## Good against poor\n\n" + _img("reach.png", "reach by quality"))
     rows = []
     for f in figs:
         r, d = f["reach"], f["decisions"]
@@ -269,7 +276,7 @@ def markdown(figs, run, made):
     o.append("\nDecisions are those of public waves (not followers) of good or poor items; "
              "continue and switch keep an item spreading.\n")
 
-    o.append("\n## Private and ordinary shares over time\n\n" + _img(made, "shares.png", "shares"))
+    o.append("\n## Private and ordinary shares over time\n\n" + _img("shares.png", "shares"))
     o.append(_table(["variant", "private (daemon)", "private (simulator)", "ordinary",
                      "items served", "pages", "short pages", "empty pages",
                      "private offered to readers", "of them served", "private share if all"],
@@ -282,7 +289,7 @@ def markdown(figs, run, made):
              "read a feed at least once in the run; the last column is the private share "
              "had every one of them been served.\n")
 
-    o.append("\n## Zero-follower creators\n\n" + _img(made, "zero.png", "zero-follower creators"))
+    o.append("\n## Zero-follower creators\n\n" + _img("zero.png", "zero-follower creators"))
     o.append(_table(["variant", "creators", "seen within a day", "share", "not yet a day old",
                      "items", "items seen", "median hours", "90th percentile hours"],
                     [[f["variant"], f["zero"]["creators"], f["zero"]["seen_1d"],
@@ -290,7 +297,7 @@ def markdown(figs, run, made):
                       f["zero"]["items_seen"], f["zero"]["median_h"], f["zero"]["p90_h"]]
                      for f in figs]))
 
-    o.append("\n## Moderation\n\n" + _img(made, "queues.png", "queues"))
+    o.append("\n## Moderation\n\n" + _img("queues.png", "queues"))
     rows = []
     for f in figs:
         q = f["queues"]
@@ -330,7 +337,7 @@ def markdown(figs, run, made):
              "viewers reported fewer than 3 times (the shipped threshold) in the whole run.\n"
              % (figs[0]["abuse"]["reporters"], 6, figs[0]["abuse"]["boosters"]))
 
-    o.append("\n## The run\n\n" + _img(made, "memory.png", "memory"))
+    o.append("\n## The run\n\n" + _img("memory.png", "memory"))
     rows = []
     for f in figs:
         pf = f["perf"]
