@@ -120,8 +120,9 @@ class Plots:
                  'set key outside right\n'
                  "plot " + self.lines("depth", "1:2", lambda f: f["variant"], "steps lw 1.5")
                  + '\nset xlabel "minutes from queue to decision"\n'
-                 'set ylabel "share of decisions"\nset yrange [0:1]\n'
-                 "plot " + self.lines("decide", "1:2", lambda f: f["variant"], "steps lw 2")
+                 'set ylabel "share of decisions"\nset yrange [0:1]\nset logscale x\n'
+                 "plot " + self.lines("decide", "($1 > 0.1 ? $1 : 0.1):2",
+                                      lambda f: f["variant"], "steps lw 2")
                  + "\nunset multiplot\n")
         self.run("memory.png", 'set title "sluiced resident memory"\n'
                  'set xlabel "simulated hour"\nset ylabel "MiB"\nset key bottom right\n'
