@@ -117,8 +117,11 @@ def figures(world, wk, name):
     f["memory"] = {"hwm_kib": wk.perf.get("hwm_kib"),
                    "rss_series": [[s["sim_ms"] / HOUR_MS, s["rss_kib"]] for s in obs.samples
                                   if s.get("rss_kib")]}
+    verdicts = {}
+    for v in obs.upload_state:
+        verdicts[v] = verdicts.get(v, 0) + 1
     f["items"] = {"uploaded": len(world.items), "distributed": len(distributed),
-                  "states": st.get("items")}
+                  "states": st.get("items"), "upload_verdicts": verdicts}
     return f
 
 

@@ -232,6 +232,9 @@ def markdown(figs, run, made, failed=None):
          "%.2f / %.2f" % (w["phi_football_basketball"], w["phi_football_jazz"])],
         ["items good (q >= %.2f) / poor (q < %.2f) / all" % (GOOD_Q, POOR_Q),
          "%s / %s / %s" % (_fmt(w["good_items"]), _fmt(w["poor_items"]), _fmt(w["items"]))],
+        ["upload verdicts (shipped): approved / in review / rejected",
+         " / ".join(_fmt(figs[0]["items"].get("upload_verdicts", {}).get(k, 0))
+                    for k in ("approved", "in_review", "rejected"))],
         ["uploads review sees: explicit / borderline / child / slipped through",
          " / ".join(_fmt(w["kinds"].get(k, 0)) for k in ("explicit", "borderline", "child",
                                                         "slipped"))],
@@ -346,10 +349,10 @@ def markdown(figs, run, made, failed=None):
         rows.append([f["variant"], pf["real_s"], pf["requests"], pf["requests_per_s"],
                      events, events / max(1e-9, pf["real_s"]), pf["daemon_cpu_s"],
                      pf.get("driver_cpu_s"),
-                     (pf.get("hwm_kib") or 0) / 1024.0, f["errors_n"]])
+                     (pf.get("hwm_kib") or 0) / 1024.0, pf.get("sim_min_per_s"), f["errors_n"]])
     o.append(_table(["variant", "seconds", "requests", "requests/s", "events sent", "events/s",
                      "daemon CPU s", "driver CPU s", "peak memory MiB (VmHWM)",
-                     "unexpected answers"], rows))
+                     "simulated minutes a second", "unexpected answers"], rows))
     t = run["timing"]
     o.append("\nWall time: world %.0f s, loading users and follows %.0f s (%s requests, "
              "%.0f/s), the week %.0f s, all %.0f s. Simulated minutes per step: %d; "

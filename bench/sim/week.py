@@ -58,7 +58,6 @@ class Obs:
         self.boosted = set()                    # allied items the boosters pushed
         self.twice = []                         # an item served twice to one user
         self.errors = []                        # unexpected answers
-        self.steps = []                         # (sim ms, real s) per step
         self.new_follows = 0
 
 
@@ -135,7 +134,6 @@ class Week:
     def advance(self):
         """The step is over: the daemon's clock moves on by one."""
         self.now = self.clock(self.step_ms)
-        self.obs.steps.append((self.now - self.t0, time.monotonic() - self.t_real))
 
     def end(self):
         """After the last step (and a tick): final figures and every item."""
@@ -146,6 +144,7 @@ class Week:
         req = self.requests() - self.req0
         mem = sd.proc_status(self.d.proc.pid)
         self.perf = {"real_s": real, "steps": self.nsteps,
+                     "sim_min_per_s": (self.now - self.t0) / 60000.0 / real,
                      "daemon_cpu_s": sum(cpu1) - sum(self.cpu0),
                      "driver_cpu_s": time.process_time() - self.own0,
                      "requests": req, "requests_per_s": req / real,
