@@ -15,6 +15,7 @@ import os
 import pickle
 import platform as pyplatform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -139,6 +140,13 @@ def simulate(world, variants, make_daemon, shipped_dir, speed, log=print, check_
         if failures:
             raise RuntimeError("sim: a variant's week failed:\n" + "\n".join(failures))
     finally:
+        for pid, _ in children:         # still running only when we are cut short
+            try:
+                if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                    os.kill(pid, signal.SIGTERM)
+                    os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
         for d in daemons:
             try:
                 d.stop()
@@ -208,6 +216,8 @@ def main(argv=None):
     ap.add_argument("--report-only", action="store_true",
                     help="remake report.md and the plots from --out's figures")
     a = ap.parse_args(argv)
+    # bench/run stops us with SIGTERM: unwind, so the daemons are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     if a.report_only:
         figs, run = report.load(a.out)
