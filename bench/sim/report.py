@@ -315,10 +315,14 @@ def markdown(figs, run, made, failed=None):
                            [[f["variant"], f["queues"]["moderators"], f["queues"]["decisions"],
                              f["queues"]["right_share"], f["queues"]["escalated"],
                              f["queues"]["conflicts"], f["queues"]["max_depth"]] for f in figs]))
-    o.append("\nModerators work in shifts (fewest at night), take a median %d s a decision "
-             "and are wrong %d%% of the time; a step's claims and decisions happen at the "
-             "step's time, so waits are counted in steps of %d simulated minutes.\n"
-             % (p["mod_median_s"], round(100 * p["mod_error"]), p["step_min"]))
+    o.append("\nModerators work in shifts (fewest at night), take a median %d s a decision, "
+             "are wrong %d%% of the time and escalate %d%%. Their claims and decisions reach "
+             "the daemon at the time of the %d-minute step; the minutes to decision are the "
+             "moderator's own: from when the item was queued (its audit record) or the "
+             "moderator was free, plus the time the decision took. Queue depths are read "
+             "once a simulated hour.\n"
+             % (p["mod_median_s"], round(100 * p["mod_error"]), round(100 * p["mod_escalate"]),
+                p["step_min"]))
 
     o.append("\n## What the abusive accounts achieved\n\n")
     rows = []

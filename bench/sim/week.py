@@ -462,15 +462,20 @@ class Week:
         item_id, fence = claim["id"], claim["fence"]
         it = self.index.get(item_id)
         item = claim.get("item") or {}
-        enq, queue, why = None, None, ""
+        # The claim does not name the queue: the audit record that put the
+        # item in review tells it (an escalation, a hold for reports or for
+        # a review wave), else the upload's verdict.
+        last = {}
         for a in item.get("audit", []):
             if a.get("to") == "in_review":
-                enq, why = a.get("ts_ms"), a.get("reason") or a.get("action") or ""
-        verdict = item.get("verdict") or {}
-        queue = verdict.get("queue")
-        held = [a for a in item.get("audit", []) if a.get("action") == "hold"]
-        if held and (enq is None or held[-1].get("ts_ms", 0) >= enq):
-            queue = "reports" if "report" in (held[-1].get("reason") or "") else "distribution"
+                last = a
+        enq, why = last.get("ts_ms"), last.get("reason") or last.get("action") or ""
+        if last.get("action") == "escalate":
+            queue = "escalated"
+        elif last.get("action") == "hold":
+            queue = "reports" if "report" in why else "distribution"
+        else:
+            queue = (item.get("verdict") or {}).get("queue") or "default"
         violating = it.violating if it else False
         right = "reject" if violating else "approve"
         wrong = "approve" if violating else "reject"
