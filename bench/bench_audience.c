@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dist/audience.h"
+#include "audience/audience.h"
 #include "dist/compose.h"
 #include "lib/stats.h"
 

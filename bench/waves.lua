@@ -1,38 +1,42 @@
 -- SPDX-License-Identifier: MIT
 -- Shared by event-waves.lua and ndjson-waves.lua: the events they send, over items in running waves.
 
--- bench/run lists the items it saw reach a running wave in the file
--- BENCH_WAVE_ITEMS (one id a line) and created the readers
--- bench-reader-1..BENCH_READERS. Event k of a cycle is for item k / 6, of
--- the k mod 6-th type: each item gets every type once a cycle, impressions
--- included, and an impression from each placed user ends a wave, so the
--- policy's wave_done and the next waves run while the bench goes on. The
--- types are ndjson.lua's: report and follow would start other work.
+-- bench/run lists in the file BENCH_WAVE_ITEMS, "ITEM READER" a line, the
+-- items in running waves that a feed served to each reader: only a served
+-- user's events move a wave. Event k of a cycle is for pair k / 6, of the
+-- k mod 6-th type: each pair sends every type once a cycle, impressions
+-- included, so waves fill and the policy's wave_done and the next waves run
+-- while the bench goes on. A pair's events count in its item's waves the
+-- first time round; later cycles repeat them, and the engine sets a repeat
+-- aside (counted apart) as it would a platform's. The types are
+-- ndjson.lua's: report and follow would start other work.
 local types = { "impression", "play", "complete", "like", "share", "skip" }
-local readers = tonumber(os.getenv("BENCH_READERS") or "500")
 local threads = tonumber(os.getenv("BENCH_THREADS") or "1")
 
 wave_items = {}
+local wave_users = {}
 
 -- Reads the list; in init(), so the main wrk state (setup, done) skips it.
 function wave_items_load()
    local path = os.getenv("BENCH_WAVE_ITEMS")
    local f = assert(io.open(path or "", "r"), "BENCH_WAVE_ITEMS names no readable file")
-   for id in f:lines() do
-      if id ~= "" then
-         table.insert(wave_items, id)
+   for line in f:lines() do
+      local item, user = line:match("^(%S+) (%S+)$")
+      if item then
+         table.insert(wave_items, item)
+         table.insert(wave_users, user)
       end
    end
    f:close()
-   assert(#wave_items > 0, "no items in " .. path)
+   assert(#wave_items > 0, "no pairs in " .. path)
 end
 
 -- The k-th event of the cycle (k from 0), one JSON line.
 function wave_event(k)
    k = k % (6 * #wave_items)
-   return string.format('{"item":"%s","user":"bench-reader-%d","type":"%s","watch_ms":%d}',
-                        wave_items[math.floor(k / 6) + 1], (k * 7919) % readers + 1,
-                        types[k % 6 + 1], (k * 37) % 60000)
+   local pair = math.floor(k / 6) + 1
+   return string.format('{"item":"%s","user":"%s","type":"%s","watch_ms":%d}',
+                        wave_items[pair], wave_users[pair], types[k % 6 + 1], (k * 37) % 60000)
 end
 
 -- Thread tid sends units tid-1, tid-1+threads, ... of the n in a cycle

@@ -57,6 +57,7 @@
     pollTimer: 0,
     statsTimer: 0,
     tickTimer: 0,
+    thumbHosts: null,      // hosts thumbnails may come from (GET /v1/console/settings); null: not known yet
   };
 
   const $ = (id) => document.getElementById(id);
@@ -330,6 +331,20 @@
     renderWork();
     route();
     S.tickTimer = setInterval(tick, 250);
+    loadSettings();
+  }
+
+  // The thumbnail hosts the daemon allows (its CSP allows no other): a
+  // thumbnail from elsewhere is shown as its host name, never fetched.
+  async function loadSettings() {
+    try {
+      const data = await api('GET', '/v1/console/settings');
+      S.thumbHosts = Array.isArray(data.thumbnail_hosts) ? data.thumbnail_hosts : [];
+    } catch (e) {
+      S.thumbHosts = [];
+    }
+    if (S.claim)
+      renderWork();
   }
 
   function showMe() {
@@ -348,11 +363,28 @@
 
   // {================ Views ================
 
+  // Views other files add (investigate.js: search, creator) register here:
+  // {hash: '#/search', tab: element id or null, show(hash), hide(), key(ev)}.
+  const extraViews = {};
+
   function route() {
-    const view = location.hash.startsWith('#/stats') ? 'stats' : 'queue';
+    let view = location.hash.startsWith('#/stats') ? 'stats' : 'queue';
+    for (const [name, v] of Object.entries(extraViews))
+      if (location.hash.startsWith(v.hash))
+        view = name;
+    const was = S.view;
     S.view = view;
+    if (was && was !== view && extraViews[was])
+      extraViews[was].hide();
     $('view-queue').hidden = view !== 'queue';
     $('view-stats').hidden = view !== 'stats';
+    for (const [name, v] of Object.entries(extraViews)) {
+      $('view-' + name).hidden = view !== name;
+      if (v.tab) {
+        $(v.tab).classList.toggle('active', view === name);
+        $(v.tab).setAttribute('aria-current', view === name ? 'page' : 'false');
+      }
+    }
     $('tab-queue').classList.toggle('active', view === 'queue');
     $('tab-stats').classList.toggle('active', view === 'stats');
     $('tab-queue').setAttribute('aria-current', view === 'queue' ? 'page' : 'false');
@@ -361,8 +393,10 @@
     clearTimeout(S.statsTimer);
     if (view === 'queue')
       pollQueue();
-    else
+    else if (view === 'stats')
       pollStats();
+    else
+      extraViews[view].show(location.hash);
   }
 
   // }========================================
@@ -408,9 +442,11 @@
     const total = S.queues.reduce((n, q) => n + (q.depth || 0), 0);
     const oldest = S.queues.reduce((m, q) => (typeof q.oldest_ms === 'number' && (m === null || q.oldest_ms < m)) ? q.oldest_ms : m, null);
     const claimed = S.queues.reduce((n, q) => n + (q.claimed || 0), 0);
-    const list = [{ name: null, label: 'All queues', depth: total, oldest_ms: oldest, claimed }];
+    const overdue = S.queues.reduce((n, q) => n + (q.overdue || 0), 0);
+    const list = [{ name: null, label: 'All queues', depth: total, oldest_ms: oldest, claimed, overdue }];
     for (const q of S.queues)
-      list.push({ name: q.name, label: q.name, depth: q.depth, oldest_ms: q.oldest_ms, claimed: q.claimed });
+      list.push({ name: q.name, label: q.name, depth: q.depth, oldest_ms: q.oldest_ms, claimed: q.claimed,
+        overdue: q.overdue, sla_ms: q.sla_ms });
     if (S.selected && !S.queues.some((q) => q.name === S.selected))
       list.push({ name: S.selected, label: S.selected, depth: 0, oldest_ms: null, claimed: 0 });
     return list;
@@ -431,7 +467,10 @@
       h('span', { class: 'q-depth', title: 'waiting' }, String(q.depth || 0)),
       h('span', { class: 'q-meta' },
         q.depth ? 'oldest ' + oldest : 'empty',
-        q.claimed ? ' · ' + q.claimed + ' claimed' : '')));
+        q.claimed ? ' · ' + q.claimed + ' claimed' : '',
+        q.overdue ? h('span', { class: 'overdue', title: typeof q.sla_ms === 'number'
+          ? 'waiting longer than ' + age(q.sla_ms) + ', the time to decision' : 'waiting longer than the time to decision' },
+          ' · ' + q.overdue + ' past SLA') : null)));
     }
     renderWaiting();
     const sum = $('empty-summary');
@@ -450,12 +489,13 @@
     }
     for (const it of items.slice(0, 60)) {
       const mine = S.claim && !S.claim.dead && S.claim.id === it.id;
-      ul.appendChild(h('li', { class: 'w-item' + (mine ? ' mine' : ''), 'data-item': it.id },
+      ul.appendChild(h('li', { class: 'w-item' + (mine ? ' mine' : '') + (it.overdue ? ' overdue' : ''), 'data-item': it.id },
         h('div', { class: 'w-title' }, text(it.title) || it.id),
         h('div', { class: 'w-meta' },
           h('span', { class: 'prio', title: 'priority' }, 'P' + num(it.priority)), ' ',
           S.selected === null ? h('span', { class: 'chip' }, it.queue) : null, ' ',
           text(it.reason), ' · ', age(now - it.enqueued_ms),
+          it.overdue ? h('span', { class: 'overdue' }, ' · past SLA') : null,
           it.claimed_by ? h('span', { class: 'claimed-by' }, ' · ' + (mine ? 'you' : actorName(it.claimed_by))) : null,
           it.escalated_by ? h('span', { class: 'esc-by' }, ' · escalated by ' + actorName(it.escalated_by)) : null)));
     }
@@ -831,12 +871,24 @@
     return out;
   }
 
+  // A host-source of the CSP, as the browser matches it: "host" itself, or
+  // "*.domain" for every name under domain; HTTPS on its default port.
+  function thumbAllowed(u) {
+    if (u.protocol !== 'https:' || u.port !== '' || u.username || u.password)
+      return false;
+    return (S.thumbHosts || []).some((p) => p.startsWith('*.')
+      ? u.hostname.endsWith(p.slice(1)) : u.hostname === p);
+  }
+
+  // {url} to show, {host} of one not allowed, or null for none at all.
   function safeThumb(url) {
     if (typeof url !== 'string')
       return null;
     try {
       const u = new URL(url);
-      return (u.protocol === 'http:' || u.protocol === 'https:') ? u.href : null;
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        return null;
+      return thumbAllowed(u) ? { url: u.href, host: u.host } : { url: null, host: u.host };
     } catch (e) {
       return null;
     }
@@ -879,12 +931,16 @@
 
     // Main column: the content a person looks at.
     const thumb = safeThumb(up.thumbnail);
-    const thumbEl = thumb
+    const thumbEl = thumb && thumb.url
       ? h('figure', { class: 'thumb' },
-        h('img', { src: thumb, alt: 'thumbnail', referrerpolicy: 'no-referrer', loading: 'lazy',
+        h('img', { src: thumb.url, alt: 'thumbnail', referrerpolicy: 'no-referrer', loading: 'lazy',
           onerror: (ev) => { ev.target.replaceWith(h('div', { class: 'thumb-missing' }, 'thumbnail did not load')); } }),
-        h('figcaption', { class: 'small muted' }, new URL(thumb).host))
-      : h('figure', { class: 'thumb' }, h('div', { class: 'thumb-missing' }, 'no thumbnail'));
+        h('figcaption', { class: 'small muted' }, thumb.host))
+      : thumb
+        ? h('figure', { class: 'thumb' }, h('div', { class: 'thumb-missing thumb-blocked' },
+          S.thumbHosts === null ? 'thumbnail: checking its host'
+            : 'thumbnail not shown: ' + thumb.host + ' is not an allowed thumbnail host'))
+        : h('figure', { class: 'thumb' }, h('div', { class: 'thumb-missing' }, 'no thumbnail'));
 
     const contentSec = section('content', 'Upload',
       typeof up.duration_ms === 'number' ? (up.duration_ms / 1000).toFixed(1) + ' s' + (up.city ? ' · ' + up.city : '') : (up.city || ''),
@@ -933,6 +989,12 @@
       : null;
     const waves = Array.isArray(item.waves) ? item.waves : [];
     const wavesSec = waves.length ? section('waves', 'Distribution', waves.length + ' wave' + (waves.length > 1 ? 's' : ''), waveTable(waves)) : null;
+    const rep = item.reports && typeof item.reports === 'object' ? item.reports : null;
+    const repList = rep && Array.isArray(rep.reports) ? rep.reports : [];
+    const reportSec = repList.length
+      ? section('reports', 'Reports', int(rep.pending) + ' pending, weighing ' + num(rep.weight) +
+          ' of ' + num(rep.threshold), reportCard(repList))
+      : null;
     const counters = item.counters && typeof item.counters === 'object' ? item.counters : {};
     const seen = Object.keys(counters).filter((k) => counters[k]);
     const countSec = seen.length
@@ -944,7 +1006,25 @@
       head,
       h('div', { class: 'card-body' },
         h('div', { class: 'card-main' }, contentSec, transcriptSec, wavesSec, auditSec),
-        h('div', { class: 'card-side' }, whySec, matchSec, tagsSec, creatorSec, sigSec, countSec)));
+        h('div', { class: 'card-side' }, whySec, reportSec, matchSec, tagsSec, creatorSec, sigSec, countSec)));
+  }
+
+  // Who reported it, whether a feed had served it to them (a report from
+  // anyone else weighs nothing by default), what each weighs, and how each
+  // reporter's reports fared with people so far.
+  function reportCard(list) {
+    return h('table', { class: 'reports' },
+      h('thead', null, h('tr', null, ['reporter', 'served', 'weight', 'their record', 'judged'].map((t) => h('th', null, t)))),
+      h('tbody', null, list.map((r) => {
+        const p = r.reporter && typeof r.reporter === 'object' ? r.reporter : {};
+        return h('tr', { class: r.served ? null : 'muted' },
+          h('td', null, text(r.user)),
+          h('td', null, r.served ? 'yes' : 'no'),
+          h('td', { class: 'num' }, num(r.weight)),
+          h('td', { class: 'num', title: 'reports, upheld by people, dismissed by people' },
+            int(p.reports) + ' · ' + int(p.upheld) + ' upheld · ' + int(p.dismissed) + ' dismissed'),
+          h('td', { class: r.judged === 'upheld' ? 'bad' : null }, text(r.judged)));
+      })));
   }
 
   // The item's waves so far: who saw it, how it did, what was decided.
@@ -961,7 +1041,8 @@
           h('td', { class: 'num', title: 'likes, completions and shares' }, String(typeof st.engaged === 'number' ? st.engaged
             : (st.like || 0) + (st.complete || 0) + (st.share || 0))),
           h('td', { class: 'num' + (st.report ? ' bad' : '') }, typeof st.report === 'number' ? String(st.report) : '–'),
-          h('td', null, text(w.decision) || (w.ended_ms ? '' : 'running')),
+          h('td', { title: w.ended_by ? 'ended by ' + w.ended_by : null },
+            text(w.decision) || (w.ended_ms ? '' : 'running')),
           h('td', { class: 'muted' }, text(w.reason)));
       })));
   }
@@ -980,7 +1061,9 @@
     const id = text(item.creator) || text(item.upload && item.upload.creator);
     const others = S.waiting.filter((w) => w.creator === id && w.id !== item.id);
     return [
-      h('div', { class: 'creator-id' }, id || '–'),
+      h('div', { class: 'creator-id' }, id || '–',
+        id ? [' ', h('a', { class: 'creator-link', href: '#/creator/' + encodeURIComponent(id),
+          title: 'Everything this creator uploaded, their standing and reports' }, 'creator page ', kbd('u'))] : null),
       h('p', { class: 'small muted' },
         others.length ? others.length + ' other upload' + (others.length > 1 ? 's' : '') + ' by this creator waiting:'
           : 'No other upload by this creator is waiting for review.'),
@@ -1128,6 +1211,9 @@
     $('picker').hidden = true;
     $('help').hidden = true;
     picker.kind = null;
+    for (const v of Object.values(extraViews))
+      if (v.closeOverlays)
+        v.closeOverlays();
   }
 
   // }========================================
@@ -1436,6 +1522,10 @@
       }
       return;
     }
+    if (extraViews[S.view] && extraViews[S.view].key(ev, typing)) {
+      ev.preventDefault();
+      return;
+    }
     if (typing)
       return;
     if (ev.key === '?') {
@@ -1445,8 +1535,16 @@
       location.hash = '#/queue';
     } else if (ev.key === 's') {
       location.hash = '#/stats';
+    } else if (ev.key === '/') {
+      location.hash = '#/search';
     } else if (S.view !== 'queue') {
       return;
+    } else if (ev.key === 'u') {
+      const it = S.claim ? S.claim.item : null;
+      if (it && it.creator)
+        location.hash = '#/creator/' + encodeURIComponent(it.creator);
+      else
+        toast('No item open: claim one (c), or search (/).');
     } else if (ev.key === 'c' || (ev.key === 'Enter' && tgt === document.body)) {
       if (S.claim && !S.claim.dead)
         toast('Decide ' + S.claim.id + ' first (a, r or e).');
@@ -1490,6 +1588,14 @@
   }
 
   // }========================================
+
+  // What investigate.js shares of this file: the helpers, not the state.
+  window.SL = {
+    h, clear, kbd, api, toast, time, age, num, int, text, actorName, verdictActor, card,
+    auditList, serverNow, closeOverlays,
+    me: () => S.me,
+    view: (name, v) => { extraViews[name] = v; },
+  };
 
   function init() {
     $('login-form').addEventListener('submit', onLoginSubmit);

@@ -16,18 +16,24 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "http/auth.h"
-#include "lib/clock.h"
-#include "store/commit.h"
-#include "lib/conf.h"
+#include "api/api.h"
+#include "api/bulkjobs.h"
+#include "api/jobs.h"
 #include "dist/dist.h"
-#include "api/events.h"
-#include "api/hashbanks.h"
+#include "http/auth.h"
 #include "http/http.h"
+#include "lib/clock.h"
+#include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "lib/sha256.h"
+#include "lib/text.h"
 #include "policy/policy.h"
 #include "server.h"
+#include "store/audit_key.h"
+#include "store/commit.h"
+#include "store/counters.h"
+#include "store/readers.h"
 #include "store/store.h"
 
 #define DRAIN_TIMEOUT_MS 30000
@@ -39,7 +45,7 @@ static void usage(FILE *to)
         "               [--plugins DIR] [--check-config] [--version]\n"
         "  -c, --config FILE   Lua configuration file (sluice.conf(5))\n"
         "  --listen ADDR:PORT  listen here instead of the file's 'listen'\n"
-        "  --state DIR         state directory (the SQLite store, admin.token)\n"
+        "  --state DIR         state directory (the SQLite store, admin.token, audit.key)\n"
         "  --policies DIR      directory of *.lua policies\n"
         "  --plugins DIR       directory of plugin .so files\n"
         "  --check-config      validate the configuration and exit 0 or 1\n"
@@ -49,30 +55,52 @@ static void usage(FILE *to)
 /* {====================== First start ================================== */
 
 /* On an empty store, make the admin token, keep only its hash, and hand the
- * token over once: in STATE/admin.token (0600) and on standard output. */
+ * token over once, in STATE/admin.token (0600). Standard output gets the
+ * file's name, never the token: a journal keeps whatever is printed. */
 static int first_start(struct sl_server *srv, struct sl_store *writer)
 {
     char token[SL_TOKEN_LEN + 1], hash[65], path[4096];
+    int rc = 0;
 
     if (sl_auth_generate(token, hash) < 0)
         return -EIO;
     if (sl_store_begin(writer) < 0 ||
-        sl_store_token_insert(writer, "admin", "admin", hash, sl_now_ms()) < 0 ||
+        sl_store_token_insert(writer, "admin", "admin", hash, sl_now_ms(), 0) < 0 ||
         sl_store_commit(writer) < 0) {
         sl_store_rollback(writer);
+        sl_memzero(token, sizeof(token));
         return -EIO;
     }
     snprintf(path, sizeof(path), "%s/admin.token", srv->cfg.state_dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || dprintf(fd, "%s\n", token) < 0 || fsync(fd) < 0) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || fchmod(fd, 0600) < 0 || dprintf(fd, "%s\n", token) < 0 || fsync(fd) < 0) {
         sl_err("cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        rc = -EIO;
+    }
+    if (fd >= 0)
+        close(fd);
+    sl_memzero(token, sizeof(token));
+    if (rc < 0)
+        return rc;
+    printf("sluiced: first start: the admin token is in %s\n", path);
+    fflush(stdout);
+    return 0;
+}
+
+/* The audit key's file: audit_key_file, or STATE/audit.key. */
+static int audit_key(struct sl_server *srv, struct sl_store *writer)
+{
+    char path[4096], err[1024];
+
+    if (srv->cfg.audit_key_file)
+        sl_copy(path, sizeof(path), srv->cfg.audit_key_file);
+    else
+        snprintf(path, sizeof(path), "%s/audit.key", srv->cfg.state_dir);
+    if (sl_audit_key_start(writer, srv->reader, path, !srv->cfg.audit_key_file, err,
+                           sizeof(err)) < 0) {
+        sl_err("cannot start: %s", err);
         return -EIO;
     }
-    close(fd);
-    printf("sluiced: first start: admin token %s (saved in %s)\n", token, path);
-    fflush(stdout);
     return 0;
 }
 
@@ -237,7 +265,7 @@ int main(int argc, char **argv)
     if (sl_store_created(writer) && first_start(&srv, writer) < 0)
         goto out;
     if (sl_store_open(srv.cfg.state_dir, false, &srv.reader) < 0 ||
-        sl_auth_new(srv.reader, &srv.auth) < 0)
+        audit_key(&srv, writer) < 0 || sl_auth_new(srv.reader, &srv.auth) < 0)
         goto out;
     if (sl_commit_new(srv.base, writer, srv.cfg.commit_batch_max, &srv.commit) < 0) {
         sl_err("cannot start the commit thread");
@@ -248,8 +276,12 @@ int main(int argc, char **argv)
         sl_err("cannot start: %s", err);
         goto out;
     }
-    if (sl_hashbanks_replay(&srv) < 0 || sl_dist_start(&srv) < 0 ||
-        sl_events_start(&srv) < 0 || sl_http_new(&srv, &srv.http) < 0)
+    if (sl_dist_start(&srv) < 0 ||
+        sl_counters_start(&srv) < 0 ||
+        sl_readers_new(srv.base, srv.cfg.state_dir, srv.cfg.search_workers,
+                       srv.cfg.search_queue, &srv.readers) < 0 ||
+        sl_bulkjobs_start(&srv) < 0 ||
+        sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;
 
     sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);
@@ -275,13 +307,20 @@ int main(int argc, char **argv)
     sl_info("stopped cleanly");
 
 out:
-    /* Order matters: the commit thread writes and answers what it still
-     * holds while the HTTP side exists, then connections close, then the
-     * stores. */
-    sl_events_stop(&srv);
+    /* Order matters: policy jobs stop first (they use the plugins and the
+     * store), the commit thread writes and answers what it still holds
+     * while the HTTP side exists, then connections close, then the
+     * stores. Searches still running are cut short and answered first;
+     * bulk jobs stop taking slices first (they go on at the next start). */
+    sl_jobs_free(&srv);
+    sl_bulkjobs_stop(&srv);
+    sl_readers_free(srv.readers);
+    srv.readers = NULL;
+    sl_counters_stop(&srv);
     sl_dist_stop(&srv);
     sl_commit_free(srv.commit);
-    sl_events_free(&srv);
+    sl_bulkjobs_free(&srv);
+    sl_counters_free(&srv);
     sl_http_free(srv.http);
     sl_store_free(writer);
     sl_policy_stop(&srv);

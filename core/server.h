@@ -16,6 +16,10 @@ struct sl_auth;
 struct sl_http;
 struct sl_policy;
 struct sl_dist;
+struct sl_counters;
+struct sl_jobs;
+struct sl_readers;
+struct sl_bulkjobs;
 
 struct sl_server {
     struct event_base *base;
@@ -26,7 +30,10 @@ struct sl_server {
     struct sl_http *http;
     struct sl_policy *policy;   /* loaded policies and plugins (policy.c) */
     struct sl_dist *dist;       /* the audience and running waves (dist.c) */
-    struct sl_events *events;   /* per-item counters not yet written (events.c) */
+    struct sl_counters *counters; /* per-item counters not yet written (store/counters.c) */
+    struct sl_jobs *jobs;       /* policy checks and replays on their threads (api/jobs.c) */
+    struct sl_readers *readers; /* reader threads: searches, jobs' reads (store/readers.c) */
+    struct sl_bulkjobs *bulkjobs; /* bulk jobs running (api/bulkjobs.c) */
     int64_t started_ms;
     bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
     uint64_t uploads_total;

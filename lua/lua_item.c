@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The item object policies see: read-only fields plus item:tag and item:reason. */
+#include "lib/text.h"
 #include "lua/lua_item.h"
 
 #include <errno.h>
@@ -36,13 +37,16 @@ static struct sl_lua_item_ctx *check_item(lua_State *L, int idx)
     return ctx;
 }
 
-/* ====== fields ====== */
+/* {====================== fields ======================================= */
 
 /***
  * @field item.id string
  * @field item.creator table: {id = string, followers = integer,
  *        uploads = integer, rejections = integer}, the creator and their
  *        standing as the store knows it
+ * @field item.platform table: {users = integer, active = integer}, the
+ *        platform's size: users known, and those seen within the traffic
+ *        hook's active_s (a day when it sets none), counted once a minute
  * @field item.title string
  * @field item.description string or nil
  * @field item.transcript string or nil
@@ -57,6 +61,9 @@ static struct sl_lua_item_ctx *check_item(lua_State *L, int idx)
  * @field item.reasons table: array of strings
  * @field item.plugin_verdicts table: array of {plugin, verdict, queue,
  *        priority, reason}
+ * @field item.plugin_decisions table: in plan, {{plugin, hook = "plan",
+ *        waves}} and in wave_done {{plugin, hook = "wave_done", decision,
+ *        audience, reason}} when a C plugin answered first; {} otherwise
  */
 
 static void push_text(lua_State *L, const char *s)
@@ -116,6 +123,12 @@ static bool push_field(lua_State *L, const struct sl_lua_item_ctx *ctx, const ch
         lua_setfield(L, -2, "uploads");
         lua_pushinteger(L, it->creator_rejections);
         lua_setfield(L, -2, "rejections");
+    } else if (strcmp(key, "platform") == 0) {
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, it->platform_users);
+        lua_setfield(L, -2, "users");
+        lua_pushinteger(L, it->platform_active);
+        lua_setfield(L, -2, "active");
     } else if (strcmp(key, "title") == 0) {
         push_text(L, it->title);
     } else if (strcmp(key, "description") == 0) {
@@ -154,6 +167,8 @@ static bool push_field(lua_State *L, const struct sl_lua_item_ctx *ctx, const ch
         push_reasons(L, ctx);
     } else if (strcmp(key, "plugin_verdicts") == 0) {
         sl_lua_push_json(L, it->plugin_verdicts);
+    } else if (strcmp(key, "plugin_decisions") == 0) {
+        sl_lua_push_json(L, it->plugin_decisions);
     } else {
         return false;
     }
@@ -211,7 +226,9 @@ static int cached(lua_State *L, int item, const char *key)
     return lua_type(L, -1);
 }
 
-/* ====== methods ====== */
+/* }===================================================================== */
+
+/* {====================== methods ====================================== */
 
 /*** @method item:tag(name, confidence)
  * Set a tag on the item, with source "policy". It reaches the item only if
@@ -282,7 +299,7 @@ static int item_reason(lua_State *L)
         return luaL_typeerror(L, 2, "string");
     text = lua_tolstring(L, 2, &len);
     if (len == 0 || len > SL_LUA_REASON_MAX || strlen(text) != len ||
-        !sl_lua_utf8_valid(text, len))
+        !sl_utf8_valid(text, len))
         return luaL_argerror(L, 2, "a reason is 1 to 1000 bytes of UTF-8 without NUL");
     if (json_array_size(ctx->reasons) >= SL_LUA_REASONS_MAX)
         return luaL_error(L, "item:reason: more than %d reasons in one call",
@@ -298,7 +315,9 @@ static int item_reason(lua_State *L)
     return 0;
 }
 
-/* ====== life cycle ====== */
+/* }===================================================================== */
+
+/* {====================== life cycle =================================== */
 
 void sl_lua_item_open(lua_State *L)
 {
@@ -376,3 +395,5 @@ void sl_lua_item_end(struct sl_lua_item_slot *slot, struct sl_lua_item_ctx *ctx)
     ctx->tags = ctx->reasons = NULL;
     ctx->item = NULL;
 }
+
+/* }===================================================================== */

@@ -8,7 +8,20 @@
 #include <string.h>
 #include <lauxlib.h>
 
-/* ====== JSON to Lua ====== */
+#include "lua/lua_lib.h"
+
+/*
+ * Converting a hook's answer is work in C that the count hook cannot see,
+ * and its size is not the table's: a table may hold the same table twice,
+ * t = {t, t} twenty levels deep is a million values to make (and to hold,
+ * outside the Lua memory budget). Each value made, each byte of string
+ * copied and checked, each key looked at is charged as it comes.
+ */
+#define JSON_VALUE_COST 16      /* a value made: about 200 ns, allocations and inserts */
+#define JSON_STRING_BYTES 4     /* bytes copied and checked as UTF-8 for one */
+#define JSON_KEYS_PER_UNIT 8    /* keys sl_lua_is_list looks at for one */
+
+/* {====================== JSON to Lua ================================== */
 
 static void push(lua_State *L, json_t *v, int depth)
 {
@@ -61,7 +74,9 @@ void sl_lua_push_json(lua_State *L, json_t *v)
     push(L, v, 0);
 }
 
-/* ====== Lua to JSON ====== */
+/* }===================================================================== */
+
+/* {====================== Lua to JSON ================================== */
 
 static void fill(lua_State *L, int idx, json_t *c, int depth);
 
@@ -74,7 +89,8 @@ bool sl_lua_is_list(lua_State *L, int idx)
         int isint;
         lua_Integer k = lua_tointegerx(L, -2, &isint);
 
-        keys++;
+        if (++keys % (JSON_KEYS_PER_UNIT * 128) == 0)
+            sl_lua_charge(L, 128);
         if (isint && lua_type(L, -2) == LUA_TNUMBER && k >= 1 && k <= n)
             in_range++;
         lua_pop(L, 1);
@@ -121,6 +137,7 @@ static json_t *scalar(lua_State *L, int idx)
         return json_real(d);
     case LUA_TSTRING:
         s = lua_tolstring(L, idx, &len);
+        sl_lua_charge(L, (long long)(len / JSON_STRING_BYTES));
         if ((v = json_stringn(s, len)) == NULL)
             luaL_error(L, "cannot convert a string that is not UTF-8 to JSON");
         return v;
@@ -137,6 +154,7 @@ static void put(lua_State *L, json_t *c, const char *key, int vidx, int depth)
     json_t *v;
     int rc;
 
+    sl_lua_charge(L, JSON_VALUE_COST);
     if (lua_type(L, vidx) == LUA_TTABLE) {
         if (depth >= SL_LUA_JSON_DEPTH)
             luaL_error(L, "cannot convert to JSON: tables nested more than %d levels "
@@ -194,6 +212,7 @@ static void fill(lua_State *L, int idx, json_t *c, int depth)
 void sl_lua_to_json(lua_State *L, int idx, json_t **out)
 {
     idx = lua_absindex(L, idx);
+    sl_lua_charge(L, JSON_VALUE_COST);
     if (lua_type(L, idx) != LUA_TTABLE) {
         if ((*out = scalar(L, idx)) == NULL)
             luaL_error(L, "not enough memory");
@@ -209,3 +228,5 @@ void sl_lua_to_json_append(lua_State *L, int idx, json_t *array)
 {
     put(L, array, NULL, lua_absindex(L, idx), 0);
 }
+
+/* }===================================================================== */

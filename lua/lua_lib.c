@@ -6,16 +6,21 @@
 #include <string.h>
 #include <lauxlib.h>
 
+#include "lib/id.h"
+
 /*
  * The count hook sees VM instructions, but one call of table.insert(t, 1, v)
  * or utf8.len(s) is one instruction however long t or s is, and a loop of
  * them would run for hours inside the budget. Work that allocates is charged
- * by the allocator (sandbox.c); these wrappers charge the rest up front, then
- * call the stock function in the same frame so that its argument errors
- * still name the function as the policy called it.
+ * by the allocator (sandbox_budget.c); these wrappers charge the rest up
+ * front, then call the stock function in the same frame so that its
+ * argument errors still name the function as the policy called it.
  */
 
 #define BYTES_PER_UNIT 16       /* bytes scanned that cost one instruction */
+#define BYTES_REWRITTEN 8       /* bytes string.upper and the like rewrite for one */
+#define BYTES_QUOTED 2          /* bytes string.format's %q escapes for one */
+#define REPS_PER_UNIT 4         /* copies string.rep makes for one */
 #define COST_CAP (LLONG_MAX / 4)
 
 enum cost {
@@ -30,12 +35,17 @@ enum cost {
     COST_CODEPOINT, /* utf8.codepoint: bytes decoded, values pushed */
     COST_OFFSET,    /* utf8.offset: bytes scanned */
     COST_TONUMBER,  /* tonumber: bytes parsed */
+    COST_REP,       /* string.rep: copies made */
+    COST_BYTEWISE,  /* string.upper, lower, reverse: bytes rewritten */
+    COST_FORMAT,    /* string.format: bytes of the format and of its strings */
 };
 
 /*** @function table.insert, table.remove, table.move, table.sort, table.concat,
- *   table.unpack, string.byte, utf8.len, utf8.codepoint, utf8.offset, tonumber
+ *   table.unpack, string.byte, string.rep, string.upper, string.lower,
+ *   string.reverse, string.format, utf8.len, utf8.codepoint, utf8.offset,
+ *   tonumber
  * As in Lua 5.4, after charging the instruction budget for the elements they
- * move or push and the bytes they read.
+ * move, compare or push and the bytes they read or write.
  */
 static const struct {
     const char *lib;
@@ -49,52 +59,17 @@ static const struct {
     { "table", "concat", COST_CONCAT },
     { "table", "unpack", COST_UNPACK },
     { "string", "byte", COST_BYTE },
+    { "string", "rep", COST_REP },
+    { "string", "upper", COST_BYTEWISE },
+    { "string", "lower", COST_BYTEWISE },
+    { "string", "reverse", COST_BYTEWISE },
+    { "string", "format", COST_FORMAT },
     { "utf8", "len", COST_UTF8_LEN },
     { "utf8", "codepoint", COST_CODEPOINT },
     { "utf8", "offset", COST_OFFSET },
 };
 
-/* ====== text checks ====== */
-
-bool sl_lua_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-
-    while (p < end) {
-        unsigned c = *p++, n, cp, min;
-
-        if (c < 0x80)
-            continue;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1, cp = c & 0x1F, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF)
-            n = 2, cp = c & 0x0F, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4)
-            n = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if ((size_t)(end - p) < n)
-            return false;
-        while (n--) {
-            if ((*p & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (*p++ & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-    }
-    return true;
-}
-
-size_t sl_lua_utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    /* Back up over continuation bytes to the start of the cut character. */
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return max;
-}
+/* {====================== ids ========================================== */
 
 bool sl_lua_id_valid(const char *s, size_t len, size_t max)
 {
@@ -102,19 +77,15 @@ bool sl_lua_id_valid(const char *s, size_t len, size_t max)
 
     if (len == 0 || len > max || s[0] == '.')
         return false;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '\0')
+    for (i = 0; i < len; i++)
+        if (!sl_id_char((unsigned char)s[i]))
             return false;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || strchr("_.:@-", c) != NULL))
-            return false;
-    }
     return true;
 }
 
-/* ====== costs ====== */
+/* }===================================================================== */
+
+/* {====================== costs ======================================== */
 
 /* b - a + 1 elements, 0 when empty, without overflowing. */
 static long long span(long long a, long long b)
@@ -174,6 +145,75 @@ static long long bytes_span(long long i, long long j, long long len)
     return span(i, j);
 }
 
+/* a * b, or COST_CAP when that is more. */
+static long long mul_cap(long long a, long long b)
+{
+    return b != 0 && a > COST_CAP / b ? COST_CAP : a * b;
+}
+
+/* Bytes of the strings among t[1..n] (raw; __len may claim any n): what
+ * sorting them compares. */
+static long long string_bytes(lua_State *L, int arg, long long n)
+{
+    long long bytes = 0, i, raw = (long long)lua_rawlen(L, arg);
+
+    for (i = 1; i <= n && i <= raw && bytes < COST_CAP; i++) {
+        if (lua_rawgeti(L, arg, i) == LUA_TSTRING)
+            bytes += (long long)lua_rawlen(L, -1);
+        lua_pop(L, 1);
+    }
+    return bytes;
+}
+
+/* string.rep(s, n [, sep]): a copy per repetition, even of "" (which
+ * allocates nothing, so the allocator would charge nothing); the bytes are
+ * charged as they are allocated. A result larger than the memory left is
+ * not charged: the stock function fails on allocating it, and says so. */
+static long long rep_cost(lua_State *L)
+{
+    size_t l = 0, lsep = 0;
+    long long n;
+
+    if (!opt_int(L, 2, 0, &n) || n <= 0 || !lua_isstring(L, 1) ||
+        (!lua_isnoneornil(L, 3) && !lua_isstring(L, 3)))
+        return 0;
+    lua_tolstring(L, 1, &l);
+    if (!lua_isnoneornil(L, 3))
+        lua_tolstring(L, 3, &lsep);
+    if (l + lsep > 0 && (unsigned long long)n > sl_lua_memory_left(L) / (l + lsep))
+        return 0;
+    return n / REPS_PER_UNIT;
+}
+
+/* string.format: its format, and each string a %s or %q conversion reads
+ * (%q escapes byte by byte). */
+static long long format_cost(lua_State *L)
+{
+    const char *f, *end;
+    long long cost;
+    size_t len;
+    int arg = 1;
+
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return 0;
+    f = lua_tolstring(L, 1, &len);
+    end = f + len;
+    cost = (long long)(len / BYTES_PER_UNIT);
+    for (; f < end; f++) {
+        if (*f != '%' || ++f == end || *f == '%')
+            continue;
+        while (f < end && *f != '\0' && strchr("-+ #0123456789.", *f) != NULL)
+            f++;
+        if (f == end)
+            break;
+        if (lua_type(L, ++arg) == LUA_TSTRING) {
+            lua_tolstring(L, arg, &len);
+            cost += (long long)(len / (*f == 'q' ? BYTES_QUOTED : BYTES_PER_UNIT));
+        }
+    }
+    return cost;
+}
+
 static long long cost_of(lua_State *L, enum cost kind)
 {
     long long n = 0, i, j;
@@ -199,7 +239,9 @@ static long long cost_of(lua_State *L, enum cost kind)
             return 0;
         for (i = 0, j = n; j > 0; j >>= 1)
             i++;
-        return n > COST_CAP / i ? COST_CAP : n * i;
+        /* Without a comparator, strings are compared in C: by their bytes. */
+        j = lua_isnoneornil(L, 2) ? string_bytes(L, 1, n) / BYTES_PER_UNIT : 0;
+        return mul_cap(n + j, i);
     case COST_CONCAT:
         if ((n = table_len(L, 1)) < 0)
             return 0;
@@ -239,6 +281,15 @@ static long long cost_of(lua_State *L, enum cost kind)
             return 0;
         lua_tolstring(L, 1, &len);
         return (long long)(len / BYTES_PER_UNIT);
+    case COST_REP:
+        return rep_cost(L);
+    case COST_BYTEWISE:
+        if (lua_type(L, 1) != LUA_TSTRING)
+            return 0;
+        lua_tolstring(L, 1, &len);
+        return (long long)(len / BYTES_REWRITTEN);
+    case COST_FORMAT:
+        return format_cost(L);
     }
     return 0;
 }
@@ -280,3 +331,5 @@ void sl_lua_lib_charge_tonumber(lua_State *L)
 {
     wrap_top(L, COST_TONUMBER);
 }
+
+/* }===================================================================== */

@@ -11,19 +11,15 @@
  * Charge units of work (one unit is about one VM instruction) to the
  * running call's instruction budget; raises "instruction budget exhausted"
  * when it runs out. For C functions whose cost the instruction hook cannot
- * see. Implemented in sandbox.c.
+ * see. Implemented in sandbox_budget.c.
  */
 void sl_lua_charge(lua_State *L, long long units);
 
-/* Valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
-bool sl_lua_utf8_valid(const char *s, size_t len);
+/* Bytes the memory budget has left (sandbox_budget.c). */
+size_t sl_lua_memory_left(lua_State *L);
 
-/* The longest prefix of s (valid UTF-8) of at most max bytes that does not
- * cut a character in two. */
-size_t sl_lua_utf8_cut(const char *s, size_t len, size_t max);
-
-/* An id as the HTTP API has them: 1..max of [A-Za-z0-9_.:@-], not starting
- * with '.'. */
+/* An id as the HTTP API has them (lib/id.h), of at most max bytes; a Lua
+ * string may hold a NUL, hence the length. */
 bool sl_lua_id_valid(const char *s, size_t len, size_t max);
 
 /*

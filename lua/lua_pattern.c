@@ -20,6 +20,7 @@
 #define MAXDEPTH 200            /* nested items before "pattern too complex" */
 #define STEPS_PER_UNIT 4        /* matcher steps that cost one instruction */
 #define STEPS_BATCH 4096        /* steps counted between two charges */
+#define SET_BYTES_PER_STEP 4    /* bytes of a [set] scanned in one step */
 #define CAP_OPEN (-1)
 #define CAP_POSITION (-2)
 
@@ -76,11 +77,13 @@ static void matcher_reset(struct matcher *m)
     m->depth = MAXDEPTH;
 }
 
-/* ====== single characters and classes ====== */
+/* {====================== single characters and classes ================ */
 
-/* Past the character class that starts at p. */
+/* Past the character class that starts at p. A set is scanned to its ']'
+ * every time, so that scan is charged by its length. */
 static const char *class_end(struct matcher *m, const char *p)
 {
+    const char *start = p;
     char c = *p++;
 
     if (c == ESC) {
@@ -99,6 +102,7 @@ static const char *class_end(struct matcher *m, const char *p)
             if (c == ESC && p < m->pat_end)
                 p++;
         } while (p >= m->pat_end || *p != ']');
+        step(m, (long)(p - start) / SET_BYTES_PER_STEP);
         return p + 1;
     }
     return p;
@@ -126,10 +130,11 @@ static bool class_match(int c, int cl)
     return isupper(cl) ? !in : in;
 }
 
-/* [set] from p ('[') to close (its ']'). */
-static bool set_match(int c, const char *p, const char *close)
+/* [set] from p ('[') to close (its ']'), charged for the bytes it scans. */
+static bool set_match(struct matcher *m, int c, const char *p, const char *close)
 {
-    bool found = true;
+    const char *start = p;
+    bool found = true, in = false;
 
     p++;
     if (*p == '^') {
@@ -139,17 +144,23 @@ static bool set_match(int c, const char *p, const char *close)
     for (; p < close; p++) {
         if (*p == ESC) {
             p++;
-            if (class_match(c, uchar(*p)))
-                return found;
+            if (class_match(c, uchar(*p))) {
+                in = true;
+                break;
+            }
         } else if (p[1] == '-' && p + 2 < close) {
-            if (uchar(p[0]) <= c && c <= uchar(p[2]))
-                return found;
+            if (uchar(p[0]) <= c && c <= uchar(p[2])) {
+                in = true;
+                break;
+            }
             p += 2;
         } else if (uchar(*p) == c) {
-            return found;
+            in = true;
+            break;
         }
     }
-    return !found;
+    step(m, (long)(p - start) / SET_BYTES_PER_STEP);
+    return in ? found : !found;
 }
 
 /* Does the class p..ep match the character at s? */
@@ -163,12 +174,14 @@ static bool single_match(struct matcher *m, const char *s, const char *p, const 
     switch (*p) {
     case '.': return true;
     case ESC: return class_match(c, uchar(p[1]));
-    case '[': return set_match(c, p, ep - 1);
+    case '[': return set_match(m, c, p, ep - 1);
     default: return uchar(*p) == c;
     }
 }
 
-/* ====== matching ====== */
+/* }===================================================================== */
+
+/* {====================== matching ===================================== */
 
 static const char *match(struct matcher *m, const char *s, const char *p);
 
@@ -320,7 +333,7 @@ static const char *match(struct matcher *m, const char *s, const char *p)
                 ep = class_end(m, p);
                 prev = s == m->src ? '\0' : uchar(s[-1]);
                 cur = s < m->src_end ? uchar(*s) : '\0';
-                if (set_match(prev, p, ep - 1) || !set_match(cur, p, ep - 1)) {
+                if (set_match(m, prev, p, ep - 1) || !set_match(m, cur, p, ep - 1)) {
                     s = NULL;
                     goto done;
                 }
@@ -374,7 +387,9 @@ done:
     return s;
 }
 
-/* ====== captures ====== */
+/* }===================================================================== */
+
+/* {====================== captures ===================================== */
 
 /* Capture i; when there are none, capture 0 is the whole match s..e. */
 static void push_capture(struct matcher *m, int i, const char *s, const char *e)
@@ -403,7 +418,9 @@ static int push_captures(struct matcher *m, const char *s, const char *e)
     return n;
 }
 
-/* ====== the library functions ====== */
+/* }===================================================================== */
+
+/* {====================== the library functions ======================== */
 
 /* A 1-based, possibly negative, start as a 0-based offset; > len is past
  * the end. */
@@ -464,6 +481,9 @@ static int find_aux(lua_State *L, bool find)
         return 1;
     }
     matcher_init(&m, L, s, ls, p, lp);
+    /* has_specials reads the pattern once per special character. */
+    if (find && !lua_toboolean(L, 4))
+        step(&m, (long)(lp / 2));
     if (find && (lua_toboolean(L, 4) || !has_specials(p, lp))) {
         const char *hit = plain_find(&m, s + init, ls - init, p, lp);
 
@@ -698,3 +718,5 @@ void sl_lua_pattern_open(lua_State *L, int idx)
     luaL_setfuncs(L, fns, 0);
     lua_pop(L, 1);
 }
+
+/* }===================================================================== */

@@ -6,9 +6,10 @@
 #include <string.h>
 #include <lauxlib.h>
 
-#include "sluice/plugin.h"
 #include "lib/item.h"
+#include "lib/text.h"
 #include "lua/lua_lib.h"
+#include "sluice/plugin.h"
 
 /*
  * A review hook answers one of
@@ -42,7 +43,7 @@ static const char *describe(lua_State *L, int idx)
         return luaL_tolstring(L, idx, NULL);
     case LUA_TSTRING:
         s = lua_tolstring(L, idx, &len);
-        snprintf(buf, sizeof buf, "%.*s%s", (int)sl_lua_utf8_cut(s, len, 40), s,
+        snprintf(buf, sizeof buf, "%.*s%s", (int)sl_utf8_cut(s, len, 40), s,
                  len > 40 ? "..." : "");
         return lua_pushfstring(L, "\"%s\"", buf);
     default:
@@ -74,9 +75,9 @@ static void take_reason(lua_State *L, int idx, struct sl_review *out)
     if (lua_type(L, idx) != LUA_TSTRING)
         luaL_error(L, "review: the reason is %s, not a string", describe(L, idx));
     s = lua_tolstring(L, idx, &len);
-    if (len == 0 || strlen(s) != len || !sl_lua_utf8_valid(s, len))
+    if (len == 0 || strlen(s) != len || !sl_utf8_valid(s, len))
         luaL_error(L, "review: the reason must be non-empty UTF-8 text without NUL");
-    len = sl_lua_utf8_cut(s, len, sizeof out->reason - 1);
+    len = sl_utf8_cut(s, len, sizeof out->reason - 1);
     memcpy(out->reason, s, len);
     out->reason[len] = '\0';
 }
@@ -162,7 +163,7 @@ static void fallback_reason(const struct sl_lua_item_ctx *ctx, struct sl_review 
         }
     }
 cut:
-    len = sl_lua_utf8_cut(buf, len, sizeof out->reason - 1);
+    len = sl_utf8_cut(buf, len, sizeof out->reason - 1);
     memcpy(out->reason, buf, len);
     out->reason[len] = '\0';
 }

@@ -20,7 +20,8 @@ struct sl_review;
  * sluice/plugin.h) when the hook is not defined, or a negative errno with
  * err holding one line "file:line: message":
  *   -ENOMEM     the memory budget ran out
- *   -ETIMEDOUT  the instruction budget ran out
+ *   -ETIMEDOUT  the instruction budget ran out, or the call ran past the
+ *               time limit
  *   -EINVAL     a Lua error, or a hook answered something malformed
  * A failed call changes nothing outside the sandbox, and the sandbox stays
  * usable for the next call. err may be NULL when errlen is 0.
@@ -30,11 +31,24 @@ struct sl_review;
 #define SL_LUA_MEMORY_MIN ((size_t)1 << 20)
 #define SL_LUA_INSTRUCTIONS_DEFAULT 1000000
 #define SL_LUA_INSTRUCTIONS_MIN 1000
+#define SL_LUA_TIME_DEFAULT_MS 50
 #define SL_LUA_ERR_MAX 512      /* a comfortable err buffer */
+
+/*
+ * The instruction budget counts VM instructions, and the work of library
+ * functions by the size of what they read, write or scan. CPU time a call
+ * spends beyond what its count explains (one instruction comparing two
+ * strings of megabytes) is charged as instructions too, at one per
+ * SL_LUA_NS_PER_INSTRUCTION. The time limit is a backstop whatever the
+ * budget: a call that has run that long fails like one out of budget. Both
+ * count the CPU time of the calling thread, not time it waited for a CPU.
+ */
+#define SL_LUA_NS_PER_INSTRUCTION 50
 
 struct sl_lua_limits {
     size_t memory;          /* bytes the whole state may hold; 0: default */
     uint64_t instructions;  /* per call into Lua; 0: default */
+    unsigned time_ms;       /* milliseconds of CPU time per call; 0: default */
 };
 
 /* Where print() goes: one line "file:line: text", valid during the call.
@@ -57,6 +71,30 @@ void sl_lua_set_log(struct sl_lua *sl, sl_lua_log_fn *fn, void *ud);
  * sandbox is half-loaded: free it.
  */
 int sl_lua_load_dir(struct sl_lua *sl, const char *dir, char *err, size_t errlen);
+
+/*
+ * Policy files in memory: to load the set a sandbox holds into another
+ * sandbox (on another thread: sources are a plain copy, they share nothing
+ * with the sandbox they came from), or a candidate set that is not on
+ * disk. A name is NAME.lua, not starting with '.'; the label names the set
+ * in chunk names and errors ("label/NAME.lua:3: ..."), as a directory's
+ * base name does. Loading sources is loading a directory of those files:
+ * the same order, version, require and errors.
+ */
+struct sl_lua_sources;
+/* An empty set; NULL when out of memory. Freed by sl_lua_sources_free. */
+struct sl_lua_sources *sl_lua_sources_new(const char *label);
+void sl_lua_sources_free(struct sl_lua_sources *src);
+/* Add a copy of one file: 0, -EINVAL (not a policy file name), -EEXIST
+ * (the set has it), -ENOMEM. */
+int sl_lua_sources_add(struct sl_lua_sources *src, const char *name, const char *data,
+                       size_t len);
+/* A copy of the files sl was loaded from (the caller frees it); NULL when
+ * out of memory. */
+struct sl_lua_sources *sl_lua_sources_of(const struct sl_lua *sl);
+/* Load src (copied) like sl_lua_load_dir. */
+int sl_lua_load_sources(struct sl_lua *sl, const struct sl_lua_sources *src, char *err,
+                        size_t errlen);
 
 /* The loaded set's version: the first 12 hex digits of SHA-256 over
  * (name, NUL, content, NUL) of each file in load order; "" before load.
@@ -108,6 +146,10 @@ struct sl_lua_wave {
     long long limit_s;
     int review;             /* 0 absent, 1 a boolean, -1 anything else */
     bool review_on;
+    int fill;               /* fill: 0 absent, 1 a number, -1 anything else */
+    double fill_share;
+    int check;              /* check: 0 absent, 1 an integer, -1 anything else */
+    long long check_n;
 };
 int sl_lua_plan(struct sl_lua *sl, struct sl_item *item, struct sl_lua_wave *out,
                 size_t max, size_t *n, char *err, size_t errlen);

@@ -9,16 +9,18 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/retro.h"
+#include "api/validate.h"
 #include "lib/clock.h"
-#include "store/commit.h"
-#include "api/hashbanks.h"
+#include "lib/item.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/text.h"
 #include "policy/plugin.h"
 #include "policy/policy.h"
 #include "server.h"
+#include "store/commit.h"
 #include "store/store.h"
-#include "lib/text.h"
 
 #define BANK_CHANGE_MAX 100000
 
@@ -28,10 +30,14 @@ struct bank_op {
     char bank[SL_ID_MAX + 1];
     uint64_t *add, *remove;
     size_t nadd, nremove;
+    const char *then;           /* what follows a stored item's match (retro.h) */
+    int retro_days;             /* how far back the new hashes are matched */
 };
 
-static void bank_op_free(struct bank_op *b)
+static void bank_op_free(struct sl_commit_op *op)
 {
+    struct bank_op *b = (struct bank_op *)op;
+
     free(b->add);
     free(b->remove);
     free(b);
@@ -65,20 +71,10 @@ static void bank_done(struct sl_commit_op *op, int rc)
         /* Durable first, then in the index: the next upload sees it. */
         sl_plugins_hashbank(sl_policy_plugins(b->r->srv), b->bank, b->add, b->nadd,
                             b->remove, b->nremove);
-        sl_http_reply_json(b->r, 200, json_pack("{s:s, s:I, s:I}", "bank", b->bank,
-                                                "added", (json_int_t)b->nadd,
-                                                "removed", (json_int_t)b->nremove));
+        /* Then the items stored before: answered once that job is made. */
+        sl_retro_start(b->r, b->bank, b->add, b->nadd, b->nremove, b->then, b->retro_days);
     }
-    bank_op_free(b);
-}
-
-int sl_hash_parse(const char *hex, uint64_t *out)
-{
-    char *end;
-    if (!hex || strlen(hex) != 16 || strspn(hex, "0123456789abcdefABCDEF") != 16)
-        return -EINVAL;
-    *out = strtoull(hex, &end, 16);
-    return 0;
+    bank_op_free(op);
 }
 
 static int parse_list(json_t *body, const char *key, uint64_t **out, size_t *n,
@@ -95,7 +91,8 @@ static int parse_list(json_t *body, const char *key, uint64_t **out, size_t *n,
     if (!json_is_array(arr) || json_array_size(arr) > BANK_CHANGE_MAX)
         return sl_error_set(err, 422, "invalid", key,
                             "%s must be an array of at most %d hashes", key, BANK_CHANGE_MAX);
-    *out = calloc(json_array_size(arr) + 1, sizeof(**out));
+    if (!(*out = calloc(json_array_size(arr) + 1, sizeof(**out))))
+        return sl_error_set(err, 503, "unavailable", NULL, "The daemon is out of memory.");
     json_array_foreach(arr, i, v)
         if (sl_hash_parse(json_string_value(v), &(*out)[(*n)++]) < 0) {
             char field[48];
@@ -106,80 +103,55 @@ static int parse_list(json_t *body, const char *key, uint64_t **out, size_t *n,
     return 0;
 }
 
+int sl_hashbank_validate(json_t *body, uint64_t **add, size_t *nadd, uint64_t **remove,
+                         size_t *nremove, struct sl_error *err)
+{
+    /* then and retro_days are the handler's to read (retro.h). */
+    static const char *const keys[] = { "add", "remove", "then", "retro_days", NULL };
+
+    *add = *remove = NULL;
+    *nadd = *nremove = 0;
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        parse_list(body, "add", add, nadd, err) < 0 ||
+        parse_list(body, "remove", remove, nremove, err) < 0) {
+        free(*add);
+        free(*remove);
+        *add = *remove = NULL;
+        *nadd = *nremove = 0;
+        return -EINVAL;
+    }
+    return 0;
+}
+
 void sl_api_hashbank(struct sl_request *r)
 {
-    static const char *const keys[] = { "add", "remove", NULL };
     struct sl_error err = { 0 };
+    const char *then = NULL;
+    long long days = r->srv->cfg.hashbank_retro_days;
     json_t *body = sl_http_json_body(r, &err);
     struct bank_op *b = calloc(1, sizeof(*b));
 
+    if (!b) {
+        json_decref(body);
+        sl_api_submit(r, NULL, bank_apply, bank_done, bank_op_free);
+        return;
+    }
     if (!sl_id_valid(r->params[0]))
         sl_error_set(&err, 422, "invalid", "bank",
                      "A bank name must be an id (A-Z a-z 0-9 _ - . : @, at most 128).");
-    if (!body || err.status || sl_json_only_keys(body, keys, &err) < 0 ||
-        parse_list(body, "add", &b->add, &b->nadd, &err) < 0 ||
-        parse_list(body, "remove", &b->remove, &b->nremove, &err) < 0) {
+    if (!body || err.status ||
+        sl_hashbank_validate(body, &b->add, &b->nadd, &b->remove, &b->nremove, &err) < 0 ||
+        sl_json_get_string(body, "then", false, 16, &then, &err) < 0 ||
+        sl_json_get_int(body, "retro_days", false, 0, 3650, &days, &err) < 0 ||
+        sl_retro_then(&r->srv->cfg, r->params[0], then, &b->then, &err) < 0) {
         json_decref(body);
-        bank_op_free(b);
+        bank_op_free(&b->op);
         sl_http_reply_error(r, &err);
         return;
     }
     json_decref(body);
     sl_copy(b->bank, sizeof(b->bank), r->params[0]);
+    b->retro_days = (int)days;
     b->r = r;
-    b->op.apply = bank_apply;
-    b->op.done = bank_done;
-    int rc = sl_commit_submit(r->srv->commit, &b->op);
-    if (rc < 0) {
-        bank_op_free(b);
-        sl_http_reply_store_error(r, rc);
-    }
+    sl_api_submit(r, &b->op, bank_apply, bank_done, bank_op_free);
 }
-
-/* {====================== Replay at start ============================== */
-
-struct replay {
-    struct sl_plugins *plugins;
-    char bank[SL_ID_MAX + 1];
-    uint64_t *hashes;
-    size_t n, cap;
-    size_t total;
-};
-
-static void flush(struct replay *rp)
-{
-    if (rp->n)
-        sl_plugins_hashbank(rp->plugins, rp->bank, rp->hashes, rp->n, NULL, 0);
-    rp->total += rp->n;
-    rp->n = 0;
-}
-
-static int replay_one(void *arg, const char *bank, const char *hex)
-{
-    struct replay *rp = arg;
-    uint64_t h;
-
-    if (strcmp(bank, rp->bank) != 0 || rp->n == rp->cap) {
-        flush(rp);
-        sl_copy(rp->bank, sizeof(rp->bank), bank);
-    }
-    if (sl_hash_parse(hex, &h) == 0)
-        rp->hashes[rp->n++] = h;
-    return 0;
-}
-
-int sl_hashbanks_replay(struct sl_server *srv)
-{
-    struct replay rp = { .plugins = sl_policy_plugins(srv), .cap = 65536 };
-    rp.hashes = malloc(rp.cap * sizeof(*rp.hashes));
-    if (!rp.hashes)
-        return -ENOMEM;
-    int rc = sl_store_hashbank_each(srv->reader, replay_one, &rp);
-    flush(&rp);
-    free(rp.hashes);
-    if (rp.total)
-        sl_info("hash banks: %zu hashes handed to plugins", rp.total);
-    return rc;
-}
-
-/* }===================================================================== */

@@ -8,17 +8,21 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "lib/clock.h"
-#include "store/commit.h"
+#include "api/validate.h"
 #include "dist/dist.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "server.h"
-#include "store/store.h"
 #include "lib/text.h"
+#include "server.h"
+#include "store/commit.h"
+#include "store/store.h"
 
 #define CLAIM_MAX 50
 #define LIST_MAX 1000
+/* A decision's reason, in characters (what docs/http-api.md states); the
+ * buffer holds that many of the longest (4 bytes) and the NUL. */
+#define REASON_MAX 1000
 
 enum decision { D_APPROVE, D_REJECT, D_ESCALATE, D_RENEW, D_CLAIM };
 
@@ -30,7 +34,7 @@ struct queue_op {
     char who[SL_ID_MAX + 1];        /* the moderator's token name */
     char item[SL_ID_MAX + 1];
     char queue[SL_ID_MAX + 1];      /* claim: "" for any */
-    char reason[1024];
+    char reason[4 * REASON_MAX + 1];
     char *tags;                     /* decision tags as stored JSON, or NULL */
     int64_t fence;
     int limit;
@@ -43,6 +47,8 @@ struct queue_op {
 
 static void queue_op_free(struct queue_op *q)
 {
+    if (!q)
+        return;
     free(q->tags);
     json_decref(q->claimed);
     free(q);
@@ -67,7 +73,8 @@ static int claim_apply(struct queue_op *q, struct sl_store *w)
     json_decref(q->claimed);            /* from a run of a batch rolled back */
     q->claimed = NULL;
     int rc = sl_store_queue_claim(w, q->queue[0] ? q->queue : NULL, q->who, q->limit,
-                                  q->now_ms, q->lease_ms, &q->claimed);
+                                  q->now_ms, q->lease_ms, q->srv->cfg.queue_sla,
+                                  &q->claimed);
     json_array_foreach(q->claimed, i, c) {
         char reason[64];
         sl_copy(q->item, sizeof(q->item), json_string_value(json_object_get(c, "id")));
@@ -117,8 +124,11 @@ static int decide_apply(struct queue_op *q, struct sl_store *w)
         return rc < 0 ? rc : audit(w, q, "escalate", "in_review", "in_review", q->reason);
     }
     sl_copy(q->state, sizeof(q->state), q->what == D_APPROVE ? "approved" : "rejected");
+    /* People decided: the item's reports were right (rejected) or not
+     * (approved), and their reporters' standing moves with it. */
     if ((rc = sl_store_queue_remove(w, q->item)) < 0 ||
-        (rc = sl_store_item_set_state(w, q->item, q->state, q->now_ms)) < 0)
+        (rc = sl_store_item_set_state(w, q->item, q->state, q->now_ms)) < 0 ||
+        (rc = sl_store_reports_judge(w, q->item, q->what == D_REJECT)) < 0)
         return rc;
     return audit(w, q, q->what == D_APPROVE ? "approve" : "reject", "in_review", q->state,
                  q->reason);
@@ -140,14 +150,23 @@ static void claim_done(struct queue_op *q)
     size_t i;
     json_t *c, *item;
 
-    /* Hand each claimed item over whole, so a console needs no second trip. */
+    /* Hand each claimed item over whole, so a console needs no second trip.
+     * The claims are made: an item that cannot be read is said, by its id
+     * and an error, not left out. */
     json_array_foreach(q->claimed, i, c) {
         const char *id = json_string_value(json_object_get(c, "id"));
         json_t *audit = NULL;
-        if (sl_store_item_get(r->srv->reader, id, &item) == 0) {
-            if (sl_store_audit_list(r->srv->reader, id, 0, 1000, &audit) == 0)
-                json_object_set_new(item, "audit", audit);
+        item = NULL;
+        int rc = sl_store_item_get(r->srv->reader, id, &item);
+        if (rc == 0 && (rc = sl_store_audit_list(r->srv->reader, id, 0, 1000, &audit)) == 0)
+            json_object_set_new(item, "audit", audit);
+        if (rc == 0)
             json_object_set_new(c, "item", item);
+        else {
+            json_decref(item);
+            json_object_set_new(c, "error", json_string(
+                "The item cannot be read (see the daemon's log); GET /v1/items/{id} "
+                "says why."));
         }
     }
     sl_http_reply_json(r, 200, json_pack("{s:O, s:I}", "items", q->claimed,
@@ -204,20 +223,22 @@ static void queue_done(struct sl_commit_op *op, int rc)
     queue_op_free(q);
 }
 
+static void queue_drop(struct sl_commit_op *op)
+{
+    queue_op_free((struct queue_op *)op);
+}
+
+/* q NULL (out of memory): a 503. */
 static void submit(struct sl_request *r, struct queue_op *q)
 {
-    q->r = r;
-    q->srv = r->srv;
-    q->op.apply = queue_apply;
-    q->op.done = queue_done;
-    q->now_ms = sl_now_ms();
-    q->lease_ms = (int64_t)r->srv->cfg.claim_lease_seconds * 1000;
-    sl_copy(q->who, sizeof(q->who), r->token_name);
-    int rc = sl_commit_submit(r->srv->commit, &q->op);
-    if (rc < 0) {
-        queue_op_free(q);
-        sl_http_reply_store_error(r, rc);
+    if (q) {
+        q->r = r;
+        q->srv = r->srv;
+        q->now_ms = sl_now_ms();
+        q->lease_ms = (int64_t)r->srv->cfg.claim_lease_seconds * 1000;
+        sl_copy(q->who, sizeof(q->who), r->token_name);
     }
+    sl_api_submit(r, q ? &q->op : NULL, queue_apply, queue_done, queue_drop);
 }
 
 void sl_api_queue(struct sl_request *r)
@@ -234,10 +255,12 @@ void sl_api_queue(struct sl_request *r)
         return;
     }
     int64_t now = sl_now_ms();
-    if (sl_store_queue_depths(r->srv->reader, now, &depths) < 0 ||
-        sl_store_queue_list(r->srv->reader, queue, (int)limit, now, &items) < 0) {
+    const char *sla = r->srv->cfg.queue_sla;
+    int rc;
+    if ((rc = sl_store_queue_depths(r->srv->reader, now, sla, &depths)) < 0 ||
+        (rc = sl_store_queue_list(r->srv->reader, queue, (int)limit, now, sla, &items)) < 0) {
         json_decref(depths);
-        sl_http_reply_store_error(r, -EIO);
+        sl_api_read_error(r, rc);
         return;
     }
     sl_http_reply_json(r, 200, json_pack("{s:o, s:o, s:I}", "queues", depths, "items", items,
@@ -260,9 +283,11 @@ void sl_api_queue_claim(struct sl_request *r)
         return;
     }
     struct queue_op *q = calloc(1, sizeof(*q));
-    q->what = D_CLAIM;
-    q->limit = (int)limit;
-    sl_copy(q->queue, sizeof(q->queue), queue ? queue : "");
+    if (q) {
+        q->what = D_CLAIM;
+        q->limit = (int)limit;
+        sl_copy(q->queue, sizeof(q->queue), queue ? queue : "");
+    }
     json_decref(body);
     submit(r, q);
 }
@@ -281,6 +306,8 @@ static int decision_tags(json_t *body, const char *who, char **out, struct sl_er
         return sl_error_set(err, 422, "invalid", "tags",
                             "tags must be an object of at most 256 name: confidence");
     json_t *stored = json_object();
+    if (!stored)
+        return sl_error_set(err, 503, "unavailable", NULL, "The daemon is out of memory.");
     json_object_foreach(tags, name, v) {
         double c = json_number_value(v);
         if (!sl_id_valid(name) || !json_is_number(v) || c < 0 || c > 1) {
@@ -290,51 +317,75 @@ static int decision_tags(json_t *body, const char *who, char **out, struct sl_er
         }
         char source[SL_ID_MAX + 8];
         snprintf(source, sizeof(source), "token:%s", who);
-        json_object_set_new(stored, name, json_pack("{s:f, s:s}", "confidence", c,
-                                                    "source", source));
+        if (json_object_set_new(stored, name, json_pack("{s:f, s:s}", "confidence", c,
+                                                        "source", source)) < 0) {
+            json_decref(stored);
+            return sl_error_set(err, 503, "unavailable", NULL, "The daemon is out of memory.");
+        }
     }
     *out = json_dumps(stored, JSON_COMPACT);
     json_decref(stored);
+    if (!*out)
+        return sl_error_set(err, 503, "unavailable", NULL, "The daemon is out of memory.");
     return 0;
+}
+
+/* The decision's word, or -1. */
+static int decision_parse(const char *decision)
+{
+    return strcmp(decision, "approve") == 0    ? D_APPROVE
+           : strcmp(decision, "reject") == 0   ? D_REJECT
+           : strcmp(decision, "escalate") == 0 ? D_ESCALATE
+                                               : -1;
+}
+
+int sl_decision_validate(json_t *body, const char *who, char **tags, struct sl_error *err)
+{
+    static const char *const keys[] = { "decision", "reason", "fence", "tags", NULL };
+    const char *decision, *reason = NULL;
+    long long fence;
+
+    *tags = NULL;
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        sl_json_get_string(body, "decision", true, 16, &decision, err) < 0 ||
+        sl_json_get_string(body, "reason", false, REASON_MAX, &reason, err) < 0 ||
+        sl_json_get_int(body, "fence", true, 1, INT64_MAX, &fence, err) < 0 ||
+        decision_tags(body, who, tags, err) < 0)
+        return -EINVAL;
+    int what = decision_parse(decision);
+    if (what < 0)
+        sl_error_set(err, 422, "invalid", "decision",
+                     "decision must be approve, reject or escalate");
+    else if (what != D_APPROVE && (!reason || !*reason))
+        sl_error_set(err, 422, "invalid", "reason", "A %s needs a reason.", decision);
+    else
+        return 0;
+    free(*tags);
+    *tags = NULL;
+    return -EINVAL;
 }
 
 void sl_api_decision(struct sl_request *r)
 {
-    static const char *const keys[] = { "decision", "reason", "fence", "tags", NULL };
     struct sl_error err = { 0 };
-    const char *decision, *reason = "";
-    long long fence;
     json_t *body = sl_http_json_body(r, &err);
     struct queue_op *q = calloc(1, sizeof(*q));
 
-    if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
-        sl_json_get_string(body, "decision", true, 16, &decision, &err) < 0 ||
-        sl_json_get_string(body, "reason", false, 1000, &reason, &err) < 0 ||
-        sl_json_get_int(body, "fence", true, 1, INT64_MAX, &fence, &err) < 0 ||
-        decision_tags(body, r->token_name, &q->tags, &err) < 0)
-        goto refuse;
-    if (strcmp(decision, "approve") == 0)
-        q->what = D_APPROVE;
-    else if (strcmp(decision, "reject") == 0)
-        q->what = D_REJECT;
-    else if (strcmp(decision, "escalate") == 0)
-        q->what = D_ESCALATE;
-    else {
-        sl_error_set(&err, 422, "invalid", "decision",
-                     "decision must be approve, reject or escalate");
-        goto refuse;
+    if (!q) {
+        json_decref(body);
+        submit(r, NULL);
+        return;
     }
-    if (q->what != D_APPROVE && (!reason || !*reason)) {
-        sl_error_set(&err, 422, "invalid", "reason", "A %s needs a reason.", decision);
+    if (!body || sl_decision_validate(body, r->token_name, &q->tags, &err) < 0)
         goto refuse;
-    }
+    q->what = decision_parse(json_string_value(json_object_get(body, "decision")));
     if (!sl_id_valid(r->params[0])) {
         sl_error_set(&err, 404, "not_found", NULL, "No item has that id.");
         goto refuse;
     }
     sl_copy(q->item, sizeof(q->item), r->params[0]);
-    sl_copy(q->reason, sizeof(q->reason), reason ? reason : "");
-    q->fence = fence;
+    sl_copy(q->reason, sizeof(q->reason), json_string_value(json_object_get(body, "reason")));
+    q->fence = json_integer_value(json_object_get(body, "fence"));
     json_decref(body);
     submit(r, q);
     return;
@@ -361,9 +412,11 @@ void sl_api_renew(struct sl_request *r)
     }
     json_decref(body);
     struct queue_op *q = calloc(1, sizeof(*q));
-    q->what = D_RENEW;
-    q->fence = fence;
-    sl_copy(q->item, sizeof(q->item), r->params[0]);
+    if (q) {
+        q->what = D_RENEW;
+        q->fence = fence;
+        sl_copy(q->item, sizeof(q->item), r->params[0]);
+    }
     submit(r, q);
 }
 

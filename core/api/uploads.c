@@ -12,19 +12,19 @@
 #include <event2/buffer.h>
 
 #include "api/api.h"
-#include "lib/clock.h"
-#include "store/commit.h"
+#include "api/creators.h"
+#include "api/uploads.h"
 #include "dist/dist.h"
-#include "api/hashbanks.h"
+#include "lib/clock.h"
 #include "lib/item.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/sha256.h"
+#include "lib/text.h"
 #include "policy/policy.h"
 #include "server.h"
-#include "lib/sha256.h"
+#include "store/commit.h"
 #include "store/store.h"
-#include "lib/text.h"
-#include "api/uploads.h"
 
 #define MAX_TAGS 256
 #define MAX_SIGNALS 256
@@ -129,6 +129,7 @@ struct upload_op {
     json_t *tags_after;         /* what distribution starts from */
     struct sl_outcome verdict;
     struct sl_dist_taken *taken;    /* approved: distribution's first changes */
+    struct sl_creator_hold hold;    /* the creator is suspended: held for review */
     char state[32];             /* the state answered: new, or as stored */
     bool existed;
 };
@@ -190,6 +191,12 @@ static void upload_free(struct sl_server *srv, struct upload_op *u, bool stored)
     free(u);
 }
 
+static void upload_drop(struct sl_commit_op *op)
+{
+    struct upload_op *u = (struct upload_op *)op;
+    upload_free(u->r->srv, u, false);
+}
+
 static void upload_done(struct sl_commit_op *op, int rc)
 {
     struct upload_op *u = (struct upload_op *)op;
@@ -225,24 +232,12 @@ static void upload_done(struct sl_commit_op *op, int rc)
         const char *const parts[] = { "{\"id\":\"", u->id, "\",\"state\":\"", u->state,
                                       "\",\"tags\":", u->tags, ",\"reasons\":", u->reasons,
                                       "}\n" };
-        struct evbuffer *buf = evbuffer_new();
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-            evbuffer_add(buf, parts[i], strlen(parts[i]));
-        sl_http_reply_text(r, 202, "application/json", buf);
-        evbuffer_free(buf);
+        struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0] - 1; i++)
+            evbuffer_add(out, parts[i], strlen(parts[i]));
+        sl_http_reply_bytes(r, 202, "application/json", "}\n", 2);
     }
     upload_free(srv, u, rc == 0 && !u->existed);
-}
-
-/* What the store needs to know of the creator before hooks judge the item. */
-void sl_upload_standing(struct sl_server *srv, struct sl_item *item)
-{
-    int64_t uploads = 0, rejections = 0;
-
-    sl_store_creator_standing(srv->reader, item->creator, &uploads, &rejections);
-    item->creator_followers = (long long)sl_dist_followers(srv, item->creator);
-    item->creator_uploads = uploads;
-    item->creator_rejections = rejections;
 }
 
 /* Most uploads match nothing and have no reasons: "[]" without jansson's
@@ -276,8 +271,10 @@ static int review(struct sl_request *r, json_t *body, struct upload_op *u,
     struct sl_item *item = *view = sl_item_new(body);
     if (!item)
         return -ENOMEM;
-    sl_upload_standing(r->srv, item);
+    sl_dist_item_context(r->srv, item);
+    sl_dist_seen(r->srv, item->creator);
     sl_policy_review(r->srv, item, &u->verdict);
+    sl_creator_hold(&u->hold, &u->verdict);
 
     /* The verdict's reason leads the item's reasons, once. */
     json_t *reasons = json_copy(item->reasons);
@@ -312,7 +309,18 @@ void sl_api_upload(struct sl_request *r)
         return;
     }
     struct upload_op *u = calloc(1, sizeof(*u));
+    if (!u) {
+        json_decref(body);
+        sl_api_submit(r, NULL, upload_apply, upload_done, upload_drop);
+        return;
+    }
     const char *id = json_string_value(json_object_get(body, "id"));
+    if (sl_creator_gate(r, json_string_value(json_object_get(body, "creator")), id,
+                        &u->hold)) {
+        free(u);
+        json_decref(body);
+        return;
+    }
     if (id) {
         sl_copy(u->id, sizeof(u->id), id);
     } else {
@@ -327,7 +335,7 @@ void sl_api_upload(struct sl_request *r)
         sl_hex(raw, sizeof(raw), u->id + 1);
         json_object_set_new(body, "id", json_string(u->id));
     }
-    snprintf(u->actor, sizeof(u->actor), "token:%s", r->token_name);
+    sl_api_actor(r, u->actor, sizeof(u->actor));
     u->creator = strdup(json_string_value(json_object_get(body, "creator")));
     u->upload = sl_json_canonical(body);
     struct sl_item *view = NULL;
@@ -347,13 +355,7 @@ void sl_api_upload(struct sl_request *r)
                                     .upload_json = body, .tags_json = u->tags_after,
                                     .view = view });
     sl_item_free(view);
-    u->op.apply = upload_apply;
-    u->op.done = upload_done;
-    rc = sl_commit_submit(r->srv->commit, &u->op);
-    if (rc < 0) {
-        upload_free(r->srv, u, false);
-        sl_http_reply_store_error(r, rc);
-    }
+    sl_api_submit(r, &u->op, upload_apply, upload_done, upload_drop);
 }
 
 /* }===================================================================== */

@@ -10,9 +10,4 @@
 /* Check an upload body against docs/http-api.md; 0 or -EINVAL with err. */
 int sl_upload_validate(json_t *body, struct sl_error *err);
 
-struct sl_server;
-struct sl_item;
-/* What hooks know of the item's creator: followers, uploads, rejections. */
-void sl_upload_standing(struct sl_server *srv, struct sl_item *item);
-
 #endif

@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "lib/clock.h"
-#include "store/commit.h"
+#include "api/validate.h"
 #include "dist/dist.h"
+#include "lib/clock.h"
 #include "lib/json.h"
-#include "server.h"
-#include "store/store.h"
 #include "lib/text.h"
+#include "server.h"
+#include "store/commit.h"
+#include "store/store.h"
 
 #define MAX_INTERESTS 64
 
@@ -31,6 +32,8 @@ struct user_op {
 
 static void user_free(struct user_op *u)
 {
+    if (!u)
+        return;
     free(u->city);
     free(u->interests);
     free(u);
@@ -62,23 +65,28 @@ static void user_done(struct sl_commit_op *op, int rc)
     else if (u->follow)
         sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:b}", "follower", u->id,
                                              "creator", u->creator, "following", u->on));
-    else if (sl_store_user_get(r->srv->reader, u->id, &user) == 0)
+    else if ((rc = sl_store_user_get(r->srv->reader, u->id, &user)) == 0)
         sl_http_reply_json(r, 200, user);
     else
-        sl_http_reply_store_error(r, -EIO);
+        sl_api_read_error(r, rc);
     user_free(u);
 }
 
-static void user_submit(struct sl_request *r, struct user_op *u)
+static void user_drop(struct sl_commit_op *op)
 {
-    u->r = r;
-    u->op.apply = user_apply;
-    u->op.done = user_done;
-    int rc = sl_commit_submit(r->srv->commit, &u->op);
-    if (rc < 0) {
+    user_free((struct user_op *)op);
+}
+
+/* u NULL, or a copy that failed (bad): a 503 for want of memory. */
+static void user_submit(struct sl_request *r, struct user_op *u, bool bad)
+{
+    if (u && bad) {
         user_free(u);
-        sl_http_reply_store_error(r, rc);
+        u = NULL;
     }
+    if (u)
+        u->r = r;
+    sl_api_submit(r, u ? &u->op : NULL, user_apply, user_done, user_drop);
 }
 
 static int check_interests(json_t *body, struct sl_error *err)
@@ -102,29 +110,43 @@ static int check_interests(json_t *body, struct sl_error *err)
     return 0;
 }
 
-void sl_api_user_post(struct sl_request *r)
+int sl_user_validate(json_t *body, struct sl_error *err)
 {
     static const char *const keys[] = { "id", "city", "interests", NULL };
+    const char *s;
+
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        sl_json_get_id(body, "id", true, &s, err) < 0 ||
+        sl_json_get_string(body, "city", false, 128, &s, err) < 0 ||
+        check_interests(body, err) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+void sl_api_user_post(struct sl_request *r)
+{
     struct sl_error err = { 0 };
-    const char *id, *city = NULL;
     json_t *body = sl_http_json_body(r, &err);
 
-    if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
-        sl_json_get_id(body, "id", true, &id, &err) < 0 ||
-        sl_json_get_string(body, "city", false, 128, &city, &err) < 0 ||
-        check_interests(body, &err) < 0) {
+    if (!body || sl_user_validate(body, &err) < 0) {
         json_decref(body);
         sl_http_reply_error(r, &err);
         return;
     }
+    const char *id = json_string_value(json_object_get(body, "id"));
+    const char *city = json_string_value(json_object_get(body, "city"));
     struct user_op *u = calloc(1, sizeof(*u));
     json_t *interests = json_object_get(body, "interests");
-    sl_copy(u->id, sizeof(u->id), id);
-    u->city = city ? strdup(city) : NULL;
-    u->interests = interests && !json_is_null(interests)
-                       ? json_dumps(interests, JSON_COMPACT) : NULL;
+    bool bad = false;
+    if (u) {
+        sl_copy(u->id, sizeof(u->id), id);
+        u->city = city ? strdup(city) : NULL;
+        u->interests = interests && !json_is_null(interests)
+                           ? json_dumps(interests, JSON_COMPACT) : NULL;
+        bad = (city && !u->city) || (interests && !json_is_null(interests) && !u->interests);
+    }
     json_decref(body);
-    user_submit(r, u);
+    user_submit(r, u, bad);
 }
 
 static void follow(struct sl_request *r, bool on)
@@ -143,11 +165,13 @@ static void follow(struct sl_request *r, bool on)
         return;
     }
     struct user_op *u = calloc(1, sizeof(*u));
-    sl_copy(u->id, sizeof(u->id), follower);
-    sl_copy(u->creator, sizeof(u->creator), creator);
-    u->follow = true;
-    u->on = on;
-    user_submit(r, u);
+    if (u) {
+        sl_copy(u->id, sizeof(u->id), follower);
+        sl_copy(u->creator, sizeof(u->creator), creator);
+        u->follow = true;
+        u->on = on;
+    }
+    user_submit(r, u, false);
 }
 
 void sl_api_follow_put(struct sl_request *r)

@@ -44,12 +44,14 @@ enum {
     A_ROLE  = 1 << 2,
     A_SINCE = 1 << 3,
     A_FORCE = 1 << 4,
+    A_EXPIRES = 1 << 5,
+    A_HEAD = 1 << 6,
 };
 
 struct args {
     int n;                      /* words, in pos[] */
     const char *pos[4];
-    const char *queue, *limit, *role, *since;
+    const char *queue, *limit, *role, *since, *expires, *head;
     bool force;
 };
 
@@ -66,6 +68,9 @@ int sl_ctl_fail(const struct client *c, int status, const char *code, const char
 void sl_ctl_put_text(FILE *to, const char *s, size_t max, bool lines);
 /* "45s", "12m", "3h", "2d" into buf. */
 const char *sl_ctl_span(long long ms, char *buf, size_t len);
+/* 30s, 15m, 24h, 7d, 2w, or a sum like 1h30m, in ms; -1 when it is none of
+ * these (ctl_policy.c). */
+long long sl_ctl_duration(const char *s);
 
 /* One request: 0 with rep filled (any status; free rep->body), or
  * EXIT_REFUSED after saying the daemon could not be reached. */
@@ -88,6 +93,11 @@ int sl_ctl_args(struct client *c, int argc, char **argv, unsigned allowed,
 /* The commands that live in their own files. */
 int sl_ctl_policy(struct client *c, int argc, char **argv);
 int sl_ctl_review(struct client *c, int argc, char **argv);
+int sl_ctl_audit(struct client *c, int argc, char **argv);
+int sl_ctl_token(struct client *c, int argc, char **argv);
+int sl_ctl_search(struct client *c, int argc, char **argv);
+int sl_ctl_bulk(struct client *c, int argc, char **argv);
+int sl_ctl_creator(struct client *c, int argc, char **argv);
 
 static inline const char *str(json_t *obj, const char *key)
 {

@@ -18,9 +18,10 @@
 #include "lib/clock.h"
 
 #define FILE_MAX (4 << 20)      /* the daemon takes no policy source larger */
+#define POLL_MS_FIRST 50        /* a job's first poll, doubling up to */
+#define POLL_MS_MAX 1000
 
-/* 30s, 15m, 24h, 7d, 2w, or a sum like 1h30m; -1 when it is none of these. */
-static long long parse_duration(const char *s)
+long long sl_ctl_duration(const char *s)
 {
     long long total = 0;
 
@@ -105,6 +106,78 @@ static void print_policy_error(const char *file, const char *msg)
     fprintf(stderr, "%s: %s\n", file, msg);
 }
 
+/* {====================== Jobs ======================================== */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* "replaying: 1234 uploads examined" on a terminal, in place. */
+static void show_progress(const struct client *c, const char *what, json_t *job, bool *shown)
+{
+    json_t *p = json_object_get(job, "progress");
+
+    if (c->json || !what || !isatty(STDERR_FILENO) || !json_is_integer(json_object_get(p, "done")))
+        return;
+    fprintf(stderr, "\r%s: %lld", what, num(p, "done"));
+    if (json_is_integer(json_object_get(p, "total")))
+        fprintf(stderr, " of %lld", num(p, "total"));
+    fputs(" examined", stderr);
+    *shown = true;
+}
+
+/*
+ * POST body to path. The daemon runs policy checks and replays as jobs:
+ * it answers 202 {"job": ID}, and GET /v1/jobs/ID answers 202 with the
+ * progress until the job is over, then what the route would have answered.
+ * Poll it for at most timeout seconds; rep is that answer (any status).
+ * 0, or the exit status after saying why.
+ */
+static int run_job(struct client *c, const char *path, const char *body, const char *what,
+                   int timeout, struct reply *rep)
+{
+    int rc = sl_ctl_request(c, EVHTTP_REQ_POST, path, body, -1, TIMEOUT_S, rep);
+    char where[300], id[64];
+    bool shown = false;
+
+    if (rc || rep->status != 202)
+        return rc;
+    json_t *job = json_loads(rep->body, 0, NULL);
+    snprintf(id, sizeof(id), "%s", str(job, "job"));
+    json_decref(job);
+    if (!*id)
+        return 0;       /* a 202 that is not a job: the answer as it came */
+    sl_ctl_id_path(where, sizeof(where), "/v1/jobs/%s", id);
+    double deadline = sl_mono() + timeout;
+    for (int wait = POLL_MS_FIRST;; wait = wait * 2 > POLL_MS_MAX ? POLL_MS_MAX : wait * 2) {
+        free(rep->body);
+        rep->body = NULL;
+        if (sl_mono() > deadline) {
+            if (shown)
+                fputc('\n', stderr);
+            return sl_ctl_fail(c, EXIT_REFUSED, "timeout", "job %s is not over after %d s "
+                               "(GET %s tells when it is)", id, timeout, where);
+        }
+        sleep_ms(wait);
+        if ((rc = sl_ctl_request(c, EVHTTP_REQ_GET, where, NULL, -1, TIMEOUT_S, rep)))
+            break;
+        if (rep->status != 202)
+            break;
+        job = json_loads(rep->body, 0, NULL);
+        show_progress(c, what, job, &shown);
+        json_decref(job);
+    }
+    if (shown)
+        fputc('\n', stderr);
+    return rc;
+}
+
+/* }===================================================================== */
+
 static int policy_check(struct client *c, const char *file)
 {
     struct reply rep;
@@ -119,7 +192,7 @@ static int policy_check(struct client *c, const char *file)
     free(src);
     if (!text)
         return sl_ctl_fail(c, EXIT_USAGE, "usage", "%s is not UTF-8 text", file);
-    int rc = sl_ctl_request(c, EVHTTP_REQ_POST, "/v1/policies/check", text, -1, TIMEOUT_S, &rep);
+    int rc = run_job(c, "/v1/policies/check", text, NULL, SLOW_TIMEOUT_S, &rep);
     free(text);
     if (rc)
         return rc;
@@ -251,7 +324,7 @@ static void print_wave(json_t *w)
 
 static int policy_replay(struct client *c, const char *dir, const char *since)
 {
-    long long window = since ? parse_duration(since) : 0;
+    long long window = since ? sl_ctl_duration(since) : 0;
     json_t *res, *v;
     const char *k;
     size_t i;
@@ -264,12 +337,29 @@ static int policy_replay(struct client *c, const char *dir, const char *since)
     json_t *body = json_pack("{s:o}", "files", files);
     if (since)
         json_object_set_new(body, "since_ms", json_integer(sl_now_ms() - window));
-    int rc = sl_ctl_call_as(c, EVHTTP_REQ_POST, "/v1/policies/replay", body, SLOW_TIMEOUT_S, false,
-                     &res);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    if (rc || c->json) {
-        json_decref(res);
+    if (!text)
+        return sl_ctl_fail(c, EXIT_USAGE, "usage", "the files of %s are not UTF-8 text", dir);
+    struct reply rep;
+    int rc = run_job(c, "/v1/policies/replay", text, "replaying", SLOW_TIMEOUT_S, &rep);
+    free(text);
+    if (rc)
         return rc;
+    if (rep.status < 200 || rep.status > 299) {
+        rc = sl_ctl_refused(c, &rep);
+        free(rep.body);
+        return rc;
+    }
+    res = json_loads(rep.body, 0, NULL);
+    if (res && c->json)
+        printf("%s%s", rep.body, rep.len && rep.body[rep.len - 1] == '\n' ? "" : "\n");
+    free(rep.body);
+    if (!res)
+        return sl_ctl_fail(c, EXIT_REFUSED, "bad_answer", "the daemon's answer is not JSON");
+    if (c->json) {
+        json_decref(res);
+        return 0;
     }
     json_t *changed = json_object_get(res, "changed");
     long long total = 0;

@@ -35,13 +35,29 @@ static void usage(FILE *to)
         "  review [--queue NAME]            review items at the terminal, one key each\n"
         "  item ID                          an item, its tags, verdict and audit trail\n"
         "  stats                            items, queues and decisions of the last day\n"
-        "  token create NAME --role ROLE    make a token (ingest|moderator|policy|admin)\n"
+        "  token create NAME --role ROLE [--expires DUR]\n"
+        "                                   make a token (ingest|moderator|policy|admin)\n"
         "  token revoke NAME                revoke a token\n"
+        "  token list                       names, roles and expiry of every token\n"
         "  policy check FILE                compile and run FILE without loading it\n"
         "  policy reload                    load the policy directory again\n"
         "  policy replay DIR [--since DUR]  what the policies in DIR would change\n"
         "  backup FILE [--force]            a consistent copy of the store\n"
-        "  audit verify                     walk the audit trail's hash chain\n"
+        "  audit verify [--head SEQ:HASH]   walk the audit trail's chain (against an anchor)\n"
+        "  audit head                       the newest record's SEQ:HASH, to anchor elsewhere\n"
+        "  search [FILTERS] [WORDS...] [--limit N] [--cursor C | --all]\n"
+        "                                   items newest first; FILTERS: --creator ID,\n"
+        "                                   --state S[,S], --tag NAME [--tag-min X], --queue Q,\n"
+        "                                   --matched NAME [--match-kind K], --decided-by ACTOR,\n"
+        "                                   --since DUR | --since-ms MS, --until-ms MS\n"
+        "  bulk takedown|review|restore FILTERS [WORDS...] --reason TEXT [--to-queue Q]\n"
+        "       [--dry-run | --yes] [--wait]\n"
+        "                                   act on every item found: a dry run, then a job\n"
+        "  bulk status|confirm|cancel ID [--wait]   a job; a second moderator confirms\n"
+        "  bulk list [--limit N]            the newest jobs\n"
+        "  creator ID                       a creator: standing, items, reports, suspension\n"
+        "  creator suspend ID --reason TEXT [--mode review|refuse]\n"
+        "  creator restore ID --reason TEXT [--no-items] [--wait]\n"
         "--json prints the daemon's JSON answer; DUR is like 30m, 24h or 7d.\n"
         "environment: SLUICE_URL (default http://127.0.0.1:8420), SLUICE_TOKEN\n"
         "exit status: 0 done, 1 refused or unreachable, 2 usage error\n");
@@ -332,6 +348,8 @@ int sl_ctl_args(struct client *c, int argc, char **argv, unsigned allowed,
         { "limit", A_LIMIT, offsetof(struct args, limit) },
         { "role",  A_ROLE,  offsetof(struct args, role) },
         { "since", A_SINCE, offsetof(struct args, since) },
+        { "expires", A_EXPIRES, offsetof(struct args, expires) },
+        { "head",  A_HEAD,  offsetof(struct args, head) },
     };
     bool words_only = false;
 
@@ -400,37 +418,6 @@ static int cmd_status(struct client *c, int argc, char **argv)
     printf("%s\n", json_object_size(json_object_get(st, "items")) ? "" : " none");
     json_decref(st);
     return 0;
-}
-
-static int cmd_token(struct client *c, int argc, char **argv)
-{
-    static const char *use = "token create NAME --role ROLE | token revoke NAME";
-    struct args a;
-    json_t *res;
-    char path[1024];
-    int rc = sl_ctl_args(c, argc, argv, A_ROLE, 2, 2, use, &a);
-
-    if (rc)
-        return rc;
-    if (strcmp(a.pos[0], "create") == 0) {
-        if (!a.role)
-            return usage_error(c, "token create needs --role ROLE; use: %s", use);
-        json_t *body = json_pack("{s:s, s:s}", "name", a.pos[1], "role", a.role);
-        rc = sl_ctl_call(c, EVHTTP_REQ_POST, "/v1/tokens", body, &res);
-        json_decref(body);
-        if (rc == 0 && !c->json)
-            printf("%s\n", str(res, "token"));
-    } else if (strcmp(a.pos[0], "revoke") == 0 && !a.role) {
-        sl_ctl_id_path(path, sizeof(path), "/v1/tokens/%s", a.pos[1]);
-        rc = sl_ctl_call(c, EVHTTP_REQ_DELETE, path, NULL, &res);
-        if (rc == 0 && !c->json)
-            printf("revoked %s\n", a.pos[1]);
-    } else {
-        return usage_error(c, "use: %s", use);
-    }
-    if (rc == 0)
-        json_decref(res);
-    return rc;
 }
 
 static void print_tags(json_t *tags)
@@ -532,17 +519,25 @@ static void print_queues(json_t *queues, long long now)
 {
     size_t i;
     json_t *q;
-    char b[32];
 
     if (!json_array_size(queues)) {
         printf("no queue has items waiting\n");
         return;
     }
-    printf("%-20s %7s %8s  %s\n", "QUEUE", "DEPTH", "CLAIMED", "OLDEST");
-    json_array_foreach(queues, i, q)
-        printf("%-20s %7lld %8lld  %s\n", str(q, "name"), num(q, "depth"), num(q, "claimed"),
-               json_is_integer(json_object_get(q, "oldest_ms"))
-                   ? sl_ctl_span(now - num(q, "oldest_ms"), b, sizeof(b)) : "-");
+    printf("%-20s %7s %8s %8s  %-8s %s\n", "QUEUE", "DEPTH", "CLAIMED", "PAST SLA", "SLA",
+           "OLDEST");
+    json_array_foreach(queues, i, q) {
+        /* Past the queue's time to decision: "-" when it has none. */
+        char past[24] = "-", sla[32] = "-", old[32] = "-";
+        if (json_is_integer(json_object_get(q, "sla_ms"))) {
+            snprintf(past, sizeof(past), "%lld", num(q, "overdue"));
+            sl_ctl_span(num(q, "sla_ms"), sla, sizeof(sla));
+        }
+        if (json_is_integer(json_object_get(q, "oldest_ms")))
+            sl_ctl_span(now - num(q, "oldest_ms"), old, sizeof(old));
+        printf("%-20s %7lld %8lld %8s  %-8s %s\n", str(q, "name"), num(q, "depth"),
+               num(q, "claimed"), past, sla, old);
+    }
 }
 
 static int cmd_queue(struct client *c, int argc, char **argv)
@@ -635,31 +630,6 @@ static int cmd_stats(struct client *c, int argc, char **argv)
     return 0;
 }
 
-static int cmd_audit(struct client *c, int argc, char **argv)
-{
-    struct args a;
-    json_t *res;
-    int rc = sl_ctl_args(c, argc, argv, 0, 1, 1, "audit verify", &a);
-
-    if (rc)
-        return rc;
-    if (strcmp(a.pos[0], "verify") != 0)
-        return usage_error(c, "unknown audit command '%s'; use: audit verify", a.pos[0]);
-    if ((rc = sl_ctl_call(c, EVHTTP_REQ_GET, "/v1/audit/verify", NULL, &res)))
-        return rc;
-    if (json_is_true(json_object_get(res, "ok"))) {
-        if (!c->json)
-            printf("audit trail intact: %lld records checked\n", num(res, "checked"));
-    } else {
-        /* Plain words on stderr even under --json: a broken chain is news. */
-        fprintf(stderr, "sluicectl: the audit trail is broken at record %lld (%lld checked): %s\n",
-                num(res, "bad_seq"), num(res, "checked"), str(res, "message"));
-        rc = EXIT_REFUSED;
-    }
-    json_decref(res);
-    return rc;
-}
-
 /* }===================================================================== */
 
 /* {====================== Backup ======================================= */
@@ -719,14 +689,17 @@ static const struct command {
     int (*fn)(struct client *c, int argc, char **argv);
 } commands[] = {
     { "status", cmd_status },       /* GET /v1/status */
-    { "token",  cmd_token },        /* POST /v1/tokens, DELETE /v1/tokens/NAME */
+    { "token",  sl_ctl_token },     /* POST, GET /v1/tokens, DELETE /v1/tokens/NAME */
     { "item",   cmd_item },         /* GET /v1/items/ID */
     { "queue",  cmd_queue },        /* GET /v1/queue */
     { "review", sl_ctl_review },       /* claim, decision, renew */
     { "stats",  cmd_stats },        /* GET /v1/stats */
     { "policy", sl_ctl_policy },       /* check, reload, replay */
     { "backup", cmd_backup },       /* GET /v1/backup */
-    { "audit",  cmd_audit },        /* GET /v1/audit/verify */
+    { "audit",  sl_ctl_audit },     /* GET /v1/audit/verify, /v1/audit/head */
+    { "search", sl_ctl_search },    /* GET /v1/items */
+    { "bulk",   sl_ctl_bulk },      /* POST, GET /v1/bulk, confirm, cancel */
+    { "creator", sl_ctl_creator },  /* GET /v1/creators/ID, suspend, restore */
 };
 
 /* The first line of FILE, without surrounding blanks. */

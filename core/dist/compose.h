@@ -12,7 +12,7 @@
  * thread; 0 or a negative errno, outputs untouched on failure.
  */
 
-/* ====== The mixed feed ====== */
+/* {====================== The mixed feed =============================== */
 
 #define SL_COMPOSE_NO_CREATOR UINT32_MAX
 
@@ -71,5 +71,7 @@ int sl_compose_page(const struct sl_compose_cand *priv, size_t npriv,
                     const struct sl_compose_rules *rules, size_t limit,
                     struct sl_compose_pick *out, size_t *nout,
                     struct sl_compose_counts *counts);
+
+/* }===================================================================== */
 
 #endif

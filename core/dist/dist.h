@@ -52,27 +52,89 @@ int sl_dist_taken_write(struct sl_dist_taken *t, struct sl_store *w);
 /* After the upload's commit: stored, the item shows; else it is undone.
  * Frees t. */
 void sl_dist_taken_done(struct sl_server *srv, struct sl_dist_taken *t, bool stored);
+/* The store has the item rejected or removed: out of every feed, its
+ * running wave ended as "withdrawn". */
 void sl_dist_withdrawn(struct sl_server *srv, const char *item);
+/* The store has the item in review by people's hand (a bulk review, a hash
+ * match): distribution holds it as a review of its own would, its running
+ * wave ended as "review" by actor, so that an approval (sl_dist_approved)
+ * goes on with the plan; an item it does not run leaves every feed. */
+void sl_dist_held(struct sl_server *srv, const char *item, const char *actor,
+                  const char *reason);
 
+/* The user did something (uploaded, say): they are around. */
+void sl_dist_seen(struct sl_server *srv, const char *user);
 /* Committed facts the audience mirrors. interests: JSON array or NULL. */
 void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests);
-/* Followers of a user, from the in-memory graph. */
-size_t sl_dist_followers(struct sl_server *srv, const char *creator);
+/* What hooks know of an item beyond its upload: the creator's standing
+ * (followers, uploads, rejections) and the platform's size (users, and those
+ * seen within the policy's active window, a day when it sets none). */
+void sl_dist_item_context(struct sl_server *srv, struct sl_item *item);
+/* Its audience's part alone (followers, platform), for a thread that reads
+ * the creator's standing through a store connection of its own. */
+void sl_dist_item_audience(struct sl_server *srv, struct sl_item *item);
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
 void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
 /* After a batch of sl_dist_event(): decide the waves it completed. */
 void sl_dist_events_done(struct sl_server *srv);
 
+/* The tabs of a user's feed: creators followed, nearby, the rest, or the
+ * mix the traffic hook's shares shape. */
+enum sl_dist_tab { SL_DIST_TAB_FOLLOW, SL_DIST_TAB_NEARBY, SL_DIST_TAB_DISCOVER,
+                   SL_DIST_TAB_MIXED };
+#define SL_DIST_FEED_MAX 100        /* items in a page, at most */
+
+/*
+ * The next page of user's feed on tab, at most limit (1..SL_DIST_FEED_MAX)
+ * items, as a new array of {id, creator, source, stage} that the caller owns.
+ * Serving is recorded here: the items leave the user's inbox (none comes
+ * twice), count in the feed shares and their creators' exposure, and the
+ * store is told they were served. A user the audience does not know gets an
+ * empty page. NULL when out of memory; then nothing was served.
+ */
+json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
+                     size_t limit);
+
+/* What the one-second timer does: end the waves whose time came, write
+ * what is written behind. Also right after the clock was moved forward. */
+void sl_dist_tick(struct sl_server *srv);
+
 /* Re-read the traffic hook (after a policy reload). */
 void sl_dist_policy_changed(struct sl_server *srv);
 
-/* Replay: ask the live policies' and a candidate's wave_done about every
- * decided wave of item id, with the same recorded stats; returns the waves
- * whose answer differs, [{id, wave, audience, from, to}], and adds the
- * waves examined to *examined. */
+/*
+ * Replay of recorded waves, for policy replay, which runs on a job's
+ * thread. What it needs of the distribution's state is copied on the loop:
+ * sl_dist_replay_new takes the pools' baselines, sl_dist_replay_learn the
+ * audience's related interests of an item's stored tags. The rest comes
+ * from the caller's own store connection and sandboxes.
+ */
 struct sl_lua;
-json_t *sl_dist_replay_waves(struct sl_server *srv, struct sl_lua *candidate,
+struct sl_store;
+struct sl_dist_replay;
+/* On the loop; NULL when out of memory. Freed by sl_dist_replay_free, on
+ * any thread. */
+struct sl_dist_replay *sl_dist_replay_new(struct sl_server *srv);
+void sl_dist_replay_free(struct sl_dist_replay *rp);
+/* On the loop: 0, or -ENOMEM. */
+int sl_dist_replay_learn(struct sl_server *srv, struct sl_dist_replay *rp, json_t *tags);
+/* On the thread that owns reader, live and candidate: decide every
+ * decided wave of item id (read through reader) again, by plugins then
+ * live, and by plugins then candidate, with the same recorded stats, live's
+ * related interests (its related hook, else what rp learned) and the
+ * creator's and platform's figures of context; returns the waves whose
+ * answer differs, [{id, wave, audience, decided_by, from, to, by}], and
+ * adds the waves examined to *examined. */
+struct sl_plugins;
+json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
+                             struct sl_plugins *plugins, struct sl_lua *live,
+                             struct sl_lua *candidate, const struct sl_item *context,
                              const char *id, json_t *upload, json_t *tags, int *examined);
+
+/* The item's report card: {pending (unjudged reports), weight (theirs),
+ * threshold (what pulls it back now), reports: [...] (sl_store_reports_get)};
+ * NULL when the store fails. */
+json_t *sl_dist_reports(struct sl_server *srv, const char *item);
 
 /* The item's journey: every wave with audience, size, stats, decision. */
 json_t *sl_dist_journey(struct sl_server *srv, const char *item);

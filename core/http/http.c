@@ -1,103 +1,30 @@
 /* SPDX-License-Identifier: MIT */
-/* HTTP front: the routing table, authentication, bodies, replies, metrics. */
+/* The HTTP front: connections, routing by the table main() hands over, tokens, bodies, replies. */
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 
-#include "api/api.h"
-#include "dist/dist.h"
 #include "http/auth.h"
-#include "lib/clock.h"
-#include "store/commit.h"
-#include "lib/heap.h"
 #include "http/http.h"
+#include "http/internal.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/prom.h"
-#include "policy/policy.h"
-#include "server.h"
-#include "store/store.h"
 #include "lib/text.h"
-
-/* {====================== Routing table ================================ */
-
-enum body_kind {
-    BODY_NONE,      /* a body, if any, is ignored */
-    BODY_JSON,      /* application/json */
-    BODY_EVENTS,    /* application/json or application/x-ndjson */
-};
-
-struct route {
-    enum evhttp_cmd_type method;
-    const char *pattern;        /* segments; "{}" captures one */
-    int roles;                  /* who may call; SL_ROLE_PUBLIC: anyone */
-    enum body_kind body;
-    sl_handler fn;
-    const char *name;           /* the metrics label */
-};
-
-#define ING SL_ROLE_INGEST
-#define MOD SL_ROLE_MODERATOR
-#define POL SL_ROLE_POLICY
-#define ADM SL_ROLE_ADMIN
-static const struct route routes[] = {
-    { EVHTTP_REQ_GET,    "/healthz",                  SL_ROLE_PUBLIC, BODY_NONE,   sl_api_healthz,       "GET /healthz" },
-    { EVHTTP_REQ_GET,    "/metrics",                  SL_ROLE_ANY,    BODY_NONE,   sl_api_metrics,       "GET /metrics" },
-    { EVHTTP_REQ_GET,    "/console",                  SL_ROLE_PUBLIC, BODY_NONE,   sl_api_console_index, "GET /console" },
-    { EVHTTP_REQ_GET,    "/console/",                 SL_ROLE_PUBLIC, BODY_NONE,   sl_api_console_index, "GET /console/" },
-    { EVHTTP_REQ_GET,    "/console/{}",               SL_ROLE_PUBLIC, BODY_NONE,   sl_api_console_file,  "GET /console/{file}" },
-    { EVHTTP_REQ_GET,    "/v1/stats",                 SL_ROLE_ANY,    BODY_NONE,   sl_api_stats,         "GET /v1/stats" },
-    { EVHTTP_REQ_GET,    "/v1/status",                SL_ROLE_ANY,    BODY_NONE,   sl_api_status,        "GET /v1/status" },
-    { EVHTTP_REQ_POST,   "/v1/uploads",               ING | ADM,      BODY_JSON,   sl_api_upload,        "POST /v1/uploads" },
-    { EVHTTP_REQ_GET,    "/v1/items/{}",              SL_ROLE_ANY,    BODY_NONE,   sl_api_item_get,      "GET /v1/items/{id}" },
-    { EVHTTP_REQ_POST,   "/v1/users",                 ING | ADM,      BODY_JSON,   sl_api_user_post,     "POST /v1/users" },
-    { EVHTTP_REQ_PUT,    "/v1/follows/{}/{}",         ING | ADM,      BODY_NONE,   sl_api_follow_put,    "PUT /v1/follows" },
-    { EVHTTP_REQ_DELETE, "/v1/follows/{}/{}",         ING | ADM,      BODY_NONE,   sl_api_follow_delete, "DELETE /v1/follows" },
-    { EVHTTP_REQ_POST,   "/v1/events",                ING | ADM,      BODY_EVENTS, sl_api_events,        "POST /v1/events" },
-    { EVHTTP_REQ_GET,    "/v1/audit",                 MOD | POL | ADM, BODY_NONE,  sl_api_audit,         "GET /v1/audit" },
-    { EVHTTP_REQ_GET,    "/v1/audit/verify",          MOD | POL | ADM, BODY_NONE,  sl_api_audit_verify,  "GET /v1/audit/verify" },
-    { EVHTTP_REQ_GET,    "/v1/queue",                 MOD | ADM,      BODY_NONE,   sl_api_queue,         "GET /v1/queue" },
-    { EVHTTP_REQ_POST,   "/v1/queue/claim",           MOD | ADM,      BODY_JSON,   sl_api_queue_claim,   "POST /v1/queue/claim" },
-    { EVHTTP_REQ_POST,   "/v1/items/{}/decision",     MOD | ADM,      BODY_JSON,   sl_api_decision,      "POST /v1/items/{id}/decision" },
-    { EVHTTP_REQ_POST,   "/v1/items/{}/takedown",     MOD | ADM,      BODY_JSON,   sl_api_takedown,      "POST /v1/items/{id}/takedown" },
-    { EVHTTP_REQ_GET,    "/v1/feed/{}",               ING | ADM,      BODY_NONE,   sl_api_feed,          "GET /v1/feed/{user}" },
-    { EVHTTP_REQ_POST,   "/v1/items/{}/renew",        MOD | ADM,      BODY_JSON,   sl_api_renew,         "POST /v1/items/{id}/renew" },
-    { EVHTTP_REQ_POST,   "/v1/hashbanks/{}",          MOD | POL | ADM, BODY_JSON,  sl_api_hashbank,      "POST /v1/hashbanks/{bank}" },
-    { EVHTTP_REQ_GET,    "/v1/policies",              POL | ADM,      BODY_NONE,   sl_api_policies,      "GET /v1/policies" },
-    { EVHTTP_REQ_POST,   "/v1/policies/reload",       POL | ADM,      BODY_NONE,   sl_api_policies_reload, "POST /v1/policies/reload" },
-    { EVHTTP_REQ_POST,   "/v1/policies/replay",       POL | ADM,      BODY_JSON,   sl_api_policies_replay, "POST /v1/policies/replay" },
-    { EVHTTP_REQ_GET,    "/v1/backup",                ADM,            BODY_NONE,   sl_api_backup,        "GET /v1/backup" },
-    { EVHTTP_REQ_POST,   "/v1/policies/check",        POL | ADM,      BODY_JSON,   sl_api_policies_check, "POST /v1/policies/check" },
-    { EVHTTP_REQ_POST,   "/v1/tokens",                ADM,            BODY_JSON,   sl_api_token_create,  "POST /v1/tokens" },
-    { EVHTTP_REQ_DELETE, "/v1/tokens/{}",             ADM,            BODY_NONE,   sl_api_token_delete,  "DELETE /v1/tokens" },
-    { EVHTTP_REQ_GET,    "/v1/clock",                 SL_ROLE_ANY,    BODY_NONE,   sl_api_clock_get,     "GET /v1/clock" },
-    { EVHTTP_REQ_POST,   "/v1/clock",                 ADM,            BODY_JSON,   sl_api_clock_advance, "POST /v1/clock" },
-};
-#undef ING
-#undef MOD
-#undef POL
-#undef ADM
-
-#define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
-#define ROUTE_NONE NROUTES      /* metrics slot for requests that matched nothing */
-
-/* }===================================================================== */
+#include "server.h"
 
 /* {====================== Metrics ====================================== */
 
@@ -112,16 +39,6 @@ struct route_stats {
     uint64_t counts[MAX_CODES];
     uint64_t lat[NLAT + 1];
     double lat_sum;
-};
-
-struct sl_http {
-    struct sl_server *srv;
-    struct evhttp *evh;
-    struct sl_request *inflight;    /* every request not yet answered */
-    int ninflight;
-    struct evhttp_bound_socket *bound[2];  /* TCP, and the UNIX socket if any */
-    int nbound;
-    struct route_stats stats[NROUTES + 1];
 };
 
 static void stats_record(struct sl_http *h, int route, int code, double seconds)
@@ -141,9 +58,52 @@ static void stats_record(struct sl_http *h, int route, int code, double seconds)
     s->lat_sum += seconds;
 }
 
-static const char *route_name(int route)
+static const char *route_name(const struct sl_http *h, int route)
 {
-    return route < NROUTES ? routes[route].name : "unmatched";
+    return route < h->nroutes ? h->routes[route].name : "unmatched";
+}
+
+static void conn_metrics(const struct sl_http *h, struct evbuffer *out)
+{
+    static const char *const refusals[SL_REFUSED__COUNT] = {
+        [SL_REFUSED_TOTAL] = "max_connections",
+        [SL_REFUSED_ADDRESS] = "max_connections_per_address",
+    };
+    static const char *const cuts[SL_CUT__COUNT] = {
+        [SL_CUT_HEADER] = "header_timeout",
+        [SL_CUT_BODY] = "body_timeout",
+    };
+    const struct sl_conn_stats *cs = &h->cs;
+
+    sl_metric_header(out, "sluice_http_connections", "gauge", "Client connections open.");
+    evbuffer_add_printf(out, "sluice_http_connections %d\n", cs->open);
+    sl_metric_header(out, "sluice_http_connections_accepted_total", "counter",
+                     "Client connections accepted within the caps.");
+    evbuffer_add_printf(out, "sluice_http_connections_accepted_total %llu\n",
+                        (unsigned long long)cs->accepted);
+    sl_metric_header(out, "sluice_http_connections_refused_total", "counter",
+                     "Connections answered 503 or 429 and closed at once, by the cap they met.");
+    for (int i = 0; i < SL_REFUSED__COUNT; i++)
+        evbuffer_add_printf(out, "sluice_http_connections_refused_total{reason=\"%s\"} %llu\n",
+                            refusals[i], (unsigned long long)cs->refused[i]);
+    sl_metric_header(out, "sluice_http_connections_cut_total", "counter",
+                     "Connections closed because a request did not arrive by its deadline.");
+    for (int i = 0; i < SL_CUT__COUNT; i++)
+        evbuffer_add_printf(out, "sluice_http_connections_cut_total{reason=\"%s\"} %llu\n",
+                            cuts[i], (unsigned long long)cs->cut[i]);
+    sl_metric_header(out, "sluice_http_lingering_closes_total", "counter",
+                     "Closes that read and dropped the rest of a refused body first.");
+    evbuffer_add_printf(out, "sluice_http_lingering_closes_total %llu\n",
+                        (unsigned long long)cs->lingered);
+    sl_metric_header(out, "sluice_http_accept_paused_total", "counter",
+                     "Times accepting paused for want of file descriptors.");
+    evbuffer_add_printf(out, "sluice_http_accept_paused_total %llu\n",
+                        (unsigned long long)cs->accept_paused);
+    sl_metric_header(out, "sluice_http_rate_limited_total", "counter",
+                     "Requests answered 429: their token was over its role's rate.");
+    for (int i = 0; i < SL_CONF_ROLES; i++)
+        evbuffer_add_printf(out, "sluice_http_rate_limited_total{role=\"%s\"} %llu\n",
+                            sl_role_name(1 << i), (unsigned long long)h->rate_limited[i]);
 }
 
 void sl_http_metrics(const struct sl_http *h, struct evbuffer *out)
@@ -152,20 +112,21 @@ void sl_http_metrics(const struct sl_http *h, struct evbuffer *out)
 
     sl_metric_header(out, "sluice_http_requests_total", "counter",
                      "HTTP requests answered, by route and status code.");
-    for (int r = 0; r <= NROUTES; r++)
+    for (int r = 0; r <= h->nroutes; r++)
         for (int i = 0; i < MAX_CODES && h->stats[r].codes[i]; i++)
             evbuffer_add_printf(out, "sluice_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
-                                route_name(r), h->stats[r].codes[i],
+                                route_name(h, r), h->stats[r].codes[i],
                                 (unsigned long long)h->stats[r].counts[i]);
     sl_metric_header(out, "sluice_http_request_duration_seconds", "histogram",
                      "Time from a request's arrival to its answer, by route.");
-    for (int r = 0; r <= NROUTES; r++) {
-        snprintf(labels, sizeof(labels), "route=\"%s\"", route_name(r));
+    for (int r = 0; r <= h->nroutes; r++) {
+        snprintf(labels, sizeof(labels), "route=\"%s\"", route_name(h, r));
         sl_metric_hist(out, "sluice_http_request_duration_seconds", labels, latency_bounds,
                        NLAT, h->stats[r].lat, h->stats[r].lat_sum);
     }
     sl_metric_header(out, "sluice_http_inflight", "gauge", "Requests not yet answered.");
     evbuffer_add_printf(out, "sluice_http_inflight %d\n", h->ninflight);
+    conn_metrics(h, out);
 }
 
 /* }===================================================================== */
@@ -208,6 +169,9 @@ static void request_free(struct sl_request *r)
         evhttp_clear_headers(r->query);
         free(r->query);
     }
+    if (r->uri)
+        evhttp_uri_free(r->uri);
+    evhttp_request_free(r->req);
     free(r);
 }
 
@@ -219,7 +183,9 @@ static void reply(struct sl_request *r, int status, const char *content_type,
     evhttp_add_header(hdr, "Content-Type", content_type);
     if (r->srv->draining)
         evhttp_add_header(hdr, "Connection", "close");
-    evhttp_send_reply(r->req, status, reason_phrase(status), body);
+    if (body)
+        evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
+    sl_conn_respond(r, status, reason_phrase(status));
     stats_record(r->srv->http, r->route, status, sl_mono() - r->start);
     request_free(r);
 }
@@ -230,23 +196,31 @@ void sl_http_reply_text(struct sl_request *r, int status, const char *content_ty
     reply(r, status, content_type, body);
 }
 
+void sl_http_reply_bytes(struct sl_request *r, int status, const char *content_type,
+                         const void *data, size_t len)
+{
+    /* The request's own output buffer: no allocation, so an answer to a
+     * write that is already durable cannot fail for want of memory. */
+    evbuffer_add(evhttp_request_get_output_buffer(r->req), data, len);
+    reply(r, status, content_type, NULL);
+}
+
 void sl_http_reply_json(struct sl_request *r, int status, json_t *body)
 {
-    struct evbuffer *buf = evbuffer_new();
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
 
-    if (text) {
-        evbuffer_add(buf, text, strlen(text));
-        evbuffer_add(buf, "\n", 1);
-        free(text);
-    } else {
-        status = 503;
-        evbuffer_add_printf(buf, "{\"error\":{\"code\":\"unavailable\","
-                                 "\"message\":\"The answer could not be encoded.\"}}\n");
-    }
     json_decref(body);
-    reply(r, status, "application/json", buf);
-    evbuffer_free(buf);
+    if (text && evbuffer_add(out, text, strlen(text)) == 0 && evbuffer_add(out, "\n", 1) == 0) {
+        free(text);
+        reply(r, status, "application/json", NULL);
+        return;
+    }
+    free(text);
+    evbuffer_drain(out, evbuffer_get_length(out));
+    static const char oom[] = "{\"error\":{\"code\":\"unavailable\","
+                              "\"message\":\"The answer could not be encoded.\"}}\n";
+    sl_http_reply_bytes(r, 503, "application/json", oom, sizeof(oom) - 1);
 }
 
 void sl_http_reply_error(struct sl_request *r, const struct sl_error *err)
@@ -274,6 +248,9 @@ void sl_http_reply_store_error(struct sl_request *r, int rc)
 {
     if (rc == -ESHUTDOWN)
         sl_http_reply_errorf(r, 503, "unavailable", NULL, "The daemon is shutting down.");
+    else if (rc == -ENOMEM)
+        sl_http_reply_errorf(r, 503, "unavailable", NULL,
+                             "The daemon is out of memory; nothing was stored.");
     else
         sl_http_reply_errorf(r, 503, "unavailable", NULL,
                              "The store could not complete the write; nothing was stored.");
@@ -291,8 +268,11 @@ json_t *sl_http_json_body(struct sl_request *r, struct sl_error *err)
 const char *sl_http_query(struct sl_request *r, const char *key)
 {
     if (!r->query) {
-        r->query = calloc(1, sizeof(*r->query));
-        const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+        /* Out of memory reads as no parameters, which every caller
+         * treats as absent: a default or a clear 400, never a crash. */
+        if (!(r->query = calloc(1, sizeof(*r->query))))
+            return NULL;
+        const char *q = r->uri ? evhttp_uri_get_query(r->uri) : NULL;
         TAILQ_INIT(r->query);
         if (q && evhttp_parse_query_str(q, r->query) < 0)
             evhttp_clear_headers(r->query);
@@ -352,14 +332,14 @@ static bool media_is(const char *ct, const char *type)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-static bool check_body(struct sl_request *r, const struct route *rt)
+static bool check_body(struct sl_request *r, const struct sl_route *rt)
 {
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req),
                                         "Content-Type");
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t len = evbuffer_get_length(in);
 
-    if (rt->body == BODY_NONE)
+    if (rt->body == SL_BODY_NONE)
         return true;
     if (len > r->srv->cfg.body_limit) {
         sl_http_reply_errorf(r, 413, "too_large", NULL,
@@ -367,11 +347,11 @@ static bool check_body(struct sl_request *r, const struct route *rt)
                              r->srv->cfg.body_limit);
         return false;
     }
-    r->ndjson = rt->body == BODY_EVENTS && media_is(ct, "application/x-ndjson");
+    r->ndjson = rt->body == SL_BODY_EVENTS && media_is(ct, "application/x-ndjson");
     /* An empty body needs no type; the handler decides if it may be empty. */
     if (len > 0 && !r->ndjson && !media_is(ct, "application/json")) {
         sl_http_reply_errorf(r, 415, "unsupported_media_type", NULL,
-                             rt->body == BODY_EVENTS
+                             rt->body == SL_BODY_EVENTS
                                  ? "Send application/json or application/x-ndjson, not %s."
                                  : "Send application/json, not %s.",
                              ct ? ct : "a body without a Content-Type");
@@ -382,42 +362,70 @@ static bool check_body(struct sl_request *r, const struct route *rt)
     return true;
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+/* A request for the head just read: in the in-flight list, its fields in
+ * r->req's input headers (where handlers and auth look), its target
+ * parsed. NULL when out of memory. */
+static struct sl_request *request_new(struct sl_http *h, struct sl_conn *c)
 {
-    struct sl_http *h = arg;
     struct sl_request *r = calloc(1, sizeof(*r));
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    enum evhttp_cmd_type method = evhttp_request_get_command(req);
-    bool path_known = false;
-    const struct route *rt = NULL;
 
-    if (!r) {
-        evhttp_send_error(req, 503, "Out of memory");
-        return;
+    if (!r || !(r->req = evhttp_request_new(NULL, NULL))) {
+        free(r);
+        return NULL;
     }
-    r->req = req;
     r->srv = h->srv;
+    r->conn = c;
     r->start = sl_mono();
-    r->route = ROUTE_NONE;
+    r->route = h->nroutes;          /* matched nothing, until it does */
     r->next_inflight = h->inflight;
     if (h->inflight)
         h->inflight->prev_inflight = &r->next_inflight;
     r->prev_inflight = &h->inflight;
     h->inflight = r;
     h->ninflight++;
+    return r;
+}
 
-    for (int i = 0; path && i < NROUTES && !rt; i++) {
-        int m = match(routes[i].pattern, path, r);
+/* The token may call one request more, or is told when it may (429). */
+static bool within_rate(struct sl_http *h, struct sl_request *r)
+{
+    int i = __builtin_ctz((unsigned)r->role);
+    const struct sl_rate_limit *lim = &h->srv->cfg.rate_limits[i];
+    double wait = sl_rate_take(h->rate, r->token_name, lim->rate, lim->burst, sl_mono());
+    char secs[32];
+
+    if (wait <= 0)
+        return true;
+    h->rate_limited[i]++;
+    snprintf(secs, sizeof(secs), "%.0f", ceil(wait));
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", secs);
+    sl_http_reply_errorf(r, 429, "rate_limited", NULL,
+                         "The token '%s' (role %s) may send %g requests a second, %d at once; "
+                         "retry in %s s.", r->token_name, sl_role_name(r->role), lim->rate,
+                         lim->burst, secs);
+    return false;
+}
+
+/* Route, token, rate, role: all of it is known from the head, so a request
+ * refused here is refused before its body is read. */
+static bool admit(struct sl_http *h, struct sl_request *r, const char *path,
+                  const struct sl_route **out)
+{
+    bool path_known = false;
+    const struct sl_route *rt = NULL;
+
+    for (int i = 0; path && i < h->nroutes && !rt; i++) {
+        int m = match(h->routes[i].pattern, path, r);
         if (m < 0) {
             sl_http_reply_errorf(r, 400, "bad_request", NULL,
                                  "The path has a segment that does not decode to text.");
-            return;
+            return false;
         }
         if (m == 0)
             continue;
         path_known = true;
-        if (routes[i].method == method) {
-            rt = &routes[i];
+        if ((int)h->routes[i].method == r->method) {
+            rt = &h->routes[i];
             r->route = i;
         }
     }
@@ -428,195 +436,116 @@ static void on_request(struct evhttp_request *req, void *arg)
         else
             sl_http_reply_errorf(r, 404, "not_found", NULL, "No such route: %s.",
                                  path ? path : "?");
-        return;
+        return false;
     }
     if (h->srv->draining && rt->roles != SL_ROLE_PUBLIC) {
         sl_http_reply_errorf(r, 503, "unavailable", NULL, "The daemon is shutting down.");
-        return;
+        return false;
     }
     if (rt->roles != SL_ROLE_PUBLIC) {
-        const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+        const char *auth = evhttp_find_header(evhttp_request_get_input_headers(r->req),
                                               "Authorization");
-        if (sl_auth_check(h->srv->auth, auth, &r->token_name, &r->role) < 0) {
+        int arc = sl_auth_check(h->srv->auth, auth, &r->token_name, &r->role);
+        if (arc == -EKEYEXPIRED) {
+            sl_http_reply_errorf(r, 401, "unauthorized", NULL,
+                                 "The token '%s' has expired; an admin can make a new one.",
+                                 r->token_name);
+            return false;
+        }
+        if (arc < 0) {
             sl_http_reply_errorf(r, 401, "unauthorized", NULL,
                                  "Send a valid token as 'Authorization: Bearer TOKEN'.");
-            return;
+            return false;
         }
+        /* Before the role check: a flood of forbidden calls costs its
+         * token too. */
+        if (!within_rate(h, r))
+            return false;
         if (!(r->role & rt->roles) && r->role != SL_ROLE_ADMIN) {
             sl_http_reply_errorf(r, 403, "forbidden", NULL,
                                  "The token '%s' has the role '%s', which may not call %s.",
                                  r->token_name, sl_role_name(r->role), rt->name);
-            return;
+            return false;
         }
     }
-    if (!check_body(r, rt))
-        return;
-    rt->fn(r);
+    *out = rt;
+    return true;
 }
 
-/* }===================================================================== */
-
-/* {====================== Simple routes ================================ */
-
-void sl_api_healthz(struct sl_request *r)
+int sl_http_begin(struct sl_http *h, struct sl_conn *c, struct sl_http_head *head,
+                  const char *why, struct sl_request **out)
 {
-    if (r->srv->draining)
-        sl_http_reply_json(r, 503, json_pack("{s:s}", "status", "stopping"));
-    else
-        sl_http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
-}
+    struct sl_request *r = request_new(h, c);
+    const struct sl_route *rt = NULL;
 
-void sl_api_metrics(struct sl_request *r)
-{
-    struct sl_server *srv = r->srv;
-    struct evbuffer *out = evbuffer_new();
-    struct sl_commit_stats cs;
-    static const double batch_bounds[11] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 };
-    json_t *states = NULL;
-
-    sl_http_metrics(srv->http, out);
-    sl_policy_metrics(srv, out);
-    sl_dist_metrics(srv, out);
-    sl_commit_stats(srv->commit, &cs);
-    sl_metric_header(out, "sluice_store_commits_total", "counter",
-                     "Transactions committed by the group-commit thread.");
-    evbuffer_add_printf(out, "sluice_store_commits_total %llu\n",
-                        (unsigned long long)cs.batches);
-    sl_metric_header(out, "sluice_store_commit_failures_total", "counter",
-                     "Transactions that failed and were rolled back.");
-    evbuffer_add_printf(out, "sluice_store_commit_failures_total %llu\n",
-                        (unsigned long long)cs.failures);
-    sl_metric_header(out, "sluice_store_commit_batch_size", "histogram",
-                     "Requests acknowledged by one commit.");
-    sl_metric_hist(out, "sluice_store_commit_batch_size", NULL, batch_bounds, 11,
-                   cs.batch_hist, (double)cs.ops);
-    sl_metric_header(out, "sluice_store_commit_seconds", "histogram",
-                     "Time to apply and durably commit one batch.");
-    sl_metric_hist(out, "sluice_store_commit_seconds", NULL, sl_commit_seconds_bounds, 11,
-                   cs.seconds_hist, cs.seconds_sum);
-    sl_metric_header(out, "sluice_uploads_total", "counter", "Uploads stored since start.");
-    evbuffer_add_printf(out, "sluice_uploads_total %llu\n",
-                        (unsigned long long)srv->uploads_total);
-    sl_metric_header(out, "sluice_events_total", "counter", "Events stored since start.");
-    evbuffer_add_printf(out, "sluice_events_total %llu\n",
-                        (unsigned long long)srv->events_total);
-    sl_heap_metrics(out);
-    if (sl_store_item_states(srv->reader, &states) == 0) {
-        const char *state;
-        json_t *n;
-        sl_metric_header(out, "sluice_items", "gauge", "Items in the store, by state.");
-        json_object_foreach(states, state, n)
-            evbuffer_add_printf(out, "sluice_items{state=\"%s\"} %lld\n", state,
-                                (long long)json_integer_value(n));
-        json_decref(states);
+    if (!r)
+        return 1;
+    if (!head) {
+        sl_http_reply_errorf(r, 400, "bad_request", NULL, "%s", why);
+        return 1;
     }
-    sl_http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
-    evbuffer_free(out);
-}
-
-void sl_api_status(struct sl_request *r)
-{
-    struct sl_server *srv = r->srv;
-    json_t *states = NULL;
-
-    if (sl_store_item_states(srv->reader, &states) < 0) {
-        sl_http_reply_store_error(r, -EIO);
-        return;
+    r->method = head->method;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+    for (int i = 0; i < head->nfields; i++)
+        if (evhttp_add_header(in, head->fields[i].name, head->fields[i].value) < 0) {
+            sl_http_reply_errorf(r, 503, "unavailable", NULL, "The daemon is out of memory.");
+            return 1;
+        }
+    if (!(r->uri = evhttp_uri_parse_with_flags(head->target, EVHTTP_URI_NONCONFORMANT))) {
+        sl_http_reply_errorf(r, 400, "bad_request", NULL, "The request target is not a URI.");
+        return 1;
     }
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:I, s:o, s:I, s:I, s:i, s:i}",
-        "version", PACKAGE_VERSION,
-        "uptime_s", (json_int_t)((sl_now_ms() - srv->started_ms) / 1000),
-        "items", states,
-        "uploads_total", (json_int_t)srv->uploads_total,
-        "events_total", (json_int_t)srv->events_total,
-        "inflight", sl_http_inflight(srv->http),
-        "commit_pending", sl_commit_pending(srv->commit)));
-}
-
-/* }===================================================================== */
-
-/* {====================== Listening ==================================== */
-
-static int bind_unix(struct sl_http *h, const char *path)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        sl_err("unix_socket '%s' is too long", path);
-        return -ENAMETOOLONG;
+    if (!admit(h, r, evhttp_uri_get_path(r->uri), &rt))
+        return 1;
+    /* Known from the head: refused at once, and the rest of the body is
+     * read and dropped while the client reads the answer. */
+    if (head->content_length > 0 && (uint64_t)head->content_length > h->srv->cfg.body_limit) {
+        sl_http_reply_errorf(r, 413, "too_large", NULL,
+                             "The body is %lld bytes; the limit is %zu.",
+                             (long long)head->content_length, h->srv->cfg.body_limit);
+        return 1;
     }
-    strcpy(sun.sun_path, path);
-    unlink(path);   /* a stale socket from an earlier run */
-    struct evconnlistener *l = evconnlistener_new_bind(
-        h->srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
-        (struct sockaddr *)&sun, sizeof(sun));
-    if (!l) {
-        sl_err("cannot listen on %s: %s", path, strerror(errno));
-        return -errno;
-    }
-    chmod(path, 0660);
-    h->bound[h->nbound] = evhttp_bind_listener(h->evh, l);
-    return h->bound[h->nbound++] ? 0 : -EIO;
-}
-
-static int bind_tcp(struct sl_http *h, const char *listen)
-{
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    char *end;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-
-    if (!colon || colon == listen || *end || port < 0 || port > 65535 ||
-        (size_t)(colon - listen) >= sizeof(host)) {
-        sl_err("listen '%s' is not ADDR:PORT", listen);
-        return -EINVAL;
-    }
-    memcpy(host, listen, colon - listen);
-    host[colon - listen] = '\0';
-    /* [::1]:8420 */
-    char *h6 = host;
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        host[strlen(host) - 1] = '\0';
-        h6 = host + 1;
-    }
-    h->bound[h->nbound] = evhttp_bind_socket_with_handle(h->evh, h6, (ev_uint16_t)port);
-    if (!h->bound[h->nbound]) {
-        sl_err("cannot listen on %s: %s", listen, strerror(errno));
-        return -EADDRINUSE;
-    }
-    h->nbound++;
+    *out = r;
     return 0;
 }
 
-int sl_http_new(struct sl_server *srv, struct sl_http **out)
+void sl_http_run(struct sl_request *r)
+{
+    const struct sl_route *rt = &r->srv->http->routes[r->route];
+
+    r->start = sl_mono();       /* the latency is the daemon's, not the upload's */
+    if (check_body(r, rt))
+        rt->fn(r);
+}
+
+void sl_http_abandon(struct sl_request *r)
+{
+    request_free(r);
+}
+
+/* }===================================================================== */
+
+/* {====================== The front ==================================== */
+
+int sl_http_new(struct sl_server *srv, const struct sl_route *routes, int nroutes,
+                struct sl_http **out)
 {
     struct sl_http *h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
     h->srv = srv;
-    srv->http = h;
-    h->evh = evhttp_new(srv->base);
-    if (!h->evh) {
+    h->routes = routes;
+    h->nroutes = nroutes;
+    h->stats = calloc((size_t)nroutes + 1, sizeof(*h->stats));
+    if (!h->stats || sl_rate_new(&h->rate) < 0) {
+        free(h->stats);
         free(h);
         return -ENOMEM;
     }
-    /* Bodies up to 4x the limit reach the handler, which refuses them with
-     * the contract's JSON 413; libevent answers larger ones itself. */
-    size_t hard = srv->cfg.body_limit > (SIZE_MAX / 8) ? SIZE_MAX / 2 : srv->cfg.body_limit * 4;
-    evhttp_set_max_body_size(h->evh, (ev_ssize_t)hard);
-    evhttp_set_max_headers_size(h->evh, 64 * 1024);
-    evhttp_set_timeout(h->evh, 60);
-    /* Every method reaches the router, which answers the contract's 405. */
-    evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                           EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-                                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                                           EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(h->evh, on_request, h);
-    int rc = bind_tcp(h, srv->cfg.listen);
-    if (rc == 0 && srv->cfg.unix_socket)
-        rc = bind_unix(h, srv->cfg.unix_socket);
+    srv->http = h;
+    int rc = sl_listen_start(h);
     if (rc < 0) {
-        evhttp_free(h->evh);
-        free(h);
+        sl_http_free(h);
         srv->http = NULL;
         return rc;
     }
@@ -626,9 +555,7 @@ int sl_http_new(struct sl_server *srv, struct sl_http **out)
 
 void sl_http_stop_accepting(struct sl_http *h)
 {
-    for (int i = 0; i < h->nbound; i++)
-        evhttp_del_accept_socket(h->evh, h->bound[i]);
-    h->nbound = 0;
+    sl_listen_stop(h);
 }
 
 int sl_http_inflight(const struct sl_http *h)
@@ -640,7 +567,13 @@ void sl_http_free(struct sl_http *h)
 {
     if (!h)
         return;
-    evhttp_free(h->evh);
+    sl_conn_free_all(h);
+    sl_listen_free(h);
+    /* Requests whose handlers never answered (the loop is over). */
+    while (h->inflight)
+        request_free(h->inflight);
+    sl_rate_free(h->rate);
+    free(h->stats);
     free(h);
 }
 

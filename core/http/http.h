@@ -1,32 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* HTTP front: the routing table, authentication, bodies, replies, metrics. */
+/* The HTTP front: connections, routing by a table of handlers, tokens, bodies, replies. */
 #ifndef SL_HTTP_H
 #define SL_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <event2/http.h>
 #include <jansson.h>
 
+#include "http/auth.h"
 #include "lib/error.h"
 
 struct evhttp_request;
+struct evhttp_uri;
 struct evbuffer;
 struct evkeyvalq;
+struct sl_conn;
 struct sl_server;
-
-/* Roles as bits, so a route names every role that may call it. */
-enum sl_role {
-    SL_ROLE_INGEST = 1 << 0,
-    SL_ROLE_MODERATOR = 1 << 1,
-    SL_ROLE_POLICY = 1 << 2,
-    SL_ROLE_ADMIN = 1 << 3,
-};
-#define SL_ROLE_PUBLIC 0
-#define SL_ROLE_ANY (SL_ROLE_INGEST | SL_ROLE_MODERATOR | SL_ROLE_POLICY | SL_ROLE_ADMIN)
-
-int sl_role_parse(const char *name);        /* enum sl_role or -EINVAL */
-const char *sl_role_name(int role);
 
 #define SL_MAX_PARAMS 3
 
@@ -36,8 +27,11 @@ const char *sl_role_name(int role);
  * commit), which frees it.
  */
 struct sl_request {
-    struct evhttp_request *req;
+    struct evhttp_request *req;     /* its headers and buffers: the request's and the answer's */
     struct sl_server *srv;
+    struct sl_conn *conn;           /* NULL once the client is gone */
+    int method;                     /* enum evhttp_cmd_type; 0: one sluice does not know */
+    struct evhttp_uri *uri;         /* the request target */
     int route;                      /* index in the routing table */
     char *params[SL_MAX_PARAMS];    /* decoded {name} segments of the path */
     int nparams;
@@ -53,9 +47,29 @@ struct sl_request {
 
 typedef void (*sl_handler)(struct sl_request *r);
 
+/* What a route's body must be before its handler runs. */
+enum sl_body {
+    SL_BODY_NONE,       /* a body, if any, is ignored */
+    SL_BODY_JSON,       /* application/json */
+    SL_BODY_EVENTS,     /* application/json or application/x-ndjson */
+};
+
+/* One row of the routing table: the front knows no handler but through it. */
+struct sl_route {
+    enum evhttp_cmd_type method;
+    const char *pattern;        /* segments; "{}" captures one (sl_request.params) */
+    int roles;                  /* who may call; SL_ROLE_PUBLIC: anyone */
+    enum sl_body body;
+    sl_handler fn;
+    const char *name;           /* the metrics label */
+};
+
 struct sl_http;
 
-int sl_http_new(struct sl_server *srv, struct sl_http **out);
+/* Listen as srv->cfg says and route by routes[0..nroutes) (borrowed: it
+ * must outlive the front; the first match of path and method wins). */
+int sl_http_new(struct sl_server *srv, const struct sl_route *routes, int nroutes,
+                struct sl_http **out);
 void sl_http_free(struct sl_http *h);
 /* Stop accepting connections; requests in flight still get answers. */
 void sl_http_stop_accepting(struct sl_http *h);
@@ -71,10 +85,15 @@ void sl_http_reply_error(struct sl_request *r, const struct sl_error *err);
 void sl_http_reply_errorf(struct sl_request *r, int status, const char *code,
                           const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* Answer with len bytes of data (copied) as content_type and free r;
+ * allocates nothing, so it cannot fail. */
+void sl_http_reply_bytes(struct sl_request *r, int status, const char *content_type,
+                         const void *data, size_t len);
 /* Answer with a text body (copied) and free r. */
 void sl_http_reply_text(struct sl_request *r, int status, const char *content_type,
                         struct evbuffer *body);
-/* Answer 503 "store failed" or, for a refused write, its own error. */
+/* Answer 503: the daemon is stopping (-ESHUTDOWN), out of memory (-ENOMEM),
+ * or the store failed (anything else); nothing was stored. */
 void sl_http_reply_store_error(struct sl_request *r, int rc);
 
 /* The body as one strict JSON object; NULL with err set. */

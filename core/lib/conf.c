@@ -13,13 +13,16 @@
 #include <lualib.h>
 
 #include "lib/conf.h"
+#include "lib/id.h"
 #include "lib/log.h"
 #include "lib/text.h"
 
 /* The config file is trusted more than a policy, but a typo that loops
- * forever must still end with an error rather than a hung start. */
+ * forever, or makes strings of gigabytes, must still end with an error
+ * rather than a hung start. */
 #define CONFIG_INSTRUCTION_LIMIT 10000000
 #define CONFIG_HOOK_STEP 10000
+#define CONFIG_MEMORY_LIMIT ((size_t)64 << 20)
 
 #ifndef SL_DEFAULT_STATE_DIR
 #define SL_DEFAULT_STATE_DIR "/var/lib/sluice"
@@ -34,7 +37,8 @@
 #define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
 #endif
 
-enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS };
+enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_SLA, K_RATES, K_HOSTS,
+                K_BANKS, K_SUSPEND };
 
 struct key {
     const char *name;
@@ -42,6 +46,9 @@ struct key {
     size_t offset;
     long long min, max;         /* for K_SIZE and K_INT */
 };
+
+/* K_SUSPEND's words; the setting is the index (SL_SUSPEND_*). */
+static const char *const suspend_modes[] = { "review", "refuse", NULL };
 
 #define OFF(f) offsetof(struct sl_config, f)
 static const struct key keys[] = {
@@ -51,13 +58,33 @@ static const struct key keys[] = {
     { "policies_dir",           K_STRING,   OFF(policies_dir), 0, 0 },
     { "plugins_dir",            K_STRING,   OFF(plugins_dir), 0, 0 },
     { "console_dir",            K_STRING,   OFF(console_dir), 0, 0 },
+    { "audit_key_file",         K_STRING,   OFF(audit_key_file), 0, 0 },
     { "log_level",              K_LOGLEVEL, OFF(log_level), 0, 0 },
     { "body_limit",             K_SIZE,     OFF(body_limit), 1024, 1LL << 30 },
     { "lua_memory_limit",       K_SIZE,     OFF(lua_memory_limit), 1 << 20, 1LL << 34 },
     { "lua_instruction_limit",  K_SIZE,     OFF(lua_instruction_limit), 1000, 1LL << 40 },
+    { "lua_time_limit_ms",      K_INT,      OFF(lua_time_limit_ms), 1, 3600000 },
+    { "policy_jobs_max",        K_INT,      OFF(policy_jobs_max), 1, 64 },
+    { "policy_job_time_limit_seconds", K_INT, OFF(policy_job_time_limit_seconds), 1, 86400 },
     { "claim_lease_seconds",    K_INT,      OFF(claim_lease_seconds), 5, 86400 },
     { "commit_batch_max",       K_INT,      OFF(commit_batch_max), 1, 100000 },
     { "simulated_clock",        K_BOOL,     OFF(simulated_clock), 0, 0 },
+    { "queue_sla",              K_SLA,      OFF(queue_sla), 60, 30 * 86400 },
+    { "header_timeout_seconds", K_INT,      OFF(header_timeout_seconds), 1, 3600 },
+    { "body_timeout_seconds",   K_INT,      OFF(body_timeout_seconds), 1, 86400 },
+    { "idle_timeout_seconds",   K_INT,      OFF(idle_timeout_seconds), 1, 86400 },
+    { "max_connections",        K_INT,      OFF(max_connections), 1, 1000000 },
+    { "max_connections_per_address", K_INT, OFF(max_connections_per_address), 0, 1000000 },
+    { "rate_limits",            K_RATES,    0, 0, 0 },
+    { "thumbnail_hosts",        K_HOSTS,    0, 0, 0 },
+    { "plugin_budget_ms",       K_INT,      OFF(plugin_budget_ms), 1, 60000 },
+    { "search_workers",         K_INT,      OFF(search_workers), 1, 64 },
+    { "search_queue",           K_INT,      OFF(search_queue), 0, 1024 },
+    { "search_timeout_ms",      K_INT,      OFF(search_timeout_ms), 10, 60000 },
+    { "bulk_confirm_above",     K_INT,      OFF(bulk_confirm_above), 0, 1000000000 },
+    { "hashbank_retro_days",    K_INT,      OFF(hashbank_retro_days), 0, 3650 },
+    { "hashbank_action",        K_BANKS,    OFF(hashbank_action), 0, 0 },
+    { "creator_suspend",        K_SUSPEND,  OFF(creator_suspend), 0, 0 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -80,8 +107,27 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->body_limit = 1 << 20;
     cfg->lua_memory_limit = 64u << 20;
     cfg->lua_instruction_limit = 1000000;
+    cfg->lua_time_limit_ms = 50;
+    cfg->policy_jobs_max = 2;
+    cfg->policy_job_time_limit_seconds = 600;
     cfg->claim_lease_seconds = 600;
     cfg->commit_batch_max = 4096;
+    cfg->header_timeout_seconds = 10;
+    cfg->body_timeout_seconds = 30;
+    cfg->idle_timeout_seconds = 60;
+    cfg->max_connections = 10000;
+    cfg->max_connections_per_address = 128;
+    /* ingest is the platform's own traffic and admin can change the limits
+     * anyway: unlimited. People and their scripts get a human's budget. */
+    cfg->rate_limits[1] = (struct sl_rate_limit){ 50, 200 };    /* moderator */
+    cfg->rate_limits[2] = (struct sl_rate_limit){ 10, 50 };     /* policy */
+    cfg->plugin_budget_ms = 50;
+    cfg->search_workers = 2;
+    cfg->search_queue = 8;
+    cfg->search_timeout_ms = 2000;
+    cfg->bulk_confirm_above = 100;
+    cfg->hashbank_retro_days = 30;
+    cfg->creator_suspend = SL_SUSPEND_REVIEW;
 }
 
 static void plugins_clear(struct sl_config *cfg)
@@ -98,12 +144,20 @@ static void plugins_clear(struct sl_config *cfg)
     cfg->nplugins = 0;
 }
 
+static void hosts_clear(struct sl_config *cfg)
+{
+    for (int i = 0; i < cfg->nthumbnail_hosts; i++)
+        free(cfg->thumbnail_hosts[i]);
+    cfg->nthumbnail_hosts = 0;
+}
+
 void sl_config_clear(struct sl_config *cfg)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING)
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA || keys[i].type == K_BANKS)
             sl_config_set((char **)((char *)cfg + keys[i].offset), NULL);
     plugins_clear(cfg);
+    hosts_clear(cfg);
 }
 
 /* {====================== Sandbox ======================================= */
@@ -190,7 +244,31 @@ struct ctx {
     const char *path;
     char *err;
     size_t errlen;
+    size_t mem_used;            /* by the Lua state, under CONFIG_MEMORY_LIMIT */
+    bool mem_refused;
 };
+
+/* The Lua state's allocator (ud is the ctx): the memory budget. */
+static void *config_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct ctx *c = ud;
+    size_t old = ptr != NULL ? osize : 0;   /* for new blocks osize is a type */
+    void *p;
+
+    if (nsize == 0) {
+        free(ptr);
+        c->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && nsize - old > CONFIG_MEMORY_LIMIT - c->mem_used) {
+        c->mem_refused = true;
+        return NULL;
+    }
+    if ((p = realloc(ptr, nsize)) == NULL)
+        return nsize <= old ? ptr : NULL;   /* Lua expects shrinking to work */
+    c->mem_used = c->mem_used - old + nsize;
+    return p;
+}
 
 static int fail(struct ctx *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -207,12 +285,46 @@ static int fail(struct ctx *c, int line, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* The error Lua raised, as "FILE:LINE: message". Lua names the file in
+ * most, not all: a binary chunk refused, error("x", 0), error({}) (no
+ * text at all before) come without it. */
+static int lua_failed(struct ctx *c, lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    size_t n = strlen(c->path);
+
+    if (c->mem_refused)
+        snprintf(c->err, c->errlen, "%s: the configuration needs more than %zu MB of memory",
+                 c->path, CONFIG_MEMORY_LIMIT >> 20);
+    else if (msg == NULL)
+        snprintf(c->err, c->errlen, "%s: error() with a %s, not a message", c->path,
+                 luaL_typename(L, -1));
+    else if (strncmp(msg, c->path, n) == 0 && msg[n] == ':')
+        sl_copy(c->err, c->errlen, msg);
+    else
+        snprintf(c->err, c->errlen, "%s: %s", c->path, msg);
+    return -EINVAL;
+}
+
+/* The string at idx, or NULL when it is none or holds a NUL byte: C would
+ * read only what comes before it ("minors\0x" as "minors"). */
+static const char *c_string(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &len) : NULL;
+
+    return s && strlen(s) == len ? s : NULL;
+}
+
 /* Option values reach plugins as strings: numbers and booleans are spelled
  * the way Lua prints them. */
 static int plugin_value(lua_State *L, int idx, char **out)
 {
     switch (lua_type(L, idx)) {
     case LUA_TSTRING:
+        if (!c_string(L, idx))
+            return -EINVAL;
+        /* fall through */
     case LUA_TNUMBER:
         *out = strdup(lua_tostring(L, idx));
         return 0;
@@ -240,13 +352,13 @@ static int read_plugins(lua_State *L, struct sl_config *cfg, int line, struct ct
             return fail(c, line, "plugins[%lld] must be a table", (long long)i);
         lua_pushnil(L);
         while (lua_next(L, -2)) {
-            if (lua_type(L, -2) != LUA_TSTRING)
+            const char *k = c_string(L, -2);
+            if (!k)
                 return fail(c, line, "plugins[%lld] has a key that is not a name", (long long)i);
-            const char *k = lua_tostring(L, -2);
             char *v = NULL;
             if (plugin_value(L, -1, &v) < 0)
-                return fail(c, line, "plugins[%lld].%s must be a string, number or boolean",
-                            (long long)i, k);
+                return fail(c, line, "plugins[%lld].%s must be a string (without NUL bytes), "
+                            "number or boolean", (long long)i, k);
             if (strcmp(k, "name") == 0) {
                 p->name = v;
             } else if (strcmp(k, "path") == 0) {
@@ -271,6 +383,165 @@ static int read_plugins(lua_State *L, struct sl_config *cfg, int line, struct ct
     return 0;
 }
 
+/* queue_sla = { minors = 3600, ["*"] = 86400 }: seconds to decision by
+ * queue name ("*": the queues not named), kept as the store's JSON of ms. */
+static int read_sla(lua_State *L, const struct key *k, char **slot, int line, struct ctx *c)
+{
+    char text[4096], *p = text;
+
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'queue_sla' must be a table of queue = seconds, like "
+                    "{ minors = 3600, [\"*\"] = 86400 }");
+    p += snprintf(p, sizeof(text), "{");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *q = c_string(L, -2);
+        if (!q || (strcmp(q, "*") != 0 && !sl_id_valid(q)))
+            return fail(c, line, "'queue_sla' keys must be queue names (ids) or \"*\"");
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < k->min ||
+            lua_tointeger(L, -1) > k->max)
+            return fail(c, line, "queue_sla.%s must be whole seconds from %lld to %lld", q,
+                        k->min, k->max);
+        size_t room = sizeof(text) - (size_t)(p - text);
+        int n = snprintf(p, room, "%s\"%s\":%lld", p > text + 1 ? "," : "", q,
+                         (long long)lua_tointeger(L, -1) * 1000);
+        if (n < 0 || (size_t)n >= room - 1)
+            return fail(c, line, "'queue_sla' names too many queues");
+        p += n;
+        lua_pop(L, 1);
+    }
+    strcpy(p, "}");
+    sl_config_set(slot, text);
+    return 0;
+}
+
+/* rate_limits = { ROLE = { rate = N, burst = N }, ... }: the roles named
+ * change, the others keep their limits; so do fields left out. */
+static int read_rates(lua_State *L, struct sl_config *cfg, int line, struct ctx *c)
+{
+    static const char *const roles[SL_CONF_ROLES] = { "ingest", "moderator", "policy", "admin" };
+
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'rate_limits' must be a table like { moderator = { rate = 50, "
+                    "burst = 200 } }");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *role = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        int r = 0;
+        while (r < SL_CONF_ROLES && strcmp(role, roles[r]) != 0)
+            r++;
+        if (r == SL_CONF_ROLES)
+            return fail(c, line, "rate_limits: '%s' is not a role (ingest, moderator, policy, "
+                        "admin)", role);
+        if (!lua_istable(L, -1))
+            return fail(c, line, "rate_limits.%s must be a table like { rate = 50, burst = 200 }",
+                        role);
+        struct sl_rate_limit lim = cfg->rate_limits[r];
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            const char *f = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+            if (strcmp(f, "rate") == 0) {
+                double v = lua_tonumber(L, -1);
+                if (lua_type(L, -1) != LUA_TNUMBER || !(v >= 0 && v <= 1e6))
+                    return fail(c, line, "rate_limits.%s.rate must be a number of requests a "
+                                "second from 0 (no limit) to 1000000", role);
+                lim.rate = v;
+            } else if (strcmp(f, "burst") == 0) {
+                if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
+                    lua_tointeger(L, -1) > 10000000)
+                    return fail(c, line, "rate_limits.%s.burst must be an integer from 1 to "
+                                "10000000", role);
+                lim.burst = (int)lua_tointeger(L, -1);
+            } else {
+                return fail(c, line, "rate_limits.%s has the unknown field '%s' (rate, burst)",
+                            role, f);
+            }
+            lua_pop(L, 1);
+        }
+        if (lim.rate > 0 && lim.burst < 1)
+            lim.burst = lim.rate < 1 ? 1 : (int)lim.rate;
+        cfg->rate_limits[r] = lim;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* A host name as a browser's CSP host-source matches it: letters, digits,
+ * dots and dashes, optionally led by "*." for every subdomain. */
+static bool host_pattern(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (strncmp(s, "*.", 2) == 0)
+        s += 2, n -= 2;
+    if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' ||
+        strstr(s, ".."))
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-") == n;
+}
+
+static int read_hosts(lua_State *L, struct sl_config *cfg, int line, struct ctx *c)
+{
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'thumbnail_hosts' must be a list of host names like "
+                    "{ \"thumbs.example.com\", \"*.cdn.example.net\" }");
+    lua_Integer n = luaL_len(L, -1);
+    if (n > SL_MAX_THUMBNAIL_HOSTS)
+        return fail(c, line, "'thumbnail_hosts' lists %lld hosts; at most %d are allowed",
+                    (long long)n, SL_MAX_THUMBNAIL_HOSTS);
+    hosts_clear(cfg);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        const char *h = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        if (!host_pattern(h))
+            return fail(c, line, "thumbnail_hosts[%lld] must be a lower-case host name, "
+                        "optionally \"*.\" and a domain (no scheme, port or path)",
+                        (long long)i);
+        if (!(cfg->thumbnail_hosts[cfg->nthumbnail_hosts] = strdup(h)))
+            return fail(c, line, "out of memory");
+        cfg->nthumbnail_hosts++;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* hashbank_action = { csam = "takedown", ["*"] = "review" }: what follows a
+ * stored item's match with a hash bank's new hashes, by bank ("*": the
+ * banks not named), kept as JSON. */
+static int read_banks(lua_State *L, char **slot, int line, struct ctx *c)
+{
+    static const char *const actions[] = { "nothing", "review", "takedown", NULL };
+    char text[4096], *p = text;
+
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'hashbank_action' must be a table of bank = \"nothing\", "
+                    "\"review\" or \"takedown\", like { csam = \"takedown\", "
+                    "[\"*\"] = \"review\" }");
+    p += snprintf(p, sizeof(text), "{");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *b = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        const char *a = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        int k = 0;
+        if (!b || (strcmp(b, "*") != 0 && !sl_id_valid(b)))
+            return fail(c, line, "'hashbank_action' keys must be bank names (ids) or \"*\"");
+        while (actions[k] && strcmp(actions[k], a) != 0)
+            k++;
+        if (!actions[k])
+            return fail(c, line, "hashbank_action.%s must be \"nothing\", \"review\" or "
+                        "\"takedown\"", b);
+        size_t room = sizeof(text) - (size_t)(p - text);
+        int n = snprintf(p, room, "%s\"%s\":\"%s\"", p > text + 1 ? "," : "", b, a);
+        if (n < 0 || (size_t)n >= room - 1)
+            return fail(c, line, "'hashbank_action' names too many banks");
+        p += n;
+        lua_pop(L, 1);
+    }
+    strcpy(p, "}");
+    sl_config_set(slot, text);
+    return 0;
+}
+
 static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
                      int line, struct ctx *c)
 {
@@ -280,6 +551,8 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
     case K_STRING:
         if (lua_type(L, -1) != LUA_TSTRING)
             return fail(c, line, "'%s' must be a string, not %s", k->name, luaL_typename(L, -1));
+        if (!c_string(L, -1))
+            return fail(c, line, "'%s' holds a NUL byte", k->name);
         sl_config_set(slot, lua_tostring(L, -1));
         return 0;
     case K_SIZE:
@@ -305,7 +578,7 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
         *(bool *)slot = lua_toboolean(L, -1);
         return 0;
     case K_LOGLEVEL: {
-        int level = lua_type(L, -1) == LUA_TSTRING ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
+        int level = c_string(L, -1) ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
         if (level < 0)
             return fail(c, line, "'log_level' must be \"error\", \"warn\", \"info\" or \"debug\"");
         *(int *)slot = level;
@@ -314,6 +587,24 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
     case K_PLUGINS:
         plugins_clear(cfg);
         return read_plugins(L, cfg, line, c);
+    case K_SLA:
+        return read_sla(L, k, slot, line, c);
+    case K_RATES:
+        return read_rates(L, cfg, line, c);
+    case K_HOSTS:
+        return read_hosts(L, cfg, line, c);
+    case K_BANKS:
+        return read_banks(L, slot, line, c);
+    case K_SUSPEND: {
+        const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        for (int i = 0; suspend_modes[i]; i++)
+            if (strcmp(v, suspend_modes[i]) == 0) {
+                *(int *)slot = i;
+                return 0;
+            }
+        return fail(c, line, "'%s' must be \"review\" (a suspended creator's uploads wait "
+                    "for people) or \"refuse\"", k->name);
+    }
     }
     return 0;
 }
@@ -341,8 +632,8 @@ static int apply_settings(lua_State *L, struct sl_config *cfg, struct ctx *c)
         lua_rawgeti(L, -1, 2);
         int line = (int)lua_tointeger(L, -1);
         lua_pop(L, 2);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            return fail(c, line, "a setting's name must be a string");
+        if (!c_string(L, -1))
+            return fail(c, line, "a setting's name must be a string without NUL bytes");
         if (n == (int)(sizeof(set) / sizeof(set[0])))
             return fail(c, line, "too many settings");
         set[n].name = lua_tostring(L, -1);
@@ -417,7 +708,7 @@ static char *read_file(const char *path, size_t *len)
 
 int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t errlen)
 {
-    struct ctx c = { path, err, errlen };
+    struct ctx c = { path, err, errlen, 0, false };
     struct sl_config next;
     size_t len;
     int rc = 0;
@@ -427,7 +718,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno ? errno : EFBIG));
         return -EIO;
     }
-    lua_State *L = luaL_newstate();
+    lua_State *L = lua_newstate(config_alloc, &c);
     if (!L) {
         free(text);
         snprintf(err, errlen, "%s: out of memory", path);
@@ -445,8 +736,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     char chunkname[4096];
     snprintf(chunkname, sizeof(chunkname), "@%s", path);
     if (luaL_loadbufferx(L, text, len, chunkname, "t") != LUA_OK) {
-        sl_copy(err, errlen, lua_tostring(L, -1));
-        rc = -EINVAL;
+        rc = lua_failed(&c, L);
         goto out;
     }
     lua_newtable(L);                    /* the environment */
@@ -460,8 +750,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     lua_setupvalue(L, -2, 1);           /* _ENV of the chunk */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, CONFIG_HOOK_STEP);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-        sl_copy(err, errlen, lua_tostring(L, -1));
-        rc = -EINVAL;
+        rc = lua_failed(&c, L);
         goto out;
     }
     lua_sethook(L, NULL, 0, 0);
@@ -469,7 +758,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     /* Apply onto a copy so that a failure leaves cfg untouched. */
     next = *cfg;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING) {
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA || keys[i].type == K_BANKS) {
             char **s = (char **)((char *)&next + keys[i].offset);
             *s = *s ? strdup(*s) : NULL;
         }
@@ -482,7 +771,13 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
             p->values[j] = strdup(p->values[j]);
         }
     }
-    rc = apply_settings(L, &next, &c);
+    for (int i = 0; i < next.nthumbnail_hosts; i++)
+        if (!(next.thumbnail_hosts[i] = strdup(next.thumbnail_hosts[i]))) {
+            next.nthumbnail_hosts = i;
+            rc = fail(&c, 0, "out of memory");
+        }
+    if (rc == 0)
+        rc = apply_settings(L, &next, &c);
     if (rc == 0 && sl_config_check(&next, err, errlen) < 0) {
         /* Name the file, and the line that asked for what does not fit. */
         char why[512];

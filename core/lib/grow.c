@@ -9,8 +9,10 @@
 
 #include "lib/grow.h"
 
-int sl_grow(void **arr, size_t *cap, size_t need, size_t size)
+int sl_grow(void *arrp, size_t *cap, size_t need, size_t size)
 {
+    void *arr;
+
     if (need <= *cap)
         return 0;
     size_t ncap = *cap ? *cap : 16;
@@ -21,11 +23,13 @@ int sl_grow(void **arr, size_t *cap, size_t need, size_t size)
     }
     if (size && ncap > SIZE_MAX / size)
         return -ENOMEM;
-    char *v = realloc(*arr, ncap * size);
+    memcpy(&arr, arrp, sizeof(arr));
+    char *v = realloc(arr, ncap * size);
     if (!v)
         return -ENOMEM;
     memset(v + *cap * size, 0, (ncap - *cap) * size);
-    *arr = v;
+    arr = v;
+    memcpy(arrp, &arr, sizeof(arr));
     *cap = ncap;
     return 0;
 }

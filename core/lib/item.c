@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/hashbanks.h"
 #include "lib/item.h"
 
 static const char *text_field(json_t *upload, const char *key)
@@ -98,8 +97,9 @@ struct sl_item *sl_item_new(json_t *upload)
     item->matches = json_array();
     item->reasons = json_array();
     item->plugin_verdicts = json_array();
+    item->plugin_decisions = json_array();
     if (!item->signals || !item->tags || !item->matches || !item->reasons ||
-        !item->plugin_verdicts) {
+        !item->plugin_verdicts || !item->plugin_decisions) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -126,6 +126,7 @@ void sl_item_free(struct sl_item *item)
     json_decref(item->matches);
     json_decref(item->reasons);
     json_decref(item->plugin_verdicts);
+    json_decref(item->plugin_decisions);
     free(item);
 }
 
@@ -176,4 +177,13 @@ int sl_item_match(struct sl_item *item, const char *source, const char *kind,
     if (m == NULL)
         return -EINVAL;     /* a string that is not UTF-8 */
     return json_array_append_new(item->matches, m) < 0 ? -ENOMEM : 0;
+}
+
+int sl_hash_parse(const char *hex, uint64_t *out)
+{
+    char *end;
+    if (!hex || strlen(hex) != 16 || strspn(hex, "0123456789abcdefABCDEF") != 16)
+        return -EINVAL;
+    *out = strtoull(hex, &end, 16);
+    return 0;
 }

@@ -30,11 +30,16 @@ struct sl_item {
                                "field","offset","length"} */
     json_t *reasons;        /* array of strings */
     json_t *plugin_verdicts;    /* array of {"plugin","verdict","queue","priority","reason"} */
+    json_t *plugin_decisions;   /* array: what plugins' plan and wave_done answered
+                                   before the Lua hook of the same name */
 
     /* The creator's standing, read from the store before hooks run. */
     long long creator_followers;
     long long creator_uploads;
     long long creator_rejections;
+    /* The platform's size: users, and those seen lately. */
+    long long platform_users;
+    long long platform_active;
 };
 
 /* Build from a validated upload body (takes a reference to it). */
@@ -48,5 +53,8 @@ int sl_item_reason(struct sl_item *item, const char *reason);
 int sl_item_match(struct sl_item *item, const char *source, const char *kind,
                   const char *name, const char *detail, double score,
                   const char *field, size_t offset, size_t length);
+
+/* 16 hex digits to a 64-bit perceptual hash; -EINVAL otherwise. */
+int sl_hash_parse(const char *hex, uint64_t *out);
 
 #endif

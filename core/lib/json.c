@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/text.h"
+
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
@@ -346,31 +348,6 @@ char *sl_json_canonical(const json_t *v)
     return c.p;
 }
 
-/* The length of the valid UTF-8 sequence at s (1..4), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t n;
-    unsigned min;
-    unsigned c = s[0];
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, min = 0x80, c &= 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, min = 0x800, c &= 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, min = 0x10000, c &= 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    return c >= min && c <= 0x10ffff && (c < 0xd800 || c > 0xdfff) ? n : 0;
-}
-
 char *sl_json_put_string(char *p, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -378,7 +355,8 @@ char *sl_json_put_string(char *p, const char *s)
 
     *p++ = '"';
     while (*u) {
-        size_t n = utf8_len(u);
+        /* NUL-terminated: a NUL ends a sequence before the 4 bytes. */
+        size_t n = sl_utf8_seq(u, 4);
         if (n == 0) {
             memcpy(p, "\xef\xbf\xbd", 3);      /* U+FFFD */
             p += 3;

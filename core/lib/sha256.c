@@ -221,6 +221,72 @@ void sl_sha256_hex(const void *data, size_t len, char out[SL_SHA256_HEX_LEN + 1]
     sl_hex(digest, sizeof digest, out);
 }
 
+/* {====================== HMAC ========================================= */
+
+void sl_hmac_sha256_key(struct sl_hmac_sha256 *keyed, const void *key, size_t len)
+{
+    uint8_t block[64] = { 0 }, pad[64];
+
+    /* A key longer than a block is its digest (RFC 2104, section 2). */
+    if (len > sizeof block)
+        sl_sha256(key, len, block);
+    else if (len > 0)
+        memcpy(block, key, len);
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = block[i] ^ 0x36;
+    sl_sha256_init(&keyed->inner);
+    sl_sha256_update(&keyed->inner, pad, sizeof pad);
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = block[i] ^ 0x5c;
+    sl_sha256_init(&keyed->outer);
+    sl_sha256_update(&keyed->outer, pad, sizeof pad);
+    sl_memzero(block, sizeof block);
+    sl_memzero(pad, sizeof pad);
+}
+
+void sl_hmac_sha256_init(struct sl_hmac_sha256 *ctx, const struct sl_hmac_sha256 *keyed)
+{
+    *ctx = *keyed;
+}
+
+void sl_hmac_sha256_update(struct sl_hmac_sha256 *ctx, const void *data, size_t len)
+{
+    sl_sha256_update(&ctx->inner, data, len);
+}
+
+void sl_hmac_sha256_final(struct sl_hmac_sha256 *ctx, uint8_t out[SL_SHA256_LEN])
+{
+    uint8_t inner[SL_SHA256_LEN];
+
+    sl_sha256_final(&ctx->inner, inner);
+    sl_sha256_update(&ctx->outer, inner, sizeof inner);
+    sl_sha256_final(&ctx->outer, out);
+}
+
+void sl_hmac_sha256(const void *key, size_t klen, const void *data, size_t len,
+                    uint8_t out[SL_SHA256_LEN])
+{
+    struct sl_hmac_sha256 keyed, ctx;
+
+    sl_hmac_sha256_key(&keyed, key, klen);
+    sl_hmac_sha256_init(&ctx, &keyed);
+    sl_hmac_sha256_update(&ctx, data, len);
+    sl_hmac_sha256_final(&ctx, out);
+    sl_memzero(&keyed, sizeof keyed);
+    sl_memzero(&ctx, sizeof ctx);
+}
+
+/* }===================================================================== */
+
+void sl_memzero(void *p, size_t n)
+{
+    /* Through a volatile pointer, so the compiler keeps stores it would
+     * otherwise find dead. */
+    volatile uint8_t *v = p;
+    for (size_t i = 0; i < n; i++)
+        v[i] = 0;
+}
+
 void sl_hex(const uint8_t *in, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";

@@ -9,7 +9,7 @@
 
 #include "lib/stats.h"
 
-/* ====== Bounds on a rate ====== */
+/* {====================== Bounds on a rate ============================= */
 
 static double wilson(uint64_t s, uint64_t n, double z, int sign)
 {
@@ -114,7 +114,9 @@ double sl_stats_beta_prob_above(uint64_t successes, uint64_t trials,
     return p < 0 ? 0 : p > 1 ? 1 : p;
 }
 
-/* ====== The wave decision ====== */
+/* }===================================================================== */
+
+/* {====================== The wave decision ============================ */
 
 void sl_stats_params_default(struct sl_stats_params *p)
 {
@@ -174,7 +176,9 @@ int sl_stats_decide(const struct sl_stats_sample *stats, double baseline,
     return 0;
 }
 
-/* ====== Concentration ====== */
+/* }===================================================================== */
+
+/* {====================== Concentration ================================ */
 
 static int cmp_double(const void *pa, const void *pb)
 {
@@ -212,3 +216,4 @@ int sl_stats_gini(const double *x, size_t n, double *out)
     return 0;
 }
 
+/* }===================================================================== */

@@ -13,7 +13,7 @@
  * and leave their outputs untouched on failure.
  */
 
-/* ====== Bounds on a rate ====== */
+/* {====================== Bounds on a rate ============================= */
 
 /*
  * Wilson score interval for `successes` out of `trials` at normal quantile z
@@ -44,7 +44,9 @@ double sl_stats_beta_cdf(double x, double a, double b);
 double sl_stats_beta_prob_above(uint64_t successes, uint64_t trials,
                                double prior_a, double prior_b, double baseline);
 
-/* ====== The wave decision ====== */
+/* }===================================================================== */
+
+/* {====================== The wave decision ============================ */
 
 enum sl_stats_verdict {
     SL_STATS_UNDECIDED = 0,  /* too early or too close to call: keep watching */
@@ -95,7 +97,9 @@ void sl_stats_params_default(struct sl_stats_params *p);
 int sl_stats_decide(const struct sl_stats_sample *stats, double baseline,
                    const struct sl_stats_params *params, struct sl_stats_decision *out);
 
-/* ====== Concentration ====== */
+/* }===================================================================== */
+
+/* {====================== Concentration ================================ */
 
 /*
  * Gini coefficient of non-negative values: 0 when all are equal, (n-1)/n when
@@ -103,5 +107,7 @@ int sl_stats_decide(const struct sl_stats_sample *stats, double baseline,
  * Returns 0, -EINVAL (negative or NAN value, NULL), or -ENOMEM (it sorts a copy).
  */
 int sl_stats_gini(const double *x, size_t n, double *out);
+
+/* }===================================================================== */
 
 #endif

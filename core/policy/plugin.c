@@ -4,6 +4,8 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,30 +15,24 @@
 
 #include "lib/item.h"
 #include "lib/log.h"
-#include "policy/plugin.h"
+#include "lib/prom.h"
+#include "lib/stats.h"
 #include "lib/text.h"
+#include "policy/plugin.h"
+#include "policy/plugin_internal.h"
 
 #define MAX_STATS 64
-
-struct loaded {
-    struct sl_plugin p;         /* copied from the object, fields it lacks NULL */
-    void *handle;
-    void *state;
-};
 
 struct stat_slot {
     char name[96];              /* sluice_plugin_<plugin>_<name> */
     double value;
 };
 
-struct sl_plugins {
-    struct loaded *v;
-    int n;
-};
-
-/* Plugin counters are process-wide: stat_add has no plugin context. */
+/* Plugin counters are process-wide: stat_add has no plugin context. A
+ * policy replay's thread runs plugins while the loop does. */
 static struct stat_slot stats[MAX_STATS];
 static int nstats;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* {====================== Host API ===================================== */
 
@@ -80,27 +76,130 @@ static void host_stat_add(const char *plugin, const char *name, double v)
 {
     char full[96];
     snprintf(full, sizeof(full), "sluice_plugin_%s_%s", plugin, name);
-    for (int i = 0; i < nstats; i++)
-        if (strcmp(stats[i].name, full) == 0) {
-            stats[i].value += v;
-            return;
-        }
-    if (nstats < MAX_STATS) {
+    /* The daemon's own family: a plugin "failures" counting "total". */
+    if (strcmp(full, "sluice_plugin_failures_total") == 0)
+        return;
+    pthread_mutex_lock(&stats_lock);
+    int i = 0;
+    while (i < nstats && strcmp(stats[i].name, full) != 0)
+        i++;
+    if (i < nstats) {
+        stats[i].value += v;
+    } else if (nstats < MAX_STATS) {
         sl_copy(stats[nstats].name, sizeof(stats[nstats].name), full);
         stats[nstats++].value = v;
     }
+    pthread_mutex_unlock(&stats_lock);
+}
+
+static int host_item_tag_get(const struct sl_item *item, const char *name, double *confidence)
+{
+    json_t *t = name ? json_object_get(item->tags, name) : NULL;
+    if (!t)
+        return -ENOENT;
+    *confidence = json_number_value(json_object_get(t, "confidence"));
+    return 0;
+}
+
+static const char *host_item_tag_next(const struct sl_item *item, void **cursor,
+                                      double *confidence)
+{
+    void *at = *cursor ? json_object_iter_next(item->tags, *cursor)
+                       : json_object_iter(item->tags);
+    *cursor = at;
+    if (!at)
+        return NULL;
+    *confidence = json_number_value(json_object_get(json_object_iter_value(at), "confidence"));
+    return json_object_iter_key(at);
+}
+
+static int host_item_count(const struct sl_item *item, const char *name, int64_t *out)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } counts[] = {
+        { "creator.followers",  offsetof(struct sl_item, creator_followers) },
+        { "creator.uploads",    offsetof(struct sl_item, creator_uploads) },
+        { "creator.rejections", offsetof(struct sl_item, creator_rejections) },
+        { "platform.users",     offsetof(struct sl_item, platform_users) },
+        { "platform.active",    offsetof(struct sl_item, platform_active) },
+    };
+    for (size_t i = 0; name && i < sizeof(counts) / sizeof(counts[0]); i++)
+        if (strcmp(name, counts[i].name) == 0) {
+            *out = *(const long long *)((const char *)item + counts[i].offset);
+            return 0;
+        }
+    return -ENOENT;
+}
+
+/* The wave a plugin got is the public part of the host's struct. */
+static size_t host_wave_related(const struct sl_wave *wave, const char **out, size_t max)
+{
+    const struct sl_plugin_wave *w = (const struct sl_plugin_wave *)wave;
+    return w && w->related && out && max ? w->related(w->ctx, out, max) : 0;
+}
+
+static int host_sequential(const struct sl_seq_params *sp, uint64_t successes,
+                           uint64_t trials, double baseline, double *lower, double *upper,
+                           double *prob_above)
+{
+    struct sl_seq_params q = SL_SEQ_PARAMS_INIT;
+    struct sl_stats_params p;
+    struct sl_stats_sample sample = { .trials = trials, .successes = successes };
+    struct sl_stats_decision d;
+
+    /* A plugin built against a newer minor may pass a longer struct: the
+     * fields this host knows are at the same places. */
+    if (!sp || sp->struct_size < offsetof(struct sl_seq_params, min_trials))
+        return -EINVAL;
+    memcpy(&q, sp, sp->struct_size < sizeof(q) ? sp->struct_size : sizeof(q));
+    /* The limits of the policies' rates.sequential. */
+    if ((q.method != SL_SEQ_BETA && q.method != SL_SEQ_WILSON) || !(q.z >= 0 && q.z <= 10) ||
+        !(q.continue_above >= 0 && q.continue_above <= 1) ||
+        !(q.stop_below >= 0 && q.stop_below <= 1) ||
+        !(q.prior_strength >= 1e-9 && q.prior_strength <= 1e9))
+        return -EINVAL;
+    sl_stats_params_default(&p);
+    p.method = q.method == SL_SEQ_WILSON ? SL_STATS_WILSON : SL_STATS_BETA;
+    p.min_trials = q.min_trials;
+    p.z = q.z;
+    p.continue_above = q.continue_above;
+    p.stop_below = q.stop_below;
+    p.prior_strength = q.prior_strength;
+    if (sl_stats_decide(&sample, baseline, &p, &d) < 0)
+        return -EINVAL;
+    if (lower)
+        *lower = d.lower;
+    if (upper)
+        *upper = d.upper;
+    if (prob_above)
+        *prob_above = q.method == SL_SEQ_BETA ? d.prob_above : NAN;
+    return d.verdict == SL_STATS_CONTINUE ? SL_SEQ_CONTINUE
+           : d.verdict == SL_STATS_STOP   ? SL_SEQ_STOP
+                                          : SL_SEQ_UNDECIDED;
 }
 
 static const struct sl_host_api host_api = {
-    .struct_size = sizeof(struct sl_host_api),
-    .log         = host_log,
-    .item_field  = host_item_field,
-    .item_signal = host_item_signal,
-    .item_hashes = host_item_hashes,
-    .item_tag    = sl_item_tag,
-    .item_match  = sl_item_match,
-    .stat_add    = host_stat_add,
+    .struct_size   = sizeof(struct sl_host_api),
+    .log           = host_log,
+    .item_field    = host_item_field,
+    .item_signal   = host_item_signal,
+    .item_hashes   = host_item_hashes,
+    .item_tag      = sl_item_tag,
+    .item_match    = sl_item_match,
+    .stat_add      = host_stat_add,
+    .item_tag_get  = host_item_tag_get,
+    .item_tag_next = host_item_tag_next,
+    .item_count    = host_item_count,
+    .wave_related  = host_wave_related,
+    .sequential    = host_sequential,
 };
+
+const struct sl_host_api *sl_plugin_host(void)
+{
+    return &host_api;
+}
 
 /* }===================================================================== */
 
@@ -156,6 +255,7 @@ int sl_plugins_load(const struct sl_config *cfg, struct sl_plugins **out,
         free(ps);
         return -ENOMEM;
     }
+    ps->budget_ms = cfg->plugin_budget_ms;
     for (int i = 0; i < cfg->nplugins; i++) {
         const struct sl_plugin_conf *pc = &cfg->plugins[i];
         struct loaded *l = &ps->v[ps->n];
@@ -257,10 +357,22 @@ int sl_plugins_review(struct sl_plugins *ps, struct sl_item *item, char *err, si
             continue;
         rv.queue[sizeof(rv.queue) - 1] = '\0';
         rv.reason[sizeof(rv.reason) - 1] = '\0';
-        json_array_append_new(item->plugin_verdicts, json_pack("{s:s, s:s, s:s, s:i, s:s}",
-            "plugin", l->p.name, "verdict", verdict_names[rv.verdict],
-            "queue", rv.queue[0] ? rv.queue : "default", "priority", rv.priority,
-            "reason", rv.reason));
+        /* A plugin's bytes need not be UTF-8, and JSON cannot carry them:
+         * repaired (a cut character left out, stray bytes U+FFFD), never
+         * a verdict lost because its reason could not be written. */
+        char *reason = NULL;
+        json_t *pv = NULL;
+        if (sl_utf8_repair(rv.reason, &reason) >= 0)
+            pv = json_pack("{s:s, s:s, s:s, s:i, s:s}", "plugin", l->p.name,
+                           "verdict", verdict_names[rv.verdict],
+                           "queue", rv.queue[0] ? rv.queue : "default",
+                           "priority", rv.priority, "reason", reason ? reason : rv.reason);
+        free(reason);
+        if (!pv || json_array_append_new(item->plugin_verdicts, pv) < 0) {
+            snprintf(err, errlen, "plugin %s: review failed: its verdict could not be kept "
+                     "(out of memory, or a queue name that is not UTF-8)", l->p.name);
+            return -EIO;
+        }
     }
     return 0;
 }
@@ -308,6 +420,12 @@ json_t *sl_plugins_describe(const struct sl_plugins *ps)
             json_array_append_new(hooks, json_string("review"));
         if (p->hashbank)
             json_array_append_new(hooks, json_string("hashbank"));
+        if (p->plan)
+            json_array_append_new(hooks, json_string("plan"));
+        if (p->wave_done)
+            json_array_append_new(hooks, json_string("wave_done"));
+        if (p->traffic)
+            json_array_append_new(hooks, json_string("traffic"));
         json_array_append_new(list, json_pack("{s:s, s:s, s:o}", "name", p->name,
                                               "version", p->version ? p->version : "",
                                               "hooks", hooks));
@@ -317,10 +435,27 @@ json_t *sl_plugins_describe(const struct sl_plugins *ps)
 
 void sl_plugins_metrics(const struct sl_plugins *ps, struct evbuffer *out)
 {
-    (void)ps;
+    sl_metric_header(out, "sluice_plugin_failures_total", "counter",
+                     "Distribution hook calls of a plugin that failed, answered out of range "
+                     "or ran over plugin_budget_ms; their items went to people.");
+    for (int i = 0; ps && i < ps->n; i++) {
+        const struct loaded *l = &ps->v[i];
+        const bool has[PH__COUNT] = {
+            [PH_PLAN] = l->p.plan != NULL,
+            [PH_WAVE_DONE] = l->p.wave_done != NULL,
+            [PH_TRAFFIC] = l->p.traffic != NULL,
+        };
+        for (int h = 0; h < PH__COUNT; h++)
+            if (has[h])
+                evbuffer_add_printf(out, "sluice_plugin_failures_total{plugin=\"%s\",hook=\"%s\"} "
+                                    "%llu\n", l->p.name, sl_plugin_hook_names[h],
+                                    (unsigned long long)l->failures[h]);
+    }
+    pthread_mutex_lock(&stats_lock);
     for (int i = 0; i < nstats; i++)
         evbuffer_add_printf(out, "# TYPE %s counter\n%s %g\n", stats[i].name,
                             stats[i].name, stats[i].value);
+    pthread_mutex_unlock(&stats_lock);
 }
 
 /* }===================================================================== */

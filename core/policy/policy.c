@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The loaded policy set and plugins, the review pipeline, /v1/policies. */
+/* The loaded policy set and plugins, reloads, and the review pipeline. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,18 +10,16 @@
 #include <event2/buffer.h>
 #include <sluice/plugin.h>
 
-#include "api/api.h"
-#include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/item.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/prom.h"
+#include "lib/text.h"
+#include "lua/sandbox.h"
 #include "policy/plugin.h"
 #include "policy/policy.h"
-#include "lua/sandbox.h"
 #include "server.h"
-#include "lib/text.h"
 
 struct sl_policy {
     struct sl_lua *lua;         /* the loaded set; swapped whole on reload */
@@ -53,7 +51,8 @@ static void lua_print(void *ud, const char *line)
 
 static struct sl_lua *build(const struct sl_config *cfg, char *err, size_t errlen)
 {
-    struct sl_lua_limits lim = { cfg->lua_memory_limit, cfg->lua_instruction_limit };
+    struct sl_lua_limits lim = { cfg->lua_memory_limit, cfg->lua_instruction_limit,
+                                 (unsigned)cfg->lua_time_limit_ms };
     struct sl_lua *lua = sl_lua_new(&lim);
     if (!lua) {
         snprintf(err, errlen, "cannot create the policy sandbox: %s", strerror(errno));
@@ -86,7 +85,9 @@ int sl_policy_start(struct sl_server *srv, char *err, size_t errlen)
     p->loaded_ms = sl_now_ms();
     srv->policy = p;
     sl_info("policies %s loaded from %s", sl_lua_version(p->lua), srv->cfg.policies_dir);
-    return 0;
+    if ((rc = sl_policy_hashbanks_load(srv)) < 0)
+        snprintf(err, errlen, "cannot read the stored hash banks: %s", strerror(-rc));
+    return rc;
 }
 
 void sl_policy_stop(struct sl_server *srv)
@@ -168,7 +169,9 @@ static void consider(struct sl_outcome *v, int *held, int verdict, const char *q
 static void fail_to_people(struct sl_outcome *v, int *held, const char *hook,
                            const char *why, const char *actor, bool live)
 {
-    char reason[512];
+    /* Room for all of why (at most an err buffer): consider() then cuts
+     * the whole to the verdict's reason on a character boundary. */
+    char reason[SL_LUA_ERR_MAX + 64];
     snprintf(reason, sizeof(reason), "policy_error: %s: %s", hook, why);
     if (live)
         sl_policy_failed(hook, why);
@@ -227,70 +230,22 @@ void sl_policy_review(struct sl_server *srv, struct sl_item *item, struct sl_out
 
 /* }===================================================================== */
 
-/* {====================== Routes ======================================= */
-
-void sl_api_policies(struct sl_request *r)
+json_t *sl_policy_describe(const struct sl_server *srv)
 {
-    struct sl_policy *p = r->srv->policy;
+    struct sl_policy *p = srv->policy;
     json_t *hooks = json_array();
 
     for (int i = 0; i < NHOOKS; i++)
         if (sl_lua_has_hook(p->lua, hook_names[i]))
             json_array_append_new(hooks, json_string(hook_names[i]));
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:O, s:o, s:o, s:I}",
-        "version", sl_lua_version(p->lua),
-        "directory", r->srv->cfg.policies_dir,
-        "files", sl_lua_files(p->lua),
-        "hooks", hooks,
-        "plugins", sl_plugins_describe(p->plugins),
-        "loaded_ms", (json_int_t)p->loaded_ms));
+    return json_pack("{s:s, s:s, s:O, s:o, s:o, s:I}",
+                     "version", sl_lua_version(p->lua),
+                     "directory", srv->cfg.policies_dir,
+                     "files", sl_lua_files(p->lua),
+                     "hooks", hooks,
+                     "plugins", sl_plugins_describe(p->plugins),
+                     "loaded_ms", (json_int_t)p->loaded_ms);
 }
-
-void sl_api_policies_reload(struct sl_request *r)
-{
-    char err[SL_LUA_ERR_MAX];
-    const char *before = sl_policy_version(r->srv);
-    char previous[32];
-
-    sl_copy(previous, sizeof(previous), before);
-    if (sl_policy_reload(r->srv, err, sizeof(err)) < 0) {
-        sl_http_reply_errorf(r, 422, "policy_error", NULL,
-                             "Reload refused, still running %s: %s", previous, err);
-        return;
-    }
-    sl_dist_policy_changed(r->srv);
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:O}", "version",
-                                         sl_policy_version(r->srv), "previous", previous,
-                                         "files", sl_lua_files(r->srv->policy->lua)));
-}
-
-void sl_api_policies_check(struct sl_request *r)
-{
-    static const char *const keys[] = { "name", "source", NULL };
-    struct sl_error e = { 0 };
-    const char *name = "policy.lua", *source;
-    char err[SL_LUA_ERR_MAX];
-    json_t *body = sl_http_json_body(r, &e);
-
-    if (!body || sl_json_only_keys(body, keys, &e) < 0 ||
-        sl_json_get_string(body, "name", false, 128, &name, &e) < 0 ||
-        sl_json_get_string(body, "source", true, 4 << 20, &source, &e) < 0) {
-        json_decref(body);
-        sl_http_reply_error(r, &e);
-        return;
-    }
-    struct sl_lua_limits lim = { r->srv->cfg.lua_memory_limit,
-                                 r->srv->cfg.lua_instruction_limit };
-    size_t len = json_string_length(json_object_get(body, "source"));
-    if (sl_lua_check(name, source, len, r->srv->cfg.policies_dir, &lim, err,
-                     sizeof(err)) < 0)
-        sl_http_reply_errorf(r, 422, "policy_error", "source", "%s", err);
-    else
-        sl_http_reply_json(r, 200, json_pack("{s:b, s:s}", "ok", 1, "name", name));
-    json_decref(body);
-}
-
-/* }===================================================================== */
 
 void sl_policy_metrics(const struct sl_server *srv, struct evbuffer *out)
 {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The loaded policy set and plugins, the review pipeline, /v1/policies. */
+/* The loaded policy set and plugins, reloads, and the review pipeline. */
 #ifndef SL_POLICY_H
 #define SL_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 struct sl_server;
 struct sl_item;
@@ -23,9 +24,13 @@ struct sl_outcome {
     bool failed;                /* a hook failed: the item went to people */
 };
 
-/* Load plugins and policies at start; a failure is fatal (err says why). */
+/* Load plugins and policies at start, and hand the plugins the stored hash
+ * banks; a failure is fatal (err says why). */
 int sl_policy_start(struct sl_server *srv, char *err, size_t errlen);
 void sl_policy_stop(struct sl_server *srv);
+
+/* hashbanks_load.c: hand every stored bank to the plugins (from start). */
+int sl_policy_hashbanks_load(struct sl_server *srv);
 
 /* Build a new policy set from the policies directory and swap it in, and
  * reload the plugins' files; on failure keep the old set, err "file:line: ...". */
@@ -49,6 +54,10 @@ struct sl_plugins *sl_policy_plugins(const struct sl_server *srv);
 
 /* Count a failed hook call (for /metrics) and log it once. */
 void sl_policy_failed(const char *hook, const char *why);
+
+/* {version, directory, files, hooks, plugins, loaded_ms}: what is loaded
+ * (GET /v1/policies); a new reference. */
+json_t *sl_policy_describe(const struct sl_server *srv);
 
 void sl_policy_metrics(const struct sl_server *srv, struct evbuffer *out);
 

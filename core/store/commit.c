@@ -13,8 +13,8 @@
 #include <event2/thread.h>
 
 #include "lib/clock.h"
-#include "store/commit.h"
 #include "lib/log.h"
+#include "store/commit.h"
 #include "store/store.h"
 
 /*

@@ -4,7 +4,7 @@
 #define SL_STORE_H
 
 /*
- * All SQL lives behind this header (store_sqlite.c is the embedded backend);
+ * All SQL lives behind this header (sqlite*.c are the embedded backend);
  * a PostgreSQL backend implements the same functions. A struct sl_store is
  * one connection and is used by one thread at a time: the commit thread owns
  * the writer, the event loop owns a reader.
@@ -16,6 +16,12 @@
  *
  * Errors: 0 or a negative errno; -ENOENT for a missing row, -EEXIST for a
  * conflicting one, -EIO for a failure of the database itself (logged here).
+ * A listing that meets a row it cannot show (text that is not UTF-8, a JSON
+ * column that does not parse: written by an older sluiced, or edited by
+ * hand) fails with -EILSEQ and logs which row; it never leaves the row out.
+ * Free text that is not UTF-8 (a caller's bug) is stored repaired
+ * (sl_utf8_repair: a character cut at the end left out, other bad bytes
+ * U+FFFD) and the repair is logged, so that every stored row can be listed.
  */
 
 #include <stdbool.h>
@@ -64,7 +70,8 @@ int sl_store_item_insert(struct sl_store *s, const struct sl_item_row *row);
  * hash gets 65 bytes, state 32. */
 int sl_store_item_peek(struct sl_store *s, const char *id, char *hash, char *state);
 
-/* The item as GET /v1/items/{id} shows it (without the audit trail). */
+/* The item as GET /v1/items/{id} shows it (without the audit trail), with
+ * its distribution plan ({"waves", "next", "reviewed"}, or null). */
 int sl_store_item_get(struct sl_store *s, const char *id, json_t **out);
 
 /* Items per state: {"pending": n, ...}. */
@@ -99,7 +106,19 @@ struct sl_audit_rec {
     int64_t ts_ms;
 };
 
-/* Append one record, chained to the previous one by SHA-256. */
+/*
+ * Each record's hash covers the one before it. Format 1 is SHA-256 (what
+ * older versions wrote); format 2, HMAC-SHA-256 under the audit key, which
+ * is kept outside the database with the first record it keys (keyed_from).
+ * sl_store_audit_key() gives a connection both (len >= 16 bytes, copied):
+ * the writer's records are keyed from then on; verify checks keyed records
+ * with the key and takes a plain record from keyed_from on for a chain
+ * rewritten without it.
+ */
+int sl_store_audit_key(struct sl_store *s, const uint8_t *key, size_t len,
+                       int64_t keyed_from);
+
+/* Append one record, chained to the previous one. */
 int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *rec);
 
 /* Records of one item (or all, when item is NULL) after seq `after`, at
@@ -107,9 +126,34 @@ int sl_store_audit_append(struct sl_store *s, const struct sl_audit_rec *rec);
 int sl_store_audit_list(struct sl_store *s, const char *item, int64_t after,
                         int limit, json_t **out);
 
-/* Walk the whole chain; 0 when intact, -EBADMSG with *bad_seq set at the
- * first record whose hash does not match. */
-int sl_store_audit_verify(struct sl_store *s, int64_t *checked, int64_t *bad_seq);
+/* The newest record: what an operator anchors elsewhere. */
+struct sl_audit_head {
+    int64_t seq;                /* 0 when the trail is empty */
+    int64_t ts_ms;
+    int format;                 /* 1 SHA-256, 2 HMAC-SHA-256; 0 when empty */
+    char hash[65];              /* hex; 64 zeros when empty */
+};
+int sl_store_audit_head(struct sl_store *s, struct sl_audit_head *out);
+
+/* The stored hash of record seq (hash gets 65 bytes); -ENOENT when none. */
+int sl_store_audit_hash(struct sl_store *s, int64_t seq, char *hash);
+
+/* One page of verification: records after `after`, at most limit. */
+struct sl_audit_check {
+    int64_t after;              /* in: 0 from the start, or the last record checked */
+    int64_t limit;              /* in: at most this many records */
+    int64_t checked;            /* out: records found right */
+    int64_t last_seq;           /* out: the last of them (after, when none) */
+    bool more;                  /* out: records follow last_seq */
+    int64_t bad_seq;            /* out, on -EBADMSG: the first record found wrong */
+    const char *problem;        /* out, on -EBADMSG: why (a static sentence) */
+};
+/* Check each record's link to the one before (record `after` as stored)
+ * and its hash: 0 when the page is intact, -EBADMSG at the first record
+ * that is not (also: a plain record from keyed_from on, or a keyed record
+ * on a connection without the key), -ERANGE when `after` is past the
+ * newest record. */
+int sl_store_audit_verify(struct sl_store *s, struct sl_audit_check *c);
 /* }===================================================================== */
 
 /* {====================== Users and follows ============================ */
@@ -119,6 +163,9 @@ int sl_store_user_upsert(struct sl_store *s, const char *id, const char *city,
 int sl_store_user_get(struct sl_store *s, const char *id, json_t **out);
 int sl_store_follow_set(struct sl_store *s, const char *follower,
                         const char *creator, bool on, int64_t now_ms);
+/* When the user was last seen (seconds since the epoch); an earlier time
+ * than the stored one changes nothing, an unknown user neither. */
+int sl_store_user_seen(struct sl_store *s, const char *id, int64_t seen_s);
 /* }===================================================================== */
 
 /* {====================== Events ======================================= */
@@ -169,17 +216,25 @@ int sl_store_queue_put(struct sl_store *s, const char *item, const char *queue,
                        int64_t now_ms);
 int sl_store_queue_remove(struct sl_store *s, const char *item);
 int sl_store_queue_get(struct sl_store *s, const char *item, struct sl_queue_entry *e);
-/* Claim up to limit waiting items of queue (NULL: any) for who, most urgent
- * and oldest first, each with a new fence; *out is [{id, fence, lease_until_ms}].
- * Items who escalated are not offered to who. */
+/*
+ * Times to decision: sla is a JSON object of queue name -> milliseconds,
+ * "*" for the queues it does not name (NULL: none). An item whose wait
+ * passed its queue's is overdue; claims and listings put those first.
+ */
+
+/* Claim up to limit waiting items of queue (NULL: any) for who: overdue,
+ * then most urgent and oldest first, each with a new fence; *out is [{id,
+ * fence, lease_until_ms}]. Items who escalated are not offered to who. */
 int sl_store_queue_claim(struct sl_store *s, const char *queue, const char *who,
-                         int limit, int64_t now_ms, int64_t lease_ms, json_t **out);
+                         int limit, int64_t now_ms, int64_t lease_ms, const char *sla,
+                         json_t **out);
 int sl_store_queue_renew(struct sl_store *s, const char *item, int64_t lease_until_ms);
-/* Items in queue (NULL: all), most urgent and oldest first. */
+/* Items in queue (NULL: all) in the claims' order, each with due_ms (null
+ * without a time to decision) and overdue. */
 int sl_store_queue_list(struct sl_store *s, const char *queue, int limit, int64_t now_ms,
-                        json_t **out);
-/* [{name, depth, oldest_ms, claimed}] per queue. */
-int sl_store_queue_depths(struct sl_store *s, int64_t now_ms, json_t **out);
+                        const char *sla, json_t **out);
+/* [{name, depth, oldest_ms, claimed, sla_ms (or null), overdue}] per queue. */
+int sl_store_queue_depths(struct sl_store *s, int64_t now_ms, const char *sla, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Hash banks =================================== */
@@ -206,7 +261,7 @@ int sl_store_offer_served(struct sl_store *s, const char *item, const char *user
 /* Loading the audience at start. */
 int sl_store_users_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *id, const char *city,
-                                  const char *interests),
+                                  const char *interests, int64_t seen_s),
                         void *arg);
 int sl_store_follows_each(struct sl_store *s,
                           int (*fn)(void *arg, const char *follower, const char *creator),
@@ -216,6 +271,29 @@ int sl_store_items_in_state(struct sl_store *s, const char *state,
                                       const char *upload, const char *tags,
                                       const char *plan),
                             void *arg);
+/* }===================================================================== */
+
+/* {====================== Reports ====================================== */
+/* What the store knows when a report comes, before it is weighed. */
+struct sl_report_facts {
+    bool already;               /* this user reported this item before */
+    bool served;                /* a feed served the item to the user */
+    int64_t reports, upheld, dismissed;     /* the reporter's standing so far */
+};
+int sl_store_report_facts(struct sl_store *s, const char *item, const char *user,
+                          struct sl_report_facts *out);
+/* One report per user and item: -EEXIST for a second one. */
+int sl_store_report_add(struct sl_store *s, const char *item, const char *user, bool served,
+                        double weight, int64_t now_ms);
+/* The item's reports people have not judged yet: how many, and their weight. */
+int sl_store_report_sum(struct sl_store *s, const char *item, int64_t *n, double *weight);
+/* People decided the item: its unjudged reports were upheld (rejected, taken
+ * down) or dismissed (approved), and so were their served reporters. */
+int sl_store_reports_judge(struct sl_store *s, const char *item, bool upheld);
+/* The item's reports, oldest first (at most 200): [{user, ts_ms, served,
+ * weight, judged: pending|dismissed|upheld, reporter: {reports, upheld,
+ * dismissed}}]. */
+int sl_store_reports_get(struct sl_store *s, const char *item, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Statistics =================================== */
@@ -232,14 +310,198 @@ int sl_store_decision_stats(struct sl_store *s, int64_t since_ms, json_t **out);
 /* }===================================================================== */
 
 /* {====================== Tokens ======================================= */
+/* expires_ms: when the token stops working (daemon time); 0 never. */
 int sl_store_token_insert(struct sl_store *s, const char *name, const char *role,
-                          const char *hash_hex, int64_t now_ms);
+                          const char *hash_hex, int64_t now_ms, int64_t expires_ms);
 int sl_store_token_delete(struct sl_store *s, const char *name);
-/* Call fn for every token; stops early when fn returns nonzero. */
+/* Call fn for every token, in name order; stops early when fn returns
+ * nonzero. expires_ms 0: never. */
 int sl_store_token_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *name, const char *role,
-                                  const char *hash_hex),
+                                  const char *hash_hex, int64_t created_ms,
+                                  int64_t expires_ms),
                         void *arg);
+/* }===================================================================== */
+
+/* {====================== Search ======================================= */
+/*
+ * Items newest first, filtered. Every item has a seq, its number in the
+ * order items were stored; newest first is seq descending, and created_ms
+ * never decreases in that order (an item stored while the clock stepped
+ * back takes the time of the one before), so a time range is a range of
+ * seq. Each filter has an index ending in seq; the one expected to yield
+ * the fewest items drives the scan and the others are checked on each item
+ * it yields, so a page costs the items scanned, not the items stored.
+ *
+ * A scan ends when limit items were found, at the end of the items, or at
+ * deadline: then the page is partial and `next` says where a next page
+ * goes on from (it scanned up to there). Searches run on a connection of
+ * their own (store/readers.h), never on the loop's.
+ */
+#define SL_SEARCH_STATES 8
+#define SL_SEARCH_TERMS 8
+struct sl_search {
+    const char *creator;                /* NULL: any (likewise below) */
+    const char *states[SL_SEARCH_STATES];
+    int nstates;                        /* 0: any state */
+    const char *tag;
+    double tag_min;                     /* the tag's confidence, at least */
+    const char *queue;                  /* waiting in this review queue */
+    const char *matched;                /* a plugin match of this name (keyword list, hash bank) */
+    const char *match_kind;             /* ... of this kind ("keyword", "hash") */
+    const char *decided_by;             /* an actor of a deciding audit record */
+    int64_t since_ms, until_ms;         /* since_ms <= created_ms < until_ms; 0: open */
+    /* Text: each term a substring of the title, description or transcript,
+     * ignoring case. Terms of 3+ characters are answered by the text index;
+     * shorter ones are checked on the items another filter yields (ASCII
+     * letters ignoring case only). */
+    const char *terms[SL_SEARCH_TERMS];
+    int nterms;
+    int64_t before;                     /* only items with seq < before; 0: from the newest */
+    int64_t seq_max;                    /* only items with seq <= seq_max; 0: any */
+    int64_t limit;                      /* found items to stop at (> 0) */
+    double deadline;                    /* sl_mono() seconds to stop at; 0: none */
+};
+
+struct sl_search_end {
+    int64_t found;                      /* items fn was called for */
+    int64_t scanned;                    /* items looked at */
+    int64_t next;                       /* the next page's before; 0: nothing is left */
+    bool partial;                       /* the deadline ended the scan */
+};
+
+/* Call fn for each item found, newest first; fn returning nonzero stops
+ * the scan (next is then that item's seq). 0 (also for a partial page),
+ * -ETIMEDOUT when the deadline came before any item was looked at,
+ * -EINVAL for a search it cannot run (a term of no character). */
+int sl_store_search(struct sl_store *s, const struct sl_search *q,
+                    int (*fn)(void *arg, int64_t seq, const char *id), void *arg,
+                    struct sl_search_end *end);
+
+/* An item as a search lists it: {id, creator, state, title, created_ms,
+ * updated_ms, tags, matches: [{kind, name}] (each once), queue (or null),
+ * decided: {actor, action, ts_ms, reason} (its last deciding record, or
+ * null)}; -ENOENT when there is none. */
+int sl_store_search_row(struct sl_store *s, const char *id, json_t **out);
+
+/* The newest item's seq; 0 when there is none. */
+int sl_store_seq_max(struct sl_store *s, int64_t *seq);
+
+/* Bound every statement of this connection in time: past deadline
+ * (sl_mono() seconds; 0 lifts the bound) a statement stops, and the search
+ * functions end as their comments say (others fail with -EIO). */
+void sl_store_deadline(struct sl_store *s, double deadline);
+/* Stop the statement the connection runs now; any thread may call it. */
+void sl_store_interrupt(struct sl_store *s);
+/* }===================================================================== */
+
+/* {====================== Creators ===================================== */
+/*
+ * What is known of a creator: {creator, standing: {uploads, rejections},
+ * states: {state: n}, suspension: {mode, reason, by, since_ms} or null,
+ * reports: {items, reports, pending, upheld, dismissed, recent: [{item,
+ * user, ts_ms, served, weight, judged}] (the 20 newest against their
+ * items)}, reporter: {reports, upheld, dismissed} (their own reports) or
+ * null}; -ENOENT when nothing is (no upload, report or suspension).
+ */
+int sl_store_creator_get(struct sl_store *s, const char *creator, json_t **out);
+
+/* A suspension: new uploads are held for review ("review") or refused
+ * ("refuse"). */
+struct sl_suspension {
+    char mode[16];
+    char reason[2048];
+    char by[160];
+    int64_t since_ms;
+};
+/* The creator's suspension; -ENOENT when there is none. */
+int sl_store_suspension_get(struct sl_store *s, const char *creator, struct sl_suspension *out);
+/* Suspend (or change the suspension); lift it: -ENOENT when there was none. */
+int sl_store_suspension_set(struct sl_store *s, const char *creator,
+                            const struct sl_suspension *sus);
+int sl_store_suspension_lift(struct sl_store *s, const char *creator);
+/* }===================================================================== */
+
+/* {====================== Matches found later ========================== */
+/*
+ * Hash banks grow after items are stored: their new hashes are matched
+ * against the items that carry perceptual hashes (the upload's "hashes",
+ * kept apart for this when the item is stored).
+ */
+
+/* Items with hashes, newest first: seq < before and seq <= seq_max,
+ * created at since_ms or later; fn(arg, id, hashes: the upload's JSON array
+ * of hex, as text) for each, until limit items or deadline (sl_mono()
+ * seconds; 0: none). *next: the next call's before (0: no item is left);
+ * *examined: the items given to fn. 0, or -ETIMEDOUT when the deadline came
+ * before any item. */
+int sl_store_item_hashes(struct sl_store *s, int64_t before, int64_t seq_max,
+                         int64_t since_ms, int limit, double deadline,
+                         int (*fn)(void *arg, const char *id, const char *hashes), void *arg,
+                         int64_t *next, int64_t *examined);
+
+/* Add match (a JSON object: {source, kind, name, detail, score, ...}) to
+ * the item's matches, unless one of the same kind, name and detail is
+ * there already: 0 added (the matched filter of searches finds it from
+ * then on), SL_STORE_KEPT when it was there, -ENOENT. */
+#define SL_STORE_KEPT 1
+int sl_store_item_add_match(struct sl_store *s, const char *item, const char *match,
+                            int64_t now_ms);
+/* }===================================================================== */
+
+/* {====================== Jobs ========================================= */
+/*
+ * Work on many items done in slices (bulk actions, retroactive hash
+ * matching): a job is a row, and each slice's transaction moves it on with
+ * the items it changed, so the progress stored is the work done and a
+ * restart goes on from the cursor. The next slice looks at items with
+ * seq < cursor; items stored after the job began (seq > seq_max) are not
+ * the job's. States: awaiting_confirmation, running, done, cancelled,
+ * failed.
+ */
+struct sl_job_row {
+    const char *id;
+    const char *kind;           /* "bulk", "retro" */
+    const char *action;         /* what it does to the items it finds */
+    const char *spec;           /* JSON object: what the kind needs */
+    const char *state;          /* "awaiting_confirmation" or "running" */
+    const char *created_by;     /* "token:NAME" */
+    int64_t seq_max;            /* 0: the newest item's now */
+    int64_t total;              /* items expected */
+    bool total_exact;           /* ... counted, or at least that many */
+    int64_t now_ms;
+};
+/* -EEXIST for a taken id. */
+int sl_store_job_insert(struct sl_store *s, const struct sl_job_row *row);
+
+/* {id, kind, action, spec, state, created_by, confirmed_by, created_ms,
+ * updated_ms, finished_ms, seq_max, cursor, total, total_exact, examined,
+ * matched, acted, skipped, error}; -ENOENT. */
+int sl_store_job_get(struct sl_store *s, const char *id, json_t **out);
+/* The job's state (32 bytes); -ENOENT. */
+int sl_store_job_peek(struct sl_store *s, const char *id, char *state);
+/* The newest jobs first (without their spec), at most limit; kind NULL: any. */
+int sl_store_jobs_list(struct sl_store *s, const char *kind, int limit, json_t **out);
+/* fn(arg, job as sl_store_job_get gives it, borrowed) for every job in state. */
+int sl_store_jobs_each(struct sl_store *s, const char *state,
+                       int (*fn)(void *arg, json_t *job), void *arg);
+
+/* Move a job from state `from` (NULL: any but done, cancelled and failed)
+ * to `to`, noting who confirmed it (by, when to is "running") or why it
+ * failed (error); finished_ms is set for done, cancelled and failed.
+ * -ENOENT for no such job, -ESTALE when it is not in `from`. */
+int sl_store_job_state(struct sl_store *s, const char *id, const char *from, const char *to,
+                       const char *by, const char *error, int64_t now_ms);
+
+/* A slice of a running job written: the cursor, and counts to add; done
+ * when finished. -ESTALE when the job is no longer running. */
+struct sl_job_slice {
+    int64_t cursor;
+    int64_t examined, matched, acted, skipped;
+    bool finished;
+};
+int sl_store_job_progress(struct sl_store *s, const char *id, const struct sl_job_slice *p,
+                          int64_t now_ms);
 /* }===================================================================== */
 
 #endif

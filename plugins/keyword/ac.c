@@ -46,7 +46,7 @@ struct ac {
     int compiled;
 };
 
-/* {====== UTF-8 and folding ====== */
+/* {====================== UTF-8 and folding ============================ */
 
 static int cont(unsigned char c)
 {
@@ -194,9 +194,9 @@ uint32_t ac_fold(uint32_t c)
     return c;
 }
 
-/* }====== */
+/* }===================================================================== */
 
-/* {====== Building ====== */
+/* {====================== Building ===================================== */
 
 struct ac *ac_new(void)
 {
@@ -406,7 +406,7 @@ int ac_compile(struct ac *ac)
     return 0;
 }
 
-/* }====== */
+/* }===================================================================== */
 
 int ac_scan(const struct ac *ac, const char *text, size_t len,
             ac_hit_fn fn, void *ud)

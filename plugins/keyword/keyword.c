@@ -36,7 +36,7 @@ struct state {
     struct kw_set *set;
 };
 
-/* {====== Options ====== */
+/* {====================== Options ====================================== */
 
 static int parse_fields(const char *v, unsigned *out)
 {
@@ -125,7 +125,7 @@ static int parse_opts(struct state *st, const struct sl_plugin_option *opts)
     return 0;
 }
 
-/* }====== */
+/* }===================================================================== */
 
 static int load(struct state *st, struct kw_set **out)
 {
@@ -196,7 +196,7 @@ static int reload(void *state)
     return 0;
 }
 
-/* {====== Tag hook ====== */
+/* {====================== Tag hook ===================================== */
 
 struct tag_ctx {
     struct state *st;
@@ -274,9 +274,9 @@ out:
     return lists ? 0 : SL_DECLINED;
 }
 
-/* }====== */
+/* }===================================================================== */
 
-/* {====== Review hook ====== */
+/* {====================== Review hook ================================== */
 
 struct review_ctx {
     const struct kw_set *set;
@@ -351,7 +351,7 @@ static int review(void *state, struct sl_item *item, struct sl_review *out)
     return c.best_list >= 0 ? 0 : SL_DECLINED;
 }
 
-/* }====== */
+/* }===================================================================== */
 
 SL_PLUGIN_EXPORT const struct sl_plugin sluice_plugin = {
     SL_PLUGIN_INIT,

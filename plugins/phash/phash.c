@@ -182,7 +182,7 @@ out:
     return rc;
 }
 
-/* {====== Tag hook ====== */
+/* {====================== Tag hook ===================================== */
 
 struct hit {
     uint64_t hash;
@@ -290,7 +290,7 @@ static int tag(void *state, struct sl_item *item)
     return c.found ? 0 : SL_DECLINED;
 }
 
-/* }====== */
+/* }===================================================================== */
 
 SL_PLUGIN_EXPORT const struct sl_plugin sluice_plugin = {
     SL_PLUGIN_INIT,

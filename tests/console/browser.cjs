@@ -213,6 +213,13 @@ async function newPage(ctx, daemon) {
     if (m.type() === 'error' && /Content Security Policy|Uncaught/.test(m.text()))
       page.errors.push('console: ' + m.text());
   });
+  // A thumbnail host the configuration does not allow: the console must
+  // never fetch from it (the CSP would block it too, as a page error).
+  page.trackerHits = 0;
+  await page.route('https://tracker.example.org/**', (route) => {
+    page.trackerHits++;
+    route.fulfill({ status: 200, contentType: 'image/svg+xml', body: thumbnailSvg(0, 'tracked') });
+  });
   // Thumbnails come from a made-up CDN host, answered here: no network.
   await page.route('https://thumbs.example.test/**', (route) => {
     const name = path.basename(new URL(route.request().url()).pathname, '.svg');
@@ -267,8 +274,13 @@ scenario('the console is served at /console and /console/', async () => {
     const r = await fetch(d.base + p);
     assert(r.status === 200, p + ' answers 200 (got ' + r.status + ')');
   }
-  const html = await (await fetch(d.base + '/console')).text();
+  const res = await fetch(d.base + '/console');
+  const html = await res.text();
   assert(html.includes('/console/app.js'), 'index.html loads /console/app.js by absolute path');
+  const csp = res.headers.get('content-security-policy') || '';
+  assert(/frame-ancestors 'none'/.test(csp), 'the CSP header forbids framing: ' + csp);
+  assert(/img-src 'self' data: https:\/\/thumbs\.example\.test;/.test(csp),
+    'the CSP lets images come from the allowed thumbnail host only: ' + csp);
 });
 
 scenario('sign in: unknown and wrong-role tokens are refused in words, a moderator token works', async () => {
@@ -349,6 +361,10 @@ scenario('r rejects with a reason from the picker', async () => {
   const page = W.page;
   await page.keyboard.press('c');
   await until(async () => (await cardId(page)) === 'm2', 'm2 to be claimed');
+  await until(async () => /tracker\.example\.org is not an allowed thumbnail host/
+    .test(await page.textContent('.thumb')), 'the card to name the thumbnail host it does not load');
+  assert(!(await page.$('.thumb img')), 'no image element for a thumbnail from a host not allowed');
+  assert(page.trackerHits === 0, 'nothing was fetched from the host not allowed');
   await page.keyboard.press('r');
   await page.waitForSelector('#picker:not([hidden])');
   await page.keyboard.press('2');
@@ -419,7 +435,7 @@ scenario('e escalates with a reason; the item moves to the escalated queue', asy
   await until(async () => await page.$('#queues li[data-queue="escalated"]'), 'the escalated queue to show');
 });
 
-scenario('a reported item shows its waves and reports; a approves it back', async () => {
+scenario('a reported item shows its waves and report card; a approves it back', async () => {
   const page = W.page;
   for (let i = 0; i < 8 && !(await page.$('#queues li.selected[data-queue="reports"]')); i++)
     await page.keyboard.press('j');
@@ -432,6 +448,13 @@ scenario('a reported item shows its waves and reports; a approves it back', asyn
   assert(await page.$('#card .sec-waves tr.w-reported'), 'the wave with reports is marked');
   const why = await page.textContent('#card .sec-why');
   assert(/3 reports/.test(why) && /reports, priority/.test(why), 'the reason names the reports and the queue: ' + why);
+  // The report card: three reporters a feed served it to, weighing 1 each.
+  const card = await page.textContent('#card .sec-reports h3');
+  const rows = await page.$$eval('#card .sec-reports tbody tr',
+    (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent, tr.cells[2].textContent]));
+  assert(/3 pending, weighing 3/.test(card) && JSON.stringify(rows) ===
+    JSON.stringify([['u1', 'yes', '1'], ['u2', 'yes', '1'], ['u3', 'yes', '1']]),
+    'the report card lists the three served reporters and their weight: ' + card + ' ' + JSON.stringify(rows));
   await shot(page, 'card-reported');
   await page.keyboard.press('a');
   await page.waitForSelector('#done[data-item="p1"]');
@@ -592,7 +615,7 @@ async function seed() {
     tags: { vacation: 0.7 }, signals: { 'face.age': 8, 'face.confidence': 0.93, 'emotion.joy': 0.82,
       'emotion.surprise': 0.74, 'scene.beach': 0.91, 'music.bpm': 118 } });
   await d.upload({ id: 'm2', creator: 'c-unknown', title: 'playground day', signals: { 'face.age': 6 },
-    thumbnail: 'https://thumbs.example.test/m2.svg' });
+    thumbnail: 'https://tracker.example.org/m2.svg?who=moderator' });
   await d.upload({ id: 's1', creator: 'c-hustle', title: 'Get free money with this one trick',
     description: 'Work from home and earn 500 a day. Free money is real: click the link in my bio. <img src=x onerror=alert(1)>',
     transcript: 'Hey guys, today I show you how to get free money every day. It is not a scam, ' +
@@ -612,8 +635,10 @@ async function seed() {
     const w = (await d.ok(d.admin, 'GET', '/v1/items/p1')).waves;
     return Array.isArray(w) && w.length && w[0].placed >= 4;
   }, 'p1\'s first wave to reach the followers');
-  // Three of the four saw it and reported it while the wave still runs.
+  // Three of the four read it in their feeds (only reports from users it
+  // was served to count) and reported it while the wave still runs.
   for (const u of ['u1', 'u2', 'u3']) {
+    await d.ok(d.admin, 'GET', '/v1/feed/' + u + '?tab=follow&limit=100');
     await d.ok(d.admin, 'POST', '/v1/events', { item: 'p1', user: u, type: 'impression' });
     await d.ok(d.admin, 'POST', '/v1/events', { item: 'p1', user: u, type: 'report' });
   }
@@ -636,8 +661,9 @@ async function main() {
     if (/\.(png|log)$/.test(f))
       fs.rmSync(path.join(OUT, f));
 
-  W.main = await Daemon.launch('main', '');
-  W.short = await Daemon.launch('short', 'claim_lease_seconds = 5\n');
+  const thumbs = 'thumbnail_hosts = { "thumbs.example.test" }\n';
+  W.main = await Daemon.launch('main', thumbs);
+  W.short = await Daemon.launch('short', thumbs + 'claim_lease_seconds = 5\n');
   log('sluiced at ' + W.main.base + ' and ' + W.short.base + ' (5 s lease)' + (W.main.plugin ? ', keyword plugin loaded' : ''));
   await seed();
 

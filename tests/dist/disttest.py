@@ -18,6 +18,26 @@ def shipped_policies():
     return sorted(glob.glob(os.path.join(st.srcdir(), "policies", "*.lua")))
 
 
+def shipped(d, extra=""):
+    """Set up a daemon (not started) as shipped: dist/sluice.conf, the
+    shipped policies with their keyword lists, the built keyword and phash
+    plugins in a plugins folder of its own, and extra lines of config."""
+    with open(os.path.join(st.srcdir(), "dist", "sluice.conf")) as f:
+        conf = f.read()
+    plugins = os.path.join(d.dir, "plugins")
+    os.makedirs(plugins, exist_ok=True)
+    for name in ("keyword", "phash"):
+        so = plugin(name)
+        if not so:
+            raise st.Failed("plugins/%s is not built" % name)
+        shutil.copy(so, os.path.join(plugins, name + ".so"))
+    with open(d.conf, "w") as f:
+        f.write(conf + "\nplugins_dir = %s\n%s" % (lua_str(plugins), extra))
+    install(d, shipped_policies(), clear=True)
+    shutil.copytree(os.path.join(st.srcdir(), "policies", "keywords"),
+                    os.path.join(d.policies, "keywords"))
+
+
 def fixture(name):
     """A fixture folder under tests/dist/ in the source tree."""
     return os.path.join(st.srcdir(), "tests", "dist", name)

@@ -213,10 +213,16 @@ def body(t):
 
 
 def report_and_takedown(t, d, w, mod):
-    # A fresh item of a mid creator: in its followers' inboxes, unread.
+    # A fresh item of a mid creator: in its followers' inboxes; three of
+    # them read it (only reports from users it was served to count), then
+    # report it.
     r = w.upload("reported", "mid1", True)
     t.require(r.json.get("state") == "approved", "upload of the item to report", r)
     fans = sorted(w.followers["mid1"])[:3]
+    served = [u for u in fans
+              if "reported" in [e["id"] for e in (d.get("/v1/feed/%s?tab=follow&limit=100" % u)
+                                                  .json or {}).get("items", [])]]
+    t.check(served == fans, "the 3 fans' follow feeds serve the item to report", served)
     events = [{"item": "reported", "user": u, "type": "report"} for u in fans]
     r = d.post("/v1/events", "\n".join(json.dumps(e) for e in events) + "\n",
                ctype="application/x-ndjson")

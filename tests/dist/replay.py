@@ -30,7 +30,7 @@ def body(t):
     candidate = {os.path.basename(p): open(p).read() for p in dt.shipped_policies()[:3]}
     candidate["30-waves.lua"] = open(dt.fixture_files("waves")[0]).read().replace(
         'return { decision = "continue"', 'return { decision = "stop"')
-    r = d.post("/v1/policies/replay", {"files": candidate, "since_ms": 0})
+    r = d.job("/v1/policies/replay", {"files": candidate, "since_ms": 0})
     t.status(r, 200, "replay of a candidate that stops every wave")
     waves = (r.json or {}).get("waves", {})
     t.check(waves.get("examined", 0) >= 1, "the recorded waves were examined", waves)
@@ -39,7 +39,7 @@ def body(t):
             "rv's wave 1 would change from continue to stop", waves)
     same = dict(candidate)
     same["30-waves.lua"] = open(dt.fixture_files("waves")[0]).read()
-    r = d.post("/v1/policies/replay", {"files": same, "since_ms": 0})
+    r = d.job("/v1/policies/replay", {"files": same, "since_ms": 0})
     t.check(r.status == 200 and r.json["waves"]["changed"] == [],
             "replaying the live policies changes no wave", r.json)
     after = d.item("rv").json

@@ -228,15 +228,15 @@ def reload_and_check(t, d):
     t.check(d.running(), "sluiced is still running after SIGHUP")
 
     good = "function review(item)\n  return 'approve'\nend\n"
-    r = d.post("/v1/policies/check", {"name": "x.lua", "source": good})
+    r = d.job("/v1/policies/check", {"name": "x.lua", "source": good})
     t.check(r.status == 200 and r.json == {"ok": True, "name": "x.lua"},
             "POST /v1/policies/check with a good script -> 200 ok", r)
     bad = "function review(item)\n  return 'approve'\nend end\n"
-    r = d.post("/v1/policies/check", {"name": "x.lua", "source": bad})
+    r = d.job("/v1/policies/check", {"name": "x.lua", "source": bad})
     t.error(r, 422, "policy_error", "POST /v1/policies/check with a bad script", field="source")
     msg = ((r.json or {}).get("error") or {}).get("message", "")
     t.check(":3:" in msg, "the check error names line 3", msg)
-    r = d.post("/v1/policies/check", {"source": 42})
+    r = d.job("/v1/policies/check", {"source": 42})
     t.error(r, 422, "invalid", "POST /v1/policies/check with a number as source",
             field="source")
     t.check(policy_version(d) == v2, "checks load nothing: the version stays", policy_version(d))

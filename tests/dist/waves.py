@@ -154,6 +154,17 @@ def machine(t, d, version, mod):
     t.check(len(waves_of(d, "i-explode")) == 1 and dt.state(d, "i-explode") == "in_review",
             "wave_done error: no further wave starts by itself")
 
+    # A plan the engine cannot take (fill past 1): people look, and say why.
+    r = d.post("/v1/uploads", {"id": "i-badfill", "creator": "fc", "title": "badfill",
+                               "city": "lyon"})
+    t.check(r.status == 202, "upload i-badfill -> 202", r)
+    t.check(settle_wait(d, "i-badfill", "in_review"), "a plan with fill 1.5 holds the item",
+            dt.state(d, "i-badfill"))
+    q = d.get("/v1/queue?queue=distribution", token=mod)
+    row = [x for x in (q.json or {}).get("items", []) if x["id"] == "i-badfill"]
+    t.check(row and "policy_error: plan" in row[0]["reason"] and "fill" in row[0]["reason"],
+            "the reason names the plan and its fill", q)
+
     # A creator without followers: the followers wave is skipped.
     t.check(settle_wait(d, "i-lonely", "settled"), "no followers: i-lonely settles",
             dt.state(d, "i-lonely"))
@@ -179,6 +190,9 @@ def builtin_plan(t, d):
     t.check(len(w) == 1 and w[0]["audience"] == "followers" and w[0]["size"] == 1000
             and w[0]["placed"] == 5 and w[0]["limit_ms"] == 3600 * 1000,
             "built-in plan: wave 1 is followers, size 1000, an hour", w)
+    # Only users a feed served count: the followers read it, then look.
+    got = feed_holders(d, "i-default", FANS)
+    t.check(sorted(got) == FANS, "built-in plan: every follower's feed serves it", got)
     events(d, [{"item": "i-default", "user": u, "type": "impression"} for u in FANS])
     ok = dt.wait_for(lambda: len(waves_of(d, "i-default")) >= 2, 10)
     w = waves_of(d, "i-default")

@@ -178,18 +178,25 @@ class Daemon:
     def _log(self, what):
         return os.path.join(self.dir, "%s.%d" % (what, self.starts))
 
+    def command(self):
+        """The command line start() runs (a subclass may wrap it)."""
+        return [program("sluiced"), "-c", self.conf,
+                "--listen", "127.0.0.1:%d" % self.port,
+                "--state", self.state, "--policies", self.policies]
+
+    def environment(self):
+        """The environment start() runs it in: None, this process's."""
+        return None
+
     def start(self):
         """Start and wait for /healthz 200; returns (stdout so far)."""
         assert self.proc is None or self.proc.poll() is not None
         self.starts += 1
         self.stdout_path, self.stderr_path = self._log("stdout"), self._log("stderr")
         self.log_paths += [self.stdout_path, self.stderr_path]
-        argv = [program("sluiced"), "-c", self.conf,
-                "--listen", "127.0.0.1:%d" % self.port,
-                "--state", self.state, "--policies", self.policies]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=err)
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=err, env=self.environment())
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
@@ -274,6 +281,23 @@ class Daemon:
 
     def item(self, item_id, **kw):
         return self.get("/v1/items/" + item_id, **kw)
+
+    def job(self, path, body=None, timeout=120, **kw):
+        """POST to a route that answers with a job (policy check, replay)
+        and poll GET /v1/jobs/ID until it is over: the job's answer, or the
+        POST's own answer when it started no job."""
+        r = self.post(path, body, **kw)
+        if r.status != 202 or not (r.json or {}).get("job"):
+            return r
+        where = "/v1/jobs/" + r.json["job"]
+        deadline = time.monotonic() + timeout
+        while True:
+            time.sleep(0.02)
+            g = self.get(where, **kw)
+            if g.status != 202:
+                return g
+            if time.monotonic() > deadline:
+                raise Failed("%s: not over after %ss: %r" % (where, timeout, g))
 
 # }=======================================================================
 

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Start-up: --version, the admin token on first start only, /healthz, clean restart.
+# Start-up: --version, the admin token on first start only (its file named,
+# never the token printed), private file modes, /healthz, clean restart.
 import os
 import re
 import stat
@@ -21,12 +22,17 @@ def body(t):
     want = "sluiced %s" % package_version()
     t.check(r.stdout.strip() == want, "sluiced --version prints '%s'" % want, r.stdout)
 
-    # First start on an empty state directory.
+    # First start on an empty state directory, under the usual umask: the
+    # files that hold secrets are private whatever it is.
+    os.umask(0o022)
     d = t.daemon()
     tok_path = os.path.join(d.state, "admin.token")
     t.require(os.path.exists(tok_path), "first start writes STATE/admin.token")
-    mode = stat.S_IMODE(os.stat(tok_path).st_mode)
-    t.check(mode == 0o600, "admin.token has mode 0600", oct(mode))
+    for name in ("admin.token", "audit.key", "sluice.db", "sluice.db-wal", "sluice.db-shm"):
+        path = os.path.join(d.state, name)
+        if t.check(os.path.exists(path), "STATE/%s exists while sluiced runs" % name):
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            t.check(mode == 0o600, "%s has mode 0600 (umask 022)" % name, oct(mode))
     token = d.token
     t.require(token and re.fullmatch(r"\S{16,}", token) is not None,
               "admin.token holds one token of at least 16 characters", token)
@@ -51,7 +57,11 @@ def body(t):
     t.check(rc == 0, "SIGTERM: sluiced exits 0", rc)
     t.check(st.port_refuses(d.port), "after exit the port refuses connections")
     out1 = d.stdout()
-    t.check(token in out1, "first start prints the admin token on stdout", out1[-500:])
+    t.check(token not in out1 and token not in d.logs(),
+            "first start prints the admin token nowhere (a journal keeps what is printed)",
+            out1[-500:])
+    t.check("first start: the admin token is in %s" % tok_path in out1,
+            "first start prints the token file's path", out1[-500:])
 
     # Second start on the same state: no new token, the old one still works.
     d.start()
@@ -66,7 +76,8 @@ def body(t):
     rc = d.stop()
     t.check(rc == 0, "second SIGTERM: exit 0", rc)
     out2 = d.stdout()
-    t.check(token not in out2, "second start does not print the token again", out2[-500:])
+    t.check(token not in out2 and "first start" not in out2,
+            "second start says nothing of a first start", out2[-500:])
 
     # A broken config stops the start: exit 1, nothing listens, no token.
     bad = st.Daemon(t, conf="lisen = '127.0.0.1:1'\n", name="bad")

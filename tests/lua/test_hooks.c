@@ -670,6 +670,20 @@ static void test_plan_reader(void **state)
     assert_int_equal(w[1].limit_s, 60);
     assert_int_equal(w[1].review, 1);
     assert_true(w[1].review_on);
+    assert_int_equal(w[1].fill, 0);
+    assert_int_equal(w[1].check, 0);
+
+    /* fill (a number) and check (an integer), and the wrong kinds of them. */
+    set_hook(sl, "plan", "return {{audience = 'everyone', size = 5, fill = 0.6, check = 20},"
+             " {audience = 'everyone', size = 5, fill = 'most', check = 2.5}}");
+    assert_int_equal(sl_lua_plan(sl, item, w, 4, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(w[0].fill, 1);
+    assert_true(w[0].fill_share > 0.599 && w[0].fill_share < 0.601);
+    assert_int_equal(w[0].check, 1);
+    assert_int_equal(w[0].check_n, 20);
+    assert_int_equal(w[1].fill, -1);
+    assert_int_equal(w[1].check, -1);
 
     /* Fields of the wrong kind are reported as such, for the caller to refuse. */
     set_hook(sl, "plan", "return {{audience = 7, size = 1.5, limit_s = '60', review = 'yes'},"

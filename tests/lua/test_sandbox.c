@@ -509,6 +509,56 @@ static void test_check(void **state)
     sl_lua_free(sl);
 }
 
+/* A loaded set copied as sources loads the same elsewhere; a set given in
+ * memory loads as the same files in a directory would. */
+static void test_sources(void **state)
+{
+    struct sl_lua *a = load_fixture("policies-good", NULL), *b = sl_lua_new(NULL), *c;
+    struct sl_lua_sources *src = sl_lua_sources_of(a), *cand;
+    const char *text;
+    char err[ERRLEN];
+    json_t *res;
+
+    (void)state;
+    assert_non_null(src);
+    assert_non_null(b);
+    assert_int_equal(sl_lua_load_sources(b, src, err, sizeof err), 0);
+    sl_lua_sources_free(src);
+    assert_string_equal(sl_lua_version(b), sl_lua_version(a));
+    assert_true(json_equal(sl_lua_files(b), sl_lua_files(a)));
+    assert_true(sl_lua_has_hook(b, "review") && sl_lua_has_hook(b, "tag"));
+    assert_int_equal(sl_lua_load_sources(b, src = sl_lua_sources_of(a), err, sizeof err),
+                     -EALREADY);
+    sl_lua_sources_free(src);
+    sl_lua_free(a);
+    sl_lua_free(b);
+
+    cand = sl_lua_sources_new("candidate");
+    assert_non_null(cand);
+    assert_int_equal(sl_lua_sources_add(cand, "../x.lua", "", 0), -EINVAL);
+    assert_int_equal(sl_lua_sources_add(cand, ".hidden.lua", "", 0), -EINVAL);
+    assert_int_equal(sl_lua_sources_add(cand, "notes.txt", "", 0), -EINVAL);
+    /* Added out of order, run in name order. */
+    text = "order = order .. 'b'";
+    assert_int_equal(sl_lua_sources_add(cand, "20-b.lua", text, strlen(text)), 0);
+    text = "order = 'a'\nprobe = function(c) return load(c)() end";
+    assert_int_equal(sl_lua_sources_add(cand, "10-a.lua", text, strlen(text)), 0);
+    assert_int_equal(sl_lua_sources_add(cand, "10-a.lua", "", 0), -EEXIST);
+    c = sl_lua_new(NULL);
+    assert_int_equal(sl_lua_load_sources(c, cand, err, sizeof err), 0);
+    res = probe_ok(c, "return order");
+    assert_string_equal(json_string_value(res), "ab");
+    json_decref(res);
+    sl_lua_free(c);
+    assert_int_equal(sl_lua_sources_add(cand, "30-bad.lua", "x = \n", 5), 0);
+    c = sl_lua_new(NULL);
+    assert_int_equal(sl_lua_load_sources(c, cand, err, sizeof err), -EINVAL);
+    if (strncmp(err, "candidate/30-bad.lua:2:", 23) != 0)
+        fail_msg("error: %s", err);
+    sl_lua_free(c);
+    sl_lua_sources_free(cand);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_require),
         cmocka_unit_test(test_has_hook),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_sources),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

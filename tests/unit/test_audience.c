@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dist/audience.h"
+#include "audience/audience.h"
 
 /* ====== helpers ====== */
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* SHA-256 against the NIST vectors, padding boundaries and split updates. */
+/* SHA-256 against the NIST vectors, padding boundaries and split updates; HMAC-SHA-256 against RFC 4231. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,6 +157,71 @@ static int native(void **state)
     return 0;
 }
 
+static void assert_hmac(const void *key, size_t klen, const void *data, size_t len,
+                        const char *want)
+{
+    uint8_t mac[SL_SHA256_LEN];
+    char hex[SL_SHA256_HEX_LEN + 1];
+
+    sl_hmac_sha256(key, klen, data, len, mac);
+    sl_hex(mac, sizeof mac, hex);
+    assert_string_equal(hex, want);
+}
+
+/* RFC 4231, test cases 1-4, 6 and 7 (5 truncates its output), and a key
+ * of exactly one block. */
+static void test_hmac_rfc4231(void **state)
+{
+    uint8_t k20[20], d50[50], k25[25], k131[131], k64[64];
+    (void)state;
+
+    memset(k20, 0x0b, sizeof k20);
+    assert_hmac(k20, sizeof k20, "Hi There", 8,
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    assert_hmac("Jefe", 4, "what do ya want for nothing?", 28,
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    memset(k20, 0xaa, sizeof k20);
+    memset(d50, 0xdd, sizeof d50);
+    assert_hmac(k20, sizeof k20, d50, sizeof d50,
+        "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+    for (size_t i = 0; i < sizeof k25; i++)
+        k25[i] = (uint8_t)(i + 1);
+    memset(d50, 0xcd, sizeof d50);
+    assert_hmac(k25, sizeof k25, d50, sizeof d50,
+        "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+    memset(k131, 0xaa, sizeof k131);
+    assert_hmac(k131, sizeof k131, "Test Using Larger Than Block-Size Key - Hash Key First", 54,
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    static const char long_data[] = "This is a test using a larger than block-size key and "
+        "a larger than block-size data. The key needs to be hashed before being used by "
+        "the HMAC algorithm.";
+    assert_hmac(k131, sizeof k131, long_data, sizeof long_data - 1,
+        "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+    memset(k64, 'k', sizeof k64);
+    assert_hmac(k64, sizeof k64, "", 0,
+        "83026a325aaee70e36cfe607536aa1054104ad1077c36134810d4ccded1ccd3b");
+}
+
+/* A keyed state serves many messages; splitting a message changes nothing. */
+static void test_hmac_keyed_state_reused(void **state)
+{
+    struct sl_hmac_sha256 keyed, ctx;
+    uint8_t one[SL_SHA256_LEN], split[SL_SHA256_LEN], again[SL_SHA256_LEN];
+    (void)state;
+
+    sl_hmac_sha256_key(&keyed, "Jefe", 4);
+    sl_hmac_sha256_init(&ctx, &keyed);
+    sl_hmac_sha256_update(&ctx, "what do ya want for nothing?", 28);
+    sl_hmac_sha256_final(&ctx, one);
+    sl_hmac_sha256_init(&ctx, &keyed);
+    sl_hmac_sha256_update(&ctx, "what do ya ", 11);
+    sl_hmac_sha256_update(&ctx, "want for nothing?", 17);
+    sl_hmac_sha256_final(&ctx, split);
+    sl_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, again);
+    assert_memory_equal(one, split, sizeof one);
+    assert_memory_equal(one, again, sizeof one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +237,8 @@ int main(void)
         cmocka_unit_test(test_empty_update_takes_null),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_memeq_const),
+        cmocka_unit_test(test_hmac_rfc4231),
+        cmocka_unit_test(test_hmac_keyed_state_reused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

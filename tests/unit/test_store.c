@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "lib/log.h"
+#include "../lua/util.h"
 #include "store/store.h"
 
 /* {====================== Helpers ====================================== */
@@ -23,7 +23,7 @@
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 struct fx {
-    char dir[32];
+    char *dir;                  /* a scratch folder (tests/lua/util.c) */
     struct sl_store *w;         /* the writer */
     struct sl_store *r;         /* a reader, when a test opens one */
 };
@@ -33,8 +33,7 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "store.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    f->dir = temp_dir();
     assert_int_equal(sl_store_open(f->dir, true, &f->w), 0);
     assert_true(sl_store_created(f->w));
     *state = f;
@@ -44,23 +43,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    DIR *d;
-    struct dirent *de;
-    char path[1024];
 
     sl_store_free(f->r);
     sl_store_free(f->w);
-    d = opendir(f->dir);
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name) >= (int)sizeof(path))
-            fail_msg("path too long");
-        assert_int_equal(unlink(path), 0);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(f->dir), 0);
+    remove_dir(f->dir);
     free(f);
     return 0;
 }
@@ -272,6 +258,28 @@ static void exec_raw(sqlite3 *db, const char *sql)
     }
 }
 
+static int count_found(void *arg, int64_t seq, const char *id)
+{
+    (void)seq, (void)id;
+    ++*(int64_t *)arg;
+    return 0;
+}
+
+/* Migrations 12 to 10 undone: creators' counts and suspensions, jobs, the
+ * search's indexes, the items' seq. */
+#define UNDO_SEARCH \
+    "DROP TRIGGER creator_counted; DROP TRIGGER creator_recounted;" \
+    "DROP TABLE creator_states; DROP TABLE suspensions;" \
+    "DROP TABLE jobs;" \
+    "DROP TRIGGER items_hashed; DROP TRIGGER items_retagged;" \
+    "DROP TRIGGER items_matched; DROP TRIGGER items_rematched;" \
+    "DELETE FROM counters WHERE name IN ('indexed_items', 'indexed_audit');" \
+    "DROP TABLE item_text; DROP TABLE item_tags; DROP TABLE item_matches;" \
+    "DROP TABLE item_deciders; DROP TABLE item_hashes; DROP INDEX queue_seq;" \
+    "ALTER TABLE queue DROP COLUMN seq; DROP INDEX items_creator; DROP INDEX items_state;" \
+    "DROP INDEX items_seq; ALTER TABLE items DROP COLUMN seq;" \
+    "CREATE INDEX items_state ON items(state);"
+
 static void test_migration_backfills(void **state)
 {
     struct fx *f = *state;
@@ -283,11 +291,16 @@ static void test_migration_backfills(void **state)
     sl_store_free(f->w);
     f->w = NULL;
 
-    /* Back to schema 5, then change items with no trigger watching: the
-     * migration can only get the counts right by reading items. */
+    /* Back to schema 5 (undoing 12 down to 6), then change items with no
+     * trigger watching: the migration can only get the counts right by
+     * reading items. */
     snprintf(path, sizeof(path), "%s/sluice.db", f->dir);
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    exec_raw(db, "DROP TRIGGER items_counted;"
+    exec_raw(db, UNDO_SEARCH
+                 "DROP TABLE reports;"
+                 "DROP TABLE reporters;"
+                 "ALTER TABLE users DROP COLUMN seen_s;"
+                 "DROP TRIGGER items_counted;"
                  "DROP TRIGGER items_recounted;"
                  "DROP TABLE creators;"
                  "DROP TABLE item_states;"
@@ -298,6 +311,8 @@ static void test_migration_backfills(void **state)
                  "  n INTEGER NOT NULL, PRIMARY KEY (item, type)) WITHOUT ROWID;"
                  "INSERT INTO item_counters VALUES ('a1', 0, 7), ('a1', 9, 2), ('b1', 3, 5);"
                  "INSERT INTO event_batches (ts_ms, n, data) VALUES (1000, 0, x''), (1001, 0, x'');"
+                 "ALTER TABLE audit DROP COLUMN v;"
+                 "ALTER TABLE tokens DROP COLUMN expires_ms;"
                  "PRAGMA user_version = 5;"
                  "UPDATE items SET state = 'rejected' WHERE id = 'b2';"
                  "INSERT INTO items (id, creator, state, upload, upload_hash,"
@@ -348,6 +363,21 @@ static void test_migration_backfills(void **state)
     STANDING(f->w, "frank", 1, 1);
     STANDING(f->w, "gina", 1, 0);
     STATES(f->w, "{\"pending\": 2, \"approved\": 3, \"rejected\": 5}");
+
+    /* Items stored before the search's migration are numbered in the order
+     * they came and found by its indexes; new ones follow them. */
+    struct sl_search_end end;
+    int64_t n = 0;
+    struct sl_search q = { .creator = "frank", .limit = 10 };
+    assert_int_equal(sl_store_search(f->w, &q, count_found, &n, &end), 0);
+    assert_int_equal(n, 1);
+    q = (struct sl_search){ .nstates = 1, .states = { "pending" }, .limit = 10 };
+    n = 0;
+    assert_int_equal(sl_store_search(f->w, &q, count_found, &n, &end), 0);
+    assert_int_equal(n, 2);         /* g1, and the pending one seeded before */
+    int64_t seq_max = 0;
+    assert_int_equal(sl_store_seq_max(f->w, &seq_max), 0);
+    assert_int_equal(seq_max, 10);  /* 8 stored before it, then a5 and g1 */
 
     /* A second open finds the schema current and leaves the counts be. */
     sl_store_free(f->w);

@@ -7,6 +7,9 @@ local function has(item, word)
 end
 
 function plan(item)
+  if has(item, "badfill") then
+    return { { audience = "followers", size = 10, fill = 1.5 } }
+  end
   if has(item, "slow") then
     -- Waves that only end when everyone placed has looked (or in 10 minutes).
     return {

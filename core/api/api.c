@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* What every handler shares: submitting a write, naming the caller, a read that failed. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "api/api.h"
+#include "server.h"
+#include "store/commit.h"
+
+void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
+                   int (*apply)(struct sl_commit_op *op, struct sl_store *w),
+                   void (*done)(struct sl_commit_op *op, int rc),
+                   void (*drop)(struct sl_commit_op *op))
+{
+    if (!op) {
+        sl_http_reply_store_error(r, -ENOMEM);
+        return;
+    }
+    op->apply = apply;
+    op->done = done;
+    int rc = sl_commit_submit(r->srv->commit, op);
+    if (rc < 0) {
+        drop(op);
+        sl_http_reply_store_error(r, rc);
+    }
+}
+
+void sl_api_actor(const struct sl_request *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "token:%s", r->token_name ? r->token_name : "");
+}
+
+void sl_api_read_error(struct sl_request *r, int rc)
+{
+    if (rc == -EILSEQ)
+        sl_http_reply_errorf(r, 503, "unavailable", NULL,
+                             "A stored record cannot be read (text that is not UTF-8, or "
+                             "JSON that does not parse); the daemon's log names it.");
+    else if (rc == -ENOMEM)
+        sl_http_reply_errorf(r, 503, "unavailable", NULL, "The daemon is out of memory.");
+    else
+        sl_http_reply_errorf(r, 503, "unavailable", NULL,
+                             "The store could not be read; the daemon's log says why.");
+}

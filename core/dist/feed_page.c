@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* A page of a user's feed: the inbox filtered by tab or composed, served once. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist/compose.h"
+#include "dist/internal.h"
+#include "lib/log.h"
+
+#define FEED_MAX SL_DIST_FEED_MAX
+#define INBOX_SCAN 200             /* inbox entries a page chooses from */
+
+/* {====================== Feeds ======================================== */
+
+static json_t *feed_entry(struct sl_dist *d, const struct sl_aud_entry *e)
+{
+    return json_pack("{s:s, s:s, s:s, s:i}", "id", e->item_id,
+                     "creator", sl_audience_user_id(d->aud, e->creator),
+                     "source", sl_audience_source_name(e->source), "stage", (int)e->wave);
+}
+
+json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
+                     size_t limit)
+{
+    struct sl_dist *d = D(srv);
+    json_t *items = json_array();
+    uint32_t u;
+
+    if (!items || sl_audience_user_find(d->aud, user, &u) < 0)
+        return items;
+    dist_seen(d, u);
+    if (limit > FEED_MAX)
+        limit = FEED_MAX;
+    struct sl_aud_entry in[INBOX_SCAN];
+    size_t n = sl_audience_inbox_read(d->aud, u, in, INBOX_SCAN);
+    struct sl_compose_cand priv[INBOX_SCAN], pub[INBOX_SCAN];
+    size_t np = 0, nq = 0, pi[INBOX_SCAN], qi[INBOX_SCAN];
+    const struct sl_aud_entry *chosen[FEED_MAX];
+    size_t nchosen = 0;
+    struct sl_compose_counts counts = { 0 };
+
+    for (size_t i = 0; i < n; i++) {
+        bool followed = sl_audience_follows(d->aud, u, in[i].creator);
+        bool keep = tab == SL_DIST_TAB_MIXED || (tab == SL_DIST_TAB_FOLLOW && followed) ||
+                    (tab == SL_DIST_TAB_NEARBY && in[i].source == SL_AUD_NEARBY) ||
+                    (tab == SL_DIST_TAB_DISCOVER && !followed &&
+                     in[i].source != SL_AUD_NEARBY);
+        if (!keep)
+            continue;
+        if (tab != SL_DIST_TAB_MIXED) {
+            if (nchosen < limit)
+                chosen[nchosen++] = &in[i];
+            continue;
+        }
+        struct sl_compose_cand c = { in[i].item, in[i].creator,
+                                  sl_audience_is_head(d->aud, in[i].creator) };
+        if (followed) {
+            pi[np] = i;
+            priv[np++] = c;
+        } else {
+            qi[nq] = i;
+            pub[nq++] = c;
+        }
+    }
+    if (tab == SL_DIST_TAB_MIXED) {
+        struct sl_compose_rules rules;
+        struct sl_compose_pick picks[FEED_MAX];
+        size_t npicks = 0;
+        sl_compose_rules_default(&rules);
+        rules.min_private = d->traffic.min_private;
+        rules.min_ordinary = d->traffic.min_ordinary;
+        if (sl_compose_page(priv, np, pub, nq, &rules, limit, picks, &npicks, &counts) == 0) {
+            for (size_t i = 0; i < npicks; i++)
+                chosen[nchosen++] = &in[picks[i].pool == SL_COMPOSE_PRIVATE ? pi[picks[i].index]
+                                                                       : qi[picks[i].index]];
+        } else {
+            counts = (struct sl_compose_counts){ 0 };
+        }
+    }
+    /* The whole page first: a page that cannot be built serves nothing. */
+    for (size_t i = 0; i < nchosen; i++)
+        if (json_array_append_new(items, feed_entry(d, chosen[i])) < 0) {
+            json_decref(items);
+            return NULL;
+        }
+    d->served_private += counts.private_n;
+    d->served_public += counts.public_n;
+    d->served_ordinary += counts.ordinary_n;
+    d->served_head += counts.head_n;
+    for (size_t i = 0; i < nchosen; i++) {
+        sl_audience_exposure_add(d->aud, chosen[i]->creator, 1);
+        /* Served: from now on this user's reactions count in its waves. */
+        struct ditem *it = chosen[i]->item < d->cap ? d->items[chosen[i]->item] : NULL;
+        if (it && dist_react_served(&it->reactions, u) < 0)
+            sl_err("distribution: out of memory: %s's reactions to %s will not count",
+                   user, it->id);
+    }
+    /* Served once: out of the inbox, so no item comes twice; the store
+     * learns it too, so a restart does not put it back. */
+    for (size_t i = 0; i < nchosen; i++) {
+        struct dist_op *o = dist_op_new(d, chosen[i]->item_id);
+        dist_op_served(o, user);
+        dist_op_submit(d, o);
+    }
+    for (size_t i = 0; i < nchosen; i++)
+        sl_audience_inbox_remove(d->aud, u, chosen[i]->item);
+    return items;
+}
+
+/* }===================================================================== */

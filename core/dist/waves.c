@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/* The state machine of a distributing item: waves, decisions, holds, the tick. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist/internal.h"
+#include "lib/clock.h"
+#include "lib/grow.h"
+#include "lib/log.h"
+#include "lib/text.h"
+#include "lua/sandbox.h"
+#include "policy/policy.h"
+#include "server.h"
+#include "store/store.h"
+
+/* {====================== Waves ======================================== */
+
+const char *dist_policy_actor(struct sl_dist *d, char *buf, size_t len)
+{
+    snprintf(buf, len, "policy:%s", sl_policy_version(d->srv));
+    return buf;
+}
+
+/* Take the item out of every feed and hand it to people; queue NULL: the
+ * store has it in review already (people sent it there), only the running
+ * wave's end and the plan are stored. */
+void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const char *reason,
+               const char *actor)
+{
+    struct wave *w = dist_current(it);
+    struct dist_op *o = dist_op_new(d, it->id);
+
+    if (w) {
+        sl_copy(w->decision, sizeof(w->decision), "review");
+        sl_copy(w->reason, sizeof(w->reason), reason);
+        sl_copy(w->decided_by, sizeof(w->decided_by), actor);
+        sl_copy(w->ended_by, sizeof(w->ended_by), "review");
+        w->ended_ms = sl_now_ms();
+        dist_op_wave(o, w);
+        d->decisions[DEC_REVIEW]++;
+    }
+    it->state = D_HELD;
+    sl_audience_item_set_live(d->aud, it->h, false);
+    if (queue) {
+        dist_op_state(o, actor, "hold", "distributing", "in_review", reason);
+        dist_op_queue(o, queue);
+    }
+    dist_op_plan(o, it);
+    dist_op_submit(d, o);
+    sl_info("distribution: %s held for review: %s", it->id, reason);
+}
+
+/* actor: who ended it; NULL for the policies in force. */
+static void settle(struct sl_dist *d, struct ditem *it, const char *reason, const char *actor)
+{
+    char policy[96];
+    struct dist_op *o = dist_op_new(d, it->id);
+
+    it->state = D_SETTLED;
+    dist_op_state(o, actor ? actor : dist_policy_actor(d, policy, sizeof(policy)), "settle",
+                  "distributing", "settled", reason);
+    dist_op_plan(o, it);
+    dist_op_submit(d, o);
+    /* No more waves: the offered set can go; inbox entries stay live. */
+    dist_item_drop(d, it);
+}
+
+/* Start the wave the plan says next; a wave that finds nobody is skipped, so
+ * a creator without followers goes straight on to a public wave. The first
+ * wave's change joins `first` when given (the store learns of the approval
+ * and its first wave in one go); `first` is submitted whatever happens. */
+void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *first)
+{
+    char actor[96];
+
+    while (it->state == D_RUNNING) {
+        if (it->next >= it->nplan) {
+            if (first)
+                dist_op_submit(d, first);
+            settle(d, it, "every planned wave ran", NULL);
+            return;
+        }
+        const struct plan_wave *pw = &it->plan[it->next];
+        if (pw->review && it->reviewed <= it->next) {
+            it->reviewed = it->next + 1;
+            char reason[256];
+            snprintf(reason, sizeof(reason), "the plan asks for review before wave %d (%s)",
+                     it->nwaves + 1, pw->audience);
+            if (first)
+                dist_op_submit(d, first);
+            dist_hold(d, it, "distribution", reason,
+                            dist_policy_actor(d, actor, sizeof(actor)));
+            return;
+        }
+        /* Room first: short of it, the item stays as it was, between
+         * waves, and the next start resumes it. */
+        struct wave *v = realloc(it->waves, (it->nwaves + 1) * sizeof(*v));
+        if (v)
+            it->waves = v;
+        if (v && pw->size > d->scratch_cap) {
+            uint32_t *s = realloc(d->scratch, pw->size * sizeof(*s));
+            if (s) {
+                d->scratch = s;
+                d->scratch_cap = pw->size;
+            }
+        }
+        if (!v || pw->size > d->scratch_cap) {
+            sl_err("distribution: out of memory starting wave %d of item %s; it waits "
+                   "for the next start", it->nwaves + 1, it->id);
+            break;
+        }
+        it->next++;
+        struct wave *w = &it->waves[it->nwaves++];
+        memset(w, 0, sizeof(*w));
+        w->n = it->nwaves;
+        sl_copy(w->audience, sizeof(w->audience),
+                it->switch_to[0] ? it->switch_to : pw->audience);
+        it->switch_to[0] = '\0';
+        w->size = pw->size;
+        w->fill = pw->fill;
+        w->check = w->next_check = pw->check;
+        w->limit_ms = (int64_t)pw->limit_s * 1000;
+        w->started_ms = sl_now_ms();
+        dist_activity_apply(d, w->started_ms);
+        size_t placed = 0;
+        int rc = sl_audience_wave(d->aud, it->h, w->audience, w->size, (uint32_t)w->n,
+                                  d->scratch, &placed);
+        w->placed = rc == 0 ? (uint32_t)placed : 0;
+        /* Who was placed while away neither holds the wave open nor
+         * counts toward its share; with no window, everyone placed counts. */
+        w->present = d->traffic.away_s
+                         ? (uint32_t)sl_audience_count_present(
+                               d->aud, d->scratch, w->placed,
+                               (uint32_t)(w->started_ms / 1000 - d->traffic.away_s))
+                         : w->placed;
+        struct dist_op *o = first ? first : dist_op_new(d, it->id);
+        first = NULL;
+        if (w->placed == 0) {
+            sl_copy(w->decision, sizeof(w->decision), "skip");
+            snprintf(w->reason, sizeof(w->reason), "no one in the audience %s was left to offer",
+                     w->audience);
+            sl_copy(w->decided_by, sizeof(w->decided_by), "sluiced");
+            sl_copy(w->ended_by, sizeof(w->ended_by), "empty");
+            w->ended_ms = w->started_ms;
+            d->decisions[DEC_SKIP]++;
+        } else {
+            d->funnel[w->n <= FUNNEL_MAX ? w->n : FUNNEL_MAX]++;
+            dist_op_offers(o, placed, dist_source_of(w->audience));
+            for (size_t i = 0; i < placed; i++)
+                dist_op_offer(o, sl_audience_user_id(d->aud, d->scratch[i]));
+        }
+        dist_op_wave(o, w);
+        dist_op_plan(o, it);
+        dist_op_submit(d, o);
+        if (w->placed > 0)
+            return;
+    }
+    if (first)
+        dist_op_submit(d, first);
+}
+
+/* Ask the deciders (the plugins, then wave_done: combine.c) about the
+ * running wave, why it is asked (the wave ended, or a checkpoint), and act
+ * on the answer. */
+static void decide(struct sl_dist *d, struct ditem *it, enum dist_end why)
+{
+    struct wave *w = dist_current(it);
+    char err[SL_LUA_ERR_MAX];
+    struct dist_answer a;
+    struct dist_view view;
+
+    if (!w)
+        return;
+    if (why == DIST_END_EVIDENCE)
+        d->checks++;
+    dist_view_live(d, &view);
+    int rc = dist_wave_decide(&view, sl_policy_plugins(d->srv), sl_policy_lua(d->srv), it, NULL,
+                              NULL, w, sl_now_ms() - w->started_ms, dist_end_name(why), &a, err,
+                              sizeof(err));
+    if (rc != 0) {
+        /* A broken decision never pushes an item further: people look.
+         * The failure was counted and logged where it was found. */
+        char why_text[SL_LUA_ERR_MAX + 32];
+        d->decisions[DEC_ERROR]++;
+        snprintf(why_text, sizeof(why_text), "policy_error: wave_done: %s", err);
+        dist_hold(d, it, "distribution", why_text, a.by);
+        return;
+    }
+    if (strcmp(a.decision, "wait") == 0) {
+        /* Not decisive yet: the wave runs on, asked again further on. */
+        d->waits++;
+        dist_wave_checked(w);
+        it->dirty = true;
+        return;
+    }
+
+    /* The pool learns from every decided wave. */
+    struct pool *p = &d->pools[dist_source_of(w->audience)];
+    uint64_t engaged = w->counts[SL_EV_LIKE] + w->counts[SL_EV_COMPLETE] + w->counts[SL_EV_SHARE];
+    p->trials += w->counts[SL_EV_IMPRESSION];
+    p->successes += engaged < w->counts[SL_EV_IMPRESSION] ? engaged : w->counts[SL_EV_IMPRESSION];
+
+    sl_copy(w->decision, sizeof(w->decision), a.decision);
+    sl_copy(w->ended_by, sizeof(w->ended_by), dist_end_name(why));
+    sl_copy(w->reason, sizeof(w->reason), a.reason);
+    sl_copy(w->decided_by, sizeof(w->decided_by), a.by);
+    w->ended_ms = sl_now_ms();
+    d->decisions[strcmp(a.decision, "continue") == 0 ? DEC_CONTINUE
+                 : strcmp(a.decision, "stop") == 0   ? DEC_STOP
+                                                     : DEC_SWITCH]++;
+    struct dist_op *o = dist_op_new(d, it->id);
+    dist_op_wave(o, w);
+    dist_op_submit(d, o);
+    if (strcmp(a.decision, "stop") == 0) {
+        settle(d, it, a.reason[0] ? a.reason : "wave_done said stop", a.by);
+        return;
+    }
+    if (strcmp(a.decision, "switch") == 0)
+        sl_copy(it->switch_to, sizeof(it->switch_to), a.audience);
+    dist_begin_next_wave(d, it, NULL);
+}
+
+/* }===================================================================== */
+
+/* {====================== Events ======================================= */
+
+void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int type)
+{
+    struct sl_dist *d = D(srv);
+    struct ditem *it = dist_item_get(d, id);
+    struct wave *w;
+    uint32_t u;
+    bool known = sl_audience_user_find(d->aud, user, &u) == 0;
+
+    if (known)
+        dist_seen(d, u);
+    /* Reports are weighed whatever the item's state: settled items too. */
+    if (type == SL_EV_REPORT)
+        dist_report(d, id, user);
+    if (!it || it->state != D_RUNNING || !(w = dist_current(it)))
+        return;
+    enum dist_reaction r = known ? dist_react(&it->reactions, u, type) : DIST_REACT_UNSERVED;
+    if (r != DIST_REACT_NEW) {
+        d->uncounted[r == DIST_REACT_UNSERVED ? 0 : 1][type]++;
+        return;
+    }
+    w->counts[type]++;
+    it->dirty = true;
+    if (type == SL_EV_LIKE || type == SL_EV_COMPLETE || type == SL_EV_SHARE) {
+        const char *interests[16];
+        size_t n = dist_item_interests(it, interests, 16);
+        if (n)
+            sl_audience_engage(d->aud, u, interests, n);
+    }
+    /* Decide after the whole batch is counted, not in the middle of it. */
+    enum dist_end e = it->due ? DIST_END_NONE : dist_wave_due(w, sl_now_ms());
+    if (e != DIST_END_NONE) {
+        if (sl_grow(&d->due, &d->due_cap, d->ndue + 1, sizeof(*d->due)) < 0)
+            return;
+        d->due[d->ndue++] = it->h;
+        it->due = e;
+    }
+}
+
+void sl_dist_events_done(struct sl_server *srv)
+{
+    struct sl_dist *d = D(srv);
+    /* decide() may end items and start waves, but adds nothing to due. */
+    for (size_t i = 0; i < d->ndue; i++) {
+        struct ditem *it = d->due[i] < d->cap ? d->items[d->due[i]] : NULL;
+        if (it && it->due) {
+            enum dist_end why = it->due;
+            it->due = DIST_END_NONE;
+            if (it->state == D_RUNNING)
+                decide(d, it, why);
+        }
+    }
+    d->ndue = 0;
+}
+
+/* }===================================================================== */
+
+/* {====================== Timer ======================================== */
+
+/* Write the running waves' counters of the items in slice `part` of
+ * `parts` (by handle), those that changed. */
+void dist_persist_counters(struct sl_dist *d, size_t part, size_t parts)
+{
+    for (size_t h = part; h < d->cap; h += parts) {
+        struct ditem *it = d->items[h];
+        struct wave *w = it ? dist_current(it) : NULL;
+        if (!w || !it->dirty)
+            continue;
+        struct dist_op *o = dist_op_new(d, it->id);
+        dist_op_wave(o, w);
+        dist_op_submit(d, o);
+        it->dirty = false;
+    }
+}
+
+void dist_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sl_dist_tick(((struct sl_dist *)arg)->srv);
+}
+
+void sl_dist_tick(struct sl_server *srv)
+{
+    struct sl_dist *d = D(srv);
+    int64_t now = sl_now_ms();
+
+    if (!d || d->srv->draining)
+        return;
+    dist_pgroups_step(d);
+    for (size_t h = 0; h < d->cap; h++) {
+        struct ditem *it = d->items[h];
+        struct wave *w = it && it->state == D_RUNNING ? dist_current(it) : NULL;
+        enum dist_end why = w ? dist_wave_due(w, now) : DIST_END_NONE;
+        if (why != DIST_END_NONE)
+            decide(d, it, why);
+    }
+    if (now - d->last_seen_write >= SEEN_EVERY_MS) {
+        dist_seen_write(d, false);
+        d->last_seen_write = now;
+    }
+    /* Each tick writes a slice, so every item's counters are written once
+     * per PERSIST_EVERY_MS without one tick stalling on all of them. */
+    dist_persist_counters(d, d->persist_part, PERSIST_SLICES);
+    d->persist_part = (d->persist_part + 1) % PERSIST_SLICES;
+    if (now - d->last_head >= HEAD_EVERY_MS) {
+        sl_audience_head_update(d->aud, d->traffic.head_share);
+        d->last_head = now;
+    }
+    /* Circles are recomputed in slices, a few milliseconds a tick, so a
+     * large graph never stalls the loop; a finished pass rests a while. */
+    if (now - d->last_regroup >= REGROUP_EVERY_MS) {
+        bool done = false;
+        sl_audience_regroup_step(d->aud, 1u << 16, &done);
+        if (done)
+            d->last_regroup = now;
+    }
+}
+
+/* }===================================================================== */

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* Events in packed batches, the per-item counters, named marks. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite.h"
+
+const char *const sl_sqlite_events_sql[ST__COUNT] = {
+    [ST_EVENT_INSERT]   = "INSERT INTO event_batches (ts_ms, n, data) VALUES (?, ?, ?)",
+    [ST_COUNTER_ADD]    = "INSERT INTO item_counts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                          " ?9, ?10, ?11) ON CONFLICT (item) DO UPDATE SET c0 = c0 + ?2,"
+                          " c1 = c1 + ?3, c2 = c2 + ?4, c3 = c3 + ?5, c4 = c4 + ?6,"
+                          " c5 = c5 + ?7, c6 = c6 + ?8, c7 = c7 + ?9, c8 = c8 + ?10,"
+                          " c9 = c9 + ?11",
+    /* One statement, so the mark and the counts are of one moment. */
+    [ST_COUNTERS_GET]   = "SELECT (SELECT value FROM counters WHERE name = 'events_counted'),"
+                          " c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 FROM (SELECT 1) LEFT JOIN item_counts ON item = ?",
+    [ST_EVENTS_SINCE]   = "SELECT seq, n, data FROM event_batches WHERE seq > ? ORDER BY seq",
+    [ST_MARK_GET]       = "SELECT value FROM counters WHERE name = ?",
+    [ST_MARK_SET]       = "INSERT INTO counters (name, value) VALUES (?1, ?2)"
+                          " ON CONFLICT (name) DO UPDATE SET value = ?2",
+};
+
+/* Packed: per event, item NUL user NUL, then type (1 byte), watch_ms and
+ * ts_ms as 8-byte little-endian (watch_ms -1 when absent). */
+int sl_store_events_insert(struct sl_store *s, const struct sl_event_row *ev, size_t n,
+                           int64_t now_ms, int64_t *seq)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(ev[i].item) + strlen(ev[i].user) + 2 + 1 + 16;
+    uint8_t *buf = malloc(len ? len : 1), *p = buf;
+    if (!buf)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t a = strlen(ev[i].item) + 1, b = strlen(ev[i].user) + 1;
+        memcpy(p, ev[i].item, a);
+        memcpy(p + a, ev[i].user, b);
+        p += a + b;
+        *p++ = (uint8_t)ev[i].type;
+        int64_t nums[2] = { ev[i].watch_ms, ev[i].ts_ms };
+        for (int k = 0; k < 2; k++)
+            for (int j = 0; j < 8; j++)
+                *p++ = (uint8_t)((uint64_t)nums[k] >> (8 * j));
+    }
+    sqlite3_stmt *st = stmt_get(s, ST_EVENT_INSERT);
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+    sqlite3_bind_blob(st, 3, buf, (int)len, SQLITE_STATIC);
+    int rc = stmt_done(s, st, "events insert");
+    free(buf);
+    *seq = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int sl_store_events_since(struct sl_store *s, int64_t after,
+                          int (*each)(void *arg, int64_t seq, const struct sl_event_row *ev),
+                          void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_EVENTS_SINCE);
+    int rc, stop = 0;
+
+    sqlite3_bind_int64(st, 1, after);
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
+        const uint8_t *p = sqlite3_column_blob(st, 2), *end = p + sqlite3_column_bytes(st, 2);
+        for (int64_t i = 0; i < n && !stop; i++) {
+            struct sl_event_row ev = { .item = (const char *)p };
+            const uint8_t *q = memchr(p, 0, (size_t)(end - p));
+            const uint8_t *u = q ? memchr(q + 1, 0, (size_t)(end - q - 1)) : NULL;
+            if (!u || end - u < 18) {
+                sqlite3_reset(st);
+                sl_err("store: event batch %lld is damaged", (long long)seq);
+                return -EIO;
+            }
+            ev.user = (const char *)q + 1;
+            ev.type = u[1];
+            int64_t nums[2] = { 0, 0 };
+            for (int k = 0; k < 2; k++)
+                for (int j = 0; j < 8; j++)
+                    nums[k] |= (int64_t)((uint64_t)u[2 + 8 * k + j] << (8 * j));
+            ev.watch_ms = nums[0];
+            ev.ts_ms = nums[1];
+            p = u + 18;
+            stop = each(arg, seq, &ev);
+        }
+    }
+    sqlite3_reset(st);
+    return stop || rc == SQLITE_DONE ? 0 : db_fail(s, "events since");
+}
+
+int sl_store_counters_add(struct sl_store *s, const char *item,
+                          const int64_t n[SL_STORE_COUNTERS])
+{
+    sqlite3_stmt *st = stmt_get(s, ST_COUNTER_ADD);
+    bind_text(st, 1, item);
+    for (int k = 0; k < SL_STORE_COUNTERS; k++)
+        sqlite3_bind_int64(st, k + 2, n[k]);
+    return stmt_done(s, st, "counters add");
+}
+
+int sl_store_counters_get(struct sl_store *s, const char *item,
+                          int64_t counts[SL_STORE_COUNTERS], int64_t *counted)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_COUNTERS_GET);
+    bind_text(st, 1, item);
+    int rc = sqlite3_step(st);
+    *counted = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    for (int k = 0; k < SL_STORE_COUNTERS; k++)
+        counts[k] = rc == SQLITE_ROW ? sqlite3_column_int64(st, k + 1) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : db_fail(s, "counters get");
+}
+
+int sl_store_mark_get(struct sl_store *s, const char *name, int64_t *value)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_MARK_GET);
+    bind_text(st, 1, name);
+    int rc = sqlite3_step(st);
+    *value = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "mark get");
+}
+
+int sl_store_mark_set(struct sl_store *s, const char *name, int64_t value)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_MARK_SET);
+    bind_text(st, 1, name);
+    sqlite3_bind_int64(st, 2, value);
+    return stmt_done(s, st, "mark set");
+}
