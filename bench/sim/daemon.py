@@ -63,11 +63,16 @@ def assemble(dest, base, overlay=None):
     return dest
 
 
-def restore(d, db_path, token):
+def restore(d, db_path, token, audit_key):
     """Put a snapshot of the store (GET /v1/backup) in d's empty state
-    directory, with the admin token that goes with it."""
+    directory, with the admin token and the audit key that go with it (the
+    trail is keyed: a daemon refuses a store without its key)."""
     os.makedirs(d.state, exist_ok=True)
     shutil.copy(db_path, os.path.join(d.state, "sluice.db"))
+    key = os.path.join(d.state, "audit.key")
+    with open(key, "wb") as f:
+        f.write(audit_key)
+    os.chmod(key, 0o600)
     tok = os.path.join(d.state, "admin.token")
     with open(tok, "w") as f:
         f.write(token + "\n")

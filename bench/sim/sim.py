@@ -106,6 +106,8 @@ def simulate(world, variants, make_daemon, shipped_dir, speed, log=print, check_
     size = loader.snapshot(base, snap)
     admin = base.token
     base.stop()
+    with open(os.path.join(base.state, "audit.key"), "rb") as f:
+        audit_key = f.read()
     shutil.rmtree(base.state, ignore_errors=True)
     timing["load_s"] = time.monotonic() - t
     log("sim: platform snapshot %.0f MiB" % (size / 1048576))
@@ -115,7 +117,7 @@ def simulate(world, variants, make_daemon, shipped_dir, speed, log=print, check_
         for name, overlay, whole in variants:
             d = make_daemon(name)
             sd.assemble(d.policies, whole or shipped_dir, None if whole else overlay)
-            sd.restore(d, snap, admin)
+            sd.restore(d, snap, admin, audit_key)
             d.start()
             daemons.append(d)
         sys.stdout.flush()
