@@ -233,8 +233,8 @@ def _decisions(distributed, items):
 
 
 def _waves(distributed, items):
-    """How waves ended: by time (and how far past their limit the daemon's
-    one-second tick let them run), or otherwise."""
+    """How waves ended: by time (and how far past their limit the step in
+    which it fell let them run), or otherwise."""
     over, timed, other = [], 0, 0
     for it in distributed:
         for x in items[it.id]["waves"]:

@@ -263,8 +263,9 @@ def markdown(figs, run, made, failed=None):
     o.append(_table(["variant", "items distributed", "items by wave reached",
                      "users placed", "items served", "served / placed",
                      "waves ended by time", "otherwise", "median minutes past the limit"], rows))
-    o.append("\nA wave ended by time ends on the daemon's next one-second tick after its "
-             "limit; the last column is how far past the limit that was in simulated time.\n")
+    o.append("\nA wave ended by time ends when the simulation moves the daemon's clock "
+             "past its limit (a step at most); the last column is how far past the limit "
+             "that was in simulated time.\n")
 
     o.append("\n## Good against poor\n\n" + _img("reach.png", "reach by quality"))
     rows = []

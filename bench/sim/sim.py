@@ -211,9 +211,9 @@ def main(argv=None):
     ap.add_argument("--out", default="sim-report", help="report folder (default ./sim-report)")
     ap.add_argument("--tmp", help="where the daemons' state goes (default /dev/shm when "
                     "there, else $TMPDIR): a full run writes about 2 GiB a variant")
-    ap.add_argument("--speed", type=float, default=15.0,
-                    help="at most this many simulated minutes per real second, so that "
-                    "waves end close to their limit on the daemon's 1 s tick (0: no limit)")
+    ap.add_argument("--speed", type=float, default=0.0,
+                    help="at most this many simulated minutes per real second (default 0: "
+                    "no limit; moving the clock ends the waves whose time is up)")
     ap.add_argument("--keep", action="store_true", help="keep the state directories")
     ap.add_argument("--report-only", action="store_true",
                     help="remake report.md and the plots from --out's figures")

@@ -4,9 +4,9 @@
 Time moves in steps (Params.step_min simulated minutes). In each step the
 uploads and sessions the world scheduled for it happen, at the daemon's time
 of the step's start; at its end the daemon's clock moves on by a step
-(POST /v1/clock). Waves whose time is up end on the daemon's next
-one-second tick, so a step faster than a second lets a wave run past its
-limit: the run measures that overshoot from the waves themselves.
+(POST /v1/clock), which ends the waves whose time is up before it answers.
+A wave whose limit falls within a step so runs past it by up to a step: the
+run measures that overshoot from the waves themselves.
 
 What the simulator saw (pages, impressions per item and per creator, first
 public impressions, moderators' decisions, abuse) is kept in Obs; at the
@@ -136,7 +136,7 @@ class Week:
         self.now = self.clock(self.step_ms)
 
     def end(self):
-        """After the last step (and a tick): final figures and every item."""
+        """After the last step: final figures and every item."""
         self.writes.drain()
         self.sample()
         real = time.monotonic() - self.t_real
@@ -552,9 +552,10 @@ class Week:
 
 
 def run(wk, speed, log=print):
-    """Run the week step by step, so that the daemon's ticks (one a real
-    second) come at most every `speed` simulated minutes; 0: as fast as the
-    driver goes."""
+    """Run the week step by step: at most `speed` simulated minutes a real
+    second (to watch a run, or to give the daemon's own one-second tick
+    time between steps); 0: as fast as the daemon and the driver go, which
+    changes no figure, since moving the clock ends what the time ends."""
     wk.begin()
     n = wk.nsteps
     pace = wk.p.step_min / speed if speed else 0.0
@@ -570,6 +571,4 @@ def run(wk, speed, log=print):
             log("sim: day %.1f of %d, %d uploads, %d sessions, %.0f s"
                 % ((s + 1) * wk.step_ms / DAY_MS, wk.p.days, wk.ui, wk.si,
                    time.monotonic() - t_real))
-    # The last step's time limits end on the daemon's next tick.
-    time.sleep(1.2)
     return wk.end()
