@@ -19,9 +19,14 @@
 
 /*
  * A report is kept, once per user and item, with the weight it had when
- * it came: the reporter's standing (how their served reports fared with
- * people: (1 + upheld) / (1 + upheld + dismissed)) if a feed served them
- * the item, the policy's unserved_report_weight (0 by default) if not. An
+ * it came: the reporter's standing if a feed served them the item, the
+ * policy's unserved_report_weight (0 by default) if not. The standing is
+ * (1 + upheld) / (1 + reports): of all the reports they sent before, the
+ * share people upheld. A viewer's first report weighs 1, and so do the
+ * reports of one whose reports people keep upholding; an account that
+ * reports whatever it sees (what a brigade does, and what people never
+ * uphold) is heard less with every report, judged or not, so a handful of
+ * such accounts cannot add up to the threshold. An
  * item whose unjudged reports weigh at least the policy's threshold (and
  * its share of the item's impressions, when the policy sets one) goes back
  * to people, distributing or settled, however long ago it was served; the
@@ -46,7 +51,10 @@ struct report_op {
 
 static double standing(const struct sl_report_facts *f)
 {
-    return (1.0 + (double)f->upheld) / (1.0 + (double)f->upheld + (double)f->dismissed);
+    /* reports counts every earlier report (upheld, dismissed, pending), at
+     * least the upheld ones. */
+    double before = f->reports > f->upheld ? (double)f->reports : (double)f->upheld;
+    return (1.0 + (double)f->upheld) / (1.0 + before);
 }
 
 static int report_apply(struct sl_commit_op *op, struct sl_store *w)

@@ -13,7 +13,11 @@ serves by the item's hidden quality. Then:
 - the creator with no followers gets a first public audience;
 - reports from users never served an item, or repeated by one user, do
   not pull it; three reports from served users pull a settled item that
-  everyone was served back to review, also with a restart in between."""
+  everyone was served back to review, also with a restart in between;
+- a reporter's later reports weigh less, (1 + upheld) / (1 + reports
+  before), so an account that reports whatever it sees cannot pull an item
+  with a few others; once people cleared an item, its reporters cannot pull
+  it again."""
 import json
 import random
 import sys
@@ -205,6 +209,42 @@ def reports(t, d, w):
            if item in [e["id"] for e in (d.get("/v1/feed/%s?tab=mixed&limit=100" % u).json
                                          or {}).get("items", [])]]
     t.check(not got, "no feed serves it while people look", got)
+    c = card()
+    t.check(sorted(x["weight"] for x in c.get("reports", []) if x["served"]) == [1.0] * 3,
+            "each served user's first report weighed 1", c)
+
+    # People clear it: the same reporters cannot pull it again.
+    mod = dt.token(t, d, "mod", "moderator")
+    r = d.post("/v1/queue/claim", {"queue": "reports", "limit": 50}, token=mod)
+    got = [x for x in (r.json or {}).get("items", []) if x.get("id") == item]
+    t.require(got, "a moderator claims it from queue reports", r)
+    r = d.post("/v1/items/%s/decision" % item, {"decision": "approve", "fence": got[0]["fence"]},
+               token=mod)
+    t.require(r.status == 200, "the moderator approves it -> 200", r)
+    ok = dt.wait_for(lambda: dt.state(d, item) == "settled", 10)
+    t.require(ok, "approved, it settles again", dt.state(d, item))
+    before = dt.metric(d, "sluice_reports_total", {"from": "repeated"})
+    t.status(send(served[:3]), 202, "its three reporters report it again")
+    ok = dt.wait_for(lambda: dt.metric(d, "sluice_reports_total", {"from": "repeated"})
+                     == before + 3, 10)
+    t.check(ok and dt.state(d, item) == "settled" and card().get("pending") == 0,
+            "their reports are repeats: it stays settled, nothing pending", card())
+
+    # A reporter's next report, on another item they were served, weighs
+    # 1 / (1 + their reports before): served[0] reported good0 once (its
+    # repeats are one report), and people dismissed it.
+    other = next((x for x in sorted(w.served) if x != item and served[0] in w.served[x]
+                  and dt.state(d, x) in ("settled", "distributing")), None)
+    t.require(other, "%s was served another item" % served[0])
+    t.status(d.post("/v1/events", json.dumps({"item": other, "user": served[0],
+                                              "type": "report"}) + "\n",
+                    ctype="application/x-ndjson"), 202, "%s reports %s" % (served[0], other))
+    oc = lambda: (d.item(other).json or {}).get("reports") or {}  # noqa: E731
+    ok = dt.wait_for(lambda: oc().get("pending") == 1, 10)
+    rep = (oc().get("reports") or [{}])[0]
+    t.check(ok and abs(rep.get("weight", -1) - 0.5) < 1e-9
+            and rep.get("reporter") == {"reports": 2, "upheld": 0, "dismissed": 1},
+            "their second report weighs 1/2 (one report before, not upheld)", oc())
 
 
 def body(t):
