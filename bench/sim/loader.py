@@ -11,10 +11,12 @@ import json
 import os
 import time
 
+import daemon as sd
 import wire
 from world import CITIES, INTERESTS
 
-LOAD_CONNS = 48     # connections: each waits for its commit, so many batch well
+LOAD_CONNS = 96     # connections: each waits for its commit, so many batch well
+                    # (max_connections_per_address is 128)
 LOAD_WINDOW = 2     # requests in flight per connection
 
 
@@ -65,12 +67,15 @@ def load(d, world, log=print):
     log("sim: %d users in %.1f s" % (world.p.users + len(world.abusers), t_users))
     uid = world.uid
     n = 0
+    cpu0, own0 = sum(sd.cpu_seconds(d.proc.pid)), time.process_time()
     for u, c in world.edges():
         pool.submit("PUT", "/v1/follows/%s/%s" % (uid[u], uid[c]), None, check((u, c)))
         n += 1
     pool.drain()
     t_follows = time.monotonic() - t0 - t_users
-    log("sim: %d follows in %.1f s (%.0f/s)" % (n, t_follows, n / max(t_follows, 1e-9)))
+    cpu = (sum(sd.cpu_seconds(d.proc.pid)) - cpu0, time.process_time() - own0)
+    log("sim: %d follows in %.1f s (%.0f/s; CPU s: daemon %.1f, loader %.1f)"
+        % (n, t_follows, n / max(t_follows, 1e-9), cpu[0], cpu[1]))
     if bad:
         raise LoadError("the platform did not load: %s" % bad)
     pool.close()
