@@ -25,8 +25,10 @@
  * share people upheld. A viewer's first report weighs 1, and so do the
  * reports of one whose reports people keep upholding; an account that
  * reports whatever it sees (what a brigade does, and what people never
- * uphold) is heard less with every report, judged or not, so a handful of
- * such accounts cannot add up to the threshold. An
+ * uphold) is heard less with every report, judged or not. A reporter below
+ * 1/2, most of whose reports people did not uphold, is not credible and
+ * weighs nothing: many such accounts do not add up to one credible viewer,
+ * so a handful of them cannot reach the threshold together. An
  * item whose unjudged reports weigh at least the policy's threshold (and
  * its share of the item's impressions, when the policy sets one) goes back
  * to people, distributing or settled, however long ago it was served; the
@@ -54,7 +56,8 @@ static double standing(const struct sl_report_facts *f)
     /* reports counts every earlier report (upheld, dismissed, pending), at
      * least the upheld ones. */
     double before = f->reports > f->upheld ? (double)f->reports : (double)f->upheld;
-    return (1.0 + (double)f->upheld) / (1.0 + before);
+    double s = (1.0 + (double)f->upheld) / (1.0 + before);
+    return s >= 0.5 ? s : 0.0;
 }
 
 static int report_apply(struct sl_commit_op *op, struct sl_store *w)

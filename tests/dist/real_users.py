@@ -16,9 +16,9 @@ serves by the item's hidden quality. Then:
   not pull it; three reports from served users pull a settled item that
   everyone was served back to review, also with a restart in between;
 - a reporter's later reports weigh less, (1 + upheld) / (1 + reports
-  before), so an account that reports whatever it sees cannot pull an item
-  with a few others; once people cleared an item, its reporters cannot pull
-  it again."""
+  before), and nothing below 1/2, so an account that reports whatever it
+  sees cannot pull an item with a few others; once people cleared an item,
+  its reporters cannot pull it again."""
 import json
 import random
 import sys
@@ -251,6 +251,18 @@ def reports(t, d, w):
     t.check(ok and abs(rep.get("weight", -1) - 0.5) < 1e-9
             and rep.get("reporter") == {"reports": 2, "upheld": 0, "dismissed": 1},
             "their second report weighs 1/2 (one report before, not upheld)", oc())
+    third = next((x for x in sorted(w.served) if x not in (item, other)
+                  and served[0] in w.served[x] and dt.state(d, x) in ("settled", "distributing")),
+                 None)
+    t.require(third, "%s was served a third item" % served[0])
+    t.status(d.post("/v1/events", json.dumps({"item": third, "user": served[0],
+                                              "type": "report"}) + "\n",
+                    ctype="application/x-ndjson"), 202, "%s reports %s" % (served[0], third))
+    tc = lambda: (d.item(third).json or {}).get("reports") or {}  # noqa: E731
+    ok = dt.wait_for(lambda: tc().get("pending") == 1, 10)
+    rep = (tc().get("reports") or [{}])[0]
+    t.check(ok and rep.get("served") and rep.get("weight") == 0,
+            "their third weighs nothing: 1/3 of their reports upheld is not credible", tc())
 
 
 def body(t):
