@@ -96,6 +96,7 @@ enum stmt {
     ST_REPORTERS_JUDGE,
     ST_REPORTS_JUDGE,
     ST_REPORTS_LIST,
+    ST_REPORT_REPEAT,
     /* sqlite_tokens.c */
     ST_TOKEN_INSERT,
     ST_TOKEN_DELETE,
