@@ -40,7 +40,7 @@ local D = {
   baseline_prior = 0.10,
 
   report_threshold = 3,    -- weighed reports that take an item back to people ...
-  report_rate = 0.002,     -- ... and two per thousand of its impressions
+  report_rate = 0.005,     -- ... and five per thousand of its audience
   active_s = 86400,        -- public waves go first to users seen in the last day
   away_s = 3 * 86400,      -- and never to users away longer; they do not hold a wave
 }
@@ -179,8 +179,12 @@ end
 
 function traffic()
   return {
-    private = 0.30,        -- at least this share from creators the user follows
-    ordinary = 0.70,       -- at least this share of the public part from outside the head
+    -- Floors of each page, above the shares the platform should see overall
+    -- (about 30% from followed creators, 70% of public traffic to ordinary
+    -- ones): most pages have fewer followed or ordinary items than their
+    -- floor, so the pages that have them must carry more.
+    private = 0.50,        -- at least this share from creators the user follows
+    ordinary = 0.80,       -- at least this share of the public part from outside the head
     head = 0.10,           -- the head: the top 10% of creators by followers
     report_threshold = D.report_threshold,
     report_rate = D.report_rate,
