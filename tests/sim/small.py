@@ -8,8 +8,13 @@ variant side by side), on daemons this harness starts. Two kinds of checks:
   to one user, every variant ran to the end. A failure here is an error
   (exit 99), never an expected failure;
 - the issue's numbers for the shipped policies, exactly as the issue states
-  them. Today's engine misses some (issue "Distribution that holds up with
-  real users"), so tests/sim/local.am lists this test in XFAIL_TESTS.
+  them. A miss of private share, ordinary share, reach, zero-follower
+  creators or Gini is an error too (exit 99). At this size the abusive
+  reporters still take one good item out (the brigade of six, reading every
+  hour, is served a popular item at four accounts before any of them has a
+  record, and three served viewers pull an item); that one number misses
+  as an expected failure (exit 1, XFAIL_TESTS in tests/sim/local.am), so
+  that automake says XPASS the day it passes.
 The report of the run (report.md, and plots when gnuplot is installed) is
 left in sim-out/ of the build's tests folder."""
 import os
@@ -29,6 +34,8 @@ import world as wd  # noqa: E402
 # the daemon's clock ends the waves whose time is up before it answers.
 SPEED = 0
 OUT = "sim-out"
+# The one number the small platform still misses (see above).
+KNOWN_MISS = "abuse"
 
 
 def body(t):
@@ -78,6 +85,13 @@ def body(t):
     print("     shipped policies %s:" % shipped.get("policy_version"))
     for c in shipped["checks"]:
         t.check(c["ok"], "%s (%s)" % (c["what"], report._fmt(c["value"], 3)))
+    missed = [c["name"] for c in shipped["checks"] if not c["ok"]]
+    if [m for m in missed if m != KNOWN_MISS]:
+        print("small: the shipped policies miss %s: an error, not the known miss (%s)"
+              % (", ".join(missed), KNOWN_MISS))
+        sys.stdout.flush()
+        t.cleanup()
+        sys.exit(99)
 
 
 if __name__ == "__main__":
