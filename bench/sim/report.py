@@ -360,11 +360,13 @@ def markdown(figs, run, made, failed=None):
                      "simulated minutes a second", "unexpected answers"], rows))
     t = run["timing"]
     o.append("\nWall time: world %.0f s, loading users and follows %.0f s (%s requests, "
-             "%.0f/s), the week %.0f s, all %.0f s. Simulated minutes per step: %d; "
-             "at most %s simulated minutes per real second. Machine: %s; at the end %s.\n"
+             "%.0f/s), the week %.0f s, all %.0f s. Simulated minutes per step: %d; %s. "
+             "Machine: %s; at the end %s.\n"
              % (t["world_s"], t["load_s"], _fmt(run["load"]["requests"]),
                 run["load"]["requests"] / max(1e-9, t["load_s"]), t["week_s"], t["total_s"],
-                p["step_min"], _fmt(run.get("speed")) if run.get("speed") else "unlimited",
+                p["step_min"],
+                "at most %s simulated minutes per real second" % _fmt(run["speed"])
+                if run.get("speed") else "no pace: as fast as the daemons and drivers went",
                 run.get("machine", ""), run.get("load_end", "-")))
     o.append("\nReproduce: `%s`\n" % run.get("command", "bench/sim/sim.py"))
     return "".join(o)
