@@ -24,7 +24,10 @@ local D = {
   reach_min = 2000,        -- or this many, whichever is more (a small platform: everyone)
   max_public = 6,
   interest_waves = 2,      -- the first public waves go to the item's interest, if it has one
-  wave_seconds = 3600,     -- a wave ends after this long at the latest ...
+  wave_seconds = 3600,     -- the followers wave ends after this long at the latest ...
+  judged_seconds = 4 * 3600, -- ... a judged wave (nearby, public) after this long:
+                           -- long enough for its users to come back and look, since
+                           -- a wave that ends with too few looks has told little
   fill = 0.6,              -- ... or once this share of its users around saw it
   check = 20,              -- impressions before the first early look, then every doubling
 
@@ -37,7 +40,7 @@ local D = {
   baseline_prior = 0.10,
 
   report_threshold = 3,    -- weighed reports that take an item back to people ...
-  report_rate = 0.002,     -- ... and two per thousand of its impressions
+  report_rate = 0.005,     -- ... and five per thousand of its audience
   active_s = 86400,        -- public waves go first to users seen in the last day
   away_s = 3 * 86400,      -- and never to users away longer; they do not hold a wave
 }
@@ -83,14 +86,14 @@ function plan(item)
     { audience = "followers", size = math.min(math.max(item.creator.followers, 1), D.followers_max),
       limit_s = D.wave_seconds, fill = D.fill },
     { audience = "nearby", size = math.floor(clamp(active * D.nearby_share, D.nearby_min, D.nearby_max)),
-      limit_s = D.wave_seconds, fill = D.fill, check = D.check },
+      limit_s = D.judged_seconds, fill = D.fill, check = D.check },
   }
   local first = interests(item)[1]
   for i, size in ipairs(public_sizes(active)) do
     waves[#waves + 1] = {
       audience = (first and i <= D.interest_waves) and ("interest:" .. first) or "everyone",
       size = size,
-      limit_s = D.wave_seconds,
+      limit_s = D.judged_seconds,
       fill = D.fill,
       check = D.check,
       -- A child on screen was approved by people; look again before the
@@ -152,18 +155,19 @@ function wave_done(item, wave, stats)
     return "wait"
   end
   -- The wave ended undecided.
-  if n < D.min_trials then
-    -- Too few looks to judge. When time ran out with hardly anyone around
-    -- looking, the audience was wrong rather than the item: try a related
-    -- one. A small wave that most of its users saw just goes on.
-    if wave.ended_by == "time" and n < wave.present / 4 and #wave.related > 0 then
+  if n == 0 then
+    -- Nobody looked: nothing to judge the item on. When time ran out, the
+    -- audience was wrong rather than the item: try a related one.
+    if wave.ended_by == "time" and #wave.related > 0 then
       return { decision = "switch", audience = "interest:" .. wave.related[1],
-               reason = string.format("only %d impressions in %s", n, wave.audience) }
+               reason = string.format("no impressions in %s", wave.audience) }
     end
-    return { decision = "continue", reason = string.format("only %d impressions: no verdict yet", n) }
+    return { decision = "continue", reason = "no impressions: no verdict" }
   end
-  -- Enough looks but not sure: the larger next wave costs more than this
-  -- one told, so it goes on only if it did at least as well as its pool.
+  -- Not sure, on many looks or few: the larger next wave costs more than
+  -- this one told, so it goes on only if it did at least as well as its
+  -- pool. Going on because too few looked would carry a poor item from
+  -- wave to wave whenever its users are slow to come back.
   if s / n >= rate then
     return { decision = "continue",
              reason = string.format("engagement %.3f within [%.3f, %.3f], at least the pool's %.3f",
@@ -175,8 +179,12 @@ end
 
 function traffic()
   return {
-    private = 0.30,        -- at least this share from creators the user follows
-    ordinary = 0.70,       -- at least this share of the public part from outside the head
+    -- Floors of each page, above the shares the platform should see overall
+    -- (about 30% from followed creators, 70% of public traffic to ordinary
+    -- ones): most pages have fewer followed or ordinary items than their
+    -- floor, so the pages that have them must carry more.
+    private = 0.50,        -- at least this share from creators the user follows
+    ordinary = 0.80,       -- at least this share of the public part from outside the head
     head = 0.10,           -- the head: the top 10% of creators by followers
     report_threshold = D.report_threshold,
     report_rate = D.report_rate,

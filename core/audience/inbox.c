@@ -57,8 +57,19 @@ int aud_inbox_push(struct sl_audience *a, uint32_t u, struct entry e)
         if (a->dead_refs > 0)
             inbox_compact(a, ib);
         if (ib->n == ib->cap) {
-            /* Full of live entries: the oldest goes. */
-            struct entry old = ib->e[ib->head];
+            /* Full of live entries: the oldest from a public wave goes,
+             * so that what the user's followed creators posted waits for
+             * them under a flood of public offers (the mixed feed's
+             * private share is made of it); the oldest of all when every
+             * entry is from followed creators. */
+            uint16_t k = 0;
+            while (k < ib->n && ib->e[(ib->head + k) % ib->cap].source == SL_AUD_FOLLOWERS)
+                k++;
+            if (k == ib->n)
+                k = 0;
+            struct entry old = ib->e[(ib->head + k) % ib->cap];
+            for (uint16_t m = k; m > 0; m--)
+                ib->e[(ib->head + m) % ib->cap] = ib->e[(ib->head + m - 1) % ib->cap];
             ib->head = (uint16_t)((ib->head + 1) % ib->cap);
             ib->n--;
             inbox_unref(a, old.item);

@@ -26,6 +26,16 @@ static size_t floor_count(double share, size_t n)
     return v <= 0 ? 0 : (size_t)v;
 }
 
+/* The most public picks, up to most, of which `ordinary` can be the floor's
+ * share: the largest u with ceil(share * u) <= ordinary. */
+static size_t public_fit(double share, size_t ordinary, size_t most)
+{
+    size_t u = most;
+    while (u > 0 && floor_count(share, u) > ordinary)
+        u--;
+    return u;
+}
+
 /* Slots for an open-addressing table of n keys: a power of two, at most half full. */
 static size_t table_size(size_t n)
 {
@@ -237,8 +247,20 @@ int sl_compose_page(const struct sl_compose_cand *priv, size_t npriv,
         want_p = L - nu_avail;
     size_t want_u = L - want_p;
     size_t want_o = floor_count(rules->min_ordinary, want_u);
-    if (want_o > ord_avail)
-        want_o = ord_avail;
+    if (want_o > ord_avail) {
+        /* Too few ordinary candidates to keep their share of the public
+         * part: the slots heads would fill beyond their share go to
+         * followed creators first, and to heads only when those run out
+         * too (a page is never short while candidates remain). */
+        size_t more = want_u - public_fit(rules->min_ordinary, ord_avail, want_u);
+        if (more > np_avail - want_p)
+            more = np_avail - want_p;
+        want_p += more;
+        want_u -= more;
+        want_o = floor_count(rules->min_ordinary, want_u);
+        if (want_o > ord_avail)
+            want_o = ord_avail;
+    }
     size_t head_max = want_u - want_o;
     pg.cap = (L + 1) / 2;
     pg.cap_prev = L / 2;

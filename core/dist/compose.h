@@ -55,6 +55,9 @@ void sl_compose_rules_default(struct sl_compose_rules *r);
  *  1. no item twice (an item in both lists counts as private);
  *  2. private picks >= min(distinct private, ceil(min_private * L));
  *  3. ordinary picks >= min(distinct ordinary public, ceil(min_ordinary * public picks));
+ *     when the ordinary candidates are too few for that, the public slots
+ *     heads would take beyond their share go to private candidates instead,
+ *     as far as there are any;
  *  4. no two picks of one creator adjacent (nor the first after last_creator)
  *     whenever the chosen picks can be so ordered: the order is found
  *     whenever it exists, and the choice avoids piling up one creator

@@ -19,9 +19,20 @@
 
 /*
  * A report is kept, once per user and item, with the weight it had when
- * it came: the reporter's standing (how their served reports fared with
- * people: (1 + upheld) / (1 + upheld + dismissed)) if a feed served them
- * the item, the policy's unserved_report_weight (0 by default) if not. An
+ * it came: the reporter's standing if a feed served them the item, the
+ * policy's unserved_report_weight (0 by default) if not. The standing is
+ * (1 + upheld) / (1 + reports): of all the reports they sent before, the
+ * share people upheld. A viewer's first report weighs 1, and so do the
+ * reports of one whose reports people keep upholding; an account that
+ * reports whatever it sees (what a brigade does, and what people never
+ * uphold) is heard less with every report, judged or not. A reporter below
+ * 1/2, most of whose reports people did not uphold, is not credible and
+ * weighs nothing: many such accounts do not add up to one credible viewer,
+ * so a handful of them cannot reach the threshold together. A user who
+ * reports an item again is a script, not a viewer tapping once: their
+ * report of it weighs nothing from then on, and the repeat counts in their
+ * record (a brigade of fresh accounts reporting again and again is so
+ * heard as none). An
  * item whose unjudged reports weigh at least the policy's threshold (and
  * its share of the item's impressions, when the policy sets one) goes back
  * to people, distributing or settled, however long ago it was served; the
@@ -46,7 +57,11 @@ struct report_op {
 
 static double standing(const struct sl_report_facts *f)
 {
-    return (1.0 + (double)f->upheld) / (1.0 + (double)f->upheld + (double)f->dismissed);
+    /* reports counts every earlier report (upheld, dismissed, pending), at
+     * least the upheld ones. */
+    double before = f->reports > f->upheld ? (double)f->reports : (double)f->upheld;
+    double s = (1.0 + (double)f->upheld) / (1.0 + before);
+    return s >= 0.5 ? s : 0.0;
 }
 
 static int report_apply(struct sl_commit_op *op, struct sl_store *w)
@@ -60,29 +75,35 @@ static int report_apply(struct sl_commit_op *op, struct sl_store *w)
         return rc;
     if (f.already) {
         o->repeated = true;
-        return 0;
+        return sl_store_report_repeat(w, o->item, o->user);
     }
     o->served = f.served;
     o->weight = f.served ? standing(&f) : o->unserved_weight;
     rc = sl_store_report_add(w, o->item, o->user, o->served, o->weight, sl_now_ms());
     if (rc == -EEXIST) {
         o->repeated = true;
-        return 0;
+        return sl_store_report_repeat(w, o->item, o->user);
     }
     return rc < 0 ? rc : sl_store_report_sum(w, o->item, &o->n, &o->total);
 }
 
-/* The item's impressions so far: its waves' if it is running, else what
- * the counters say. */
-static uint64_t impressions(struct sl_dist *d, const char *id)
+/* The item's audience, which the policy's report_rate is a share of: while
+ * it runs, the users its waves were offered to who were around (or its
+ * impressions, if more), so that the few who saw an item early in a large
+ * wave cannot pull it before the rest had a chance to; once settled, its
+ * impressions, as the counters say. */
+static uint64_t audience(struct sl_dist *d, const char *id)
 {
     struct ditem *it = dist_item_get(d, id);
     int64_t counts[SL_EV__COUNT] = { 0 }, counted = 0;
     uint64_t n = 0;
 
     if (it) {
-        for (int i = 0; i < it->nwaves; i++)
-            n += it->waves[i].counts[SL_EV_IMPRESSION];
+        for (int i = 0; i < it->nwaves; i++) {
+            const struct wave *w = &it->waves[i];
+            n += w->present > w->counts[SL_EV_IMPRESSION] ? w->present
+                                                          : w->counts[SL_EV_IMPRESSION];
+        }
         return n;
     }
     if (sl_store_counters_get(d->srv->reader, id, counts, &counted) == 0)
@@ -94,7 +115,7 @@ static uint64_t impressions(struct sl_dist *d, const char *id)
 static void weigh(struct sl_dist *d, const char *id, int64_t n, double total)
 {
     double need = d->traffic.report_threshold;
-    double relative = d->traffic.report_rate * (double)impressions(d, id);
+    double relative = d->traffic.report_rate * (double)audience(d, id);
     char state[32], actor[96], reason[256];
     struct ditem *it = dist_item_get(d, id);
     uint32_t h;
@@ -174,7 +195,7 @@ json_t *sl_dist_reports(struct sl_server *srv, const char *item)
         return NULL;
     }
     double need = d->traffic.report_threshold;
-    double relative = d->traffic.report_rate * (double)impressions(d, item);
+    double relative = d->traffic.report_rate * (double)audience(d, item);
     return json_pack("{s:I, s:f, s:f, s:o}", "pending", (json_int_t)n, "weight", total,
                      "threshold", relative > need ? relative : need, "reports", list);
 }

@@ -114,6 +114,7 @@
                    int64_t now_ms), (item, user, served, weight, now_ms)) \
     X(report_sum, (const char *item, int64_t *n, double *weight), (item, n, weight)) \
     X(reports_judge, (const char *item, bool upheld), (item, upheld)) \
+    X(report_repeat, (const char *item, const char *user), (item, user)) \
     X(reports_get, (const char *item, json_t **out), (item, out)) \
     /* Statistics */ \
     X(items_since, (int64_t since_ms, int limit, \

@@ -117,6 +117,7 @@ enum pg_stmt {
     PG_REPORTERS_JUDGE,
     PG_REPORTS_JUDGE,
     PG_REPORTS_LIST,
+    PG_REPORT_REPEAT,
     /* pg_tokens.c */
     PG_TOKEN_INSERT,
     PG_TOKEN_DELETE,

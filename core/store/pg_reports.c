@@ -36,6 +36,12 @@ const char *const sl_pg_reports_sql[PG__COUNT] = {
                            " coalesce(p.reports, 0), coalesce(p.upheld, 0), coalesce(p.dismissed, 0)"
                            " FROM reports r LEFT JOIN reporters p ON p.\"user\" = r.\"user\""
                            " WHERE r.item = $1 ORDER BY r.ts_ms, r.\"user\" LIMIT 200",
+    /* A report made again: the first weighs nothing any more, and the
+     * repeat counts in the reporter's record. */
+    [PG_REPORT_REPEAT]   = "WITH r AS (UPDATE reports SET weight = 0"
+                           "  WHERE item = $1 AND \"user\" = $2 AND judged = 0)"
+                           " INSERT INTO reporters (\"user\", reports) VALUES ($2, 1)"
+                           " ON CONFLICT (\"user\") DO UPDATE SET reports = reporters.reports + 1",
 };
 
 int sl_pg_report_facts(struct sl_pg *s, const char *item, const char *user,
@@ -100,6 +106,15 @@ int sl_pg_reports_judge(struct sl_pg *s, const char *item, bool upheld)
     par_int(&p, upheld);
     int rc = sl_pg_write(s, PG_REPORTERS_JUDGE, &p, PG_ANY, NULL);
     return rc < 0 ? rc : sl_pg_write(s, PG_REPORTS_JUDGE, &p, PG_ANY, NULL);
+}
+
+int sl_pg_report_repeat(struct sl_pg *s, const char *item, const char *user)
+{
+    struct pg_params p = { 0 };
+
+    par_text(&p, item);
+    par_text(&p, user);
+    return sl_pg_write(s, PG_REPORT_REPEAT, &p, PG_ANY, NULL);
 }
 
 int sl_pg_reports_get(struct sl_pg *s, const char *item, json_t **out)

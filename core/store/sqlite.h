@@ -78,6 +78,7 @@
 #define sl_store_report_add sl_sqlite_report_add
 #define sl_store_report_sum sl_sqlite_report_sum
 #define sl_store_reports_judge sl_sqlite_reports_judge
+#define sl_store_report_repeat sl_sqlite_report_repeat
 #define sl_store_reports_get sl_sqlite_reports_get
 #define sl_store_decision_stats sl_sqlite_decision_stats
 #define sl_store_token_insert sl_sqlite_token_insert
@@ -199,6 +200,7 @@ enum stmt {
     ST_REPORTERS_JUDGE,
     ST_REPORTS_JUDGE,
     ST_REPORTS_LIST,
+    ST_REPORT_REPEAT,
     /* sqlite_tokens.c */
     ST_TOKEN_INSERT,
     ST_TOKEN_DELETE,

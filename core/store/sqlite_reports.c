@@ -28,6 +28,8 @@ const char *const sl_sqlite_reports_sql[ST__COUNT] = {
                            " coalesce(p.reports, 0), coalesce(p.upheld, 0), coalesce(p.dismissed, 0)"
                            " FROM reports r LEFT JOIN reporters p ON p.user = r.user"
                            " WHERE r.item = ? ORDER BY r.ts_ms, r.user LIMIT 200",
+    [ST_REPORT_REPEAT]   = "UPDATE reports SET weight = 0"
+                           " WHERE item = ? AND user = ? AND judged = 0",
 };
 
 int sl_store_report_facts(struct sl_store *s, const char *item, const char *user,
@@ -68,6 +70,19 @@ int sl_store_report_add(struct sl_store *s, const char *item, const char *user, 
     sqlite3_bind_int(st, 4, served);
     sqlite3_bind_double(st, 5, weight);
     int rc = stmt_done(s, st, "report add");
+    if (rc < 0)
+        return rc;
+    st = stmt_get(s, ST_REPORTER_ADD);
+    bind_text(st, 1, user);
+    return stmt_done(s, st, "reporter add");
+}
+
+int sl_store_report_repeat(struct sl_store *s, const char *item, const char *user)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_REPORT_REPEAT);
+    bind_text(st, 1, item);
+    bind_text(st, 2, user);
+    int rc = stmt_done(s, st, "report repeat");
     if (rc < 0)
         return rc;
     st = stmt_get(s, ST_REPORTER_ADD);

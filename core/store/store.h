@@ -354,6 +354,9 @@ int sl_store_report_facts(struct sl_store *s, const char *item, const char *user
 /* One report per user and item: -EEXIST for a second one. */
 int sl_store_report_add(struct sl_store *s, const char *item, const char *user, bool served,
                         double weight, int64_t now_ms);
+/* A second report of the item by the user: their report of it, if not
+ * judged yet, weighs 0 from now on, and the repeat counts in their record. */
+int sl_store_report_repeat(struct sl_store *s, const char *item, const char *user);
 /* The item's reports people have not judged yet: how many, and their weight. */
 int sl_store_report_sum(struct sl_store *s, const char *item, int64_t *n, double *weight);
 /* People decided the item: its unjudged reports were upheld (rejected, taken

@@ -22,7 +22,6 @@ struct seqtest {
     struct sl_seq_params test;          /* method, min_trials, z, and the Beta ones */
     uint64_t baseline_min_trials;       /* a pool younger than this: baseline_prior */
     double baseline_prior;
-    double few_looks;                   /* of present: too few looks to blame the item */
 };
 
 /* {====================== Options ====================================== */
@@ -76,8 +75,6 @@ static int option(struct seqtest *st, const char *key, const char *value)
         return count(value, 1e15, &st->baseline_min_trials);
     if (strcmp(key, "baseline_prior") == 0)
         return number(value, 0, 1, &st->baseline_prior);
-    if (strcmp(key, "few_looks") == 0)
-        return number(value, 0, 1, &st->few_looks);
     return -ENOENT;
 }
 
@@ -98,7 +95,6 @@ static int init(const struct sl_host_api *host, const struct sl_plugin_option *o
         .test = SL_SEQ_PARAMS_INIT,
         .baseline_min_trials = 200,
         .baseline_prior = 0.10,
-        .few_looks = 0.25,
     };
     st->test.method = SL_SEQ_WILSON;
     st->test.min_trials = 20;
@@ -108,7 +104,7 @@ static int init(const struct sl_host_api *host, const struct sl_plugin_option *o
         if (rc == -ENOENT)
             host->log(SL_LOG_ERROR, NAME, "unknown option \"%s\" (method, min_trials, z, "
                       "continue_above, stop_below, prior_strength, baseline_min_trials, "
-                      "baseline_prior, few_looks)", opts->key);
+                      "baseline_prior)", opts->key);
         else if (rc < 0)
             host->log(SL_LOG_ERROR, NAME, "option %s = \"%s\" is out of range or not a "
                       "number (see docs/plugins.md)", opts->key, opts->value);
@@ -242,9 +238,10 @@ static int worse(const struct seqtest *st, const struct sl_wave *w,
 /*
  * The followers' wave never judges; else the engagement rate against the
  * pool's: the sequential test decides when it is sure either way; not sure
- * at a checkpoint waits; not sure at an end goes on only if at least as
- * good as the pool; worse switches to a related interest once rather than
- * stopping; too few looks is the audience's fault rather than the item's.
+ * at a checkpoint waits; not sure at an end, on many looks or few, goes on
+ * only if at least as good as the pool; worse switches to a related
+ * interest once rather than stopping; no look at all when time ran out is
+ * the audience's fault rather than the item's.
  */
 static int wave_done(void *state, const struct sl_item *item, const struct sl_wave *w,
                      struct sl_wave_answer *out)
@@ -284,16 +281,15 @@ static int wave_done(void *state, const struct sl_item *item, const struct sl_wa
         out->decision = SL_WAVE_WAIT;
         return 0;
     }
-    if (n < st->test.min_trials) {
-        if (w->ended_by == SL_WAVE_END_TIME && (double)n < (double)w->present * st->few_looks &&
-            st->host->wave_related(w, rel, 1) == 1) {
+    if (n == 0) {
+        if (w->ended_by == SL_WAVE_END_TIME && st->host->wave_related(w, rel, 1) == 1) {
             out->decision = SL_WAVE_SWITCH;
             say(out->audience, sizeof(out->audience), "interest:%s", rel[0]);
-            say(out->reason, sizeof(out->reason), "only %u impressions in %s", n, w->audience);
+            say(out->reason, sizeof(out->reason), "no impressions in %s", w->audience);
             return 0;
         }
         out->decision = SL_WAVE_CONTINUE;
-        say(out->reason, sizeof(out->reason), "only %u impressions: no verdict yet", n);
+        say(out->reason, sizeof(out->reason), "no impressions: no verdict");
         return 0;
     }
     if (share >= rate) {

@@ -275,7 +275,7 @@ static void options(void **state)
         { "z", "11", NULL },
         { "min_trials", "2.5", NULL },
         { "method", "bayes", NULL },
-        { "few_looks", "-0.1", NULL },
+        { "baseline_prior", "1.5", NULL },
         { "stop_below", "0.6", "continue_above", "0.4", NULL },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

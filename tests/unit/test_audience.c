@@ -615,6 +615,59 @@ static void test_pending_item_waits_in_inboxes(void **state)
     sl_audience_free(a);
 }
 
+/* A full inbox evicts the oldest public offer before any from a followed
+ * creator; with only those left, the oldest of them. */
+static void test_inbox_keeps_followed(void **state)
+{
+    struct sl_audience *a = new_aud(1, 4);
+    struct sl_aud_entry e[8];
+    char id[32];
+    uint32_t h[8];
+
+    add_users(a, 3, 1);
+    uint32_t reader = uid(a, "u1");
+    /* followers, everyone, followers, everyone: full */
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof(id), "k%d", i);
+        h[i] = new_item(a, id, "u0", NULL);
+        assert_int_equal(sl_audience_place(a, h[i], &reader, 1,
+                                           i % 2 ? SL_AUD_EVERYONE : SL_AUD_FOLLOWERS,
+                                           (uint32_t)i, NULL), 0);
+    }
+    /* Two more public offers: the two older public ones go, not h[0]. */
+    for (int i = 4; i < 6; i++) {
+        snprintf(id, sizeof(id), "k%d", i);
+        h[i] = new_item(a, id, "u0", NULL);
+        assert_int_equal(sl_audience_place(a, h[i], &reader, 1, SL_AUD_EVERYONE,
+                                           (uint32_t)i, NULL), 0);
+    }
+    assert_int_equal(sl_audience_inbox_read(a, reader, e, 8), 4);
+    assert_int_equal(e[0].item, h[5]);
+    assert_int_equal(e[1].item, h[4]);
+    assert_int_equal(e[2].item, h[2]);          /* newest first, order kept */
+    assert_int_equal(e[3].item, h[0]);
+    /* Two more from followed creators: the public ones go; then the
+     * oldest followed one. */
+    for (int i = 6; i < 8; i++) {
+        snprintf(id, sizeof(id), "k%d", i);
+        h[i] = new_item(a, id, "u0", NULL);
+        assert_int_equal(sl_audience_place(a, h[i], &reader, 1, SL_AUD_FOLLOWERS,
+                                           (uint32_t)i, NULL), 0);
+    }
+    assert_int_equal(sl_audience_inbox_read(a, reader, e, 8), 4);
+    assert_int_equal(e[0].item, h[7]);
+    assert_int_equal(e[1].item, h[6]);
+    assert_int_equal(e[2].item, h[2]);
+    assert_int_equal(e[3].item, h[0]);
+    snprintf(id, sizeof(id), "k8");
+    uint32_t h8 = new_item(a, id, "u0", NULL);
+    assert_int_equal(sl_audience_place(a, h8, &reader, 1, SL_AUD_EVERYONE, 8, NULL), 0);
+    assert_int_equal(sl_audience_inbox_read(a, reader, e, 8), 4);
+    assert_int_equal(e[0].item, h8);
+    assert_int_equal(e[3].item, h[2]);          /* h[0], the oldest, went */
+    sl_audience_free(a);
+}
+
 /* A dead entry in the middle of a full inbox goes before the oldest live one. */
 static void test_full_inbox_drops_dead_first(void **state)
 {
@@ -1026,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_pick_audiences),
         cmocka_unit_test(test_place_skips_offered_and_creator),
         cmocka_unit_test(test_inbox_bounded_newest_first),
+        cmocka_unit_test(test_inbox_keeps_followed),
         cmocka_unit_test(test_takedown_hides_everywhere),
         cmocka_unit_test(test_released_item_comes_back_apart),
         cmocka_unit_test(test_pending_item_waits_in_inboxes),

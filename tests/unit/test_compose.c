@@ -178,6 +178,45 @@ static void test_compose_default_shares(void **state)
             assert_true(out[i].index < 2);
 }
 
+/* Few ordinary candidates: heads keep to their share of the public part,
+ * and the slots left go to followed creators while there are any. */
+static void test_compose_few_ordinary(void **state)
+{
+    struct feed_case fc = { .npriv = 10, .npub = 12, .limit = 10 };
+    struct sl_compose_pick out[MAXC];
+    struct sl_compose_counts cnt;
+    size_t n;
+
+    sl_compose_rules_default(&fc.rules);
+    for (uint32_t i = 0; i < 10; i++)
+        fc.priv[i] = cand(1000 + i, 100 + i, false);
+    for (uint32_t i = 0; i < 12; i++)
+        fc.pub[i] = cand(2000 + i, 200 + i, i < 10);    /* 10 heads, 2 ordinary */
+    assert_int_equal(check_compose(&fc, out), 10);
+    assert_int_equal(sl_compose_page(fc.priv, 10, fc.pub, 12, &fc.rules, 10, out, &n, &cnt), 0);
+    /* 2 ordinary carry 2 public picks at 0.7 (3 would need 3): 8 private. */
+    assert_int_equal(cnt.private_n, 8);
+    assert_int_equal(cnt.ordinary_n, 2);
+    assert_int_equal(cnt.head_n, 0);
+
+    /* Only 4 followed items: all of them, then heads fill the page. */
+    fc.npriv = 4;
+    assert_int_equal(check_compose(&fc, out), 10);
+    assert_int_equal(sl_compose_page(fc.priv, 4, fc.pub, 12, &fc.rules, 10, out, &n, &cnt), 0);
+    assert_int_equal(cnt.private_n, 4);
+    assert_int_equal(cnt.ordinary_n, 2);
+    assert_int_equal(cnt.head_n, 4);
+
+    /* Enough ordinary candidates: the private floor only, as before. */
+    for (uint32_t i = 0; i < 12; i++)
+        fc.pub[i].head = i < 3;
+    fc.npriv = 10;
+    assert_int_equal(sl_compose_page(fc.priv, 10, fc.pub, 12, &fc.rules, 10, out, &n, &cnt), 0);
+    assert_int_equal(cnt.private_n, 3);
+    assert_int_equal(cnt.ordinary_n + cnt.head_n, 7);
+    assert_true(cnt.ordinary_n >= 5);
+}
+
 static void test_compose_one_pool_only(void **state)
 {
     struct feed_case fc = { .npub = 5, .limit = 10 };
@@ -351,6 +390,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compose_default_shares),
+        cmocka_unit_test(test_compose_few_ordinary),
         cmocka_unit_test(test_compose_one_pool_only),
         cmocka_unit_test(test_compose_duplicates_served_once),
         cmocka_unit_test(test_compose_avoids_runs),
