@@ -35,7 +35,9 @@ local D = {
   -- and how sure it must be either way (z of a 90% two-sided interval).
   min_trials = 20,
   z = 1.64,
-  -- Until a pool has seen this many impressions, its baseline is a prior.
+  -- A pool's baseline is its rate shrunk towards a prior worth this many
+  -- impressions: a young pool's first looks neither set the bar alone nor
+  -- leave it at the prior once they say otherwise.
   baseline_min_trials = 200,
   baseline_prior = 0.10,
 
@@ -117,7 +119,8 @@ local function judge(stats)
   local n = stats.impression
   local s = math.min(stats.engaged, n)
   local base = stats.baseline
-  local rate = base.trials >= D.baseline_min_trials and base.rate or D.baseline_prior
+  local rate = (base.rate * base.trials + D.baseline_prior * D.baseline_min_trials)
+               / (base.trials + D.baseline_min_trials)
   if n < D.min_trials then
     return "undecided", n, s, rate, 0, 1
   end

@@ -20,7 +20,7 @@
 struct seqtest {
     const struct sl_host_api *host;
     struct sl_seq_params test;          /* method, min_trials, z, and the Beta ones */
-    uint64_t baseline_min_trials;       /* a pool younger than this: baseline_prior */
+    uint64_t baseline_min_trials;       /* baseline_prior weighs as this many impressions */
     double baseline_prior;
 };
 
@@ -250,7 +250,12 @@ static int wave_done(void *state, const struct sl_item *item, const struct sl_wa
     unsigned long long n = w->impressions;
     unsigned long long s = w->engaged < n ? w->engaged : n;
     int early = w->ended_by == SL_WAVE_END_EVIDENCE;
-    double rate = w->pool_trials >= st->baseline_min_trials ? w->pool_rate : st->baseline_prior;
+    /* The pool's rate shrunk towards the prior: a young pool's few
+     * impressions neither set the bar alone nor leave it at the prior once
+     * they say otherwise (the prior is worth baseline_min_trials of them). */
+    double pt = (double)w->pool_trials, pm = (double)st->baseline_min_trials;
+    double rate = pt + pm > 0 ? (w->pool_rate * pt + st->baseline_prior * pm) / (pt + pm)
+                              : st->baseline_prior;
     double lo = 0, hi = 1, share = (double)s / (double)n;
     int verdict = SL_SEQ_UNDECIDED;
     char why[200];

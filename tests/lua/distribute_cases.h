@@ -57,8 +57,10 @@ static const struct decision_case cases[] = {
       "everyone", "fill", 100, "[]", 40, 10, 0.5, 1000, "stop" },
     { "a learned pool's rate, above it with 100 looks: continue",
       "everyone", "size", 100, "[]", 100, 60, 0.5, 1000, "continue" },
-    { "a young pool's rate is not trusted: the prior (0.10) decides",
-      "everyone", "fill", 100, "[]", 40, 10, 0.9, 50, "continue" },
+    { "a young pool's rate is shrunk towards the prior: 0.9 over 50 looks is 0.26",
+      "everyone", "fill", 100, "[]", 40, 12, 0.9, 50, "continue" },
+    { "below a young pool's shrunk rate, not its prior (0.10): stop",
+      "everyone", "fill", 100, "[]", 40, 9, 0.9, 50, "stop" },
 };
 
 #endif
