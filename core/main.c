@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 
 #include "api/api.h"
+#include "api/cluster.h"
 #include "api/jobs.h"
 #include "dist/dist.h"
 #include "http/auth.h"
@@ -263,6 +264,8 @@ int main(int argc, char **argv)
         goto out;
     if (sl_store_created(writer) && first_start(&srv, writer) < 0)
         goto out;
+    if (sl_cluster_join(&srv, writer) < 0)
+        goto out;
     if (sl_store_open(srv.cfg.store, srv.cfg.state_dir, false, &srv.reader) < 0 ||
         audit_key(&srv, writer) < 0 || sl_auth_new(srv.reader, &srv.auth) < 0)
         goto out;
@@ -275,7 +278,7 @@ int main(int argc, char **argv)
         sl_err("cannot start: %s", err);
         goto out;
     }
-    if (sl_dist_start(&srv) < 0 ||
+    if (sl_cluster_start(&srv) < 0 || sl_dist_start(&srv) < 0 ||
         sl_counters_start(&srv) < 0 || sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;
 
@@ -309,7 +312,9 @@ out:
     sl_jobs_free(&srv);
     sl_counters_stop(&srv);
     sl_dist_stop(&srv);
+    sl_cluster_stop(&srv);
     sl_commit_free(srv.commit);
+    sl_cluster_free(&srv);
     sl_counters_free(&srv);
     sl_http_free(srv.http);
     sl_store_free(writer);

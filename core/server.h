@@ -18,6 +18,7 @@ struct sl_policy;
 struct sl_dist;
 struct sl_counters;
 struct sl_jobs;
+struct sl_cluster;
 
 struct sl_server {
     struct event_base *base;
@@ -30,6 +31,7 @@ struct sl_server {
     struct sl_dist *dist;       /* the audience and running waves (dist.c) */
     struct sl_counters *counters; /* per-item counters not yet written (store/counters.c) */
     struct sl_jobs *jobs;       /* policy checks and replays on their threads (api/jobs.c) */
+    struct sl_cluster *cluster; /* this node among those on one store (api/cluster.c) */
     int64_t started_ms;
     bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
     uint64_t uploads_total;

@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 
 #include "api/api.h"
+#include "api/cluster.h"
 #include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/heap.h"
@@ -108,6 +109,7 @@ void sl_api_metrics(struct sl_request *r)
         json_decref(states);
     }
     queue_metrics(srv, out);
+    sl_cluster_metrics(srv, out);
     sl_http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);
 }
@@ -115,14 +117,17 @@ void sl_api_metrics(struct sl_request *r)
 void sl_api_status(struct sl_request *r)
 {
     struct sl_server *srv = r->srv;
-    json_t *states = NULL;
+    json_t *states = NULL, *nodes = NULL;
 
-    if (sl_store_item_states(srv->reader, &states) < 0) {
+    if (sl_store_item_states(srv->reader, &states) < 0 || !(nodes = sl_cluster_nodes(srv))) {
+        json_decref(states);
         sl_http_reply_store_error(r, -EIO);
         return;
     }
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:I, s:o, s:I, s:I, s:i, s:i}",
+    sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:i, s:i}",
         "version", PACKAGE_VERSION,
+        "node", sl_cluster_name(srv),
+        "nodes", nodes,
         "uptime_s", (json_int_t)((sl_now_ms() - srv->started_ms) / 1000),
         "items", states,
         "uploads_total", (json_int_t)srv->uploads_total,

@@ -16,6 +16,7 @@
  * functions whose only parameter is the connection (transactions, sync).
  */
 
+#include "store/shared.h"
 #include "store/store.h"
 
 #define SL_STORE_FUNCS(X) \
@@ -128,6 +129,16 @@ int sl_store_table_each(struct sl_store *s, const char *table,
                         int (*fn)(void *arg, const struct sl_store_row *row), void *arg);
 int sl_store_table_put(struct sl_store *s, const char *table, const struct sl_store_row *row);
 int sl_store_copied(struct sl_store *s);
+
+/* What only a store several nodes share implements (shared.h): PostgreSQL
+ * alone; store.c answers -ENOTSUP for the others. */
+#define SL_SHARED_FUNCS(X) \
+    X(node_join, (const char *name, const char *version, int64_t started_ms, \
+                  int64_t before_ms, int64_t live_ms, int64_t *seen_ago_ms), \
+      (name, version, started_ms, before_ms, live_ms, seen_ago_ms)) \
+    X(node_beat, (const char *name, int64_t started_ms), (name, started_ms)) \
+    X(node_leave, (const char *name, int64_t started_ms), (name, started_ms)) \
+    X(nodes_list, (json_t **out), (out))
 
 /* (a, b) -> (struct sl_pg *s, a, b): a backend's parameter list. */
 #define SL_PG_PARAMS(...) (struct sl_pg *s, __VA_ARGS__)

@@ -37,6 +37,7 @@ static const char *const *const stmt_tables[] = {
     sl_pg_reports_sql,
     sl_pg_tokens_sql,
     sl_pg_copy_sql,
+    sl_pg_nodes_sql,
 };
 
 static const char *stmt_text(int id)

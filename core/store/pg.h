@@ -117,6 +117,12 @@ enum pg_stmt {
     /* pg_copy.c */
     PG_COPIED_FENCES,
     PG_COPIED_BATCHES,
+    /* pg_nodes.c */
+    PG_NODE_JOIN,
+    PG_NODE_SEEN,
+    PG_NODE_BEAT,
+    PG_NODE_LEAVE,
+    PG_NODES_LIST,
     PG__COUNT
 };
 
@@ -333,10 +339,12 @@ extern const char *const sl_pg_stats_sql[PG__COUNT];
 extern const char *const sl_pg_reports_sql[PG__COUNT];
 extern const char *const sl_pg_tokens_sql[PG__COUNT];
 extern const char *const sl_pg_copy_sql[PG__COUNT];
+extern const char *const sl_pg_nodes_sql[PG__COUNT];
 
 /* Every function of store.h, as sl_pg_*(struct sl_pg *, ...). */
 SL_STORE_FUNCS(SL_PG_DECLARE)
 SL_STORE_TX_FUNCS(SL_PG_DECLARE_TX)
+SL_SHARED_FUNCS(SL_PG_DECLARE)
 SL_BACKEND_DECLARE_REST(sl_pg, struct sl_pg)
 
 #endif

@@ -206,9 +206,21 @@ static const struct migration migrations[] = {
     "  upheld bigint NOT NULL DEFAULT 0,"
     "  dismissed bigint NOT NULL DEFAULT 0);"
     "ALTER TABLE users ADD COLUMN seen_s bigint NOT NULL DEFAULT 0;" },
+    /* 9 -> 10: several nodes on one database (docs/scale-out.md, "Running
+     * several nodes"): who they are and when each was last seen. SQLite's
+     * step to 10 is empty: one process owns a SQLite store. */
+    { 9, 10,
+    /* The database's clock, in ms: what liveness and leases are timed by. */
+    "CREATE FUNCTION sluice_ms() RETURNS bigint LANGUAGE sql VOLATILE AS"
+    "  $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;"
+    "CREATE TABLE nodes ("
+    "  name text COLLATE \"C\" PRIMARY KEY,"
+    "  started_ms bigint NOT NULL,"
+    "  seen_ms bigint NOT NULL,"
+    "  version text NOT NULL);" },
 };
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 
 /* Any number: the key of the advisory lock that makes one node migrate at
  * a time. */

@@ -8,6 +8,7 @@
 
 #include "lib/log.h"
 #include "store/backend.h"
+#include "store/shared.h"
 #include "store/store.h"
 
 /* Exactly one of the two is set. */
@@ -22,6 +23,7 @@ SL_BACKEND_DECLARE_REST(sl_sqlite, struct sl_sqlite)
 #ifdef HAVE_LIBPQ
 SL_STORE_FUNCS(SL_PG_DECLARE)
 SL_STORE_TX_FUNCS(SL_PG_DECLARE_TX)
+SL_SHARED_FUNCS(SL_PG_DECLARE)
 SL_BACKEND_DECLARE_REST(sl_pg, struct sl_pg)
 #endif
 
@@ -111,5 +113,56 @@ bool sl_store_created(const struct sl_store *s)
 
 SL_STORE_FUNCS(CALL)
 SL_STORE_TX_FUNCS(CALL_TX)
+
+/* }===================================================================== */
+
+/* {====================== Shared by several nodes (shared.h) =========== */
+
+#ifdef HAVE_LIBPQ
+#define CALL_SHARED(name, params, args) \
+    int sl_store_##name SL_STORE_PARAMS params \
+    { \
+        return s->pg ? sl_pg_##name SL_PG_ARGS args : -ENOTSUP; \
+    }
+SL_SHARED_FUNCS(CALL_SHARED)
+
+bool sl_store_shared(const struct sl_store *s)
+{
+    return s->pg != NULL;
+}
+#else
+int sl_store_node_join(struct sl_store *s, const char *name, const char *version,
+                       int64_t started_ms, int64_t before_ms, int64_t live_ms,
+                       int64_t *seen_ago_ms)
+{
+    (void)s, (void)name, (void)version, (void)started_ms, (void)before_ms, (void)live_ms;
+    (void)seen_ago_ms;
+    return -ENOTSUP;
+}
+
+int sl_store_node_beat(struct sl_store *s, const char *name, int64_t started_ms)
+{
+    (void)s, (void)name, (void)started_ms;
+    return -ENOTSUP;
+}
+
+int sl_store_node_leave(struct sl_store *s, const char *name, int64_t started_ms)
+{
+    (void)s, (void)name, (void)started_ms;
+    return -ENOTSUP;
+}
+
+int sl_store_nodes_list(struct sl_store *s, json_t **out)
+{
+    (void)s, (void)out;
+    return -ENOTSUP;
+}
+
+bool sl_store_shared(const struct sl_store *s)
+{
+    (void)s;
+    return false;
+}
+#endif
 
 /* }===================================================================== */

@@ -32,8 +32,8 @@ def body(t):
     tables = {r[0] for r in d.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     t.check({"items", "audit", "queue", "event_batches", "tokens"} <= tables,
             "the schema is in the database", sorted(tables))
-    t.check(d.sql("SELECT version FROM sluice_schema") == [(9,)],
-            "at the latest schema version (9, as SQLite's)",
+    t.check(d.sql("SELECT version FROM sluice_schema") == [(10,)],
+            "at the latest schema version (10, as SQLite's)",
             d.sql("SELECT version FROM sluice_schema"))
     t.check({"reports", "reporters"} <= tables and
             d.sql("SELECT count(*) FROM information_schema.columns WHERE"

@@ -320,7 +320,8 @@ static void test_pg_migrations(void **state)
     sl_store_free(f->w);
     f->r = f->w = NULL;
     assert_int_equal(storetest_sql(f->where, f->dir,
-                                   "DROP TABLE reports; DROP TABLE reporters;"
+                                   "DROP TABLE nodes; DROP FUNCTION sluice_ms;"
+                                   " DROP TABLE reports; DROP TABLE reporters;"
                                    " ALTER TABLE users DROP COLUMN seen_s;"
                                    " ALTER TABLE audit DROP COLUMN v;"
                                    " ALTER TABLE tokens DROP COLUMN expires_ms;"
@@ -336,7 +337,7 @@ static void test_pg_migrations(void **state)
     assert_int_equal(sl_store_audit_verify(f->w, &c), 0);
     assert_int_equal(c.checked, 1);
     assert_int_equal(storetest_sql(f->where, f->dir,
-                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 9"
+                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 10"
                                    " THEN RAISE 'not migrated'; END IF; END $$"), 0);
     assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
     test_reports(state);
