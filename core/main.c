@@ -96,6 +96,15 @@ static int audit_key(struct sl_server *srv, struct sl_store *writer)
         sl_copy(path, sizeof(path), srv->cfg.audit_key_file);
     else
         snprintf(path, sizeof(path), "%s/audit.key", srv->cfg.state_dir);
+    /* Several nodes append to one chain under one key: a node must not
+     * make a key of its own while others run with theirs. */
+    if (sl_cluster_others(srv) > 0 && access(path, F_OK) < 0) {
+        sl_err("cannot start: %d other node(s) run on this store, and there is no audit key "
+               "%s: copy theirs there (mode 0600), or point audit_key_file at a copy; a key "
+               "of this node's own would break the one audit chain",
+               sl_cluster_others(srv), path);
+        return -EIO;
+    }
     if (sl_audit_key_start(writer, srv->reader, path, !srv->cfg.audit_key_file, err,
                            sizeof(err)) < 0) {
         sl_err("cannot start: %s", err);
@@ -312,7 +321,7 @@ out:
     sl_jobs_free(&srv);
     sl_counters_stop(&srv);
     sl_dist_stop(&srv);
-    sl_cluster_stop(&srv);
+    sl_cluster_stop(&srv, writer);
     sl_commit_free(srv.commit);
     sl_cluster_free(&srv);
     sl_counters_free(&srv);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lib/conf.h"
+#include "lib/id.h"
 
 struct event_base;
 struct evhttp;
@@ -20,6 +21,15 @@ struct sl_counters;
 struct sl_jobs;
 struct sl_cluster;
 
+/* This node among the nodes of one store (api/cluster.c sets it at start;
+ * read-only after, on any thread). */
+struct sl_node {
+    char name[SL_ID_MAX + 1];
+    bool shared;                /* PostgreSQL: distribution's writes are fenced by leases */
+    int64_t fence;              /* this start's fence, which its leases carry */
+    int64_t lease_ms;           /* lease_seconds */
+};
+
 struct sl_server {
     struct event_base *base;
     struct sl_config cfg;
@@ -32,6 +42,7 @@ struct sl_server {
     struct sl_counters *counters; /* per-item counters not yet written (store/counters.c) */
     struct sl_jobs *jobs;       /* policy checks and replays on their threads (api/jobs.c) */
     struct sl_cluster *cluster; /* this node among those on one store (api/cluster.c) */
+    struct sl_node node;
     int64_t started_ms;
     bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
     uint64_t uploads_total;

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "api/cluster.h"
+#include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/id.h"
 #include "lib/log.h"
@@ -24,12 +25,23 @@
 #include "store/shared.h"
 #include "store/store.h"
 
+/* What the timer sends through the commit thread: the heartbeat with the
+ * renewal of this node's leases, the takeover of leases that ran out, and
+ * at a clean stop the leaving. */
+enum beat_kind { BEAT, TAKEOVER, LEAVE };
+
 struct beat_op {
     struct sl_commit_op op;
     struct sl_cluster *c;
-    bool leave;
+    enum beat_kind kind;
     bool busy;                  /* queued and not done yet */
+    uint32_t gen;               /* BEAT: the renewal's number (dist/leases.c) */
+    json_t *items;              /* BEAT: leases renewed; TAKEOVER: taken over */
 };
+
+/* Leases taken over in one go: a node that died with many items hands
+ * them to the others a slice a second each. */
+#define TAKEOVER_MAX 200
 
 struct sl_cluster {
     struct sl_server *srv;
@@ -37,9 +49,11 @@ struct sl_cluster {
     int64_t started_ms;         /* with the name, this start of the node */
     bool shared;                /* the store is PostgreSQL: other nodes may run */
     struct event *timer;
-    struct beat_op beat, leave;
+    struct beat_op beat, takeover, leave;
+    int64_t last_beat_ms;       /* monotonic, ms */
     bool lost;                  /* the row is gone: another start took the name */
     int id_fd;                  /* STATE/node, locked while this node runs; -1 none */
+    int others;                 /* other live nodes when this one joined */
 };
 
 /* {====================== The name ===================================== */
@@ -71,9 +85,17 @@ const char *sl_cluster_name(const struct sl_server *srv)
     return srv->cluster ? srv->cluster->name : "";
 }
 
+int sl_cluster_others(const struct sl_server *srv)
+{
+    return srv->cluster ? srv->cluster->others : 0;
+}
+
 /* }===================================================================== */
 
 /* {====================== Joining and leaving =========================== */
+
+static int beat_apply(struct sl_commit_op *op, struct sl_store *w);
+static void beat_done(struct sl_commit_op *op, int rc);
 
 /* A node counts as alive while it beat within lease_seconds: its items'
  * leases last as long. */
@@ -133,10 +155,18 @@ int sl_cluster_join(struct sl_server *srv, struct sl_store *writer)
         return -ENOMEM;
     c->srv = srv;
     c->id_fd = -1;
+    c->beat = (struct beat_op){ .op = { .apply = beat_apply, .done = beat_done }, .c = c,
+                                .kind = BEAT };
+    c->takeover = (struct beat_op){ .op = { .apply = beat_apply, .done = beat_done }, .c = c,
+                                    .kind = TAKEOVER };
+    c->leave = (struct beat_op){ .op = { .apply = beat_apply, .done = beat_done }, .c = c,
+                                 .kind = LEAVE };
     c->started_ms = sl_now_ms();
     c->shared = sl_store_shared(writer);
     make_name(&srv->cfg, c->name, sizeof(c->name));
     srv->cluster = c;
+    sl_copy(srv->node.name, sizeof(srv->node.name), c->name);
+    srv->node.lease_ms = live_ms(srv);
     if (!c->shared)
         return 0;
     int64_t before = predecessor(c, srv->cfg.state_dir);
@@ -144,6 +174,8 @@ int sl_cluster_join(struct sl_server *srv, struct sl_store *writer)
         return rc;
     rc = sl_store_node_join(writer, c->name, PACKAGE_VERSION, c->started_ms, before,
                             live_ms(srv), &ago);
+    if (rc == 0)
+        rc = sl_store_fence_next(writer, &srv->node.fence);
     if (rc == 0)
         rc = sl_store_commit(writer);
     else
@@ -154,7 +186,15 @@ int sl_cluster_join(struct sl_server *srv, struct sl_store *writer)
                "it has not been seen for lease_seconds (%d s)",
                c->name, (double)ago / 1000.0, srv->cfg.lease_seconds);
     else if (rc == 0) {
+        json_t *nodes = NULL, *n;
+        size_t i;
+        srv->node.shared = true;
         remember(c);
+        if (sl_store_nodes_list(writer, &nodes) == 0)
+            json_array_foreach(nodes, i, n)
+                c->others += strcmp(json_string_value(json_object_get(n, "name")), c->name) &&
+                             json_integer_value(json_object_get(n, "seen_ago_ms")) < live_ms(srv);
+        json_decref(nodes);
         sl_info("node %s joined the store's nodes", c->name);
     }
     return rc;
@@ -164,17 +204,47 @@ static int beat_apply(struct sl_commit_op *op, struct sl_store *w)
 {
     struct beat_op *b = (struct beat_op *)op;
     struct sl_cluster *c = b->c;
-    if (b->leave)
-        return sl_store_node_leave(w, c->name, c->started_ms);
-    return sl_store_node_beat(w, c->name, c->started_ms);
+    const struct sl_node *n = &c->srv->node;
+    int rc;
+
+    /* Applied again after a refusal in its batch: answers afresh. */
+    json_decref(b->items);
+    b->items = NULL;
+    switch (b->kind) {
+    case LEAVE:
+        /* A clean stop hands its items over now, not lease_seconds on. */
+        if ((rc = sl_store_node_leave(w, c->name, c->started_ms)) < 0)
+            return rc;
+        return sl_store_leases_renew(w, n->name, n->fence, -1, &b->items);
+    case TAKEOVER:
+        return sl_store_leases_takeover(w, n->name, n->fence, n->lease_ms, TAKEOVER_MAX,
+                                        &b->items);
+    case BEAT:
+    default:
+        if ((rc = sl_store_node_beat(w, c->name, c->started_ms)) < 0)
+            return rc;
+        return sl_store_leases_renew(w, n->name, n->fence, n->lease_ms, &b->items);
+    }
 }
 
 static void beat_done(struct sl_commit_op *op, int rc)
 {
     struct beat_op *b = (struct beat_op *)op;
     struct sl_cluster *c = b->c;
+    json_t *items = b->items;
+
     b->busy = false;
-    if (b->leave)
+    b->items = NULL;
+    if (b->kind == TAKEOVER) {
+        if (rc == 0)
+            sl_dist_leases_taken(c->srv, items);
+        json_decref(items);
+        return;
+    }
+    if (rc == 0 && b->kind == BEAT)
+        sl_dist_leases_renewed(c->srv, b->gen, items);
+    json_decref(items);
+    if (b->kind == LEAVE)
         return;
     if (rc == -ENOENT && !c->lost) {
         /* Not seen for lease_seconds (a stalled store, a paused process),
@@ -189,43 +259,65 @@ static void beat_done(struct sl_commit_op *op, int rc)
     }
 }
 
-static void on_beat(evutil_socket_t fd, short what, void *arg)
+static void submit(struct sl_cluster *c, struct beat_op *b)
+{
+    if (b->busy)
+        return;             /* the last one is still on its way */
+    b->busy = true;
+    if (sl_commit_submit(c->srv->commit, &b->op) < 0)
+        b->busy = false;
+}
+
+/* Every second: take over what ran out; every lease_seconds / 3: beat and
+ * renew. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct sl_cluster *c = arg;
+    int64_t now = (int64_t)(sl_mono() * 1000);
     (void)fd;
     (void)what;
-    if (c->beat.busy)
-        return;             /* the last one is still on its way */
-    c->beat.busy = true;
-    if (sl_commit_submit(c->srv->commit, &c->beat.op) < 0)
-        c->beat.busy = false;
+    if (now - c->last_beat_ms >= live_ms(c->srv) / 3 && !c->beat.busy) {
+        c->last_beat_ms = now;
+        c->beat.gen = sl_dist_leases_renewing(c->srv);
+        submit(c, &c->beat);
+    }
+    if (!c->srv->draining)
+        submit(c, &c->takeover);
 }
 
 int sl_cluster_start(struct sl_server *srv)
 {
     struct sl_cluster *c = srv->cluster;
-    int64_t every_ms = live_ms(srv) / 3;
-    struct timeval tv = { (time_t)(every_ms / 1000), (suseconds_t)(every_ms % 1000) * 1000 };
+    struct timeval tv = { 1, 0 };
 
     if (!c || !c->shared)
         return 0;
-    c->beat = (struct beat_op){ .op = { .apply = beat_apply, .done = beat_done }, .c = c };
-    c->leave = (struct beat_op){ .op = { .apply = beat_apply, .done = beat_done }, .c = c,
-                                 .leave = true };
-    if (!(c->timer = event_new(srv->base, -1, EV_PERSIST, on_beat, c)) ||
+    c->last_beat_ms = (int64_t)(sl_mono() * 1000);
+    if (!(c->timer = event_new(srv->base, -1, EV_PERSIST, on_tick, c)) ||
         event_add(c->timer, &tv) < 0)
         return -ENOMEM;
+    /* This node's earlier start's items, and any that ran out, at once. */
+    submit(c, &c->takeover);
     return 0;
 }
 
-void sl_cluster_stop(struct sl_server *srv)
+void sl_cluster_stop(struct sl_server *srv, struct sl_store *writer)
 {
     struct sl_cluster *c = srv->cluster;
-    if (!c || !c->shared || !c->timer)
+    if (!c || !c->shared)
         return;
-    event_del(c->timer);
-    if (!c->lost && sl_commit_submit(srv->commit, &c->leave.op) == 0)
-        c->leave.busy = true;
+    if (c->timer)
+        event_del(c->timer);
+    if (srv->commit) {
+        submit(c, &c->leave);
+    } else if (writer) {
+        /* A start that failed before its commit thread ran. */
+        if (sl_store_begin(writer) < 0 || beat_apply(&c->leave.op, writer) < 0 ||
+            sl_store_commit(writer) < 0)
+            sl_store_rollback(writer);
+        json_decref(c->leave.items);
+        c->leave.items = NULL;
+    }
 }
 
 void sl_cluster_free(struct sl_server *srv)
@@ -299,6 +391,7 @@ void sl_cluster_metrics(struct sl_server *srv, struct evbuffer *out)
     sl_metric_header(out, "sluice_nodes_live", "gauge",
                      "Nodes on this store seen within lease_seconds.");
     evbuffer_add_printf(out, "sluice_nodes_live %zu\n", live);
+    sl_dist_lease_metrics(srv, out);
     sl_metric_header(out, "sluice_node_info", "gauge", "This node's name (always 1).");
     evbuffer_add_printf(out, "sluice_node_info{node=\"%s\"} 1\n", srv->cluster->name);
     json_decref(nodes);

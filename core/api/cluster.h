@@ -24,12 +24,15 @@ struct evbuffer;
 int sl_cluster_join(struct sl_server *srv, struct sl_store *writer);
 /* Once the commit thread runs: the heartbeat. */
 int sl_cluster_start(struct sl_server *srv);
-/* Before the commit thread stops: leave, stop the heartbeat. */
-void sl_cluster_stop(struct sl_server *srv);
+/* Before the commit thread stops: leave, stop the heartbeat. writer: the
+ * writer when the commit thread never started (a failed start), else NULL. */
+void sl_cluster_stop(struct sl_server *srv, struct sl_store *writer);
 void sl_cluster_free(struct sl_server *srv);
 
 /* This node's name. */
 const char *sl_cluster_name(const struct sl_server *srv);
+/* Other nodes that were live when this one joined (0 on SQLite). */
+int sl_cluster_others(const struct sl_server *srv);
 /* /v1/status's "nodes": [{name, version, started_ms, seen_age_s, live}];
  * NULL when the store fails. */
 json_t *sl_cluster_nodes(struct sl_server *srv);

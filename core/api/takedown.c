@@ -15,6 +15,7 @@
 #include "lib/text.h"
 #include "server.h"
 #include "store/commit.h"
+#include "store/shared.h"
 #include "store/store.h"
 
 /* A takedown's reason, in characters (docs/http-api.md); the buffer holds
@@ -48,7 +49,9 @@ static int takedown_apply(struct sl_commit_op *op, struct sl_store *w)
     /* Taking it down upholds whatever reports it had. */
     if ((rc = sl_store_item_set_state(w, t->item, "removed", now)) < 0 ||
         (rc = sl_store_queue_remove(w, t->item)) < 0 ||
-        (rc = sl_store_reports_judge(w, t->item, true)) < 0)
+        (rc = sl_store_reports_judge(w, t->item, true)) < 0 ||
+        /* Several nodes: the one running it learns at its next write. */
+        (sl_store_shared(w) && (rc = sl_store_lease_drop(w, t->item)) < 0))
         return rc;
     return sl_store_audit_append(w, &rec);
 }

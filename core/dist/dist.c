@@ -512,14 +512,11 @@ static int restore(struct sl_dist *d, struct ditem *it, json_t *plan, json_t *wa
     return sl_store_offers_each(d->srv->reader, it->id, resume_offer, &rs) < 0 ? -ENOMEM : 0;
 }
 
-static int resume_item(void *arg, const char *id, const char *creator, const char *upload,
-                       const char *tags, const char *plan)
+int dist_resume(struct sl_dist *d, const char *id, const char *upload, const char *tags,
+                const char *plan)
 {
-    struct resuming *rg = arg;
-    struct sl_dist *d = rg->d;
     json_t *pl = plan ? json_loads(plan, 0, NULL) : NULL, *waves = NULL;
     struct sl_dist_item di = { .upload = upload, .tags = tags };
-    (void)creator;
 
     struct ditem *it = adopt(d, id, &di);
     if (it && sl_store_waves_get(d->srv->reader, id, &waves) == 0) {
@@ -528,8 +525,7 @@ static int resume_item(void *arg, const char *id, const char *creator, const cha
             dist_item_drop(d, it);
             json_decref(waves);
             json_decref(pl);
-            rg->rc = -ENOMEM;
-            return 1;
+            return -ENOMEM;
         }
         it->state = D_RUNNING;
         json_decref(waves);
@@ -537,6 +533,16 @@ static int resume_item(void *arg, const char *id, const char *creator, const cha
             dist_begin_next_wave(d, it, NULL);
     }
     json_decref(pl);
+    return 0;
+}
+
+static int resume_item(void *arg, const char *id, const char *creator, const char *upload,
+                       const char *tags, const char *plan)
+{
+    struct resuming *rg = arg;
+    (void)creator;
+    if ((rg->rc = dist_resume(rg->d, id, upload, tags, plan)) < 0)
+        return 1;
     return 0;
 }
 
@@ -566,8 +572,11 @@ int sl_dist_start(struct sl_server *srv)
         return rc;
     sl_dist_policy_changed(srv);
     d->last_seen_write = sl_now_ms();
+    /* Several nodes: an item is resumed by the node that takes its lease
+     * (leases.c), not by every node that starts. */
     struct resuming rg = { d, 0 };
-    rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, &rg);
+    if (!srv->node.shared)
+        rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, &rg);
     if (rc == 0)
         rc = rg.rc;
     if (rc < 0)

@@ -4,6 +4,7 @@
 #define SL_DIST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
 
 struct sl_server;
@@ -122,6 +123,18 @@ json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
                              struct sl_plugins *plugins, struct sl_lua *live,
                              struct sl_lua *candidate, const struct sl_item *context,
                              const char *id, json_t *upload, json_t *tags, int *examined);
+
+/*
+ * Several nodes on one store (store/shared.h; dist/leases.c): the items
+ * this node runs are those whose leases it holds. A renewal of its leases
+ * is numbered before it is sent; its answer (the ids renewed) drops the
+ * items taken before it and missing from it. Leases taken over are
+ * resumed from the store as at start-up.
+ */
+uint32_t sl_dist_leases_renewing(struct sl_server *srv);
+void sl_dist_leases_renewed(struct sl_server *srv, uint32_t gen, json_t *items);
+void sl_dist_leases_taken(struct sl_server *srv, json_t *items);
+void sl_dist_lease_metrics(struct sl_server *srv, struct evbuffer *out);
 
 /* The item's report card: {pending (unjudged reports), weight (theirs),
  * threshold (what pulls it back now), reports: [...] (sl_store_reports_get)};

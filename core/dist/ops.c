@@ -2,6 +2,7 @@
 /* The changes distribution queues to the store; its waves and plans as JSON. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,11 @@ void dist_op_free(struct dist_op *o)
 int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written)
 {
     int64_t now = sl_now_ms();
-    int rc = 0;
+    int rc = dist_lease_before(o, w);
 
-    if ((o->state || o->plan) && !row_written)
+    if (o->release)
+        return rc;
+    if (rc == 0 && (o->state || o->plan) && !row_written)
         rc = sl_store_item_update(w, o->item, o->state, o->plan, now);
     if (rc == 0 && o->state) {
         struct sl_audit_rec rec = { o->item, o->actor, o->action, o->from_state, o->state,
@@ -57,7 +60,7 @@ int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written)
     for (size_t i = 0; rc == 0 && i < o->noffers; i++)
         rc = o->served ? sl_store_offer_served(w, o->item, o->offers[i])
                        : sl_store_offer_add(w, o->item, o->offers[i], o->wave_n, o->source);
-    return rc;
+    return rc == 0 ? dist_lease_after(o, w) : rc;
 }
 
 static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
@@ -68,7 +71,9 @@ static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
 static void dist_done(struct sl_commit_op *op, int rc)
 {
     struct dist_op *o = (struct dist_op *)op;
-    if (rc < 0)
+    if (rc == -ESTALE)
+        dist_lease_lost(o->d, o->item);
+    else if (rc < 0)
         sl_err("distribution: storing a change of item %s failed: %s", o->item,
                strerror(-rc));
     dist_op_free(o);
@@ -93,6 +98,8 @@ struct dist_op *dist_op_new(struct sl_dist *d, const char *item)
         return NULL;
     }
     sl_copy(o->item, sizeof(o->item), item);
+    o->d = d;
+    o->node = d->srv->node.shared ? &d->srv->node : NULL;
     return o;
 }
 
@@ -116,6 +123,7 @@ void dist_op_submit(struct sl_dist *d, struct dist_op *o)
     }
     o->op.apply = dist_apply;
     o->op.done = dist_done;
+    dist_lease_stamp(d, o);
     if (d->held_tail) {
         *d->held_tail = o;
         d->held_tail = &o->held_next;

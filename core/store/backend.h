@@ -138,7 +138,18 @@ int sl_store_copied(struct sl_store *s);
       (name, version, started_ms, before_ms, live_ms, seen_ago_ms)) \
     X(node_beat, (const char *name, int64_t started_ms), (name, started_ms)) \
     X(node_leave, (const char *name, int64_t started_ms), (name, started_ms)) \
-    X(nodes_list, (json_t **out), (out))
+    X(nodes_list, (json_t **out), (out)) \
+    X(fence_next, (int64_t *fence), (fence)) \
+    X(lease_take, (const char *item, const char *node, int64_t fence, int64_t lease_ms), \
+      (item, node, fence, lease_ms)) \
+    X(lease_check, (const char *item, const char *node, int64_t fence), (item, node, fence)) \
+    X(lease_drop, (const char *item), (item)) \
+    X(lease_give_up, (const char *item, const char *node, int64_t fence, bool gone), \
+      (item, node, fence, gone)) \
+    X(leases_renew, (const char *node, int64_t fence, int64_t lease_ms, json_t **items), \
+      (node, fence, lease_ms, items)) \
+    X(leases_takeover, (const char *node, int64_t fence, int64_t lease_ms, int limit, \
+                        json_t **items), (node, fence, lease_ms, limit, items))
 
 /* (a, b) -> (struct sl_pg *s, a, b): a backend's parameter list. */
 #define SL_PG_PARAMS(...) (struct sl_pg *s, __VA_ARGS__)

@@ -116,7 +116,8 @@ static int expected(PGresult *res, enum pg_expect expect, int64_t *out, long sen
         return rows == sent ? 0 : -EEXIST;
     if (expect == PG_ANY || rows > 0)
         return 0;
-    return expect == PG_ONE_ELSE_EEXIST ? -EEXIST : -ENOENT;
+    return expect == PG_ONE_ELSE_EEXIST ? -EEXIST
+         : expect == PG_ONE_ELSE_ESTALE ? -ESTALE : -ENOENT;
 }
 
 /* }===================================================================== */
@@ -527,6 +528,7 @@ int sl_pg_begin(struct sl_pg *s)
     s->failed = s->refused = 0;
     s->in_tx = true;
     s->in_savepoint = false;
+    s->audit_locked = false;
     return sl_pg_write(s, PG_BEGIN, NULL, PG_ANY, NULL);
 }
 
@@ -555,11 +557,13 @@ int sl_pg_commit(struct sl_pg *s)
     if (rc < 0)
         sl_pg_rollback(s);
     s->in_tx = s->in_savepoint = false;
+    s->audit_locked = false;
     return rc;
 }
 
 int sl_pg_rollback(struct sl_pg *s)
 {
+    s->audit_locked = false;
     s->audit_seq = s->tx_seq;
     memcpy(s->audit_hash, s->tx_hash, sizeof(s->audit_hash));
     s->in_tx = s->in_savepoint = false;
@@ -581,6 +585,7 @@ int sl_pg_rollback(struct sl_pg *s)
 int sl_pg_savepoint(struct sl_pg *s)
 {
     s->sp_seq = s->audit_seq;
+    s->sp_locked = s->audit_locked;
     memcpy(s->sp_hash, s->audit_hash, sizeof(s->sp_hash));
     s->in_savepoint = true;
     return sl_pg_write(s, PG_SAVEPOINT, NULL, PG_ANY, NULL);
@@ -595,6 +600,9 @@ int sl_pg_release(struct sl_pg *s)
 int sl_pg_rollback_to(struct sl_pg *s)
 {
     s->audit_seq = s->sp_seq;
+    /* A lock taken inside the savepoint may have gone with it: taken
+     * again (and the head read again) at the next append. */
+    s->audit_locked = s->sp_locked;
     memcpy(s->audit_hash, s->sp_hash, sizeof(s->audit_hash));
     s->in_savepoint = false;
     /* The savepoint undoes the error too: what follows it runs again. */

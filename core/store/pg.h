@@ -57,6 +57,7 @@ enum pg_stmt {
     PG_ITEM_MERGE_TAGS,
     /* pg_audit.c */
     PG_AUDIT_HEAD,
+    PG_AUDIT_LOCK,
     PG_AUDIT_HASH,
     PG_AUDIT_INSERT,
     PG_AUDIT_INSERT_MANY,
@@ -117,12 +118,21 @@ enum pg_stmt {
     /* pg_copy.c */
     PG_COPIED_FENCES,
     PG_COPIED_BATCHES,
+    PG_COPIED_LEASES,
     /* pg_nodes.c */
     PG_NODE_JOIN,
     PG_NODE_SEEN,
     PG_NODE_BEAT,
     PG_NODE_LEAVE,
     PG_NODES_LIST,
+    PG_FENCE_NEXT,
+    PG_LEASE_TAKE,
+    PG_LEASE_CHECK,
+    PG_LEASE_DROP,
+    PG_LEASE_GONE,
+    PG_LEASE_EXPIRE,
+    PG_LEASES_RENEW,
+    PG_LEASES_TAKEOVER,
     PG__COUNT
 };
 
@@ -136,6 +146,7 @@ enum pg_expect {
     PG_ANY,
     PG_ONE_ELSE_EEXIST,
     PG_ONE_ELSE_ENOENT,
+    PG_ONE_ELSE_ESTALE,         /* a fenced write whose lease is not ours (shared.h) */
     PG_NONE_ELSE_EAGAIN,        /* rows: a speculation was wrong (item_peek) */
     PG_ALL_ELSE_EEXIST,         /* a multi-row insert: every row sent, or -EEXIST */
 };
@@ -164,6 +175,9 @@ struct sl_pg {
     int64_t audit_seq;
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
+    /* The chain's lock (pg_audit.c) is held in this transaction: the head
+     * above was read under it. sp_locked: it was held at the savepoint. */
+    bool audit_locked, sp_locked;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
     struct sl_chain_key audit_key;  /* sl_store_audit_key; zeroed: none */
     struct pg_batch *batch;     /* PG_BATCH__COUNT of them, on the writer */

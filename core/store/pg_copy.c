@@ -14,6 +14,10 @@ const char *const sl_pg_copy_sql[PG__COUNT] = {
     [PG_COPIED_FENCES]  = "SELECT setval('fences', greatest("
                           " coalesce((SELECT value FROM counters WHERE name = 'fence'), 0),"
                           " coalesce((SELECT max(fence) FROM queue), 0)) + 1, false)",
+    /* Items that were distributing: their leases ran out, so that the
+     * first node to look takes them over (shared.h). */
+    [PG_COPIED_LEASES]  = "INSERT INTO item_leases SELECT id, '', 0, 0 FROM items"
+                          " WHERE state = 'distributing' ON CONFLICT DO NOTHING",
     [PG_COPIED_BATCHES] = "SELECT setval(pg_get_serial_sequence('event_batches', 'seq'),"
                           " coalesce((SELECT max(seq) FROM event_batches), 0) + 1, false)",
 };
@@ -114,5 +118,7 @@ int sl_pg_copied(struct sl_pg *s)
     int rc = sl_pg_write(s, PG_COPIED_FENCES, NULL, PG_ANY, NULL);
     if (rc == 0)
         rc = sl_pg_write(s, PG_COPIED_BATCHES, NULL, PG_ANY, NULL);
+    if (rc == 0)
+        rc = sl_pg_write(s, PG_COPIED_LEASES, NULL, PG_ANY, NULL);
     return rc < 0 ? rc : sl_pg_sync(s);
 }

@@ -217,7 +217,17 @@ static const struct migration migrations[] = {
     "  name text COLLATE \"C\" PRIMARY KEY,"
     "  started_ms bigint NOT NULL,"
     "  seen_ms bigint NOT NULL,"
-    "  version text NOT NULL);" },
+    "  version text NOT NULL);"
+    /* Who runs each item in distribution (store/shared.h): a distributing
+     * item has a lease; one that ran out is anyone's to take over. */
+    "CREATE TABLE item_leases ("
+    "  item text COLLATE \"C\" PRIMARY KEY,"
+    "  node text COLLATE \"C\" NOT NULL,"
+    "  fence bigint NOT NULL,"
+    "  until_ms bigint NOT NULL);"
+    "CREATE INDEX item_leases_node ON item_leases (node);"
+    "CREATE INDEX item_leases_until ON item_leases (until_ms);"
+    "INSERT INTO item_leases SELECT id, '', 0, 0 FROM items WHERE state = 'distributing';" },
 };
 
 #define SCHEMA_VERSION 10

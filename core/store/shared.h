@@ -41,6 +41,44 @@ int sl_store_node_beat(struct sl_store *s, const char *name, int64_t started_ms)
 int sl_store_node_leave(struct sl_store *s, const char *name, int64_t started_ms);
 /* [{name, started_ms, seen_ago_ms, version}], by name. */
 int sl_store_nodes_list(struct sl_store *s, json_t **out);
+/* A new fence: one per start of a node, which its leases carry. */
+int sl_store_fence_next(struct sl_store *s, int64_t *fence);
+/* }===================================================================== */
+
+/* {====================== Item leases ================================== */
+/*
+ * An item in distribution is run by one node, the holder of its lease
+ * (item, node, fence, until: the database's clock). Every write about the
+ * item's distribution is fenced: sl_store_lease_check() first, in the same
+ * transaction, which locks the lease row until the commit, so that the
+ * write lands only while the lease is the writer's own. A refused take or
+ * check is -ESTALE (sent ahead: from the next sync, like a refusal of
+ * store.h): the lease is another's, or gone, and the node drops the item.
+ */
+/* Take the item's lease, in the transaction taking it into distribution:
+ * made, or taken from a holder whose lease ran out; -ESTALE when another
+ * node's lease runs. */
+int sl_store_lease_take(struct sl_store *s, const char *item, const char *node, int64_t fence,
+                        int64_t lease_ms);
+/* The lease is (node, fence), locked for the transaction; else -ESTALE. */
+int sl_store_lease_check(struct sl_store *s, const char *item, const char *node, int64_t fence);
+/* The item leaves distribution (settled, held, taken down): no lease. */
+int sl_store_lease_drop(struct sl_store *s, const char *item);
+/* Give up the lease if it is still (node, fence): gone, the item is not
+ * distributing (the lease goes); else it runs out now, for any node to
+ * take over (one this node holds and cannot run). */
+int sl_store_lease_give_up(struct sl_store *s, const char *item, const char *node,
+                           int64_t fence, bool gone);
+/* Renew every lease of (node, fence) for lease_ms from now: *items, the
+ * ids renewed (JSON array); a lease missing from it was lost. lease_ms < 0
+ * gives them all up (a clean stop): they ran out, for others to take. */
+int sl_store_leases_renew(struct sl_store *s, const char *node, int64_t fence, int64_t lease_ms,
+                          json_t **items);
+/* Take over at most limit leases that ran out, and the leases of this
+ * node's earlier starts (node, another fence), skipping those another
+ * node is taking at the same moment: *items, the ids now this node's. */
+int sl_store_leases_takeover(struct sl_store *s, const char *node, int64_t fence,
+                             int64_t lease_ms, int limit, json_t **items);
 /* }===================================================================== */
 
 #endif

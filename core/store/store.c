@@ -158,6 +158,52 @@ int sl_store_nodes_list(struct sl_store *s, json_t **out)
     return -ENOTSUP;
 }
 
+int sl_store_fence_next(struct sl_store *s, int64_t *fence)
+{
+    (void)s, (void)fence;
+    return -ENOTSUP;
+}
+
+int sl_store_lease_take(struct sl_store *s, const char *item, const char *node, int64_t fence,
+                        int64_t lease_ms)
+{
+    (void)s, (void)item, (void)node, (void)fence, (void)lease_ms;
+    return -ENOTSUP;
+}
+
+int sl_store_lease_check(struct sl_store *s, const char *item, const char *node, int64_t fence)
+{
+    (void)s, (void)item, (void)node, (void)fence;
+    return -ENOTSUP;
+}
+
+int sl_store_lease_drop(struct sl_store *s, const char *item)
+{
+    (void)s, (void)item;
+    return -ENOTSUP;
+}
+
+int sl_store_lease_give_up(struct sl_store *s, const char *item, const char *node,
+                           int64_t fence, bool gone)
+{
+    (void)s, (void)item, (void)node, (void)fence, (void)gone;
+    return -ENOTSUP;
+}
+
+int sl_store_leases_renew(struct sl_store *s, const char *node, int64_t fence, int64_t lease_ms,
+                          json_t **items)
+{
+    (void)s, (void)node, (void)fence, (void)lease_ms, (void)items;
+    return -ENOTSUP;
+}
+
+int sl_store_leases_takeover(struct sl_store *s, const char *node, int64_t fence,
+                             int64_t lease_ms, int limit, json_t **items)
+{
+    (void)s, (void)node, (void)fence, (void)lease_ms, (void)limit, (void)items;
+    return -ENOTSUP;
+}
+
 bool sl_store_shared(const struct sl_store *s)
 {
     (void)s;

@@ -4,8 +4,8 @@
 A Node is a sluicetest.Daemon whose store is the cluster's one database
 (made by the first node) and whose sluice.conf names it (node_name) and
 sets short leases, so that a test sees a dead node's items taken over in
-seconds. The admin token is made once, by the first node's start, and
-every node is handed it.
+seconds. The first node's first start makes the admin token and the audit
+key; every other node is handed both (one chain, one key: docs/scale-out.md).
 """
 import os
 import sys
@@ -18,13 +18,14 @@ LEASE_SECONDS = 3
 
 
 class Node(st.Daemon):
-    def __init__(self, test, name, store, conf=""):
+    def __init__(self, test, name, first=None, conf=""):
         self.node_name = name
         self.extra = conf
+        self.first = first
         # The first node gets a new database; the others share it.
-        st.Daemon.__init__(self, test, "", name, sqlite=store is not None)
-        if store is not None:
-            self.store = store
+        st.Daemon.__init__(self, test, "", name, sqlite=first is not None)
+        if first is not None:
+            self.store = first.store
         self.write_conf("")
 
     def write_conf(self, text):
@@ -32,19 +33,28 @@ class Node(st.Daemon):
             st.lua_str(self.node_name), LEASE_SECONDS, getattr(self, "extra", ""), text)
         st.Daemon.write_conf(self, text)
 
+    def start(self):
+        if self.first is not None:
+            key = os.path.join(self.state, "audit.key")
+            if not os.path.exists(key):
+                with open(os.path.join(self.first.state, "audit.key"), "rb") as f:
+                    data = f.read()
+                with open(os.open(key, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+                    f.write(data)
+        st.Daemon.start(self)
+        if self.first is not None:
+            self.token = self.first.token
+        return self
+
 
 def cluster(t, n, conf="", start=True):
-    """n nodes on one new database, node "n1" first (it makes the schema
-    and the admin token), then the others, each handed n1's token."""
+    """n nodes on one new database, "n1" first (it makes the schema, the
+    admin token and the audit key), then the others."""
     first = Node(t, "n1", None, conf)
-    nodes = [first]
-    for i in range(2, n + 1):
-        nodes.append(Node(t, "n%d" % i, first.store, conf))
+    nodes = [first] + [Node(t, "n%d" % i, first, conf) for i in range(2, n + 1)]
     if start:
-        first.start()
-        for node in nodes[1:]:
+        for node in nodes:
             node.start()
-            node.token = first.token
     return nodes
 
 

@@ -38,7 +38,6 @@ def several(t):
     a, b, c = ct.cluster(t, 3, start=False)
     a.start()
     b.start()
-    b.token = a.token
     s = ct.eventually(lambda: b.get("/v1/status").json or {})
     names = [n["name"] for n in s.get("nodes", [])]
     t.check(s.get("node") == "n2" and names == ["n1", "n2"],
@@ -67,6 +66,18 @@ def several(t):
             "  ... saying why and what to do", err[-500:])
     t.check(a.running(), "  ... and the first n1 runs on")
 
+    # A node without the others' audit key does not make one of its own.
+    d = ct.Node(t, "n4", a)
+    try:
+        st.Daemon.start(d)
+        started = True
+    except st.Failed:
+        started = False
+    err = open(d.stderr_path).read()
+    t.check(not started and "no audit key" in err and "copy theirs there" in err,
+            "a node joining live nodes without their audit key is refused, saying what to do",
+            err[-400:])
+
     # A clean stop frees the name at once; a crash frees it after
     # lease_seconds without a beat.
     t.stopped(b)
@@ -91,7 +102,6 @@ def several(t):
     b.kill()
     time.sleep(ct.LEASE_SECONDS + 0.5)
     c.start()
-    c.token = a.token
     s = c.get("/v1/status").json or {}
     t.check(s.get("node") == "n2" and [n["name"] for n in s.get("nodes", [])] == ["n1", "n2"],
             "  ... and free once it has not beaten for lease_seconds", s)

@@ -320,7 +320,7 @@ static void test_pg_migrations(void **state)
     sl_store_free(f->w);
     f->r = f->w = NULL;
     assert_int_equal(storetest_sql(f->where, f->dir,
-                                   "DROP TABLE nodes; DROP FUNCTION sluice_ms;"
+                                   "DROP TABLE nodes; DROP TABLE item_leases; DROP FUNCTION sluice_ms;"
                                    " DROP TABLE reports; DROP TABLE reporters;"
                                    " ALTER TABLE users DROP COLUMN seen_s;"
                                    " ALTER TABLE audit DROP COLUMN v;"
