@@ -363,11 +363,28 @@
 
   // {================ Views ================
 
+  // Views other files add (investigate.js: search, creator) register here:
+  // {hash: '#/search', tab: element id or null, show(hash), hide(), key(ev)}.
+  const extraViews = {};
+
   function route() {
-    const view = location.hash.startsWith('#/stats') ? 'stats' : 'queue';
+    let view = location.hash.startsWith('#/stats') ? 'stats' : 'queue';
+    for (const [name, v] of Object.entries(extraViews))
+      if (location.hash.startsWith(v.hash))
+        view = name;
+    const was = S.view;
     S.view = view;
+    if (was && was !== view && extraViews[was])
+      extraViews[was].hide();
     $('view-queue').hidden = view !== 'queue';
     $('view-stats').hidden = view !== 'stats';
+    for (const [name, v] of Object.entries(extraViews)) {
+      $('view-' + name).hidden = view !== name;
+      if (v.tab) {
+        $(v.tab).classList.toggle('active', view === name);
+        $(v.tab).setAttribute('aria-current', view === name ? 'page' : 'false');
+      }
+    }
     $('tab-queue').classList.toggle('active', view === 'queue');
     $('tab-stats').classList.toggle('active', view === 'stats');
     $('tab-queue').setAttribute('aria-current', view === 'queue' ? 'page' : 'false');
@@ -376,8 +393,10 @@
     clearTimeout(S.statsTimer);
     if (view === 'queue')
       pollQueue();
-    else
+    else if (view === 'stats')
       pollStats();
+    else
+      extraViews[view].show(location.hash);
   }
 
   // }========================================
@@ -1042,7 +1061,9 @@
     const id = text(item.creator) || text(item.upload && item.upload.creator);
     const others = S.waiting.filter((w) => w.creator === id && w.id !== item.id);
     return [
-      h('div', { class: 'creator-id' }, id || '–'),
+      h('div', { class: 'creator-id' }, id || '–',
+        id ? [' ', h('a', { class: 'creator-link', href: '#/creator/' + encodeURIComponent(id),
+          title: 'Everything this creator uploaded, their standing and reports' }, 'creator page ', kbd('u'))] : null),
       h('p', { class: 'small muted' },
         others.length ? others.length + ' other upload' + (others.length > 1 ? 's' : '') + ' by this creator waiting:'
           : 'No other upload by this creator is waiting for review.'),
@@ -1190,6 +1211,9 @@
     $('picker').hidden = true;
     $('help').hidden = true;
     picker.kind = null;
+    for (const v of Object.values(extraViews))
+      if (v.closeOverlays)
+        v.closeOverlays();
   }
 
   // }========================================
@@ -1498,6 +1522,10 @@
       }
       return;
     }
+    if (extraViews[S.view] && extraViews[S.view].key(ev, typing)) {
+      ev.preventDefault();
+      return;
+    }
     if (typing)
       return;
     if (ev.key === '?') {
@@ -1507,8 +1535,16 @@
       location.hash = '#/queue';
     } else if (ev.key === 's') {
       location.hash = '#/stats';
+    } else if (ev.key === '/') {
+      location.hash = '#/search';
     } else if (S.view !== 'queue') {
       return;
+    } else if (ev.key === 'u') {
+      const it = S.claim ? S.claim.item : null;
+      if (it && it.creator)
+        location.hash = '#/creator/' + encodeURIComponent(it.creator);
+      else
+        toast('No item open: claim one (c), or search (/).');
     } else if (ev.key === 'c' || (ev.key === 'Enter' && tgt === document.body)) {
       if (S.claim && !S.claim.dead)
         toast('Decide ' + S.claim.id + ' first (a, r or e).');
@@ -1552,6 +1588,14 @@
   }
 
   // }========================================
+
+  // What investigate.js shares of this file: the helpers, not the state.
+  window.SL = {
+    h, clear, kbd, api, toast, time, age, num, int, text, actorName, verdictActor, card,
+    auditList, serverNow, closeOverlays,
+    me: () => S.me,
+    view: (name, v) => { extraViews[name] = v; },
+  };
 
   function init() {
     $('login-form').addEventListener('submit', onLoginSubmit);

@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 
 #include "api/api.h"
+#include "api/bulkjobs.h"
 #include "api/cluster.h"
 #include "api/jobs.h"
 #include "dist/dist.h"
@@ -33,6 +34,7 @@
 #include "store/audit_key.h"
 #include "store/commit.h"
 #include "store/counters.h"
+#include "store/readers.h"
 #include "store/store.h"
 
 #define DRAIN_TIMEOUT_MS 30000
@@ -288,7 +290,11 @@ int main(int argc, char **argv)
         goto out;
     }
     if (sl_cluster_start(&srv) < 0 || sl_dist_start(&srv) < 0 ||
-        sl_counters_start(&srv) < 0 || sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
+        sl_counters_start(&srv) < 0 ||
+        sl_readers_new(srv.base, srv.cfg.store, srv.cfg.state_dir, srv.cfg.search_workers,
+                       srv.cfg.search_queue, &srv.readers) < 0 ||
+        sl_bulkjobs_start(&srv) < 0 ||
+        sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;
 
     sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);
@@ -317,13 +323,18 @@ out:
     /* Order matters: policy jobs stop first (they use the plugins and the
      * store), the commit thread writes and answers what it still holds
      * while the HTTP side exists, then connections close, then the
-     * stores. */
+     * stores. Searches still running are cut short and answered first;
+     * bulk jobs stop taking slices first (they go on at the next start). */
     sl_jobs_free(&srv);
+    sl_bulkjobs_stop(&srv);
+    sl_readers_free(srv.readers);
+    srv.readers = NULL;
     sl_counters_stop(&srv);
     sl_dist_stop(&srv);
     sl_cluster_stop(&srv, writer);
     sl_commit_free(srv.commit);
     sl_cluster_free(&srv);
+    sl_bulkjobs_free(&srv);
     sl_counters_free(&srv);
     sl_http_free(srv.http);
     sl_store_free(writer);

@@ -19,6 +19,8 @@ struct sl_policy;
 struct sl_dist;
 struct sl_counters;
 struct sl_jobs;
+struct sl_readers;
+struct sl_bulkjobs;
 struct sl_cluster;
 
 /* This node among the nodes of one store (api/cluster.c sets it at start;
@@ -41,6 +43,8 @@ struct sl_server {
     struct sl_dist *dist;       /* the audience and running waves (dist.c) */
     struct sl_counters *counters; /* per-item counters not yet written (store/counters.c) */
     struct sl_jobs *jobs;       /* policy checks and replays on their threads (api/jobs.c) */
+    struct sl_readers *readers; /* reader threads: searches, jobs' reads (store/readers.c) */
+    struct sl_bulkjobs *bulkjobs; /* bulk jobs running (api/bulkjobs.c) */
     struct sl_cluster *cluster; /* this node among those on one store (api/cluster.c) */
     struct sl_node node;
     int64_t started_ms;

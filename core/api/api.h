@@ -46,6 +46,21 @@ void sl_api_clock_advance(struct sl_request *r);
 void sl_api_upload(struct sl_request *r);
 /* items.c */
 void sl_api_item_get(struct sl_request *r);
+/* search.c */
+struct evbuffer;
+void sl_api_search(struct sl_request *r);
+void sl_api_search_metrics(struct sl_server *srv, struct evbuffer *out);
+/* bulk.c */
+void sl_api_bulk(struct sl_request *r);
+void sl_api_bulk_get(struct sl_request *r);
+void sl_api_bulk_list(struct sl_request *r);
+void sl_api_bulk_confirm(struct sl_request *r);
+void sl_api_bulk_cancel(struct sl_request *r);
+/* creators.c */
+void sl_api_creator_get(struct sl_request *r);
+void sl_api_creator_suspend(struct sl_request *r);
+void sl_api_creator_restore(struct sl_request *r);
+void sl_api_creator_takedown(struct sl_request *r);
 /* audit.c */
 void sl_api_audit(struct sl_request *r);
 void sl_api_audit_verify(struct sl_request *r);

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "api/api.h"
+#include "api/events.h"
 #include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/event.h"
@@ -21,28 +22,15 @@
 #include "store/counters.h"
 #include "store/store.h"
 
-#define MAX_LINES 100000
-
-/* One event as validated: its strings point into the op's own arena. */
-struct event {
-    char *item;
-    char *user;
-    int type;
-    int64_t watch_ms;
-    int64_t ts_ms;
-};
-
 struct events_op {
     struct sl_commit_op op;
     struct sl_request *r;
     int64_t seq;                /* the stored batch's number */
-    size_t n;
-    struct event *ev;
-    char *arena;                /* item and user strings of all events */
+    struct sl_events b;
 };
 
 /* Validate one event object into e, copying its strings to *arena. */
-static int parse_event(json_t *obj, struct event *e, char **arena, int64_t now,
+static int parse_event(json_t *obj, struct sl_event *e, char **arena, int64_t now,
                        struct sl_error *err)
 {
     static const char *const keys[] = { "item", "user", "type", "watch_ms", "ts", NULL };
@@ -133,7 +121,7 @@ static bool id_span(const char *s, size_t n, char **arena, char **out)
     return true;
 }
 
-static bool fast_event(const char *p, const char *end, struct event *e, char **arena,
+static bool fast_event(const char *p, const char *end, struct sl_event *e, char **arena,
                        int64_t now)
 {
     char *mark = *arena;
@@ -208,9 +196,92 @@ no:
 
 /* }===================================================================== */
 
+/* {====================== The batch ================================== */
+
+void sl_events_clear(struct sl_events *batch)
+{
+    free(batch->ev);
+    free(batch->arena);
+    *batch = (struct sl_events){ 0 };
+}
+
+/* err for line of an NDJSON body: name the line, keep the field in the sentence. */
+static void name_line(struct sl_error *err, size_t line)
+{
+    struct sl_error was = *err;
+    char field[32];
+
+    snprintf(field, sizeof(field), "line %zu", line);
+    sl_error_set(err, was.status, was.code, field, "line %zu: %s%s%s", line, was.field,
+                 was.field[0] ? ": " : "", was.message);
+}
+
+int sl_events_parse(const char *body, size_t len, unsigned flags, int64_t now,
+                    struct sl_events *out, struct sl_error *err)
+{
+    bool ndjson = flags & SL_EVENTS_NDJSON, fast = !(flags & SL_EVENTS_STRICT);
+    const char *p = body, *end = body + len;
+    size_t cap = 1;
+
+    *out = (struct sl_events){ 0 };
+    if (ndjson)
+        for (const char *q = p; q < end; q++)
+            cap += *q == '\n';
+    if (cap > SL_EVENTS_MAX + 1)
+        return sl_error_set(err, 413, "too_large", NULL,
+                            "A batch may hold at most %d events.", SL_EVENTS_MAX);
+    out->ev = calloc(cap, sizeof(*out->ev));
+    /* Every id is shorter than the line it came from, so the body's size
+     * bounds the arena. */
+    out->arena = malloc(len + 2 * cap);
+    if (!out->ev || !out->arena) {
+        sl_events_clear(out);
+        return -ENOMEM;
+    }
+    char *arena = out->arena;
+    size_t line = 0;
+    while (p < end || (!ndjson && line == 0)) {
+        const char *nl = ndjson ? memchr(p, '\n', end - p) : NULL;
+        const char *stop = nl ? nl : end;
+        line++;
+        const char *q = p;
+        while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (ndjson && q == stop) {
+            p = stop + 1;
+            continue;   /* blank line */
+        }
+        if (!fast || !fast_event(p, stop, &out->ev[out->n], &arena, now)) {
+            json_t *obj = sl_json_parse(p, stop - p, true, err);
+            int rc = obj ? parse_event(obj, &out->ev[out->n], &arena, now, err) : -EINVAL;
+            json_decref(obj);
+            if (rc < 0) {
+                if (ndjson)
+                    name_line(err, line);
+                sl_events_clear(out);
+                return -EINVAL;
+            }
+        }
+        out->n++;
+        p = stop + 1;
+        if (!ndjson)
+            break;
+    }
+    if (out->n == 0) {
+        sl_events_clear(out);
+        return sl_error_set(err, 422, "invalid", NULL, "The batch holds no events.");
+    }
+    return 0;
+}
+
+/* }===================================================================== */
+
+/* {====================== The write ==================================== */
+
 static int events_apply(struct sl_commit_op *op, struct sl_store *w)
 {
-    struct events_op *b = (struct events_op *)op;
+    struct events_op *e = (struct events_op *)op;
+    const struct sl_events *b = &e->b;
     int rc;
 
     struct sl_event_row *rows = malloc(b->n * sizeof(*rows));
@@ -219,18 +290,17 @@ static int events_apply(struct sl_commit_op *op, struct sl_store *w)
     for (size_t i = 0; i < b->n; i++)
         rows[i] = (struct sl_event_row){ b->ev[i].item, b->ev[i].user, b->ev[i].type,
                                          b->ev[i].watch_ms, b->ev[i].ts_ms };
-    rc = sl_store_events_insert(w, rows, b->n, sl_now_ms(), &b->seq);
+    rc = sl_store_events_insert(w, rows, b->n, sl_now_ms(), &e->seq);
     free(rows);
     return rc;
 }
 
-static void events_free(struct events_op *b)
+static void events_free(struct events_op *e)
 {
-    if (!b)
+    if (!e)
         return;
-    free(b->ev);
-    free(b->arena);
-    free(b);
+    sl_events_clear(&e->b);
+    free(e);
 }
 
 static void events_drop(struct sl_commit_op *op)
@@ -240,12 +310,13 @@ static void events_drop(struct sl_commit_op *op)
 
 static void events_done(struct sl_commit_op *op, int rc)
 {
-    struct events_op *b = (struct events_op *)op;
+    struct events_op *e = (struct events_op *)op;
+    const struct sl_events *b = &e->b;
 
     if (rc < 0) {
-        sl_http_reply_store_error(b->r, rc);
+        sl_http_reply_store_error(e->r, rc);
     } else {
-        struct sl_server *srv = b->r->srv;
+        struct sl_server *srv = e->r->srv;
         srv->events_total += b->n;
         /* Once per (item, type) run: the events are sorted that way. */
         for (size_t i = 0; i < b->n;) {
@@ -257,21 +328,21 @@ static void events_done(struct sl_commit_op *op, int rc)
                 sl_err("events: out of memory adding up counters (they are recounted at start)");
             i = j;
         }
-        sl_counters_upto(srv, b->seq);
+        sl_counters_upto(srv, e->seq);
         for (size_t i = 0; i < b->n; i++)
             sl_dist_event(srv, b->ev[i].item, b->ev[i].user, b->ev[i].type);
         sl_dist_events_done(srv);
         char text[48];
         int len = snprintf(text, sizeof(text), "{\"accepted\":%zu}\n", b->n);
-        sl_http_reply_bytes(b->r, 202, "application/json", text, (size_t)len);
+        sl_http_reply_bytes(e->r, 202, "application/json", text, (size_t)len);
     }
-    events_free(b);
+    events_free(e);
 }
 
 /* Sort by (item, type) so the counter pass sees runs. */
 static int by_item_type(const void *a, const void *b)
 {
-    const struct event *x = a, *y = b;
+    const struct sl_event *x = a, *y = b;
     int c = strcmp(x->item, y->item);
     return c ? c : x->type - y->type;
 }
@@ -279,80 +350,27 @@ static int by_item_type(const void *a, const void *b)
 void sl_api_events(struct sl_request *r)
 {
     struct sl_error err = { 0 };
-    int64_t now = sl_now_ms();
-    const char *p = r->body, *end = r->body + r->body_len;
-    size_t cap = 1;
+    struct events_op *e = calloc(1, sizeof(*e));
 
-    if (r->ndjson)
-        for (const char *q = p; q < end; q++)
-            cap += *q == '\n';
-    if (cap > MAX_LINES + 1) {
-        sl_http_reply_errorf(r, 413, "too_large", NULL,
-                             "A batch may hold at most %d events.", MAX_LINES);
-        return;
-    }
-    struct events_op *b = calloc(1, sizeof(*b));
-    if (b) {
-        b->ev = calloc(cap, sizeof(*b->ev));
-        /* Every id is shorter than the body it came from, so the body's
-         * size bounds the arena. */
-        b->arena = malloc(r->body_len + 2 * cap);
-    }
-    if (!b || !b->ev || !b->arena) {
-        events_free(b);
+    if (!e) {
         sl_http_reply_store_error(r, -ENOMEM);
         return;
     }
-    char *arena = b->arena;
-    size_t line = 0;
-    while (p < end || (!r->ndjson && line == 0)) {
-        const char *nl = r->ndjson ? memchr(p, '\n', end - p) : NULL;
-        const char *stop = nl ? nl : end;
-        line++;
-        const char *q = p;
-        while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        if (r->ndjson && q == stop) {
-            p = stop + 1;
-            continue;   /* blank line */
-        }
-        if (fast_event(p, stop, &b->ev[b->n], &arena, now)) {
-            b->n++;
-            p = stop + 1;
-            if (!r->ndjson)
-                break;
-            continue;
-        }
-        json_t *obj = sl_json_parse(p, stop - p, true, &err);
-        int rc = obj ? parse_event(obj, &b->ev[b->n], &arena, now, &err) : -EINVAL;
-        json_decref(obj);
-        if (rc < 0) {
-            if (r->ndjson) {
-                /* Name the line; keep the field in the sentence. */
-                char msg[sizeof(err.message) + sizeof(err.field) + 32];
-                snprintf(msg, sizeof(msg), "line %zu: %s%s%s", line, err.field,
-                         err.field[0] ? ": " : "", err.message);
-                snprintf(err.message, sizeof(err.message), "%.*s",
-                         (int)sizeof(err.message) - 1, msg);
-                snprintf(err.field, sizeof(err.field), "line %zu", line);
-            }
-            events_free(b);
+    int rc = sl_events_parse(r->body, r->body_len, r->ndjson ? SL_EVENTS_NDJSON : 0,
+                             sl_now_ms(), &e->b, &err);
+    if (rc < 0) {
+        events_free(e);
+        if (rc == -ENOMEM)
+            sl_http_reply_store_error(r, rc);
+        else
             sl_http_reply_error(r, &err);
-            return;
-        }
-        b->n++;
-        p = stop + 1;
-        if (!r->ndjson)
-            break;
-    }
-    if (b->n == 0) {
-        events_free(b);
-        sl_http_reply_errorf(r, 422, "invalid", NULL, "The batch holds no events.");
         return;
     }
     /* Within one batch the order of rows carries nothing (each keeps its ts),
      * so sort once and let the counter pass see runs. */
-    qsort(b->ev, b->n, sizeof(*b->ev), by_item_type);
-    b->r = r;
-    sl_api_submit(r, &b->op, events_apply, events_done, events_drop);
+    qsort(e->b.ev, e->b.n, sizeof(*e->b.ev), by_item_type);
+    e->r = r;
+    sl_api_submit(r, &e->op, events_apply, events_done, events_drop);
 }
+
+/* }===================================================================== */

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/retro.h"
+#include "api/validate.h"
 #include "lib/clock.h"
 #include "lib/item.h"
 #include "lib/json.h"
@@ -28,6 +30,8 @@ struct bank_op {
     char bank[SL_ID_MAX + 1];
     uint64_t *add, *remove;
     size_t nadd, nremove;
+    const char *then;           /* what follows a stored item's match (retro.h) */
+    int retro_days;             /* how far back the new hashes are matched */
 };
 
 static void bank_op_free(struct sl_commit_op *op)
@@ -67,9 +71,8 @@ static void bank_done(struct sl_commit_op *op, int rc)
         /* Durable first, then in the index: the next upload sees it. */
         sl_plugins_hashbank(sl_policy_plugins(b->r->srv), b->bank, b->add, b->nadd,
                             b->remove, b->nremove);
-        sl_http_reply_json(b->r, 200, json_pack("{s:s, s:I, s:I}", "bank", b->bank,
-                                                "added", (json_int_t)b->nadd,
-                                                "removed", (json_int_t)b->nremove));
+        /* Then the items stored before: answered once that job is made. */
+        sl_retro_start(b->r, b->bank, b->add, b->nadd, b->nremove, b->then, b->retro_days);
     }
     bank_op_free(op);
 }
@@ -100,10 +103,31 @@ static int parse_list(json_t *body, const char *key, uint64_t **out, size_t *n,
     return 0;
 }
 
+int sl_hashbank_validate(json_t *body, uint64_t **add, size_t *nadd, uint64_t **remove,
+                         size_t *nremove, struct sl_error *err)
+{
+    /* then and retro_days are the handler's to read (retro.h). */
+    static const char *const keys[] = { "add", "remove", "then", "retro_days", NULL };
+
+    *add = *remove = NULL;
+    *nadd = *nremove = 0;
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        parse_list(body, "add", add, nadd, err) < 0 ||
+        parse_list(body, "remove", remove, nremove, err) < 0) {
+        free(*add);
+        free(*remove);
+        *add = *remove = NULL;
+        *nadd = *nremove = 0;
+        return -EINVAL;
+    }
+    return 0;
+}
+
 void sl_api_hashbank(struct sl_request *r)
 {
-    static const char *const keys[] = { "add", "remove", NULL };
     struct sl_error err = { 0 };
+    const char *then = NULL;
+    long long days = r->srv->cfg.hashbank_retro_days;
     json_t *body = sl_http_json_body(r, &err);
     struct bank_op *b = calloc(1, sizeof(*b));
 
@@ -115,9 +139,11 @@ void sl_api_hashbank(struct sl_request *r)
     if (!sl_id_valid(r->params[0]))
         sl_error_set(&err, 422, "invalid", "bank",
                      "A bank name must be an id (A-Z a-z 0-9 _ - . : @, at most 128).");
-    if (!body || err.status || sl_json_only_keys(body, keys, &err) < 0 ||
-        parse_list(body, "add", &b->add, &b->nadd, &err) < 0 ||
-        parse_list(body, "remove", &b->remove, &b->nremove, &err) < 0) {
+    if (!body || err.status ||
+        sl_hashbank_validate(body, &b->add, &b->nadd, &b->remove, &b->nremove, &err) < 0 ||
+        sl_json_get_string(body, "then", false, 16, &then, &err) < 0 ||
+        sl_json_get_int(body, "retro_days", false, 0, 3650, &days, &err) < 0 ||
+        sl_retro_then(&r->srv->cfg, r->params[0], then, &b->then, &err) < 0) {
         json_decref(body);
         bank_op_free(&b->op);
         sl_http_reply_error(r, &err);
@@ -125,6 +151,7 @@ void sl_api_hashbank(struct sl_request *r)
     }
     json_decref(body);
     sl_copy(b->bank, sizeof(b->bank), r->params[0]);
+    b->retro_days = (int)days;
     b->r = r;
     sl_api_submit(r, &b->op, bank_apply, bank_done, bank_op_free);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/validate.h"
 #include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/json.h"
@@ -305,6 +306,8 @@ static int decision_tags(json_t *body, const char *who, char **out, struct sl_er
         return sl_error_set(err, 422, "invalid", "tags",
                             "tags must be an object of at most 256 name: confidence");
     json_t *stored = json_object();
+    if (!stored)
+        return sl_error_set(err, 503, "unavailable", NULL, "The daemon is out of memory.");
     json_object_foreach(tags, name, v) {
         double c = json_number_value(v);
         if (!sl_id_valid(name) || !json_is_number(v) || c < 0 || c > 1) {
@@ -314,20 +317,57 @@ static int decision_tags(json_t *body, const char *who, char **out, struct sl_er
         }
         char source[SL_ID_MAX + 8];
         snprintf(source, sizeof(source), "token:%s", who);
-        json_object_set_new(stored, name, json_pack("{s:f, s:s}", "confidence", c,
-                                                    "source", source));
+        if (json_object_set_new(stored, name, json_pack("{s:f, s:s}", "confidence", c,
+                                                        "source", source)) < 0) {
+            json_decref(stored);
+            return sl_error_set(err, 503, "unavailable", NULL, "The daemon is out of memory.");
+        }
     }
     *out = json_dumps(stored, JSON_COMPACT);
     json_decref(stored);
+    if (!*out)
+        return sl_error_set(err, 503, "unavailable", NULL, "The daemon is out of memory.");
     return 0;
+}
+
+/* The decision's word, or -1. */
+static int decision_parse(const char *decision)
+{
+    return strcmp(decision, "approve") == 0    ? D_APPROVE
+           : strcmp(decision, "reject") == 0   ? D_REJECT
+           : strcmp(decision, "escalate") == 0 ? D_ESCALATE
+                                               : -1;
+}
+
+int sl_decision_validate(json_t *body, const char *who, char **tags, struct sl_error *err)
+{
+    static const char *const keys[] = { "decision", "reason", "fence", "tags", NULL };
+    const char *decision, *reason = NULL;
+    long long fence;
+
+    *tags = NULL;
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        sl_json_get_string(body, "decision", true, 16, &decision, err) < 0 ||
+        sl_json_get_string(body, "reason", false, REASON_MAX, &reason, err) < 0 ||
+        sl_json_get_int(body, "fence", true, 1, INT64_MAX, &fence, err) < 0 ||
+        decision_tags(body, who, tags, err) < 0)
+        return -EINVAL;
+    int what = decision_parse(decision);
+    if (what < 0)
+        sl_error_set(err, 422, "invalid", "decision",
+                     "decision must be approve, reject or escalate");
+    else if (what != D_APPROVE && (!reason || !*reason))
+        sl_error_set(err, 422, "invalid", "reason", "A %s needs a reason.", decision);
+    else
+        return 0;
+    free(*tags);
+    *tags = NULL;
+    return -EINVAL;
 }
 
 void sl_api_decision(struct sl_request *r)
 {
-    static const char *const keys[] = { "decision", "reason", "fence", "tags", NULL };
     struct sl_error err = { 0 };
-    const char *decision, *reason = "";
-    long long fence;
     json_t *body = sl_http_json_body(r, &err);
     struct queue_op *q = calloc(1, sizeof(*q));
 
@@ -336,34 +376,16 @@ void sl_api_decision(struct sl_request *r)
         submit(r, NULL);
         return;
     }
-    if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
-        sl_json_get_string(body, "decision", true, 16, &decision, &err) < 0 ||
-        sl_json_get_string(body, "reason", false, REASON_MAX, &reason, &err) < 0 ||
-        sl_json_get_int(body, "fence", true, 1, INT64_MAX, &fence, &err) < 0 ||
-        decision_tags(body, r->token_name, &q->tags, &err) < 0)
+    if (!body || sl_decision_validate(body, r->token_name, &q->tags, &err) < 0)
         goto refuse;
-    if (strcmp(decision, "approve") == 0)
-        q->what = D_APPROVE;
-    else if (strcmp(decision, "reject") == 0)
-        q->what = D_REJECT;
-    else if (strcmp(decision, "escalate") == 0)
-        q->what = D_ESCALATE;
-    else {
-        sl_error_set(&err, 422, "invalid", "decision",
-                     "decision must be approve, reject or escalate");
-        goto refuse;
-    }
-    if (q->what != D_APPROVE && (!reason || !*reason)) {
-        sl_error_set(&err, 422, "invalid", "reason", "A %s needs a reason.", decision);
-        goto refuse;
-    }
+    q->what = decision_parse(json_string_value(json_object_get(body, "decision")));
     if (!sl_id_valid(r->params[0])) {
         sl_error_set(&err, 404, "not_found", NULL, "No item has that id.");
         goto refuse;
     }
     sl_copy(q->item, sizeof(q->item), r->params[0]);
-    sl_copy(q->reason, sizeof(q->reason), reason ? reason : "");
-    q->fence = fence;
+    sl_copy(q->reason, sizeof(q->reason), json_string_value(json_object_get(body, "reason")));
+    q->fence = json_integer_value(json_object_get(body, "fence"));
     json_decref(body);
     submit(r, q);
     return;

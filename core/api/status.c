@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 
 #include "api/api.h"
+#include "api/bulkjobs.h"
 #include "api/cluster.h"
 #include "dist/dist.h"
 #include "lib/clock.h"
@@ -109,6 +110,8 @@ void sl_api_metrics(struct sl_request *r)
         json_decref(states);
     }
     queue_metrics(srv, out);
+    sl_api_search_metrics(srv, out);
+    sl_bulkjobs_metrics(srv, out);
     sl_cluster_metrics(srv, out);
     sl_http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);

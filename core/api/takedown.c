@@ -7,15 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/actions.h"
 #include "api/api.h"
-#include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/id.h"
 #include "lib/json.h"
 #include "lib/text.h"
 #include "server.h"
 #include "store/commit.h"
-#include "store/shared.h"
 #include "store/store.h"
 
 /* A takedown's reason, in characters (docs/http-api.md); the buffer holds
@@ -29,7 +28,7 @@ struct takedown_op {
     char item[SL_ID_MAX + 1];
     char actor[SL_ID_MAX + 8];
     char reason[4 * REASON_MAX + 1];
-    char from[32];
+    struct sl_action_do act;
 };
 
 /* Read and change the state in one transaction: a second takedown finds
@@ -37,23 +36,12 @@ struct takedown_op {
 static int takedown_apply(struct sl_commit_op *op, struct sl_store *w)
 {
     struct takedown_op *t = (struct takedown_op *)op;
-    int64_t now = sl_now_ms();
-    int rc = sl_store_item_state(w, t->item, t->from);
 
-    if (rc < 0)
-        return rc;
-    if (strcmp(t->from, "removed") == 0)
-        return 0;
-    struct sl_audit_rec rec = { t->item, t->actor, "takedown", t->from, "removed", t->reason,
-                                now };
-    /* Taking it down upholds whatever reports it had. */
-    if ((rc = sl_store_item_set_state(w, t->item, "removed", now)) < 0 ||
-        (rc = sl_store_queue_remove(w, t->item)) < 0 ||
-        (rc = sl_store_reports_judge(w, t->item, true)) < 0 ||
-        /* Several nodes: the one running it learns at its next write. */
-        (sl_store_shared(w) && (rc = sl_store_lease_drop(w, t->item)) < 0))
-        return rc;
-    return sl_store_audit_append(w, &rec);
+    t->act = (struct sl_action_do){ .action = SL_ACTION_TAKEDOWN, .item = t->item,
+                                    .actor = t->actor, .reason = t->reason,
+                                    .now_ms = sl_now_ms() };
+    int rc = sl_action_apply(w, &t->act);
+    return rc == SL_ACTION_SKIPPED ? 0 : rc;
 }
 
 static void takedown_done(struct sl_commit_op *op, int rc)
@@ -66,9 +54,9 @@ static void takedown_done(struct sl_commit_op *op, int rc)
         sl_http_reply_store_error(t->r, rc);
     else {
         /* Distribution lets go only of what the store has removed. */
-        sl_dist_withdrawn(t->r->srv, t->item);
+        sl_action_done(t->r->srv, &t->act);
         sl_http_reply_json(t->r, 200, json_pack("{s:s, s:s, s:s}", "id", t->item,
-                                                "state", "removed", "previous", t->from));
+                                                "state", "removed", "previous", t->act.from));
     }
     free(t);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/validate.h"
 #include "http/auth.h"
 #include "lib/clock.h"
 #include "lib/json.h"
@@ -147,30 +148,36 @@ static void token_submit(struct sl_request *r, struct token_op *t)
     sl_api_submit(r, t ? &t->op : NULL, token_apply, token_done, token_drop);
 }
 
-void sl_api_token_create(struct sl_request *r)
+int sl_token_validate(json_t *body, int *role, long long *expires_in_s, struct sl_error *err)
 {
     static const char *const keys[] = { "name", "role", "expires_in_s", NULL };
+    const char *name, *word;
+
+    *expires_in_s = 0;
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        sl_json_get_id(body, "name", true, &name, err) < 0 ||
+        sl_json_get_string(body, "role", true, 32, &word, err) < 0 ||
+        sl_json_get_int(body, "expires_in_s", false, 1, EXPIRES_MAX_S, expires_in_s, err) < 0)
+        return -EINVAL;
+    if ((*role = sl_role_parse(word)) < 0)
+        return sl_error_set(err, 422, "invalid", "role",
+                            "role must be one of ingest, moderator, policy, admin.");
+    return 0;
+}
+
+void sl_api_token_create(struct sl_request *r)
+{
     struct sl_error err = { 0 };
-    const char *name, *role;
-    long long expires_in_s = 0;
+    long long expires_in_s;
+    int role_bit;
     json_t *body = sl_http_json_body(r, &err);
 
-    if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
-        sl_json_get_id(body, "name", true, &name, &err) < 0 ||
-        sl_json_get_string(body, "role", true, 32, &role, &err) < 0 ||
-        sl_json_get_int(body, "expires_in_s", false, 1, EXPIRES_MAX_S, &expires_in_s,
-                        &err) < 0) {
+    if (!body || sl_token_validate(body, &role_bit, &expires_in_s, &err) < 0) {
         json_decref(body);
         sl_http_reply_error(r, &err);
         return;
     }
-    int role_bit = sl_role_parse(role);
-    if (role_bit < 0) {
-        json_decref(body);
-        sl_http_reply_errorf(r, 422, "invalid", "role",
-                             "role must be one of ingest, moderator, policy, admin.");
-        return;
-    }
+    const char *name = json_string_value(json_object_get(body, "name"));
     struct token_op *t = calloc(1, sizeof(*t));
     if (!t) {
         json_decref(body);

@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "api/api.h"
+#include "api/creators.h"
 #include "api/uploads.h"
 #include "dist/dist.h"
 #include "lib/clock.h"
@@ -128,6 +129,7 @@ struct upload_op {
     json_t *tags_after;         /* what distribution starts from */
     struct sl_outcome verdict;
     struct sl_dist_taken *taken;    /* approved: distribution's first changes */
+    struct sl_creator_hold hold;    /* the creator is suspended: held for review */
     char state[32];             /* the state answered: new, or as stored */
     bool existed;
 };
@@ -272,6 +274,7 @@ static int review(struct sl_request *r, json_t *body, struct upload_op *u,
     sl_dist_item_context(r->srv, item);
     sl_dist_seen(r->srv, item->creator);
     sl_policy_review(r->srv, item, &u->verdict);
+    sl_creator_hold(&u->hold, &u->verdict);
 
     /* The verdict's reason leads the item's reasons, once. */
     json_t *reasons = json_copy(item->reasons);
@@ -312,6 +315,12 @@ void sl_api_upload(struct sl_request *r)
         return;
     }
     const char *id = json_string_value(json_object_get(body, "id"));
+    if (sl_creator_gate(r, json_string_value(json_object_get(body, "creator")), id,
+                        &u->hold)) {
+        free(u);
+        json_decref(body);
+        return;
+    }
     if (id) {
         sl_copy(u->id, sizeof(u->id), id);
     } else {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/validate.h"
 #include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/json.h"
@@ -109,21 +110,31 @@ static int check_interests(json_t *body, struct sl_error *err)
     return 0;
 }
 
-void sl_api_user_post(struct sl_request *r)
+int sl_user_validate(json_t *body, struct sl_error *err)
 {
     static const char *const keys[] = { "id", "city", "interests", NULL };
+    const char *s;
+
+    if (sl_json_only_keys(body, keys, err) < 0 ||
+        sl_json_get_id(body, "id", true, &s, err) < 0 ||
+        sl_json_get_string(body, "city", false, 128, &s, err) < 0 ||
+        check_interests(body, err) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+void sl_api_user_post(struct sl_request *r)
+{
     struct sl_error err = { 0 };
-    const char *id, *city = NULL;
     json_t *body = sl_http_json_body(r, &err);
 
-    if (!body || sl_json_only_keys(body, keys, &err) < 0 ||
-        sl_json_get_id(body, "id", true, &id, &err) < 0 ||
-        sl_json_get_string(body, "city", false, 128, &city, &err) < 0 ||
-        check_interests(body, &err) < 0) {
+    if (!body || sl_user_validate(body, &err) < 0) {
         json_decref(body);
         sl_http_reply_error(r, &err);
         return;
     }
+    const char *id = json_string_value(json_object_get(body, "id"));
+    const char *city = json_string_value(json_object_get(body, "city"));
     struct user_op *u = calloc(1, sizeof(*u));
     json_t *interests = json_object_get(body, "interests");
     bool bad = false;

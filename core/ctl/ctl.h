@@ -95,6 +95,9 @@ int sl_ctl_policy(struct client *c, int argc, char **argv);
 int sl_ctl_review(struct client *c, int argc, char **argv);
 int sl_ctl_audit(struct client *c, int argc, char **argv);
 int sl_ctl_token(struct client *c, int argc, char **argv);
+int sl_ctl_search(struct client *c, int argc, char **argv);
+int sl_ctl_bulk(struct client *c, int argc, char **argv);
+int sl_ctl_creator(struct client *c, int argc, char **argv);
 
 static inline const char *str(json_t *obj, const char *key)
 {

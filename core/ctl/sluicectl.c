@@ -45,6 +45,19 @@ static void usage(FILE *to)
         "  backup FILE [--force]            a consistent copy of the store\n"
         "  audit verify [--head SEQ:HASH]   walk the audit trail's chain (against an anchor)\n"
         "  audit head                       the newest record's SEQ:HASH, to anchor elsewhere\n"
+        "  search [FILTERS] [WORDS...] [--limit N] [--cursor C | --all]\n"
+        "                                   items newest first; FILTERS: --creator ID,\n"
+        "                                   --state S[,S], --tag NAME [--tag-min X], --queue Q,\n"
+        "                                   --matched NAME [--match-kind K], --decided-by ACTOR,\n"
+        "                                   --since DUR | --since-ms MS, --until-ms MS\n"
+        "  bulk takedown|review|restore FILTERS [WORDS...] --reason TEXT [--to-queue Q]\n"
+        "       [--dry-run | --yes] [--wait]\n"
+        "                                   act on every item found: a dry run, then a job\n"
+        "  bulk status|confirm|cancel ID [--wait]   a job; a second moderator confirms\n"
+        "  bulk list [--limit N]            the newest jobs\n"
+        "  creator ID                       a creator: standing, items, reports, suspension\n"
+        "  creator suspend ID --reason TEXT [--mode review|refuse]\n"
+        "  creator restore ID --reason TEXT [--no-items] [--wait]\n"
         "  migrate --from SRC --to DST [--audit-key FILE]\n"
         "                                   copy a stopped installation's store, e.g.\n"
         "                                   --from sqlite:STATE --to postgresql://HOST/DB\n"
@@ -687,6 +700,9 @@ static const struct command {
     { "policy", sl_ctl_policy },       /* check, reload, replay */
     { "backup", cmd_backup },       /* GET /v1/backup */
     { "audit",  sl_ctl_audit },     /* GET /v1/audit/verify, /v1/audit/head */
+    { "search", sl_ctl_search },    /* GET /v1/items */
+    { "bulk",   sl_ctl_bulk },      /* POST, GET /v1/bulk, confirm, cancel */
+    { "creator", sl_ctl_creator },  /* GET /v1/creators/ID, suspend, restore */
     { "migrate", sl_ctl_migrate },  /* the store itself, not the daemon */
 };
 

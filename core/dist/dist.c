@@ -367,11 +367,41 @@ void sl_dist_withdrawn(struct sl_server *srv, const char *id)
     struct sl_dist *d = D(srv);
     uint32_t h;
     struct ditem *it = dist_item_get(d, id);
+    struct wave *w = it && it->state == D_RUNNING ? dist_current(it) : NULL;
+    bool people = d->people;
 
     if (sl_audience_item_find(d->aud, id, &h) == 0)
         sl_audience_item_set_live(d->aud, h, false);
+    if (w) {
+        /* Its running wave ends here, so that the item's journey says so,
+         * and an approval after a restore goes on with the next one. */
+        d->people = true;
+        struct dist_op *o = dist_op_new(d, id);
+        sl_copy(w->decision, sizeof(w->decision), "withdrawn");
+        sl_copy(w->ended_by, sizeof(w->ended_by), "withdrawn");
+        sl_copy(w->reason, sizeof(w->reason), "taken out of distribution by people");
+        w->ended_ms = sl_now_ms();
+        dist_op_wave(o, w);
+        dist_op_plan(o, it);
+        dist_op_submit(d, o);
+        d->people = people;
+    }
     if (it)
         dist_item_drop(d, it);
+}
+
+void sl_dist_held(struct sl_server *srv, const char *id, const char *actor, const char *reason)
+{
+    struct sl_dist *d = D(srv);
+    struct ditem *it = dist_item_get(d, id);
+    bool people = d->people;
+
+    d->people = true;
+    if (it && it->state == D_RUNNING)
+        dist_hold(d, it, NULL, reason, actor);
+    else
+        sl_dist_withdrawn(srv, id);
+    d->people = people;
 }
 
 /* }===================================================================== */

@@ -53,7 +53,15 @@ int sl_dist_taken_write(struct sl_dist_taken *t, struct sl_store *w);
 /* After the upload's commit: stored, the item shows; else it is undone.
  * Frees t. */
 void sl_dist_taken_done(struct sl_server *srv, struct sl_dist_taken *t, bool stored);
+/* The store has the item rejected or removed: out of every feed, its
+ * running wave ended as "withdrawn". */
 void sl_dist_withdrawn(struct sl_server *srv, const char *item);
+/* The store has the item in review by people's hand (a bulk review, a hash
+ * match): distribution holds it as a review of its own would, its running
+ * wave ended as "review" by actor, so that an approval (sl_dist_approved)
+ * goes on with the plan; an item it does not run leaves every feed. */
+void sl_dist_held(struct sl_server *srv, const char *item, const char *actor,
+                  const char *reason);
 
 /* The user did something (uploaded, say): they are around. */
 void sl_dist_seen(struct sl_server *srv, const char *user);

@@ -204,6 +204,7 @@ struct sl_dist {
     struct dist_op **held_tail;
     bool held_lost;                 /* one of those could not be made */
     uint32_t lease_gen;             /* several nodes: renewals submitted (leases.c) */
+    bool people;                    /* changes following people's action: not fenced */
     uint64_t leases_lost, leases_taken_over;
 };
 

@@ -40,20 +40,36 @@ void dist_op_free(struct dist_op *o)
 int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written)
 {
     int64_t now = sl_now_ms();
+    const char *state = o->state;
+    char stored[32];
+    bool stale = false;
     int rc = dist_lease_before(o, w);
 
-    if (o->release)
+    if (rc < 0 || o->release)
         return rc;
-    if (rc == 0 && (o->state || o->plan) && !row_written)
-        rc = sl_store_item_update(w, o->item, o->state, o->plan, now);
-    if (rc == 0 && o->state) {
+    /* People may have changed the item since the engine decided (a
+     * takedown, a bulk review, committed while this waited): theirs
+     * stands, and the engine's change of state is not stored. */
+    if (state && o->from_state && !row_written) {
+        if ((rc = sl_store_item_state(w, o->item, stored)) < 0)
+            return rc;
+        if (strcmp(stored, o->from_state) != 0) {
+            sl_info("distribution: %s is %s, not %s: its %s is not stored", o->item, stored,
+                    o->from_state, o->action);
+            state = NULL;
+            stale = true;
+        }
+    }
+    if ((state || o->plan) && !row_written)
+        rc = sl_store_item_update(w, o->item, state, o->plan, now);
+    if (rc == 0 && state) {
         struct sl_audit_rec rec = { o->item, o->actor, o->action, o->from_state, o->state,
                                     o->reason, now };
         rc = sl_store_audit_append(w, &rec);
     }
-    if (rc == 0 && o->queue)
+    if (rc == 0 && o->queue && !stale)
         rc = sl_store_queue_put(w, o->item, o->queue, 60, o->reason, NULL, now);
-    if (rc == 0 && o->unqueue)
+    if (rc == 0 && o->unqueue && !stale)
         rc = sl_store_queue_remove(w, o->item);
     if (rc == 0 && o->wave_n > 0)
         rc = sl_store_wave_put(w, o->item, o->wave_n, o->wave);
@@ -99,7 +115,10 @@ struct dist_op *dist_op_new(struct sl_dist *d, const char *item)
     }
     sl_copy(o->item, sizeof(o->item), item);
     o->d = d;
-    o->node = d->srv->node.shared ? &d->srv->node : NULL;
+    /* People's takedown or review took the lease in its own transaction:
+     * what the engine records after it (the running wave's end) is not
+     * fenced; the state it found is checked below. */
+    o->node = d->srv->node.shared && !d->people ? &d->srv->node : NULL;
     return o;
 }
 

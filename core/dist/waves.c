@@ -24,7 +24,9 @@ const char *dist_policy_actor(struct sl_dist *d, char *buf, size_t len)
     return buf;
 }
 
-/* Take the item out of every feed and hand it to people. */
+/* Take the item out of every feed and hand it to people; queue NULL: the
+ * store has it in review already (people sent it there), only the running
+ * wave's end and the plan are stored. */
 void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const char *reason,
                const char *actor)
 {
@@ -42,8 +44,10 @@ void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const cha
     }
     it->state = D_HELD;
     sl_audience_item_set_live(d->aud, it->h, false);
-    dist_op_state(o, actor, "hold", "distributing", "in_review", reason);
-    dist_op_queue(o, queue);
+    if (queue) {
+        dist_op_state(o, actor, "hold", "distributing", "in_review", reason);
+        dist_op_queue(o, queue);
+    }
     dist_op_plan(o, it);
     dist_op_submit(d, o);
     sl_info("distribution: %s held for review: %s", it->id, reason);

@@ -18,9 +18,11 @@
 #include "lib/text.h"
 
 /* The config file is trusted more than a policy, but a typo that loops
- * forever must still end with an error rather than a hung start. */
+ * forever, or makes strings of gigabytes, must still end with an error
+ * rather than a hung start. */
 #define CONFIG_INSTRUCTION_LIMIT 10000000
 #define CONFIG_HOOK_STEP 10000
+#define CONFIG_MEMORY_LIMIT ((size_t)64 << 20)
 
 #ifndef SL_DEFAULT_STATE_DIR
 #define SL_DEFAULT_STATE_DIR "/var/lib/sluice"
@@ -35,7 +37,8 @@
 #define SL_DEFAULT_CONSOLE_DIR "/usr/share/sluice/console"
 #endif
 
-enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_SLA, K_RATES, K_HOSTS };
+enum key_type { K_STRING, K_SIZE, K_INT, K_BOOL, K_LOGLEVEL, K_PLUGINS, K_SLA, K_RATES, K_HOSTS,
+                K_BANKS, K_SUSPEND };
 
 struct key {
     const char *name;
@@ -43,6 +46,9 @@ struct key {
     size_t offset;
     long long min, max;         /* for K_SIZE and K_INT */
 };
+
+/* K_SUSPEND's words; the setting is the index (SL_SUSPEND_*). */
+static const char *const suspend_modes[] = { "review", "refuse", NULL };
 
 #define OFF(f) offsetof(struct sl_config, f)
 static const struct key keys[] = {
@@ -75,6 +81,13 @@ static const struct key keys[] = {
     { "rate_limits",            K_RATES,    0, 0, 0 },
     { "thumbnail_hosts",        K_HOSTS,    0, 0, 0 },
     { "plugin_budget_ms",       K_INT,      OFF(plugin_budget_ms), 1, 60000 },
+    { "search_workers",         K_INT,      OFF(search_workers), 1, 64 },
+    { "search_queue",           K_INT,      OFF(search_queue), 0, 1024 },
+    { "search_timeout_ms",      K_INT,      OFF(search_timeout_ms), 10, 60000 },
+    { "bulk_confirm_above",     K_INT,      OFF(bulk_confirm_above), 0, 1000000000 },
+    { "hashbank_retro_days",    K_INT,      OFF(hashbank_retro_days), 0, 3650 },
+    { "hashbank_action",        K_BANKS,    OFF(hashbank_action), 0, 0 },
+    { "creator_suspend",        K_SUSPEND,  OFF(creator_suspend), 0, 0 },
     { "plugins",                K_PLUGINS,  0, 0, 0 },
 };
 #undef OFF
@@ -113,6 +126,12 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->rate_limits[1] = (struct sl_rate_limit){ 50, 200 };    /* moderator */
     cfg->rate_limits[2] = (struct sl_rate_limit){ 10, 50 };     /* policy */
     cfg->plugin_budget_ms = 50;
+    cfg->search_workers = 2;
+    cfg->search_queue = 8;
+    cfg->search_timeout_ms = 2000;
+    cfg->bulk_confirm_above = 100;
+    cfg->hashbank_retro_days = 30;
+    cfg->creator_suspend = SL_SUSPEND_REVIEW;
 }
 
 static void plugins_clear(struct sl_config *cfg)
@@ -139,7 +158,7 @@ static void hosts_clear(struct sl_config *cfg)
 void sl_config_clear(struct sl_config *cfg)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING || keys[i].type == K_SLA)
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA || keys[i].type == K_BANKS)
             sl_config_set((char **)((char *)cfg + keys[i].offset), NULL);
     plugins_clear(cfg);
     hosts_clear(cfg);
@@ -229,7 +248,31 @@ struct ctx {
     const char *path;
     char *err;
     size_t errlen;
+    size_t mem_used;            /* by the Lua state, under CONFIG_MEMORY_LIMIT */
+    bool mem_refused;
 };
+
+/* The Lua state's allocator (ud is the ctx): the memory budget. */
+static void *config_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct ctx *c = ud;
+    size_t old = ptr != NULL ? osize : 0;   /* for new blocks osize is a type */
+    void *p;
+
+    if (nsize == 0) {
+        free(ptr);
+        c->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && nsize - old > CONFIG_MEMORY_LIMIT - c->mem_used) {
+        c->mem_refused = true;
+        return NULL;
+    }
+    if ((p = realloc(ptr, nsize)) == NULL)
+        return nsize <= old ? ptr : NULL;   /* Lua expects shrinking to work */
+    c->mem_used = c->mem_used - old + nsize;
+    return p;
+}
 
 static int fail(struct ctx *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -246,12 +289,46 @@ static int fail(struct ctx *c, int line, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* The error Lua raised, as "FILE:LINE: message". Lua names the file in
+ * most, not all: a binary chunk refused, error("x", 0), error({}) (no
+ * text at all before) come without it. */
+static int lua_failed(struct ctx *c, lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    size_t n = strlen(c->path);
+
+    if (c->mem_refused)
+        snprintf(c->err, c->errlen, "%s: the configuration needs more than %zu MB of memory",
+                 c->path, CONFIG_MEMORY_LIMIT >> 20);
+    else if (msg == NULL)
+        snprintf(c->err, c->errlen, "%s: error() with a %s, not a message", c->path,
+                 luaL_typename(L, -1));
+    else if (strncmp(msg, c->path, n) == 0 && msg[n] == ':')
+        sl_copy(c->err, c->errlen, msg);
+    else
+        snprintf(c->err, c->errlen, "%s: %s", c->path, msg);
+    return -EINVAL;
+}
+
+/* The string at idx, or NULL when it is none or holds a NUL byte: C would
+ * read only what comes before it ("minors\0x" as "minors"). */
+static const char *c_string(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &len) : NULL;
+
+    return s && strlen(s) == len ? s : NULL;
+}
+
 /* Option values reach plugins as strings: numbers and booleans are spelled
  * the way Lua prints them. */
 static int plugin_value(lua_State *L, int idx, char **out)
 {
     switch (lua_type(L, idx)) {
     case LUA_TSTRING:
+        if (!c_string(L, idx))
+            return -EINVAL;
+        /* fall through */
     case LUA_TNUMBER:
         *out = strdup(lua_tostring(L, idx));
         return 0;
@@ -279,13 +356,13 @@ static int read_plugins(lua_State *L, struct sl_config *cfg, int line, struct ct
             return fail(c, line, "plugins[%lld] must be a table", (long long)i);
         lua_pushnil(L);
         while (lua_next(L, -2)) {
-            if (lua_type(L, -2) != LUA_TSTRING)
+            const char *k = c_string(L, -2);
+            if (!k)
                 return fail(c, line, "plugins[%lld] has a key that is not a name", (long long)i);
-            const char *k = lua_tostring(L, -2);
             char *v = NULL;
             if (plugin_value(L, -1, &v) < 0)
-                return fail(c, line, "plugins[%lld].%s must be a string, number or boolean",
-                            (long long)i, k);
+                return fail(c, line, "plugins[%lld].%s must be a string (without NUL bytes), "
+                            "number or boolean", (long long)i, k);
             if (strcmp(k, "name") == 0) {
                 p->name = v;
             } else if (strcmp(k, "path") == 0) {
@@ -322,7 +399,7 @@ static int read_sla(lua_State *L, const struct key *k, char **slot, int line, st
     p += snprintf(p, sizeof(text), "{");
     lua_pushnil(L);
     while (lua_next(L, -2)) {
-        const char *q = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        const char *q = c_string(L, -2);
         if (!q || (strcmp(q, "*") != 0 && !sl_id_valid(q)))
             return fail(c, line, "'queue_sla' keys must be queue names (ids) or \"*\"");
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < k->min ||
@@ -432,6 +509,43 @@ static int read_hosts(lua_State *L, struct sl_config *cfg, int line, struct ctx 
     return 0;
 }
 
+/* hashbank_action = { csam = "takedown", ["*"] = "review" }: what follows a
+ * stored item's match with a hash bank's new hashes, by bank ("*": the
+ * banks not named), kept as JSON. */
+static int read_banks(lua_State *L, char **slot, int line, struct ctx *c)
+{
+    static const char *const actions[] = { "nothing", "review", "takedown", NULL };
+    char text[4096], *p = text;
+
+    if (!lua_istable(L, -1))
+        return fail(c, line, "'hashbank_action' must be a table of bank = \"nothing\", "
+                    "\"review\" or \"takedown\", like { csam = \"takedown\", "
+                    "[\"*\"] = \"review\" }");
+    p += snprintf(p, sizeof(text), "{");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *b = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        const char *a = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        int k = 0;
+        if (!b || (strcmp(b, "*") != 0 && !sl_id_valid(b)))
+            return fail(c, line, "'hashbank_action' keys must be bank names (ids) or \"*\"");
+        while (actions[k] && strcmp(actions[k], a) != 0)
+            k++;
+        if (!actions[k])
+            return fail(c, line, "hashbank_action.%s must be \"nothing\", \"review\" or "
+                        "\"takedown\"", b);
+        size_t room = sizeof(text) - (size_t)(p - text);
+        int n = snprintf(p, room, "%s\"%s\":\"%s\"", p > text + 1 ? "," : "", b, a);
+        if (n < 0 || (size_t)n >= room - 1)
+            return fail(c, line, "'hashbank_action' names too many banks");
+        p += n;
+        lua_pop(L, 1);
+    }
+    strcpy(p, "}");
+    sl_config_set(slot, text);
+    return 0;
+}
+
 static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
                      int line, struct ctx *c)
 {
@@ -441,6 +555,8 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
     case K_STRING:
         if (lua_type(L, -1) != LUA_TSTRING)
             return fail(c, line, "'%s' must be a string, not %s", k->name, luaL_typename(L, -1));
+        if (!c_string(L, -1))
+            return fail(c, line, "'%s' holds a NUL byte", k->name);
         sl_config_set(slot, lua_tostring(L, -1));
         return 0;
     case K_SIZE:
@@ -466,7 +582,7 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
         *(bool *)slot = lua_toboolean(L, -1);
         return 0;
     case K_LOGLEVEL: {
-        int level = lua_type(L, -1) == LUA_TSTRING ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
+        int level = c_string(L, -1) ? sl_log_level_parse(lua_tostring(L, -1)) : -EINVAL;
         if (level < 0)
             return fail(c, line, "'log_level' must be \"error\", \"warn\", \"info\" or \"debug\"");
         *(int *)slot = level;
@@ -481,6 +597,18 @@ static int apply_key(lua_State *L, const struct key *k, struct sl_config *cfg,
         return read_rates(L, cfg, line, c);
     case K_HOSTS:
         return read_hosts(L, cfg, line, c);
+    case K_BANKS:
+        return read_banks(L, slot, line, c);
+    case K_SUSPEND: {
+        const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        for (int i = 0; suspend_modes[i]; i++)
+            if (strcmp(v, suspend_modes[i]) == 0) {
+                *(int *)slot = i;
+                return 0;
+            }
+        return fail(c, line, "'%s' must be \"review\" (a suspended creator's uploads wait "
+                    "for people) or \"refuse\"", k->name);
+    }
     }
     return 0;
 }
@@ -508,8 +636,8 @@ static int apply_settings(lua_State *L, struct sl_config *cfg, struct ctx *c)
         lua_rawgeti(L, -1, 2);
         int line = (int)lua_tointeger(L, -1);
         lua_pop(L, 2);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            return fail(c, line, "a setting's name must be a string");
+        if (!c_string(L, -1))
+            return fail(c, line, "a setting's name must be a string without NUL bytes");
         if (n == (int)(sizeof(set) / sizeof(set[0])))
             return fail(c, line, "too many settings");
         set[n].name = lua_tostring(L, -1);
@@ -620,7 +748,7 @@ static char *read_file(const char *path, size_t *len)
 
 int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t errlen)
 {
-    struct ctx c = { path, err, errlen };
+    struct ctx c = { path, err, errlen, 0, false };
     struct sl_config next;
     size_t len;
     int rc = 0;
@@ -630,7 +758,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno ? errno : EFBIG));
         return -EIO;
     }
-    lua_State *L = luaL_newstate();
+    lua_State *L = lua_newstate(config_alloc, &c);
     if (!L) {
         free(text);
         snprintf(err, errlen, "%s: out of memory", path);
@@ -648,8 +776,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     char chunkname[4096];
     snprintf(chunkname, sizeof(chunkname), "@%s", path);
     if (luaL_loadbufferx(L, text, len, chunkname, "t") != LUA_OK) {
-        sl_copy(err, errlen, lua_tostring(L, -1));
-        rc = -EINVAL;
+        rc = lua_failed(&c, L);
         goto out;
     }
     lua_newtable(L);                    /* the environment */
@@ -663,8 +790,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     lua_setupvalue(L, -2, 1);           /* _ENV of the chunk */
     lua_sethook(L, count_hook, LUA_MASKCOUNT, CONFIG_HOOK_STEP);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
-        sl_copy(err, errlen, lua_tostring(L, -1));
-        rc = -EINVAL;
+        rc = lua_failed(&c, L);
         goto out;
     }
     lua_sethook(L, NULL, 0, 0);
@@ -672,7 +798,7 @@ int sl_config_load(struct sl_config *cfg, const char *path, char *err, size_t er
     /* Apply onto a copy so that a failure leaves cfg untouched. */
     next = *cfg;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].type == K_STRING || keys[i].type == K_SLA) {
+        if (keys[i].type == K_STRING || keys[i].type == K_SLA || keys[i].type == K_BANKS) {
             char **s = (char **)((char *)&next + keys[i].offset);
             *s = *s ? strdup(*s) : NULL;
         }

@@ -59,9 +59,19 @@ struct sl_config {
     char *thumbnail_hosts[SL_MAX_THUMBNAIL_HOSTS];     /* "host" or "*.domain", lower case */
     int nthumbnail_hosts;
     int plugin_budget_ms;       /* a plugin's distribution hook call, at most */
+    int search_workers;         /* reader threads for searches and jobs' reads */
+    int search_queue;           /* searches waiting for one, at most */
+    int search_timeout_ms;      /* a search's time bound */
+    int bulk_confirm_above;     /* a bulk job acting on more items waits for a second moderator */
+    int hashbank_retro_days;    /* new bank hashes are matched against items this recent; 0 none */
+    char *hashbank_action;      /* JSON {bank: nothing|review|takedown, "*": ...}; NULL: review */
+    int creator_suspend;        /* a suspension's default: SL_SUSPEND_REVIEW or _REFUSE */
     struct sl_plugin_conf plugins[SL_MAX_PLUGINS];
     int nplugins;
 };
+
+/* creator_suspend: a suspended creator's new uploads are held for review, or refused. */
+enum { SL_SUSPEND_REVIEW, SL_SUSPEND_REFUSE };
 
 void sl_config_defaults(struct sl_config *cfg);
 void sl_config_clear(struct sl_config *cfg);

@@ -12,8 +12,9 @@
  * the connection, and those parameters' names; a function added to store.h
  * gets a line here and one in each backend (the linker names a missing one).
  *
- * Not listed, written out in store.c: open, free, created, and the
- * functions whose only parameter is the connection (transactions, sync).
+ * Not listed, written out in store.c: open, free, created, the
+ * functions whose only parameter is the connection (transactions, sync),
+ * and the search's deadline and interrupt, which answer nothing.
  */
 
 #include "store/shared.h"
@@ -116,6 +117,35 @@
     X(token_each, (int (*fn)(void *arg, const char *name, const char *role, \
                              const char *hash_hex, int64_t created_ms, int64_t expires_ms), \
                    void *arg), (fn, arg)) \
+    /* Search (deadline and interrupt: below) */ \
+    X(search, (const struct sl_search *q, int (*fn)(void *arg, int64_t seq, const char *id), \
+               void *arg, struct sl_search_end *end), (q, fn, arg, end)) \
+    X(search_row, (const char *id, json_t **out), (id, out)) \
+    X(seq_max, (int64_t *seq), (seq)) \
+    /* Creators */ \
+    X(creator_get, (const char *creator, json_t **out), (creator, out)) \
+    X(suspension_get, (const char *creator, struct sl_suspension *out), (creator, out)) \
+    X(suspension_set, (const char *creator, const struct sl_suspension *sus), (creator, sus)) \
+    X(suspension_lift, (const char *creator), (creator)) \
+    /* Matches found later */ \
+    X(item_hashes, (int64_t before, int64_t seq_max, int64_t since_ms, int limit, \
+                    double deadline, \
+                    int (*fn)(void *arg, const char *id, const char *hashes), void *arg, \
+                    int64_t *next, int64_t *examined), \
+      (before, seq_max, since_ms, limit, deadline, fn, arg, next, examined)) \
+    X(item_add_match, (const char *item, const char *match, int64_t now_ms), \
+      (item, match, now_ms)) \
+    /* Jobs */ \
+    X(job_insert, (const struct sl_job_row *row), (row)) \
+    X(job_get, (const char *id, json_t **out), (id, out)) \
+    X(job_peek, (const char *id, char *state), (id, state)) \
+    X(jobs_list, (const char *kind, int limit, json_t **out), (kind, limit, out)) \
+    X(jobs_each, (const char *state, int (*fn)(void *arg, json_t *job), void *arg), \
+      (state, fn, arg)) \
+    X(job_state, (const char *id, const char *from, const char *to, const char *by, \
+                  const char *error, int64_t now_ms), (id, from, to, by, error, now_ms)) \
+    X(job_progress, (const char *id, const struct sl_job_slice *p, int64_t now_ms), \
+      (id, p, now_ms)) \
     /* Copying a whole store (copy.c): every row of a table of the schema, \
      * one row into a table (the writer), and after the copy whatever the \
      * backend numbers by itself set past what was copied. */ \
@@ -165,6 +195,12 @@ int sl_store_copied(struct sl_store *s);
 
 struct sl_pg;
 struct sl_sqlite;
+
+/* The two that answer nothing, written out in store.c too. */
+void sl_pg_deadline(struct sl_pg *s, double deadline);
+void sl_pg_interrupt(struct sl_pg *s);
+void sl_sqlite_deadline(struct sl_sqlite *s, double deadline);
+void sl_sqlite_interrupt(struct sl_sqlite *s);
 
 #define SL_BACKEND_DECLARE_REST(prefix, conn) \
     int prefix##_open(const char *store, const char *dir, bool writer, conn **out); \

@@ -11,13 +11,17 @@
 #include "store/store.h"
 
 /*
- * Every table of the schema (at its current version) but the two that the
- * items trigger keeps (creators, item_states): copying items rebuilds them.
- * counters go through sl_store_mark_set(), since an empty store already
- * has some of its rows. A table added to the schema gets a line here; a
- * column added to a table is copied as it is (rows go column by column).
- * The audit key stays where it is, outside both stores: the copied chain
- * verifies under the same key.
+ * Every table of the schema (at its current version) but those kept from
+ * others: the counts the items triggers keep (creators, item_states,
+ * creator_states) and the search's indexes (item_tags, item_matches,
+ * item_deciders, item_hashes, item_text): the destination builds its own
+ * as items and audit records arrive (items keep their seq). counters go
+ * through sl_store_mark_set(), since an empty store already has some of
+ * its rows; the marks of how far a store's own indexes went (indexed_*)
+ * stay behind, as the indexes do. A table added to the schema gets a line
+ * here; a column added to a table is copied as it is (rows go column by
+ * column). The audit key stays where it is, outside both stores: the
+ * copied chain verifies under the same key.
  */
 static const char *const tables[] = {
     "items",
@@ -34,6 +38,8 @@ static const char *const tables[] = {
     "offers",
     "reports",
     "reporters",
+    "jobs",
+    "suspensions",
 };
 
 struct copying {
@@ -63,6 +69,8 @@ static int put_mark(void *arg, const struct sl_store_row *row)
     }
     if (!name || !value)
         return -EINVAL;
+    if (strncmp(name, "indexed_", 8) == 0)
+        return 0;
     int rc = sl_store_mark_set(c->to, name, strtoll(value, NULL, 10));
     if (rc == 0)
         c->rows++;

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include "lib/clock.h"
 #include "lib/grow.h"
 #include "lib/log.h"
 #include "store/pg.h"
@@ -37,6 +38,10 @@ static const char *const *const stmt_tables[] = {
     sl_pg_reports_sql,
     sl_pg_tokens_sql,
     sl_pg_copy_sql,
+    sl_pg_search_sql,
+    sl_pg_jobs_sql,
+    sl_pg_matches_sql,
+    sl_pg_creators_sql,
     sl_pg_nodes_sql,
 };
 
@@ -79,7 +84,9 @@ static int fail(struct sl_pg *s, enum pg_stmt id, const char *msg)
  * (SQLSTATE class 23); -EILSEQ when a value did not convert (class 22: a
  * stored text that is not the JSON it should be, edited by hand; logged);
  * -ECANCELED for one skipped because an earlier one of the pipeline
- * failed; -EIO otherwise (logged). */
+ * failed; -ETIMEDOUT for one cancelled (57014: the deadline's
+ * statement_timeout or sl_pg_interrupt(); logged when neither asked for
+ * it); -EIO otherwise (logged). */
 static int answer_rc(struct sl_pg *s, enum pg_stmt id, const PGresult *res)
 {
     switch (PQresultStatus(res)) {
@@ -95,6 +102,11 @@ static int answer_rc(struct sl_pg *s, enum pg_stmt id, const PGresult *res)
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (state && strncmp(state, "23", 2) == 0)
         return -EEXIST;
+    if (state && strcmp(state, "57014") == 0) {
+        if (s->deadline == 0 && !atomic_load(&s->interrupted))
+            fail(s, id, PQresultErrorMessage(res));
+        return -ETIMEDOUT;
+    }
     if (state && strncmp(state, "22", 2) == 0) {
         fail(s, id, PQresultErrorMessage(res));
         return -EILSEQ;
@@ -387,6 +399,95 @@ int sl_pg_exec(struct sl_pg *s, const char *sql)
     return rc;
 }
 
+int sl_pg_query(struct sl_pg *s, const char *sql, int n, const char *const *values,
+                struct pg_rows *r)
+{
+    int rc;
+    *r = (struct pg_rows){ .s = s, .id = PG__COUNT, .row = -1 };
+    if (!s->pipeline) {
+        if ((rc = reconnect(s)) < 0)
+            return rc;
+        r->res = PQexecParams(s->conn, sql, n, NULL, values, NULL, NULL, 0);
+        rc = r->res ? answer_rc(s, PG__COUNT, r->res) : fail(s, PG__COUNT, PQerrorMessage(s->conn));
+        if (rc < 0) {
+            PQclear(r->res);
+            r->res = NULL;
+        }
+    } else {
+        /* On the writer, after what was sent before (as sl_pg_rows). */
+        if (s->failed)
+            return s->failed;
+        if ((rc = sl_pg_batch_flush(s)) < 0)
+            return rc;
+        if (sl_grow(&s->pend, &s->pend_cap, s->npend + 1, sizeof(*s->pend)) < 0)
+            return -ENOMEM;
+        if (!PQsendQueryParams(s->conn, sql, n, NULL, values, NULL, NULL, 0))
+            return s->failed = fail(s, PG__COUNT, PQerrorMessage(s->conn));
+        s->pend[s->npend++] = (struct pg_pending){ PG__COUNT, PG_ANY, NULL, 0 };
+        rc = drain(s, &r->res);
+        if (rc == 0 && !r->res)
+            rc = fail(s, PG__COUNT, "no answer");
+    }
+    if (rc < 0)
+        return rc;
+    r->nrows = PQntuples(r->res);
+    return 0;
+}
+
+/* }===================================================================== */
+
+/* {====================== Time bound ==================================== */
+
+int sl_pg_due(struct sl_pg *s)
+{
+    if (atomic_load(&s->interrupted) || (s->deadline > 0 && sl_mono() > s->deadline))
+        return -ETIMEDOUT;
+    return 0;
+}
+
+/* A reader's statements are bounded by the server too (statement_timeout:
+ * a statement stops where it is, however long one row takes), and before
+ * each by sl_pg_due(); the writer's pipeline takes no SET between its
+ * statements, and has the check only. */
+void sl_pg_deadline(struct sl_pg *s, double deadline)
+{
+    char set[64];
+
+    s->deadline = deadline;
+    if (s->pipeline || PQstatus(s->conn) != CONNECTION_OK)
+        return;
+    if (deadline > 0) {
+        double ms = (deadline - sl_mono()) * 1000;
+        snprintf(set, sizeof(set), "SET statement_timeout = %ld",
+                 ms < 1 ? 1L : ms > 2e9 ? 2000000000L : (long)ms + 1);
+        if (sl_pg_exec(s, set) == 0)
+            s->timeout_set = true;
+    } else if (s->timeout_set && sl_pg_exec(s, "RESET statement_timeout") == 0) {
+        s->timeout_set = false;
+    }
+}
+
+void sl_pg_interrupt(struct sl_pg *s)
+{
+    char err[256];
+
+    atomic_store(&s->interrupted, true);
+    pthread_mutex_lock(&s->cancel_lock);
+    if (s->cancel && !PQcancel(s->cancel, err, sizeof(err)))
+        sl_warn("store: PostgreSQL: cannot cancel a statement: %s", err);
+    pthread_mutex_unlock(&s->cancel_lock);
+}
+
+/* The cancel request of the connection as it is now (after each connect). */
+static void cancel_renew(struct sl_pg *s)
+{
+    PGcancel *c = PQgetCancel(s->conn);
+    pthread_mutex_lock(&s->cancel_lock);
+    PQfreeCancel(s->cancel);
+    s->cancel = c;
+    pthread_mutex_unlock(&s->cancel_lock);
+}
+
 /* }===================================================================== */
 
 /* {====================== Open and close ================================ */
@@ -407,6 +508,8 @@ static void on_notice(void *arg, const char *msg)
 static int set_up(struct sl_pg *s)
 {
     PQsetNoticeProcessor(s->conn, on_notice, NULL);
+    s->timeout_set = false;
+    cancel_renew(s);
     if (PQsetClientEncoding(s->conn, "UTF8") != 0)
         return fail(s, PG__COUNT, PQerrorMessage(s->conn));
     /* Every answer is acknowledged only once durable, whatever the server's
@@ -475,6 +578,7 @@ int sl_pg_open(const char *store, const char *dir, bool writer, struct sl_pg **o
     if (!s)
         return -ENOMEM;
     s->writer = writer;
+    pthread_mutex_init(&s->cancel_lock, NULL);
     s->conn = PQconnectdbParams(keys, values, 1);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         /* libpq's message names the host or socket, never the password. */
@@ -504,6 +608,8 @@ void sl_pg_free(struct sl_pg *s)
         drain(s, NULL);
         PQexitPipelineMode(s->conn);
     }
+    PQfreeCancel(s->cancel);
+    pthread_mutex_destroy(&s->cancel_lock);
     PQfinish(s->conn);
     sl_pg_batch_free(s);
     free(s->pend);

@@ -22,6 +22,8 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -119,6 +121,30 @@ enum pg_stmt {
     PG_COPIED_FENCES,
     PG_COPIED_BATCHES,
     PG_COPIED_LEASES,
+    PG_COPIED_ITEMS,
+    /* pg_search.c */
+    PG_SEARCH_ROW,
+    PG_SEQ_MAX,
+    PG_SEQ_AT,
+    /* pg_jobs.c */
+    PG_JOB_INSERT,
+    PG_JOB_GET,
+    PG_JOB_PEEK,
+    PG_JOBS_LIST,
+    PG_JOBS_EACH,
+    PG_JOB_STATE,
+    PG_JOB_PROGRESS,
+    /* pg_matches.c */
+    PG_ITEM_HASHES,
+    PG_ITEM_ADD_MATCH,
+    /* pg_creators.c */
+    PG_CREATOR_STATES,
+    PG_CREATOR_REPORTS,
+    PG_CREATOR_REPORTED,
+    PG_REPORTER_STANDING,
+    PG_SUSPENSION_GET,
+    PG_SUSPENSION_SET,
+    PG_SUSPENSION_LIFT,
     /* pg_nodes.c */
     PG_NODE_JOIN,
     PG_NODE_SEEN,
@@ -184,6 +210,16 @@ struct sl_pg {
     /* A copy into this store (pg_copy.c): the table its insert is prepared for. */
     char copy_table[64];
     int copy_n;
+    /* sl_pg_deadline(): statements stop past this sl_mono() time (the
+     * session's statement_timeout, and a check before each); 0 none. */
+    double deadline;
+    bool timeout_set;           /* statement_timeout is not the default */
+    /* sl_pg_interrupt(), from any thread: cancel what runs now (cancel,
+     * made on this thread at each connect), and stop the search that
+     * runs (interrupted, cleared when a search begins). */
+    pthread_mutex_t cancel_lock;
+    PGcancel *cancel;
+    atomic_bool interrupted;
 };
 
 /* {====================== Parameters =================================== */
@@ -322,6 +358,14 @@ int sl_pg_write_named(struct sl_pg *s, const char *name, const struct pg_params 
 /* Run SQL text (no parameters, any number of statements) on a connection
  * outside pipeline mode: 0 or -EIO (logged). */
 int sl_pg_exec(struct sl_pg *s, const char *sql);
+/* A query of SQL text made at run time (a search), with n text parameters
+ * ($1...; NULL is SQL's NULL): its rows whole, as sl_pg_rows() gives them,
+ * on a reader or on the writer. */
+int sl_pg_query(struct sl_pg *s, const char *sql, int n, const char *const *values,
+                struct pg_rows *r);
+/* -ETIMEDOUT when the connection's deadline has passed or a search was
+ * interrupted (sl_pg_interrupt): what a search checks before a statement. */
+int sl_pg_due(struct sl_pg *s);
 /* Sent ahead on the writer, ahead of the batches (below). */
 int sl_pg_send_ahead(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
                      enum pg_expect expect, int64_t *out, long rows);
@@ -353,6 +397,10 @@ extern const char *const sl_pg_stats_sql[PG__COUNT];
 extern const char *const sl_pg_reports_sql[PG__COUNT];
 extern const char *const sl_pg_tokens_sql[PG__COUNT];
 extern const char *const sl_pg_copy_sql[PG__COUNT];
+extern const char *const sl_pg_search_sql[PG__COUNT];
+extern const char *const sl_pg_jobs_sql[PG__COUNT];
+extern const char *const sl_pg_matches_sql[PG__COUNT];
+extern const char *const sl_pg_creators_sql[PG__COUNT];
 extern const char *const sl_pg_nodes_sql[PG__COUNT];
 
 /* Every function of store.h, as sl_pg_*(struct sl_pg *, ...). */

@@ -20,6 +20,9 @@ const char *const sl_pg_copy_sql[PG__COUNT] = {
                           " WHERE state = 'distributing' ON CONFLICT DO NOTHING",
     [PG_COPIED_BATCHES] = "SELECT setval(pg_get_serial_sequence('event_batches', 'seq'),"
                           " coalesce((SELECT max(seq) FROM event_batches), 0) + 1, false)",
+    /* Items copied keep their seq; the next stored follows them. */
+    [PG_COPIED_ITEMS]   = "SELECT setval('items_seq', coalesce((SELECT max(seq) FROM items), 0)"
+                          " + 1, false)",
 };
 
 #define BYTEAOID 17     /* pg_type.h: the type of a bytea column */
@@ -118,6 +121,8 @@ int sl_pg_copied(struct sl_pg *s)
     int rc = sl_pg_write(s, PG_COPIED_FENCES, NULL, PG_ANY, NULL);
     if (rc == 0)
         rc = sl_pg_write(s, PG_COPIED_BATCHES, NULL, PG_ANY, NULL);
+    if (rc == 0)
+        rc = sl_pg_write(s, PG_COPIED_ITEMS, NULL, PG_ANY, NULL);
     if (rc == 0)
         rc = sl_pg_write(s, PG_COPIED_LEASES, NULL, PG_ANY, NULL);
     return rc < 0 ? rc : sl_pg_sync(s);

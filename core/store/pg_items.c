@@ -14,19 +14,30 @@
 #include "store/pg.h"
 
 const char *const sl_pg_items_sql[PG__COUNT] = {
-    /* A taken id is a refusal the transaction lives through (0 rows). */
+    /* A taken id is a refusal the transaction lives through (0 rows).
+     * seq (items_seq) numbers items in the order they are stored, and
+     * created_ms never goes back in that order (a clock stepped back
+     * stores the time of the item before), so that a time range is a range
+     * of seq (store.h, Search). */
     [PG_ITEM_INSERT]    = "INSERT INTO items (id, creator, state, upload, upload_hash,"
                           " tags, reasons, created_ms, updated_ms, matches, verdict, plan)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)"
+                          " SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text,"
+                          " $7::text, greatest($8::bigint, coalesce((SELECT created_ms FROM"
+                          " items ORDER BY seq DESC LIMIT 1), 0)), $8::bigint, $9::text,"
+                          " $10::text, $11::text"
                           " ON CONFLICT DO NOTHING",
+    /* The same, rows in their order: each takes the latest time of those
+     * before it too. */
     [PG_ITEMS_INSERT_MANY] = "INSERT INTO items (id, creator, state, upload, upload_hash,"
                           " tags, reasons, created_ms, updated_ms, matches, verdict, plan)"
                           " SELECT id, creator, state, upload, upload_hash, tags, reasons,"
-                          " now_ms, now_ms, matches, verdict, plan FROM unnest($1::text[],"
+                          " greatest(max(now_ms) OVER (ORDER BY ord), coalesce((SELECT"
+                          " created_ms FROM items ORDER BY seq DESC LIMIT 1), 0)),"
+                          " now_ms, matches, verdict, plan FROM unnest($1::text[],"
                           " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
                           " $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])"
-                          " AS r(id, creator, state, upload, upload_hash, tags, reasons,"
-                          " now_ms, matches, verdict, plan)"
+                          " WITH ORDINALITY AS r(id, creator, state, upload, upload_hash, tags,"
+                          " reasons, now_ms, matches, verdict, plan, ord) ORDER BY ord"
                           " ON CONFLICT DO NOTHING",
     [PG_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = $1",
     [PG_ITEM_ABSENT]    = "SELECT 1 FROM items WHERE id = $1",

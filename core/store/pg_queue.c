@@ -20,9 +20,14 @@
 
 const char *const sl_pg_queue_sql[PG__COUNT] = {
     /* As SQLite's INSERT OR REPLACE: a put starts the entry afresh, unclaimed. */
+    /* seq: the item's, for searches of a queue; an item kept for the
+     * writer's multi-row insert has none yet, and its insert sets it
+     * (pg_schema.c, sluice_items_indexed). */
     [PG_QUEUE_PUT]      = "INSERT INTO queue (item, queue, priority, reason, enqueued_ms,"
-                          " escalated_by) VALUES ($1, $2, $3, $4, $5, $6)"
+                          " escalated_by, seq) VALUES ($1, $2, $3, $4, $5, $6,"
+                          " (SELECT seq FROM items WHERE id = $1))"
                           " ON CONFLICT (item) DO UPDATE SET queue = excluded.queue,"
+                          " seq = coalesce(excluded.seq, queue.seq),"
                           " priority = excluded.priority, reason = excluded.reason,"
                           " enqueued_ms = excluded.enqueued_ms,"
                           " escalated_by = excluded.escalated_by,"

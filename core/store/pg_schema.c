@@ -206,10 +206,227 @@ static const struct migration migrations[] = {
     "  upheld bigint NOT NULL DEFAULT 0,"
     "  dismissed bigint NOT NULL DEFAULT 0);"
     "ALTER TABLE users ADD COLUMN seen_s bigint NOT NULL DEFAULT 0;" },
-    /* 9 -> 10: several nodes on one database (docs/scale-out.md, "Running
-     * several nodes"): who they are and when each was last seen. SQLite's
-     * step to 10 is empty: one process owns a SQLite store. */
+    /* 9 -> 10: investigation (sqlite_schema.c says why). Items are
+     * numbered by a sequence in the order they are stored (seq), and each
+     * filter of a search has a btree index ending in seq, or for the text a
+     * trigram index (pg_trgm, shipped with PostgreSQL and trusted: the
+     * database's owner may create it). The tables of the indexes carry the
+     * item's id beside its seq, so that they can be distributed with items
+     * (docs/scale-out.md). Triggers keep them: per statement for inserts (a
+     * group commit's items and records arrive as one statement each), per
+     * row for the rarer changes of tags and matches. Every JSON read is the
+     * daemon's own: an invalid one fails the write. Items stored before are
+     * numbered in the order of their times. */
     { 9, 10,
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm;"
+    "CREATE SEQUENCE items_seq;"
+    "ALTER TABLE items ADD COLUMN seq bigint;"
+    "UPDATE items SET seq = n.seq FROM (SELECT id, row_number() OVER"
+    "  (ORDER BY created_ms, id) AS seq FROM items) AS n WHERE items.id = n.id;"
+    "SELECT setval('items_seq', coalesce(max(seq), 0) + 1, false) FROM items;"
+    "ALTER TABLE items ALTER COLUMN seq SET DEFAULT nextval('items_seq'),"
+    "  ALTER COLUMN seq SET NOT NULL;"
+    "ALTER SEQUENCE items_seq OWNED BY items.seq;"
+    "CREATE UNIQUE INDEX items_seq_key ON items (seq);"
+    "DROP INDEX items_state;"
+    "CREATE INDEX items_state ON items (state, seq);"
+    "CREATE INDEX items_creator ON items (creator, seq);"
+    "ALTER TABLE queue ADD COLUMN seq bigint;"
+    "UPDATE queue SET seq = items.seq FROM items WHERE items.id = queue.item;"
+    "CREATE INDEX queue_seq ON queue (queue, seq);"
+    "CREATE TABLE item_tags ("
+    "  tag text COLLATE \"C\" NOT NULL,"
+    "  seq bigint NOT NULL,"
+    "  item text COLLATE \"C\" NOT NULL,"
+    "  confidence double precision NOT NULL,"
+    "  PRIMARY KEY (tag, seq));"
+    "CREATE TABLE item_matches ("
+    "  name text COLLATE \"C\" NOT NULL,"
+    "  seq bigint NOT NULL,"
+    "  kind text COLLATE \"C\" NOT NULL,"
+    "  item text COLLATE \"C\" NOT NULL,"
+    "  PRIMARY KEY (name, seq, kind));"
+    "CREATE TABLE item_deciders ("
+    "  actor text COLLATE \"C\" NOT NULL,"
+    "  seq bigint NOT NULL,"
+    "  item text COLLATE \"C\" NOT NULL,"
+    "  PRIMARY KEY (actor, seq));"
+    "CREATE TABLE item_hashes ("
+    "  seq bigint PRIMARY KEY,"
+    "  created_ms bigint NOT NULL,"
+    "  item text COLLATE \"C\" NOT NULL,"
+    "  hashes text NOT NULL);"
+    /* The text of the title, description and transcript (the upload's
+     * string values of those keys); a term is a substring of one of them,
+     * ignoring case (ILIKE: the database's LC_CTYPE folds the letters
+     * beyond ASCII; docs/scale-out.md). */
+    "CREATE TABLE item_text ("
+    "  seq bigint PRIMARY KEY,"
+    "  item text COLLATE \"C\" NOT NULL,"
+    "  title text,"
+    "  description text,"
+    "  transcript text);"
+    "CREATE INDEX item_text_trgm ON item_text USING gin"
+    "  (title gin_trgm_ops, description gin_trgm_ops, transcript gin_trgm_ops);"
+    /* What an insert of items indexes, and the queue's seq of items put in
+     * review before their row arrived (the writer sends a queue entry
+     * ahead of the items it keeps for one multi-row insert). */
+    "CREATE FUNCTION sluice_items_indexed() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO item_text SELECT n.seq, n.id,"
+    "    CASE WHEN jsonb_typeof(u.j -> 'title') = 'string' THEN u.j ->> 'title' END,"
+    "    CASE WHEN jsonb_typeof(u.j -> 'description') = 'string'"
+    "      THEN u.j ->> 'description' END,"
+    "    CASE WHEN jsonb_typeof(u.j -> 'transcript') = 'string'"
+    "      THEN u.j ->> 'transcript' END"
+    "    FROM new_items n, LATERAL (SELECT n.upload::jsonb AS j) u"
+    "    WHERE jsonb_typeof(u.j -> 'title') = 'string'"
+    "    OR jsonb_typeof(u.j -> 'description') = 'string'"
+    "    OR jsonb_typeof(u.j -> 'transcript') = 'string';"
+    "  INSERT INTO item_hashes SELECT n.seq, n.created_ms, n.id, (n.upload::jsonb -> 'hashes')::text"
+    "    FROM new_items n WHERE strpos(n.upload, '\"hashes\"') > 0"
+    "    AND jsonb_typeof(n.upload::jsonb -> 'hashes') = 'array'"
+    "    AND jsonb_array_length(n.upload::jsonb -> 'hashes') > 0;"
+    "  INSERT INTO item_tags SELECT t.key, n.seq, n.id, sluice_confidence(t.value)"
+    "    FROM new_items n, jsonb_each(CASE WHEN jsonb_typeof(n.tags::jsonb) = 'object'"
+    "    THEN n.tags::jsonb ELSE '{}' END) t WHERE n.tags <> '{}'"
+    "    ON CONFLICT (tag, seq) DO UPDATE SET confidence = excluded.confidence;"
+    "  INSERT INTO item_matches SELECT m ->> 'name', n.seq, coalesce(m ->> 'kind', ''), n.id"
+    "    FROM new_items n, jsonb_array_elements(CASE WHEN jsonb_typeof(n.matches::jsonb)"
+    "    = 'array' THEN n.matches::jsonb ELSE '[]' END) m WHERE n.matches <> '[]'"
+    "    AND jsonb_typeof(m) = 'object' AND jsonb_typeof(m -> 'name') = 'string'"
+    "    ON CONFLICT DO NOTHING;"
+    "  UPDATE queue SET seq = n.seq FROM new_items n"
+    "    WHERE queue.item = n.id AND queue.seq IS NULL;"
+    "  RETURN NULL;"
+    " END $$;"
+    /* A tag's confidence: its object's number, else 0 (as SQLite's). */
+    "CREATE FUNCTION sluice_confidence(v jsonb) RETURNS double precision"
+    "  LANGUAGE sql IMMUTABLE AS $$"
+    "  SELECT CASE WHEN jsonb_typeof(v -> 'confidence') = 'number'"
+    "  THEN (v ->> 'confidence')::double precision ELSE 0 END $$;"
+    "CREATE TRIGGER items_indexed AFTER INSERT ON items REFERENCING NEW TABLE AS new_items"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_items_indexed();"
+    "CREATE FUNCTION sluice_items_retagged() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_ARGV[0] = 'tags' THEN"
+    "   DELETE FROM item_tags WHERE seq = OLD.seq AND item = OLD.id;"
+    "   INSERT INTO item_tags SELECT t.key, NEW.seq, NEW.id, sluice_confidence(t.value)"
+    "     FROM jsonb_each(CASE WHEN jsonb_typeof(NEW.tags::jsonb) = 'object'"
+    "     THEN NEW.tags::jsonb ELSE '{}' END) t;"
+    "  ELSE"
+    "   INSERT INTO item_matches SELECT m ->> 'name', NEW.seq, coalesce(m ->> 'kind', ''),"
+    "     NEW.id FROM jsonb_array_elements(CASE WHEN jsonb_typeof(NEW.matches::jsonb)"
+    "     = 'array' THEN NEW.matches::jsonb ELSE '[]' END) m"
+    "     WHERE jsonb_typeof(m) = 'object' AND jsonb_typeof(m -> 'name') = 'string'"
+    "     ON CONFLICT DO NOTHING;"
+    "  END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER items_retagged AFTER UPDATE OF tags ON items FOR EACH ROW"
+    "  WHEN (OLD.tags IS DISTINCT FROM NEW.tags)"
+    "  EXECUTE FUNCTION sluice_items_retagged('tags');"
+    "CREATE TRIGGER items_rematched AFTER UPDATE OF matches ON items FOR EACH ROW"
+    "  WHEN (OLD.matches IS DISTINCT FROM NEW.matches)"
+    "  EXECUTE FUNCTION sluice_items_retagged('matches');"
+    /* The records that decide an item (pg_search.c lists the same); an
+     * item is stored before its records. */
+    "CREATE FUNCTION sluice_audit_decided() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO item_deciders SELECT a.actor, i.seq, i.id FROM new_audit a"
+    "    JOIN items i ON i.id = a.item WHERE a.action IN ('verdict', 'approve', 'reject',"
+    "    'escalate', 'takedown', 'hold', 'review', 'restore')"
+    "    ON CONFLICT DO NOTHING;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER audit_decided AFTER INSERT ON audit REFERENCING NEW TABLE AS new_audit"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_audit_decided();"
+    /* What is stored already. */
+    "INSERT INTO item_text SELECT n.seq, n.id,"
+    "  CASE WHEN jsonb_typeof(u.j -> 'title') = 'string' THEN u.j ->> 'title' END,"
+    "  CASE WHEN jsonb_typeof(u.j -> 'description') = 'string' THEN u.j ->> 'description' END,"
+    "  CASE WHEN jsonb_typeof(u.j -> 'transcript') = 'string' THEN u.j ->> 'transcript' END"
+    "  FROM items n, LATERAL (SELECT n.upload::jsonb AS j) u"
+    "  WHERE jsonb_typeof(u.j -> 'title') = 'string'"
+    "  OR jsonb_typeof(u.j -> 'description') = 'string'"
+    "  OR jsonb_typeof(u.j -> 'transcript') = 'string';"
+    "INSERT INTO item_hashes SELECT seq, created_ms, id, (upload::jsonb -> 'hashes')::text"
+    "  FROM items WHERE jsonb_typeof(upload::jsonb -> 'hashes') = 'array'"
+    "  AND jsonb_array_length(upload::jsonb -> 'hashes') > 0;"
+    "INSERT INTO item_tags SELECT t.key, n.seq, n.id, sluice_confidence(t.value)"
+    "  FROM items n, jsonb_each(CASE WHEN jsonb_typeof(n.tags::jsonb) = 'object'"
+    "  THEN n.tags::jsonb ELSE '{}' END) t;"
+    "INSERT INTO item_matches SELECT m ->> 'name', n.seq, coalesce(m ->> 'kind', ''), n.id"
+    "  FROM items n, jsonb_array_elements(CASE WHEN jsonb_typeof(n.matches::jsonb) = 'array'"
+    "  THEN n.matches::jsonb ELSE '[]' END) m"
+    "  WHERE jsonb_typeof(m) = 'object' AND jsonb_typeof(m -> 'name') = 'string'"
+    "  ON CONFLICT DO NOTHING;"
+    "INSERT INTO item_deciders SELECT a.actor, i.seq, i.id FROM audit a"
+    "  JOIN items i ON i.id = a.item WHERE a.action IN ('verdict', 'approve', 'reject',"
+    "  'escalate', 'takedown', 'hold', 'review', 'restore')"
+    "  ON CONFLICT DO NOTHING;" },
+    /* 10 -> 11: jobs that act on many items in slices (sqlite_schema.c) */
+    { 10, 11,
+    "CREATE TABLE jobs ("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  kind text COLLATE \"C\" NOT NULL,"
+    "  action text COLLATE \"C\" NOT NULL,"
+    "  spec text NOT NULL,"
+    "  state text COLLATE \"C\" NOT NULL,"
+    "  created_by text COLLATE \"C\" NOT NULL,"
+    "  confirmed_by text COLLATE \"C\","
+    "  created_ms bigint NOT NULL,"
+    "  updated_ms bigint NOT NULL,"
+    "  finished_ms bigint,"
+    "  seq_max bigint NOT NULL,"
+    "  cursor bigint NOT NULL,"
+    "  total bigint NOT NULL,"
+    "  total_exact integer NOT NULL,"
+    "  examined bigint NOT NULL DEFAULT 0,"
+    "  matched bigint NOT NULL DEFAULT 0,"
+    "  acted bigint NOT NULL DEFAULT 0,"
+    "  skipped bigint NOT NULL DEFAULT 0,"
+    "  error text);"
+    "CREATE INDEX jobs_created ON jobs (created_ms);"
+    "CREATE INDEX jobs_state ON jobs (state);" },
+    /* 11 -> 12: creators' items per state, kept by triggers (an insert's
+     * rows counted per statement), and suspensions (sqlite_schema.c) */
+    { 11, 12,
+    "CREATE TABLE creator_states ("
+    "  creator text COLLATE \"C\" NOT NULL,"
+    "  state text COLLATE \"C\" NOT NULL,"
+    "  n bigint NOT NULL,"
+    "  PRIMARY KEY (creator, state));"
+    "INSERT INTO creator_states SELECT creator, state, count(*) FROM items"
+    "  GROUP BY creator, state;"
+    "CREATE FUNCTION sluice_creator_counted() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP = 'INSERT' THEN"
+    "   INSERT INTO creator_states SELECT creator, state, count(*) FROM new_items"
+    "     GROUP BY creator, state ON CONFLICT (creator, state)"
+    "     DO UPDATE SET n = creator_states.n + excluded.n;"
+    "  ELSE"
+    "   UPDATE creator_states SET n = n - 1 WHERE creator = OLD.creator AND state = OLD.state;"
+    "   INSERT INTO creator_states VALUES (NEW.creator, NEW.state, 1)"
+    "     ON CONFLICT (creator, state) DO UPDATE SET n = creator_states.n + 1;"
+    "  END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER creator_counted AFTER INSERT ON items REFERENCING NEW TABLE AS new_items"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_creator_counted();"
+    "CREATE TRIGGER creator_recounted AFTER UPDATE OF state ON items FOR EACH ROW"
+    "  WHEN (OLD.state <> NEW.state) EXECUTE FUNCTION sluice_creator_counted();"
+    "CREATE TABLE suspensions ("
+    "  creator text COLLATE \"C\" PRIMARY KEY,"
+    "  mode text NOT NULL,"
+    "  reason text NOT NULL,"
+    "  \"by\" text NOT NULL,"
+    "  since_ms bigint NOT NULL);" },
+    /* 12 -> 13: several nodes on one database (docs/scale-out.md, "Running
+     * several nodes"): who they are and when each was last seen, and who
+     * runs each item in distribution. SQLite's step to 13 is empty: one
+     * process owns a SQLite store. */
+    { 12, 13,
     /* The database's clock, in ms: what liveness and leases are timed by. */
     "CREATE FUNCTION sluice_ms() RETURNS bigint LANGUAGE sql VOLATILE AS"
     "  $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;"
@@ -230,7 +447,7 @@ static const struct migration migrations[] = {
     "INSERT INTO item_leases SELECT id, '', 0, 0 FROM items WHERE state = 'distributing';" },
 };
 
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION 13
 
 /* Any number: the key of the advisory lock that makes one node migrate at
  * a time. */

@@ -40,6 +40,10 @@ static const char *const *const stmt_tables[] = {
     sl_sqlite_stats_sql,
     sl_sqlite_reports_sql,
     sl_sqlite_tokens_sql,
+    sl_sqlite_search_sql,
+    sl_sqlite_jobs_sql,
+    sl_sqlite_matches_sql,
+    sl_sqlite_creators_sql,
 };
 
 /* The SQL of statement id, from the table that fills its slot; NULL if none does. */
@@ -191,7 +195,11 @@ int sl_store_begin(struct sl_store *s)
 
 int sl_store_commit(struct sl_store *s)
 {
-    int rc = stmt_done(s, stmt_get(s, ST_COMMIT), "commit");
+    /* The search's indexes join the transaction that stored what they
+     * index: a reader never sees an item they do not have. */
+    int rc = s->writer ? sl_sqlite_index_new(s) : 0;
+    if (rc == 0)
+        rc = stmt_done(s, stmt_get(s, ST_COMMIT), "commit");
     if (rc < 0)
         sl_store_rollback(s);
     return rc;

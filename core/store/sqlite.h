@@ -79,6 +79,24 @@
 #define sl_store_token_insert sl_sqlite_token_insert
 #define sl_store_token_delete sl_sqlite_token_delete
 #define sl_store_token_each sl_sqlite_token_each
+#define sl_store_search sl_sqlite_search
+#define sl_store_search_row sl_sqlite_search_row
+#define sl_store_seq_max sl_sqlite_seq_max
+#define sl_store_deadline sl_sqlite_deadline
+#define sl_store_interrupt sl_sqlite_interrupt
+#define sl_store_creator_get sl_sqlite_creator_get
+#define sl_store_suspension_get sl_sqlite_suspension_get
+#define sl_store_suspension_set sl_sqlite_suspension_set
+#define sl_store_suspension_lift sl_sqlite_suspension_lift
+#define sl_store_item_hashes sl_sqlite_item_hashes
+#define sl_store_item_add_match sl_sqlite_item_add_match
+#define sl_store_job_insert sl_sqlite_job_insert
+#define sl_store_job_get sl_sqlite_job_get
+#define sl_store_job_peek sl_sqlite_job_peek
+#define sl_store_jobs_list sl_sqlite_jobs_list
+#define sl_store_jobs_each sl_sqlite_jobs_each
+#define sl_store_job_state sl_sqlite_job_state
+#define sl_store_job_progress sl_sqlite_job_progress
 #define sl_store_table_each sl_sqlite_table_each
 #define sl_store_table_put sl_sqlite_table_put
 #define sl_store_copied sl_sqlite_copied
@@ -176,6 +194,33 @@ enum stmt {
     ST_TOKEN_INSERT,
     ST_TOKEN_DELETE,
     ST_TOKEN_EACH,
+    /* sqlite_search.c */
+    ST_SEARCH_ROW,
+    ST_SEQ_MAX,
+    ST_SEQ_AT,
+    ST_INDEX_TEXT,
+    ST_INDEX_TAGS,
+    ST_INDEX_DECIDERS,
+    ST_INDEX_MARKS,
+    /* sqlite_jobs.c */
+    ST_JOB_INSERT,
+    ST_JOB_GET,
+    ST_JOB_PEEK,
+    ST_JOBS_LIST,
+    ST_JOBS_EACH,
+    ST_JOB_STATE,
+    ST_JOB_PROGRESS,
+    /* sqlite_matches.c */
+    ST_ITEM_HASHES,
+    ST_ITEM_ADD_MATCH,
+    /* sqlite_creators.c */
+    ST_CREATOR_STATES,
+    ST_CREATOR_REPORTS,
+    ST_CREATOR_REPORTED,
+    ST_REPORTER_STANDING,
+    ST_SUSPENSION_GET,
+    ST_SUSPENSION_SET,
+    ST_SUSPENSION_LIFT,
     ST__COUNT
 };
 
@@ -191,6 +236,8 @@ struct sl_store {
     int64_t tx_seq, sp_seq;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
     struct sl_chain_key audit_key;  /* sl_store_audit_key; zeroed: none */
+    /* sl_store_deadline(): statements stop past this sl_mono() time; 0 none. */
+    double deadline;
 };
 
 /* {====================== Statement helpers ============================ */
@@ -308,5 +355,15 @@ int sl_store_table_each(struct sl_store *s, const char *table,
                         int (*fn)(void *arg, const struct sl_store_row *row), void *arg);
 int sl_store_table_put(struct sl_store *s, const char *table, const struct sl_store_row *row);
 int sl_store_copied(struct sl_store *s);
+/* sqlite_search.c */
+extern const char *const sl_sqlite_search_sql[ST__COUNT];
+/* The search's indexes of what the open transaction stored (at commit). */
+int sl_sqlite_index_new(struct sl_store *s);
+/* sqlite_jobs.c */
+extern const char *const sl_sqlite_jobs_sql[ST__COUNT];
+/* sqlite_matches.c */
+extern const char *const sl_sqlite_matches_sql[ST__COUNT];
+/* sqlite_creators.c */
+extern const char *const sl_sqlite_creators_sql[ST__COUNT];
 
 #endif

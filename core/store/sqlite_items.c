@@ -13,9 +13,15 @@
 #include "store/sqlite.h"
 
 const char *const sl_sqlite_items_sql[ST__COUNT] = {
+    /* seq numbers items in the order they are stored; created_ms never
+     * goes back in that order (a clock stepped back stores the previous
+     * item's time), so that a time range is a range of seq. */
     [ST_ITEM_INSERT]    = "INSERT INTO items (id, creator, state, upload, upload_hash,"
-                          " tags, reasons, created_ms, updated_ms, matches, verdict, plan)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          " tags, reasons, created_ms, updated_ms, matches, verdict, plan, seq)"
+                          " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, max(?8, coalesce(items.created_ms, 0)),"
+                          " ?9, ?10, ?11, ?12, coalesce(last.seq, 0) + 1 FROM (SELECT"
+                          " (SELECT max(seq) FROM items) AS seq) AS last"
+                          " LEFT JOIN items ON items.seq = last.seq",
     [ST_ITEM_PEEK]      = "SELECT upload_hash, state FROM items WHERE id = ?",
     [ST_ITEM_GET]       = "SELECT id, creator, state, upload, tags, reasons,"
                           " created_ms, updated_ms, matches, verdict, plan FROM items WHERE id = ?",

@@ -19,7 +19,8 @@
 
 const char *const sl_sqlite_queue_sql[ST__COUNT] = {
     [ST_QUEUE_PUT]      = "INSERT OR REPLACE INTO queue (item, queue, priority, reason,"
-                          " enqueued_ms, escalated_by) VALUES (?, ?, ?, ?, ?, ?)",
+                          " enqueued_ms, escalated_by, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                          " (SELECT seq FROM items WHERE id = ?1))",
     [ST_QUEUE_DEL]      = "DELETE FROM queue WHERE item = ?",
     [ST_QUEUE_GET]      = "SELECT queue, priority, claimed_by, lease_until_ms, fence,"
                           " escalated_by FROM queue WHERE item = ?",

@@ -184,9 +184,156 @@ static const char *const migrations[] = {
     "  upheld INTEGER NOT NULL DEFAULT 0,"
     "  dismissed INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "ALTER TABLE users ADD COLUMN seen_s INTEGER NOT NULL DEFAULT 0;",
-    /* 9 -> 10: nothing. PostgreSQL's step to 10 makes what several nodes on
-     * one database share (pg_schema.c); one process owns a SQLite store, so
-     * it needs none of it. The step keeps the two numbered alike. */
+    /* 9 -> 10: investigation. Every item is numbered in the order it was
+     * stored (seq: rowids may change under VACUUM, seq does not), newest
+     * first is seq descending, and each filter of a search has an index
+     * ending in seq: state and creator on items, the queue, and tables of
+     * their own for tags, what plugins matched, who decided (the audit's
+     * deciding records), the text (FTS5 with the trigram tokenizer, so
+     * that any substring of 3+ characters matches, Chinese included) and
+     * the perceptual hashes that new hash-bank entries are matched against.
+     * Every transaction brings them up to date as it commits (below), so
+     * every path that writes items or the audit keeps them right; what is
+     * stored already is indexed here. */
+    "ALTER TABLE items ADD COLUMN seq INTEGER;"
+    "UPDATE items SET seq = rowid;"
+    "CREATE UNIQUE INDEX items_seq ON items(seq);"
+    "DROP INDEX IF EXISTS items_state;"
+    "CREATE INDEX items_state ON items(state, seq);"
+    "CREATE INDEX items_creator ON items(creator, seq);"
+    "ALTER TABLE queue ADD COLUMN seq INTEGER;"
+    "UPDATE queue SET seq = (SELECT seq FROM items WHERE id = queue.item);"
+    "CREATE INDEX queue_seq ON queue(queue, seq);"
+    "CREATE TABLE item_tags ("
+    "  tag TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  confidence REAL NOT NULL,"
+    "  PRIMARY KEY (tag, seq)) WITHOUT ROWID;"
+    "CREATE TABLE item_matches ("
+    "  name TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  PRIMARY KEY (name, seq, kind)) WITHOUT ROWID;"
+    "CREATE TABLE item_deciders ("
+    "  actor TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  PRIMARY KEY (actor, seq)) WITHOUT ROWID;"
+    "CREATE TABLE item_hashes ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  created_ms INTEGER NOT NULL,"
+    "  item TEXT NOT NULL,"
+    "  hashes TEXT NOT NULL);"
+    "CREATE VIRTUAL TABLE item_text USING fts5(title, description, transcript,"
+    "  content = '', tokenize = 'trigram');"
+    /* What an insert stores is indexed at the end of its transaction, in
+     * one statement per index (sqlite_search.c, sl_sqlite_index_new):
+     * the text index takes a fifth of the time that way, and tags and
+     * deciders a half, than row by row. The marks say how far that went.
+     * Rarer writes keep triggers: an item's hashes (few uploads carry
+     * them), its matches, and changes of tags and matches. Every column
+     * read is the daemon's own JSON: an invalid one fails the write. */
+    "CREATE TRIGGER items_hashed AFTER INSERT ON items"
+    "  WHEN instr(new.upload, '\"hashes\":') BEGIN"
+    "  INSERT INTO item_hashes SELECT new.seq, new.created_ms, new.id, h"
+    "    FROM (SELECT json_extract(new.upload, '$.hashes') AS h)"
+    "    WHERE json_type(h) = 'array' AND json_array_length(h) > 0;"
+    "END;"
+    "CREATE TRIGGER items_retagged AFTER UPDATE OF tags ON items"
+    "  WHEN json_valid(old.tags) AND json_valid(new.tags) BEGIN"
+    "  DELETE FROM item_tags WHERE tag IN (SELECT key FROM json_each(old.tags))"
+    "    AND seq = old.seq;"
+    "  INSERT OR REPLACE INTO item_tags SELECT key, new.seq, CASE type WHEN 'object'"
+    "    THEN coalesce(json_extract(value, '$.confidence'), 0) ELSE 0 END"
+    "    FROM json_each(new.tags);"
+    "END;"
+    "CREATE TRIGGER items_matched AFTER INSERT ON items WHEN new.matches <> '[]' BEGIN"
+    "  INSERT OR IGNORE INTO item_matches SELECT json_extract(value, '$.name'), new.seq,"
+    "    coalesce(json_extract(value, '$.kind'), '') FROM json_each(new.matches)"
+    "    WHERE type = 'object' AND json_type(value, '$.name') = 'text';"
+    "END;"
+    "CREATE TRIGGER items_rematched AFTER UPDATE OF matches ON items"
+    "  WHEN json_valid(new.matches) BEGIN"
+    "  INSERT OR IGNORE INTO item_matches SELECT json_extract(value, '$.name'), new.seq,"
+    "    coalesce(json_extract(value, '$.kind'), '') FROM json_each(new.matches)"
+    "    WHERE type = 'object' AND json_type(value, '$.name') = 'text';"
+    "END;"
+    "INSERT INTO counters SELECT 'indexed_items', coalesce(max(seq), 0) FROM items;"
+    "INSERT INTO counters SELECT 'indexed_audit', coalesce(max(seq), 0) FROM audit;"
+    "INSERT INTO item_text (rowid, title, description, transcript)"
+    "  SELECT seq, json_extract(u, '$.title'), json_extract(u, '$.description'),"
+    "  json_extract(u, '$.transcript')"
+    "  FROM (SELECT seq, CASE WHEN json_valid(upload) THEN upload ELSE '{}' END AS u FROM items);"
+    "INSERT INTO item_hashes SELECT seq, created_ms, id, json_extract(u, '$.hashes')"
+    "  FROM (SELECT seq, created_ms, id,"
+    "  CASE WHEN json_valid(upload) THEN upload ELSE '{}' END AS u FROM items)"
+    "  WHERE json_type(u, '$.hashes') = 'array' AND json_array_length(u, '$.hashes') > 0;"
+    "INSERT OR REPLACE INTO item_tags SELECT t.key, i.seq, CASE t.type WHEN 'object'"
+    "  THEN coalesce(json_extract(t.value, '$.confidence'), 0) ELSE 0 END FROM items i,"
+    "  json_each(CASE WHEN json_valid(i.tags) THEN i.tags ELSE '{}' END) t;"
+    "INSERT OR IGNORE INTO item_matches SELECT json_extract(m.value, '$.name'), i.seq,"
+    "  coalesce(json_extract(m.value, '$.kind'), '') FROM items i,"
+    "  json_each(CASE WHEN json_valid(i.matches) THEN i.matches ELSE '[]' END) m"
+    "  WHERE m.type = 'object' AND json_type(m.value, '$.name') = 'text';"
+    /* The records that decide an item (sqlite_search.c lists the same). */
+    "INSERT OR IGNORE INTO item_deciders SELECT a.actor, i.seq FROM audit a"
+    "  JOIN items i ON i.id = a.item WHERE a.action IN ('verdict', 'approve', 'reject',"
+    "  'escalate', 'takedown', 'hold', 'review', 'restore');",
+    /* 10 -> 11: jobs that act on many items in slices (bulk actions,
+     * retroactive hash matching): each slice's transaction moves its job's
+     * row on, so the progress stored is the work done, and a restart goes on
+     * from there. cursor: the next slice looks at items with seq < cursor;
+     * items stored after the job began (seq > seq_max) are not its. */
+    "CREATE TABLE jobs ("
+    "  id TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  spec TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  confirmed_by TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  finished_ms INTEGER,"
+    "  seq_max INTEGER NOT NULL,"
+    "  cursor INTEGER NOT NULL,"
+    "  total INTEGER NOT NULL,"
+    "  total_exact INTEGER NOT NULL,"
+    "  examined INTEGER NOT NULL DEFAULT 0,"
+    "  matched INTEGER NOT NULL DEFAULT 0,"
+    "  acted INTEGER NOT NULL DEFAULT 0,"
+    "  skipped INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT);"
+    "CREATE INDEX jobs_created ON jobs(created_ms);"
+    "CREATE INDEX jobs_state ON jobs(state);",
+    /* 11 -> 12: creators: their items per state (kept by triggers, as the
+     * items per state are: a creator page must not count a large creator's
+     * items), and suspensions (uploads held for review, or refused). */
+    "CREATE TABLE creator_states ("
+    "  creator TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  PRIMARY KEY (creator, state)) WITHOUT ROWID;"
+    "INSERT INTO creator_states SELECT creator, state, count(*) FROM items"
+    "  GROUP BY creator, state;"
+    "CREATE TRIGGER creator_counted AFTER INSERT ON items BEGIN"
+    "  INSERT INTO creator_states VALUES (new.creator, new.state, 1)"
+    "    ON CONFLICT (creator, state) DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TRIGGER creator_recounted AFTER UPDATE OF state ON items"
+    "  WHEN old.state <> new.state BEGIN"
+    "  UPDATE creator_states SET n = n - 1 WHERE creator = old.creator AND state = old.state;"
+    "  INSERT INTO creator_states VALUES (new.creator, new.state, 1)"
+    "    ON CONFLICT (creator, state) DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TABLE suspensions ("
+    "  creator TEXT PRIMARY KEY,"
+    "  mode TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  by TEXT NOT NULL,"
+    "  since_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 12 -> 13: nothing. PostgreSQL's step to 13 makes what several nodes
+     * on one database share (pg_schema.c); one process owns a SQLite store,
+     * so it needs none of it. The step keeps the two numbered alike. */
     "",
 };
 

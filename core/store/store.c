@@ -114,6 +114,34 @@ bool sl_store_created(const struct sl_store *s)
 SL_STORE_FUNCS(CALL)
 SL_STORE_TX_FUNCS(CALL_TX)
 
+#ifdef HAVE_LIBPQ
+void sl_store_deadline(struct sl_store *s, double deadline)
+{
+    if (s->pg)
+        sl_pg_deadline(s->pg, deadline);
+    else
+        sl_sqlite_deadline(s->lite, deadline);
+}
+
+void sl_store_interrupt(struct sl_store *s)
+{
+    if (s->pg)
+        sl_pg_interrupt(s->pg);
+    else
+        sl_sqlite_interrupt(s->lite);
+}
+#else
+void sl_store_deadline(struct sl_store *s, double deadline)
+{
+    sl_sqlite_deadline(s->lite, deadline);
+}
+
+void sl_store_interrupt(struct sl_store *s)
+{
+    sl_sqlite_interrupt(s->lite);
+}
+#endif
+
 /* }===================================================================== */
 
 /* {====================== Shared by several nodes (shared.h) =========== */

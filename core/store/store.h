@@ -379,4 +379,185 @@ struct sl_store_row {
 };
 /* }===================================================================== */
 
+/* {====================== Search ======================================= */
+/*
+ * Items newest first, filtered. Every item has a seq, its number in the
+ * order items were stored; newest first is seq descending, and created_ms
+ * never decreases in that order (an item stored while the clock stepped
+ * back takes the time of the one before), so a time range is a range of
+ * seq. Each filter has an index ending in seq; the one expected to yield
+ * the fewest items drives the scan and the others are checked on each item
+ * it yields, so a page costs the items scanned, not the items stored.
+ *
+ * A scan ends when limit items were found, at the end of the items, or at
+ * deadline: then the page is partial and `next` says where a next page
+ * goes on from (it scanned up to there). Searches run on a connection of
+ * their own (store/readers.h), never on the loop's.
+ */
+#define SL_SEARCH_STATES 8
+#define SL_SEARCH_TERMS 8
+struct sl_search {
+    const char *creator;                /* NULL: any (likewise below) */
+    const char *states[SL_SEARCH_STATES];
+    int nstates;                        /* 0: any state */
+    const char *tag;
+    double tag_min;                     /* the tag's confidence, at least */
+    const char *queue;                  /* waiting in this review queue */
+    const char *matched;                /* a plugin match of this name (keyword list, hash bank) */
+    const char *match_kind;             /* ... of this kind ("keyword", "hash") */
+    const char *decided_by;             /* an actor of a deciding audit record */
+    int64_t since_ms, until_ms;         /* since_ms <= created_ms < until_ms; 0: open */
+    /* Text: each term a substring of the title, description or transcript,
+     * ignoring case. Terms of 3+ characters are answered by the text index;
+     * shorter ones are checked on the items another filter yields (ASCII
+     * letters ignoring case only). */
+    const char *terms[SL_SEARCH_TERMS];
+    int nterms;
+    int64_t before;                     /* only items with seq < before; 0: from the newest */
+    int64_t seq_max;                    /* only items with seq <= seq_max; 0: any */
+    int64_t limit;                      /* found items to stop at (> 0) */
+    double deadline;                    /* sl_mono() seconds to stop at; 0: none */
+};
+
+struct sl_search_end {
+    int64_t found;                      /* items fn was called for */
+    int64_t scanned;                    /* items looked at */
+    int64_t next;                       /* the next page's before; 0: nothing is left */
+    bool partial;                       /* the deadline ended the scan */
+};
+
+/* Call fn for each item found, newest first; fn returning nonzero stops
+ * the scan (next is then that item's seq). 0 (also for a partial page),
+ * -ETIMEDOUT when the deadline came before any item was looked at,
+ * -EINVAL for a search it cannot run (a term of no character). */
+int sl_store_search(struct sl_store *s, const struct sl_search *q,
+                    int (*fn)(void *arg, int64_t seq, const char *id), void *arg,
+                    struct sl_search_end *end);
+
+/* An item as a search lists it: {id, creator, state, title, created_ms,
+ * updated_ms, tags, matches: [{kind, name}] (each once), queue (or null),
+ * decided: {actor, action, ts_ms, reason} (its last deciding record, or
+ * null)}; -ENOENT when there is none. */
+int sl_store_search_row(struct sl_store *s, const char *id, json_t **out);
+
+/* The newest item's seq; 0 when there is none. */
+int sl_store_seq_max(struct sl_store *s, int64_t *seq);
+
+/* Bound every statement of this connection in time: past deadline
+ * (sl_mono() seconds; 0 lifts the bound) a statement stops, and the search
+ * functions end as their comments say (others fail with -EIO). */
+void sl_store_deadline(struct sl_store *s, double deadline);
+/* Stop the statement the connection runs now; any thread may call it. */
+void sl_store_interrupt(struct sl_store *s);
+/* }===================================================================== */
+
+/* {====================== Creators ===================================== */
+/*
+ * What is known of a creator: {creator, standing: {uploads, rejections},
+ * states: {state: n}, suspension: {mode, reason, by, since_ms} or null,
+ * reports: {items, reports, pending, upheld, dismissed, recent: [{item,
+ * user, ts_ms, served, weight, judged}] (the 20 newest against their
+ * items)}, reporter: {reports, upheld, dismissed} (their own reports) or
+ * null}; -ENOENT when nothing is (no upload, report or suspension).
+ */
+int sl_store_creator_get(struct sl_store *s, const char *creator, json_t **out);
+
+/* A suspension: new uploads are held for review ("review") or refused
+ * ("refuse"). */
+struct sl_suspension {
+    char mode[16];
+    char reason[2048];
+    char by[160];
+    int64_t since_ms;
+};
+/* The creator's suspension; -ENOENT when there is none. */
+int sl_store_suspension_get(struct sl_store *s, const char *creator, struct sl_suspension *out);
+/* Suspend (or change the suspension); lift it: -ENOENT when there was none. */
+int sl_store_suspension_set(struct sl_store *s, const char *creator,
+                            const struct sl_suspension *sus);
+int sl_store_suspension_lift(struct sl_store *s, const char *creator);
+/* }===================================================================== */
+
+/* {====================== Matches found later ========================== */
+/*
+ * Hash banks grow after items are stored: their new hashes are matched
+ * against the items that carry perceptual hashes (the upload's "hashes",
+ * kept apart for this when the item is stored).
+ */
+
+/* Items with hashes, newest first: seq < before and seq <= seq_max,
+ * created at since_ms or later; fn(arg, id, hashes: the upload's JSON array
+ * of hex, as text) for each, until limit items or deadline (sl_mono()
+ * seconds; 0: none). *next: the next call's before (0: no item is left);
+ * *examined: the items given to fn. 0, or -ETIMEDOUT when the deadline came
+ * before any item. */
+int sl_store_item_hashes(struct sl_store *s, int64_t before, int64_t seq_max,
+                         int64_t since_ms, int limit, double deadline,
+                         int (*fn)(void *arg, const char *id, const char *hashes), void *arg,
+                         int64_t *next, int64_t *examined);
+
+/* Add match (a JSON object: {source, kind, name, detail, score, ...}) to
+ * the item's matches, unless one of the same kind, name and detail is
+ * there already: 0 added (the matched filter of searches finds it from
+ * then on), SL_STORE_KEPT when it was there, -ENOENT. */
+#define SL_STORE_KEPT 1
+int sl_store_item_add_match(struct sl_store *s, const char *item, const char *match,
+                            int64_t now_ms);
+/* }===================================================================== */
+
+/* {====================== Jobs ========================================= */
+/*
+ * Work on many items done in slices (bulk actions, retroactive hash
+ * matching): a job is a row, and each slice's transaction moves it on with
+ * the items it changed, so the progress stored is the work done and a
+ * restart goes on from the cursor. The next slice looks at items with
+ * seq < cursor; items stored after the job began (seq > seq_max) are not
+ * the job's. States: awaiting_confirmation, running, done, cancelled,
+ * failed.
+ */
+struct sl_job_row {
+    const char *id;
+    const char *kind;           /* "bulk", "retro" */
+    const char *action;         /* what it does to the items it finds */
+    const char *spec;           /* JSON object: what the kind needs */
+    const char *state;          /* "awaiting_confirmation" or "running" */
+    const char *created_by;     /* "token:NAME" */
+    int64_t seq_max;            /* 0: the newest item's now */
+    int64_t total;              /* items expected */
+    bool total_exact;           /* ... counted, or at least that many */
+    int64_t now_ms;
+};
+/* -EEXIST for a taken id. */
+int sl_store_job_insert(struct sl_store *s, const struct sl_job_row *row);
+
+/* {id, kind, action, spec, state, created_by, confirmed_by, created_ms,
+ * updated_ms, finished_ms, seq_max, cursor, total, total_exact, examined,
+ * matched, acted, skipped, error}; -ENOENT. */
+int sl_store_job_get(struct sl_store *s, const char *id, json_t **out);
+/* The job's state (32 bytes); -ENOENT. */
+int sl_store_job_peek(struct sl_store *s, const char *id, char *state);
+/* The newest jobs first (without their spec), at most limit; kind NULL: any. */
+int sl_store_jobs_list(struct sl_store *s, const char *kind, int limit, json_t **out);
+/* fn(arg, job as sl_store_job_get gives it, borrowed) for every job in state. */
+int sl_store_jobs_each(struct sl_store *s, const char *state,
+                       int (*fn)(void *arg, json_t *job), void *arg);
+
+/* Move a job from state `from` (NULL: any but done, cancelled and failed)
+ * to `to`, noting who confirmed it (by, when to is "running") or why it
+ * failed (error); finished_ms is set for done, cancelled and failed.
+ * -ENOENT for no such job, -ESTALE when it is not in `from`. */
+int sl_store_job_state(struct sl_store *s, const char *id, const char *from, const char *to,
+                       const char *by, const char *error, int64_t now_ms);
+
+/* A slice of a running job written: the cursor, and counts to add; done
+ * when finished. -ESTALE when the job is no longer running. */
+struct sl_job_slice {
+    int64_t cursor;
+    int64_t examined, matched, acted, skipped;
+    bool finished;
+};
+int sl_store_job_progress(struct sl_store *s, const char *id, const struct sl_job_slice *p,
+                          int64_t now_ms);
+/* }===================================================================== */
+
 #endif

@@ -4,12 +4,14 @@
 # stays in its file, outside both stores, and the copy verifies under it),
 # and a sluiced on the copy goes on where the old one stopped (items, queue,
 # fences, waves, event counts, reports and reporters, when users were seen,
-# tokens and their expiry); a second copy into the same database is refused.
+# tokens and their expiry, jobs, suspensions, and what searches find); a
+# second copy into the same database is refused.
 # Needs a PostgreSQL server: runs in `make check-store`, skips otherwise.
 import json
 import os
 import shutil
 import sys
+import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctltest as ct  # noqa: E402
@@ -34,7 +36,15 @@ def view(d, ids, mod):
     audit = d.get("/v1/audit?limit=1000", token=mod).json
     tokens = d.get("/v1/tokens").json
     tokens.pop("now_ms", None)
-    return {"items": items, "queue": queue, "audit": audit, "tokens": tokens}
+    # The search's indexes are rebuilt on the destination, not copied.
+    search = {f: [i["id"] for i in (d.get("/v1/items?limit=100&" + f, token=mod).json or {})
+                  .get("items", [])]
+              for f in ("creator=creator-1", "q=TITLE%20OF%20m-", "state=in_review",
+                        "queue=default", "decided_by=system")}
+    creator = d.get("/v1/creators/creator-2", token=mod).json
+    jobs = (d.get("/v1/bulk?limit=100", token=mod).json or {}).get("jobs")
+    return {"items": items, "queue": queue, "audit": audit, "tokens": tokens,
+            "search": search, "creator": creator, "jobs": jobs}
 
 
 def same(a, b):
@@ -103,6 +113,17 @@ def body(t):
                       + "\n" for u in range(3))
     r = src.post("/v1/events", reports, ctype="application/x-ndjson")
     t.require(r.status == 202, "reports are accepted", r)
+    r = src.post("/v1/creators/creator-2/suspend", {"reason": "a ring", "mode": "review"},
+                 token=mod)
+    t.require(r.status == 200, "a suspension", r)
+    r = src.post("/v1/bulk", {"action": "review", "search": {"creator": "creator-2"},
+                              "reason": "a look at all"}, token=mod)
+    t.require(r.status == 202, "a bulk job", r)
+    job = r.json.get("id")
+    for _ in range(100):
+        if (src.get("/v1/bulk/" + job, token=mod).json or {}).get("state") == "done":
+            break
+        time.sleep(0.1)
     r = src.post("/v1/queue/claim", {"limit": 1}, token=mod)
     t.require(r.status == 200 and len(r.json.get("items", [])) == 1, "a claim", r)
     old_fence = r.json["items"][0]["fence"]
@@ -152,12 +173,28 @@ def body(t):
     t.check(after["audit"] == before["audit"], "the audit trail reads the same")
     t.check(after["tokens"] == before["tokens"], "the tokens read the same, expiry included",
             (before["tokens"], after["tokens"]))
+    t.check(after["search"] == before["search"] and before["search"]["creator=creator-1"]
+            and before["search"]["q=TITLE%20OF%20m-"],
+            "searches find the same items, newest first (the indexes built again)",
+            (before["search"], after["search"]))
+    t.check(after["creator"] == before["creator"] and
+            (before["creator"] or {}).get("suspension", {}).get("reason") == "a ring",
+            "the creator reads the same, suspension included",
+            (before["creator"], after["creator"]))
+    t.check(after["jobs"] == before["jobs"] and
+            sorted(j["kind"] for j in before["jobs"] or []) == ["bulk", "retro"],
+            "the jobs read the same (the bulk job, the hash bank's retroactive matching)",
+            (before["jobs"], after["jobs"]))
     v = dst.get("/v1/audit/verify").json
     t.check(v.get("ok") is True and v.get("checked") == len(before["audit"]["records"]),
             "GET /v1/audit/verify on the copy: ok, every record", v)
 
-    # It goes on: the chain, the fences, the batches, the counts.
+    # It goes on: the chain, the fences, the batches, the counts, the
+    # items' numbers.
     ct.upload(dst, "m-new", creator="creator-1")
+    got = [i["id"] for i in (dst.get("/v1/items?creator=creator-1&limit=2", token=mod).json
+                             or {}).get("items", [])]
+    t.check(got == ["m-new", "m-9"], "a new item is numbered after the copied ones", got)
     v = dst.get("/v1/audit/verify").json
     t.check(v.get("ok") is True and v.get("checked") > len(before["audit"]["records"]),
             "a new upload extends the copied chain", v)

@@ -61,6 +61,10 @@ def body(t):
          "unsupported_media_type", None, "b17"),
         ("NDJSON content type on uploads", upload_text("b18").encode(), "application/x-ndjson",
          415, "unsupported_media_type", None, "b18"),
+        # jansson quotes the text near an error cut at any byte: the answer
+        # is still the documented 400, not a 503 "could not be encoded".
+        ("an invalid escape before a multi-byte character (found by fuzzing)",
+         b'{"id":"b20","creator":"c1","title":"\\\xe2\x82\xac"}', J, 400, "bad_json", None, "b20"),
         ("body over body_limit (5000 > %d)" % LIMIT,
          upload_text("b19", ',"description":"%s"' % ("x" * 5000)).encode(), J,
          413, "too_large", None, "b19"),
@@ -189,6 +193,16 @@ def body(t):
         r = d.post("/v1/events", batch, ctype="application/x-ndjson")
         t.error(r, status, code, "NDJSON with a bad line %d (%s)" % (n, bad_line[:30]),
                 field="line %d" % n)
+    # The line's error, its field and its sentence put together, cut to fit
+    # without splitting a character (40 three-byte characters cut one).
+    r = d.post("/v1/events", line + "\n" + json.dumps(dict(good, **{"\u20ac" * 40: 1}),
+               ensure_ascii=False) + "\n", ctype="application/x-ndjson")
+    t.error(r, 422, "invalid", "NDJSON: an unknown field of 40 euro signs on line 2",
+            field="line 2")
+    r = d.post("/v1/events", line + "\n" + '{"item":"ev1","user":"u1","type":"\\\u20ac"}\n',
+               ctype="application/x-ndjson")
+    t.error(r, 400, "bad_json", "NDJSON: an invalid escape before a euro sign on line 2",
+            field="line 2")
     # Blank lines are ignored but still counted in line numbers.
     batch = "\n".join([line, "", line, line, line, "{\"item\":\"ev1\"}", line]) + "\n"
     r = d.post("/v1/events", batch, ctype="application/x-ndjson")

@@ -61,6 +61,9 @@ def body(t):
          ["claim_lease_seconds"]),
         ("level.conf", 'log_level = "loud"\n', 1, ["log_level"]),
         ("listen.conf", "\n\nlisten = 8420\n", 3, ["listen"]),
+        ("nul.conf", 'listen = "127.0.0.1:1\\0junk"\n', 1, ["listen", "NUL"]),
+        ("nul-level.conf", 'log_level = "info\\0x"\n', 1, ["log_level"]),
+        ("nul-plugin.conf", 'plugins = { { name = "keyword\\0x" } }\n', 1, ["plugins[1]"]),
         ("plugins.conf", 'plugins = "keyword"\n', 1, ["plugins"]),
         ("syntax.conf", 'listen = "127.0.0.1:1"\nbody_limit = = 5\nlog_level = "info"\n',
          2, []),
@@ -71,6 +74,15 @@ def body(t):
          1, []),
         # the loop must end with an error, not hang; its line is not asked
         ("loop.conf", 'listen = "127.0.0.1:1"\nwhile true do end\n', None, []),
+        # errors Lua gives without the file's name (found by fuzzing)
+        ("binary.conf", "\x1bLua\x54", None, ["binary"]),
+        ("level0.conf", 'listen = "127.0.0.1:1"\nerror("no place given", 0)\n', None,
+         ["no place given"]),
+        ("table.conf", "error({})\n", None, ["table"]),
+        # a memory budget, as for the loop (gigabytes hit the fuzzer's memory limit)
+        ("memory.conf", 'listen = ("x"):rep(3e9)\n', None, ["memory"]),
+        ("memory-table.conf", "local t = {}\nfor i = 1, 1e6 do t[i] = ('x'):rep(100) .. i end\n",
+         None, ["memory"]),
     )
     for name, text, line, words in broken:
         path = write(t, name, text)

@@ -32,8 +32,8 @@ def body(t):
     tables = {r[0] for r in d.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     t.check({"items", "audit", "queue", "event_batches", "tokens"} <= tables,
             "the schema is in the database", sorted(tables))
-    t.check(d.sql("SELECT version FROM sluice_schema") == [(10,)],
-            "at the latest schema version (10, as SQLite's)",
+    t.check(d.sql("SELECT version FROM sluice_schema") == [(13,)],
+            "at the latest schema version (13, as SQLite's)",
             d.sql("SELECT version FROM sluice_schema"))
     t.check({"reports", "reporters"} <= tables and
             d.sql("SELECT count(*) FROM information_schema.columns WHERE"
@@ -45,11 +45,15 @@ def body(t):
     # The server drops every connection of sluiced (as at a restart).
     gone = d.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                  " WHERE datname = current_database() AND pid <> pg_backend_pid()")
-    t.check(gone == [(2,)], "the server ends sluiced's two connections (writer, reader)", gone)
+    t.check(gone == [(4,)], "the server ends sluiced's four connections (writer, reader, "
+            "and the two search_workers' readers)", gone)
     ok = eventually(lambda: d.post("/v1/uploads", st.upload("p2")).status == 202)
     t.check(ok, "then uploads are acknowledged again (the writer connects again)")
     ok = eventually(lambda: d.item("p2").status == 200)
     t.check(ok, "and read again (the reader connects again)")
+    ok = eventually(lambda: [i["id"] for i in (d.get("/v1/items?creator=c1").json or {})
+                             .get("items", [])][:1] == ["p2"])
+    t.check(ok, "and searched again (the search readers connect again)")
     t.check(d.running(), "sluiced kept running")
     v = d.get("/v1/audit/verify").json or {}
     t.check(v.get("ok") is True and v.get("checked") == 4 and v.get("head", {}).get("format") == 2,

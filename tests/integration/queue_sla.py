@@ -30,6 +30,8 @@ def body(t):
     check_conf(t, "sla-type.conf", "queue_sla = 3600\n", 1, ["queue_sla"])
     check_conf(t, "sla-key.conf", "\nqueue_sla = { [\"bad key\"] = 60 }\n", 2, ["queue names"])
     check_conf(t, "sla-value.conf", "queue_sla = { minors = 1.5 }\n", 1, ["queue_sla.minors"])
+    # Not read as "minors" (found by fuzzing: two such keys made JSON with a key twice).
+    check_conf(t, "sla-nul.conf", 'queue_sla = { ["minors\\0x"] = 60 }\n', 1, ["queue names"])
     check_conf(t, "sla-range.conf", "queue_sla = { minors = 5 }\n", 1, ["queue_sla.minors"])
 
     d = t.daemon(start=False, conf='simulated_clock = true\n'

@@ -118,6 +118,7 @@ def expected(src, ma):
         "/usr/share/sluice/sluice.rules.yml": 0o644,
         "/usr/share/doc/sluice/README.Debian": 0o644,
         "/usr/share/doc/sluice/copyright": 0o644,
+        "/usr/share/doc/sluice/examples/nginx-sluice.conf": 0o644,
     }
     daemon.update({"/etc/sluice/policies/" + f: 0o644 for f in pol})
     daemon.update({"/etc/sluice/policies/keywords/" + f: 0o644 for f in kw})

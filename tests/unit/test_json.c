@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "lib/json.h"
+#include "lib/text.h"
 
 /* ====== helpers ====== */
 
@@ -477,6 +478,17 @@ static void test_error_set(void **state)
     assert_memory_equal(err.field, longfield + 1, sizeof err.field - 2);
     assert_int_equal(strlen(err.message), sizeof err.message - 2);
     assert_memory_equal(err.message, longfield + 1, sizeof err.message - 2);
+
+    /* A sentence quoting the bytes near a JSON error (cut anywhere) is
+     * still one JSON can carry: what is not UTF-8 becomes '?'. */
+    sl_error_set(&err, 400, "bad_json", "a\xe2\x82", "near '\\%s' x\xff\xc0\xaf", "\xe2\x82");
+    assert_string_equal(err.message, "near '\\?" "?' x???");
+    assert_string_equal(err.field, "a??");
+    const char *bad = "{\"t\":\"\\\xe2\x82\xac\"}";
+    json_t *v = sl_json_parse(bad, strlen(bad), true, &err);
+    assert_null(v);
+    assert_string_equal(err.code, "bad_json");
+    assert_true(sl_utf8_valid(err.message, strlen(err.message)));
 }
 
 /* Quote s, check the text fits the promised bound, and read it back with

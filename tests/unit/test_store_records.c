@@ -297,7 +297,25 @@ static void test_queue_sla(void **state)
     json_decref(got);
 }
 
-/* PostgreSQL's migrations 7 to 9 on a store of version 6, as the first
+/* PostgreSQL's schema 12 back to 9: the search's indexes, jobs, creators'
+ * counts and suspensions gone, items without their seq. */
+#define UNDO_PG_10_TO_12 \
+    "DROP TABLE suspensions; DROP TRIGGER creator_counted ON items;" \
+    " DROP TRIGGER creator_recounted ON items; DROP FUNCTION sluice_creator_counted();" \
+    " DROP TABLE creator_states; DROP TABLE jobs;" \
+    " DROP TRIGGER audit_decided ON audit; DROP FUNCTION sluice_audit_decided();" \
+    " DROP TRIGGER items_indexed ON items; DROP TRIGGER items_retagged ON items;" \
+    " DROP TRIGGER items_rematched ON items; DROP FUNCTION sluice_items_indexed();" \
+    " DROP FUNCTION sluice_items_retagged(); DROP FUNCTION sluice_confidence(jsonb);" \
+    " DROP TABLE item_text, item_hashes, item_deciders, item_matches, item_tags;" \
+    " DROP INDEX queue_seq; ALTER TABLE queue DROP COLUMN seq;" \
+    " DROP INDEX items_creator; DROP INDEX items_state; ALTER TABLE items DROP COLUMN seq;" \
+    " CREATE INDEX items_state ON items (state);"
+/* And 13: what several nodes share. */
+#define UNDO_PG_10_TO_13 \
+    "DROP TABLE nodes; DROP TABLE item_leases; DROP FUNCTION sluice_ms;" UNDO_PG_10_TO_12
+
+/* PostgreSQL's migrations 7 to 13 on a store of version 6, as the first
  * PostgreSQL store was (SQLite's are test_store's). */
 static void test_pg_migrations(void **state)
 {
@@ -319,9 +337,8 @@ static void test_pg_migrations(void **state)
     sl_store_free(f->r);
     sl_store_free(f->w);
     f->r = f->w = NULL;
-    assert_int_equal(storetest_sql(f->where, f->dir,
-                                   "DROP TABLE nodes; DROP TABLE item_leases; DROP FUNCTION sluice_ms;"
-                                   " DROP TABLE reports; DROP TABLE reporters;"
+    assert_int_equal(storetest_sql(f->where, f->dir, UNDO_PG_10_TO_13
+                                   "DROP TABLE reports; DROP TABLE reporters;"
                                    " ALTER TABLE users DROP COLUMN seen_s;"
                                    " ALTER TABLE audit DROP COLUMN v;"
                                    " ALTER TABLE tokens DROP COLUMN expires_ms;"
@@ -337,7 +354,7 @@ static void test_pg_migrations(void **state)
     assert_int_equal(sl_store_audit_verify(f->w, &c), 0);
     assert_int_equal(c.checked, 1);
     assert_int_equal(storetest_sql(f->where, f->dir,
-                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 10"
+                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 13"
                                    " THEN RAISE 'not migrated'; END IF; END $$"), 0);
     assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
     test_reports(state);

@@ -1,0 +1,3 @@
+-- Load-order fixture: records that _.lua ran.
+order = order or {}
+order[#order + 1] = "_.lua"

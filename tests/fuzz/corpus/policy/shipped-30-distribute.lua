@@ -1,0 +1,186 @@
+-- Distribution: the waves an approved item travels, and after each wave
+-- (or as the evidence comes in) whether it goes on.
+--
+--   plan(item)                   -> the waves, in order
+--   wave_done(item, wave, stats) -> "continue", "stop", a switch, or "wait"
+--   traffic()                    -> the shares the mixed feed keeps, reports,
+--                                   who counts as around
+--
+-- Sizes scale with the platform: item.platform.active is how many users
+-- were seen in the last day, and the public waves reach a share of them,
+-- growing fourfold, so the same file fits some thousands of users or
+-- millions. A creator with no followers still gets every public wave.
+
+local D = {
+  followers_max = 100000,  -- the private domain: every follower, up to this
+  nearby_share = 0.001,    -- same city: this share of the active users ...
+  nearby_min = 20,         -- ... at least this many
+  nearby_max = 500,        -- ... at most this many
+  first_share = 0.002,     -- the first public wave: this share of the active users ...
+  first_min = 50,          -- ... at least this many, so it can be judged
+  first_max = 2000,
+  growth = 4,              -- each public wave this many times the last
+  reach = 0.3,             -- public waves stop growing at this share of the active users,
+  reach_min = 2000,        -- or this many, whichever is more (a small platform: everyone)
+  max_public = 6,
+  interest_waves = 2,      -- the first public waves go to the item's interest, if it has one
+  wave_seconds = 3600,     -- a wave ends after this long at the latest ...
+  fill = 0.6,              -- ... or once this share of its users around saw it
+  check = 20,              -- impressions before the first early look, then every doubling
+
+  -- The sequential test: at least this many impressions before judging,
+  -- and how sure it must be either way (z of a 90% two-sided interval).
+  min_trials = 20,
+  z = 1.64,
+  -- Until a pool has seen this many impressions, its baseline is a prior.
+  baseline_min_trials = 200,
+  baseline_prior = 0.10,
+
+  report_threshold = 3,    -- weighed reports that take an item back to people ...
+  report_rate = 0.002,     -- ... and two per thousand of its impressions
+  active_s = 86400,        -- public waves go first to users seen in the last day
+  away_s = 3 * 86400,      -- and never to users away longer; they do not hold a wave
+}
+
+local function clamp(x, lo, hi)
+  if x < lo then return lo elseif x > hi then return hi else return x end
+end
+
+-- Interests of an item: its "interest.NAME" tags.
+local function interests(item)
+  local out = {}
+  for name, t in pairs(item.tags or {}) do
+    local i = name:match("^interest%.(.+)$")
+    if i and t.confidence >= 0.5 then out[#out + 1] = i end
+  end
+  table.sort(out)
+  return out
+end
+
+-- The public waves' sizes for a platform with `active` users around: from
+-- the first, growing, until they reach D.reach of them together (a wave
+-- that would leave too little for the next takes the rest).
+local function public_sizes(active)
+  local sizes, total = {}, 0
+  local size = math.floor(clamp(active * D.first_share, D.first_min, D.first_max))
+  local goal = math.ceil(math.max(active * D.reach, D.reach_min, size))
+  while #sizes < D.max_public and total < goal do
+    local n = math.min(size, goal - total)
+    if goal - total - n < size * D.growth / 4 or #sizes + 1 == D.max_public then
+      n = goal - total
+    end
+    sizes[#sizes + 1] = n
+    total = total + n
+    size = size * D.growth
+  end
+  return sizes
+end
+
+function plan(item)
+  local active = math.max(item.platform.active, 1)
+  local waves = {
+    -- The creator's own audience: no checkpoints, the public waves judge.
+    { audience = "followers", size = math.min(math.max(item.creator.followers, 1), D.followers_max),
+      limit_s = D.wave_seconds, fill = D.fill },
+    { audience = "nearby", size = math.floor(clamp(active * D.nearby_share, D.nearby_min, D.nearby_max)),
+      limit_s = D.wave_seconds, fill = D.fill, check = D.check },
+  }
+  local first = interests(item)[1]
+  for i, size in ipairs(public_sizes(active)) do
+    waves[#waves + 1] = {
+      audience = (first and i <= D.interest_waves) and ("interest:" .. first) or "everyone",
+      size = size,
+      limit_s = D.wave_seconds,
+      fill = D.fill,
+      check = D.check,
+      -- A child on screen was approved by people; look again before the
+      -- item goes far beyond the creator's own circle.
+      review = (i == 2 and item.tags["age.child"] ~= nil) or nil,
+    }
+  end
+  return waves
+end
+
+-- The engagement rate against the pool's: the Wilson interval entirely
+-- above it, or entirely below it, decides (lib/stats' sequential test).
+local function sequential(s, n, rate)
+  return rates.sequential{ successes = s, trials = n, baseline = rate,
+                           method = "wilson", z = D.z, min_trials = D.min_trials }
+end
+
+-- The verdict on a wave: "continue", "stop" or "undecided", with the
+-- numbers behind it.
+local function judge(stats)
+  local n = stats.impression
+  local s = math.min(stats.engaged, n)
+  local base = stats.baseline
+  local rate = base.trials >= D.baseline_min_trials and base.rate or D.baseline_prior
+  if n < D.min_trials then
+    return "undecided", n, s, rate, 0, 1
+  end
+  local t = sequential(s, n, rate)
+  return t.verdict, n, s, rate, t.lower, t.upper
+end
+
+local function worse(item, wave, why)
+  -- Worse than its pool here; a related audience may still like it once.
+  if #wave.related > 0 and not wave.audience:find("^interest:") then
+    return { decision = "switch", audience = "interest:" .. wave.related[1],
+             reason = why .. "; trying " .. wave.related[1] }
+  end
+  return { decision = "stop", reason = why }
+end
+
+function wave_done(item, wave, stats)
+  if wave.audience == "followers" then
+    return { decision = "continue",
+             reason = string.format("%d of the creator's followers saw it; the public waves judge",
+                                    stats.impression) }
+  end
+  local verdict, n, s, rate, lo, hi = judge(stats)
+  local early = wave.ended_by == "evidence"
+  if verdict == "continue" then
+    return { decision = "continue",
+             reason = string.format("engagement %.3f (lower bound %.3f) beats the pool's %.3f%s",
+                                    s / n, lo, rate, early and ", early" or "") }
+  end
+  if verdict == "stop" then
+    return worse(item, wave, string.format("engagement %.3f (upper bound %.3f) below the pool's %.3f%s",
+                                           s / n, hi, rate, early and ", early" or ""))
+  end
+  if early then
+    return "wait"
+  end
+  -- The wave ended undecided.
+  if n < D.min_trials then
+    -- Too few looks to judge. When time ran out with hardly anyone around
+    -- looking, the audience was wrong rather than the item: try a related
+    -- one. A small wave that most of its users saw just goes on.
+    if wave.ended_by == "time" and n < wave.present / 4 and #wave.related > 0 then
+      return { decision = "switch", audience = "interest:" .. wave.related[1],
+               reason = string.format("only %d impressions in %s", n, wave.audience) }
+    end
+    return { decision = "continue", reason = string.format("only %d impressions: no verdict yet", n) }
+  end
+  -- Enough looks but not sure: the larger next wave costs more than this
+  -- one told, so it goes on only if it did at least as well as its pool.
+  if s / n >= rate then
+    return { decision = "continue",
+             reason = string.format("engagement %.3f within [%.3f, %.3f], at least the pool's %.3f",
+                                    s / n, lo, hi, rate) }
+  end
+  return worse(item, wave, string.format("engagement %.3f within [%.3f, %.3f], below the pool's %.3f",
+                                         s / n, lo, hi, rate))
+end
+
+function traffic()
+  return {
+    private = 0.30,        -- at least this share from creators the user follows
+    ordinary = 0.70,       -- at least this share of the public part from outside the head
+    head = 0.10,           -- the head: the top 10% of creators by followers
+    report_threshold = D.report_threshold,
+    report_rate = D.report_rate,
+    active_s = D.active_s,
+    away_s = D.away_s,
+  }
+end

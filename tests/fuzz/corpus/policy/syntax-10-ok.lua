@@ -1,0 +1,2 @@
+-- Loads fine.
+first = true

@@ -1,0 +1,2 @@
+-- Never reached.
+third = true
