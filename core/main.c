@@ -168,7 +168,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
              (unsigned long long)(sl_mono() * 1e6));
     sl_notify(msg);
     sl_info("SIGHUP: reloading policies");
-    if (sl_policy_reload(srv, err, sizeof(err)) == 0 && (sl_dist_policy_changed(srv), 1))
+    if (sl_policy_reload(srv, err, sizeof(err)) == 0 && (sl_dist_policy_changed(srv), 1) &&
+        (!srv->node.shared || sl_cluster_policy_publish(srv, "signal:SIGHUP") == 0))
         sl_notify("READY=1\nSTATUS=serving, policies reloaded");
     else
         sl_notify("READY=1\nSTATUS=serving, policy reload refused (see log)");

@@ -13,8 +13,10 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "api/changes.h"
 #include "api/cluster.h"
 #include "dist/dist.h"
+#include "policy/policy.h"
 #include "lib/clock.h"
 #include "lib/id.h"
 #include "lib/log.h"
@@ -36,6 +38,7 @@ struct beat_op {
     enum beat_kind kind;
     bool busy;                  /* queued and not done yet */
     uint32_t gen;               /* BEAT: the renewal's number (dist/leases.c) */
+    char policy[32];            /* BEAT: the set this node runs */
     json_t *items;              /* BEAT: leases renewed; TAKEOVER: taken over */
 };
 
@@ -54,6 +57,7 @@ struct sl_cluster {
     bool lost;                  /* the row is gone: another start took the name */
     int id_fd;                  /* STATE/node, locked while this node runs; -1 none */
     int others;                 /* other live nodes when this one joined */
+    uint64_t horizon;           /* of the change feed, before this node loaded anything */
 };
 
 /* {====================== The name ===================================== */
@@ -177,6 +181,8 @@ int sl_cluster_join(struct sl_server *srv, struct sl_store *writer)
     if (rc == 0)
         rc = sl_store_fence_next(writer, &srv->node.fence);
     if (rc == 0)
+        rc = sl_store_node_set(writer, c->name);
+    if (rc == 0)
         rc = sl_store_commit(writer);
     else
         sl_store_rollback(writer);
@@ -190,11 +196,15 @@ int sl_cluster_join(struct sl_server *srv, struct sl_store *writer)
         size_t i;
         srv->node.shared = true;
         remember(c);
+        if (sl_store_feed_horizon(writer, &c->horizon) < 0)
+            rc = -EIO;
         if (sl_store_nodes_list(writer, &nodes) == 0)
             json_array_foreach(nodes, i, n)
                 c->others += strcmp(json_string_value(json_object_get(n, "name")), c->name) &&
                              json_integer_value(json_object_get(n, "seen_ago_ms")) < live_ms(srv);
         json_decref(nodes);
+        if (rc < 0)
+            return rc;
         sl_info("node %s joined the store's nodes", c->name);
     }
     return rc;
@@ -221,7 +231,7 @@ static int beat_apply(struct sl_commit_op *op, struct sl_store *w)
                                         &b->items);
     case BEAT:
     default:
-        if ((rc = sl_store_node_beat(w, c->name, c->started_ms)) < 0)
+        if ((rc = sl_store_node_beat(w, c->name, c->started_ms, b->policy)) < 0)
             return rc;
         return sl_store_leases_renew(w, n->name, n->fence, n->lease_ms, &b->items);
     }
@@ -279,6 +289,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (now - c->last_beat_ms >= live_ms(c->srv) / 3 && !c->beat.busy) {
         c->last_beat_ms = now;
         c->beat.gen = sl_dist_leases_renewing(c->srv);
+        sl_copy(c->beat.policy, sizeof(c->beat.policy), sl_policy_version(c->srv));
         submit(c, &c->beat);
     }
     if (!c->srv->draining)
@@ -292,6 +303,17 @@ int sl_cluster_start(struct sl_server *srv)
 
     if (!c || !c->shared)
         return 0;
+    /* The reader adds up this node's own event batches (store/counters.c). */
+    if (sl_store_node_set(srv->reader, c->name) < 0)
+        return -EIO;
+    if (sl_cluster_policy_start(srv) < 0) {
+        sl_err("cannot start: the stored policy set cannot be run here");
+        return -EIO;
+    }
+    if (sl_changes_start(srv, c->horizon) < 0) {
+        sl_err("cannot start the change feed's tailer");
+        return -EIO;
+    }
     c->last_beat_ms = (int64_t)(sl_mono() * 1000);
     if (!(c->timer = event_new(srv->base, -1, EV_PERSIST, on_tick, c)) ||
         event_add(c->timer, &tv) < 0)
@@ -308,6 +330,7 @@ void sl_cluster_stop(struct sl_server *srv, struct sl_store *writer)
         return;
     if (c->timer)
         event_del(c->timer);
+    sl_changes_stop(srv);
     if (srv->commit) {
         submit(c, &c->leave);
     } else if (writer) {
@@ -346,9 +369,9 @@ json_t *sl_cluster_nodes(struct sl_server *srv)
     if (!c)
         return json_array();
     if (!c->shared)
-        return json_pack("[{s:s, s:s, s:I, s:f, s:b}]", "name", c->name,
+        return json_pack("[{s:s, s:s, s:I, s:f, s:b, s:s}]", "name", c->name,
                          "version", PACKAGE_VERSION, "started_ms", (json_int_t)c->started_ms,
-                         "seen_age_s", 0.0, "live", 1);
+                         "seen_age_s", 0.0, "live", 1, "policy", sl_policy_version(srv));
     if (sl_store_nodes_list(srv->reader, &rows) < 0)
         return NULL;
     if (!(out = json_array())) {
@@ -357,11 +380,12 @@ json_t *sl_cluster_nodes(struct sl_server *srv)
     }
     json_array_foreach(rows, i, row) {
         int64_t ago = json_integer_value(json_object_get(row, "seen_ago_ms"));
-        json_t *n = json_pack("{s:O, s:O, s:O, s:f, s:b}", "name", json_object_get(row, "name"),
+        json_t *n = json_pack("{s:O, s:O, s:O, s:f, s:b, s:O}", "name",
+                              json_object_get(row, "name"),
                               "version", json_object_get(row, "version"),
                               "started_ms", json_object_get(row, "started_ms"),
                               "seen_age_s", (double)(ago < 0 ? 0 : ago) / 1000.0,
-                              "live", ago < live_ms(srv));
+                              "live", ago < live_ms(srv), "policy", json_object_get(row, "policy"));
         if (!n || json_array_append_new(out, n) < 0) {
             json_decref(out);
             out = NULL;
@@ -392,6 +416,7 @@ void sl_cluster_metrics(struct sl_server *srv, struct evbuffer *out)
                      "Nodes on this store seen within lease_seconds.");
     evbuffer_add_printf(out, "sluice_nodes_live %zu\n", live);
     sl_dist_lease_metrics(srv, out);
+    sl_changes_metrics(srv, out);
     sl_metric_header(out, "sluice_node_info", "gauge", "This node's name (always 1).");
     evbuffer_add_printf(out, "sluice_node_info{node=\"%s\"} 1\n", srv->cluster->name);
     json_decref(nodes);

@@ -38,4 +38,17 @@ int sl_cluster_others(const struct sl_server *srv);
 json_t *sl_cluster_nodes(struct sl_server *srv);
 void sl_cluster_metrics(struct sl_server *srv, struct evbuffer *out);
 
+/* Policy sets in the store (api/policy_sets.c). At start: run the newest
+ * stored set, or store this node's when there is none. */
+int sl_cluster_policy_start(struct sl_server *srv);
+/* Run the stored set version (files: its JSON) here: 0, or the error
+ * (logged; the old set stays). */
+int sl_cluster_policy_load(struct sl_server *srv, const char *version, const char *files);
+/* After a reload without a request (SIGHUP): store the set for the others. */
+int sl_cluster_policy_publish(struct sl_server *srv, const char *by);
+/* After a reload on r: store the set this node now runs, then answer r
+ * with answer (owned) once it is stored. */
+struct sl_request;
+void sl_cluster_policy_stored(struct sl_request *r, const char *previous, json_t *answer);
+
 #endif

@@ -96,6 +96,19 @@ enum sl_dist_tab { SL_DIST_TAB_FOLLOW, SL_DIST_TAB_NEARBY, SL_DIST_TAB_DISCOVER,
 json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
                      size_t limit);
 
+/*
+ * Several nodes on one store (srv->node.shared): sl_dist_feed() composes
+ * the page and serves nothing; the caller claims its items in the store
+ * (sl_store_offers_claim(), through the commit thread) and hands the ids
+ * it got here (at most limit: the claim takes the page's first limit
+ * unserved): those are served as sl_dist_feed() serves on one node, and
+ * are the page the user gets (a new array). Items
+ * another node served meanwhile are left out, and leave the inbox when the
+ * change feed says so. NULL when out of memory.
+ */
+json_t *sl_dist_feed_claimed(struct sl_server *srv, const char *user, json_t *page,
+                             json_t *claimed, size_t limit);
+
 /* What the one-second timer does: end the waves whose time came, write
  * what is written behind. Also right after the clock was moved forward. */
 void sl_dist_tick(struct sl_server *srv);
@@ -143,6 +156,14 @@ uint32_t sl_dist_leases_renewing(struct sl_server *srv);
 void sl_dist_leases_renewed(struct sl_server *srv, uint32_t gen, json_t *items);
 void sl_dist_leases_taken(struct sl_server *srv, json_t *items);
 void sl_dist_lease_metrics(struct sl_server *srv, struct evbuffer *out);
+/* Other nodes' changes, from the change feed (dist/remote.c): a wave's
+ * offers ({wave, source, creator, city, users}) into the inboxes here,
+ * items a feed served elsewhere out of the user's inbox, an item's change
+ * of state. */
+void sl_dist_remote_offers(struct sl_server *srv, const char *item, json_t *data);
+void sl_dist_remote_served(struct sl_server *srv, const char *user, json_t *items);
+void sl_dist_remote_state(struct sl_server *srv, const char *item, const char *from,
+                          const char *to);
 
 /* The item's report card: {pending (unjudged reports), weight (theirs),
  * threshold (what pulls it back now), reports: [...] (sl_store_reports_get)};

@@ -85,6 +85,9 @@ json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab t
             json_decref(items);
             return NULL;
         }
+    /* Several nodes: served once claimed in the store (feed_claim.c). */
+    if (srv->node.shared)
+        return items;
     d->served_private += counts.private_n;
     d->served_public += counts.public_n;
     d->served_ordinary += counts.ordinary_n;

@@ -166,7 +166,8 @@ int sl_store_copied(struct sl_store *s);
     X(node_join, (const char *name, const char *version, int64_t started_ms, \
                   int64_t before_ms, int64_t live_ms, int64_t *seen_ago_ms), \
       (name, version, started_ms, before_ms, live_ms, seen_ago_ms)) \
-    X(node_beat, (const char *name, int64_t started_ms), (name, started_ms)) \
+    X(node_beat, (const char *name, int64_t started_ms, const char *policy), \
+      (name, started_ms, policy)) \
     X(node_leave, (const char *name, int64_t started_ms), (name, started_ms)) \
     X(nodes_list, (json_t **out), (out)) \
     X(fence_next, (int64_t *fence), (fence)) \
@@ -179,7 +180,19 @@ int sl_store_copied(struct sl_store *s);
     X(leases_renew, (const char *node, int64_t fence, int64_t lease_ms, json_t **items), \
       (node, fence, lease_ms, items)) \
     X(leases_takeover, (const char *node, int64_t fence, int64_t lease_ms, int limit, \
-                        json_t **items), (node, fence, lease_ms, limit, items))
+                        json_t **items), (node, fence, lease_ms, limit, items)) \
+    X(node_set, (const char *name), (name)) \
+    X(feed_horizon, (uint64_t *h), (h)) \
+    X(feed_window, (uint64_t from, uint64_t to, \
+                    int (*change)(void *arg, const struct sl_store_change *c), \
+                    int (*event)(void *arg, const char *node, const struct sl_event_row *ev), \
+                    void *arg), (from, to, change, event, arg)) \
+    X(feed_wait, (int timeout_ms), (timeout_ms)) \
+    X(offers_claim, (const char *user, json_t *items, int limit, json_t **claimed), \
+      (user, items, limit, claimed)) \
+    X(policy_put, (const char *version, const char *files, int64_t at_ms, const char *by), \
+      (version, files, at_ms, by)) \
+    X(policy_get, (const char *version, char **got, char **files), (version, got, files))
 
 /* (a, b) -> (struct sl_pg *s, a, b): a backend's parameter list. */
 #define SL_PG_PARAMS(...) (struct sl_pg *s, __VA_ARGS__)

@@ -43,6 +43,7 @@ static const char *const *const stmt_tables[] = {
     sl_pg_matches_sql,
     sl_pg_creators_sql,
     sl_pg_nodes_sql,
+    sl_pg_feed_sql,
 };
 
 static const char *stmt_text(int id)
@@ -532,6 +533,13 @@ static int set_up(struct sl_pg *s)
         int rc = res ? answer_rc(s, i, res) : fail(s, i, PQerrorMessage(s->conn));
         PQclear(res);
         if (rc < 0)
+            return -EIO;
+    }
+    s->listening = false;
+    if (s->node[0]) {
+        char sql[SL_ID_MAX + 64];
+        snprintf(sql, sizeof(sql), "SELECT set_config('sluice.node', '%s', false)", s->node);
+        if (sl_pg_exec(s, sql) < 0)     /* an id: no quote in it */
             return -EIO;
     }
     if (s->writer) {

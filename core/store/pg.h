@@ -32,7 +32,9 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "lib/id.h"
 #include "lib/sha256.h"
+#include "lib/text.h"
 #include "store/backend.h"
 #include "store/chain.h"
 #include "store/rows.h"
@@ -55,6 +57,7 @@ enum pg_stmt {
     PG_ITEM_STATES,
     PG_ITEM_UPDATE,
     PG_ITEM_STATE,
+    PG_ITEM_STATE_LOCK,
     PG_CREATOR_STANDING,
     PG_ITEM_MERGE_TAGS,
     /* pg_audit.c */
@@ -83,6 +86,7 @@ enum pg_stmt {
     PG_QUEUE_PUT,
     PG_QUEUE_DEL,
     PG_QUEUE_GET,
+    PG_QUEUE_GET_LOCK,
     PG_QUEUE_CLAIM,
     PG_QUEUE_RENEW,
     PG_QUEUE_LIST,
@@ -159,6 +163,15 @@ enum pg_stmt {
     PG_LEASE_EXPIRE,
     PG_LEASES_RENEW,
     PG_LEASES_TAKEOVER,
+    /* pg_feed.c */
+    PG_NODE_SET,
+    PG_FEED_HORIZON,
+    PG_FEED_CHANGES,
+    PG_FEED_EVENTS,
+    PG_OFFERS_CLAIM,
+    PG_POLICY_PUT,
+    PG_POLICY_GET,
+    PG_POLICY_NEWEST,
     PG__COUNT
 };
 
@@ -210,6 +223,10 @@ struct sl_pg {
     /* A copy into this store (pg_copy.c): the table its insert is prepared for. */
     char copy_table[64];
     int copy_n;
+    /* Several nodes (shared.h): the node this connection writes for, and
+     * whether it listens to the change feed. */
+    char node[SL_ID_MAX + 1];
+    bool listening;
     /* sl_pg_deadline(): statements stop past this sl_mono() time (the
      * session's statement_timeout, and a check before each); 0 none. */
     double deadline;
@@ -402,6 +419,7 @@ extern const char *const sl_pg_jobs_sql[PG__COUNT];
 extern const char *const sl_pg_matches_sql[PG__COUNT];
 extern const char *const sl_pg_creators_sql[PG__COUNT];
 extern const char *const sl_pg_nodes_sql[PG__COUNT];
+extern const char *const sl_pg_feed_sql[PG__COUNT];
 
 /* Every function of store.h, as sl_pg_*(struct sl_pg *, ...). */
 SL_STORE_FUNCS(SL_PG_DECLARE)

@@ -21,7 +21,7 @@ const char *const sl_pg_nodes_sql[PG__COUNT] = {
                           " WHERE nodes.seen_ms <= sluice_ms() - $4 OR nodes.started_ms = $5"
                           " RETURNING name",
     [PG_NODE_SEEN]      = "SELECT sluice_ms() - seen_ms FROM nodes WHERE name = $1",
-    [PG_NODE_BEAT]      = "UPDATE nodes SET seen_ms = sluice_ms()"
+    [PG_NODE_BEAT]      = "UPDATE nodes SET seen_ms = sluice_ms(), policy = $3"
                           " WHERE name = $1 AND started_ms = $2",
     [PG_NODE_LEAVE]     = "DELETE FROM nodes WHERE name = $1 AND started_ms = $2",
     [PG_FENCE_NEXT]     = "SELECT nextval('fences')",
@@ -50,7 +50,7 @@ const char *const sl_pg_nodes_sql[PG__COUNT] = {
                           "  WHERE until_ms < sluice_ms() OR (node = $1 AND fence <> $2)"
                           "  ORDER BY until_ms LIMIT $4 FOR UPDATE SKIP LOCKED) t"
                           " WHERE l.item = t.item RETURNING l.item",
-    [PG_NODES_LIST]     = "SELECT name, started_ms, sluice_ms() - seen_ms, version FROM nodes"
+    [PG_NODES_LIST]     = "SELECT name, started_ms, sluice_ms() - seen_ms, version, policy FROM nodes"
                           " ORDER BY name",
 };
 
@@ -80,11 +80,12 @@ int sl_pg_node_join(struct sl_pg *s, const char *name, const char *version,
     return rc < 0 ? rc : -EBUSY;
 }
 
-int sl_pg_node_beat(struct sl_pg *s, const char *name, int64_t started_ms)
+int sl_pg_node_beat(struct sl_pg *s, const char *name, int64_t started_ms, const char *policy)
 {
     struct pg_params p = { 0 };
     par_text(&p, name);
     par_int(&p, started_ms);
+    par_text(&p, policy);
     return sl_pg_write(s, PG_NODE_BEAT, &p, PG_ONE_ELSE_ENOENT, NULL);
 }
 
@@ -106,10 +107,11 @@ int sl_pg_nodes_list(struct sl_pg *s, json_t **out)
         return rc;
     }
     while (sl_pg_next(&r)) {
-        json_t *row = json_pack("{s:s, s:I, s:I, s:s}", "name", col(&r, 0),
+        json_t *row = json_pack("{s:s, s:I, s:I, s:s, s:s}", "name", col(&r, 0),
                                 "started_ms", (json_int_t)col_int(&r, 1),
                                 "seen_ago_ms", (json_int_t)col_int(&r, 2),
-                                "version", col(&r, 3) ? col(&r, 3) : "");
+                                "version", col(&r, 3) ? col(&r, 3) : "",
+                                "policy", col(&r, 4) ? col(&r, 4) : "");
         if (!row || json_array_append_new(list, row) < 0) {
             rc = -ENOMEM;
             break;

@@ -33,13 +33,14 @@ bool sl_store_shared(const struct sl_store *s);
 int sl_store_node_join(struct sl_store *s, const char *name, const char *version,
                        int64_t started_ms, int64_t before_ms, int64_t live_ms,
                        int64_t *seen_ago_ms);
-/* The node is alive: -ENOENT when its row (name, started_ms) is gone or
- * belongs to a newer start of that name. */
-int sl_store_node_beat(struct sl_store *s, const char *name, int64_t started_ms);
+/* The node is alive, and runs policy set policy: -ENOENT when its row
+ * (name, started_ms) is gone or belongs to a newer start of that name. */
+int sl_store_node_beat(struct sl_store *s, const char *name, int64_t started_ms,
+                       const char *policy);
 /* A clean stop: the row goes, so that a restart under the name is not
  * refused. */
 int sl_store_node_leave(struct sl_store *s, const char *name, int64_t started_ms);
-/* [{name, started_ms, seen_ago_ms, version}], by name. */
+/* [{name, started_ms, seen_ago_ms, version, policy}], by name. */
 int sl_store_nodes_list(struct sl_store *s, json_t **out);
 /* A new fence: one per start of a node, which its leases carry. */
 int sl_store_fence_next(struct sl_store *s, int64_t *fence);
@@ -79,6 +80,59 @@ int sl_store_leases_renew(struct sl_store *s, const char *node, int64_t fence, i
  * node is taking at the same moment: *items, the ids now this node's. */
 int sl_store_leases_takeover(struct sl_store *s, const char *node, int64_t fence,
                              int64_t lease_ms, int limit, json_t **items);
+/* }===================================================================== */
+
+/* {====================== Feeds ======================================== */
+/* A page for user, composed of items (ids, in the page's order) on any
+ * node: mark served the first limit of them no feed has served yet, in one
+ * statement, skipping those another node is claiming at this moment;
+ * *claimed, the ids marked (JSON array). Two nodes serving one user at
+ * once never both get one item. */
+int sl_store_offers_claim(struct sl_store *s, const char *user, json_t *items, int limit,
+                          json_t **claimed);
+/* }===================================================================== */
+
+/* {====================== Policy sets ================================== */
+/* Store a policy set (files: JSON [{name, data}], as loaded) as the newest,
+ * by (an actor); the others load it from the feed. */
+int sl_store_policy_put(struct sl_store *s, const char *version, const char *files,
+                        int64_t at_ms, const char *by);
+/* The set of that version (NULL: the newest): *got its version, *files its
+ * JSON, both malloc'd; -ENOENT when none. */
+int sl_store_policy_get(struct sl_store *s, const char *version, char **got, char **files);
+/* }===================================================================== */
+
+/* {====================== The change feed ============================== */
+/*
+ * What a node must learn of the others' writes (users, follows, offers,
+ * served marks, states, events) is written, in each writing transaction,
+ * into the feed with the writer's node (pg_feed.c says how it is read in
+ * commit order). A tailer reads it on a connection of its own.
+ */
+struct sl_store_change {
+    int64_t seq;
+    const char *node;           /* the writer's node_name; NULL: no node (migrate) */
+    const char *kind;           /* user, follow, offers, served, state, token, hashbank,
+                                 * policy */
+    const char *item, *user;    /* NULL when none */
+    const char *data;           /* JSON, kind's */
+};
+struct sl_event_row;
+/* The writer's changes are from node name (on every connection it makes). */
+int sl_store_node_set(struct sl_store *s, const char *name);
+/* The horizon: every change of a transaction older than it is final. */
+int sl_store_feed_horizon(struct sl_store *s, uint64_t *h);
+/* The changes of transactions in [from, to) in commit order, then their
+ * events; a callback's non-zero answer stops the walk and is returned. */
+int sl_store_feed_window(struct sl_store *s, uint64_t from, uint64_t to,
+                         int (*change)(void *arg, const struct sl_store_change *c),
+                         int (*event)(void *arg, const char *node,
+                                      const struct sl_event_row *ev),
+                         void *arg);
+/* Wait for a notification of new changes, at most timeout_ms: 1 when one
+ * came, 0 when none, -EIO when the connection is lost (the next horizon
+ * connects again). */
+int sl_store_feed_wait(struct sl_store *s, int timeout_ms);
 /* }===================================================================== */
 
 #endif

@@ -168,9 +168,10 @@ int sl_store_node_join(struct sl_store *s, const char *name, const char *version
     return -ENOTSUP;
 }
 
-int sl_store_node_beat(struct sl_store *s, const char *name, int64_t started_ms)
+int sl_store_node_beat(struct sl_store *s, const char *name, int64_t started_ms,
+                       const char *policy)
 {
-    (void)s, (void)name, (void)started_ms;
+    (void)s, (void)name, (void)started_ms, (void)policy;
     return -ENOTSUP;
 }
 
@@ -215,6 +216,54 @@ int sl_store_lease_give_up(struct sl_store *s, const char *item, const char *nod
                            int64_t fence, bool gone)
 {
     (void)s, (void)item, (void)node, (void)fence, (void)gone;
+    return -ENOTSUP;
+}
+
+int sl_store_offers_claim(struct sl_store *s, const char *user, json_t *items, int limit,
+                          json_t **claimed)
+{
+    (void)s, (void)user, (void)items, (void)limit, (void)claimed;
+    return -ENOTSUP;
+}
+
+int sl_store_policy_put(struct sl_store *s, const char *version, const char *files,
+                        int64_t at_ms, const char *by)
+{
+    (void)s, (void)version, (void)files, (void)at_ms, (void)by;
+    return -ENOTSUP;
+}
+
+int sl_store_policy_get(struct sl_store *s, const char *version, char **got, char **files)
+{
+    (void)s, (void)version, (void)got, (void)files;
+    return -ENOTSUP;
+}
+
+int sl_store_node_set(struct sl_store *s, const char *name)
+{
+    (void)s, (void)name;
+    return -ENOTSUP;
+}
+
+int sl_store_feed_horizon(struct sl_store *s, uint64_t *h)
+{
+    (void)s, (void)h;
+    return -ENOTSUP;
+}
+
+int sl_store_feed_window(struct sl_store *s, uint64_t from, uint64_t to,
+                         int (*change)(void *arg, const struct sl_store_change *c),
+                         int (*event)(void *arg, const char *node,
+                                      const struct sl_event_row *ev),
+                         void *arg)
+{
+    (void)s, (void)from, (void)to, (void)change, (void)event, (void)arg;
+    return -ENOTSUP;
+}
+
+int sl_store_feed_wait(struct sl_store *s, int timeout_ms)
+{
+    (void)s, (void)timeout_ms;
     return -ENOTSUP;
 }
 

@@ -18,10 +18,12 @@ def single(t):
     port = str(d.port)
     t.check(isinstance(s.get("node"), str) and s["node"].endswith(":" + port),
             "without node_name the node is named host:port", s.get("node"))
+    policy = (d.get("/v1/policies").json or {}).get("version")
     t.check(s.get("nodes") == [{"name": s.get("node"), "version": s.get("version"),
                                 "started_ms": s["nodes"][0].get("started_ms"),
-                                "seen_age_s": 0.0, "live": True}] if s.get("nodes") else False,
-            "/v1/status lists this node alone", s.get("nodes"))
+                                "seen_age_s": 0.0, "live": True, "policy": policy}]
+            if s.get("nodes") else False,
+            "/v1/status lists this node alone, with the policy set it runs", s.get("nodes"))
     m = d.get("/metrics").body.decode()
     t.check('sluice_node_info{node="%s"} 1' % s.get("node") in m and "sluice_nodes_live 1" in m,
             "/metrics names the node and counts it live", m[-600:])

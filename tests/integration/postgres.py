@@ -45,8 +45,8 @@ def body(t):
     # The server drops every connection of sluiced (as at a restart).
     gone = d.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                  " WHERE datname = current_database() AND pid <> pg_backend_pid()")
-    t.check(gone == [(4,)], "the server ends sluiced's four connections (writer, reader, "
-            "and the two search_workers' readers)", gone)
+    t.check(gone == [(5,)], "the server ends sluiced's five connections (writer, reader, "
+            "the change feed's tailer, and the two search_workers' readers)", gone)
     ok = eventually(lambda: d.post("/v1/uploads", st.upload("p2")).status == 202)
     t.check(ok, "then uploads are acknowledged again (the writer connects again)")
     ok = eventually(lambda: d.item("p2").status == 200)

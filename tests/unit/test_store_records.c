@@ -313,7 +313,16 @@ static void test_queue_sla(void **state)
     " CREATE INDEX items_state ON items (state);"
 /* And 13: what several nodes share. */
 #define UNDO_PG_10_TO_13 \
-    "DROP TABLE nodes; DROP TABLE item_leases; DROP FUNCTION sluice_ms;" UNDO_PG_10_TO_12
+    "DROP TABLE nodes; DROP TABLE item_leases; DROP FUNCTION sluice_ms; DROP TABLE changes;" \
+    " ALTER TABLE event_batches DROP COLUMN tx, DROP COLUMN node;" \
+    " DROP FUNCTION sluice_changed_user() CASCADE; DROP FUNCTION sluice_changed_follow() CASCADE;" \
+    " DROP FUNCTION sluice_changed_offers() CASCADE;" \
+    " DROP FUNCTION sluice_changed_served() CASCADE;" \
+    " DROP FUNCTION sluice_changed_state() CASCADE;" \
+    " DROP FUNCTION sluice_changed_events() CASCADE; DROP FUNCTION sluice_node();" \
+    " DROP FUNCTION sluice_changed_token() CASCADE; DROP FUNCTION sluice_changed_hash() CASCADE;" \
+    " DROP TABLE policy_sets; DROP FUNCTION sluice_changed_policy();" \
+    UNDO_PG_10_TO_12
 
 /* PostgreSQL's migrations 7 to 13 on a store of version 6, as the first
  * PostgreSQL store was (SQLite's are test_store's). */
