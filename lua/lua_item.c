@@ -66,12 +66,46 @@ static struct sl_lua_item_ctx *check_item(lua_State *L, int idx)
  *        audience, reason}} when a C plugin answered first; {} otherwise
  */
 
+static const char *const field_names[SL_LUA_F__END] = {
+    [SL_LUA_F_ID] = "id",
+    [SL_LUA_F_CREATOR] = "creator",
+    [SL_LUA_F_PLATFORM] = "platform",
+    [SL_LUA_F_TITLE] = "title",
+    [SL_LUA_F_DESCRIPTION] = "description",
+    [SL_LUA_F_TRANSCRIPT] = "transcript",
+    [SL_LUA_F_CITY] = "city",
+    [SL_LUA_F_THUMBNAIL] = "thumbnail",
+    [SL_LUA_F_DURATION_MS] = "duration_ms",
+    [SL_LUA_F_SIGNALS] = "signals",
+    [SL_LUA_F_HASHES] = "hashes",
+    [SL_LUA_F_TAGS] = "tags",
+    [SL_LUA_F_MATCHES] = "matches",
+    [SL_LUA_F_REASONS] = "reasons",
+    [SL_LUA_F_PLUGIN_VERDICTS] = "plugin_verdicts",
+    [SL_LUA_F_PLUGIN_DECISIONS] = "plugin_decisions",
+};
+
+/* Fields that are tables, which Lua code can change. */
+static bool is_table(int f)
+{
+    return f == SL_LUA_F_CREATOR || f == SL_LUA_F_PLATFORM || f >= SL_LUA_F_SIGNALS;
+}
+
 static void push_text(lua_State *L, const char *s)
 {
     if (s != NULL)
         lua_pushstring(L, s);
     else
         lua_pushnil(L);
+}
+
+static void hash_hex(uint64_t h, char hex[17])
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (int i = 15; i >= 0; i--, h >>= 4)
+        hex[i] = digits[h & 15];
+    hex[16] = '\0';
 }
 
 static void push_tags(lua_State *L, const struct sl_lua_item_ctx *ctx)
@@ -104,16 +138,18 @@ static void push_reasons(lua_State *L, const struct sl_lua_item_ctx *ctx)
     }
 }
 
-/* Push field key; false when the item has no such field. */
-static bool push_field(lua_State *L, const struct sl_lua_item_ctx *ctx, const char *key)
+/* Build field f of the item as it is now. Raises (out of memory). */
+static void push_field(lua_State *L, const struct sl_lua_item_ctx *ctx, int f)
 {
     const struct sl_item *it = ctx->item;
     json_t *v;
     size_t i;
 
-    if (strcmp(key, "id") == 0) {
+    switch (f) {
+    case SL_LUA_F_ID:
         push_text(L, it->id);
-    } else if (strcmp(key, "creator") == 0) {
+        break;
+    case SL_LUA_F_CREATOR:
         lua_createtable(L, 0, 4);
         push_text(L, it->creator);
         lua_setfield(L, -2, "id");
@@ -123,80 +159,268 @@ static bool push_field(lua_State *L, const struct sl_lua_item_ctx *ctx, const ch
         lua_setfield(L, -2, "uploads");
         lua_pushinteger(L, it->creator_rejections);
         lua_setfield(L, -2, "rejections");
-    } else if (strcmp(key, "platform") == 0) {
+        break;
+    case SL_LUA_F_PLATFORM:
         lua_createtable(L, 0, 2);
         lua_pushinteger(L, it->platform_users);
         lua_setfield(L, -2, "users");
         lua_pushinteger(L, it->platform_active);
         lua_setfield(L, -2, "active");
-    } else if (strcmp(key, "title") == 0) {
+        break;
+    case SL_LUA_F_TITLE:
         push_text(L, it->title);
-    } else if (strcmp(key, "description") == 0) {
+        break;
+    case SL_LUA_F_DESCRIPTION:
         push_text(L, it->description);
-    } else if (strcmp(key, "transcript") == 0) {
+        break;
+    case SL_LUA_F_TRANSCRIPT:
         push_text(L, it->transcript);
-    } else if (strcmp(key, "city") == 0) {
+        break;
+    case SL_LUA_F_CITY:
         push_text(L, it->city);
-    } else if (strcmp(key, "thumbnail") == 0) {
+        break;
+    case SL_LUA_F_THUMBNAIL:
         push_text(L, json_string_value(json_object_get(it->upload, "thumbnail")));
-    } else if (strcmp(key, "duration_ms") == 0) {
+        break;
+    case SL_LUA_F_DURATION_MS:
         v = json_object_get(it->upload, "duration_ms");
         if (json_is_integer(v))
             lua_pushinteger(L, (lua_Integer)json_integer_value(v));
         else
             lua_pushnil(L);
-    } else if (strcmp(key, "signals") == 0) {
+        break;
+    case SL_LUA_F_SIGNALS:
         if (json_is_object(it->signals))
             sl_lua_push_json(L, it->signals);
         else
             lua_newtable(L);
-    } else if (strcmp(key, "hashes") == 0) {
+        break;
+    case SL_LUA_F_HASHES:
         lua_createtable(L, (int)it->nhashes, 0);
         for (i = 0; i < it->nhashes; i++) {
             char hex[17];
 
-            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)it->hashes[i]);
-            lua_pushstring(L, hex);
+            hash_hex(it->hashes[i], hex);
+            lua_pushlstring(L, hex, 16);
             lua_rawseti(L, -2, (lua_Integer)i + 1);
         }
-    } else if (strcmp(key, "tags") == 0) {
+        break;
+    case SL_LUA_F_TAGS:
         push_tags(L, ctx);
-    } else if (strcmp(key, "matches") == 0) {
+        break;
+    case SL_LUA_F_MATCHES:
         sl_lua_push_json(L, it->matches);
-    } else if (strcmp(key, "reasons") == 0) {
+        break;
+    case SL_LUA_F_REASONS:
         push_reasons(L, ctx);
-    } else if (strcmp(key, "plugin_verdicts") == 0) {
+        break;
+    case SL_LUA_F_PLUGIN_VERDICTS:
         sl_lua_push_json(L, it->plugin_verdicts);
-    } else if (strcmp(key, "plugin_decisions") == 0) {
+        break;
+    case SL_LUA_F_PLUGIN_DECISIONS:
         sl_lua_push_json(L, it->plugin_decisions);
-    } else {
-        return false;
+        break;
     }
+}
+
+/* }===================================================================== */
+
+/* {====================== the view: fields shared by an item's hooks === */
+
+/* The table at idx holds exactly these integers (and id) and no metatable. */
+static bool same_counts(lua_State *L, int idx, const char *id, const char *const *keys,
+                        const long long *values, int n)
+{
+    int top = lua_gettop(L), entries = 0;
+    size_t len;
+    const char *s;
+
+    if (lua_type(L, idx) != LUA_TTABLE || lua_getmetatable(L, idx))
+        goto differs;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        lua_pop(L, 1);
+        entries++;
+    }
+    if (entries != n + (id != NULL))
+        goto differs;
+    if (id != NULL) {
+        if (lua_getfield(L, idx, "id") != LUA_TSTRING)
+            goto differs;
+        s = lua_tolstring(L, -1, &len);
+        if (len != strlen(id) || memcmp(s, id, len) != 0)
+            goto differs;
+    }
+    for (int i = 0; i < n; i++) {
+        if (lua_getfield(L, idx, keys[i]) != LUA_TNUMBER || !lua_isinteger(L, -1) ||
+            lua_tointeger(L, -1) != (lua_Integer)values[i])
+            goto differs;
+        lua_pop(L, 1);
+    }
+    lua_settop(L, top);
     return true;
+differs:
+    lua_settop(L, top);
+    return false;
+}
+
+static bool empty_table(lua_State *L, int idx)
+{
+    int top = lua_gettop(L);
+    bool empty = lua_type(L, idx) == LUA_TTABLE && !lua_getmetatable(L, idx);
+
+    if (empty) {
+        lua_pushnil(L);
+        empty = lua_next(L, idx) == 0;
+    }
+    lua_settop(L, top);
+    return empty;
+}
+
+static bool same_hashes(lua_State *L, int idx, const struct sl_item *it)
+{
+    int top = lua_gettop(L);
+    bool ok = lua_type(L, idx) == LUA_TTABLE && !lua_getmetatable(L, idx);
+    size_t n = 0, len;
+    char hex[17];
+
+    if (ok) {
+        lua_pushnil(L);
+        while (lua_next(L, idx) != 0) {
+            lua_pop(L, 1);
+            n++;
+        }
+        ok = n == it->nhashes;
+    }
+    for (size_t i = 0; ok && i < it->nhashes; i++) {
+        hash_hex(it->hashes[i], hex);
+        ok = lua_rawgeti(L, idx, (lua_Integer)i + 1) == LUA_TSTRING &&
+             memcmp(lua_tolstring(L, -1, &len), hex, 16) == 0 && len == 16;
+        lua_pop(L, 1);
+    }
+    lua_settop(L, top);
+    return ok;
+}
+
+/* Is the value at idx what field f (a table) would be built as now? The
+ * pending tags and reasons of the call are in the table only when it was
+ * current when they were set (item_tag, item_reason): a table first read
+ * after them is built afresh. */
+static bool field_current(lua_State *L, int idx, const struct sl_lua_item_ctx *ctx, int f)
+{
+    static const char *const creator_keys[] = { "followers", "uploads", "rejections" };
+    static const char *const platform_keys[] = { "users", "active" };
+    const struct sl_item *it = ctx->item;
+
+    switch (f) {
+    case SL_LUA_F_CREATOR:
+        return same_counts(L, idx, it->creator, creator_keys, (const long long[]){
+                               it->creator_followers, it->creator_uploads,
+                               it->creator_rejections }, 3);
+    case SL_LUA_F_PLATFORM:
+        return same_counts(L, idx, NULL, platform_keys, (const long long[]){
+                               it->platform_users, it->platform_active }, 2);
+    case SL_LUA_F_SIGNALS:
+        return json_is_object(it->signals) ? sl_lua_json_same(L, idx, it->signals)
+                                           : empty_table(L, idx);
+    case SL_LUA_F_HASHES:
+        return same_hashes(L, idx, it);
+    case SL_LUA_F_TAGS:
+        return json_object_size(ctx->tags) == 0 && sl_lua_json_same(L, idx, it->tags);
+    case SL_LUA_F_MATCHES:
+        return sl_lua_json_same(L, idx, it->matches);
+    case SL_LUA_F_REASONS:
+        return json_array_size(ctx->reasons) == 0 && sl_lua_json_same(L, idx, it->reasons);
+    case SL_LUA_F_PLUGIN_VERDICTS:
+        return sl_lua_json_same(L, idx, it->plugin_verdicts);
+    case SL_LUA_F_PLUGIN_DECISIONS:
+        return sl_lua_json_same(L, idx, it->plugin_decisions);
+    }
+    return true;    /* strings and numbers: the item's for its whole life */
+}
+
+/* Forget field f. Raises nothing: the view's array part has every slot. */
+static void view_drop(lua_State *L, struct sl_lua_item_slot *slot, int f)
+{
+    slot->built[f] = false;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, slot->view_ref);
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, -2, f);
+    lua_pop(L, 1);
+}
+
+/* Start showing the item of this serial (0: an item without one, shown
+ * afresh to every call). */
+static void view_reset(lua_State *L, struct sl_lua_item_slot *slot, uint64_t serial)
+{
+    for (int f = 1; f < SL_LUA_F__END; f++)
+        if (slot->built[f])
+            view_drop(L, slot, f);
+    slot->view_item = serial;
 }
 
 /*
- * item[key]: methods from upvalue 1, fields built on first use and kept in
- * the object's cache (its user value), so item.tags is one table per call
- * and item:tag() can keep it current.
+ * Push field f from the view and answer true if it is current: built for
+ * this item and, for a table, unchanged since it was built, as checked
+ * once in this call. A changed table is dropped. Never raises.
+ */
+static bool view_current(lua_State *L, struct sl_lua_item_slot *slot,
+                         const struct sl_lua_item_ctx *ctx, int f)
+{
+    if (!slot->built[f])
+        return false;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, slot->view_ref);
+    lua_rawgeti(L, -1, f);
+    lua_remove(L, -2);
+    if (!is_table(f) || slot->seen[f] == ctx->gen)
+        return true;
+    if (field_current(L, lua_gettop(L), ctx, f)) {
+        slot->seen[f] = ctx->gen;
+        return true;
+    }
+    lua_pop(L, 1);
+    view_drop(L, slot, f);
+    return false;
+}
+
+/* Push field f: from the view, or built now and kept there. Raises (out of
+ * memory) with the view as it was. */
+static void view_push(lua_State *L, struct sl_lua_item_slot *slot,
+                      const struct sl_lua_item_ctx *ctx, int f)
+{
+    if (view_current(L, slot, ctx, f))
+        return;
+    push_field(L, ctx, f);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, slot->view_ref);
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, f);
+    lua_pop(L, 1);
+    slot->built[f] = true;
+    slot->seen[f] = ctx->gen;
+}
+
+/*
+ * item[key]: upvalue 1 maps the methods' names to them and the fields'
+ * names to their slots in the view; upvalue 2 is the item metatable. Only
+ * item objects reach here (the metatable is hidden), but checking costs
+ * little.
  */
 static int item_index(lua_State *L)
 {
-    const struct sl_lua_item_ctx *ctx = check_item(L, 1);
+    struct item_ud *u = lua_touserdata(L, 1);
+    const struct sl_lua_item_ctx *ctx;
+    int f;
 
+    if (u == NULL || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(2)))
+        return luaL_typeerror(L, 1, ITEM_MT);
+    if ((ctx = ctx_of(u)) == NULL)
+        return luaL_error(L, "item used after its hook returned");
     lua_settop(L, 2);
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-        return 1;
-    lua_getiuservalue(L, 1, 1);             /* 4: cache */
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, 4) != LUA_TNIL)
-        return 1;
-    if (lua_type(L, 2) != LUA_TSTRING || !push_field(L, ctx, lua_tostring(L, 2)))
-        return 1;                           /* nil */
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, 4);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNUMBER)
+        return 1;                           /* a method, or nil */
+    f = (int)lua_tointeger(L, -1);
+    view_push(L, u->slot, ctx, f);
     return 1;
 }
 
@@ -214,16 +438,6 @@ static int item_tostring(lua_State *L)
     else
         lua_pushfstring(L, "item %s", ctx->item->id ? ctx->item->id : "(no id)");
     return 1;
-}
-
-/* The field named key if the policy has looked at it already, else nil. */
-static int cached(lua_State *L, int item, const char *key)
-{
-    lua_getiuservalue(L, item, 1);
-    lua_pushstring(L, key);
-    lua_rawget(L, -2);
-    lua_remove(L, -2);
-    return lua_type(L, -1);
 }
 
 /* }===================================================================== */
@@ -264,7 +478,7 @@ static int item_tag(lua_State *L)
         return luaL_error(L, "item:tag: more than %d tags in one call", SL_LUA_TAGS_MAX);
 
     /* Lua first, as it can raise; then the C side, which cannot. */
-    if (cached(L, 1, "tags") == LUA_TTABLE) {
+    if (view_current(L, ((struct item_ud *)lua_touserdata(L, 1))->slot, ctx, SL_LUA_F_TAGS)) {
         lua_pushvalue(L, 2);
         lua_createtable(L, 0, 2);
         lua_pushnumber(L, c);
@@ -305,7 +519,8 @@ static int item_reason(lua_State *L)
         return luaL_error(L, "item:reason: more than %d reasons in one call",
                           SL_LUA_REASONS_MAX);
 
-    if (cached(L, 1, "reasons") == LUA_TTABLE) {
+    if (view_current(L, ((struct item_ud *)lua_touserdata(L, 1))->slot, ctx,
+                     SL_LUA_F_REASONS)) {
         lua_pushvalue(L, 2);
         lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
     }
@@ -319,17 +534,20 @@ static int item_reason(lua_State *L)
 
 /* {====================== life cycle =================================== */
 
-void sl_lua_item_open(lua_State *L)
+void sl_lua_item_open(lua_State *L, struct sl_lua_item_slot *slot)
 {
-    static const luaL_Reg methods[] = {
-        { "tag", item_tag },
-        { "reason", item_reason },
-        { NULL, NULL },
-    };
-
     luaL_newmetatable(L, ITEM_MT);
-    luaL_newlib(L, methods);
-    lua_pushcclosure(L, item_index, 1);
+    lua_createtable(L, 0, 2 + SL_LUA_F__END);
+    lua_pushcfunction(L, item_tag);
+    lua_setfield(L, -2, "tag");
+    lua_pushcfunction(L, item_reason);
+    lua_setfield(L, -2, "reason");
+    for (int f = 1; f < SL_LUA_F__END; f++) {
+        lua_pushinteger(L, f);
+        lua_setfield(L, -2, field_names[f]);
+    }
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, item_index, 2);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, item_newindex);
     lua_setfield(L, -2, "__newindex");
@@ -338,18 +556,31 @@ void sl_lua_item_open(lua_State *L)
     /* getmetatable(item) is false, and setmetatable cannot swap it. */
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    slot->mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* Every slot in the array part (false when empty, never nil), so that
+     * storing into it never allocates, and so never raises. */
+    lua_createtable(L, SL_LUA_F__END - 1, 0);
+    for (int f = 1; f < SL_LUA_F__END; f++) {
+        lua_pushboolean(L, 0);
+        lua_rawseti(L, -2, f);
+    }
+    slot->view_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    slot->view_item = 0;
+    memset(slot->built, 0, sizeof slot->built);
 }
 
 void sl_lua_item_push(lua_State *L, struct sl_lua_item_slot *slot)
 {
-    struct item_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
+    uint64_t serial = slot->cur->item->serial;
+    struct item_ud *u;
 
+    if (serial == 0 || serial != slot->view_item)
+        view_reset(L, slot, serial);
+    u = lua_newuserdatauv(L, sizeof *u, 0);
     u->slot = slot;
     u->gen = slot->cur->gen;
-    luaL_setmetatable(L, ITEM_MT);
-    lua_newtable(L);
-    lua_setiuservalue(L, -2, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, slot->mt_ref);
+    lua_setmetatable(L, -2);
 }
 
 int sl_lua_item_begin(struct sl_lua_item_slot *slot, struct sl_lua_item_ctx *ctx,

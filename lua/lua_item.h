@@ -3,6 +3,8 @@
 #ifndef SL_LUA_ITEM_H
 #define SL_LUA_ITEM_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
 #include <lua.h>
 
@@ -26,19 +28,48 @@ struct sl_lua_item_ctx {
 };
 
 /*
+ * The fields policies read, as slots of the view below (1-based, as the
+ * view is a Lua array).
+ */
+enum sl_lua_item_field {
+    SL_LUA_F_ID = 1, SL_LUA_F_CREATOR, SL_LUA_F_PLATFORM, SL_LUA_F_TITLE,
+    SL_LUA_F_DESCRIPTION, SL_LUA_F_TRANSCRIPT, SL_LUA_F_CITY, SL_LUA_F_THUMBNAIL,
+    SL_LUA_F_DURATION_MS, SL_LUA_F_SIGNALS, SL_LUA_F_HASHES, SL_LUA_F_TAGS,
+    SL_LUA_F_MATCHES, SL_LUA_F_REASONS, SL_LUA_F_PLUGIN_VERDICTS,
+    SL_LUA_F_PLUGIN_DECISIONS,
+    SL_LUA_F__END
+};
+
+/*
  * The sandbox's one slot for the call in progress. An item object a policy
  * kept past its call finds a different generation here and refuses to
  * touch the (by then freed) item.
+ *
+ * The slot also keeps the view: the Lua values of the fields built so far
+ * for one item (by its serial), shared by every hook called on that item
+ * (tag, review, plan, ...), so that each is built once, when first read.
+ * Strings and numbers cannot change; a table can, by the policy (it is an
+ * ordinary table) or by C between calls (plugins' tags, matches, verdicts).
+ * So the first read of a table in each call checks it against the item
+ * (sl_lua_json_same and its like: what building it now would give) and
+ * builds it afresh if it differs: no hook sees what another did to its
+ * tables, only what item:tag and item:reason did to the item.
  */
 struct sl_lua_item_slot {
     struct sl_lua_item_ctx *cur;    /* NULL between calls */
     unsigned long gen;              /* the last generation handed out */
+    int view_ref;                   /* registry: the view, slot -> value */
+    int mt_ref;                     /* registry: the item metatable */
+    uint64_t view_item;             /* the serial of the item shown; 0: none */
+    bool built[SL_LUA_F__END];      /* the slot holds the field's value */
+    unsigned long seen[SL_LUA_F__END];  /* the call that last found it current */
 };
 
-/* Register the item metatable. Raises. */
-void sl_lua_item_open(lua_State *L);
+/* Register the item metatable and make slot's view. Raises. */
+void sl_lua_item_open(lua_State *L, struct sl_lua_item_slot *slot);
 
-/* Push an item object for slot->cur (which must be set). Raises. */
+/* Push an item object for slot->cur (which must be set); the view is
+ * emptied first when it showed another item. Raises. */
 void sl_lua_item_push(lua_State *L, struct sl_lua_item_slot *slot);
 
 /* Start a call on item: ctx becomes slot->cur. 0 or -ENOMEM. */

@@ -74,6 +74,101 @@ void sl_lua_push_json(lua_State *L, json_t *v)
     push(L, v, 0);
 }
 
+/* The table at idx has no metatable, and as many entries as expected. */
+static bool plain_table_of(lua_State *L, int idx, size_t expected)
+{
+    size_t n = 0;
+
+    if (lua_type(L, idx) != LUA_TTABLE || lua_getmetatable(L, idx))
+        return false;   /* (a metatable pushed is dropped by the caller's settop) */
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        lua_pop(L, 1);
+        if (++n > expected) {
+            lua_pop(L, 1);
+            return false;
+        }
+    }
+    return n == expected;
+}
+
+static bool same(lua_State *L, int idx, json_t *v, int depth)
+{
+    int top = lua_gettop(L);
+    bool ok = true;
+    const char *key, *s;
+    json_t *item;
+    size_t i, n = 0, len;
+    double d;
+
+    if (depth > SL_LUA_JSON_DEPTH || !lua_checkstack(L, 4))
+        return false;
+    switch (v == NULL ? JSON_NULL : json_typeof(v)) {
+    case JSON_OBJECT:
+        /* Keys as push() made them: a JSON null is no entry at all. */
+        json_object_foreach(v, key, item)
+            n += !json_is_null(item);
+        if (!plain_table_of(L, idx, n))
+            break;
+        lua_pushnil(L);
+        while (ok && lua_next(L, idx) != 0) {
+            /* Never lua_tolstring on a number key: it would convert it
+             * in place and lose lua_next its place. */
+            if (lua_type(L, -2) != LUA_TSTRING) {
+                ok = false;
+                break;
+            }
+            s = lua_tolstring(L, -2, &len);
+            item = json_object_getn(v, s, len);
+            ok = item != NULL && same(L, lua_gettop(L), item, depth + 1);
+            lua_pop(L, 1);
+        }
+        lua_settop(L, top);
+        return ok;
+    case JSON_ARRAY:
+        json_array_foreach(v, i, item)
+            n += !json_is_null(item);
+        if (!plain_table_of(L, idx, n))
+            break;
+        json_array_foreach(v, i, item) {
+            lua_rawgeti(L, idx, (lua_Integer)i + 1);
+            ok = same(L, lua_gettop(L), item, depth + 1);
+            lua_pop(L, 1);
+            if (!ok)
+                break;
+        }
+        lua_settop(L, top);
+        return ok;
+    case JSON_STRING:
+        if (lua_type(L, idx) != LUA_TSTRING)
+            break;
+        s = lua_tolstring(L, idx, &len);
+        return len == json_string_length(v) && memcmp(s, json_string_value(v), len) == 0;
+    case JSON_INTEGER:
+        return lua_isinteger(L, idx) &&
+               lua_tointeger(L, idx) == (lua_Integer)json_integer_value(v);
+    case JSON_REAL:
+        if (lua_type(L, idx) != LUA_TNUMBER || lua_isinteger(L, idx))
+            break;
+        /* Bit for bit: -0.0 is not 0.0 to a policy dividing by it. */
+        d = lua_tonumber(L, idx);
+        return memcmp(&d, &(double){ json_real_value(v) }, sizeof d) == 0;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return lua_type(L, idx) == LUA_TBOOLEAN &&
+               lua_toboolean(L, idx) == json_is_true(v);
+    case JSON_NULL:
+        return lua_isnil(L, idx);
+    }
+    lua_settop(L, top);
+    return false;
+}
+
+bool sl_lua_json_same(lua_State *L, int idx, json_t *v)
+{
+    return same(L, lua_absindex(L, idx), v, 0);
+}
+
 /* }===================================================================== */
 
 /* {====================== Lua to JSON ================================== */

@@ -13,6 +13,15 @@
 void sl_lua_push_json(lua_State *L, json_t *v);
 
 /*
+ * Is the value at idx what sl_lua_push_json(L, v) would push now: the same
+ * keys, values and number kinds (integer or float), every table without a
+ * metatable? For a table built from v, false means Lua code changed it.
+ * Never raises and allocates nothing; false when it cannot tell (nesting
+ * deeper than SL_LUA_JSON_DEPTH, no stack space).
+ */
+bool sl_lua_json_same(lua_State *L, int idx, json_t *v);
+
+/*
  * Convert the Lua value at idx; a float with no fractional part (and at
  * most 2^53) becomes a JSON integer. The new value is stored in *out as soon as
  * it exists, before anything that can raise, so that when a Lua error

@@ -327,7 +327,7 @@ int sl_lua_env_open(lua_State *L)
     sl_lua_rates_open(L);
     lua_setfield(L, env, "rates");
 
-    sl_lua_item_open(L);
+    sl_lua_item_open(L, &sl->slot);
     lua_newtable(L);
     sl->modules_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushvalue(L, env);

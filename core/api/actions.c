@@ -43,6 +43,7 @@ int sl_action_apply(struct sl_store *w, struct sl_action_do *a)
     int rc = sl_store_item_state(w, a->item, a->from);
     const char *to = a->action == SL_ACTION_TAKEDOWN ? "removed" : "in_review";
 
+    memset(&a->standing, 0, sizeof(a->standing));
     if (rc < 0)
         return rc;
     switch (a->action) {
@@ -76,11 +77,14 @@ int sl_action_apply(struct sl_store *w, struct sl_action_do *a)
         return rc;
     struct sl_audit_rec rec = { a->item, a->actor, names[a->action], a->from, to, a->reason,
                                 a->now_ms };
+    if ((rc = sl_dist_standing_note(w, a->item, NULL, a->from, to, &a->standing)) < 0)
+        return rc;
     return sl_store_audit_append(w, &rec);
 }
 
 void sl_action_done(struct sl_server *srv, const struct sl_action_do *a)
 {
+    sl_dist_standing_moved(srv, &a->standing);
     if (a->action == SL_ACTION_TAKEDOWN)
         sl_dist_withdrawn(srv, a->item);
     else if (a->action == SL_ACTION_REVIEW)

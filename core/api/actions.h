@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "dist/dist.h"
+
 struct sl_server;
 struct sl_store;
 
@@ -28,6 +30,7 @@ struct sl_action_do {
     int priority;               /* review, restore */
     int64_t now_ms;
     char from[32];              /* out: the item's state before */
+    struct sl_dist_standing_move standing;  /* out: the creator's, once done */
 };
 
 /*
@@ -46,7 +49,8 @@ int sl_action_apply(struct sl_store *w, struct sl_action_do *a);
 
 /* On the loop, once the action is stored: distribution lets go of a taken
  * down item (sl_dist_withdrawn) and holds one sent to review
- * (sl_dist_held); a restored one stays out of feeds until people approve. */
+ * (sl_dist_held); a restored one stays out of feeds until people approve.
+ * The creator's standing in memory moves as the store's did. */
 void sl_action_done(struct sl_server *srv, const struct sl_action_do *a);
 
 /* "takedown", "review", "restore", and back (-EINVAL). */

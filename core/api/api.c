@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What every handler shares: submitting a write, naming the caller, a read that failed. */
+/* What every handler shares: a write or a read submitted, the caller named, a failed read. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "server.h"
 #include "store/commit.h"
+#include "store/readers.h"
 
 void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
                    int (*apply)(struct sl_commit_op *op, struct sl_store *w),
@@ -25,6 +26,18 @@ void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
         drop(op);
         sl_http_reply_store_error(r, rc);
     }
+}
+
+int sl_api_read(struct sl_request *r, struct sl_read_op *op)
+{
+    int rc = sl_readers_submit(r->srv->readers, op);
+
+    if (rc == -EBUSY)
+        sl_http_reply_errorf(r, 429, "too_many_searches", NULL,
+                             "Every search thread is busy: try again in a moment.");
+    else if (rc < 0)
+        sl_http_reply_store_error(r, rc);
+    return rc;
 }
 
 void sl_api_actor(const struct sl_request *r, char *buf, size_t len)

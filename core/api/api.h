@@ -6,6 +6,7 @@
 #include "http/http.h"
 
 struct sl_commit_op;
+struct sl_read_op;
 struct sl_store;
 
 /* {====================== What every handler shares ===================== */
@@ -24,6 +25,12 @@ void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
 
 /* "token:NAME" of the caller, the audit trail's actor: len >= SL_ID_MAX + 7. */
 void sl_api_actor(const struct sl_request *r, char *buf, size_t len);
+
+/* Queue a read of the store for r on the reader threads (op's run, done
+ * and deadline filled in). When it cannot be queued, r gets its answer (429
+ * too_many_searches when every thread is busy, else the store's error) and
+ * the error is returned: the caller frees op. */
+int sl_api_read(struct sl_request *r, struct sl_read_op *op);
 
 /* Answer a read of the store that failed with rc: 503, saying whether a
  * stored record could not be read (-EILSEQ: the store logged which). */

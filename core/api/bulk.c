@@ -401,13 +401,7 @@ void sl_bulk_start(struct sl_request *r, enum sl_action action, const struct sl_
     o->read.deadline = o->started + bound + (bound / 4 > 0.05 ? bound / 4 : 0.05);
     o->read.run = count_run;
     o->read.done = count_done;
-    int rc = sl_readers_submit(r->srv->readers, &o->read);
-    if (rc == -EBUSY)
-        sl_http_reply_errorf(r, 429, "too_many_searches", NULL,
-                             "Every search thread is busy: try again in a moment.");
-    else if (rc < 0)
-        sl_http_reply_store_error(r, rc);
-    if (rc < 0)
+    if (sl_api_read(r, &o->read) < 0)
         start_free(o);
 }
 

@@ -161,13 +161,7 @@ void sl_api_creator_get(struct sl_request *r)
     o->op.deadline = o->deadline + (bound / 4 > 0.05 ? bound / 4 : 0.05);
     o->op.run = page_run;
     o->op.done = page_done;
-    int rc = sl_readers_submit(r->srv->readers, &o->op);
-    if (rc == -EBUSY)
-        sl_http_reply_errorf(r, 429, "too_many_searches", NULL,
-                             "Every search thread is busy: try again in a moment.");
-    else if (rc < 0)
-        sl_http_reply_store_error(r, rc);
-    if (rc < 0)
+    if (sl_api_read(r, &o->op) < 0)
         free(o);
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "api/api.h"
 #include "dist/dist.h"
 #include "lib/id.h"
@@ -79,7 +81,11 @@ static void feed_claimed(struct sl_request *r, enum sl_dist_tab tab, size_t limi
         c->r = r;
         c->limit = limit;
         sl_copy(c->user, sizeof(c->user), r->params[0]);
-        c->page = sl_dist_feed(r->srv, r->params[0], tab, more);
+        size_t len;
+        char *text = sl_dist_feed(r->srv, r->params[0], tab, more, &len);
+        /* The page as JSON text, read back: the claim keeps its entries. */
+        c->page = text ? json_loadb(text, len, 0, NULL) : NULL;
+        free(text);
         c->ids = json_array();
     }
     if (!c || !c->page || !c->ids) {
@@ -134,12 +140,18 @@ void sl_api_feed(struct sl_request *r)
         feed_claimed(r, tab, (size_t)limit);
         return;
     }
-    json_t *items = sl_dist_feed(r->srv, r->params[0], tab, (size_t)limit);
+    size_t len;
+    char *items = sl_dist_feed(r->srv, r->params[0], tab, (size_t)limit, &len);
     if (!items) {
         sl_http_reply_errorf(r, 503, "unavailable", NULL,
                              "The feed could not be composed (out of memory); nothing was "
                              "served.");
         return;
     }
-    sl_http_reply_json(r, 200, json_pack("{s:o}", "items", items));
+    /* The page as distribution wrote it, in the answer's own buffer. */
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+    evbuffer_add(out, "{\"items\":", 9);
+    evbuffer_add(out, items, len);
+    free(items);
+    sl_http_reply_bytes(r, 200, "application/json", "}\n", 2);
 }

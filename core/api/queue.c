@@ -43,6 +43,7 @@ struct queue_op {
     json_t *claimed;
     int64_t lease_until_ms;
     char state[32];
+    struct sl_dist_standing_move standing;  /* a decision's, for the creator */
 };
 
 static void queue_op_free(struct queue_op *q)
@@ -125,10 +126,14 @@ static int decide_apply(struct queue_op *q, struct sl_store *w)
     }
     sl_copy(q->state, sizeof(q->state), q->what == D_APPROVE ? "approved" : "rejected");
     /* People decided: the item's reports were right (rejected) or not
-     * (approved), and their reporters' standing moves with it. */
-    if ((rc = sl_store_queue_remove(w, q->item)) < 0 ||
+     * (approved), and their reporters' standing moves with it; so does
+     * the creator's, from the state the item really had. */
+    char was[32];
+    if ((rc = sl_store_item_state(w, q->item, was)) < 0 ||
+        (rc = sl_store_queue_remove(w, q->item)) < 0 ||
         (rc = sl_store_item_set_state(w, q->item, q->state, q->now_ms)) < 0 ||
-        (rc = sl_store_reports_judge(w, q->item, q->what == D_REJECT)) < 0)
+        (rc = sl_store_reports_judge(w, q->item, q->what == D_REJECT)) < 0 ||
+        (rc = sl_dist_standing_note(w, q->item, NULL, was, q->state, &q->standing)) < 0)
         return rc;
     return audit(w, q, q->what == D_APPROVE ? "approve" : "reject", "in_review", q->state,
                  q->reason);
@@ -137,6 +142,8 @@ static int decide_apply(struct queue_op *q, struct sl_store *w)
 static int queue_apply(struct sl_commit_op *op, struct sl_store *w)
 {
     struct queue_op *q = (struct queue_op *)op;
+
+    memset(&q->standing, 0, sizeof(q->standing));   /* a run of a batch rolled back */
     return q->what == D_CLAIM ? claim_apply(q, w) : decide_apply(q, w);
 }
 
@@ -187,6 +194,7 @@ static void queue_done(struct sl_commit_op *op, int rc)
                                "fence", (json_int_t)q->fence,
                                "lease_until_ms", (json_int_t)q->lease_until_ms));
         else {
+            sl_dist_standing_moved(q->srv, &q->standing);
             sl_http_reply_json(r, 200, json_pack("{s:s, s:s}", "id", q->item,
                                                  "state", q->state));
             if (q->what == D_APPROVE)

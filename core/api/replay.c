@@ -113,8 +113,9 @@ static void learn(struct sl_server *srv, void *arg)
         b->now = sl_item_new(b->upload);
         b->then = sl_item_new(b->upload);
         if (b->now && b->then) {
-            sl_dist_item_audience(srv, b->now);
-            sl_dist_item_audience(srv, b->then);
+            /* The creator's standing now, as an upload would see it. */
+            sl_dist_item_context(srv, b->now);
+            sl_dist_item_context(srv, b->then);
         }
         if (rp->learn_rc == 0 && b->tags)
             rp->learn_rc = sl_dist_replay_learn(srv, rp->dist, b->tags);
@@ -126,17 +127,9 @@ static void replay_one(struct replay *rp, struct batch_item *b)
 {
     struct sl_outcome now, then;
     struct sl_item *a = b->now, *c = b->then;
-    int64_t uploads = 0, rejections = 0;
 
     if (!a || !c)
         return;
-    /* The creator's standing now, as an upload would see it. */
-    sl_store_creator_standing(rp->reader, a->creator, &uploads, &rejections);
-    for (int k = 0; k < 2; k++) {
-        struct sl_item *it = k ? c : a;
-        it->creator_uploads = uploads;
-        it->creator_rejections = rejections;
-    }
     /* Recorded waves: what the candidate would have decided of them. */
     json_t *waves = sl_dist_replay_waves(rp->dist, rp->reader, rp->plugins, rp->live,
                                          rp->candidate, a, b->id, b->upload, b->tags,

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include <event2/buffer.h>
-
 #include "api/api.h"
 #include "api/creators.h"
 #include "api/uploads.h"
@@ -125,10 +123,13 @@ struct upload_op {
     char *matches;              /* JSON array */
     char *reasons;              /* JSON array */
     char *verdict_json;
+    char *answer;               /* the 202's body for a new item */
+    size_t answer_len;
     json_t *body;               /* the upload, and its tags after the hooks: */
     json_t *tags_after;         /* what distribution starts from */
     struct sl_outcome verdict;
     struct sl_dist_taken *taken;    /* approved: distribution's first changes */
+    struct sl_dist_standing_move standing;  /* the creator's, once stored */
     struct sl_creator_hold hold;    /* the creator is suspended: held for review */
     char state[32];             /* the state answered: new, or as stored */
     bool existed;
@@ -141,6 +142,7 @@ static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
     char stored_hash[SL_SHA256_HEX_LEN + 1];
     int64_t now = sl_now_ms();
 
+    memset(&u->standing, 0, sizeof(u->standing));  /* a run of a batch rolled back */
     int rc = sl_store_item_peek(w, u->id, stored_hash, u->state);
     u->existed = rc == 0;
     if (rc == 0) {
@@ -173,6 +175,8 @@ static int upload_apply(struct sl_commit_op *op, struct sl_store *w)
         rc = sl_store_queue_put(w, u->id, v->queue, v->priority, v->reason, NULL, now);
     if (rc == 0 && u->taken)
         rc = sl_dist_taken_write(u->taken, w);
+    if (rc == 0)
+        rc = sl_dist_standing_note(w, u->id, u->creator, NULL, u->state, &u->standing);
     return rc;
 }
 
@@ -186,6 +190,7 @@ static void upload_free(struct sl_server *srv, struct upload_op *u, bool stored)
     free(u->matches);
     free(u->reasons);
     free(u->verdict_json);
+    free(u->answer);
     json_decref(u->body);
     json_decref(u->tags_after);
     free(u);
@@ -222,20 +227,12 @@ static void upload_done(struct sl_commit_op *op, int rc)
         }
     } else {
         r->srv->uploads_total++;
+        sl_dist_standing_moved(srv, &u->standing);
         if (strcmp(u->state, "approved") == 0 && !u->taken)
             sl_dist_approved(r->srv, u->id, &(struct sl_dist_item){
                                  .upload = u->upload, .tags = u->tags,
                                  .upload_json = u->body, .tags_json = u->tags_after });
-        /* Spliced from the texts made for the store: parsing them back
-         * only to print them again cost a fifth of an upload's time. The
-         * id and the state need no escaping. */
-        const char *const parts[] = { "{\"id\":\"", u->id, "\",\"state\":\"", u->state,
-                                      "\",\"tags\":", u->tags, ",\"reasons\":", u->reasons,
-                                      "}\n" };
-        struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0] - 1; i++)
-            evbuffer_add(out, parts[i], strlen(parts[i]));
-        sl_http_reply_bytes(r, 202, "application/json", "}\n", 2);
+        sl_http_reply_bytes(r, 202, "application/json", u->answer, u->answer_len);
     }
     upload_free(srv, u, rc == 0 && !u->existed);
 }
@@ -264,6 +261,31 @@ static char *verdict_text(const struct sl_outcome *v)
     return strndup(buf, (size_t)(p - buf));
 }
 
+/*
+ * A new item's answer, {id, state, tags, reasons}, spliced once from the
+ * texts made for the store (parsing them back only to print them again
+ * cost a fifth of an upload's time). The id and the verdict's state need
+ * no escaping. 0 or -ENOMEM.
+ */
+static int answer_text(struct upload_op *u)
+{
+    const char *const parts[] = { "{\"id\":\"", u->id, "\",\"state\":\"", u->verdict.state,
+                                  "\",\"tags\":", u->tags, ",\"reasons\":", u->reasons,
+                                  "}\n" };
+    size_t lens[sizeof parts / sizeof parts[0]], len = 0;
+
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        len += lens[i] = strlen(parts[i]);
+    if (!(u->answer = malloc(len)))
+        return -ENOMEM;
+    u->answer_len = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        memcpy(u->answer + u->answer_len, parts[i], lens[i]);
+        u->answer_len += lens[i];
+    }
+    return 0;
+}
+
 /* Run the hooks and keep what they produced as the JSON the store holds. */
 static int review(struct sl_request *r, json_t *body, struct upload_op *u,
                   struct sl_item **view)
@@ -289,7 +311,7 @@ static int review(struct sl_request *r, json_t *body, struct upload_op *u,
     }
     /* Confidences to the precision of every answer, so that the stored
      * tags read back as they were first answered. */
-    u->tags = json_dumps(item->tags, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+    u->tags = sl_json_sorted(item->tags, 12);
     u->matches = dump_array(item->matches);
     u->reasons = dump_array(reasons);
     u->verdict_json = verdict_text(&u->verdict);
@@ -348,6 +370,12 @@ void sl_api_upload(struct sl_request *r)
         return;
     }
     sl_sha256_hex(u->upload, strlen(u->upload), u->hash);
+    if (answer_text(u) < 0) {
+        sl_item_free(view);
+        upload_free(r->srv, u, false);
+        sl_http_reply_store_error(r, -ENOMEM);
+        return;
+    }
     u->r = r;
     if (strcmp(u->verdict.state, "approved") == 0)
         u->taken = sl_dist_take(r->srv, u->id, &(struct sl_dist_item){

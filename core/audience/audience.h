@@ -66,6 +66,11 @@ struct sl_aud_list {
 
 /* Index of id, creating a user with no city nor interests if new. */
 int sl_audience_user_add(struct sl_audience *a, const char *id, uint32_t *idx);
+/* The same for ids[0..n) at once, faster in a large audience: out[i] is
+ * the index, or SL_AUD_NONE for an invalid id (or out of memory); returns
+ * how many have an index. */
+size_t sl_audience_users_add(struct sl_audience *a, const char *const *ids, size_t n,
+                             uint32_t *out);
 /* Index of an existing user: 0, -ENOENT, -EINVAL (not an id). */
 int sl_audience_user_find(const struct sl_audience *a, const char *id, uint32_t *idx);
 size_t sl_audience_user_count(const struct sl_audience *a);

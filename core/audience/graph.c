@@ -17,10 +17,10 @@ uint32_t aud_user_lookup(const struct sl_audience *a, const char *id, size_t len
     return aud_idmap_find(&a->user_map, id, h);
 }
 
-/* Index of a valid id, created if new: 0 or -ENOMEM. */
-int aud_user_intern(struct sl_audience *a, const char *id, size_t len, uint32_t *idx)
+/* Index of a valid id of hash h, created if new: 0 or -ENOMEM. */
+static int intern_hashed(struct sl_audience *a, const char *id, size_t len, uint32_t h,
+                         uint32_t *idx)
 {
-    uint32_t h = aud_hash_str(id, len, a->conf.seed);
     uint32_t v = aud_idmap_find(&a->user_map, id, h);
 
     if (v != SL_AUD_NONE) {
@@ -53,6 +53,53 @@ int aud_user_intern(struct sl_audience *a, const char *id, size_t len, uint32_t 
     a->active[a->nusers] = 0;
     *idx = a->nusers++;
     return 0;
+}
+
+/* Index of a valid id, created if new: 0 or -ENOMEM. */
+int aud_user_intern(struct sl_audience *a, const char *id, size_t len, uint32_t *idx)
+{
+    return intern_hashed(a, id, len, aud_hash_str(id, len, a->conf.seed), idx);
+}
+
+/*
+ * Each lookup in a large audience is a cache miss or two (the slot, then
+ * the id it points to): a start resolves millions of ids. A batch hashes
+ * a run of them and asks for their slots, then for the ids in those slots,
+ * before it compares any, so that the misses overlap.
+ */
+#define BATCH_RUN 16
+
+size_t sl_audience_users_add(struct sl_audience *a, const char *const *ids, size_t n,
+                             uint32_t *out)
+{
+    size_t done = 0;
+
+    for (size_t base = 0; a && base < n; base += BATCH_RUN) {
+        size_t m = n - base < BATCH_RUN ? n - base : BATCH_RUN, len[BATCH_RUN];
+        uint32_t h[BATCH_RUN];
+        bool ok[BATCH_RUN];
+        const struct idmap *map = &a->user_map;
+
+        for (size_t i = 0; i < m; i++) {
+            ok[i] = id_ok(ids[base + i], &len[i]);
+            h[i] = ok[i] ? aud_hash_str(ids[base + i], len[i], a->conf.seed) : 0;
+            if (ok[i] && map->slot)
+                __builtin_prefetch(&map->slot[h[i] & map->mask]);
+        }
+        for (size_t i = 0; i < m && map->slot; i++) {
+            const struct slot *sl = &map->slot[h[i] & map->mask];
+            if (ok[i] && sl->val != SL_AUD_NONE && sl->hash == h[i])
+                __builtin_prefetch(sl->key);
+        }
+        for (size_t i = 0; i < m; i++) {
+            out[base + i] = SL_AUD_NONE;
+            if (ok[i] && intern_hashed(a, ids[base + i], len[i], h[i], &out[base + i]) == 0)
+                done++;
+            else
+                out[base + i] = SL_AUD_NONE;
+        }
+    }
+    return done;
 }
 
 int sl_audience_user_add(struct sl_audience *a, const char *id, uint32_t *idx)

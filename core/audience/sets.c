@@ -178,7 +178,9 @@ int aud_cmp_u32(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-bool aud_set_has(const struct idset *s, uint32_t x)
+/* Where x is in s: in the sorted run (below s->sorted) or in the tail;
+ * UINT32_MAX when it is not there. */
+static uint32_t find(const struct idset *s, uint32_t x)
 {
     uint32_t lo = 0, hi = s->sorted;
     while (lo < hi) {
@@ -189,11 +191,16 @@ bool aud_set_has(const struct idset *s, uint32_t x)
             hi = mid;
     }
     if (lo < s->sorted && s->v[lo] == x)
-        return true;
+        return lo;
     for (uint32_t i = s->sorted; i < s->n; i++)
         if (s->v[i] == x)
-            return true;
-    return false;
+            return i;
+    return UINT32_MAX;
+}
+
+bool aud_set_has(const struct idset *s, uint32_t x)
+{
+    return find(s, x) != UINT32_MAX;
 }
 
 /* Sort the tail and merge it into the run, dropping duplicates. */
@@ -253,26 +260,12 @@ int aud_set_add(struct idset *s, uint32_t x, bool bulk)
 /* 1 removed, 0 absent. */
 int aud_set_del(struct idset *s, uint32_t x)
 {
-    uint32_t lo = 0, hi = s->sorted, at = UINT32_MAX;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (s->v[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < s->sorted && s->v[lo] == x) {
-        at = lo;
-        s->sorted--;
-    } else {
-        for (uint32_t i = s->sorted; i < s->n; i++)
-            if (s->v[i] == x) {
-                at = i;
-                break;
-            }
-    }
+    uint32_t at = find(s, x);
+
     if (at == UINT32_MAX)
         return 0;
+    if (at < s->sorted)
+        s->sorted--;
     memmove(s->v + at, s->v + at + 1, (size_t)(s->n - at - 1) * sizeof(*s->v));
     if (--s->n == 0) {
         free(s->v);

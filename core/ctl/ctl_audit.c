@@ -47,7 +47,9 @@ static int audit_head(struct client *c)
             strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
         /* The first word is what audit verify --head takes. */
         printf("%lld:%s  (record %lld of %s, %s)\n", num(h, "seq"), str(h, "hash"),
-               num(h, "seq"), when, num(h, "format") == 2 ? "HMAC-SHA-256" : "SHA-256");
+               num(h, "seq"), when, num(h, "format") == 3   ? "HMAC-SHA-256, packed"
+               : num(h, "format") == 2 ? "HMAC-SHA-256"
+                                       : "SHA-256");
     }
     json_decref(h);
     return 0;

@@ -130,7 +130,7 @@ static int verify(struct client *c, const struct end *e, const char *which,
         return sl_ctl_fail(c, EXIT_REFUSED, "unavailable", "cannot open %s (%s) to verify it",
                            which, e->label);
     rc = sl_store_audit_head(s, head);
-    if (rc == 0 && head->format == 2 && !k->path[0]) {
+    if (rc == 0 && sl_store_audit_keyed(head->format) && !k->path[0]) {
         sl_store_free(s);
         return sl_ctl_fail(c, EXIT_REFUSED, "audit_key_missing", "%s (%s): the audit chain "
                            "is keyed, and no audit key was found: give its file with "
@@ -220,7 +220,7 @@ int sl_ctl_migrate(struct client *c, int argc, char **argv)
                            "records, ending in record %lld) is not the source's (%lld, "
                            "ending in %lld)", (long long)after, (long long)head_after.seq,
                            (long long)before, (long long)head_before.seq);
-    bool keyed = head_after.format == 2;
+    bool keyed = sl_store_audit_keyed(head_after.format);
     if (c->json) {
         json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:b, s:b, s:s?}", "from", from.label,
                                 "to", to.label, "rows", (json_int_t)rows,

@@ -14,6 +14,7 @@
 #include "lib/clock.h"
 #include "lib/grow.h"
 #include "lib/item.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/text.h"
 #include "lua/sandbox.h"
@@ -116,15 +117,21 @@ static int mark_served(void *arg, const char *user, int wave, int source, bool s
     return 0;
 }
 
-/* Take an approved item into distribution; upload and tags as in struct
- * sl_dist_item (the parsed forms may be NULL). */
-static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_dist_item *di)
+/* A JSON text the store gave back, parsed by json.c's reader: jansson's
+ * json_loads took some 150 instructions a byte, and a start reads the
+ * upload, the plan and the waves of every distributing item. NULL for
+ * none, or for text it does not read (edited by hand). */
+json_t *dist_stored_json(const char *text)
 {
-    json_t *upload = di->upload_json ? json_incref(di->upload_json)
-                                     : json_loads(di->upload, 0, NULL);
-    json_t *tags = di->tags_json ? json_incref(di->tags_json) : json_loads(di->tags, 0, NULL);
-    const char *creator = json_string_value(json_object_get(upload, "creator"));
-    const char *city = json_string_value(json_object_get(upload, "city"));
+    struct sl_error err;
+
+    return text ? sl_json_parse(text, strlen(text), false, &err) : NULL;
+}
+
+struct ditem *dist_adopt(struct sl_dist *d, const char *id, const char *creator,
+                         const char *city, json_t *tags, const char *upload_text,
+                         const char *tags_text)
+{
     struct ditem *it = NULL;
     uint32_t h, cidx;
 
@@ -136,8 +143,8 @@ static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_di
     if ((rc == 0 || rc == -EEXIST) && (it = calloc(1, sizeof(*it)))) {
         sl_copy(it->id, sizeof(it->id), id);
         it->h = h;
-        it->upload = strdup(di->upload);
-        it->tags = strdup(di->tags);
+        it->upload = strdup(upload_text);
+        it->tags = strdup(tags_text);
         if (!it->upload || !it->tags || dist_keep_interests(it, tags) < 0 || item_put(d, it) < 0) {
             dist_item_drop(d, it);
             it = NULL;
@@ -145,6 +152,18 @@ static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_di
             sl_audience_creator_mark(d->aud, cidx);
         }
     }
+    return it;
+}
+
+/* Take an approved item into distribution; upload and tags as in struct
+ * sl_dist_item (the parsed forms may be NULL). */
+static struct ditem *adopt(struct sl_dist *d, const char *id, const struct sl_dist_item *di)
+{
+    json_t *upload = di->upload_json ? json_incref(di->upload_json) : dist_stored_json(di->upload);
+    json_t *tags = di->tags_json ? json_incref(di->tags_json) : dist_stored_json(di->tags);
+    struct ditem *it = dist_adopt(d, id, json_string_value(json_object_get(upload, "creator")),
+                                  json_string_value(json_object_get(upload, "city")), tags,
+                                  di->upload, di->tags);
     json_decref(upload);
     json_decref(tags);
     return it;
@@ -487,6 +506,26 @@ static int load_follow(void *arg, const char *follower, const char *creator)
     return 0;
 }
 
+/* Rebuild what distribution knew of an item from the store: its plan
+ * (JSON text, or NULL: the built-in one) and its waves. 0, or -ENOMEM
+ * (the item is left as it was). */
+static int restore_waves(struct ditem *it, json_t *plan, json_t *waves)
+{
+    size_t nwaves = json_array_size(waves);
+    char err[SL_LUA_ERR_MAX];
+
+    if ((dist_plan_check(json_object_get(plan, "waves"), it, err, sizeof(err)) < 0 &&
+         dist_plan_default(it) < 0) ||
+        !(it->waves = calloc(nwaves ? nwaves : 1, sizeof(*it->waves))))
+        return -ENOMEM;
+    it->next = (int)json_integer_value(json_object_get(plan, "next"));
+    it->reviewed = (int)json_integer_value(json_object_get(plan, "reviewed"));
+    it->nwaves = (int)nwaves;
+    for (int i = 0; i < it->nwaves; i++)
+        dist_wave_restore(&it->waves[i], json_array_get(waves, i));
+    return 0;
+}
+
 struct resume {
     struct sl_dist *d;
     struct ditem *it;
@@ -512,31 +551,12 @@ static int resume_offer(void *arg, const char *user, int wave, int source, bool 
     return 0;
 }
 
-/* sl_store_items_in_state() stops at a callback's non-zero answer but
- * returns 0: the error waits here. */
-struct resuming {
-    struct sl_dist *d;
-    int rc;
-};
-
-/* Rebuild what distribution knew of an item from the store: its plan
- * (JSON text, or NULL: the built-in one), its waves, who was offered it
- * (the running wave's unserved offers back in their inboxes) and who was
- * served it. 0, or -ENOMEM (the item is left as it was). */
+/* One item's waves and who was offered and served it (the running wave's
+ * unserved offers back in their inboxes): an item approved again. */
 static int restore(struct sl_dist *d, struct ditem *it, json_t *plan, json_t *waves)
 {
-    size_t nwaves = json_array_size(waves);
-    char err[SL_LUA_ERR_MAX];
-
-    if ((dist_plan_check(json_object_get(plan, "waves"), it, err, sizeof(err)) < 0 &&
-         dist_plan_default(it) < 0) ||
-        !(it->waves = calloc(nwaves ? nwaves : 1, sizeof(*it->waves))))
+    if (restore_waves(it, plan, waves) < 0)
         return -ENOMEM;
-    it->next = (int)json_integer_value(json_object_get(plan, "next"));
-    it->reviewed = (int)json_integer_value(json_object_get(plan, "reviewed"));
-    it->nwaves = (int)nwaves;
-    for (int i = 0; i < it->nwaves; i++)
-        dist_wave_restore(&it->waves[i], json_array_get(waves, i));
     struct wave *w = dist_current(it);
     struct resume rs = { d, it, w ? w->n : 0 };
     return sl_store_offers_each(d->srv->reader, it->id, resume_offer, &rs) < 0 ? -ENOMEM : 0;
@@ -566,16 +586,6 @@ int dist_resume(struct sl_dist *d, const char *id, const char *upload, const cha
     return 0;
 }
 
-static int resume_item(void *arg, const char *id, const char *creator, const char *upload,
-                       const char *tags, const char *plan)
-{
-    struct resuming *rg = arg;
-    (void)creator;
-    if ((rg->rc = dist_resume(rg->d, id, upload, tags, plan)) < 0)
-        return 1;
-    return 0;
-}
-
 int sl_dist_start(struct sl_server *srv)
 {
     struct sl_dist *d = calloc(1, sizeof(*d));
@@ -601,19 +611,17 @@ int sl_dist_start(struct sl_server *srv)
     if (rc < 0)
         return rc;
     sl_dist_policy_changed(srv);
+    if ((rc = dist_standing_load(d)) < 0)
+        return rc;
     d->last_seen_write = sl_now_ms();
     /* Several nodes: an item is resumed by the node that takes its lease
      * (leases.c), not by every node that starts. */
-    struct resuming rg = { d, 0 };
-    if (!srv->node.shared)
-        rc = sl_store_items_in_state(srv->reader, "distributing", resume_item, &rg);
-    if (rc == 0)
-        rc = rg.rc;
-    if (rc < 0)
+    if (!srv->node.shared && (rc = dist_resume_all(d)) < 0)
         return rc;
     d->last_head = sl_now_ms();
     d->last_regroup = d->last_head - REGROUP_EVERY_MS;     /* first pass now, in slices */
-    sl_info("distribution: %zu users loaded in %lld ms", sl_audience_user_count(d->aud),
+    sl_info("distribution: %zu users and %zu creators loaded in %lld ms",
+            sl_audience_user_count(d->aud), dist_standing_creators(d),
             (long long)(sl_now_ms() - t0));
     d->tick = event_new(srv->base, -1, EV_PERSIST, dist_tick, d);
     struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
@@ -639,6 +647,7 @@ void sl_dist_stop(struct sl_server *srv)
     free(d->due);
     free(d->seen_written);
     dist_pgroups_free(d);
+    dist_standing_free(d);
     sl_audience_free(d->aud);
     free(d);
     srv->dist = NULL;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "lib/id.h"
+
 struct sl_server;
 struct evbuffer;
 
@@ -71,11 +73,29 @@ void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_
  * (followers, uploads, rejections) and the platform's size (users, and those
  * seen within the policy's active window, a day when it sets none). */
 void sl_dist_item_context(struct sl_server *srv, struct sl_item *item);
-/* Its audience's part alone (followers, platform), for a thread that reads
- * the creator's standing through a store connection of its own. */
-void sl_dist_item_audience(struct sl_server *srv, struct sl_item *item);
+
+/*
+ * The creators' standing is kept in memory (dist/standing.c), so every
+ * write that adds an item or moves one into or out of state rejected says
+ * so: sl_dist_standing_note() on the commit thread, in the write's
+ * transaction (it reads the item's creator through w when creator is NULL
+ * and the move matters), then sl_dist_standing_moved() on the loop once
+ * the write committed. from NULL: a new item. 0 or a negative errno.
+ */
+struct sl_dist_standing_move {
+    char creator[SL_ID_MAX + 1];    /* "": the move changes no standing */
+    int64_t uploads, rejections;    /* what it adds to them */
+};
+struct sl_store;
+int sl_dist_standing_note(struct sl_store *w, const char *item, const char *creator,
+                          const char *from, const char *to, struct sl_dist_standing_move *m);
+void sl_dist_standing_moved(struct sl_server *srv, const struct sl_dist_standing_move *m);
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
 void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
+/* A run of a batch's events of one item: as sl_dist_event for each, the
+ * item looked up once. */
+void sl_dist_item_events(struct sl_server *srv, const char *item, const char *const *users,
+                         const int *types, size_t n);
 /* After a batch of sl_dist_event(): decide the waves it completed. */
 void sl_dist_events_done(struct sl_server *srv);
 
@@ -87,14 +107,15 @@ enum sl_dist_tab { SL_DIST_TAB_FOLLOW, SL_DIST_TAB_NEARBY, SL_DIST_TAB_DISCOVER,
 
 /*
  * The next page of user's feed on tab, at most limit (1..SL_DIST_FEED_MAX)
- * items, as a new array of {id, creator, source, stage} that the caller owns.
- * Serving is recorded here: the items leave the user's inbox (none comes
- * twice), count in the feed shares and their creators' exposure, and the
- * store is told they were served. A user the audience does not know gets an
- * empty page. NULL when out of memory; then nothing was served.
+ * items, as the JSON text of an array of {id, creator, source, stage}
+ * (*len bytes, not NUL-terminated; the caller frees it). Serving is
+ * recorded here: the items leave the user's inbox (none comes twice),
+ * count in the feed shares and their creators' exposure, and the store is
+ * told they were served. A user the audience does not know gets an empty
+ * page. NULL when out of memory; then nothing was served.
  */
-json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
-                     size_t limit);
+char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
+                   size_t limit, size_t *len);
 
 /*
  * Several nodes on one store (srv->node.shared): sl_dist_feed() composes

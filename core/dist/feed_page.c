@@ -7,6 +7,7 @@
 
 #include "dist/compose.h"
 #include "dist/internal.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
 #define FEED_MAX SL_DIST_FEED_MAX
@@ -14,22 +15,32 @@
 
 /* {====================== Feeds ======================================== */
 
-static json_t *feed_entry(struct sl_dist *d, const struct sl_aud_entry *e)
+/* An entry of the page as JSON text, written directly: a page of ten
+ * built as jansson objects and dumped cost ten times composing it. Ids are
+ * at most SL_ID_MAX bytes; a source name is short. */
+#define ENTRY_MAX (64 + 2 * SL_JSON_QUOTED_MAX(SL_ID_MAX) + SL_JSON_QUOTED_MAX(32))
+
+static char *feed_entry(struct sl_dist *d, const struct sl_aud_entry *e, char *p)
 {
-    return json_pack("{s:s, s:s, s:s, s:i}", "id", e->item_id,
-                     "creator", sl_audience_user_id(d->aud, e->creator),
-                     "source", sl_audience_source_name(e->source), "stage", (int)e->wave);
+    p = sl_json_put_string(sl_json_put_lit(p, "{\"id\":"), e->item_id);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"creator\":"),
+                           sl_audience_user_id(d->aud, e->creator));
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"source\":"),
+                           sl_audience_source_name(e->source));
+    p = sl_json_put_int(sl_json_put_lit(p, ",\"stage\":"), (long long)e->wave);
+    return sl_json_put_lit(p, "}");
 }
 
-json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
-                     size_t limit)
+char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
+                   size_t limit, size_t *len)
 {
     struct sl_dist *d = D(srv);
-    json_t *items = json_array();
     uint32_t u;
 
-    if (!items || sl_audience_user_find(d->aud, user, &u) < 0)
-        return items;
+    if (sl_audience_user_find(d->aud, user, &u) < 0) {
+        *len = 2;
+        return strdup("[]");
+    }
     dist_seen(d, u);
     if (limit > FEED_MAX)
         limit = FEED_MAX;
@@ -80,14 +91,20 @@ json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab t
         }
     }
     /* The whole page first: a page that cannot be built serves nothing. */
-    for (size_t i = 0; i < nchosen; i++)
-        if (json_array_append_new(items, feed_entry(d, chosen[i])) < 0) {
-            json_decref(items);
-            return NULL;
-        }
+    char *text = malloc(2 + nchosen * (ENTRY_MAX + 1)), *p = text;
+    if (!text)
+        return NULL;
+    *p++ = '[';
+    for (size_t i = 0; i < nchosen; i++) {
+        if (i)
+            *p++ = ',';
+        p = feed_entry(d, chosen[i], p);
+    }
+    *p++ = ']';
+    *len = (size_t)(p - text);
     /* Several nodes: served once claimed in the store (feed_claim.c). */
     if (srv->node.shared)
-        return items;
+        return text;
     d->served_private += counts.private_n;
     d->served_public += counts.public_n;
     d->served_ordinary += counts.ordinary_n;
@@ -101,15 +118,18 @@ json_t *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab t
                    user, it->id);
     }
     /* Served once: out of the inbox, so no item comes twice; the store
-     * learns it too, so a restart does not put it back. */
-    for (size_t i = 0; i < nchosen; i++) {
-        struct dist_op *o = dist_op_new(d, chosen[i]->item_id);
-        dist_op_served(o, user);
+     * learns it too (the page in one change), so a restart does not put
+     * them back. */
+    if (nchosen > 0) {
+        struct dist_op *o = dist_op_new(d, user);
+        dist_op_served(o, nchosen);
+        for (size_t i = 0; i < nchosen; i++)
+            dist_op_offer(o, chosen[i]->item_id);
         dist_op_submit(d, o);
     }
     for (size_t i = 0; i < nchosen; i++)
         sl_audience_inbox_remove(d->aud, u, chosen[i]->item);
-    return items;
+    return text;
 }
 
 /* }===================================================================== */

@@ -15,7 +15,6 @@
 #include "lua/sandbox.h"
 #include "policy/policy.h"
 #include "server.h"
-#include "store/store.h"
 
 /* {====================== Waves as hooks see them ====================== */
 
@@ -195,22 +194,16 @@ int dist_lua_wave_done(const struct pool *pools, struct sl_lua *lua, struct sl_i
 
 /* {====================== The item's context =========================== */
 
-static void item_audience(struct sl_dist *d, struct sl_item *item)
+void dist_item_context(struct sl_dist *d, struct sl_item *item)
 {
+    int64_t uploads = 0, rejections = 0;
     uint32_t c;
 
     item->creator_followers = sl_audience_user_find(d->aud, item->creator, &c) == 0
                                   ? (long long)sl_audience_followers_count(d->aud, c) : 0;
     item->platform_users = (long long)sl_audience_user_count(d->aud);
     item->platform_active = (long long)dist_active_users(d);
-}
-
-void dist_item_context(struct sl_dist *d, struct sl_item *item)
-{
-    int64_t uploads = 0, rejections = 0;
-
-    item_audience(d, item);
-    sl_store_creator_standing(d->srv->reader, item->creator, &uploads, &rejections);
+    dist_standing_get(d, item->creator, &uploads, &rejections);
     item->creator_uploads = uploads;
     item->creator_rejections = rejections;
 }
@@ -219,12 +212,6 @@ void sl_dist_item_context(struct sl_server *srv, struct sl_item *item)
 {
     if (srv->dist)
         dist_item_context(D(srv), item);
-}
-
-void sl_dist_item_audience(struct sl_server *srv, struct sl_item *item)
-{
-    if (srv->dist)
-        item_audience(D(srv), item);
 }
 
 /* }===================================================================== */

@@ -41,6 +41,7 @@
  *   feed_page.c      a page of a user's feed
  *   figures.c        an item's journey, /v1/stats figures, /metrics
  *   wave_replay.c    wave decisions replayed on recorded waves
+ *   standing.c       creators' uploads and rejections, in memory
  */
 
 #define TICK_MS 1000
@@ -206,6 +207,7 @@ struct sl_dist {
     uint32_t lease_gen;             /* several nodes: renewals submitted (leases.c) */
     bool people;                    /* changes following people's action: not fenced */
     uint64_t leases_lost, leases_taken_over;
+    struct standing *standing;      /* creators' uploads and rejections (standing.c) */
 };
 
 static inline struct sl_dist *D(struct sl_server *srv)
@@ -237,7 +239,8 @@ struct dist_op {
     char **offers;                  /* user ids offered in wave_n */
     size_t noffers;
     int source;
-    bool served;                    /* offers: mark these served instead */
+    bool served;                    /* a feed page: item names the user, offers the
+                                       items served to them, to mark served */
     bool release;                   /* only give the item's lease up (leases.c) ... */
     bool gone;                      /* ... which is out of distribution */
     const struct sl_node *node;     /* several nodes: whose lease fences it; NULL: none */
@@ -292,6 +295,22 @@ struct ditem *dist_item_get(struct sl_dist *d, const char *id);
 /* Out of the index, its audience handle released, freed. */
 void dist_item_drop(struct sl_dist *d, struct ditem *it);
 int dist_keep_interests(struct ditem *it, json_t *tags);
+/* An item into distribution: its audience handle (offered to nobody new
+ * when it had one), its interests from tags (parsed; may be NULL), copies
+ * of the texts; NULL when out of memory or without a creator. */
+struct ditem *dist_adopt(struct sl_dist *d, const char *id, const char *creator,
+                         const char *city, json_t *tags, const char *upload_text,
+                         const char *tags_text);
+/* A JSON text from the store, by json.c's reader; NULL for NULL or text
+ * it does not read. */
+json_t *dist_stored_json(const char *text);
+/* Start (resume.c): every distributing item back from the store, with
+ * who was offered and served it. 0 or a negative errno. */
+int dist_resume_all(struct sl_dist *d);
+/* A wave as wave_text() (ops.c) writes it, read without a JSON parser;
+ * -EINVAL for any other text (an older form, an escaped string): then
+ * dist_wave_restore() reads it parsed. */
+int dist_wave_read(struct wave *w, const char *text, size_t len);
 size_t dist_item_interests(const struct ditem *it, const char **out, size_t max);
 
 /* ops.c: a change is made with dist_op_new(), filled by the dist_op_*()
@@ -311,7 +330,9 @@ void dist_op_queue(struct dist_op *o, const char *queue);
 void dist_op_offers(struct dist_op *o, size_t n, int source);
 void dist_op_offer(struct dist_op *o, const char *user);
 /* The user was served the item. */
-void dist_op_served(struct dist_op *o, const char *user);
+/* o (made for a user, not an item) marks the n items then given with
+ * dist_op_offer as served to that user: one change for a feed page. */
+void dist_op_served(struct dist_op *o, size_t n);
 /* Store the item's plan and the wave as they are now. */
 void dist_op_plan(struct dist_op *o, const struct ditem *it);
 void dist_op_wave(struct dist_op *o, const struct wave *w);
@@ -406,5 +427,15 @@ void dist_ask_groups(struct sl_dist *d, struct sl_lua *lua, uint32_t u);
 void dist_pgroups_policy_changed(struct sl_dist *d, struct sl_lua *lua);
 void dist_pgroups_step(struct sl_dist *d);
 void dist_pgroups_free(struct sl_dist *d);
+
+/* standing.c */
+/* Load every creator's standing from the store (at start). 0 or a
+ * negative errno. */
+int dist_standing_load(struct sl_dist *d);
+void dist_standing_free(struct sl_dist *d);
+/* The creator's uploads and rejections (0 and 0 for one never seen). */
+void dist_standing_get(struct sl_dist *d, const char *creator, int64_t *uploads,
+                       int64_t *rejections);
+size_t dist_standing_creators(const struct sl_dist *d);
 
 #endif

@@ -73,9 +73,14 @@ int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written)
         rc = sl_store_queue_remove(w, o->item);
     if (rc == 0 && o->wave_n > 0)
         rc = sl_store_wave_put(w, o->item, o->wave_n, o->wave);
-    for (size_t i = 0; rc == 0 && i < o->noffers; i++)
-        rc = o->served ? sl_store_offer_served(w, o->item, o->offers[i])
-                       : sl_store_offer_add(w, o->item, o->offers[i], o->wave_n, o->source);
+    if (o->served) {
+        for (size_t i = 0; rc == 0 && i < o->noffers; i++)
+            rc = sl_store_offer_served(w, o->offers[i], o->item);
+    } else if (rc == 0) {
+        /* The wave's placement: one record of all its users. */
+        rc = sl_store_offer_wave(w, o->item, o->wave_n, o->source,
+                                 (const char *const *)o->offers, o->noffers);
+    }
     return rc == 0 ? dist_lease_after(o, w) : rc;
 }
 
@@ -89,6 +94,9 @@ static void dist_done(struct sl_commit_op *op, int rc)
     struct dist_op *o = (struct dist_op *)op;
     if (rc == -ESTALE)
         dist_lease_lost(o->d, o->item);
+    else if (rc < 0 && o->served)
+        sl_err("distribution: storing which items user %s was served failed: %s", o->item,
+               strerror(-rc));
     else if (rc < 0)
         sl_err("distribution: storing a change of item %s failed: %s", o->item,
                strerror(-rc));
@@ -191,12 +199,11 @@ void dist_op_offer(struct dist_op *o, const char *user)
         o->offers[o->noffers++] = id;
 }
 
-void dist_op_served(struct dist_op *o, const char *user)
+void dist_op_served(struct dist_op *o, size_t n)
 {
     if (!o)
         return;
-    dist_op_offers(o, 1, 0);
-    dist_op_offer(o, user);
+    dist_op_offers(o, n, 0);
     o->served = true;
 }
 
@@ -204,7 +211,7 @@ void dist_op_served(struct dist_op *o, const char *user)
  * enough: it is judged again when read back. */
 static char *put_share(char *p, double v)
 {
-    return p + snprintf(p, 32, "%.9g", v);
+    return sl_json_put_g(p, v, 9);
 }
 
 /* The plan as the store keeps it. */
@@ -330,6 +337,120 @@ void dist_wave_restore(struct wave *w, json_t *j)
     sl_copy(w->reason, sizeof(w->reason), json_string_value(json_object_get(j, "reason")));
     sl_copy(w->decided_by, sizeof(w->decided_by),
             json_string_value(json_object_get(j, "decided_by")));
+}
+
+/* }===================================================================== */
+
+/* {====================== Reading waves back =========================== */
+
+/* The reader's place in a wave's text; ok goes false at the first thing
+ * that is not as wave_text() writes it. */
+struct cursor {
+    const char *p, *end;
+    bool ok;
+};
+
+static void lit(struct cursor *c, const char *s)
+{
+    size_t n = strlen(s);
+    if (c->ok && (size_t)(c->end - c->p) >= n && memcmp(c->p, s, n) == 0)
+        c->p += n;
+    else
+        c->ok = false;
+}
+
+static int64_t integer(struct cursor *c)
+{
+    bool neg = c->ok && c->p < c->end && *c->p == '-';
+    uint64_t v = 0;
+    int digits = 0;
+
+    c->p += neg;
+    while (c->ok && c->p < c->end && *c->p >= '0' && *c->p <= '9' && digits < 18) {
+        v = v * 10 + (uint64_t)(*c->p++ - '0');
+        digits++;
+    }
+    if (digits == 0 || (c->p < c->end && *c->p >= '0' && *c->p <= '9'))
+        c->ok = false;
+    return neg ? -(int64_t)v : (int64_t)v;
+}
+
+/* A string with nothing to unescape, into out[0..cap). */
+static void plain(struct cursor *c, char *out, size_t cap)
+{
+    lit(c, "\"");
+    const char *q = c->p;
+    while (c->ok && q < c->end && *q != '"' && *q != '\\')
+        q++;
+    if (!c->ok || q >= c->end || *q != '"' || (size_t)(q - c->p) >= cap) {
+        c->ok = false;
+        return;
+    }
+    memcpy(out, c->p, (size_t)(q - c->p));
+    out[q - c->p] = '\0';
+    c->p = q + 1;
+}
+
+int dist_wave_read(struct wave *w, const char *text, size_t len)
+{
+    struct cursor c = { text, text + len, text != NULL };
+    char num[32];
+
+    memset(w, 0, sizeof(*w));
+    lit(&c, "{\"n\":");
+    w->n = (int)integer(&c);
+    lit(&c, ",\"audience\":");
+    plain(&c, w->audience, sizeof(w->audience));
+    lit(&c, ",\"size\":");
+    w->size = (uint32_t)integer(&c);
+    lit(&c, ",\"placed\":");
+    w->placed = (uint32_t)integer(&c);
+    lit(&c, ",\"present\":");
+    w->present = (uint32_t)integer(&c);
+    lit(&c, ",\"fill\":");
+    /* A share as put_share() writes it: a plain decimal. */
+    size_t k = 0;
+    while (c.ok && c.p < c.end && k < sizeof(num) - 1 &&
+           ((*c.p >= '0' && *c.p <= '9') || *c.p == '.' || *c.p == '-' || *c.p == 'e' ||
+            *c.p == '+'))
+        num[k++] = *c.p++;
+    num[k] = '\0';
+    char *stop;
+    w->fill = k ? strtod(num, &stop) : 0;
+    if (!k || *stop)
+        c.ok = false;
+    lit(&c, ",\"check\":");
+    w->check = (uint32_t)integer(&c);
+    lit(&c, ",\"next_check\":");
+    w->next_check = (uint32_t)integer(&c);
+    lit(&c, ",\"checks\":");
+    w->checks = (uint32_t)integer(&c);
+    lit(&c, ",\"started_ms\":");
+    w->started_ms = integer(&c);
+    lit(&c, ",\"limit_ms\":");
+    w->limit_ms = integer(&c);
+    lit(&c, ",\"ended_ms\":");
+    if (c.ok && c.p < c.end && *c.p == 'n')
+        lit(&c, "null");
+    else
+        w->ended_ms = integer(&c);
+    lit(&c, ",\"stats\":{");
+    for (int i = 0; i < SL_EV__COUNT; i++) {
+        lit(&c, i ? ",\"" : "\"");
+        lit(&c, sl_event_names[i]);
+        lit(&c, "\":");
+        w->counts[i] = (uint64_t)integer(&c);
+    }
+    lit(&c, "},\"decision\":");
+    plain(&c, w->decision, sizeof(w->decision));
+    lit(&c, ",\"ended_by\":");
+    plain(&c, w->ended_by, sizeof(w->ended_by));
+    lit(&c, ",\"reason\":");
+    plain(&c, w->reason, sizeof(w->reason));
+    lit(&c, ",\"decided_by\":");
+    plain(&c, w->decided_by, sizeof(w->decided_by));
+    lit(&c, "}");
+    return c.ok && c.p == c.end ? 0 : -EINVAL;
 }
 
 /* }===================================================================== */

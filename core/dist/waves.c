@@ -227,10 +227,10 @@ static void decide(struct sl_dist *d, struct ditem *it, enum dist_end why)
 
 /* {====================== Events ======================================= */
 
-void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int type)
+/* One event of item id (it: the item as looked up, or NULL). */
+static void item_event(struct sl_dist *d, struct ditem *it, const char *id, const char *user,
+                       int type)
 {
-    struct sl_dist *d = D(srv);
-    struct ditem *it = dist_item_get(d, id);
     struct wave *w;
     uint32_t u;
     bool known = sl_audience_user_find(d->aud, user, &u) == 0;
@@ -263,6 +263,25 @@ void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int 
         d->due[d->ndue++] = it->h;
         it->due = e;
     }
+}
+
+void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int type)
+{
+    struct sl_dist *d = D(srv);
+
+    item_event(d, dist_item_get(d, id), id, user, type);
+}
+
+void sl_dist_item_events(struct sl_server *srv, const char *id, const char *const *users,
+                         const int *types, size_t n)
+{
+    struct sl_dist *d = D(srv);
+    /* Events only count and queue decisions (made in sl_dist_events_done):
+     * the item stays what it is for the whole run. */
+    struct ditem *it = dist_item_get(d, id);
+
+    for (size_t i = 0; i < n; i++)
+        item_event(d, it, id, users[i], types[i]);
 }
 
 void sl_dist_events_done(struct sl_server *srv)

@@ -37,7 +37,7 @@ enum phase {
     PH_IDLE,        /* no byte of the next request yet */
     PH_HEAD,        /* a request head is arriving: the header deadline runs */
     PH_BODY,        /* its body is arriving: the body deadline runs */
-    PH_HANDLER,     /* the request is with its handler; reading pauses */
+    PH_HANDLER,     /* the request is with its handler; reading holds at a few KiB */
     PH_WRITING,     /* the answer is going out */
     PH_LINGER,      /* answered, closing: what the client still sends is read and dropped */
 };
@@ -54,6 +54,7 @@ struct sl_conn {
     bool refusal;           /* refused at accept: not counted, answered and closed */
     bool close_after;       /* close once the answer is out */
     bool discard;           /* a body is left unread: drop it and linger before closing */
+    bool peer_done;         /* the client shut its side after its request */
     unsigned char addr[16]; /* the peer's address (IPv4 as ::ffff:a.b.c.d) */
     char peer[64];          /* for the log */
     /* the request being read */
@@ -74,6 +75,22 @@ static void arm(struct sl_conn *c, int seconds)
 {
     struct timeval tv = { seconds, 0 };
     evtimer_add(c->timer, &tv);
+}
+
+/*
+ * Reading stays on from accept to close: turning it off while a handler
+ * works and on again after the answer cost two epoll_ctl calls a request,
+ * as many system calls as reading and writing it. What a client sends
+ * meanwhile (pipelined requests) waits in the input buffer, held to
+ * READ_HELD bytes by a watermark, so a client still cannot queue work or
+ * memory without bound; between requests the buffer may hold a whole head.
+ */
+#define READ_HELD 4096
+#define READ_HEAD (SL_HTTP_HEAD_MAX + 1)
+
+static void read_limit(struct sl_conn *c, size_t high)
+{
+    bufferevent_setwatermark(c->bev, EV_READ, 0, high);
 }
 
 static void conn_free(struct sl_conn *c)
@@ -133,6 +150,10 @@ static struct sl_conn *conn_new(struct sl_http *h, evutil_socket_t fd, bool refu
     struct timeval wt = { h->srv->cfg.idle_timeout_seconds, 0 };
     bufferevent_set_timeouts(c->bev, NULL, &wt);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    /* Writing is on only while an answer waits for the socket (see
+     * sl_conn_respond): queuing output then schedules nothing. */
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HEAD);
     c->next = h->conns;
     if (h->conns)
         h->conns->prev = &c->next;
@@ -215,9 +236,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     struct sl_conn *c = arg;
 
     /* A client that sent its request and shut its side still reads the
-     * answer going out. */
-    if (c->phase == PH_WRITING && (what & BEV_EVENT_READING) && (what & BEV_EVENT_EOF)) {
+     * answer, while its handler works or as it goes out; the connection
+     * closes after it. */
+    if ((c->phase == PH_HANDLER || c->phase == PH_WRITING) && (what & BEV_EVENT_READING) &&
+        (what & BEV_EVENT_EOF)) {
         bufferevent_disable(bev, EV_READ);
+        c->peer_done = true;
         return;
     }
     /* EOF, a reset, or an answer the client stopped reading (the write
@@ -238,7 +262,7 @@ static int bad_head(struct sl_conn *c, const char *why)
 {
     c->keep_alive = false;
     c->discard = true;
-    sl_http_begin(c->h, c, NULL, why, NULL);
+    sl_http_begin(c->h, c, NULL, NULL, why, NULL);
     if (c->phase != PH_WRITING)
         conn_free(c);
     return -1;
@@ -317,9 +341,7 @@ static int read_head(struct sl_conn *c)
     c->body_len = c->trailer_len = 0;
     bool expect = hd->expect_continue && hd->minor == 1;
     struct sl_request *r = NULL;
-    int rc = sl_http_begin(c->h, c, hd, NULL, &r);
-    free(buf);
-    free(hd);
+    int rc = sl_http_begin(c->h, c, hd, buf, NULL, &r);
     if (rc != 0) {
         if (c->phase == PH_WRITING)
             return 1;           /* answered already */
@@ -331,8 +353,10 @@ static int read_head(struct sl_conn *c)
         return read_body(c);
     c->phase = PH_BODY;
     arm(c, cfg->body_timeout_seconds);
-    if (expect && evbuffer_get_length(in) == 0)
+    if (expect && evbuffer_get_length(in) == 0) {
         bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        bufferevent_enable(c->bev, EV_WRITE);
+    }
     return 1;
 }
 
@@ -428,11 +452,12 @@ static int read_body(struct sl_conn *c)
         if (c->body_left > 0)
             return 0;
     }
-    /* Whole: reading pauses while the handler works, so pipelined requests
-     * wait in the socket and a client cannot queue work without bound. */
+    /* Whole: while the handler works, pipelined requests wait, at most
+     * READ_HELD bytes of them read, so a client cannot queue work or
+     * memory without bound. */
     evtimer_del(c->timer);
     c->phase = PH_HANDLER;
-    bufferevent_disable(c->bev, EV_READ);
+    read_limit(c, READ_HELD);
     sl_http_run(c->req);
     return 1;
 }
@@ -489,7 +514,72 @@ static const char *http_date(void)
     return buf;
 }
 
-void sl_conn_respond(struct sl_request *r, int status, const char *reason)
+/* The answer is out and the connection stays: wait for the next request,
+ * which may be here already. The caller processes what is buffered: the
+ * loop's on_write at once; sl_conn_respond, which may run inside
+ * process() or long after (a commit's answer), through a deferred read
+ * callback, never by calling process() from within itself. */
+static void written(struct sl_conn *c)
+{
+    c->phase = PH_IDLE;
+    arm(c, c->h->srv->cfg.idle_timeout_seconds);
+    bufferevent_disable(c->bev, EV_WRITE);
+    read_limit(c, READ_HEAD);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Write what out holds to the socket now; true when all of it went.
+ * (A bufferevent keeps the start of its output frozen but while it
+ * writes itself; so does this.) */
+static bool write_now(struct sl_conn *c, struct evbuffer *out)
+{
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    return n >= 0 && evbuffer_get_length(out) == 0;
+}
+
+/* An answer's head, written in one piece: what does not fit in the
+ * buffer goes out first. */
+struct head {
+    struct evbuffer *out;
+    size_t n;
+    char b[1024];
+};
+
+static void head_put(struct head *hd, const char *s, size_t len)
+{
+    if (hd->n + len > sizeof(hd->b)) {
+        evbuffer_add(hd->out, hd->b, hd->n);
+        hd->n = 0;
+        if (len > sizeof(hd->b)) {
+            evbuffer_add(hd->out, s, len);
+            return;
+        }
+    }
+    memcpy(hd->b + hd->n, s, len);
+    hd->n += len;
+}
+
+static void head_str(struct head *hd, const char *s)
+{
+    head_put(hd, s, strlen(s));
+}
+
+/* Decimal, for the status and the length: no printf on every answer. */
+static void head_num(struct head *hd, unsigned long long v)
+{
+    char tmp[24];
+    int n = sizeof(tmp);
+
+    do
+        tmp[--n] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    head_put(hd, tmp + n, sizeof(tmp) - (size_t)n);
+}
+
+void sl_conn_respond(struct sl_request *r, int status, const char *reason,
+                     const char *content_type)
 {
     struct sl_conn *c = r->conn;
     if (!c)
@@ -516,16 +606,40 @@ void sl_conn_respond(struct sl_request *r, int status, const char *reason)
         }
     }
     const char *conn_hdr = evhttp_find_header(hdr, "Connection");
-    if (c->discard || !c->keep_alive || c->h->srv->draining ||
+    if (c->discard || !c->keep_alive || c->peer_done || c->h->srv->draining ||
         (conn_hdr && strcasecmp(conn_hdr, "close") == 0))
         c->close_after = true;
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, reason, http_date());
-    TAILQ_FOREACH(kv, hdr, next)
-        if (strcasecmp(kv->key, "Content-Length") != 0 && strcasecmp(kv->key, "Connection") != 0)
-            evbuffer_add_printf(out, "%s: %s\r\n", kv->key, kv->value);
-    if (status != 204 && status != 304)
-        evbuffer_add_printf(out, "Content-Length: %zu\r\n", len);
-    evbuffer_add_printf(out, "%s\r\n", c->close_after ? "Connection: close\r\n" : "");
+    struct head hd;
+    hd.out = out;
+    hd.n = 0;
+    head_str(&hd, "HTTP/1.1 ");
+    head_num(&hd, (unsigned)status);
+    head_str(&hd, " ");
+    head_str(&hd, reason);
+    head_str(&hd, "\r\nDate: ");
+    head_str(&hd, http_date());
+    head_str(&hd, "\r\n");
+    if (content_type) {
+        head_str(&hd, "Content-Type: ");
+        head_str(&hd, content_type);
+        head_str(&hd, "\r\n");
+    }
+    TAILQ_FOREACH(kv, hdr, next) {
+        if (strcasecmp(kv->key, "Content-Length") == 0 || strcasecmp(kv->key, "Connection") == 0 ||
+            (content_type && strcasecmp(kv->key, "Content-Type") == 0))
+            continue;
+        head_str(&hd, kv->key);
+        head_str(&hd, ": ");
+        head_str(&hd, kv->value);
+        head_str(&hd, "\r\n");
+    }
+    if (status != 204 && status != 304) {
+        head_str(&hd, "Content-Length: ");
+        head_num(&hd, len);
+        head_str(&hd, "\r\n");
+    }
+    head_str(&hd, c->close_after ? "Connection: close\r\n\r\n" : "\r\n");
+    evbuffer_add(out, hd.b, hd.n);
     if (c->head_only)
         evbuffer_drain(body, len);
     else
@@ -533,8 +647,18 @@ void sl_conn_respond(struct sl_request *r, int status, const char *reason)
     c->phase = PH_WRITING;
     if (c->discard)
         bufferevent_enable(c->bev, EV_READ);    /* dropped as it comes */
-    else
-        bufferevent_disable(c->bev, EV_READ);
+    /* Most answers fit in the socket's buffer at once: written here, with
+     * no round through the event loop and no epoll_ctl to watch for the
+     * socket being writable. What does not fit goes out as it can. A
+     * closing connection takes the loop's road (on_write frees it). */
+    if (!c->close_after && write_now(c, out)) {
+        written(c);
+        /* A request pipelined behind this one is read already: no new
+         * byte will call on_read for it. */
+        if (evbuffer_get_length(in) > 0)
+            bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+        return;
+    }
     bufferevent_enable(c->bev, EV_WRITE);
 }
 
@@ -543,6 +667,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     struct sl_conn *c = arg;
     (void)bev;
 
+    bufferevent_disable(c->bev, EV_WRITE);
     if (c->phase != PH_WRITING)
         return;                 /* a 100 Continue went out */
     if (c->close_after) {
@@ -553,10 +678,7 @@ static void on_write(struct bufferevent *bev, void *arg)
             conn_free(c);
         return;
     }
-    /* Kept alive: wait for the next request, which may be here already. */
-    c->phase = PH_IDLE;
-    arm(c, c->h->srv->cfg.idle_timeout_seconds);
-    bufferevent_enable(c->bev, EV_READ);
+    written(c);
     process(c);
 }
 

@@ -173,20 +173,18 @@ static void request_free(struct sl_request *r)
     if (r->uri)
         evhttp_uri_free(r->uri);
     evhttp_request_free(r->req);
+    free(r->head);
+    free(r->head_text);
     free(r);
 }
 
+/* (The connection closes after it when the daemon is draining.) */
 static void reply(struct sl_request *r, int status, const char *content_type,
                  struct evbuffer *body)
 {
-    struct evkeyvalq *hdr = evhttp_request_get_output_headers(r->req);
-
-    evhttp_add_header(hdr, "Content-Type", content_type);
-    if (r->srv->draining)
-        evhttp_add_header(hdr, "Connection", "close");
     if (body)
         evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
-    sl_conn_respond(r, status, reason_phrase(status));
+    sl_conn_respond(r, status, reason_phrase(status), content_type);
     stats_record(r->srv->http, r->route, status, sl_mono() - r->start);
     request_free(r);
 }
@@ -333,10 +331,19 @@ static bool media_is(const char *ct, const char *type)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+const char *sl_http_header(const struct sl_request *r, const char *name)
+{
+    const struct sl_http_head *hd = r->head;
+
+    for (int i = 0; hd && i < hd->nfields; i++)
+        if (strcasecmp(hd->fields[i].name, name) == 0)
+            return hd->fields[i].value;
+    return NULL;
+}
+
 static bool check_body(struct sl_request *r, const struct sl_route *rt)
 {
-    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-                                        "Content-Type");
+    const char *ct = sl_http_header(r, "Content-Type");
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t len = evbuffer_get_length(in);
 
@@ -444,8 +451,7 @@ static bool admit(struct sl_http *h, struct sl_request *r, const char *path,
         return false;
     }
     if (rt->roles != SL_ROLE_PUBLIC) {
-        const char *auth = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-                                              "Authorization");
+        const char *auth = sl_http_header(r, "Authorization");
         int arc = sl_auth_check(h->srv->auth, auth, &r->token_name, &r->role);
         if (arc == -EKEYEXPIRED) {
             sl_http_reply_errorf(r, 401, "unauthorized", NULL,
@@ -474,24 +480,24 @@ static bool admit(struct sl_http *h, struct sl_request *r, const char *path,
 }
 
 int sl_http_begin(struct sl_http *h, struct sl_conn *c, struct sl_http_head *head,
-                  const char *why, struct sl_request **out)
+                  char *text, const char *why, struct sl_request **out)
 {
     struct sl_request *r = request_new(h, c);
     const struct sl_route *rt = NULL;
 
-    if (!r)
+    if (!r) {
+        free(head);
+        free(text);
         return 1;
+    }
+    /* Kept as parsed, for sl_http_header(): no copy into evhttp's list. */
+    r->head = head;
+    r->head_text = text;
     if (!head) {
         sl_http_reply_errorf(r, 400, "bad_request", NULL, "%s", why);
         return 1;
     }
     r->method = head->method;
-    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
-    for (int i = 0; i < head->nfields; i++)
-        if (evhttp_add_header(in, head->fields[i].name, head->fields[i].value) < 0) {
-            sl_http_reply_errorf(r, 503, "unavailable", NULL, "The daemon is out of memory.");
-            return 1;
-        }
     if (!(r->uri = evhttp_uri_parse_with_flags(head->target, EVHTTP_URI_NONCONFORMANT))) {
         sl_http_reply_errorf(r, 400, "bad_request", NULL, "The request target is not a URI.");
         return 1;

@@ -17,6 +17,7 @@ struct evhttp_uri;
 struct evbuffer;
 struct evkeyvalq;
 struct sl_conn;
+struct sl_http_head;
 struct sl_server;
 
 #define SL_MAX_PARAMS 3
@@ -42,6 +43,9 @@ struct sl_request {
     bool ndjson;                    /* Content-Type: application/x-ndjson */
     double start;                   /* monotonic seconds, for latency */
     struct evkeyvalq *query;        /* parsed on first sl_http_query() */
+    struct sl_http_head *head;      /* the request head as parsed (the front's; see
+                                       sl_http_header) */
+    char *head_text;                /* the text head's fields point into */
     struct sl_request *next_inflight, **prev_inflight;
 };
 
@@ -100,5 +104,9 @@ void sl_http_reply_store_error(struct sl_request *r, int rc);
 json_t *sl_http_json_body(struct sl_request *r, struct sl_error *err);
 /* A query-string parameter, or NULL; the string lives as long as r. */
 const char *sl_http_query(struct sl_request *r, const char *key);
+/* A request header field (the first of that name, any case), or NULL; the
+ * string lives as long as r. The request's evhttp input headers are
+ * empty: the front parses the head itself and keeps it here. */
+const char *sl_http_header(const struct sl_request *r, const char *name);
 
 #endif

@@ -101,8 +101,10 @@ void sl_conn_refuse(struct sl_http *h, evutil_socket_t fd, enum sl_refusal why);
  * (requests with handlers are detached, the others forgotten). */
 void sl_conn_close_idle(struct sl_http *h);
 void sl_conn_free_all(struct sl_http *h);
-/* Send r's answer: status line, r's output headers and buffer. */
-void sl_conn_respond(struct sl_request *r, int status, const char *reason);
+/* Send r's answer: status line, the Content-Type (NULL: none), r's output
+ * headers and buffer. */
+void sl_conn_respond(struct sl_request *r, int status, const char *reason,
+                     const char *content_type);
 
 /* }===================================================================== */
 
@@ -137,10 +139,12 @@ struct sl_http {
  * decided before the body: the route, the token, the rate, the declared
  * size. 0 with *out when the body should be read and the request run;
  * 1 when the request was answered already (or could not be made). head
- * NULL: the head was not HTTP, why says how (answered 400).
+ * and text (what head points into, both malloc'd) become the request's,
+ * freed with it, whatever the outcome. head NULL: the head was not HTTP,
+ * why says how (answered 400).
  */
 int sl_http_begin(struct sl_http *h, struct sl_conn *c, struct sl_http_head *head,
-                  const char *why, struct sl_request **out);
+                  char *text, const char *why, struct sl_request **out);
 /* The body of r is whole (r->req's input buffer): check it, run the handler. */
 void sl_http_run(struct sl_request *r);
 /* The body of r did not arrive (cut, or the client left): forget r. */

@@ -9,10 +9,12 @@
 /* An id is 1..SL_ID_MAX of [A-Za-z0-9_.:@-], not starting with '.'. */
 #define SL_ID_MAX 128
 
+/* 1 for the characters of ids (a table: ids are checked on every request). */
+extern const unsigned char sl_id_chars[256];
+
 static inline bool sl_id_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == ':' || c == '@';
+    return sl_id_chars[c];
 }
 
 /* The length of id s, or 0 when s (may be NULL) is not an id. */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,11 @@ static int load_signals(struct sl_item *item, json_t *signals)
     return 0;
 }
 
+/* Items are made on the loop and on policy job threads. The serial tells
+ * the Lua view (lua/lua_item.c) that an item is the one it shows, which
+ * the item's address cannot: a freed item's address comes back. */
+static atomic_uint_fast64_t serials;
+
 struct sl_item *sl_item_new(json_t *upload)
 {
     struct sl_item *item;
@@ -85,6 +91,7 @@ struct sl_item *sl_item_new(json_t *upload)
     item = calloc(1, sizeof *item);
     if (item == NULL)
         return NULL;
+    item->serial = (uint64_t)atomic_fetch_add(&serials, 1) + 1;
     item->upload = json_incref(upload);
     item->id = text_field(upload, "id");
     item->creator = text_field(upload, "creator");

@@ -13,6 +13,7 @@
  * item and released by sl_item_free().
  */
 struct sl_item {
+    uint64_t serial;        /* unique to this item in the process; 0: not from sl_item_new */
     json_t *upload;         /* the upload body as validated; text fields borrow from it */
     const char *id;
     const char *creator;

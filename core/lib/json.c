@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Strict JSON parsing and the field readers that validate request bodies. */
 #include "lib/json.h"
+#include "lib/json_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,8 +80,10 @@ json_t *sl_json_parse(const char *buf, size_t len, bool want_object,
                       struct sl_error *err)
 {
     json_error_t jerr;
-    json_t *v;
+    json_t *v = sl_json_fast_parse(buf, len, want_object);
 
+    if (v != NULL)
+        return v;
     if (prescan(buf, len, want_object, err) < 0)
         return NULL;
     /* Without JSON_ALLOW_NUL jansson refuses \u0000, and it always refuses
@@ -190,6 +194,7 @@ int sl_json_only_keys(json_t *obj, const char *const *allowed, struct sl_error *
 struct canon {
     char *p;
     size_t len, cap;
+    int precision;              /* significant digits of reals */
     bool failed;
 };
 
@@ -257,9 +262,41 @@ static void canon_string(struct canon *c, const char *s, size_t len)
     c->len += (size_t)(p - start);
 }
 
-static int key_order(const void *a, const void *b)
+/* jansson's format of a real (jsonp_dtostr): "%.*g", then ".0" when that
+ * would read back as an integer, and the exponent without its '+' or
+ * leading zeros. The daemon never sets a locale: the point is '.'. */
+static void canon_real(struct canon *c, double v)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    char buf[64];
+    size_t len = (size_t)(sl_json_put_g(buf, v, c->precision) - buf);
+
+    if (!memchr(buf, '.', len) && !memchr(buf, 'e', len)) {
+        memcpy(buf + len, ".0", 2);
+        len += 2;
+    }
+    char *e = memchr(buf, 'e', len);
+    if (e != NULL) {
+        char *start = e + 1, *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (end < buf + len && *end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, len - (size_t)(end - buf));
+            len -= (size_t)(end - start);
+        }
+    }
+    canon_put(c, buf, len);
+}
+
+struct member {
+    const char *key;
+    json_t *value;
+};
+
+static int member_order(const void *a, const void *b)
+{
+    return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
 }
 
 static void canon_value(struct canon *c, json_t *v)
@@ -268,28 +305,37 @@ static void canon_value(struct canon *c, json_t *v)
 
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
+        /* Members with their values, so that none is looked up again; an
+         * upload's dozen are put in order by insertion. */
         size_t n = json_object_size(v), i = 0;
-        const char *small[32], **keys = n <= 32 ? small : malloc(n * sizeof(*keys));
+        struct member small[32], *m = n <= 32 ? small : malloc(n * sizeof(*m));
         const char *key;
         json_t *x;
-        if (keys == NULL) {
+        if (m == NULL) {
             c->failed = true;
             return;
         }
-        json_object_foreach(v, key, x)
-            keys[i++] = key;
-        qsort(keys, n, sizeof(*keys), key_order);
+        json_object_foreach(v, key, x) {
+            size_t j = i++;
+            if (m == small) {
+                for (; j > 0 && strcmp(m[j - 1].key, key) > 0; j--)
+                    m[j] = m[j - 1];
+            }
+            m[j] = (struct member){ key, x };
+        }
+        if (m != small)
+            qsort(m, n, sizeof(*m), member_order);
         canon_put(c, "{", 1);
         for (i = 0; i < n; i++) {
             if (i)
                 canon_put(c, ",", 1);
-            canon_string(c, keys[i], strlen(keys[i]));
+            canon_string(c, m[i].key, strlen(m[i].key));
             canon_put(c, ":", 1);
-            canon_value(c, json_object_get(v, keys[i]));
+            canon_value(c, m[i].value);
         }
         canon_put(c, "}", 1);
-        if (keys != small)
-            free(keys);
+        if (m != small)
+            free(m);
         break;
     }
     case JSON_ARRAY:
@@ -307,19 +353,9 @@ static void canon_value(struct canon *c, json_t *v)
     case JSON_INTEGER:
         canon_put(c, num, (size_t)(sl_json_put_int(num, json_integer_value(v)) - num));
         break;
-    case JSON_REAL: {
-        /* Rare in uploads (signals), and jansson's number format has its
-         * own rules (exponents, a ".0" suffix): its own dump of the one
-         * number. */
-        char *text = json_dumps(v, JSON_ENCODE_ANY);
-        if (text == NULL) {
-            c->failed = true;
-            return;
-        }
-        canon_put(c, text, strlen(text));
-        free(text);
+    case JSON_REAL:
+        canon_real(c, json_real_value(v));
         break;
-    }
     case JSON_TRUE:
         canon_put(c, "true", 4);
         break;
@@ -334,9 +370,14 @@ static void canon_value(struct canon *c, json_t *v)
 
 char *sl_json_canonical(const json_t *v)
 {
-    struct canon c = { 0 };
+    return sl_json_sorted(v, 17);
+}
 
-    if (v == NULL)
+char *sl_json_sorted(const json_t *v, int precision)
+{
+    struct canon c = { .precision = precision };
+
+    if (v == NULL || precision < 1 || precision > 17)
         return NULL;
     /* Keys sorted, no white space, UTF-8 kept as is: equal values give equal text. */
     canon_value(&c, (json_t *)v);
@@ -355,6 +396,11 @@ char *sl_json_put_string(char *p, const char *s)
 
     *p++ = '"';
     while (*u) {
+        /* Ids, names and most text: plain ASCII, copied as it comes. */
+        if (*u >= 0x20 && *u < 0x80 && *u != '"' && *u != '\\') {
+            *p++ = (char)*u++;
+            continue;
+        }
         /* NUL-terminated: a NUL ends a sequence before the 4 bytes. */
         size_t n = sl_utf8_seq(u, 4);
         if (n == 0) {
@@ -378,6 +424,61 @@ char *sl_json_put_string(char *p, const char *s)
     }
     *p++ = '"';
     return p;
+}
+
+/* 10^0 .. 10^15, exact in a double. */
+static const double pow10s[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                 1e11, 1e12, 1e13, 1e14, 1e15 };
+
+/*
+ * The common case without printf: v the double nearest to a decimal D of
+ * at most precision (<= 15) significant digits, D at least 1e-4 and below
+ * 10^precision. Then "%.*g" writes D: v is within half an ulp of D
+ * (2^-53 of it), far less than half a step of precision digits (at least
+ * 5e-16 of it), so rounding v to precision digits gives D, and %g writes
+ * it in fixed notation without trailing zeros. NULL when v is not such a
+ * number.
+ */
+static char *put_short_g(char *p, double v, int precision)
+{
+    double a = v < 0 ? -v : v;
+
+    if (precision > 15 || !(a >= 1e-4 && a < pow10s[precision]))
+        return NULL;
+    for (int m = 0; m <= precision; m++) {
+        double s = a * pow10s[m];
+        if (s >= pow10s[precision])
+            return NULL;                /* more digits than precision */
+        double k = (double)(long long)(s + 0.5);
+        if (k >= pow10s[precision] || k / pow10s[m] != a)
+            continue;
+        unsigned long long digits = (unsigned long long)k;
+        unsigned long long whole = digits / (unsigned long long)pow10s[m];
+        unsigned long long frac = digits % (unsigned long long)pow10s[m];
+        if (v < 0)
+            *p++ = '-';
+        p = sl_json_put_int(p, (long long)whole);
+        if (m > 0) {
+            *p++ = '.';
+            for (int i = m - 1; i >= 0; i--) {
+                p[i] = (char)('0' + frac % 10);
+                frac /= 10;
+            }
+            p += m;
+        }
+        return p;
+    }
+    return NULL;
+}
+
+char *sl_json_put_g(char *p, double v, int precision)
+{
+    char *end = put_short_g(p, v, precision);
+
+    if (end)
+        return end;
+    int n = snprintf(p, 32, "%.*g", precision, v);
+    return p + (n > 0 && n < 32 ? n : 0);
 }
 
 char *sl_json_put_lit(char *p, const char *s)

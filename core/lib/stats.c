@@ -46,6 +46,20 @@ double sl_stats_wilson_upper(uint64_t successes, uint64_t trials, double z)
 #define CF_EPS 1e-15
 #define CF_MAX_TERMS 20000
 
+/* One step of Lentz's method, for the term of numerator num: the factor
+ * the fraction takes. */
+static double lentz_step(double num, double *c, double *d)
+{
+    *d = 1.0 + num * *d;
+    *c = 1.0 + num / *c;
+    if (fabs(*d) < CF_TINY)
+        *d = CF_TINY;
+    if (fabs(*c) < CF_TINY)
+        *c = CF_TINY;
+    *d = 1.0 / *d;
+    return *d * *c;
+}
+
 static double beta_cf(double x, double a, double b)
 {
     double c = 1.0, d = 1.0 - (a + b) * x / (a + 1);
@@ -57,25 +71,9 @@ static double beta_cf(double x, double a, double b)
     for (int m = 1; m <= CF_MAX_TERMS; m++) {
         double m2 = 2.0 * m;
         /* Even step: d(2m). */
-        double num = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
-        d = 1.0 + num * d;
-        c = 1.0 + num / c;
-        if (fabs(d) < CF_TINY)
-            d = CF_TINY;
-        if (fabs(c) < CF_TINY)
-            c = CF_TINY;
-        d = 1.0 / d;
-        f *= d * c;
+        f *= lentz_step(m * (b - m) * x / ((a + m2 - 1) * (a + m2)), &c, &d);
         /* Odd step: d(2m+1). */
-        num = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
-        d = 1.0 + num * d;
-        c = 1.0 + num / c;
-        if (fabs(d) < CF_TINY)
-            d = CF_TINY;
-        if (fabs(c) < CF_TINY)
-            c = CF_TINY;
-        d = 1.0 / d;
-        double delta = d * c;
+        double delta = lentz_step(-(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1)), &c, &d);
         f *= delta;
         if (fabs(delta - 1.0) < CF_EPS)
             break;

@@ -153,11 +153,12 @@ int sl_audit_key_start(struct sl_store *writer, struct sl_store *reader, const c
     /* A keyed trail without its key: refuse rather than start a new key
      * that every keyed record so far would fail; a key an operator placed
      * elsewhere is theirs to restore. */
-    bool create = may_create && h.format != 2;
+    bool create = may_create && !sl_store_audit_keyed(h.format);
     if ((rc = sl_audit_key_load(path, create ? h.seq + 1 : 0, key, &keyed_from, &created,
                                 err, errlen)) < 0) {
         if (rc == -ENOENT)
-            snprintf(err, errlen, "the audit key %s is missing: %s", path, h.format == 2
+            snprintf(err, errlen, "the audit key %s is missing: %s", path,
+                     sl_store_audit_keyed(h.format)
                      ? "the trail is keyed; restore the key from where it was kept (a new "
                        "key would fail every keyed record)"
                      : "restore it, or leave audit_key_file unset for sluiced to make one "

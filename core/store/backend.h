@@ -35,6 +35,8 @@
     X(item_merge_tags, (const char *id, const char *tags, int64_t now_ms), (id, tags, now_ms)) \
     X(creator_standing, (const char *creator, int64_t *uploads, int64_t *rejections), \
       (creator, uploads, rejections)) \
+    X(creators_each, (int (*fn)(void *arg, const char *creator, int64_t uploads, \
+                                int64_t rejections), void *arg), (fn, arg)) \
     /* Audit */ \
     X(audit_key, (const uint8_t *key, size_t len, int64_t keyed_from), (key, len, keyed_from)) \
     X(audit_append, (const struct sl_audit_rec *rec), (rec)) \
@@ -82,12 +84,22 @@
     /* Distribution */ \
     X(wave_put, (const char *item, int n, const char *wave), (item, n, wave)) \
     X(waves_get, (const char *item, json_t **out), (item, out)) \
-    X(offer_add, (const char *item, const char *user, int wave, int source), \
-      (item, user, wave, source)) \
+    X(waves_each, (const char *state, \
+                   int (*fn)(void *arg, const char *item, int n, const char *text, size_t len), \
+                   void *arg), (state, fn, arg)) \
+    X(offer_wave, (const char *item, int wave, int source, const char *const *users, \
+                   size_t n), (item, wave, source, users, n)) \
     X(offers_each, (const char *item, \
                     int (*fn)(void *arg, const char *user, int wave, int source, bool served), \
                     void *arg), (item, fn, arg)) \
     X(offer_served, (const char *item, const char *user), (item, user)) \
+    X(offer_waves_each, (const char *state, \
+                         int (*fn)(void *arg, const char *item, int wave, int source, \
+                                   const char *const *users, size_t n), \
+                         void *arg), (state, fn, arg)) \
+    X(served_each, (const char *state, \
+                    int (*fn)(void *arg, const char *item, const char *user), void *arg), \
+      (state, fn, arg)) \
     X(users_each, (int (*fn)(void *arg, const char *id, const char *city, \
                              const char *interests, int64_t seen_s), void *arg), (fn, arg)) \
     X(follows_each, (int (*fn)(void *arg, const char *follower, const char *creator), \

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What both backends store alike: the audit chain (hash, key, checks), packed event batches. */
+/* What both backends store alike: the audit chain, packed event batches, packed offers. */
 #include "config.h"
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/grow.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
 #include "lib/text.h"
@@ -30,18 +31,17 @@ int sl_chain_key_set(struct sl_chain_key *k, const uint8_t *key, size_t len,
     return 0;
 }
 
-/* The bytes a record's hash covers: the previous hash and every field, each
- * ended by a unit separator so that no two records serialise alike; keyed
- * records start with their format, so no plain serialisation is a keyed
- * one. */
-void sl_chain_hash(const struct sl_chain_key *k, const struct sl_chain_rec *r,
-                   const char *prev, char out[SL_SHA256_HEX_LEN + 1])
+/* Formats 1 and 2: the bytes a record's hash covers are the previous hash
+ * and every field, each ended by a unit separator so that no two records
+ * serialise alike; keyed records start with their format, so no plain
+ * serialisation is a keyed one. */
+static void text_hash(const struct sl_chain_key *k, const struct sl_chain_rec *r,
+                      const char *prev, uint8_t digest[SL_SHA256_LEN])
 {
     struct sl_hmac_sha256 ctx;
     char num[32];
     const char *fields[] = { prev, NULL, r->item, r->actor, r->action, r->from, r->to,
                              r->reason, NULL };
-    uint8_t digest[SL_SHA256_LEN];
 
     /* HMAC's messages go through its inner hash: plain records use that
      * hash alone. */
@@ -67,8 +67,70 @@ void sl_chain_hash(const struct sl_chain_key *k, const struct sl_chain_rec *r,
         sl_hmac_sha256_final(&ctx, digest);
     else
         sl_sha256_final(&ctx.inner, digest);
-    sl_hex(digest, sizeof(digest), out);
     sl_memzero(&ctx, sizeof(ctx));
+}
+
+/* Format 3's message (chain.h). */
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void put_text(struct sl_hmac_sha256 *ctx, const char *f)
+{
+    uint8_t len[10];
+    size_t n = f ? strlen(f) : 0, k = 0;
+    uint64_t v = f ? n + 1 : 0;
+
+    do {
+        len[k++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    sl_sha256_update(&ctx->inner, len, k);
+    if (n)
+        sl_sha256_update(&ctx->inner, f, n);
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void packed_hash(const struct sl_chain_key *k, const struct sl_chain_rec *r,
+                        const char *prev, uint8_t digest[SL_SHA256_LEN])
+{
+    struct sl_hmac_sha256 ctx;
+    uint8_t head[1 + SL_SHA256_LEN + 16] = { SL_CHAIN_PACKED };
+    const char *const fields[6] = { r->item, r->actor, r->action, r->from, r->to, r->reason };
+
+    /* A previous hash that is not 64 lower-case hex digits (edited by
+     * hand) hashes as zeros: the link check has refused it already. */
+    for (int i = 0; i < SL_SHA256_LEN; i++) {
+        int hi = prev ? hex_digit(prev[2 * i]) : -1;
+        int lo = hi >= 0 ? hex_digit(prev[2 * i + 1]) : -1;
+        head[1 + i] = hi >= 0 && lo >= 0 ? (uint8_t)(hi << 4 | lo) : 0;
+    }
+    put_u64(head + 1 + SL_SHA256_LEN, (uint64_t)r->seq);
+    put_u64(head + 1 + SL_SHA256_LEN + 8, (uint64_t)r->ts_ms);
+    sl_hmac_sha256_init(&ctx, &k->mac);
+    sl_sha256_update(&ctx.inner, head, sizeof(head));
+    for (int i = 0; i < 6; i++)
+        put_text(&ctx, fields[i]);
+    sl_hmac_sha256_final(&ctx, digest);
+    sl_memzero(&ctx, sizeof(ctx));
+}
+
+void sl_chain_hash(const struct sl_chain_key *k, const struct sl_chain_rec *r,
+                   const char *prev, char out[SL_SHA256_HEX_LEN + 1])
+{
+    uint8_t digest[SL_SHA256_LEN];
+
+    if (r->format == SL_CHAIN_PACKED)
+        packed_hash(k, r, prev, digest);
+    else
+        text_hash(k, r, prev, digest);
+    sl_hex(digest, sizeof(digest), out);
 }
 
 const char *sl_chain_problem(const struct sl_chain_key *k, const struct sl_chain_rec *r,
@@ -79,17 +141,18 @@ const char *sl_chain_problem(const struct sl_chain_key *k, const struct sl_chain
     /* A deleted record shows as a gap; an edited one as a wrong hash. */
     if (r->seq != expect_seq)
         return "the records before it are missing (deleted)";
-    if (r->format != SL_CHAIN_PLAIN && r->format != SL_CHAIN_KEYED)
+    bool keyed = sl_store_audit_keyed(r->format);
+    if (r->format != SL_CHAIN_PLAIN && !keyed)
         return "its format is unknown";
-    if (k->keyed && r->seq >= k->keyed_from && r->format != SL_CHAIN_KEYED)
+    if (k->keyed && r->seq >= k->keyed_from && !keyed)
         return "a plain record where the chain is keyed: it was rewritten without the key";
-    if (r->format == SL_CHAIN_KEYED && !k->keyed)
+    if (keyed && !k->keyed)
         return "it is keyed, and this daemon has no audit key";
     if (!r->prev || strcmp(r->prev, prev) != 0)
         return "it does not link to the record before it";
     sl_chain_hash(k, r, prev, hash);
     if (!r->hash || strcmp(r->hash, hash) != 0)
-        return r->format == SL_CHAIN_KEYED
+        return keyed
             ? "its hash does not match: it was edited, or the audit key is not the one it "
               "was written with"
             : "its hash does not match: it was edited";
@@ -119,7 +182,7 @@ int sl_chain_new(const struct sl_chain_key *k, const struct sl_audit_rec *r, int
     out->rec = (struct sl_chain_rec){
         .seq = seq, .item = text[0], .actor = text[1], .action = text[2], .from = text[3],
         .to = text[4], .reason = text[5], .ts_ms = r->ts_ms, .prev = prev, .hash = out->hash,
-        .format = k->keyed ? SL_CHAIN_KEYED : SL_CHAIN_PLAIN,
+        .format = k->keyed ? SL_CHAIN_PACKED : SL_CHAIN_PLAIN,
     };
     sl_chain_hash(k, &out->rec, prev, out->hash);
     return 0;
@@ -235,6 +298,49 @@ int sl_events_unpack(int64_t seq, const uint8_t *data, size_t len, int64_t n,
         int stop = each(arg, seq, &ev);
         if (stop)
             return stop;
+    }
+    return 0;
+}
+
+/* }===================================================================== */
+
+/* {====================== Offers packed ============================== */
+
+int sl_offers_pack(const char *const *users, size_t n, char **out, size_t *len)
+{
+    size_t total = 0;
+
+    for (size_t i = 0; i < n; i++)
+        total += strlen(users[i]) + 1;
+    char *text = malloc(total + 1), *p = text;
+    if (!text)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(users[i]);
+        memcpy(p, users[i], l);
+        p[l] = '\n';
+        p += l + 1;
+    }
+    *p = '\0';
+    *out = text;
+    *len = total;
+    return 0;
+}
+
+int sl_offers_unpack(char *text, size_t len, const char ***ids, size_t *cap, size_t *n)
+{
+    char *p = text, *end = text + len;
+
+    *n = 0;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return -EILSEQ;
+        *nl = '\0';
+        if (sl_grow(ids, cap, *n + 1, sizeof(**ids)) < 0)
+            return -ENOMEM;
+        (*ids)[(*n)++] = p;
+        p = nl + 1;
     }
     return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What both backends store alike: the audit chain (hash, key, checks), packed event batches. */
+/* What both backends store alike: the audit chain, packed event batches, packed offers. */
 #ifndef SL_STORE_CHAIN_H
 #define SL_STORE_CHAIN_H
 
@@ -26,18 +26,26 @@ struct sl_audit_check;
 /* {====================== The audit chain ============================== */
 /*
  * Each record's hash covers the previous record's hash and its own fields,
- * so a record edited or removed breaks the chain at that point. Two formats,
- * kept per record (the column v):
- *   1  SHA-256 of the fields: anyone who can write the database can
+ * so a record edited or removed breaks the chain at that point. Three
+ * formats, kept per record (the column v):
+ *   1  SHA-256 of the fields as text: anyone who can write the database can
  *      recompute it (what sluice wrote before the chain was keyed);
  *   2  HMAC-SHA-256 under the audit key, which is kept outside the database,
- *      of "2" and the same fields.
+ *      of "2" and the same text;
+ *   3  HMAC-SHA-256 under the key of what the record must bind and no more,
+ *      packed: the byte 3, the previous hash as its 32 bytes (not 64 hex
+ *      digits), seq and ts_ms as 8 bytes each, big-endian (not printed), and
+ *      each text field as its length (plus one; 0 for none) in LEB128 then
+ *      its bytes. A typical record is two blocks of the inner hash where
+ *      format 2 took three, and no printf. What sluiced writes since; 1 and
+ *      2 verify as they always did.
  * A chain may start plain and go on keyed, from the record the key was
  * made at (it is kept with the key, outside the database): a plain record
  * from there on is a chain rewritten without the key.
  */
 #define SL_CHAIN_PLAIN 1
 #define SL_CHAIN_KEYED 2
+#define SL_CHAIN_PACKED 3
 
 /* A connection's audit key (store.h, sl_store_audit_key): zeroed, none. */
 struct sl_chain_key {
@@ -59,7 +67,7 @@ struct sl_chain_rec {
     const char *item, *actor, *action, *from, *to, *reason;    /* item, from, to: NULL-able */
     int64_t ts_ms;
     const char *prev, *hash;    /* as stored */
-    int format;                 /* SL_CHAIN_PLAIN or SL_CHAIN_KEYED */
+    int format;                 /* SL_CHAIN_PLAIN, _KEYED or _PACKED */
 };
 
 /* The hash of r's fields in r->format, linked to prev (r->prev and
@@ -75,8 +83,8 @@ const char *sl_chain_problem(const struct sl_chain_key *k, const struct sl_chain
 
 /* A record about to be appended as seq after prev: its texts as they will
  * be stored (text that is not UTF-8 repaired, and the repair logged:
- * rows.h), its format (keyed when k is) and its hash. 0, or -ENOMEM with
- * nothing to clear. */
+ * rows.h), its format (packed when k is keyed, else plain) and its hash.
+ * 0, or -ENOMEM with nothing to clear. */
 struct sl_chain_new {
     struct sl_chain_rec rec;    /* prev points to the caller's; hash to below */
     char hash[SL_SHA256_HEX_LEN + 1];
@@ -123,6 +131,18 @@ int sl_events_pack(const struct sl_event_row *ev, size_t n, uint8_t **out, size_
 int sl_events_unpack(int64_t seq, const uint8_t *data, size_t len, int64_t n,
                      int (*each)(void *arg, int64_t seq, const struct sl_event_row *ev),
                      void *arg);
+/* }===================================================================== */
+
+/* {====================== Offers packed ============================== */
+/* A placement's users as one text: each id ended by a newline (no id holds
+ * one). *out is malloc'ed (the caller frees it), NUL-terminated, *len its
+ * length; 0 or -ENOMEM. */
+int sl_offers_pack(const char *const *users, size_t n, char **out, size_t *len);
+
+/* The users packed in text[0..len), split in place (each newline becomes a
+ * NUL) into *ids (grown as needed, *cap its room), their count in *n. 0,
+ * -ENOMEM, or -EILSEQ for a record that does not end with a newline. */
+int sl_offers_unpack(char *text, size_t len, const char ***ids, size_t *cap, size_t *n);
 /* }===================================================================== */
 
 #endif

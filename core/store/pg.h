@@ -59,6 +59,7 @@ enum pg_stmt {
     PG_ITEM_STATE,
     PG_ITEM_STATE_LOCK,
     PG_CREATOR_STANDING,
+    PG_CREATORS_EACH,
     PG_ITEM_MERGE_TAGS,
     /* pg_audit.c */
     PG_AUDIT_HEAD,
@@ -98,11 +99,15 @@ enum pg_stmt {
     /* pg_dist.c */
     PG_WAVE_PUT,
     PG_WAVES_GET,
-    PG_OFFER_ADD,
-    PG_OFFERS_ADD_MANY,
+    PG_WAVES_IN_STATE,
+    PG_OFFER_WAVE,
+    PG_OFFER_WAVES_ADD_MANY,
     PG_OFFERS_EACH,
+    PG_OFFERS_SERVED_OF,
     PG_OFFER_SERVED,
-    PG_OFFERS_SERVED_MANY,
+    PG_SERVED_ADD_MANY,
+    PG_OFFER_WAVES_IN_STATE,
+    PG_SERVED_IN_STATE,
     PG_USERS_EACH,
     PG_FOLLOWS_EACH,
     PG_ITEMS_IN_STATE,
@@ -126,6 +131,7 @@ enum pg_stmt {
     PG_COPIED_BATCHES,
     PG_COPIED_LEASES,
     PG_COPIED_ITEMS,
+    PG_COPIED_PARTS,
     /* pg_search.c */
     PG_SEARCH_ROW,
     PG_SEQ_MAX,
@@ -280,8 +286,8 @@ static inline void par_bytes(struct pg_params *p, const void *v, size_t len)
 enum pg_batch_kind {
     PG_BATCH_ITEMS,
     PG_BATCH_AUDIT,
-    PG_BATCH_OFFERS,            /* offered */
-    PG_BATCH_SERVED,            /* offers served */
+    PG_BATCH_OFFERS,            /* placements of waves (offer_waves) */
+    PG_BATCH_SERVED,            /* served marks (served) */
     PG_BATCH__COUNT
 };
 
@@ -395,7 +401,7 @@ int sl_pg_batch_flush(struct sl_pg *s);
 void sl_pg_batch_discard(struct sl_pg *s);
 void sl_pg_batch_free(struct sl_pg *s);
 /* Whether statement id may go before rows kept: it touches none of the
- * tables the batches write (items, audit, offers). */
+ * tables the batches write (items, audit, offer_waves, served). */
 bool sl_pg_batch_independent(enum pg_stmt id);
 /* pg_schema.c */
 int sl_pg_migrate(struct sl_pg *s);

@@ -13,8 +13,8 @@
 /*
  * Sent one by one, an upload's five statements cost the server more than
  * its commit: each is parsed, planned, executed and answered alone. Kept
- * here instead, the rows of items, audit records and offers (a wave's
- * hundreds, a feed page's served marks) leave as one
+ * here instead, the rows of items, audit records, placements of waves and
+ * served marks (a feed page's) leave as one
  * INSERT ... SELECT FROM unnest(arrays) per kind, when the pipeline drains,
  * when the batch is full, or before any statement that may read or change
  * those tables (so nothing sees them missing, or in another order). A
@@ -29,16 +29,16 @@ static const struct {
 } kinds[PG_BATCH__COUNT] = {
     [PG_BATCH_ITEMS] = { PG_ITEMS_INSERT_MANY, 11, PG_ALL_ELSE_EEXIST },
     [PG_BATCH_AUDIT] = { PG_AUDIT_INSERT_MANY, 11, PG_ANY },
-    [PG_BATCH_OFFERS] = { PG_OFFERS_ADD_MANY, 4, PG_ANY },
-    [PG_BATCH_SERVED] = { PG_OFFERS_SERVED_MANY, 2, PG_ANY },
+    [PG_BATCH_OFFERS] = { PG_OFFER_WAVES_ADD_MANY, 4, PG_ANY },
+    [PG_BATCH_SERVED] = { PG_SERVED_ADD_MANY, 2, PG_ANY },
 };
 
 /* Statements of other tables, which may go ahead of the rows kept. */
 static const bool independent[PG__COUNT] = {
     [PG_ITEMS_INSERT_MANY] = true,
     [PG_AUDIT_INSERT_MANY] = true,
-    [PG_OFFERS_ADD_MANY] = true,
-    [PG_OFFERS_SERVED_MANY] = true,
+    [PG_OFFER_WAVES_ADD_MANY] = true,
+    [PG_SERVED_ADD_MANY] = true,
     [PG_ITEM_ABSENT] = true,        /* a guess checked by the items insert anyway */
     [PG_USER_UPSERT] = true,
     [PG_USER_SEEN] = true,
@@ -99,21 +99,10 @@ static int add_element(struct pg_batch *b, int c, const char *v)
     return 0;
 }
 
-/* The two kinds that write one table: rows of the one go out before a row
- * of the other is kept, so that the table sees them in their order. */
-static int other_kind(enum pg_batch_kind kind)
-{
-    return kind == PG_BATCH_OFFERS ? PG_BATCH_SERVED : kind == PG_BATCH_SERVED ? PG_BATCH_OFFERS
-                                                                             : -1;
-}
-
 int sl_pg_batch_add(struct sl_pg *s, enum pg_batch_kind kind, const struct pg_params *p)
 {
     if (!s->batch && !(s->batch = calloc(PG_BATCH__COUNT, sizeof(*s->batch))))
         return -ENOMEM;
-    int other = other_kind(kind), rc;
-    if (other >= 0 && s->batch[other].rows && (rc = sl_pg_batch_flush(s)) < 0)
-        return rc;
     struct pg_batch *b = &s->batch[kind];
     size_t before[PG_MAX_PARAMS];
     for (int c = 0; c < kinds[kind].ncols; c++) {

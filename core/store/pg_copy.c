@@ -20,6 +20,10 @@ const char *const sl_pg_copy_sql[PG__COUNT] = {
                           " WHERE state = 'distributing' ON CONFLICT DO NOTHING",
     [PG_COPIED_BATCHES] = "SELECT setval(pg_get_serial_sequence('event_batches', 'seq'),"
                           " coalesce((SELECT max(seq) FROM event_batches), 0) + 1, false)",
+    /* Placements copied keep their parts (SQLite's count per wave); the
+     * next stored takes one past every part. */
+    [PG_COPIED_PARTS]   = "SELECT setval('offer_waves_part', coalesce((SELECT max(part)"
+                          " FROM offer_waves), 0) + 1, false)",
     /* Items copied keep their seq; the next stored follows them. */
     [PG_COPIED_ITEMS]   = "SELECT setval('items_seq', coalesce((SELECT max(seq) FROM items), 0)"
                           " + 1, false)",
@@ -137,5 +141,7 @@ int sl_pg_copied(struct sl_pg *s)
         rc = sl_pg_write(s, PG_COPIED_ITEMS, NULL, PG_ANY, NULL);
     if (rc == 0)
         rc = sl_pg_write(s, PG_COPIED_LEASES, NULL, PG_ANY, NULL);
+    if (rc == 0)
+        rc = sl_pg_write(s, PG_COPIED_PARTS, NULL, PG_ANY, NULL);
     return rc < 0 ? rc : sl_pg_sync(s);
 }

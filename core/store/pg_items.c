@@ -53,6 +53,7 @@ const char *const sl_pg_items_sql[PG__COUNT] = {
      * the first's (a report's pull-back, a hold, a takedown). */
     [PG_ITEM_STATE_LOCK] = "SELECT state FROM items WHERE id = $1 FOR UPDATE",
     [PG_CREATOR_STANDING] = "SELECT uploads, rejections FROM creators WHERE creator = $1",
+    [PG_CREATORS_EACH]  = "SELECT creator, uploads, rejections FROM creators",
     [PG_ITEM_MERGE_TAGS] = "UPDATE items SET tags = sluice_merge_patch(tags::jsonb, $2::jsonb)::text,"
                           " updated_ms = $3 WHERE id = $1",
 };
@@ -210,5 +211,20 @@ int sl_pg_creator_standing(struct sl_pg *s, const char *creator, int64_t *upload
         return rc;
     *uploads = col_int(&r, 0);
     *rejections = col_int(&r, 1);
+    return sl_pg_rows_end(&r);
+}
+
+int sl_pg_creators_each(struct sl_pg *s,
+                        int (*fn)(void *arg, const char *creator, int64_t uploads,
+                                  int64_t rejections),
+                        void *arg)
+{
+    struct pg_rows r;
+    int rc = sl_pg_stream(s, PG_CREATORS_EACH, NULL, &r);
+    if (rc < 0)
+        return rc;
+    while (sl_pg_next(&r))
+        if (fn(arg, col(&r, 0), col_int(&r, 1), col_int(&r, 2)))
+            break;
     return sl_pg_rows_end(&r);
 }

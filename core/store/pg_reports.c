@@ -13,7 +13,7 @@
 
 const char *const sl_pg_reports_sql[PG__COUNT] = {
     [PG_REPORT_FACTS]    = "SELECT (SELECT count(*) FROM reports WHERE item = $1 AND \"user\" = $2),"
-                           " (SELECT served FROM offers WHERE item = $1 AND \"user\" = $2),"
+                           " EXISTS (SELECT 1 FROM served WHERE item = $1 AND \"user\" = $2)::int,"
                            " p.reports, p.upheld, p.dismissed"
                            " FROM (SELECT 1) AS one LEFT JOIN reporters p ON p.\"user\" = $2",
     /* A second report of the user's on the item is refused (no row), and

@@ -580,9 +580,37 @@ static const struct migration migrations[] = {
     "CREATE TRIGGER policy_sets_changed AFTER INSERT OR UPDATE ON policy_sets"
     "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_policy();"
     "ALTER TABLE nodes ADD COLUMN policy text NOT NULL DEFAULT '';" },
+    /* 13 -> 14: offers packed, a row per placement of a wave holding its
+     * users (ids each ended by a newline), and served marks in a table of
+     * their own, written once each (sqlite_schema.c says why). Both keyed
+     * by item first, as every read of them is, and distributed by it on a
+     * sharded PostgreSQL (docs/scale-out.md). A placement's part comes from
+     * a sequence (pg_dist.c); the old rows' parts are their sources, as on
+     * SQLite, and the sequence starts past them. */
+    { 13, 14,
+    "CREATE SEQUENCE offer_waves_part;"
+    "CREATE TABLE offer_waves ("
+    "  item text COLLATE \"C\" NOT NULL,"
+    "  wave integer NOT NULL,"
+    "  part bigint NOT NULL DEFAULT nextval('offer_waves_part'),"
+    "  source integer NOT NULL,"
+    "  users text NOT NULL,"
+    "  PRIMARY KEY (item, wave, part));"
+    "ALTER SEQUENCE offer_waves_part OWNED BY offer_waves.part;"
+    "CREATE TABLE served ("
+    "  \"user\" text COLLATE \"C\" NOT NULL,"
+    "  item text COLLATE \"C\" NOT NULL,"
+    "  PRIMARY KEY (item, \"user\"));"
+    "INSERT INTO offer_waves (item, wave, part, source, users)"
+    "  SELECT item, wave, source, source, string_agg(\"user\" || chr(10), '' ORDER BY \"user\")"
+    "  FROM offers GROUP BY item, wave, source;"
+    "INSERT INTO served (\"user\", item) SELECT \"user\", item FROM offers WHERE served <> 0;"
+    "DROP TABLE offers;"
+    "SELECT setval('offer_waves_part', coalesce((SELECT max(part) FROM offer_waves), 0) + 1,"
+    "  false);" },
 };
 
-#define SCHEMA_VERSION 13
+#define SCHEMA_VERSION 14
 
 /* Any number: the key of the advisory lock that makes one node migrate at
  * a time. */

@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +11,11 @@
 #include "lib/id.h"
 #include "lib/log.h"
 #include "store/pg.h"
+#include "store/search_plan.h"
 
 /*
- * As sqlite_search.c does it, and with the same results: one filter drives
+ * As sqlite_search.c does it, and with the same results (the plan is
+ * search_plan.c's, for both): one filter drives
  * the scan (the one expected to yield the fewest items, from its index
  * ending in seq), the others are a column checked on each item it yields,
  * so that a scan cut short knows where it was. Two differences:
@@ -49,13 +50,6 @@ const char *const sl_pg_search_sql[PG__COUNT] = {
 
 /* {====================== Building the query ============================ */
 
-/* What can drive a scan, in the order that wins a tie of estimates. */
-enum driver { DR_TEXT, DR_CREATOR, DR_MATCHED, DR_DECIDED, DR_QUEUE, DR_TAG, DR_STATE, DR_ALL,
-              DR__COUNT };
-
-/* Items a driver is expected to yield are counted up to this (a probe of
- * its index); beyond, all are alike. */
-#define PROBE_CAP 5000
 /* What checking the text on an item costs, in the other checks' (a guess,
  * smaller than SQLite's: the check is a row's ILIKE, not a walk of the
  * index's lists, and the text driver sorts what its index finds). */
@@ -68,45 +62,35 @@ enum driver { DR_TEXT, DR_CREATOR, DR_MATCHED, DR_DECIDED, DR_QUEUE, DR_TAG, DR_
 #define MAX_VALUES 192
 
 struct sql {
+    struct sql_text t;                  /* in text */
     char text[16384];
-    size_t len;
-    bool over;
     int n;
     const char *v[MAX_VALUES];
     char num[MAX_VALUES][32];
 };
 
-static void put(struct sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct sql *q, const char *fmt, ...)
+/* Empty, for the next statement. */
+static void sql_reset(struct sql *q)
 {
-    va_list ap;
-    size_t room = sizeof(q->text) - q->len;
-
-    va_start(ap, fmt);
-    int n = vsnprintf(q->text + q->len, room, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= room)
-        q->over = true;
-    else
-        q->len += (size_t)n;
+    q->t = (struct sql_text){ .text = q->text, .size = sizeof(q->text) };
+    q->n = 0;
 }
 
 /* A parameter: $n in the text, its value kept (NULL: SQL's NULL). */
 static void sql_par(struct sql *q, const char *v)
 {
     if (q->n >= MAX_VALUES) {
-        q->over = true;
+        q->t.over = true;
         return;
     }
     q->v[q->n++] = v;
-    put(q, "$%d", q->n);
+    sl_search_put(&q->t, "$%d", q->n);
 }
 
 static void sql_int(struct sql *q, int64_t v)
 {
     if (q->n >= MAX_VALUES) {
-        q->over = true;
+        q->t.over = true;
         return;
     }
     snprintf(q->num[q->n], sizeof(q->num[0]), "%lld", (long long)v);
@@ -116,30 +100,21 @@ static void sql_int(struct sql *q, int64_t v)
 static void sql_real(struct sql *q, double v)
 {
     if (q->n >= MAX_VALUES) {
-        q->over = true;
+        q->t.over = true;
         return;
     }
     snprintf(q->num[q->n], sizeof(q->num[0]), "%.17g", v);
     sql_par(q, q->num[q->n]);
 }
 
-/* A search taken apart: the text as patterns, the range of seq. */
+/* A search taken apart: the text as patterns. */
 struct plan {
-    const struct sl_search *q;
+    struct search_plan s;               /* first: the shared plan's callbacks take the whole */
     char ilike[SL_SEARCH_TERMS][1024];  /* %term% of the terms of 3+ characters */
     int nilike;
     char like[SL_SEARCH_TERMS][1024];   /* %term% of the shorter ones, ASCII lowered */
     int nlike;
-    int64_t up, lo;                     /* lo <= seq < up */
 };
-
-static size_t chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
 
 /* %term%, its %, _ and \ escaped (LIKE's escape is \); lower: ASCII
  * letters lowered. -EINVAL when it does not fit. */
@@ -160,99 +135,52 @@ static int pattern(char *out, size_t len, const char *term, bool lower)
     return 0;
 }
 
-static int plan_text(struct plan *p)
+static int plan_term(struct search_plan *sp, const char *term, bool indexed)
 {
-    for (int t = 0; t < p->q->nterms; t++) {
-        const char *term = p->q->terms[t];
-        size_t n = term ? chars(term) : 0;
-        if (n == 0)
-            return -EINVAL;
-        int rc = n < 3 ? pattern(p->like[p->nlike++], sizeof(p->like[0]), term, true)
-                       : pattern(p->ilike[p->nilike++], sizeof(p->ilike[0]), term, false);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    struct plan *p = (struct plan *)sp;
+
+    return indexed ? pattern(p->ilike[p->nilike++], sizeof(p->ilike[0]), term, false)
+                   : pattern(p->like[p->nlike++], sizeof(p->like[0]), term, true);
 }
 
-/* The first seq from which every item was created at or after t (created_ms
- * never decreases in seq order): a binary search, a few dozen lookups. */
-static int seq_from_time(struct sl_pg *s, int64_t t, int64_t max, int64_t *out)
+static int seq_at(void *db, int64_t seq, int64_t *at, int64_t *created)
 {
-    int64_t lo = 1, hi = max + 1;
+    struct sl_pg *s = db;
+    struct pg_params p = { 0 };
+    struct pg_rows r;
+    int rc = sl_pg_due(s);
 
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2, at = max + 1, created = INT64_MAX;
-        struct pg_params p = { 0 };
-        struct pg_rows r;
-        int rc = sl_pg_due(s);
-        par_int(&p, mid);
-        if (rc == 0 && (rc = sl_pg_row(s, PG_SEQ_AT, &p, &r)) == 0) {
-            at = col_int(&r, 0);
-            created = col_int(&r, 1);
-            rc = sl_pg_rows_end(&r);
-        }
-        if (rc < 0 && rc != -ENOENT)
-            return rc;
-        if (created >= t)
-            hi = mid;
-        else
-            lo = at + 1;
+    par_int(&p, seq);
+    if (rc == 0 && (rc = sl_pg_row(s, PG_SEQ_AT, &p, &r)) == 0) {
+        *at = col_int(&r, 0);
+        *created = col_int(&r, 1);
+        rc = sl_pg_rows_end(&r);
     }
-    *out = lo;
-    return 0;
-}
-
-static int plan_range(struct sl_pg *s, struct plan *p)
-{
-    const struct sl_search *q = p->q;
-    int64_t max, at;
-    int rc = sl_pg_seq_max(s, &max);
-
-    if (rc < 0)
-        return rc;
-    p->lo = 1;
-    p->up = max + 1;
-    if (q->before > 0 && q->before < p->up)
-        p->up = q->before;
-    if (q->seq_max > 0 && q->seq_max + 1 < p->up)
-        p->up = q->seq_max + 1;
-    if (q->since_ms > 0) {
-        if ((rc = seq_from_time(s, q->since_ms, max, &at)) < 0)
-            return rc;
-        p->lo = at;
-    }
-    if (q->until_ms > 0) {
-        if ((rc = seq_from_time(s, q->until_ms, max, &at)) < 0)
-            return rc;
-        if (at < p->up)
-            p->up = at;
-    }
-    return 0;
+    return rc;
 }
 
 /* Every term of 3+ characters a substring of a text column of alias t. */
 static void text_sql(struct sql *o, const struct plan *p, const char *t)
 {
     for (int k = 0; k < p->nilike; k++) {
-        put(o, "%s(%s.title ILIKE ", k ? " AND " : "", t);
+        sl_search_put(&o->t, "%s(%s.title ILIKE ", k ? " AND " : "", t);
         sql_par(o, p->ilike[k]);
-        put(o, " OR %s.description ILIKE ", t);
+        sl_search_put(&o->t, " OR %s.description ILIKE ", t);
         sql_par(o, p->ilike[k]);
-        put(o, " OR %s.transcript ILIKE ", t);
+        sl_search_put(&o->t, " OR %s.transcript ILIKE ", t);
         sql_par(o, p->ilike[k]);
-        put(o, ")");
+        sl_search_put(&o->t, ")");
     }
 }
 
 /* seq < up AND seq >= lo ORDER BY seq DESC LIMIT limit */
 static void range_sql(struct sql *o, const struct plan *p, int64_t up, int64_t limit)
 {
-    put(o, " AND seq < ");
+    sl_search_put(&o->t, " AND seq < ");
     sql_int(o, up);
-    put(o, " AND seq >= ");
-    sql_int(o, p->lo);
-    put(o, " ORDER BY seq DESC LIMIT ");
+    sl_search_put(&o->t, " AND seq >= ");
+    sql_int(o, p->s.lo);
+    sl_search_put(&o->t, " ORDER BY seq DESC LIMIT ");
     sql_int(o, limit);
 }
 
@@ -261,52 +189,53 @@ static void range_sql(struct sql *o, const struct plan *p, int64_t up, int64_t l
 static void driver_sql(struct sql *o, enum driver d, const struct plan *p, int64_t up,
                        int64_t limit)
 {
-    const struct sl_search *q = p->q;
+    const struct sl_search *q = p->s.q;
 
     switch (d) {
     case DR_TEXT:
-        put(o, "SELECT item, seq FROM item_text t WHERE ");
+        sl_search_put(&o->t, "SELECT item, seq FROM item_text t WHERE ");
         text_sql(o, p, "t");
         break;
     case DR_CREATOR:
-        put(o, "SELECT id AS item, seq FROM items WHERE creator = ");
+        sl_search_put(&o->t, "SELECT id AS item, seq FROM items WHERE creator = ");
         sql_par(o, q->creator);
         break;
     case DR_MATCHED:
-        put(o, "SELECT item, seq FROM item_matches WHERE name = ");
+        sl_search_put(&o->t, "SELECT item, seq FROM item_matches WHERE name = ");
         sql_par(o, q->matched);
         if (q->match_kind) {
-            put(o, " AND kind = ");
+            sl_search_put(&o->t, " AND kind = ");
             sql_par(o, q->match_kind);
         }
         break;
     case DR_DECIDED:
-        put(o, "SELECT item, seq FROM item_deciders WHERE actor = ");
+        sl_search_put(&o->t, "SELECT item, seq FROM item_deciders WHERE actor = ");
         sql_par(o, q->decided_by);
         break;
     case DR_QUEUE:
-        put(o, "SELECT item, seq FROM queue WHERE queue = ");
+        sl_search_put(&o->t, "SELECT item, seq FROM queue WHERE queue = ");
         sql_par(o, q->queue);
         break;
     case DR_TAG:
-        put(o, "SELECT item, seq FROM item_tags WHERE tag = ");
+        sl_search_put(&o->t, "SELECT item, seq FROM item_tags WHERE tag = ");
         sql_par(o, q->tag);
         break;
     case DR_STATE:
         /* One index range per state, merged in seq order. */
-        put(o, "SELECT item, seq FROM (");
+        sl_search_put(&o->t, "SELECT item, seq FROM (");
         for (int k = 0; k < q->nstates; k++) {
-            put(o, "%s(SELECT id AS item, seq FROM items WHERE state = ", k ? " UNION ALL " : "");
+            sl_search_put(&o->t, "%s(SELECT id AS item, seq FROM items WHERE state = ",
+                          k ? " UNION ALL " : "");
             sql_par(o, q->states[k]);
             range_sql(o, p, up, limit);
-            put(o, ")");
+            sl_search_put(&o->t, ")");
         }
-        put(o, ") AS u ORDER BY seq DESC LIMIT ");
+        sl_search_put(&o->t, ") AS u ORDER BY seq DESC LIMIT ");
         sql_int(o, limit);
         return;
     case DR_ALL:
     case DR__COUNT:
-        put(o, "SELECT id AS item, seq FROM items WHERE true");
+        sl_search_put(&o->t, "SELECT id AS item, seq FROM items WHERE true");
         break;
     }
     range_sql(o, p, up, limit);
@@ -317,79 +246,79 @@ static void driver_sql(struct sql *o, enum driver d, const struct plan *p, int64
  * PostgreSQL distributes them by). */
 static void filters_sql(struct sql *o, enum driver d, const struct plan *p)
 {
-    const struct sl_search *q = p->q;
+    const struct sl_search *q = p->s.q;
     static const char *const cols[] = { "title", "description", "transcript" };
 
-    put(o, "true");
+    sl_search_put(&o->t, "true");
     if (q->creator && d != DR_CREATOR) {
-        put(o, " AND i.creator = ");
+        sl_search_put(&o->t, " AND i.creator = ");
         sql_par(o, q->creator);
     }
     if (q->nstates && d != DR_STATE) {
-        put(o, " AND i.state IN (");
+        sl_search_put(&o->t, " AND i.state IN (");
         for (int k = 0; k < q->nstates; k++) {
-            put(o, "%s", k ? ", " : "");
+            sl_search_put(&o->t, "%s", k ? ", " : "");
             sql_par(o, q->states[k]);
         }
-        put(o, ")");
+        sl_search_put(&o->t, ")");
     }
     if (q->tag) {
-        put(o, " AND EXISTS (SELECT 1 FROM item_tags WHERE tag = ");
+        sl_search_put(&o->t, " AND EXISTS (SELECT 1 FROM item_tags WHERE tag = ");
         sql_par(o, q->tag);
-        put(o, " AND seq = i.seq AND item = i.id AND confidence >= ");
+        sl_search_put(&o->t, " AND seq = i.seq AND item = i.id AND confidence >= ");
         sql_real(o, q->tag_min);
-        put(o, ")");
+        sl_search_put(&o->t, ")");
     }
     if (q->matched && d != DR_MATCHED) {
-        put(o, " AND EXISTS (SELECT 1 FROM item_matches WHERE name = ");
+        sl_search_put(&o->t, " AND EXISTS (SELECT 1 FROM item_matches WHERE name = ");
         sql_par(o, q->matched);
-        put(o, " AND seq = i.seq AND item = i.id");
+        sl_search_put(&o->t, " AND seq = i.seq AND item = i.id");
         if (q->match_kind) {
-            put(o, " AND kind = ");
+            sl_search_put(&o->t, " AND kind = ");
             sql_par(o, q->match_kind);
         }
-        put(o, ")");
+        sl_search_put(&o->t, ")");
     }
     if (q->decided_by && d != DR_DECIDED) {
-        put(o, " AND EXISTS (SELECT 1 FROM item_deciders WHERE actor = ");
+        sl_search_put(&o->t, " AND EXISTS (SELECT 1 FROM item_deciders WHERE actor = ");
         sql_par(o, q->decided_by);
-        put(o, " AND seq = i.seq AND item = i.id)");
+        sl_search_put(&o->t, " AND seq = i.seq AND item = i.id)");
     }
     if (q->queue && d != DR_QUEUE) {
-        put(o, " AND EXISTS (SELECT 1 FROM queue WHERE item = i.id AND queue = ");
+        sl_search_put(&o->t, " AND EXISTS (SELECT 1 FROM queue WHERE item = i.id AND queue = ");
         sql_par(o, q->queue);
-        put(o, ")");
+        sl_search_put(&o->t, ")");
     }
     if (p->nilike && d != DR_TEXT) {
-        put(o, " AND EXISTS (SELECT 1 FROM item_text t WHERE t.seq = i.seq AND t.item = i.id"
-            " AND ");
+        sl_search_put(&o->t, " AND EXISTS (SELECT 1 FROM item_text t WHERE t.seq = i.seq"
+            " AND t.item = i.id AND ");
         text_sql(o, p, "t");
-        put(o, ")");
+        sl_search_put(&o->t, ")");
     }
     for (int k = 0; k < p->nlike; k++) {
-        put(o, " AND EXISTS (SELECT 1 FROM item_text t WHERE t.seq = i.seq AND t.item = i.id"
-            " AND (");
+        sl_search_put(&o->t, " AND EXISTS (SELECT 1 FROM item_text t WHERE t.seq = i.seq"
+            " AND t.item = i.id AND (");
         for (int c = 0; c < 3; c++) {
-            put(o, "%slower(t.%s COLLATE \"C\") LIKE ", c ? " OR " : "", cols[c]);
+            sl_search_put(&o->t, "%slower(t.%s COLLATE \"C\") LIKE ", c ? " OR " : "", cols[c]);
             sql_par(o, p->like[k]);
         }
-        put(o, "))");
+        sl_search_put(&o->t, "))");
     }
     /* The range is of seq; the times are checked too, for items stored
      * before created_ms was kept in order. */
     if (q->since_ms > 0) {
-        put(o, " AND i.created_ms >= ");
+        sl_search_put(&o->t, " AND i.created_ms >= ");
         sql_int(o, q->since_ms);
     }
     if (q->until_ms > 0) {
-        put(o, " AND i.created_ms < ");
+        sl_search_put(&o->t, " AND i.created_ms < ");
         sql_int(o, q->until_ms);
     }
 }
 
 static int run(struct sl_pg *s, const struct sql *o, struct pg_rows *r)
 {
-    if (o->over) {
+    if (o->t.over) {
         sl_err("store: a search's SQL is longer than %zu bytes or %d values",
                sizeof(o->text), MAX_VALUES);
         return -EINVAL;
@@ -399,116 +328,31 @@ static int run(struct sl_pg *s, const struct sql *o, struct pg_rows *r)
 
 /* How many items driver d would yield in the range, up to PROBE_CAP: a
  * count over its index that stops there. */
-static int estimate(struct sl_pg *s, enum driver d, const struct plan *p, int64_t *out)
+static int estimate(const struct search_plan *sp, enum driver d, int64_t *out)
 {
     static _Thread_local struct sql o;  /* large: one search at a time per thread */
+    const struct plan *p = (const struct plan *)sp;
+    struct sl_pg *s = sp->db;
     struct pg_rows r;
     int rc;
 
-    if (d == DR_ALL) {
-        *out = p->up - p->lo;
-        return 0;
-    }
-    o.len = 0;
-    o.n = 0;
-    o.over = false;
-    put(&o, "SELECT count(*) FROM (");
-    driver_sql(&o, d, p, p->up, PROBE_CAP);
-    put(&o, ") AS e");
+    sql_reset(&o);
+    sl_search_put(&o.t, "SELECT count(*) FROM (");
+    driver_sql(&o, d, p, sp->up, PROBE_CAP);
+    sl_search_put(&o.t, ") AS e");
     if ((rc = sl_pg_due(s)) < 0 || (rc = run(s, &o, &r)) < 0)
         return rc;
     *out = sl_pg_next(&r) ? col_int(&r, 0) : 0;
     return sl_pg_rows_end(&r);
 }
 
-/* The driver expected to yield the fewest items. */
-static int choose(struct sl_pg *s, const struct plan *p, enum driver *out)
-{
-    const struct sl_search *q = p->q;
-    bool can[DR__COUNT] = {
-        [DR_TEXT] = p->nilike > 0, [DR_CREATOR] = q->creator != NULL,
-        [DR_MATCHED] = q->matched != NULL, [DR_DECIDED] = q->decided_by != NULL,
-        [DR_QUEUE] = q->queue != NULL, [DR_TAG] = q->tag != NULL,
-        [DR_STATE] = q->nstates > 0, [DR_ALL] = true,
-    };
-    int64_t best = INT64_MAX;
-    int n = 0;
-
-    for (int d = 0; d < DR__COUNT; d++)
-        n += can[d];
-    /* Only the range: nothing to weigh. With one index beside it, the
-     * range is weighed too, since a short time span beats a large index. */
-    *out = DR_ALL;
-    for (int d = 0; d < DR__COUNT; d++) {
-        int64_t e;
-        if (!can[d])
-            continue;
-        if (n == 2 && d != DR_ALL && !(q->since_ms > 0 || q->until_ms > 0 || q->before > 0)) {
-            *out = (enum driver)d;     /* one index and the whole range: the index */
-            return 0;
-        }
-        int rc = estimate(s, (enum driver)d, p, &e);
-        if (rc < 0)
-            return rc;
-        if (p->nilike && d != DR_TEXT)
-            e = e > INT64_MAX / TEXT_CHECK ? INT64_MAX : e * TEXT_CHECK;
-        if (e < best) {
-            best = e;
-            *out = (enum driver)d;
-        }
-    }
-    return 0;
-}
-
 /* }===================================================================== */
 
 /* {====================== The scan ====================================== */
 
-/* Where a scan stands between its rows. */
-struct scan {
-    const struct sl_search *q;
-    int (*fn)(void *arg, int64_t seq, const char *id);
-    void *arg;
-    struct sl_search_end *end;
-    int64_t last, full, rows;
-};
-
-/* One row the driver yielded: 1 when the scan ends here, 0 to go on,
- * or the error. The same steps as sqlite_search.c's loop. */
-static int scan_row(struct sl_pg *s, struct scan *c, int64_t seq, const char *id, bool found)
+static int due(void *db)
 {
-    const struct sl_search *q = c->q;
-    struct sl_search_end *end = c->end;
-
-    if (seq == c->last)
-        return 0;       /* one item matched under two kinds of one name */
-    if (c->last && seq > c->last) {
-        sl_err("store: a search's driver did not yield newest first (%lld after %lld)",
-               (long long)seq, (long long)c->last);
-        return -EIO;
-    }
-    c->last = seq;
-    end->scanned += !c->full;
-    if (found) {
-        if (c->full) {
-            end->next = c->full;
-            return 1;
-        }
-        end->found++;
-        if (c->fn(c->arg, seq, id)) {
-            end->next = seq;
-            return 1;
-        }
-        if (end->found >= q->limit)
-            c->full = seq;
-    }
-    if ((++c->rows & 31) == 0 &&
-        ((q->deadline > 0 && sl_mono() > q->deadline) || sl_pg_due(s) < 0)) {
-        end->partial = !c->full;
-        end->next = c->full ? c->full : seq;
-        return 1;
-    }
-    return 0;
+    return sl_pg_due(db);
 }
 
 int sl_pg_search(struct sl_pg *s, const struct sl_search *q,
@@ -517,47 +361,43 @@ int sl_pg_search(struct sl_pg *s, const struct sl_search *q,
 {
     static _Thread_local struct plan p; /* large, as estimate()'s */
     static _Thread_local struct sql o;
-    struct scan c = { .q = q, .fn = fn, .arg = arg, .end = end };
+    struct search_scan c = { .q = q, .fn = fn, .arg = arg, .end = end, .due = due, .db = s };
     enum driver d;
+    int64_t max;
     int rc;
 
     *end = (struct sl_search_end){ 0 };
     atomic_store(&s->interrupted, false);
     memset(&p, 0, sizeof(p));
-    p.q = q;
-    if (q->limit <= 0 || q->nterms > SL_SEARCH_TERMS || q->nstates > SL_SEARCH_STATES ||
-        plan_text(&p) < 0)
+    p.s = (struct search_plan){ .q = q, .text_check = TEXT_CHECK, .db = s, .seq_at = seq_at,
+                                .estimate = estimate };
+    if (sl_search_valid(q) < 0 || sl_search_terms(&p.s, plan_term) < 0)
         return -EINVAL;
-    if ((rc = plan_range(s, &p)) < 0 || (rc = choose(s, &p, &d)) < 0)
+    if ((rc = sl_pg_seq_max(s, &max)) < 0 || (rc = sl_search_range(&p.s, max)) < 0 ||
+        (rc = sl_search_choose(&p.s, &d)) < 0)
         return rc;
-    if (p.up <= p.lo)
+    if (p.s.up <= p.s.lo)
         return 0;       /* an empty range */
 
-    int64_t up = p.up, chunk = CHUNK_FIRST;
+    int64_t up = p.s.up, chunk = CHUNK_FIRST;
     for (;;) {
         struct pg_rows r;
         if ((rc = sl_pg_due(s)) == 0) {
-            o.len = 0;
-            o.n = 0;
-            o.over = false;
+            sql_reset(&o);
             /* The filters are a column, not a WHERE: every item the driver
              * yields comes back, so that a scan cut short knows where it
              * was. */
-            put(&o, "SELECT d.seq, i.id, CASE WHEN ");
+            sl_search_put(&o.t, "SELECT d.seq, i.id, CASE WHEN ");
             filters_sql(&o, d, &p);
-            put(&o, " THEN 1 ELSE 0 END FROM (");
+            sl_search_put(&o.t, " THEN 1 ELSE 0 END FROM (");
             driver_sql(&o, d, &p, up, chunk);
-            put(&o, ") AS d JOIN items AS i ON i.id = d.item ORDER BY d.seq DESC");
+            sl_search_put(&o.t, ") AS d JOIN items AS i ON i.id = d.item ORDER BY d.seq DESC");
             rc = run(s, &o, &r);
         }
         if (rc == -ETIMEDOUT) {
             /* The deadline (statement_timeout, or the check) or an
              * interrupt: partial, unless nothing was looked at. */
-            if (c.last == 0)
-                return -ETIMEDOUT;
-            end->partial = !c.full;
-            end->next = c.full ? c.full : c.last;
-            return 0;
+            return sl_search_cut(&c);
         }
         if (rc < 0)
             return rc;
@@ -565,7 +405,7 @@ int sl_pg_search(struct sl_pg *s, const struct sl_search *q,
         int stop = 0;
         while (!stop && sl_pg_next(&r)) {
             got++;
-            stop = scan_row(s, &c, col_int(&r, 0), col(&r, 1), col_int(&r, 2) != 0);
+            stop = sl_search_row(&c, col_int(&r, 0), col(&r, 1), col_int(&r, 2) != 0);
         }
         rc = sl_pg_rows_end(&r);
         if (stop < 0)

@@ -36,6 +36,7 @@
 #define sl_store_item_update sl_sqlite_item_update
 #define sl_store_item_merge_tags sl_sqlite_item_merge_tags
 #define sl_store_creator_standing sl_sqlite_creator_standing
+#define sl_store_creators_each sl_sqlite_creators_each
 #define sl_store_audit_key sl_sqlite_audit_key
 #define sl_store_audit_append sl_sqlite_audit_append
 #define sl_store_audit_list sl_sqlite_audit_list
@@ -63,9 +64,12 @@
 #define sl_store_hashbank_each sl_sqlite_hashbank_each
 #define sl_store_wave_put sl_sqlite_wave_put
 #define sl_store_waves_get sl_sqlite_waves_get
-#define sl_store_offer_add sl_sqlite_offer_add
+#define sl_store_waves_each sl_sqlite_waves_each
+#define sl_store_offer_wave sl_sqlite_offer_wave
 #define sl_store_offers_each sl_sqlite_offers_each
 #define sl_store_offer_served sl_sqlite_offer_served
+#define sl_store_offer_waves_each sl_sqlite_offer_waves_each
+#define sl_store_served_each sl_sqlite_served_each
 #define sl_store_users_each sl_sqlite_users_each
 #define sl_store_follows_each sl_sqlite_follows_each
 #define sl_store_items_in_state sl_sqlite_items_in_state
@@ -133,6 +137,7 @@ enum stmt {
     ST_ITEM_SET_STATE,
     ST_ITEM_STATE,
     ST_CREATOR_STANDING,
+    ST_CREATORS_EACH,
     ST_ITEM_MERGE_TAGS,
     /* sqlite_audit.c */
     ST_AUDIT_HEAD,
@@ -171,9 +176,13 @@ enum stmt {
     /* sqlite_dist.c */
     ST_WAVE_PUT,
     ST_WAVES_GET,
-    ST_OFFER_ADD,
+    ST_WAVES_IN_STATE,
+    ST_OFFER_WAVE,
     ST_OFFERS_EACH,
+    ST_OFFERS_SERVED_OF,
     ST_OFFER_SERVED,
+    ST_OFFER_WAVES_IN_STATE,
+    ST_SERVED_IN_STATE,
     ST_USERS_EACH,
     ST_FOLLOWS_EACH,
     ST_ITEMS_IN_STATE,

@@ -4,16 +4,29 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
+#include "lib/grow.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "store/sqlite.h"
 
 const char *const sl_sqlite_dist_sql[ST__COUNT] = {
     [ST_WAVE_PUT]       = "INSERT OR REPLACE INTO waves (item, n, wave) VALUES (?, ?, ?)",
     [ST_WAVES_GET]      = "SELECT wave FROM waves WHERE item = ? ORDER BY n",
-    [ST_OFFER_ADD]      = "INSERT OR IGNORE INTO offers (item, user, wave, source) VALUES (?, ?, ?, ?)",
-    [ST_OFFERS_EACH]    = "SELECT user, wave, source, served FROM offers WHERE item = ?",
-    [ST_OFFER_SERVED]   = "UPDATE offers SET served = 1 WHERE item = ? AND user = ?",
+    [ST_WAVES_IN_STATE] = "SELECT w.item, w.n, w.wave FROM waves w JOIN items i ON i.id = w.item"
+                          " WHERE i.state = ? ORDER BY w.item, w.n",
+    [ST_OFFER_WAVE]     = "INSERT INTO offer_waves (item, wave, part, source, users)"
+                          " SELECT ?1, ?2, coalesce(max(part) + 1, 0), ?3, ?4 FROM offer_waves"
+                          " WHERE item = ?1 AND wave = ?2",
+    [ST_OFFERS_EACH]    = "SELECT wave, source, users FROM offer_waves WHERE item = ?",
+    [ST_OFFERS_SERVED_OF] = "SELECT user FROM served WHERE item = ? ORDER BY user",
+    [ST_OFFER_SERVED]   = "INSERT INTO served (user, item) VALUES (?2, ?1)"
+                          " ON CONFLICT DO NOTHING",
+    [ST_OFFER_WAVES_IN_STATE] = "SELECT o.item, o.wave, o.source, o.users FROM items i"
+                          " JOIN offer_waves o ON o.item = i.id WHERE i.state = ?",
+    [ST_SERVED_IN_STATE] = "SELECT s.item, s.user FROM items i JOIN served s ON s.item = i.id"
+                          " WHERE i.state = ?",
     [ST_USERS_EACH]     = "SELECT id, city, interests, seen_s FROM users",
     [ST_FOLLOWS_EACH]   = "SELECT follower, creator FROM follows",
     [ST_ITEMS_IN_STATE] = "SELECT id, creator, upload, tags, plan FROM items WHERE state = ?"
@@ -37,7 +50,11 @@ int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out)
 
     bind_text(st, 1, item);
     while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *w = col_json(st, 0);
+        /* json.c's reader: a start reads every distributing item's waves,
+         * and jansson's took some 150 instructions a byte. */
+        struct sl_error err;
+        json_t *w = sl_json_parse(col_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), false,
+                                  &err);
         n++;
         if (!w) {
             sl_err("store: wave %d of item %s cannot be listed: its JSON does not parse "
@@ -56,15 +73,64 @@ int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out)
     return 0;
 }
 
-int sl_store_offer_add(struct sl_store *s, const char *item, const char *user, int wave,
-                       int source)
+int sl_store_waves_each(struct sl_store *s, const char *state,
+                        int (*fn)(void *arg, const char *item, int n, const char *text,
+                                  size_t len),
+                        void *arg)
 {
-    sqlite3_stmt *st = stmt_get(s, ST_OFFER_ADD);
+    sqlite3_stmt *st = stmt_get(s, ST_WAVES_IN_STATE);
+    int rc;
+
+    bind_text(st, 1, state);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text = col_text(st, 2);
+        if (fn(arg, col_text(st, 0), sqlite3_column_int(st, 1), text ? text : "",
+               (size_t)sqlite3_column_bytes(st, 2)))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "waves");
+}
+
+/* {====================== Offers ====================================== */
+
+/* A placement's users as stored: chain.h's packing. */
+int sl_store_offer_wave(struct sl_store *s, const char *item, int wave, int source,
+                        const char *const *users, size_t n)
+{
+    size_t len;
+    char *text;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    if ((rc = sl_offers_pack(users, n, &text, &len)) < 0)
+        return rc;
+    sqlite3_stmt *st = stmt_get(s, ST_OFFER_WAVE);
     bind_text(st, 1, item);
-    bind_text(st, 2, user);
-    sqlite3_bind_int(st, 3, wave);
-    sqlite3_bind_int(st, 4, source);
-    return stmt_done(s, st, "offer add");
+    sqlite3_bind_int(st, 2, wave);
+    sqlite3_bind_int(st, 3, source);
+    sqlite3_bind_text(st, 4, text, (int)len, SQLITE_TRANSIENT);
+    free(text);
+    return stmt_done(s, st, "offer wave");
+}
+
+/* A copy of column col of st, for sl_offers_unpack() to cut. */
+static char *column_copy(sqlite3_stmt *st, int col, size_t *len)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    *len = (size_t)sqlite3_column_bytes(st, col);
+    char *copy = malloc(*len + 1);
+    if (copy) {
+        memcpy(copy, t ? (const char *)t : "", *len);
+        copy[*len] = '\0';
+    }
+    return copy;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 int sl_store_offers_each(struct sl_store *s, const char *item,
@@ -72,16 +138,50 @@ int sl_store_offers_each(struct sl_store *s, const char *item,
                                    bool served),
                          void *arg)
 {
-    sqlite3_stmt *st = stmt_get(s, ST_OFFERS_EACH);
-    int rc;
+    sqlite3_stmt *st = stmt_get(s, ST_OFFERS_SERVED_OF);
+    char **served = NULL;
+    const char **ids = NULL;
+    size_t nserved = 0, cap = 0, idcap = 0, n;
+    int rc, bad = 0;
 
+    /* Who was served it: few, sorted, looked up by each offer below. */
     bind_text(st, 1, item);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(arg, col_text(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
-               sqlite3_column_int(st, 3) != 0))
-            break;
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char *u = sl_grow(&served, &cap, nserved + 1, sizeof(*served)) < 0
+                      ? NULL : strdup(col_text(st, 0));
+        if (u)
+            served[nserved++] = u;
+        else
+            bad = -ENOMEM;
+    }
     sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "offers");
+    if (!bad && rc != SQLITE_DONE)
+        bad = db_fail(s, "offers served");
+    st = stmt_get(s, ST_OFFERS_EACH);
+    bind_text(st, 1, item);
+    bool stop = false;
+    while (!bad && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t len;
+        char *text = column_copy(st, 2, &len);
+        int wave = sqlite3_column_int(st, 0), source = sqlite3_column_int(st, 1);
+        bad = text ? sl_offers_unpack(text, len, &ids, &idcap, &n) : -ENOMEM;
+        for (size_t i = 0; !bad && !stop && i < n; i++)
+            stop = fn(arg, ids[i], wave, source,
+                      nserved && bsearch(&ids[i], served, nserved, sizeof(*served),
+                                         by_string)) != 0;
+        free(text);
+    }
+    if (bad == -EILSEQ)
+        sl_err("store: the offers of item %s cannot be read: a record is cut "
+               "(edited by hand?)", item);
+    sqlite3_reset(st);
+    if (!bad && !stop && rc != SQLITE_DONE)
+        bad = db_fail(s, "offers");
+    for (size_t i = 0; i < nserved; i++)
+        free(served[i]);
+    free(served);
+    free(ids);
+    return bad;
 }
 
 int sl_store_offer_served(struct sl_store *s, const char *item, const char *user)
@@ -91,6 +191,55 @@ int sl_store_offer_served(struct sl_store *s, const char *item, const char *user
     bind_text(st, 2, user);
     return stmt_done(s, st, "offer served");
 }
+
+int sl_store_offer_waves_each(struct sl_store *s, const char *state,
+                              int (*fn)(void *arg, const char *item, int wave, int source,
+                                        const char *const *users, size_t n),
+                              void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_OFFER_WAVES_IN_STATE);
+    const char **ids = NULL;
+    size_t idcap = 0, n;
+    int rc, bad = 0;
+
+    bind_text(st, 1, state);
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t len;
+        char *text = column_copy(st, 3, &len);
+        bad = text ? sl_offers_unpack(text, len, &ids, &idcap, &n) : -ENOMEM;
+        if (bad == -EILSEQ)
+            sl_err("store: the offers of item %s cannot be read: a record is cut "
+                   "(edited by hand?)", col_text(st, 0));
+        if (!bad && fn(arg, col_text(st, 0), sqlite3_column_int(st, 1),
+                       sqlite3_column_int(st, 2), ids, n)) {
+            free(text);
+            break;
+        }
+        free(text);
+    }
+    sqlite3_reset(st);
+    free(ids);
+    if (bad)
+        return bad;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "offer waves");
+}
+
+int sl_store_served_each(struct sl_store *s, const char *state,
+                         int (*fn)(void *arg, const char *item, const char *user),
+                         void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_SERVED_IN_STATE);
+    int rc;
+
+    bind_text(st, 1, state);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(arg, col_text(st, 0), col_text(st, 1)))
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "served");
+}
+
+/* }===================================================================== */
 
 int sl_store_users_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *id, const char *city,

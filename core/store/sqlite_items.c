@@ -31,6 +31,7 @@ const char *const sl_sqlite_items_sql[ST__COUNT] = {
                           " THEN updated_ms ELSE ?4 END WHERE id = ?1",
     [ST_ITEM_STATE]     = "SELECT state FROM items WHERE id = ?",
     [ST_CREATOR_STANDING] = "SELECT uploads, rejections FROM creators WHERE creator = ?",
+    [ST_CREATORS_EACH]  = "SELECT creator, uploads, rejections FROM creators",
     [ST_ITEM_MERGE_TAGS] = "UPDATE items SET tags = json_patch(tags, ?2), updated_ms = ?3"
                           " WHERE id = ?1",
 };
@@ -171,4 +172,18 @@ int sl_store_creator_standing(struct sl_store *s, const char *creator,
     sqlite3_reset(st);
     /* No row: a creator's first upload. */
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "creator standing");
+}
+
+int sl_store_creators_each(struct sl_store *s,
+                           int (*fn)(void *arg, const char *creator, int64_t uploads,
+                                     int64_t rejections),
+                           void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_CREATORS_EACH);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(arg, col_text(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2)))
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "creators");
 }

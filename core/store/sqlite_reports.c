@@ -10,7 +10,7 @@
 
 const char *const sl_sqlite_reports_sql[ST__COUNT] = {
     [ST_REPORT_FACTS]    = "SELECT (SELECT count(*) FROM reports WHERE item = ?1 AND user = ?2),"
-                           " (SELECT served FROM offers WHERE item = ?1 AND user = ?2)",
+                           " EXISTS (SELECT 1 FROM served WHERE item = ?1 AND user = ?2)",
     [ST_REPORTER_GET]    = "SELECT reports, upheld, dismissed FROM reporters WHERE user = ?",
     [ST_REPORT_ADD]      = "INSERT INTO reports (item, user, ts_ms, served, weight)"
                            " VALUES (?, ?, ?, ?, ?)",

@@ -335,6 +335,31 @@ static const char *const migrations[] = {
      * on one database share (pg_schema.c); one process owns a SQLite store,
      * so it needs none of it. The step keeps the two numbered alike. */
     "",
+    /* 13 -> 14: offers packed, a row per placement of a wave holding its
+     * users (ids each ended by a newline, which no id holds), as event
+     * batches are: a wave of a thousand users costs one row, not a
+     * thousand, and a start reads them back without a query per item.
+     * Served marks in a table of their own, written once each; keyed by
+     * item first, as every read of them is. */
+    "CREATE TABLE offer_waves ("
+    "  item TEXT NOT NULL,"
+    "  wave INTEGER NOT NULL,"
+    "  part INTEGER NOT NULL,"
+    "  source INTEGER NOT NULL,"
+    "  users TEXT NOT NULL,"
+    "  PRIMARY KEY (item, wave, part)) WITHOUT ROWID;"
+    "CREATE TABLE served ("
+    "  user TEXT NOT NULL,"
+    "  item TEXT NOT NULL,"
+    "  PRIMARY KEY (item, user)) WITHOUT ROWID;"
+    /* Each (item, wave, source) of the old rows is one part (numbered by
+     * its source, unique within the wave). */
+    "INSERT INTO offer_waves SELECT item, wave, source, source,"
+    "  group_concat(user || char(10), '') FROM"
+    "  (SELECT item, wave, source, user FROM offers ORDER BY item, wave, source, user)"
+    "  GROUP BY item, wave, source;"
+    "INSERT INTO served SELECT user, item FROM offers WHERE served <> 0;"
+    "DROP TABLE offers;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

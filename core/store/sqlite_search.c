@@ -3,13 +3,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/clock.h"
 #include "lib/id.h"
+#include "store/search_plan.h"
 #include "store/sqlite.h"
 
 /* The actions of the audit records that decide an item; the trigger
@@ -96,92 +96,50 @@ void sl_store_interrupt(struct sl_store *s)
 
 /* {====================== Building the query ============================ */
 
-/* What can drive a scan, in the order that wins a tie of estimates. */
-enum driver { DR_TEXT, DR_CREATOR, DR_MATCHED, DR_DECIDED, DR_QUEUE, DR_TAG, DR_STATE, DR_ALL,
-              DR__COUNT };
-
-/* Items a driver is expected to yield are counted up to this (a probe of
- * its index); beyond, all are alike. */
-#define PROBE_CAP 5000
-/* What checking the text on an item costs, in the other checks' (bench). */
+/* What checking the text on an item costs, in the other checks' (bench):
+ * a lookup in each of its words' lists (a few hundred microseconds on a
+ * large store, against a microsecond for the other checks). */
 #define TEXT_CHECK 20
-
-struct sql {
-    char text[12288];
-    size_t len;
-    bool over;
-};
-
-static void put(struct sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct sql *q, const char *fmt, ...)
-{
-    va_list ap;
-    size_t room = sizeof(q->text) - q->len;
-
-    va_start(ap, fmt);
-    int n = vsnprintf(q->text + q->len, room, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= room)
-        q->over = true;
-    else
-        q->len += (size_t)n;
-}
 
 /* A search taken apart: the text as the index's query and as patterns. */
 struct plan {
-    const struct sl_search *q;
+    struct search_plan s;               /* first: the shared plan's callbacks take the whole */
     char fts[4096];                     /* "term" AND "term" ...; "" when none */
     char like[SL_SEARCH_TERMS][1024];   /* %term% of the short terms */
     int nlike;
-    int64_t up, lo;                     /* lo <= seq < up */
 };
 
-static size_t chars(const char *s)
+/* A term of 3+ characters into the FTS5 query (quoted: a substring, its
+ * own quotes doubled); a shorter one as a LIKE pattern. */
+static int plan_term(struct search_plan *sp, const char *term, bool indexed)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
+    struct plan *p = (struct plan *)sp;
 
-/* Terms of 3+ characters as one FTS5 query (each quoted: a substring, its
- * own quotes doubled); shorter ones as LIKE patterns. */
-static int plan_text(struct plan *p)
-{
-    char *f = p->fts, *fend = p->fts + sizeof(p->fts);
-
-    *f = '\0';
-    for (int t = 0; t < p->q->nterms; t++) {
-        const char *term = p->q->terms[t];
-        size_t n = term ? chars(term) : 0;
-        if (n == 0)
-            return -EINVAL;
-        if (n < 3) {
-            char *l = p->like[p->nlike++], *lend = l + sizeof(p->like[0]) - 2;
-            *l++ = '%';
-            for (const char *c = term; *c && l < lend - 1; c++) {
-                if (*c == '%' || *c == '_' || *c == '\\')
-                    *l++ = '\\';
-                *l++ = *c;
-            }
-            *l++ = '%';
-            *l = '\0';
-            continue;
+    if (!indexed) {
+        char *l = p->like[p->nlike++], *lend = l + sizeof(p->like[0]) - 2;
+        *l++ = '%';
+        for (const char *c = term; *c && l < lend - 1; c++) {
+            if (*c == '%' || *c == '_' || *c == '\\')
+                *l++ = '\\';
+            *l++ = *c;
         }
-        if (f + strlen(term) * 2 + 8 >= fend)
-            return -EINVAL;
-        if (f > p->fts)
-            f += sprintf(f, " AND ");
-        *f++ = '"';
-        for (const char *c = term; *c; c++) {
-            if (*c == '"')
-                *f++ = '"';
-            *f++ = *c;
-        }
-        *f++ = '"';
-        *f = '\0';
+        *l++ = '%';
+        *l = '\0';
+        return 0;
     }
+    char *f = p->fts + strlen(p->fts), *fend = p->fts + sizeof(p->fts);
+    if (f + strlen(term) * 2 + 8 >= fend)
+        return -EINVAL;
+    if (f > p->fts)
+        f += sprintf(f, " AND ");
+    *f++ = '"';
+    for (const char *c = term; *c; c++) {
+        if (*c == '"')
+            *f++ = '"';
+        *f++ = *c;
+    }
+    *f++ = '"';
+    *f = '\0';
     return 0;
 }
 
@@ -190,63 +148,27 @@ static bool interrupted(int rc)
     return rc == SQLITE_INTERRUPT;
 }
 
-/* The first seq from which every item was created at or after t (created_ms
- * never decreases in seq order): a binary search, a few dozen lookups. */
-static int seq_from_time(struct sl_store *s, int64_t t, int64_t max, int64_t *out)
+static int seq_at(void *db, int64_t seq, int64_t *at, int64_t *created)
 {
-    int64_t lo = 1, hi = max + 1;
+    struct sl_store *s = db;
+    sqlite3_stmt *st = stmt_get(s, ST_SEQ_AT);
 
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        sqlite3_stmt *st = stmt_get(s, ST_SEQ_AT);
-        sqlite3_bind_int64(st, 1, mid);
-        int rc = sqlite3_step(st);
-        int64_t at = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : max + 1;
-        int64_t created = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : INT64_MAX;
-        sqlite3_reset(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            return interrupted(rc) ? -ETIMEDOUT : db_fail(s, "search: time range");
-        if (created >= t)
-            hi = mid;
-        else
-            lo = at + 1;
+    sqlite3_bind_int64(st, 1, seq);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *at = sqlite3_column_int64(st, 0);
+        *created = sqlite3_column_int64(st, 1);
     }
-    *out = lo;
-    return 0;
-}
-
-static int plan_range(struct sl_store *s, struct plan *p)
-{
-    const struct sl_search *q = p->q;
-    int64_t max, at;
-    int rc = sl_store_seq_max(s, &max);
-
-    if (rc < 0)
-        return rc;
-    p->lo = 1;
-    p->up = max + 1;
-    if (q->before > 0 && q->before < p->up)
-        p->up = q->before;
-    if (q->seq_max > 0 && q->seq_max + 1 < p->up)
-        p->up = q->seq_max + 1;
-    if (q->since_ms > 0) {
-        if ((rc = seq_from_time(s, q->since_ms, max, &at)) < 0)
-            return rc;
-        p->lo = at;
-    }
-    if (q->until_ms > 0) {
-        if ((rc = seq_from_time(s, q->until_ms, max, &at)) < 0)
-            return rc;
-        if (at < p->up)
-            p->up = at;
-    }
-    return 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return interrupted(rc) ? -ETIMEDOUT : db_fail(s, "search: time range");
+    return rc == SQLITE_ROW ? 0 : -ENOENT;
 }
 
 /* Bind every named parameter the statement has from the search. */
 static void bind_all(sqlite3_stmt *st, const struct plan *p)
 {
-    const struct sl_search *q = p->q;
+    const struct sl_search *q = p->s.q;
     char name[24];
     int i;
 
@@ -265,8 +187,8 @@ static void bind_all(sqlite3_stmt *st, const struct plan *p)
     BIND_INT(":since", q->since_ms);
     BIND_INT(":until", q->until_ms);
     BIND_TEXT(":fts", p->fts);
-    BIND_INT(":up", p->up);
-    BIND_INT(":lo", p->lo);
+    BIND_INT(":up", p->s.up);
+    BIND_INT(":lo", p->s.lo);
     for (int k = 0; k < q->nstates; k++) {
         snprintf(name, sizeof(name), ":s%d", k);
         BIND_TEXT(name, q->states[k]);
@@ -280,100 +202,101 @@ static void bind_all(sqlite3_stmt *st, const struct plan *p)
 }
 
 /* The rows a driver yields, seq descending within lo <= seq < up. */
-static void driver_sql(struct sql *o, enum driver d, const struct plan *p)
+static void driver_sql(struct sql_text *o, enum driver d, const struct plan *p)
 {
-    const struct sl_search *q = p->q;
+    const struct sl_search *q = p->s.q;
     const char *range = " AND seq < :up AND seq >= :lo ORDER BY seq DESC";
 
     switch (d) {
     case DR_TEXT:
-        put(o, "SELECT rowid AS seq FROM item_text WHERE item_text MATCH :fts"
+        sl_search_put(o, "SELECT rowid AS seq FROM item_text WHERE item_text MATCH :fts"
             " AND rowid < :up AND rowid >= :lo ORDER BY rowid DESC");
         break;
     case DR_CREATOR:
-        put(o, "SELECT seq FROM items WHERE creator = :creator%s", range);
+        sl_search_put(o, "SELECT seq FROM items WHERE creator = :creator%s", range);
         break;
     case DR_MATCHED:
-        put(o, "SELECT seq FROM item_matches WHERE name = :matched%s%s",
+        sl_search_put(o, "SELECT seq FROM item_matches WHERE name = :matched%s%s",
             q->match_kind ? " AND kind = :kind" : "", range);
         break;
     case DR_DECIDED:
-        put(o, "SELECT seq FROM item_deciders WHERE actor = :decided%s", range);
+        sl_search_put(o, "SELECT seq FROM item_deciders WHERE actor = :decided%s", range);
         break;
     case DR_QUEUE:
-        put(o, "SELECT seq FROM queue WHERE queue = :queue%s", range);
+        sl_search_put(o, "SELECT seq FROM queue WHERE queue = :queue%s", range);
         break;
     case DR_TAG:
-        put(o, "SELECT seq FROM item_tags WHERE tag = :tag%s", range);
+        sl_search_put(o, "SELECT seq FROM item_tags WHERE tag = :tag%s", range);
         break;
     case DR_STATE:
         /* One index range per state, merged in seq order by SQLite. */
         for (int k = 0; k < q->nstates; k++)
-            put(o, "%sSELECT seq FROM items WHERE state = :s%d AND seq < :up AND seq >= :lo",
-                k ? " UNION ALL " : "", k);
-        put(o, " ORDER BY 1 DESC");
+            sl_search_put(o, "%sSELECT seq FROM items WHERE state = :s%d"
+                " AND seq < :up AND seq >= :lo", k ? " UNION ALL " : "", k);
+        sl_search_put(o, " ORDER BY 1 DESC");
         break;
     case DR_ALL:
     case DR__COUNT:
-        put(o, "SELECT seq FROM items WHERE seq < :up AND seq >= :lo ORDER BY seq DESC");
+        sl_search_put(o, "SELECT seq FROM items WHERE seq < :up AND seq >= :lo"
+            " ORDER BY seq DESC");
         break;
     }
 }
 
 /* The check of every filter the driver does not answer, on item i. */
-static void filters_sql(struct sql *o, enum driver d, const struct plan *p)
+static void filters_sql(struct sql_text *o, enum driver d, const struct plan *p)
 {
-    const struct sl_search *q = p->q;
+    const struct sl_search *q = p->s.q;
 
-    put(o, "1");
+    sl_search_put(o, "1");
     if (q->creator && d != DR_CREATOR)
-        put(o, " AND i.creator = :creator");
+        sl_search_put(o, " AND i.creator = :creator");
     if (q->nstates && d != DR_STATE) {
-        put(o, " AND i.state IN (");
+        sl_search_put(o, " AND i.state IN (");
         for (int k = 0; k < q->nstates; k++)
-            put(o, "%s:s%d", k ? ", " : "", k);
-        put(o, ")");
+            sl_search_put(o, "%s:s%d", k ? ", " : "", k);
+        sl_search_put(o, ")");
     }
     if (q->tag)
-        put(o, " AND EXISTS (SELECT 1 FROM item_tags WHERE tag = :tag AND seq = i.seq"
+        sl_search_put(o, " AND EXISTS (SELECT 1 FROM item_tags WHERE tag = :tag AND seq = i.seq"
             " AND confidence >= :tmin)");
     if (q->matched && d != DR_MATCHED)
-        put(o, " AND EXISTS (SELECT 1 FROM item_matches WHERE name = :matched AND seq = i.seq%s)",
-            q->match_kind ? " AND kind = :kind" : "");
+        sl_search_put(o, " AND EXISTS (SELECT 1 FROM item_matches WHERE name = :matched"
+            " AND seq = i.seq%s)", q->match_kind ? " AND kind = :kind" : "");
     if (q->decided_by && d != DR_DECIDED)
-        put(o, " AND EXISTS (SELECT 1 FROM item_deciders WHERE actor = :decided"
+        sl_search_put(o, " AND EXISTS (SELECT 1 FROM item_deciders WHERE actor = :decided"
             " AND seq = i.seq)");
     if (q->queue && d != DR_QUEUE)
-        put(o, " AND EXISTS (SELECT 1 FROM queue WHERE item = i.id AND queue = :queue)");
+        sl_search_put(o, " AND EXISTS (SELECT 1 FROM queue WHERE item = i.id"
+            " AND queue = :queue)");
     if (p->fts[0] && d != DR_TEXT)
-        put(o, " AND EXISTS (SELECT 1 FROM item_text WHERE item_text MATCH :fts"
+        sl_search_put(o, " AND EXISTS (SELECT 1 FROM item_text WHERE item_text MATCH :fts"
             " AND rowid = i.seq)");
     for (int k = 0; k < p->nlike; k++)
-        put(o, " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(i.upload)"
+        sl_search_put(o, " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(i.upload)"
             " THEN i.upload ELSE '{}' END) WHERE key IN ('title', 'description', 'transcript')"
             " AND type = 'text' AND value LIKE :like%d ESCAPE '\\')", k);
     /* The range is of seq; the times are checked too, for items stored
      * before created_ms was kept in order. */
     if (q->since_ms > 0)
-        put(o, " AND i.created_ms >= :since");
+        sl_search_put(o, " AND i.created_ms >= :since");
     if (q->until_ms > 0)
-        put(o, " AND i.created_ms < :until");
+        sl_search_put(o, " AND i.created_ms < :until");
 }
 
 /* How many items driver d would yield in the range, up to PROBE_CAP: a
  * count over its index that stops there. */
-static int estimate(struct sl_store *s, enum driver d, const struct plan *p, int64_t *out)
+static int estimate(const struct search_plan *sp, enum driver d, int64_t *out)
 {
-    struct sql o = { .len = 0 };
+    const struct plan *p = (const struct plan *)sp;
+    struct sl_store *s = sp->db;
+    char text[12288];
+    struct sql_text o = { .text = text, .size = sizeof(text) };
     sqlite3_stmt *st = NULL;
 
-    if (d == DR_ALL) {
-        *out = p->up - p->lo;
-        return 0;
-    }
-    put(&o, "SELECT count(*) FROM (");
+    sl_search_put(&o, "SELECT count(*) FROM (");
     driver_sql(&o, d, p);
-    put(&o, " LIMIT %d)", PROBE_CAP);
+    sl_search_put(&o, " LIMIT %d)", PROBE_CAP);
     if (o.over || sqlite3_prepare_v2(s->db, o.text, -1, &st, NULL) != SQLITE_OK)
         return db_fail(s, "search: estimate");
     bind_all(st, p);
@@ -385,49 +308,6 @@ static int estimate(struct sl_store *s, enum driver d, const struct plan *p, int
     return 0;
 }
 
-/* The driver expected to yield the fewest items. */
-static int choose(struct sl_store *s, const struct plan *p, enum driver *out)
-{
-    const struct sl_search *q = p->q;
-    bool can[DR__COUNT] = {
-        [DR_TEXT] = p->fts[0] != '\0', [DR_CREATOR] = q->creator != NULL,
-        [DR_MATCHED] = q->matched != NULL, [DR_DECIDED] = q->decided_by != NULL,
-        [DR_QUEUE] = q->queue != NULL, [DR_TAG] = q->tag != NULL,
-        [DR_STATE] = q->nstates > 0, [DR_ALL] = true,
-    };
-    int64_t best = INT64_MAX;
-    int n = 0;
-
-    for (int d = 0; d < DR__COUNT; d++)
-        n += can[d];
-    /* Only the range: nothing to weigh. With one index beside it, the
-     * range is weighed too, since a short time span beats a large index. */
-    *out = DR_ALL;
-    for (int d = 0; d < DR__COUNT; d++) {
-        int64_t e;
-        if (!can[d])
-            continue;
-        if (n == 2 && d != DR_ALL && !(q->since_ms > 0 || q->until_ms > 0 || q->before > 0)) {
-            *out = (enum driver)d;     /* one index and the whole range: the index */
-            return 0;
-        }
-        int rc = estimate(s, (enum driver)d, p, &e);
-        if (rc < 0)
-            return rc;
-        /* Checking the text on an item the index yields is a lookup in each
-         * of its words' lists (a few hundred microseconds on a large store,
-         * against a microsecond for the other checks): a driver that leaves
-         * the text to check costs that much more per item. */
-        if (p->fts[0] && d != DR_TEXT)
-            e = e > INT64_MAX / TEXT_CHECK ? INT64_MAX : e * TEXT_CHECK;
-        if (e < best) {
-            best = e;
-            *out = (enum driver)d;
-        }
-    }
-    return 0;
-}
-
 /* }===================================================================== */
 
 /* {====================== The scan ====================================== */
@@ -436,31 +316,35 @@ int sl_store_search(struct sl_store *s, const struct sl_search *q,
                     int (*fn)(void *arg, int64_t seq, const char *id), void *arg,
                     struct sl_search_end *end)
 {
-    struct plan p = { .q = q };
-    struct sql o = { .len = 0 };
+    struct plan p = { .s = { .q = q, .text_check = TEXT_CHECK, .db = s, .seq_at = seq_at,
+                             .estimate = estimate } };
+    struct search_scan c = { .q = q, .fn = fn, .arg = arg, .end = end };
+    char text[12288];
+    struct sql_text o = { .text = text, .size = sizeof(text) };
     enum driver d;
+    int64_t max;
     int rc;
 
     *end = (struct sl_search_end){ 0 };
-    if (q->limit <= 0 || q->nterms > SL_SEARCH_TERMS || q->nstates > SL_SEARCH_STATES ||
-        plan_text(&p) < 0)
+    if (sl_search_valid(q) < 0 || sl_search_terms(&p.s, plan_term) < 0)
         return -EINVAL;
-    if ((rc = plan_range(s, &p)) < 0 || (rc = choose(s, &p, &d)) < 0)
+    if ((rc = sl_store_seq_max(s, &max)) < 0 || (rc = sl_search_range(&p.s, max)) < 0 ||
+        (rc = sl_search_choose(&p.s, &d)) < 0)
         return rc;
-    if (p.up <= p.lo)
+    if (p.s.up <= p.s.lo)
         return 0;       /* an empty range */
     /* The filters are a column, not a WHERE: every item the driver yields
      * comes back, so that a scan cut short knows where it was. */
-    put(&o, "SELECT d.seq, i.id, ");
+    sl_search_put(&o, "SELECT d.seq, i.id, ");
     filters_sql(&o, d, &p);
-    put(&o, " FROM (");
+    sl_search_put(&o, " FROM (");
     driver_sql(&o, d, &p);
     /* The outer ORDER BY keeps the driver's order (SQLite drops a
      * subquery's own); each driver's index gives it without a sort. */
-    put(&o, ") AS d CROSS JOIN items AS i WHERE i.seq = d.seq ORDER BY d.seq DESC");
+    sl_search_put(&o, ") AS d CROSS JOIN items AS i WHERE i.seq = d.seq ORDER BY d.seq DESC");
     sqlite3_stmt *st = NULL;
     if (o.over) {
-        sl_err("store: a search's SQL is longer than %zu bytes", sizeof(o.text));
+        sl_err("store: a search's SQL is longer than %zu bytes", o.size);
         return -EINVAL;
     }
     if (sqlite3_prepare_v2(s->db, o.text, -1, &st, NULL) != SQLITE_OK)
@@ -470,50 +354,13 @@ int sl_store_search(struct sl_store *s, const struct sl_search *q,
     /* Once the page is full, the scan goes on to the next item found, so
      * that next is 0 when nothing is left (a page's worth of scanning at
      * most, and never past the deadline). */
-    int64_t last = 0, full = 0, rows = 0;
-    rc = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0);
-        if (seq == last)
-            continue;   /* one item matched under two kinds of one name */
-        if (last && seq > last) {
-            sl_err("store: a search's driver did not yield newest first (%lld after %lld)",
-                   (long long)seq, (long long)last);
-            rc = -EIO;
-            break;
-        }
-        last = seq;
-        end->scanned += !full;
-        if (sqlite3_column_int(st, 2)) {
-            if (full) {
-                end->next = full;
-                break;
-            }
-            end->found++;
-            if (fn(arg, seq, col_text(st, 1))) {
-                end->next = seq;
-                break;
-            }
-            if (end->found >= q->limit)
-                full = seq;
-        }
-        if (q->deadline > 0 && (++rows & 31) == 0 && sl_mono() > q->deadline) {
-            end->partial = !full;
-            end->next = full ? full : seq;
-            break;
-        }
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE && rc == 0) {
-        if (!interrupted(step))
-            rc = db_fail(s, "search");
-        else if (last == 0)
-            rc = -ETIMEDOUT;
-        else {
-            end->partial = !full;
-            end->next = full ? full : last;
-        }
-    }
+    int step = SQLITE_DONE, stop = 0;
+    while (!stop && (step = sqlite3_step(st)) == SQLITE_ROW)
+        stop = sl_search_row(&c, sqlite3_column_int64(st, 0), col_text(st, 1),
+                             sqlite3_column_int(st, 2) != 0);
+    rc = stop < 0 ? stop : 0;
+    if (!stop && step != SQLITE_DONE)
+        rc = interrupted(step) ? sl_search_cut(&c) : db_fail(s, "search");
     sqlite3_finalize(st);
     return rc;
 }

@@ -123,6 +123,13 @@ int sl_store_item_merge_tags(struct sl_store *s, const char *id, const char *tag
 /* How many items the creator uploaded, and how many of them were rejected. */
 int sl_store_creator_standing(struct sl_store *s, const char *creator,
                               int64_t *uploads, int64_t *rejections);
+/* The same for every creator with an item, in no particular order, for the
+ * loop to keep them in memory from the start; fn returning nonzero stops
+ * the walk (the caller keeps its own error). */
+int sl_store_creators_each(struct sl_store *s,
+                           int (*fn)(void *arg, const char *creator, int64_t uploads,
+                                     int64_t rejections),
+                           void *arg);
 /* }===================================================================== */
 
 /* {====================== Audit ======================================== */
@@ -138,8 +145,10 @@ struct sl_audit_rec {
 
 /*
  * Each record's hash covers the one before it. Format 1 is SHA-256 (what
- * older versions wrote); format 2, HMAC-SHA-256 under the audit key, which
- * is kept outside the database with the first record it keys (keyed_from).
+ * older versions wrote); formats 2 and 3, HMAC-SHA-256 under the audit key,
+ * which is kept outside the database with the first record it keys
+ * (keyed_from): 2 of the fields as text, 3 (what is written now) of them
+ * packed, the previous hash and the numbers as bytes (chain.h).
  * sl_store_audit_key() gives a connection both (len >= 16 bytes, copied):
  * the writer's records are keyed from then on; verify checks keyed records
  * with the key and takes a plain record from keyed_from on for a chain
@@ -147,6 +156,11 @@ struct sl_audit_rec {
  */
 int sl_store_audit_key(struct sl_store *s, const uint8_t *key, size_t len,
                        int64_t keyed_from);
+/* Whether records of that format need the audit key. */
+static inline bool sl_store_audit_keyed(int format)
+{
+    return format == 2 || format == 3;
+}
 
 /* Append one record, chained to the previous one. The writer keeps the
  * chain's head (last seq and hash) in memory from its open on: right while
@@ -282,15 +296,37 @@ int sl_store_hashbank_each(struct sl_store *s,
 /* One wave of an item as JSON (audience, size, placed, stats, decision...). */
 int sl_store_wave_put(struct sl_store *s, const char *item, int n, const char *wave);
 int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out);
-/* Who was offered the item, in which wave, from which source. */
-int sl_store_offer_add(struct sl_store *s, const char *item, const char *user, int wave,
-                       int source);
+/* At start, in bulk: each wave of the items in state, item by item and in
+ * order of n, as the JSON text stored (text[0..len), borrowed). fn's
+ * non-zero answer stops the walk (0 is returned). */
+int sl_store_waves_each(struct sl_store *s, const char *state,
+                        int (*fn)(void *arg, const char *item, int n, const char *text,
+                                  size_t len),
+                        void *arg);
+/* Who was offered the item: the users[0..n) of one placement of a wave,
+ * from one source, stored as one record (n 0: nothing is written). */
+int sl_store_offer_wave(struct sl_store *s, const char *item, int wave, int source,
+                        const char *const *users, size_t n);
+/* Each user offered the item, in which wave, from which source, and
+ * whether a feed served it to them; a user offered it twice (approved
+ * again after a hold) comes once per placement. */
 int sl_store_offers_each(struct sl_store *s, const char *item,
                          int (*fn)(void *arg, const char *user, int wave, int source,
                                    bool served),
                          void *arg);
-/* A feed served the item to user. */
+/* A feed served the item to user: the mark is set once (setting it again
+ * changes nothing), whether or not an offer of it is stored. */
 int sl_store_offer_served(struct sl_store *s, const char *item, const char *user);
+/* At start, in bulk: each placement of the items in state (users[0..n),
+ * borrowed for the call), then each served mark of those items. fn's
+ * non-zero answer stops the walk (0 is returned). */
+int sl_store_offer_waves_each(struct sl_store *s, const char *state,
+                              int (*fn)(void *arg, const char *item, int wave, int source,
+                                        const char *const *users, size_t n),
+                              void *arg);
+int sl_store_served_each(struct sl_store *s, const char *state,
+                         int (*fn)(void *arg, const char *item, const char *user),
+                         void *arg);
 /* Loading the audience at start. */
 int sl_store_users_each(struct sl_store *s,
                         int (*fn)(void *arg, const char *id, const char *city,

@@ -75,7 +75,11 @@ TABLES = ('SELECT item, "user", ts_ms, served, weight, judged FROM reports',
           'SELECT "user", reports, upheld, dismissed FROM reporters',
           "SELECT id, seen_s FROM users",
           "SELECT name, role, hash, created_ms, expires_ms FROM tokens",
-          "SELECT seq, v, hash FROM audit")
+          "SELECT seq, v, hash FROM audit",
+          # Offers a record per placement (its users each ended by a newline,
+          # read as spaces: psql's rows are lines), served marks apart.
+          "SELECT item, wave, part, source, replace(users, '\n', ' ') FROM offer_waves",
+          'SELECT "user", item FROM served')
 
 
 def give_key(src, dst):
@@ -135,9 +139,9 @@ def body(t):
     tables = [rows(src, q) for q in TABLES]
     batches = src.sql("SELECT count(*) FROM event_batches")[0][0]
     t.check(tables[0] and tables[1] and any(r[4] for r in tables[3])
-            and {r[1] for r in tables[4]} == {2},
-            "the source has reports, reporters, an expiring token, a keyed chain",
-            tables[:2] + tables[3:4])
+            and {r[1] for r in tables[4]} == {3} and tables[5] and tables[6],
+            "the source has reports, reporters, an expiring token, a keyed chain (format 3), "
+            "offers and served marks", tables[:2] + tables[3:4] + tables[5:])
 
     dst = st.Daemon(t, name="dst")      # its own empty database
     run = ct.runner(src)
@@ -150,8 +154,8 @@ def body(t):
     t.check(os.path.join(src.state, "audit.key") in r.stdout,
             "  ... and where the audit key is, which the copy needs", r.stdout)
     t.check([rows(dst, q) for q in TABLES] == tables,
-            "reports, reporters, users' last visits, tokens' expiry, the audit formats "
-            "are copied as they were")
+            "reports, reporters, users' last visits, tokens' expiry, the audit formats, "
+            "offers and served marks are copied as they were")
 
     # The key is not in the copy: sluiced on it without the key does not start.
     ct.shipped_policies(dst)
@@ -250,6 +254,9 @@ def body(t):
             and j.get("audit_keyed") is True and j.get("audit_key") == key,
             "migrate --from DB --to sqlite:DIR --audit-key FILE: exit 0, {rows, audit_ok, "
             "audit_keyed, audit_key}", (r.stdout, r.stderr[-400:]))
+    t.check([rows(back, q) for q in TABLES[5:]] == [rows(dst, q) for q in TABLES[5:]],
+            "  ... offers (the copy's own placements after the copied) and served marks "
+            "come back as they were")
     give_key(dst, back)
     back.start()
     back.token = src.token

@@ -57,7 +57,13 @@ def stored(d, item):
     rows = d.sql("SELECT state, plan FROM items WHERE id = ?", (item,))
     row = rows[0] if rows else None
     waves = [n for (n,) in d.sql("SELECT n FROM waves WHERE item = ? ORDER BY n", (item,))]
-    offers = sorted(d.sql('SELECT "user", wave FROM offers WHERE item = ?', (item,)))
+    # A record per placement of a wave, its users each ended by a newline
+    # (read as spaces: psql's rows are lines; no id holds either).
+    nl = "chr(10)" if d.store else "char(10)"
+    offers = sorted((u, wave) for wave, users in
+                    d.sql("SELECT wave, replace(users, %s, ' ') FROM offer_waves"
+                          " WHERE item = ?" % nl, (item,))
+                    for u in users.split())
     return {"state": row[0] if row else None, "plan": row[1] if row else None,
             "waves": waves, "offers": offers}
 

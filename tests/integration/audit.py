@@ -5,6 +5,7 @@
 # a trail written plain (before the key) goes on keyed; a keyed trail without
 # its key does not start.
 import hashlib
+import hmac
 import os
 import re
 import stat
@@ -28,6 +29,49 @@ def rehash_plain(d, first):
         d.sql("UPDATE audit SET prev = ?, hash = ?, v = 1 WHERE seq = ?",
               (prev, h.hexdigest(), seq))
         prev = h.hexdigest()
+
+
+def text(f):
+    """A field as stored: psql reads an all-digit text as a number."""
+    return None if f is None else str(f)
+
+
+def text_message(prev, seq, item, actor, action, frm, to, reason, ts):
+    """Formats 1 and 2: the fields as text, each ended by 0x1f, None as 0x1e."""
+    out = b""
+    for f in (prev, str(seq), item, actor, action, frm, to, reason, str(ts)):
+        out += (b"\x1e" if f is None else text(f).encode()) + b"\x1f"
+    return out
+
+
+def packed_message(prev, seq, item, actor, action, frm, to, reason, ts):
+    """Format 3: byte 3, the previous hash's 32 bytes, seq and ts_ms as 8
+    bytes big-endian, each text as LEB128(length + 1, 0 for none) and bytes."""
+    out = b"\x03" + bytes.fromhex(prev) + seq.to_bytes(8, "big") + ts.to_bytes(8, "big")
+    for f in (item, actor, action, frm, to, reason):
+        b = b"" if f is None else text(f).encode()
+        v = 0 if f is None else len(b) + 1
+        while True:
+            out += bytes([(v & 0x7F) | (0x80 if v > 0x7F else 0)])
+            v >>= 7
+            if not v:
+                break
+        out += b
+    return out
+
+
+def rehash_keyed(d, key, formats):
+    """With the key, rewrite the whole chain: record N in format formats(N)."""
+    rows = d.sql("SELECT seq, item, actor, action, from_state, to_state, reason, ts_ms"
+                 " FROM audit ORDER BY seq")
+    prev = "0" * 64
+    for row in rows:
+        fmt = formats(row[0])
+        msg = (b"2\x1f" + text_message(prev, *row) if fmt == 2
+               else packed_message(prev, *row))
+        h = hmac.new(key, msg, hashlib.sha256).hexdigest()
+        d.sql("UPDATE audit SET prev = ?, hash = ?, v = ? WHERE seq = ?", (prev, h, fmt, row[0]))
+        prev = h
 
 
 def walk(d, page, **anchor):
@@ -62,11 +106,20 @@ def body(t):
         t.require(d.post("/v1/uploads", st.upload("a%02d" % i)).status == 202,
                   "upload a%02d" % i)
     head = d.get("/v1/audit/head").json
-    t.check(head.get("seq") == 40 and head.get("format") == 2
+    t.check(head.get("seq") == 40 and head.get("format") == 3
             and re.fullmatch(r"[0-9a-f]{64}", head.get("hash", "")),
             "GET /v1/audit/head: record 40, keyed", head)
-    t.check(d.sql("SELECT count(*) FROM audit WHERE v != 2") == [(0,)],
-            "every record of a new trail is keyed (format 2)")
+    t.check(d.sql("SELECT count(*) FROM audit WHERE v != 3") == [(0,)],
+            "every record of a new trail is keyed, packed (format 3)")
+    # Format 3 is what docs/security.md says: recomputed here from the key.
+    # (prev and hash with a letter in front: psql would read all digits as
+    # a number.)
+    with open(key) as f:
+        secret = bytes.fromhex(f.read().split()[0])
+    row = d.sql("SELECT seq, item, actor, action, from_state, to_state, reason, ts_ms,"
+                " 'h' || prev, 'h' || hash FROM audit WHERE seq = 40")[0]
+    t.check(hmac.new(secret, packed_message(row[8][1:], *row[:8]), hashlib.sha256).hexdigest()
+            == row[9][1:], "record 40's hash is HMAC-SHA-256 of its packed fields")
 
     # Paged: every page bounded, the walk whole.
     pages, last = walk(d, 7)
@@ -161,7 +214,7 @@ def body(t):
     head2 = d.get("/v1/audit/head").json
     r = d.get("/v1/audit?after=%d" % (head2["seq"] - 1))
     t.check(r.status == 200 and r.json["records"][0]["action"] == "audit_keyed"
-            and r.json["records"][0]["actor"] == "system" and head2["format"] == 2,
+            and r.json["records"][0]["actor"] == "system" and head2["format"] == 3,
             "an audit_keyed record ends the plain part", r)
     pages, last = walk(d, 50)
     t.check(last.get("ok") is True and last.get("last_seq") == head2["seq"],
@@ -205,6 +258,34 @@ def body(t):
     t.check(last.get("ok") is False and last.get("bad_seq") == head2["seq"]
             and "audit key" in last.get("message", ""),
             "another key: the first keyed record fails", last)
+    t.stopped(d)
+
+    # Records an older sluiced wrote keyed as text (format 2) verify as
+    # before, a chain goes on packed after them, and an edit among them is
+    # still found.
+    d = t.daemon(name="older")
+    for i in range(20):
+        t.require(d.post("/v1/uploads", st.upload("b%02d" % i)).status == 202,
+                  "upload b%02d" % i)
+    t.stopped(d)
+    with open(os.path.join(d.state, "audit.key")) as f:
+        secret = bytes.fromhex(f.read().split()[0])
+    rehash_keyed(d, secret, lambda seq: 2 if seq <= 25 else 3)
+    d.start()
+    pages, last = walk(d, 100)
+    t.check(last.get("ok") is True and last.get("last_seq") == 40,
+            "records 1-25 in format 2, 26-40 in format 3: the chain verifies", last)
+    t.require(d.post("/v1/uploads", st.upload("b99")).status == 202, "upload b99")
+    pages, last = walk(d, 100)
+    head = d.get("/v1/audit/head").json
+    t.check(last.get("ok") is True and last.get("last_seq") == 42 and head["format"] == 3,
+            "new records go on in format 3 after them", last)
+    t.stopped(d)
+    d.sql("UPDATE audit SET reason = 'edited' WHERE seq = 12")
+    d.start()
+    pages, last = walk(d, 100)
+    t.check(last.get("ok") is False and last.get("bad_seq") == 12,
+            "an edited format 2 record is found", last)
 
 
 st.main(body)

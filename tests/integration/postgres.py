@@ -30,10 +30,12 @@ def body(t):
     t.check("first start" in d.stdout() and d.token, "first start on an empty database: "
             "an admin token, printed and saved", d.stdout())
     tables = {r[0] for r in d.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-    t.check({"items", "audit", "queue", "event_batches", "tokens"} <= tables,
-            "the schema is in the database", sorted(tables))
-    t.check(d.sql("SELECT version FROM sluice_schema") == [(13,)],
-            "at the latest schema version (13, as SQLite's)",
+    t.check({"items", "audit", "queue", "event_batches", "tokens", "offer_waves", "served",
+             "item_leases", "changes", "nodes"}
+            <= tables and "offers" not in tables, "the schema is in the database",
+            sorted(tables))
+    t.check(d.sql("SELECT version FROM sluice_schema") == [(14,)],
+            "at the latest schema version (14, as SQLite's)",
             d.sql("SELECT version FROM sluice_schema"))
     t.check({"reports", "reporters"} <= tables and
             d.sql("SELECT count(*) FROM information_schema.columns WHERE"
@@ -56,7 +58,7 @@ def body(t):
     t.check(ok, "and searched again (the search readers connect again)")
     t.check(d.running(), "sluiced kept running")
     v = d.get("/v1/audit/verify").json or {}
-    t.check(v.get("ok") is True and v.get("checked") == 4 and v.get("head", {}).get("format") == 2,
+    t.check(v.get("ok") is True and v.get("checked") == 4 and v.get("head", {}).get("format") == 3,
             "the audit chain goes on where it was, keyed", v)
 
     # A restart on the same database: nothing created again, all there.

@@ -448,6 +448,18 @@ class Test:
         rc = d.stop()
         return self.check(rc == 0, what, "exit status %s" % rc)
 
+    def conf_refused(self, name, text, line, words):
+        """sluiced --check-config on text (written as name in the test's
+        folder) exits 1, naming name:line and each of words."""
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        r = run([program("sluiced"), "--check-config", "-c", path])
+        return self.check(r.returncode == 1 and "%s:%d:" % (name, line) in r.stderr
+                          and all(w in r.stderr for w in words),
+                          "--check-config %s exits 1 naming line %d and %s" % (name, line, words),
+                          (r.returncode, r.stderr))
+
     def status(self, r, status, what):
         return self.check(r.status == status, "%s -> %d" % (what, status), r)
 

@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* The store a unit test runs on: SQLite, or PostgreSQL when SLUICE_TEST_STORE says so. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <cmocka.h>
 
 #include <sqlite3.h>
 
+#include "lib/log.h"
+#include "../lua/util.h"
+#include "store/store.h"
 #include "storetest.h"
 
 static int made;
@@ -113,3 +121,58 @@ void storetest_cleanup(void)
     }
     made = 0;
 }
+
+/* {====================== Fixture ======================================= */
+
+static int setup(void **state, bool reader)
+{
+    struct storetest_fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    f->dir = temp_dir();
+    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
+    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
+    assert_true(sl_store_created(f->w));
+    if (reader)
+        assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
+    *state = f;
+    return 0;
+}
+
+int storetest_setup(void **state)
+{
+    return setup(state, true);
+}
+
+int storetest_setup_writer(void **state)
+{
+    return setup(state, false);
+}
+
+int storetest_teardown(void **state)
+{
+    struct storetest_fx *f = *state;
+
+    sl_store_free(f->r);
+    sl_store_free(f->w);
+    remove_dir(f->dir);
+    free(f);
+    return 0;
+}
+
+int storetest_synced(struct sl_store *s, int rc)
+{
+    return rc < 0 ? rc : sl_store_sync(s);
+}
+
+int storetest_run_tests(const char *name, const struct CMUnitTest *tests, size_t n, int level)
+{
+    sl_log_set_level(level);
+    if (storetest_postgres())
+        printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
+    int failed = _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+    storetest_cleanup();
+    return failed;
+}
+
+/* }===================================================================== */

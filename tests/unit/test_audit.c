@@ -24,36 +24,6 @@
 
 static const uint8_t KEY[32] = "0123456789abcdef0123456789abcde";
 
-struct fx {
-    char *dir;                  /* a scratch folder (tests/lua/util.c) */
-    char where[1024];           /* the store setting: "" for SQLite in dir */
-    struct sl_store *w, *r;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->dir = temp_dir();
-    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    sl_store_free(f->r);
-    sl_store_free(f->w);
-    remove_dir(f->dir);
-    free(f);
-    return 0;
-}
-
 static void append(struct sl_store *w, int n, const char *reason)
 {
     assert_int_equal(sl_store_begin(w), 0);
@@ -88,7 +58,7 @@ static int verify_all(struct sl_store *r, int64_t page, int64_t *checked, int64_
     return rc;
 }
 
-static void sql(struct fx *f, const char *text)
+static void sql(struct storetest_fx *f, const char *text)
 {
     if (storetest_sql(f->where, f->dir, text) < 0)
         fail_msg("%s failed", text);
@@ -97,7 +67,7 @@ static void sql(struct fx *f, const char *text)
 /* What an editor who can write the database but lacks the key can do:
  * recompute every plain SHA-256 from record `from` on, as the store's
  * format 1 does (written out here again, not taken from the store). */
-static void rehash_plain(struct fx *f, int64_t from)
+static void rehash_plain(struct storetest_fx *f, int64_t from)
 {
     char prev[SL_SHA256_HEX_LEN + 1], edit[512];
     json_t *list = NULL;
@@ -147,7 +117,7 @@ static void rehash_plain(struct fx *f, int64_t from)
  * and the head is the newest record. */
 static void test_plain_then_keyed(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct sl_audit_head h;
     int64_t checked, bad;
 
@@ -163,7 +133,7 @@ static void test_plain_then_keyed(void **state)
     append(f->w, 7, "keyed");
     assert_int_equal(sl_store_audit_head(f->r, &h), 0);
     assert_int_equal(h.seq, 12);
-    assert_int_equal(h.format, 2);
+    assert_int_equal(h.format, 3);      /* keyed, packed */
     for (int64_t page = 1; page <= 13; page++) {
         assert_int_equal(verify_all(f->r, page, &checked, &bad), 0);
         assert_int_equal(checked, 12);
@@ -195,7 +165,7 @@ static void test_plain_then_keyed(void **state)
  * the whole chain rehashed without the key, a record deleted. */
 static void test_edits_are_seen(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     int64_t checked, bad;
 
     assert_int_equal(sl_store_audit_key(f->w, KEY, sizeof(KEY), 1), 0);
@@ -234,7 +204,7 @@ static void test_edits_are_seen(void **state)
 
 static void test_deleted_and_cut(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     int64_t checked, bad;
     struct sl_audit_head h;
 
@@ -265,7 +235,7 @@ static void test_deleted_and_cut(void **state)
  * bad UTF-8 fails the listing instead of vanishing from it. */
 static void test_text_in_and_out(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     json_t *list = NULL;
     int64_t checked, bad;
     char reason[1024];
@@ -331,17 +301,12 @@ static void test_text_in_and_out(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_plain_then_keyed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_edits_are_seen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deleted_and_cut, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_text_in_and_out, setup, teardown),
+        storetest_case(test_plain_then_keyed),
+        storetest_case(test_edits_are_seen),
+        storetest_case(test_deleted_and_cut),
+        storetest_case(test_text_in_and_out),
     };
 
     /* The store warns of what it repairs; the test checks the repair. */
-    sl_log_set_level(SL_LOG_ERROR);
-    if (storetest_postgres())
-        printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    storetest_cleanup();
-    return failed;
+    return storetest_run(tests, SL_LOG_ERROR);
 }

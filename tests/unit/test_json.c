@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "lib/json.h"
+#include "lib/json_internal.h"
 #include "lib/text.h"
 
 /* ====== helpers ====== */
@@ -344,6 +345,18 @@ static void test_id_valid(void **state)
     assert_false(sl_id_valid("a/b"));
     assert_false(sl_id_valid("a\"b"));
     assert_false(sl_id_valid("a\nb"));
+
+    /* Every byte: the characters of ids and nothing else. */
+    for (int c = 1; c < 256; c++) {
+        char one[2] = { (char)c, '\0' };
+        bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == ':' || c == '@';
+        if (sl_id_valid(one) != want)
+            fail_msg("byte %d: %s", c, want ? "refused" : "accepted");
+        char two[3] = { 'x', (char)c, '\0' };
+        if (sl_id_valid(two) != (want || c == '.'))
+            fail_msg("byte %d after x", c);
+    }
 }
 
 static void test_only_keys(void **state)
@@ -447,6 +460,178 @@ static void test_canonical_is_janssons(void **state)
         free(theirs);
         json_decref(v);
     }
+    /* Objects of up to 70 members: put in order by insertion up to 32, by
+     * sorting beyond. */
+    for (int i = 0; i < 300; i++) {
+        json_t *o = json_object();
+        for (int k = i % 71; k > 0; k--) {
+            char key[16];
+            snprintf(key, sizeof(key), "%c%d", 'a' + rand_r(&seed) % 26, rand_r(&seed) % 100);
+            json_object_set_new(o, key, random_value(&seed, 3));
+        }
+        char *ours = sl_json_canonical(o);
+        char *theirs = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_non_null(ours);
+        assert_non_null(theirs);
+        if (strcmp(ours, theirs) != 0)
+            fail_msg("object %d:\n ours   %s\n theirs %s", i, ours, theirs);
+        free(ours);
+        free(theirs);
+        json_decref(o);
+    }
+}
+
+/* Equal, with objects' keys in the same order (what iteration shows). */
+static bool same_tree(json_t *a, json_t *b)
+{
+    if (!json_equal(a, b))
+        return false;
+    if (json_is_object(a)) {
+        void *ia = json_object_iter(a), *ib = json_object_iter(b);
+        for (; ia && ib; ia = json_object_iter_next(a, ia), ib = json_object_iter_next(b, ib))
+            if (strcmp(json_object_iter_key(ia), json_object_iter_key(ib)) != 0 ||
+                !same_tree(json_object_iter_value(ia), json_object_iter_value(ib)))
+                return false;
+        return !ia && !ib;
+    }
+    if (json_is_array(a))
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!same_tree(json_array_get(a, i), json_array_get(b, i)))
+                return false;
+    return true;
+}
+
+/* The fast road reads what jansson reads, value for value, or declines: on
+ * random documents written every way jansson writes them. */
+static void test_fast_parse_is_janssons(void **state)
+{
+    static const size_t flags[] = { JSON_COMPACT, JSON_INDENT(2), JSON_ENSURE_ASCII,
+                                    JSON_ESCAPE_SLASH | JSON_COMPACT, JSON_INDENT(1) };
+    unsigned seed = 20261206;
+    int taken = 0, n = 4000;
+    (void)state;
+    for (int i = 0; i < n; i++) {
+        json_t *v = random_value(&seed, 0);
+        char *text = json_dumps(v, JSON_ENCODE_ANY | flags[i % 5]);
+        json_t *theirs = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+        json_t *ours = sl_json_fast_parse(text, strlen(text), false);
+        assert_non_null(theirs);
+        if (ours) {
+            taken++;
+            if (!same_tree(ours, theirs))
+                fail_msg("document %d read otherwise: %s", i, text);
+        }
+        json_decref(ours);
+        json_decref(theirs);
+        json_decref(v);
+        free(text);
+    }
+    /* Most of them take the fast road (all but \u escapes, in effect). */
+    if (taken < n / 3)
+        fail_msg("only %d of %d documents took the fast road", taken, n);
+}
+
+/* What it reads and what it leaves to jansson, case by case. */
+static void test_fast_parse_cases(void **state)
+{
+    static const char *const read[] = {
+        "{}", " { } ", "[]", "{\"a\":1}", "{\"a\": [1, -2, 0, -0, 1.5, -2e3, 1E-2, 5e-400]}",
+        "{\"t\": true, \"f\": false, \"n\": null}", "\"x\"", "12", "-0.0",
+        "{\"s\": \"caf\u00e9 \\\" \\\\ \\/ \\b\\f\\n\\r\\t\"}",
+        "{\"\xe4\xbd\xa0\": \"\xf0\x9f\x98\x80\"}", "[[[[{\"a\": []}]]]]",
+        "{\"big\": 999999999999999999}", "\r\n\t[1]\n",
+    };
+    static const char *const declined[] = {
+        "", " ", "{", "}", "{\"a\":1,}", "[1,]", "{\"a\" 1}", "{\"a\":1 \"b\":2}",
+        "{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"b\":1}}", "01", "1.", ".5", "-", "+1",
+        "1e", "1x", "tru", "truex", "nul", "[1] 2", "{} x", "\"\\u0041\"", "\"\\x\"",
+        "\"\x01\"", "\"a", "\"\xc3\"", "\"\xed\xa0\x80\"", "\"\xc0\xaf\"",
+        "1e999", "-1e999", "1234567890123456789", "'a'", "\xef\xbb\xbf{}",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++) {
+        json_t *ours = sl_json_fast_parse(read[i], strlen(read[i]), false);
+        json_t *theirs = json_loads(read[i], JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+        if (!ours || !theirs || !same_tree(ours, theirs))
+            fail_msg("%s: not read as jansson reads it", read[i]);
+        json_decref(ours);
+        json_decref(theirs);
+    }
+    for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+        json_t *ours = sl_json_fast_parse(declined[i], strlen(declined[i]), false);
+        if (ours)
+            fail_msg("%s: read, where jansson's road should", declined[i]);
+    }
+    /* One NUL inside; nesting past the limit; an object asked for. */
+    assert_null(sl_json_fast_parse("{\"a\":\"x\0y\"}", 11, false));
+    char deep[2 * SL_JSON_MAX_DEPTH + 3];
+    memset(deep, '[', SL_JSON_MAX_DEPTH + 1);
+    memset(deep + SL_JSON_MAX_DEPTH + 1, ']', SL_JSON_MAX_DEPTH + 1);
+    assert_null(sl_json_fast_parse(deep, 2 * (SL_JSON_MAX_DEPTH + 1), false));
+    json_t *ok = sl_json_fast_parse(deep + 1, 2 * SL_JSON_MAX_DEPTH, false);
+    assert_non_null(ok);
+    json_decref(ok);
+    assert_null(sl_json_fast_parse("[1]", 3, true));
+    assert_null(sl_json_fast_parse(" 1", 2, true));
+}
+
+/* sl_json_put_g writes what printf's %.*g writes: short decimals (its way
+ * without printf), their neighbours, and numbers of every magnitude. */
+static void test_put_g(void **state)
+{
+    unsigned seed = 17;
+    char ours[40], theirs[40];
+    (void)state;
+    for (int i = 0; i < 200000; i++) {
+        int precision = 1 + rand_r(&seed) % 17;
+        double v;
+        switch (i % 4) {
+        case 0:     /* a decimal k / 10^m */
+            v = (double)(rand_r(&seed) % 2000000) / pow(10, rand_r(&seed) % 12);
+            break;
+        case 1:     /* the same, one ulp away */
+            v = nextafter((double)(rand_r(&seed) % 100000) / pow(10, rand_r(&seed) % 8),
+                          rand_r(&seed) % 2 ? 1e300 : -1e300);
+            break;
+        case 2:     /* anything */
+            v = ldexp((double)rand_r(&seed) / RAND_MAX, rand_r(&seed) % 200 - 100);
+            break;
+        default:    /* halfway-looking cases: x.5 at the last digit */
+            v = ((double)(rand_r(&seed) % 1000000) + 0.5) / pow(10, rand_r(&seed) % 10);
+        }
+        if (rand_r(&seed) % 2)
+            v = -v;
+        *sl_json_put_g(ours, v, precision) = '\0';
+        snprintf(theirs, sizeof(theirs), "%.*g", precision, v);
+        if (strcmp(ours, theirs) != 0)
+            fail_msg("%.17g at precision %d: ours %s, printf %s", v, precision, ours, theirs);
+    }
+}
+
+/* ... and with fewer digits to reals, what jansson writes with them. */
+static void test_sorted_is_janssons(void **state)
+{
+    static const double nice[] = { 0, -0.0, 1, 0.7, 0.25, 0.1, 1e20, 1e-5, 123456789012.0,
+                                   0.30000000000000004, 1e100, 5e-324, 1.7976931348623157e308,
+                                   0.99999999999999, 9.9999999999995e-7 };
+    unsigned seed = 20261205;
+    (void)state;
+    for (int i = 0; i < 3000 + (int)(sizeof(nice) / sizeof(nice[0])); i++) {
+        json_t *v = i < 3000 ? random_value(&seed, 0) : json_real(nice[i - 3000]);
+        int precision = i < 3000 ? 1 + rand_r(&seed) % 17 : 12;
+        char *ours = sl_json_sorted(v, precision);
+        char *theirs = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+                                      JSON_REAL_PRECISION(precision));
+        assert_non_null(ours);
+        assert_non_null(theirs);
+        if (strcmp(ours, theirs) != 0)
+            fail_msg("value %d, precision %d:\n ours   %s\n theirs %s", i, precision, ours,
+                     theirs);
+        free(ours);
+        free(theirs);
+        json_decref(v);
+    }
+    assert_null(sl_json_sorted(NULL, 12));
 }
 
 /* ====== sl_error_set ====== */
@@ -586,6 +771,10 @@ int main(void)
         cmocka_unit_test(test_only_keys),
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_canonical_is_janssons),
+        cmocka_unit_test(test_sorted_is_janssons),
+        cmocka_unit_test(test_put_g),
+        cmocka_unit_test(test_fast_parse_is_janssons),
+        cmocka_unit_test(test_fast_parse_cases),
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_put_string),
         cmocka_unit_test(test_put_int),

@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,14 +24,7 @@
 #include "store/store.h"
 #include "storetest.h"
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define N 3000
-
-struct fx {
-    char dir[32];
-    char where[1024];           /* the store setting: "" for SQLite in dir */
-    struct sl_store *w, *r;
-};
 
 static void insert(struct sl_store *w, int i, int64_t now_ms)
 {
@@ -43,49 +35,22 @@ static void insert(struct sl_store *w, int i, int64_t now_ms)
     const struct sl_item_row row = {
         .id = id, .creator = i % 3 == 0 ? "c0" : "c1",
         .state = i % 2 == 0 ? "approved" : "rejected",
-        .upload = upload, .upload_hash = HASH, .tags = "{}", .reasons = "[]",
+        .upload = upload, .upload_hash = STORETEST_HASH, .tags = "{}", .reasons = "[]",
         .matches = "[]", .now_ms = now_ms,
     };
     assert_int_equal(sl_store_item_insert(w, &row), 0);
 }
 
+/* The group's store: N items, created 10 ms apart. */
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "search.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
+    storetest_setup_writer(state);
+    struct storetest_fx *f = *state;
     assert_int_equal(sl_store_begin(f->w), 0);
     for (int i = 1; i <= N; i++)
         insert(f->w, i, 1000000 + i * 10);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    DIR *d;
-    struct dirent *de;
-    char path[1024];
-
-    sl_store_free(f->r);
-    sl_store_free(f->w);
-    assert_non_null(d = opendir(f->dir));
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name);
-        assert_int_equal(unlink(path), 0);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(f->dir), 0);
-    free(f);
     return 0;
 }
 
@@ -109,7 +74,7 @@ static int note(void *arg, int64_t seq, const char *id)
  * pages, each going on from where the last stopped, find every item once. */
 static void test_partial_pages(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     static struct seen s;
     struct sl_search_end end;
     struct sl_search q = { .creator = "c0", .limit = 1000000 };
@@ -136,7 +101,7 @@ static void test_partial_pages(void **state)
  * at, and the search says so. */
 static void test_hard_deadline(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct sl_search_end end;
     static struct seen s;
     struct sl_search q = { .nstates = 1, .states = { "approved" }, .terms = { "noon" },
@@ -159,7 +124,7 @@ static void test_hard_deadline(void **state)
  * ranges of seq, found by a binary search. */
 static void test_clock_back(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct sl_search_end end;
     static struct seen s;
     json_t *row = NULL;
@@ -193,7 +158,7 @@ static void test_clock_back(void **state)
 /* Two filters: the smaller drives, the other is checked on each item. */
 static void test_two_filters(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct sl_search_end end;
     static struct seen s;
     struct sl_search q = { .creator = "c0", .terms = { "sunset" }, .nterms = 1,
@@ -239,7 +204,7 @@ static void hold_done(struct sl_read_op *op, int rc)
  * the first answers on the loop; stopping answers what waits. */
 static void test_readers(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct event_base *base;
     struct sl_readers *p;
     struct held a = { .op = { .run = hold_run, .done = hold_done } };
@@ -290,7 +255,7 @@ int main(void)
     };
     if (storetest_postgres())
         printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
-    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests(tests, setup, storetest_teardown);
     storetest_cleanup();
     return failed;
 }

@@ -22,39 +22,6 @@
 
 /* {====================== Helpers ====================================== */
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-struct fx {
-    char *dir;                  /* a scratch folder (tests/lua/util.c) */
-    char where[1024];           /* the store setting: "" for SQLite in dir */
-    struct sl_store *w;         /* the writer */
-    struct sl_store *r;         /* a reader, when a test opens one */
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->dir = temp_dir();
-    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
-    assert_true(sl_store_created(f->w));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    sl_store_free(f->r);
-    sl_store_free(f->w);
-    remove_dir(f->dir);
-    free(f);
-    return 0;
-}
-
 static int insert(struct sl_store *s, const char *id, const char *creator, const char *state)
 {
     const struct sl_item_row row = {
@@ -62,7 +29,7 @@ static int insert(struct sl_store *s, const char *id, const char *creator, const
         .creator = creator,
         .state = state,
         .upload = "{}",
-        .upload_hash = HASH,
+        .upload_hash = STORETEST_HASH,
         .tags = "{}",
         .reasons = "[]",
         .matches = "[]",
@@ -70,12 +37,6 @@ static int insert(struct sl_store *s, const char *id, const char *creator, const
         .now_ms = 1000,
     };
     return sl_store_item_insert(s, &row);
-}
-
-/* A write's answer, refusals sent ahead included (store.h). */
-static int synced(struct sl_store *s, int rc)
-{
-    return rc < 0 ? rc : sl_store_sync(s);
 }
 
 static void set_state(struct sl_store *s, const char *id, const char *state)
@@ -151,7 +112,7 @@ static void check_seeded(struct sl_store *s, int line)
 
 static void test_counts_on_insert(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     int64_t u = -1, r = -1;
 
     STATES(f->w, "{}");
@@ -165,8 +126,8 @@ static void test_counts_on_insert(void **state)
 
     /* An insert refused by the primary key counts nothing. */
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(synced(f->w, insert(f->w, "a1", "alice", "rejected")), -EEXIST);
-    assert_int_equal(synced(f->w, insert(f->w, "c1", "dave", "held")), -EEXIST);
+    assert_int_equal(storetest_synced(f->w, insert(f->w, "a1", "alice", "rejected")), -EEXIST);
+    assert_int_equal(storetest_synced(f->w, insert(f->w, "c1", "dave", "held")), -EEXIST);
     assert_int_equal(sl_store_commit(f->w), 0);
     SEEDED(f->w);
     STANDING(f->w, "dave", 0, 0);
@@ -174,7 +135,7 @@ static void test_counts_on_insert(void **state)
 
 static void test_counts_follow_state_changes(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     char st[32];
 
     seed(f->w);
@@ -219,7 +180,8 @@ static void test_counts_follow_state_changes(void **state)
 
     /* An unknown item is not counted anywhere. */
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(synced(f->w, sl_store_item_set_state(f->w, "nope", "rejected", 3000)),
+    assert_int_equal(storetest_synced(f->w,
+                                      sl_store_item_set_state(f->w, "nope", "rejected", 3000)),
                      -ENOENT);
     assert_int_equal(sl_store_commit(f->w), 0);
     STATES(f->w, "{\"in_review\": 1, \"approved\": 5, \"removed\": 1}");
@@ -228,7 +190,7 @@ static void test_counts_follow_state_changes(void **state)
 
 static void test_rollback_leaves_counts(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
 
     seed(f->w);
 
@@ -258,6 +220,46 @@ static void test_rollback_leaves_counts(void **state)
     STATES(f->w, "{\"pending\": 2, \"approved\": 2, \"rejected\": 3, \"in_review\": 1}");
 }
 
+static int gather_creator(void *arg, const char *creator, int64_t uploads, int64_t rejections)
+{
+    json_t *all = arg;
+
+    json_object_set_new(all, creator, json_pack("[I, I]", (json_int_t)uploads,
+                                                (json_int_t)rejections));
+    return json_object_size(all) >= 100;    /* the stop, when a test asks for it */
+}
+
+static int stop_at_once(void *arg, const char *creator, int64_t uploads, int64_t rejections)
+{
+    (void)creator, (void)uploads, (void)rejections;
+    ++*(int *)arg;
+    return 1;
+}
+
+/* Every creator's standing at once, as the loop loads it at start. */
+static void test_creators_each(void **state)
+{
+    struct storetest_fx *f = *state;
+    json_t *all = json_object(), *want;
+    int calls = 0;
+
+    assert_int_equal(sl_store_creators_each(f->w, gather_creator, all), 0);
+    assert_int_equal(json_object_size(all), 0);
+    seed(f->w);
+    set_state(f->w, "b2", "rejected");
+    assert_int_equal(sl_store_creators_each(f->w, gather_creator, all), 0);
+    want = json_loads("{\"alice\": [4, 2], \"bob\": [2, 1], \"carol\": [1, 1]}", 0, NULL);
+    assert_true(json_equal(all, want));
+    /* A nonzero answer stops the walk; the statement is ready for the next. */
+    assert_int_equal(sl_store_creators_each(f->w, stop_at_once, &calls), 0);
+    assert_int_equal(calls, 1);
+    json_object_clear(all);
+    assert_int_equal(sl_store_creators_each(f->w, gather_creator, all), 0);
+    assert_true(json_equal(all, want));
+    json_decref(want);
+    json_decref(all);
+}
+
 static void exec_raw(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
@@ -278,7 +280,48 @@ static int count_found(void *arg, int64_t seq, const char *id)
 
 /* Migrations 12 to 10 undone: creators' counts and suspensions, jobs, the
  * search's indexes, the items' seq. */
+/* What the offers' readers gave, as text. */
+struct offers {
+    char text[512];
+};
+
+static void offers_add(struct offers *o, const char *fmt, ...)
+{
+    va_list ap;
+    size_t len = strlen(o->text);
+
+    va_start(ap, fmt);
+    vsnprintf(o->text + len, sizeof(o->text) - len, fmt, ap);
+    va_end(ap);
+}
+
+static int collect_offer(void *arg, const char *user, int wave, int source, bool served)
+{
+    offers_add(arg, "%s %d %d%s;", user, wave, source, served ? " served" : "");
+    return 0;
+}
+
+static int collect_wave(void *arg, const char *item, int wave, int source,
+                        const char *const *users, size_t n)
+{
+    offers_add(arg, "%s %d %d ", item, wave, source);
+    for (size_t i = 0; i < n; i++)
+        offers_add(arg, "%s%s", i ? "," : "", users[i]);
+    offers_add(arg, ";");
+    return 0;
+}
+
+static int collect_served(void *arg, const char *item, const char *user)
+{
+    offers_add(arg, "%s %s;", item, user);
+    return 0;
+}
+
 #define UNDO_SEARCH \
+    "DROP TABLE offer_waves; DROP TABLE served;" \
+    "CREATE TABLE offers (item TEXT NOT NULL, user TEXT NOT NULL, wave INTEGER NOT NULL," \
+    "  source INTEGER NOT NULL, served INTEGER NOT NULL DEFAULT 0," \
+    "  PRIMARY KEY (item, user)) WITHOUT ROWID;" \
     "DROP TRIGGER creator_counted; DROP TRIGGER creator_recounted;" \
     "DROP TABLE creator_states; DROP TABLE suspensions;" \
     "DROP TABLE jobs;" \
@@ -293,7 +336,7 @@ static int count_found(void *arg, int64_t seq, const char *id)
 
 static void test_migration_backfills(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     char path[64];
     sqlite3 *db = NULL;
 
@@ -329,11 +372,13 @@ static void test_migration_backfills(void **state)
                  "INSERT INTO event_batches (ts_ms, n, data) VALUES (1000, 0, x''), (1001, 0, x'');"
                  "ALTER TABLE audit DROP COLUMN v;"
                  "ALTER TABLE tokens DROP COLUMN expires_ms;"
+                 "INSERT INTO offers VALUES ('a2', 'u2', 1, 1, 0), ('a2', 'u1', 1, 1, 1),"
+                 "  ('a2', 'u3', 2, 5, 0), ('b2', 'u1', 1, 2, 1);"
                  "PRAGMA user_version = 5;"
                  "UPDATE items SET state = 'rejected' WHERE id = 'b2';"
                  "INSERT INTO items (id, creator, state, upload, upload_hash,"
                  "  created_ms, updated_ms)"
-                 "  VALUES ('f1', 'frank', 'held', '{}', '" HASH "', 1500, 1500);");
+                 "  VALUES ('f1', 'frank', 'held', '{}', '" STORETEST_HASH "', 1500, 1500);");
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
     assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
@@ -395,6 +440,17 @@ static void test_migration_backfills(void **state)
     assert_int_equal(sl_store_seq_max(f->w, &seq_max), 0);
     assert_int_equal(seq_max, 10);  /* 8 stored before it, then a5 and g1 */
 
+    /* Offers become one record per wave and source; served marks move. */
+    struct offers got = { 0 };
+    assert_int_equal(sl_store_offers_each(f->w, "a2", collect_offer, &got), 0);
+    assert_string_equal(got.text, "u1 1 1 served;u2 1 1;u3 2 5;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_offer_waves_each(f->w, "approved", collect_wave, &got), 0);
+    assert_string_equal(got.text, "a2 1 1 u1,u2;a2 2 5 u3;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_served_each(f->w, "approved", collect_served, &got), 0);
+    assert_string_equal(got.text, "a2 u1;");
+
     /* A second open finds the schema current and leaves the counts be. */
     sl_store_free(f->w);
     f->w = NULL;
@@ -403,9 +459,53 @@ static void test_migration_backfills(void **state)
     STATES(f->w, "{\"pending\": 2, \"approved\": 3, \"rejected\": 5}");
 }
 
+/* Offers stored a wave at a time, read back per item and in bulk; served
+ * marks set once. */
+static void test_offers(void **state)
+{
+    struct storetest_fx *f = *state;
+    const char *wave1[] = { "u1", "u2", "u3" }, *wave2[] = { "u4" }, *wave9[] = { "x1" };
+    struct offers got = { 0 };
+
+    seed(f->w);
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "a2", 1, 1, wave1, 3), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "a2", 2, 5, wave2, 1), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "a2", 2, 3, wave1, 1), 0);     /* a second part */
+    assert_int_equal(sl_store_offer_wave(f->w, "a2", 3, 5, wave2, 0), 0);     /* nothing */
+    assert_int_equal(sl_store_offer_wave(f->w, "a1", 1, 1, wave9, 1), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "a2", "u2"), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "a2", "u2"), 0);             /* set once */
+    assert_int_equal(sl_store_offer_served(f->w, "a2", "u4"), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "a1", "x1"), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+
+    assert_int_equal(sl_store_offers_each(f->w, "a2", collect_offer, &got), 0);
+    assert_string_equal(got.text, "u1 1 1;u2 1 1 served;u3 1 1;u4 2 5 served;u1 2 3;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_offers_each(f->w, "zz", collect_offer, &got), 0);
+    assert_string_equal(got.text, "");
+    /* In bulk, only the items in the state asked for (a1 is pending). */
+    assert_int_equal(sl_store_offer_waves_each(f->w, "approved", collect_wave, &got), 0);
+    assert_string_equal(got.text, "a2 1 1 u1,u2,u3;a2 2 5 u4;a2 2 3 u1;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_served_each(f->w, "approved", collect_served, &got), 0);
+    assert_string_equal(got.text, "a2 u2;a2 u4;");
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_served_each(f->w, "pending", collect_served, &got), 0);
+    assert_string_equal(got.text, "a1 x1;");
+
+    /* A record cut short (by hand) is an error, not half a wave. */
+    assert_int_equal(storetest_sql(f->where, f->dir,
+                                   "UPDATE offer_waves SET users = 'x1' WHERE item = 'a1'"), 0);
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_offers_each(f->w, "a1", collect_offer, &got), -EILSEQ);
+    assert_int_equal(sl_store_offer_waves_each(f->w, "pending", collect_wave, &got), -EILSEQ);
+}
+
 static void test_reader_sees_committed_counts(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
 
     seed(f->w);
     assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
@@ -432,10 +532,11 @@ static void test_reader_sees_committed_counts(void **state)
 /* RFC 7396 on both backends: objects merge key by key, null deletes. */
 static void test_merge_tags(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     json_t *item = NULL;
     const struct sl_item_row row = {
-        .id = "t1", .creator = "tina", .state = "pending", .upload = "{}", .upload_hash = HASH,
+        .id = "t1", .creator = "tina", .state = "pending", .upload = "{}",
+        .upload_hash = STORETEST_HASH,
         .tags = "{\"a\": {\"confidence\": 0.5, \"source\": \"x\"}, \"b\": {\"confidence\": 1}}",
         .now_ms = 1000,
     };
@@ -471,27 +572,30 @@ static int count_tokens(void *arg, const char *name, const char *role, const cha
  * reported stops the commit on a backend that sent it ahead. */
 static void test_refusals(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     int n = 0;
 
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "t1", "admin", HASH, 1, 0), 0);
-    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t1", "ingest", HASH "0", 1, 0)),
+    assert_int_equal(sl_store_token_insert(f->w, "t1", "admin", STORETEST_HASH, 1, 0), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_token_insert(f->w, "t1", "ingest",
+                                                                  STORETEST_HASH "0", 1, 0)),
                      -EEXIST);
     /* Another name with the same hash: a UNIQUE column refuses it too. */
-    assert_int_equal(synced(f->w, sl_store_token_insert(f->w, "t2", "ingest", HASH, 1, 0)),
+    assert_int_equal(storetest_synced(f->w, sl_store_token_insert(f->w, "t2", "ingest",
+                                                                  STORETEST_HASH, 1, 0)),
                      -EEXIST);
-    assert_int_equal(synced(f->w, sl_store_token_delete(f->w, "nobody")), -ENOENT);
-    assert_int_equal(synced(f->w, sl_store_item_update(f->w, "nope", "approved", NULL, 1)),
+    assert_int_equal(storetest_synced(f->w, sl_store_token_delete(f->w, "nobody")), -ENOENT);
+    assert_int_equal(storetest_synced(f->w,
+                                      sl_store_item_update(f->w, "nope", "approved", NULL, 1)),
                      -ENOENT);
-    assert_int_equal(sl_store_token_insert(f->w, "t3", "policy", HASH "3", 1, 0), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "t3", "policy", STORETEST_HASH "3", 1, 0), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_token_each(f->w, count_tokens, &n), 0);
     assert_int_equal(n, 2);
 
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "t4", "policy", HASH "4", 1, 0), 0);
-    int rc = sl_store_token_insert(f->w, "t1", "policy", HASH "5", 1, 0);
+    assert_int_equal(sl_store_token_insert(f->w, "t4", "policy", STORETEST_HASH "4", 1, 0), 0);
+    int rc = sl_store_token_insert(f->w, "t1", "policy", STORETEST_HASH "5", 1, 0);
     if (rc == 0) {
         /* Sent ahead, refused unseen: the commit must not keep t4. */
         assert_int_equal(sl_store_commit(f->w), -EEXIST);
@@ -526,7 +630,7 @@ static int walk_event(void *arg, int64_t seq, const struct sl_event_row *ev)
 /* Batches come back as stored, in the order of their numbers. */
 static void test_event_batches(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     const struct sl_event_row one[] = {
         { "i1", "u1", 0, -1, 100 }, { "i1", "u2", 3, 2500, 101 }, { "i2", "u1", 9, -1, 102 },
     };
@@ -576,7 +680,7 @@ static void test_event_batches(void **state)
  * no item offered back to who escalated it. */
 static void test_claims(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     json_t *got = NULL;
     struct sl_queue_entry e;
 
@@ -630,65 +734,34 @@ static void test_claims(void **state)
     assert_int_equal(sl_store_queue_get(f->w, "zz", &e), -ENOENT);
 }
 
-struct offer_seen {
-    int n;
-    char users[8][8];
-    int wave[8], source[8];
-    bool served[8];
-};
-
-static int each_offer(void *arg, const char *user, int wave, int source, bool served)
+/* Placements and served marks sent in one transaction (PostgreSQL keeps
+ * both for multi-row statements): two placements of one wave in one batch
+ * both kept, in the order sent; a mark set before the offer is stored
+ * counts all the same (marks are apart, set once). */
+static void test_offers_batched(void **state)
 {
-    struct offer_seen *o = arg;
-    assert_true(o->n < 8);
-    snprintf(o->users[o->n], sizeof(o->users[0]), "%s", user);
-    o->wave[o->n] = wave;
-    o->source[o->n] = source;
-    o->served[o->n++] = served;
-    return 0;
-}
-
-static int offer_index(const struct offer_seen *o, const char *user)
-{
-    for (int i = 0; i < o->n; i++)
-        if (strcmp(o->users[i], user) == 0)
-            return i;
-    return -1;
-}
-
-/* Offers and their served marks keep their order within a transaction
- * (PostgreSQL sends both as multi-row statements). */
-static void test_offers(void **state)
-{
-    struct fx *f = *state;
-    struct offer_seen o = { 0 };
+    struct storetest_fx *f = *state;
+    const char *first[] = { "u0", "u1" }, *again[] = { "u1" }, *more[] = { "u2" };
+    struct offers got = { 0 };
 
     assert_int_equal(sl_store_begin(f->w), 0);
     assert_int_equal(sl_store_offer_served(f->w, "it", "u0"), 0);  /* not offered yet */
-    assert_int_equal(sl_store_offer_add(f->w, "it", "u0", 1, 2), 0);
-    assert_int_equal(sl_store_offer_add(f->w, "it", "u1", 1, 2), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "it", 1, 2, first, 2), 0);
     assert_int_equal(sl_store_offer_served(f->w, "it", "u1"), 0);
-    assert_int_equal(sl_store_offer_add(f->w, "it", "u1", 2, 3), 0);   /* kept as it was */
-    assert_int_equal(sl_store_offer_add(f->w, "it", "u2", 2, 0), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "it", 2, 3, again, 1), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "it", 2, 0, more, 1), 0);
+    assert_int_equal(sl_store_offer_served(f->w, "it", "u1"), 0);  /* again: nothing */
     assert_int_equal(sl_store_wave_put(f->w, "it", 1, "{\"n\": 1}"), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
-    assert_int_equal(sl_store_offers_each(f->w, "it", each_offer, &o), 0);
-    assert_int_equal(o.n, 3);
-    int u0 = offer_index(&o, "u0"), u1 = offer_index(&o, "u1"), u2 = offer_index(&o, "u2");
-    assert_true(u0 >= 0 && u1 >= 0 && u2 >= 0);
-    assert_false(o.served[u0]);
-    assert_true(o.served[u1]);
-    assert_int_equal(o.wave[u1], 1);
-    assert_int_equal(o.source[u1], 2);
-    assert_false(o.served[u2]);
-    assert_int_equal(o.wave[u2], 2);
+    assert_int_equal(sl_store_offers_each(f->w, "it", collect_offer, &got), 0);
+    assert_string_equal(got.text, "u0 1 2 served;u1 1 2 served;u1 2 3 served;u2 2 0;");
 }
 
 /* A batch of large uploads (more than a multi-row insert carries at
  * once on PostgreSQL), with quotes and backslashes, comes back whole. */
 static void test_big_rows(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     size_t len = 1 << 20;
     char *upload = malloc(len + 64), id[16];
 
@@ -700,7 +773,8 @@ static void test_big_rows(void **state)
     for (int i = 0; i < 12; i++) {
         snprintf(id, sizeof(id), "big%d", i);
         const struct sl_item_row row = { .id = id, .creator = "bo", .state = "pending",
-                                         .upload = upload, .upload_hash = HASH, .now_ms = 1 };
+                                         .upload = upload, .upload_hash = STORETEST_HASH,
+                                         .now_ms = 1 };
         assert_int_equal(sl_store_item_insert(f->w, &row), 0);
     }
     assert_int_equal(sl_store_commit(f->w), 0);
@@ -720,24 +794,21 @@ static void test_big_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_counts_on_insert, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_counts_follow_state_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollback_leaves_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_backfills, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reader_sees_committed_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_merge_tags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_event_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_big_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_offers, setup, teardown),
+        storetest_case_writer(test_counts_on_insert),
+        storetest_case_writer(test_counts_follow_state_changes),
+        storetest_case_writer(test_rollback_leaves_counts),
+        storetest_case_writer(test_creators_each),
+        storetest_case_writer(test_migration_backfills),
+        storetest_case_writer(test_reader_sees_committed_counts),
+        storetest_case_writer(test_merge_tags),
+        storetest_case_writer(test_refusals),
+        storetest_case_writer(test_event_batches),
+        storetest_case_writer(test_claims),
+        storetest_case_writer(test_big_rows),
+        storetest_case_writer(test_offers),
+        storetest_case_writer(test_offers_batched),
     };
 
     /* Migrations log at info level; keep the test output to what matters. */
-    sl_log_set_level(SL_LOG_WARN);
-    if (storetest_postgres())
-        printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    storetest_cleanup();
-    return failed;
+    return storetest_run(tests, SL_LOG_WARN);
 }

@@ -20,51 +20,13 @@
 
 /* {====================== Helpers ====================================== */
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-struct fx {
-    char *dir;                  /* a scratch folder (tests/lua/util.c) */
-    char where[1024];           /* the store setting: "" for SQLite in dir */
-    struct sl_store *w;         /* the writer */
-    struct sl_store *r;         /* a reader */
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->dir = temp_dir();
-    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    sl_store_free(f->r);
-    sl_store_free(f->w);
-    remove_dir(f->dir);
-    free(f);
-    return 0;
-}
-
 static void item(struct sl_store *w, const char *id, const char *creator, const char *upload,
                  int64_t now_ms)
 {
     const struct sl_item_row row = { .id = id, .creator = creator, .state = "approved",
-                                     .upload = upload, .upload_hash = HASH, .now_ms = now_ms };
+                                     .upload = upload, .upload_hash = STORETEST_HASH,
+                                     .now_ms = now_ms };
     assert_int_equal(sl_store_item_insert(w, &row), 0);
-}
-
-/* A write's answer, refusals sent ahead included (store.h). */
-static int synced(struct sl_store *s, int rc)
-{
-    return rc < 0 ? rc : sl_store_sync(s);
 }
 
 struct ids {
@@ -125,7 +87,7 @@ static const char *found(struct sl_store *s, const struct sl_search *q)
  * progress added slice by slice. */
 static void test_jobs(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     json_t *j = NULL;
     char st[32];
 
@@ -136,12 +98,12 @@ static void test_jobs(void **state)
                               .spec = "{\"creator\": \"cy\"}", .state = "awaiting_confirmation",
                               .created_by = "token:ann", .total = 2, .total_exact = true,
                               .now_ms = 2000 };
-    assert_int_equal(synced(f->w, sl_store_job_insert(f->w, &row)), 0);
-    assert_int_equal(synced(f->w, sl_store_job_insert(f->w, &row)), -EEXIST);
+    assert_int_equal(storetest_synced(f->w, sl_store_job_insert(f->w, &row)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_job_insert(f->w, &row)), -EEXIST);
     row = (struct sl_job_row){ .id = "j2", .kind = "retro", .action = "match", .spec = "{}",
                                .state = "running", .created_by = "token:bob", .seq_max = 1,
                                .total = 1, .now_ms = 3000 };
-    assert_int_equal(synced(f->w, sl_store_job_insert(f->w, &row)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_job_insert(f->w, &row)), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
 
     /* seq_max 0: the newest item's; the cursor starts past it. */
@@ -207,7 +169,7 @@ static void test_jobs(void **state)
  * triggers as states change), reports against their items. */
 static void test_creators(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct sl_suspension sus = { .mode = "review", .reason = "a ring", .by = "token:ann",
                                  .since_ms = 1000 };
     struct sl_suspension got;
@@ -217,11 +179,11 @@ static void test_creators(void **state)
     assert_int_equal(sl_store_suspension_get(f->r, "cy", &got), -ENOENT);
     assert_int_equal(sl_store_begin(f->w), 0);
     assert_int_equal(sl_store_suspension_lift(f->w, "cy"), -ENOENT);
-    assert_int_equal(synced(f->w, sl_store_suspension_set(f->w, "cy", &sus)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_suspension_set(f->w, "cy", &sus)), 0);
     snprintf(sus.mode, sizeof(sus.mode), "refuse");
     snprintf(sus.reason, sizeof(sus.reason), "worse");
     sus.since_ms = 2000;
-    assert_int_equal(synced(f->w, sl_store_suspension_set(f->w, "cy", &sus)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_suspension_set(f->w, "cy", &sus)), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_suspension_get(f->r, "cy", &got), 0);
     assert_string_equal(got.mode, "refuse");
@@ -240,12 +202,17 @@ static void test_creators(void **state)
     item(f->w, "a1", "cy", "{}", 1000);
     item(f->w, "a2", "cy", "{}", 1001);
     item(f->w, "b1", "other", "{}", 1002);
-    assert_int_equal(synced(f->w, sl_store_item_set_state(f->w, "a2", "removed", 1100)), 0);
-    assert_int_equal(synced(f->w, sl_store_report_add(f->w, "a1", "u1", true, 1.0, 1200)), 0);
-    assert_int_equal(synced(f->w, sl_store_report_add(f->w, "a1", "u2", false, 0.5, 1300)), 0);
-    assert_int_equal(synced(f->w, sl_store_report_add(f->w, "b1", "u1", true, 1.0, 1400)), 0);
-    assert_int_equal(synced(f->w, sl_store_report_add(f->w, "a2", "cy", true, 1.0, 1500)), 0);
-    assert_int_equal(synced(f->w, sl_store_reports_judge(f->w, "a1", true)), 0);
+    assert_int_equal(storetest_synced(f->w,
+                                      sl_store_item_set_state(f->w, "a2", "removed", 1100)), 0);
+    assert_int_equal(storetest_synced(f->w,
+                                      sl_store_report_add(f->w, "a1", "u1", true, 1.0, 1200)), 0);
+    assert_int_equal(storetest_synced(f->w,
+                                      sl_store_report_add(f->w, "a1", "u2", false, 0.5, 1300)), 0);
+    assert_int_equal(storetest_synced(f->w,
+                                      sl_store_report_add(f->w, "b1", "u1", true, 1.0, 1400)), 0);
+    assert_int_equal(storetest_synced(f->w,
+                                      sl_store_report_add(f->w, "a2", "cy", true, 1.0, 1500)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_reports_judge(f->w, "a1", true)), 0);
     assert_int_equal(sl_store_suspension_lift(f->w, "cy"), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_suspension_get(f->r, "cy", &got), -ENOENT);
@@ -276,7 +243,7 @@ static void test_creators(void **state)
  * first, a slice at a time, none older than the window. */
 static void test_matches(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     json_t *row = NULL;
 
     assert_int_equal(sl_store_begin(f->w), 0);
@@ -330,7 +297,7 @@ static void test_matches(void **state)
  * of ASCII letters only (LIKE). */
 static void test_text_case(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
 
     assert_int_equal(sl_store_begin(f->w), 0);
     item(f->w, "e1", "cy", "{\"title\": \"Été chaud\"}", 1000);
@@ -356,17 +323,12 @@ static void test_text_case(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_creators, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_matches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_text_case, setup, teardown),
+        storetest_case(test_jobs),
+        storetest_case(test_creators),
+        storetest_case(test_matches),
+        storetest_case(test_text_case),
     };
 
     /* Migrations log at info level; keep the test output to what matters. */
-    sl_log_set_level(SL_LOG_WARN);
-    if (storetest_postgres())
-        printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    storetest_cleanup();
-    return failed;
+    return storetest_run(tests, SL_LOG_WARN);
 }

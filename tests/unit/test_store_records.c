@@ -20,51 +20,12 @@
 
 /* {====================== Helpers ====================================== */
 
-#define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-struct fx {
-    char *dir;                  /* a scratch folder (tests/lua/util.c) */
-    char where[1024];           /* the store setting: "" for SQLite in dir */
-    struct sl_store *w;         /* the writer */
-    struct sl_store *r;         /* a reader */
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->dir = temp_dir();
-    assert_int_equal(storetest_fresh(f->where, sizeof(f->where)), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, true, &f->w), 0);
-    assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    sl_store_free(f->r);
-    sl_store_free(f->w);
-    remove_dir(f->dir);
-    free(f);
-    return 0;
-}
-
 static void item(struct sl_store *w, const char *id, int64_t now_ms)
 {
     const struct sl_item_row row = { .id = id, .creator = "cy", .state = "in_review",
-                                     .upload = "{\"title\": \"t\"}", .upload_hash = HASH,
+                                     .upload = "{\"title\": \"t\"}", .upload_hash = STORETEST_HASH,
                                      .now_ms = now_ms };
     assert_int_equal(sl_store_item_insert(w, &row), 0);
-}
-
-/* A write's answer, refusals sent ahead included (store.h). */
-static int synced(struct sl_store *s, int rc)
-{
-    return rc < 0 ? rc : sl_store_sync(s);
 }
 
 static const char *str_at(json_t *list, size_t i, const char *key)
@@ -83,7 +44,7 @@ static json_int_t int_at(json_t *list, size_t i, const char *key)
  * the served reporters' standing. */
 static void test_reports(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct sl_report_facts facts;
     int64_t n = -1;
     double weight = -1;
@@ -91,7 +52,7 @@ static void test_reports(void **state)
 
     assert_int_equal(sl_store_begin(f->w), 0);
     item(f->w, "r1", 1);
-    assert_int_equal(sl_store_offer_add(f->w, "r1", "una", 1, 0), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "r1", 1, 0, (const char *[]){ "una" }, 1), 0);
     assert_int_equal(sl_store_offer_served(f->w, "r1", "una"), 0);
     assert_int_equal(sl_store_report_facts(f->w, "r1", "una", &facts), 0);
     assert_false(facts.already);
@@ -102,7 +63,7 @@ static void test_reports(void **state)
     assert_false(facts.served);
     assert_int_equal(sl_store_report_add(f->w, "r1", "vic", false, 0.25, 200), 0);
     /* A second report of una's: refused, and not counted for her. */
-    assert_int_equal(synced(f->w, sl_store_report_add(f->w, "r1", "una", true, 1.0, 300)),
+    assert_int_equal(storetest_synced(f->w, sl_store_report_add(f->w, "r1", "una", true, 1.0, 300)),
                      -EEXIST);
     assert_int_equal(sl_store_report_facts(f->w, "r1", "una", &facts), 0);
     assert_true(facts.already);
@@ -145,7 +106,7 @@ static void test_reports(void **state)
     /* A new report on another item, dismissed. */
     assert_int_equal(sl_store_begin(f->w), 0);
     item(f->w, "r2", 2);
-    assert_int_equal(sl_store_offer_add(f->w, "r2", "una", 1, 0), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "r2", 1, 0, (const char *[]){ "una" }, 1), 0);
     assert_int_equal(sl_store_offer_served(f->w, "r2", "una"), 0);
     assert_int_equal(sl_store_report_add(f->w, "r2", "una", true, 0.5, 400), 0);
     assert_int_equal(sl_store_reports_judge(f->w, "r2", false), 0);
@@ -180,14 +141,14 @@ static int each_user(void *arg, const char *id, const char *city, const char *in
  * changes nothing. */
 static void test_user_seen(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct seen s = { 0 };
 
     assert_int_equal(sl_store_begin(f->w), 0);
     assert_int_equal(sl_store_user_upsert(f->w, "wes", "oslo", "[\"cats\"]", 1), 0);
-    assert_int_equal(synced(f->w, sl_store_user_seen(f->w, "wes", 5000)), 0);
-    assert_int_equal(synced(f->w, sl_store_user_seen(f->w, "wes", 4000)), 0);
-    assert_int_equal(synced(f->w, sl_store_user_seen(f->w, "nobody", 9000)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_user_seen(f->w, "wes", 5000)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_user_seen(f->w, "wes", 4000)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_user_seen(f->w, "nobody", 9000)), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_users_each(f->r, each_user, &s), 0);
     assert_int_equal(s.n, 1);
@@ -216,12 +177,13 @@ static int each_token(void *arg, const char *name, const char *role, const char 
 /* Expiry kept (0: never), listed in name order with the creation time. */
 static void test_token_expiry(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct tokens t = { 0 };
 
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "zed", "ingest", HASH "1", 10, 0), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "amy", "admin", HASH "2", 20, 86400000), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "zed", "ingest", STORETEST_HASH "1", 10, 0), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "amy", "admin", STORETEST_HASH "2", 20,
+                                           86400000), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_token_each(f->r, each_token, &t), 0);
     assert_int_equal(t.n, 2);
@@ -239,7 +201,7 @@ static void test_token_expiry(void **state)
  * the listing, sla_ms and the overdue count per queue. */
 static void test_queue_sla(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     json_t *got = NULL;
 
     assert_int_equal(sl_store_begin(f->w), 0);
@@ -324,11 +286,34 @@ static void test_queue_sla(void **state)
     " DROP TABLE policy_sets; DROP FUNCTION sluice_changed_policy();" \
     UNDO_PG_10_TO_12
 
-/* PostgreSQL's migrations 7 to 13 on a store of version 6, as the first
+/* PostgreSQL's schema 14 back to 13: offers a row per user, served a
+ * column of theirs (the placement's part sequence goes with its table). */
+#define UNDO_PG_13_TO_14 \
+    "DROP TABLE offer_waves; DROP TABLE served;" \
+    " CREATE TABLE offers (item text COLLATE \"C\" NOT NULL," \
+    " \"user\" text COLLATE \"C\" NOT NULL, wave integer NOT NULL, source integer NOT NULL," \
+    " served integer NOT NULL DEFAULT 0, PRIMARY KEY (item, \"user\"));" \
+    " INSERT INTO offers VALUES ('m1', 'u2', 1, 1, 0), ('m1', 'u1', 1, 1, 1)," \
+    " ('m1', 'u3', 2, 5, 0), ('m2', 'u1', 1, 2, 1);"
+
+struct offers_seen {
+    char text[256];
+};
+
+static int offer_seen(void *arg, const char *user, int wave, int source, bool served)
+{
+    struct offers_seen *o = arg;
+    size_t len = strlen(o->text);
+    snprintf(o->text + len, sizeof(o->text) - len, "%s %d %d%s;", user, wave, source,
+             served ? " served" : "");
+    return 0;
+}
+
+/* PostgreSQL's migrations 7 to 14 on a store of version 6, as the first
  * PostgreSQL store was (SQLite's are test_store's). */
 static void test_pg_migrations(void **state)
 {
-    struct fx *f = *state;
+    struct storetest_fx *f = *state;
     struct tokens t = { 0 };
     struct sl_audit_head h;
     struct sl_audit_check c = { .limit = 10 };
@@ -339,14 +324,14 @@ static void test_pg_migrations(void **state)
         skip();
     }
     assert_int_equal(sl_store_begin(f->w), 0);
-    assert_int_equal(sl_store_token_insert(f->w, "old", "admin", HASH, 1, 0), 0);
+    assert_int_equal(sl_store_token_insert(f->w, "old", "admin", STORETEST_HASH, 1, 0), 0);
     struct sl_audit_rec rec = { .actor = "system", .action = "test", .ts_ms = 1 };
     assert_int_equal(sl_store_audit_append(f->w, &rec), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     sl_store_free(f->r);
     sl_store_free(f->w);
     f->r = f->w = NULL;
-    assert_int_equal(storetest_sql(f->where, f->dir, UNDO_PG_10_TO_13
+    assert_int_equal(storetest_sql(f->where, f->dir, UNDO_PG_13_TO_14 UNDO_PG_10_TO_13
                                    "DROP TABLE reports; DROP TABLE reporters;"
                                    " ALTER TABLE users DROP COLUMN seen_s;"
                                    " ALTER TABLE audit DROP COLUMN v;"
@@ -363,8 +348,22 @@ static void test_pg_migrations(void **state)
     assert_int_equal(sl_store_audit_verify(f->w, &c), 0);
     assert_int_equal(c.checked, 1);
     assert_int_equal(storetest_sql(f->where, f->dir,
-                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 13"
+                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 14"
                                    " THEN RAISE 'not migrated'; END IF; END $$"), 0);
+    /* Offers packed a record per (item, wave, source), served marks moved;
+     * a placement stored since takes a part past theirs. */
+    struct offers_seen o = { "" };
+    assert_int_equal(sl_store_offers_each(f->w, "m1", offer_seen, &o), 0);
+    assert_string_equal(o.text, "u1 1 1 served;u2 1 1;u3 2 5;");
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_offer_wave(f->w, "m1", 1, 1, (const char *[]){ "u5" }, 1), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    o.text[0] = '\0';
+    assert_int_equal(sl_store_offers_each(f->w, "m1", offer_seen, &o), 0);
+    assert_string_equal(o.text, "u1 1 1 served;u2 1 1;u5 1 1;u3 2 5;");
+    o.text[0] = '\0';
+    assert_int_equal(sl_store_offers_each(f->w, "m2", offer_seen, &o), 0);
+    assert_string_equal(o.text, "u1 1 2 served;");
     assert_int_equal(sl_store_open(f->where, f->dir, false, &f->r), 0);
     test_reports(state);
 }
@@ -372,18 +371,13 @@ static void test_pg_migrations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reports, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_user_seen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_token_expiry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_queue_sla, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pg_migrations, setup, teardown),
+        storetest_case(test_reports),
+        storetest_case(test_user_seen),
+        storetest_case(test_token_expiry),
+        storetest_case(test_queue_sla),
+        storetest_case(test_pg_migrations),
     };
 
     /* Migrations log at info level; keep the test output to what matters. */
-    sl_log_set_level(SL_LOG_WARN);
-    if (storetest_postgres())
-        printf("# the store: PostgreSQL (SLUICE_TEST_STORE)\n");
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    storetest_cleanup();
-    return failed;
+    return storetest_run(tests, SL_LOG_WARN);
 }

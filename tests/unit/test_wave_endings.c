@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* When a wave is asked about (size, fill, time, evidence), and reactions counted once from the served. */
+/* When a wave is asked about (size, fill, time, evidence), reactions counted once from the served, waves read back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <jansson.h>
 
 #include "dist/internal.h"
 
@@ -135,6 +139,58 @@ static void test_reactions_once_from_the_served(void **state)
     assert_int_equal(dist_react(&r, 8, SL_EV_LIKE), DIST_REACT_UNSERVED);
 }
 
+/* A wave as ops.c stores it, read without JSON: exactly what the JSON
+ * reader makes of it; anything else is left to that reader. */
+static void test_wave_read(void **state)
+{
+    static const char *const texts[] = {
+        "{\"n\":2,\"audience\":\"interest:music\",\"size\":200,\"placed\":180,"
+        "\"present\":150,\"fill\":0.6,\"check\":20,\"next_check\":40,\"checks\":1,"
+        "\"started_ms\":1796491179605,\"limit_ms\":3600000,\"ended_ms\":null,\"stats\":"
+        "{\"impression\":30,\"play\":20,\"complete\":9,\"like\":4,\"comment\":0,"
+        "\"share\":1,\"follow\":0,\"skip\":7,\"dislike\":2,\"report\":0},\"decision\":\"\","
+        "\"ended_by\":\"\",\"reason\":\"\",\"decided_by\":\"\"}",
+        "{\"n\":1,\"audience\":\"followers\",\"size\":1,\"placed\":0,\"present\":0,"
+        "\"fill\":1,\"check\":0,\"next_check\":0,\"checks\":0,\"started_ms\":17,"
+        "\"limit_ms\":3600000,\"ended_ms\":1796491179601,\"stats\":{\"impression\":0,"
+        "\"play\":0,\"complete\":0,\"like\":0,\"comment\":0,\"share\":0,\"follow\":0,"
+        "\"skip\":0,\"dislike\":0,\"report\":0},\"decision\":\"skip\",\"ended_by\":\"empty\","
+        "\"reason\":\"no one in the audience followers was left to offer\","
+        "\"decided_by\":\"sluiced\"}",
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct wave fast, slow;
+        json_t *j = json_loads(texts[i], 0, NULL);
+        assert_non_null(j);
+        assert_int_equal(dist_wave_read(&fast, texts[i], strlen(texts[i])), 0);
+        dist_wave_restore(&slow, j);
+        assert_memory_equal(&fast, &slow, sizeof(fast));
+        json_decref(j);
+        /* Cut anywhere, it is not a wave. */
+        for (size_t cut = 0; cut < strlen(texts[i]); cut += 7)
+            assert_int_equal(dist_wave_read(&fast, texts[i], cut), -EINVAL);
+    }
+    /* An escaped reason, an older wave without present, trailing bytes. */
+    const char *escaped = "{\"n\":1,\"audience\":\"nearby\",\"size\":1,\"placed\":0,"
+        "\"present\":0,\"fill\":1,\"check\":0,\"next_check\":0,\"checks\":0,"
+        "\"started_ms\":1,\"limit_ms\":1,\"ended_ms\":2,\"stats\":{\"impression\":0,"
+        "\"play\":0,\"complete\":0,\"like\":0,\"comment\":0,\"share\":0,\"follow\":0,"
+        "\"skip\":0,\"dislike\":0,\"report\":0},\"decision\":\"stop\",\"ended_by\":\"time\","
+        "\"reason\":\"said \\\"no\\\"\",\"decided_by\":\"policy\"}";
+    struct wave w;
+    json_t *valid = json_loads(escaped, 0, NULL);
+    assert_non_null(valid);         /* valid JSON, only not in the plain form */
+    json_decref(valid);
+    assert_int_equal(dist_wave_read(&w, escaped, strlen(escaped)), -EINVAL);
+    const char *older = "{\"n\":1,\"audience\":\"nearby\",\"size\":1,\"placed\":0}";
+    assert_int_equal(dist_wave_read(&w, older, strlen(older)), -EINVAL);
+    char longer[2048];
+    snprintf(longer, sizeof(longer), "%s ", texts[0]);
+    assert_int_equal(dist_wave_read(&w, longer, strlen(longer)), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_fill_of_present),
         cmocka_unit_test(test_evidence_checkpoints_double),
         cmocka_unit_test(test_reactions_once_from_the_served),
+        cmocka_unit_test(test_wave_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

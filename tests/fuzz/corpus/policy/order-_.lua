@@ -1,3 +1,0 @@
--- Load-order fixture: records that _.lua ran.
-order = order or {}
-order[#order + 1] = "_.lua"

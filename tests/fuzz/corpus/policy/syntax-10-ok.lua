@@ -1,2 +1,0 @@
--- Loads fine.
-first = true

@@ -1,2 +1,0 @@
--- Never reached.
-third = true
