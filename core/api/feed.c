@@ -15,6 +15,7 @@
 #include "server.h"
 #include "store/commit.h"
 #include "store/shared.h"
+#include "store/store.h"
 
 /* {====================== Several nodes: a page claimed ================= */
 

@@ -93,6 +93,8 @@
                     int (*fn)(void *arg, const char *user, int wave, int source, bool served), \
                     void *arg), (item, fn, arg)) \
     X(offer_served, (const char *item, const char *user), (item, user)) \
+    X(offers_claim, (const char *user, json_t *items, int limit, json_t **claimed), \
+      (user, items, limit, claimed)) \
     X(offer_waves_each, (const char *state, \
                          int (*fn)(void *arg, const char *item, int wave, int source, \
                                    const char *const *users, size_t n), \
@@ -200,8 +202,6 @@ int sl_store_copied(struct sl_store *s);
                     int (*event)(void *arg, const char *node, const struct sl_event_row *ev), \
                     void *arg), (from, to, change, event, arg)) \
     X(feed_wait, (int timeout_ms), (timeout_ms)) \
-    X(offers_claim, (const char *user, json_t *items, int limit, json_t **claimed), \
-      (user, items, limit, claimed)) \
     X(policy_put, (const char *version, const char *files, int64_t at_ms, const char *by), \
       (version, files, at_ms, by)) \
     X(policy_get, (const char *version, char **got, char **files), (version, got, files))

@@ -30,16 +30,20 @@ const char *const sl_pg_feed_sql[PG__COUNT] = {
     [PG_FEED_HORIZON]   = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text",
     [PG_FEED_CHANGES]   = "SELECT seq, node, kind, item, \"user\", data FROM changes"
                           " WHERE tx >= $1::xid8 AND tx < $2::xid8 ORDER BY seq",
-    /* The page's first limit unserved, in its order; rows another
-     * node's claim holds are skipped (it serves them), not waited for. */
-    [PG_OFFERS_CLAIM]   = "UPDATE offers SET served = 1 FROM ("
-                          "  SELECT o.item FROM offers o"
-                          "  JOIN unnest($2::text[]) WITH ORDINALITY AS w(item, ord)"
-                          "   ON w.item = o.item"
-                          "  WHERE o.\"user\" = $1 AND o.served = 0 ORDER BY w.ord LIMIT $3"
-                          "  FOR UPDATE OF o SKIP LOCKED) pick"
-                          " WHERE offers.\"user\" = $1 AND offers.item = pick.item"
-                          " RETURNING offers.item",
+    /* The page's first limit items not yet served to user, in its order,
+     * marked served (schema 14's table): the rows inserted are the items
+     * this claim served. One another node claims at this moment waits for
+     * that claim's commit and is then left out (ON CONFLICT DO NOTHING),
+     * so never both; inserted in id order, as every claim does, so two
+     * claims overlapping never deadlock. */
+    [PG_OFFERS_CLAIM]   = "WITH pick AS ("
+                          "  SELECT w.item FROM unnest($2::text[]) WITH ORDINALITY AS w(item, ord)"
+                          "  WHERE NOT EXISTS (SELECT 1 FROM served s"
+                          "   WHERE s.item = w.item AND s.\"user\" = $1)"
+                          "  ORDER BY w.ord LIMIT $3)"
+                          " INSERT INTO served (\"user\", item)"
+                          " SELECT $1, item FROM pick ORDER BY item COLLATE \"C\""
+                          " ON CONFLICT DO NOTHING RETURNING item",
     [PG_POLICY_PUT]     = "INSERT INTO policy_sets (version, files, at_ms, by)"
                           " VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO UPDATE"
                           " SET at_ms = excluded.at_ms, by = excluded.by,"

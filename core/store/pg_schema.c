@@ -607,7 +607,35 @@ static const struct migration migrations[] = {
     "INSERT INTO served (\"user\", item) SELECT \"user\", item FROM offers WHERE served <> 0;"
     "DROP TABLE offers;"
     "SELECT setval('offer_waves_part', coalesce((SELECT max(part) FROM offer_waves), 0) + 1,"
-    "  false);" },
+    "  false);"
+    /* The change feed of 13 followed offers into the two tables (its
+     * triggers went with the old one): a placement is an `offers` change
+     * of its users, as a wave's rows were; the marks one statement made,
+     * a `served` change per user. Made after the rows copied above, which
+     * every node read at start. */
+    "CREATE OR REPLACE FUNCTION sluice_changed_offers() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, item, data)"
+    "   SELECT sluice_node(), 'offers', o.item, json_build_object('wave', o.wave,"
+    "    'source', o.source, 'creator', i.creator, 'city', i.upload::json ->> 'city',"
+    "    'users', array_to_json(string_to_array(rtrim(o.users, chr(10)), chr(10))))::text"
+    "   FROM new_waves o JOIN items i ON i.id = o.item;"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER offer_waves_changed AFTER INSERT ON offer_waves"
+    "  REFERENCING NEW TABLE AS new_waves"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_changed_offers();"
+    "CREATE OR REPLACE FUNCTION sluice_changed_served() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, \"user\", data)"
+    "   SELECT sluice_node(), 'served', n.\"user\", json_agg(n.item)::text"
+    "   FROM new_served n GROUP BY n.\"user\";"
+    "  IF FOUND THEN PERFORM pg_notify('sluice_changes', ''); END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER served_changed AFTER INSERT ON served REFERENCING NEW TABLE AS new_served"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_changed_served();" },
 };
 
 #define SCHEMA_VERSION 14

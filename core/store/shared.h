@@ -82,16 +82,6 @@ int sl_store_leases_takeover(struct sl_store *s, const char *node, int64_t fence
                              int64_t lease_ms, int limit, json_t **items);
 /* }===================================================================== */
 
-/* {====================== Feeds ======================================== */
-/* A page for user, composed of items (ids, in the page's order) on any
- * node: mark served the first limit of them no feed has served yet, in one
- * statement, skipping those another node is claiming at this moment;
- * *claimed, the ids marked (JSON array). Two nodes serving one user at
- * once never both get one item. */
-int sl_store_offers_claim(struct sl_store *s, const char *user, json_t *items, int limit,
-                          json_t **claimed);
-/* }===================================================================== */
-
 /* {====================== Policy sets ================================== */
 /* Store a policy set (files: JSON [{name, data}], as loaded) as the newest,
  * by (an actor); the others load it from the feed. */

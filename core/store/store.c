@@ -219,13 +219,6 @@ int sl_store_lease_give_up(struct sl_store *s, const char *item, const char *nod
     return -ENOTSUP;
 }
 
-int sl_store_offers_claim(struct sl_store *s, const char *user, json_t *items, int limit,
-                          json_t **claimed)
-{
-    (void)s, (void)user, (void)items, (void)limit, (void)claimed;
-    return -ENOTSUP;
-}
-
 int sl_store_policy_put(struct sl_store *s, const char *version, const char *files,
                         int64_t at_ms, const char *by)
 {

@@ -33,7 +33,9 @@ def feed(d, user, limit=100):
 
 
 def offers(d, item):
-    return d.sql('SELECT count(*) FROM offers WHERE item = ?', (item,))[0][0]
+    # Schema 14: a placement's users packed in one record, each ended by a newline.
+    return d.sql("SELECT coalesce(sum(length(users) - length(replace(users, chr(10), ''))), 0)"
+                 " FROM offer_waves WHERE item = ?", (item,))[0][0]
 
 
 def body(t):
@@ -96,10 +98,12 @@ def body(t):
         node = (n1, n2)[i % 2]
         node.post("/v1/uploads", st.upload("slow-c%d" % i, creator="c2", title="slow c%d" % i))
     want = {"slow-c%d" % i for i in range(12)}
-    ct.eventually(lambda: all(set(n.sql("SELECT item FROM offers WHERE \"user\" = 'f7'"
+    ct.eventually(lambda: all(set(n.sql("SELECT DISTINCT item FROM offer_waves"
+                                         " WHERE strpos(chr(10) || users, chr(10) || 'f7' || chr(10)) > 0"
                                          " AND item LIKE 'slow-c%%'"))
                               for n in (n1,)) and
-                  len(n1.sql("SELECT item FROM offers WHERE \"user\" = 'f7'"
+                  len(n1.sql("SELECT DISTINCT item FROM offer_waves"
+                             " WHERE strpos(chr(10) || users, chr(10) || 'f7' || chr(10)) > 0"
                              " AND item LIKE 'slow-c%'")) == 12, 5)
     time.sleep(1.0)             # every inbox has them
     got = {n1.node_name: [], n2.node_name: []}
