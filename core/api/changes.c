@@ -206,8 +206,16 @@ static void apply_row(struct sl_server *srv, const struct row *r)
     } else if (strcmp(k, "served") == 0 && r->user && json_is_array(data)) {
         sl_dist_remote_served(srv, r->user, data);
     } else if (strcmp(k, "state") == 0 && r->item && json_is_array(data)) {
-        sl_dist_remote_state(srv, r->item, json_string_value(json_array_get(data, 0)),
-                             json_string_value(json_array_get(data, 1)));
+        const char *from = json_string_value(json_array_get(data, 0));
+        const char *to = json_string_value(json_array_get(data, 1));
+        /* Schema 14 names the creator, whose standing moves with it. */
+        if (from && to)
+            sl_dist_standing_changed(srv, json_string_value(json_array_get(data, 2)), from, to);
+        sl_dist_remote_state(srv, r->item, from, to);
+    } else if (strcmp(k, "item") == 0 && r->item && json_is_array(data)) {
+        /* An upload another node stored: its creator's standing. */
+        sl_dist_standing_changed(srv, json_string_value(json_array_get(data, 0)), NULL,
+                                 json_string_value(json_array_get(data, 1)));
     } else if (strcmp(k, "policy") == 0 && json_is_string(data)) {
         const char *version = json_string_value(data);
         char *got = NULL, *files = NULL;

@@ -90,6 +90,10 @@ struct sl_store;
 int sl_dist_standing_note(struct sl_store *w, const char *item, const char *creator,
                           const char *from, const char *to, struct sl_dist_standing_move *m);
 void sl_dist_standing_moved(struct sl_server *srv, const struct sl_dist_standing_move *m);
+/* Another node's change, from the change feed: a new item of creator in
+ * state to (from NULL), or one moved from state from to state to. */
+void sl_dist_standing_changed(struct sl_server *srv, const char *creator, const char *from,
+                              const char *to);
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
 void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
 /* A run of a batch's events of one item: as sl_dist_event for each, the

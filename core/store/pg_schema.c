@@ -635,7 +635,26 @@ static const struct migration migrations[] = {
     "  RETURN NULL;"
     " END $$;"
     "CREATE TRIGGER served_changed AFTER INSERT ON served REFERENCING NEW TABLE AS new_served"
-    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_changed_served();" },
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_changed_served();"
+    /* The creators' standing every node keeps in memory (dist/standing.c)
+     * moves with another node's uploads and decisions: an `item` change
+     * for a new item, and the creator in a `state` change. */
+    "CREATE FUNCTION sluice_changed_item() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, item, data)"
+    "   VALUES (sluice_node(), 'item', NEW.id, json_build_array(NEW.creator, NEW.state)::text);"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER items_inserted AFTER INSERT ON items"
+    "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_item();"
+    "CREATE OR REPLACE FUNCTION sluice_changed_state() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, item, data) VALUES (sluice_node(), 'state', NEW.id,"
+    "   json_build_array(OLD.state, NEW.state, NEW.creator)::text);"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;" },
 };
 
 #define SCHEMA_VERSION 14

@@ -290,6 +290,7 @@ static void test_queue_sla(void **state)
  * column of theirs (the placement's part sequence goes with its table). */
 #define UNDO_PG_13_TO_14 \
     "DROP TABLE offer_waves; DROP TABLE served;" \
+    " DROP TRIGGER items_inserted ON items; DROP FUNCTION sluice_changed_item();" \
     " CREATE TABLE offers (item text COLLATE \"C\" NOT NULL," \
     " \"user\" text COLLATE \"C\" NOT NULL, wave integer NOT NULL, source integer NOT NULL," \
     " served integer NOT NULL DEFAULT 0, PRIMARY KEY (item, \"user\"));" \
