@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "api/bulkjobs.h"
+#include "api/cluster.h"
 #include "api/jobs.h"
 #include "dist/dist.h"
 #include "http/auth.h"
@@ -97,6 +98,15 @@ static int audit_key(struct sl_server *srv, struct sl_store *writer)
         sl_copy(path, sizeof(path), srv->cfg.audit_key_file);
     else
         snprintf(path, sizeof(path), "%s/audit.key", srv->cfg.state_dir);
+    /* Several nodes append to one chain under one key: a node must not
+     * make a key of its own while others run with theirs. */
+    if (sl_cluster_others(srv) > 0 && access(path, F_OK) < 0) {
+        sl_err("cannot start: %d other node(s) run on this store, and there is no audit key "
+               "%s: copy theirs there (mode 0600), or point audit_key_file at a copy; a key "
+               "of this node's own would break the one audit chain",
+               sl_cluster_others(srv), path);
+        return -EIO;
+    }
     if (sl_audit_key_start(writer, srv->reader, path, !srv->cfg.audit_key_file, err,
                            sizeof(err)) < 0) {
         sl_err("cannot start: %s", err);
@@ -158,7 +168,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
              (unsigned long long)(sl_mono() * 1e6));
     sl_notify(msg);
     sl_info("SIGHUP: reloading policies");
-    if (sl_policy_reload(srv, err, sizeof(err)) == 0 && (sl_dist_policy_changed(srv), 1))
+    if (sl_policy_reload(srv, err, sizeof(err)) == 0 && (sl_dist_policy_changed(srv), 1) &&
+        (!srv->node.shared || sl_cluster_policy_publish(srv, "signal:SIGHUP") == 0))
         sl_notify("READY=1\nSTATUS=serving, policies reloaded");
     else
         sl_notify("READY=1\nSTATUS=serving, policy reload refused (see log)");
@@ -265,6 +276,8 @@ int main(int argc, char **argv)
         goto out;
     if (sl_store_created(writer) && first_start(&srv, writer) < 0)
         goto out;
+    if (sl_cluster_join(&srv, writer) < 0)
+        goto out;
     if (sl_store_open(srv.cfg.store, srv.cfg.state_dir, false, &srv.reader) < 0 ||
         audit_key(&srv, writer) < 0 || sl_auth_new(srv.reader, &srv.auth) < 0)
         goto out;
@@ -277,7 +290,7 @@ int main(int argc, char **argv)
         sl_err("cannot start: %s", err);
         goto out;
     }
-    if (sl_dist_start(&srv) < 0 ||
+    if (sl_cluster_start(&srv) < 0 || sl_dist_start(&srv) < 0 ||
         sl_counters_start(&srv) < 0 ||
         sl_readers_new(srv.base, srv.cfg.store, srv.cfg.state_dir, srv.cfg.search_workers,
                        srv.cfg.search_queue, &srv.readers) < 0 ||
@@ -319,7 +332,9 @@ out:
     srv.readers = NULL;
     sl_counters_stop(&srv);
     sl_dist_stop(&srv);
+    sl_cluster_stop(&srv, writer);
     sl_commit_free(srv.commit);
+    sl_cluster_free(&srv);
     sl_bulkjobs_free(&srv);
     sl_counters_free(&srv);
     sl_http_free(srv.http);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lib/conf.h"
+#include "lib/id.h"
 
 struct event_base;
 struct evhttp;
@@ -20,6 +21,17 @@ struct sl_counters;
 struct sl_jobs;
 struct sl_readers;
 struct sl_bulkjobs;
+struct sl_cluster;
+struct sl_changes;
+
+/* This node among the nodes of one store (api/cluster.c sets it at start;
+ * read-only after, on any thread). */
+struct sl_node {
+    char name[SL_ID_MAX + 1];
+    bool shared;                /* PostgreSQL: distribution's writes are fenced by leases */
+    int64_t fence;              /* this start's fence, which its leases carry */
+    int64_t lease_ms;           /* lease_seconds */
+};
 
 struct sl_server {
     struct event_base *base;
@@ -34,6 +46,9 @@ struct sl_server {
     struct sl_jobs *jobs;       /* policy checks and replays on their threads (api/jobs.c) */
     struct sl_readers *readers; /* reader threads: searches, jobs' reads (store/readers.c) */
     struct sl_bulkjobs *bulkjobs; /* bulk jobs running (api/bulkjobs.c) */
+    struct sl_cluster *cluster; /* this node among those on one store (api/cluster.c) */
+    struct sl_node node;
+    struct sl_changes *changes; /* other nodes' writes, tailed (api/changes.c) */
     int64_t started_ms;
     bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
     uint64_t uploads_total;

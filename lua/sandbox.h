@@ -92,6 +92,11 @@ int sl_lua_sources_add(struct sl_lua_sources *src, const char *name, const char 
 /* A copy of the files sl was loaded from (the caller frees it); NULL when
  * out of memory. */
 struct sl_lua_sources *sl_lua_sources_of(const struct sl_lua *sl);
+/* Each file of src, in load order; fn's non-zero answer stops the walk and
+ * is returned. */
+int sl_lua_sources_each(const struct sl_lua_sources *src,
+                        int (*fn)(void *arg, const char *name, const char *data, size_t len),
+                        void *arg);
 /* Load src (copied) like sl_lua_load_dir. */
 int sl_lua_load_sources(struct sl_lua *sl, const struct sl_lua_sources *src, char *err,
                         size_t errlen);

@@ -383,6 +383,18 @@ struct sl_lua_sources *sl_lua_sources_of(const struct sl_lua *sl)
     return src;
 }
 
+int sl_lua_sources_each(const struct sl_lua_sources *src,
+                        int (*fn)(void *arg, const char *name, const char *data, size_t len),
+                        void *arg)
+{
+    for (size_t i = 0; src != NULL && i < src->n; i++) {
+        int rc = fn(arg, src->files[i].name, src->files[i].data, src->files[i].len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int sl_lua_load_sources(struct sl_lua *sl, const struct sl_lua_sources *src, char *err,
                         size_t errlen)
 {

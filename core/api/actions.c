@@ -10,6 +10,7 @@
 #include "dist/dist.h"
 #include "lib/text.h"
 #include "server.h"
+#include "store/shared.h"
 #include "store/store.h"
 
 static const char *const names[] = { "takedown", "review", "restore" };
@@ -69,6 +70,11 @@ int sl_action_apply(struct sl_store *w, struct sl_action_do *a)
             return rc;
         break;
     }
+    /* Several nodes: the node running it learns at its next fenced write
+     * (store/shared.h) that it is out of distribution. */
+    if (sl_store_shared(w) && strcmp(a->from, "distributing") == 0 &&
+        (rc = sl_store_lease_drop(w, a->item)) < 0)
+        return rc;
     struct sl_audit_rec rec = { a->item, a->actor, names[a->action], a->from, to, a->reason,
                                 a->now_ms };
     if ((rc = sl_dist_standing_note(w, a->item, NULL, a->from, to, &a->standing)) < 0)

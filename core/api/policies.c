@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/cluster.h"
 #include "api/jobs.h"
 #include "dist/dist.h"
 #include "lib/json.h"
@@ -32,9 +33,15 @@ void sl_api_policies_reload(struct sl_request *r)
         return;
     }
     sl_dist_policy_changed(r->srv);
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:O}", "version",
-                                         sl_policy_version(r->srv), "previous", previous,
-                                         "files", sl_lua_files(sl_policy_lua(r->srv))));
+    json_t *answer = json_pack("{s:s, s:s, s:O}", "version", sl_policy_version(r->srv),
+                               "previous", previous,
+                               "files", sl_lua_files(sl_policy_lua(r->srv)));
+    /* Several nodes: stored, the others load it (answered once stored). */
+    if (r->srv->node.shared) {
+        sl_cluster_policy_stored(r, previous, answer);
+        return;
+    }
+    sl_http_reply_json(r, 200, answer);
 }
 
 /* {====================== POST /v1/policies/check ===================== */

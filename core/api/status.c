@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "api/bulkjobs.h"
+#include "api/cluster.h"
 #include "dist/dist.h"
 #include "lib/clock.h"
 #include "lib/heap.h"
@@ -111,6 +112,7 @@ void sl_api_metrics(struct sl_request *r)
     queue_metrics(srv, out);
     sl_api_search_metrics(srv, out);
     sl_bulkjobs_metrics(srv, out);
+    sl_cluster_metrics(srv, out);
     sl_http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
     evbuffer_free(out);
 }
@@ -118,14 +120,17 @@ void sl_api_metrics(struct sl_request *r)
 void sl_api_status(struct sl_request *r)
 {
     struct sl_server *srv = r->srv;
-    json_t *states = NULL;
+    json_t *states = NULL, *nodes = NULL;
 
-    if (sl_store_item_states(srv->reader, &states) < 0) {
+    if (sl_store_item_states(srv->reader, &states) < 0 || !(nodes = sl_cluster_nodes(srv))) {
+        json_decref(states);
         sl_http_reply_store_error(r, -EIO);
         return;
     }
-    sl_http_reply_json(r, 200, json_pack("{s:s, s:I, s:o, s:I, s:I, s:i, s:i}",
+    sl_http_reply_json(r, 200, json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:i, s:i}",
         "version", PACKAGE_VERSION,
+        "node", sl_cluster_name(srv),
+        "nodes", nodes,
         "uptime_s", (json_int_t)((sl_now_ms() - srv->started_ms) / 1000),
         "items", states,
         "uploads_total", (json_int_t)srv->uploads_total,

@@ -387,12 +387,14 @@ void sl_dist_withdrawn(struct sl_server *srv, const char *id)
     uint32_t h;
     struct ditem *it = dist_item_get(d, id);
     struct wave *w = it && it->state == D_RUNNING ? dist_current(it) : NULL;
+    bool people = d->people;
 
     if (sl_audience_item_find(d->aud, id, &h) == 0)
         sl_audience_item_set_live(d->aud, h, false);
     if (w) {
         /* Its running wave ends here, so that the item's journey says so,
          * and an approval after a restore goes on with the next one. */
+        d->people = true;
         struct dist_op *o = dist_op_new(d, id);
         sl_copy(w->decision, sizeof(w->decision), "withdrawn");
         sl_copy(w->ended_by, sizeof(w->ended_by), "withdrawn");
@@ -401,6 +403,7 @@ void sl_dist_withdrawn(struct sl_server *srv, const char *id)
         dist_op_wave(o, w);
         dist_op_plan(o, it);
         dist_op_submit(d, o);
+        d->people = people;
     }
     if (it)
         dist_item_drop(d, it);
@@ -410,11 +413,14 @@ void sl_dist_held(struct sl_server *srv, const char *id, const char *actor, cons
 {
     struct sl_dist *d = D(srv);
     struct ditem *it = dist_item_get(d, id);
+    bool people = d->people;
 
+    d->people = true;
     if (it && it->state == D_RUNNING)
         dist_hold(d, it, NULL, reason, actor);
     else
         sl_dist_withdrawn(srv, id);
+    d->people = people;
 }
 
 /* }===================================================================== */
@@ -556,6 +562,30 @@ static int restore(struct sl_dist *d, struct ditem *it, json_t *plan, json_t *wa
     return sl_store_offers_each(d->srv->reader, it->id, resume_offer, &rs) < 0 ? -ENOMEM : 0;
 }
 
+int dist_resume(struct sl_dist *d, const char *id, const char *upload, const char *tags,
+                const char *plan)
+{
+    json_t *pl = plan ? json_loads(plan, 0, NULL) : NULL, *waves = NULL;
+    struct sl_dist_item di = { .upload = upload, .tags = tags };
+
+    struct ditem *it = adopt(d, id, &di);
+    if (it && sl_store_waves_get(d->srv->reader, id, &waves) == 0) {
+        if (restore(d, it, pl, waves) < 0) {
+            sl_err("distribution: out of memory resuming item %s", id);
+            dist_item_drop(d, it);
+            json_decref(waves);
+            json_decref(pl);
+            return -ENOMEM;
+        }
+        it->state = D_RUNNING;
+        json_decref(waves);
+        if (!dist_current(it))
+            dist_begin_next_wave(d, it, NULL);
+    }
+    json_decref(pl);
+    return 0;
+}
+
 int sl_dist_start(struct sl_server *srv)
 {
     struct sl_dist *d = calloc(1, sizeof(*d));
@@ -584,7 +614,9 @@ int sl_dist_start(struct sl_server *srv)
     if ((rc = dist_standing_load(d)) < 0)
         return rc;
     d->last_seen_write = sl_now_ms();
-    if ((rc = dist_resume_all(d)) < 0)
+    /* Several nodes: an item is resumed by the node that takes its lease
+     * (leases.c), not by every node that starts. */
+    if (!srv->node.shared && (rc = dist_resume_all(d)) < 0)
         return rc;
     d->last_head = sl_now_ms();
     d->last_regroup = d->last_head - REGROUP_EVERY_MS;     /* first pass now, in slices */

@@ -90,6 +90,10 @@ struct sl_store;
 int sl_dist_standing_note(struct sl_store *w, const char *item, const char *creator,
                           const char *from, const char *to, struct sl_dist_standing_move *m);
 void sl_dist_standing_moved(struct sl_server *srv, const struct sl_dist_standing_move *m);
+/* Another node's change, from the change feed: a new item of creator in
+ * state to (from NULL), or one moved from state from to state to. */
+void sl_dist_standing_changed(struct sl_server *srv, const char *creator, const char *from,
+                              const char *to);
 void sl_dist_follow(struct sl_server *srv, const char *follower, const char *creator, bool on);
 void sl_dist_event(struct sl_server *srv, const char *item, const char *user, int type);
 /* A run of a batch's events of one item: as sl_dist_event for each, the
@@ -116,6 +120,19 @@ enum sl_dist_tab { SL_DIST_TAB_FOLLOW, SL_DIST_TAB_NEARBY, SL_DIST_TAB_DISCOVER,
  */
 char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab,
                    size_t limit, size_t *len);
+
+/*
+ * Several nodes on one store (srv->node.shared): sl_dist_feed() composes
+ * the page and serves nothing; the caller claims its items in the store
+ * (sl_store_offers_claim(), through the commit thread) and hands the ids
+ * it got here (at most limit: the claim takes the page's first limit
+ * unserved): those are served as sl_dist_feed() serves on one node, and
+ * are the page the user gets (a new array). Items
+ * another node served meanwhile are left out, and leave the inbox when the
+ * change feed says so. NULL when out of memory.
+ */
+json_t *sl_dist_feed_claimed(struct sl_server *srv, const char *user, json_t *page,
+                             json_t *claimed, size_t limit);
 
 /* What the one-second timer does: end the waves whose time came, write
  * what is written behind. Also right after the clock was moved forward. */
@@ -152,6 +169,26 @@ json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
                              struct sl_plugins *plugins, struct sl_lua *live,
                              struct sl_lua *candidate, const struct sl_item *context,
                              const char *id, json_t *upload, json_t *tags, int *examined);
+
+/*
+ * Several nodes on one store (store/shared.h; dist/leases.c): the items
+ * this node runs are those whose leases it holds. A renewal of its leases
+ * is numbered before it is sent; its answer (the ids renewed) drops the
+ * items taken before it and missing from it. Leases taken over are
+ * resumed from the store as at start-up.
+ */
+uint32_t sl_dist_leases_renewing(struct sl_server *srv);
+void sl_dist_leases_renewed(struct sl_server *srv, uint32_t gen, json_t *items);
+void sl_dist_leases_taken(struct sl_server *srv, json_t *items);
+void sl_dist_lease_metrics(struct sl_server *srv, struct evbuffer *out);
+/* Other nodes' changes, from the change feed (dist/remote.c): a wave's
+ * offers ({wave, source, creator, city, users}) into the inboxes here,
+ * items a feed served elsewhere out of the user's inbox, an item's change
+ * of state. */
+void sl_dist_remote_offers(struct sl_server *srv, const char *item, json_t *data);
+void sl_dist_remote_served(struct sl_server *srv, const char *user, json_t *items);
+void sl_dist_remote_state(struct sl_server *srv, const char *item, const char *from,
+                          const char *to);
 
 /* The item's report card: {pending (unjudged reports), weight (theirs),
  * threshold (what pulls it back now), reports: [...] (sl_store_reports_get)};

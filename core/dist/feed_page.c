@@ -102,6 +102,9 @@ char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab
     }
     *p++ = ']';
     *len = (size_t)(p - text);
+    /* Several nodes: served once claimed in the store (feed_claim.c). */
+    if (srv->node.shared)
+        return text;
     d->served_private += counts.private_n;
     d->served_public += counts.public_n;
     d->served_ordinary += counts.ordinary_n;

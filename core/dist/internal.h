@@ -138,6 +138,7 @@ struct ditem {
     struct reactions reactions;
     bool dirty;                     /* counters not yet persisted */
     enum dist_end due;              /* asked about after this batch of events */
+    uint32_t lease_gen;             /* several nodes: when its lease was taken (leases.c) */
 };
 
 /* What the traffic hook sets (hooks.c has the defaults). */
@@ -203,6 +204,9 @@ struct sl_dist {
      * instead of going to the commit thread. */
     struct dist_op **held_tail;
     bool held_lost;                 /* one of those could not be made */
+    uint32_t lease_gen;             /* several nodes: renewals submitted (leases.c) */
+    bool people;                    /* changes following people's action: not fenced */
+    uint64_t leases_lost, leases_taken_over;
     struct standing *standing;      /* creators' uploads and rejections (standing.c) */
 };
 
@@ -237,6 +241,10 @@ struct dist_op {
     int source;
     bool served;                    /* a feed page: item names the user, offers the
                                        items served to them, to mark served */
+    bool release;                   /* only give the item's lease up (leases.c) ... */
+    bool gone;                      /* ... which is out of distribution */
+    const struct sl_node *node;     /* several nodes: whose lease fences it; NULL: none */
+    struct sl_dist *d;
     bool nomem;                     /* a copy failed: not stored */
     struct dist_op *held_next;      /* taken uploads: the next change */
 };
@@ -264,6 +272,20 @@ void dist_count_active(struct sl_dist *d);
 size_t dist_active_users(struct sl_dist *d);
 void dist_activity_apply(struct sl_dist *d, int64_t now_ms);
 void dist_seen_write(struct sl_dist *d, bool all);
+
+/* leases.c: several nodes on one store (store/shared.h) */
+/* The lease part of a change, before (take or check) and after (drop) its
+ * writes. */
+int dist_lease_before(const struct dist_op *o, struct sl_store *w);
+int dist_lease_after(const struct dist_op *o, struct sl_store *w);
+/* A change about to go: an item it takes into distribution is stamped. */
+void dist_lease_stamp(struct sl_dist *d, const struct dist_op *o);
+/* A fenced change was refused: the lease is another node's, the item goes. */
+void dist_lease_lost(struct sl_dist *d, const char *item);
+/* Resume an item distributing from what the store holds (start-up, a
+ * takeover): 0, or -ENOMEM. */
+int dist_resume(struct sl_dist *d, const char *id, const char *upload, const char *tags,
+                const char *plan);
 
 /* reports.c */
 void dist_report(struct sl_dist *d, const char *item, const char *user);

@@ -43,8 +43,10 @@ int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written)
     const char *state = o->state;
     char stored[32];
     bool stale = false;
-    int rc = 0;
+    int rc = dist_lease_before(o, w);
 
+    if (rc < 0 || o->release)
+        return rc;
     /* People may have changed the item since the engine decided (a
      * takedown, a bulk review, committed while this waited): theirs
      * stands, and the engine's change of state is not stored. */
@@ -79,7 +81,7 @@ int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written)
         rc = sl_store_offer_wave(w, o->item, o->wave_n, o->source,
                                  (const char *const *)o->offers, o->noffers);
     }
-    return rc;
+    return rc == 0 ? dist_lease_after(o, w) : rc;
 }
 
 static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
@@ -90,7 +92,9 @@ static int dist_apply(struct sl_commit_op *op, struct sl_store *w)
 static void dist_done(struct sl_commit_op *op, int rc)
 {
     struct dist_op *o = (struct dist_op *)op;
-    if (rc < 0 && o->served)
+    if (rc == -ESTALE)
+        dist_lease_lost(o->d, o->item);
+    else if (rc < 0 && o->served)
         sl_err("distribution: storing which items user %s was served failed: %s", o->item,
                strerror(-rc));
     else if (rc < 0)
@@ -118,6 +122,11 @@ struct dist_op *dist_op_new(struct sl_dist *d, const char *item)
         return NULL;
     }
     sl_copy(o->item, sizeof(o->item), item);
+    o->d = d;
+    /* People's takedown or review took the lease in its own transaction:
+     * what the engine records after it (the running wave's end) is not
+     * fenced; the state it found is checked below. */
+    o->node = d->srv->node.shared && !d->people ? &d->srv->node : NULL;
     return o;
 }
 
@@ -141,6 +150,7 @@ void dist_op_submit(struct sl_dist *d, struct dist_op *o)
     }
     o->op.apply = dist_apply;
     o->op.done = dist_done;
+    dist_lease_stamp(d, o);
     if (d->held_tail) {
         *d->held_tail = o;
         d->held_tail = &o->held_next;

@@ -227,4 +227,19 @@ void sl_dist_standing_moved(struct sl_server *srv, const struct sl_dist_standing
     c->rejections += m->rejections;
 }
 
+/* Several nodes: a change another node committed, read from the change
+ * feed (api/changes.c): a new item of creator in state to (from NULL), or
+ * one moved from one state to another. Its own were moved when made. */
+void sl_dist_standing_changed(struct sl_server *srv, const char *creator, const char *from,
+                              const char *to)
+{
+    struct sl_dist_standing_move m = { .uploads = from ? 0 : 1,
+                                       .rejections = rejected(to) - rejected(from) };
+
+    if (!creator || (!m.uploads && !m.rejections))
+        return;
+    sl_copy(m.creator, sizeof(m.creator), creator);
+    sl_dist_standing_moved(srv, &m);
+}
+
 /* }===================================================================== */

@@ -56,6 +56,8 @@ static const struct key keys[] = {
     { "unix_socket",            K_STRING,   OFF(unix_socket), 0, 0 },
     { "state_dir",              K_STRING,   OFF(state_dir), 0, 0 },
     { "store",                  K_STRING,   OFF(store), 0, 0 },
+    { "node_name",              K_STRING,   OFF(node_name), 0, 0 },
+    { "lease_seconds",          K_INT,      OFF(lease_seconds), 3, 3600 },
     { "policies_dir",           K_STRING,   OFF(policies_dir), 0, 0 },
     { "plugins_dir",            K_STRING,   OFF(plugins_dir), 0, 0 },
     { "console_dir",            K_STRING,   OFF(console_dir), 0, 0 },
@@ -113,6 +115,7 @@ void sl_config_defaults(struct sl_config *cfg)
     cfg->policy_job_time_limit_seconds = 600;
     cfg->claim_lease_seconds = 600;
     cfg->commit_batch_max = 4096;
+    cfg->lease_seconds = 10;
     cfg->header_timeout_seconds = 10;
     cfg->body_timeout_seconds = 30;
     cfg->idle_timeout_seconds = 60;
@@ -687,6 +690,12 @@ static int check(const struct sl_config *cfg, char *err, size_t errlen, const ch
         *key = "simulated_clock";
         snprintf(err, errlen, "'simulated_clock' needs a loopback listener, and listen is "
                  "%s: an admin could end every wave and lease at will", cfg->listen);
+        return -EINVAL;
+    }
+    if (cfg->node_name && !sl_id_valid(cfg->node_name)) {
+        *key = "node_name";
+        snprintf(err, errlen, "'node_name' must be 1 to %d of A-Z a-z 0-9 _ . : @ -, not "
+                 "starting with '.'", SL_ID_MAX);
         return -EINVAL;
     }
     if (cfg->store && *cfg->store) {

@@ -33,6 +33,8 @@ struct sl_config {
     char *unix_socket;          /* NULL: none */
     char *state_dir;
     char *store;                /* NULL: SQLite under state_dir; else a libpq connection string */
+    char *node_name;            /* NULL: host name ":" listen's port (several nodes) */
+    int lease_seconds;          /* an item's lease among nodes, renewed every third */
     char *policies_dir;
     char *plugins_dir;
     char *console_dir;

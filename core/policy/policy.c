@@ -120,6 +120,34 @@ int sl_policy_reload(struct sl_server *srv, char *err, size_t errlen)
     return 0;
 }
 
+int sl_policy_load_set(struct sl_server *srv, const struct sl_lua_sources *src, char *err,
+                       size_t errlen)
+{
+    struct sl_policy *p = srv->policy;
+    const struct sl_config *cfg = &srv->cfg;
+    struct sl_lua_limits lim = { cfg->lua_memory_limit, cfg->lua_instruction_limit,
+                                 (unsigned)cfg->lua_time_limit_ms };
+    struct sl_lua *next = sl_lua_new(&lim);
+
+    p->reloads++;
+    if (next)
+        sl_lua_set_log(next, lua_print, NULL);
+    if (!next || sl_lua_load_sources(next, src, err, errlen) < 0) {
+        if (!next)
+            snprintf(err, errlen, "cannot create the policy sandbox: %s", strerror(errno));
+        sl_lua_free(next);
+        p->reload_failures++;
+        sl_err("policy set from the store refused, keeping %s: %s", sl_lua_version(p->lua),
+               err);
+        return -EINVAL;
+    }
+    sl_info("policies from the store: %s -> %s", sl_lua_version(p->lua), sl_lua_version(next));
+    sl_lua_free(p->lua);
+    p->lua = next;
+    p->loaded_ms = sl_now_ms();
+    return 0;
+}
+
 const char *sl_policy_version(const struct sl_server *srv)
 {
     return srv->policy ? sl_lua_version(srv->policy->lua) : "";

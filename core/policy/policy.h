@@ -35,6 +35,12 @@ int sl_policy_hashbanks_load(struct sl_server *srv);
 /* Build a new policy set from the policies directory and swap it in, and
  * reload the plugins' files; on failure keep the old set, err "file:line: ...". */
 int sl_policy_reload(struct sl_server *srv, char *err, size_t errlen);
+/* Several nodes: run the set src (as another node's reload stored it) in
+ * place of the loaded one; the plugins stay. On failure the old set stays
+ * and err says why. */
+struct sl_lua_sources;
+int sl_policy_load_set(struct sl_server *srv, const struct sl_lua_sources *src, char *err,
+                       size_t errlen);
 
 /* Tag and review an item: plugins, then the Lua hook, for tag and then for
  * review. Never fails: a failing or missing hook sends the item to people. */

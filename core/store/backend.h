@@ -17,6 +17,7 @@
  * and the search's deadline and interrupt, which answer nothing.
  */
 
+#include "store/shared.h"
 #include "store/store.h"
 
 #define SL_STORE_FUNCS(X) \
@@ -92,6 +93,8 @@
                     int (*fn)(void *arg, const char *user, int wave, int source, bool served), \
                     void *arg), (item, fn, arg)) \
     X(offer_served, (const char *item, const char *user), (item, user)) \
+    X(offers_claim, (const char *user, json_t *items, int limit, json_t **claimed), \
+      (user, items, limit, claimed)) \
     X(offer_waves_each, (const char *state, \
                          int (*fn)(void *arg, const char *item, int wave, int source, \
                                    const char *const *users, size_t n), \
@@ -171,6 +174,38 @@ int sl_store_table_each(struct sl_store *s, const char *table,
                         int (*fn)(void *arg, const struct sl_store_row *row), void *arg);
 int sl_store_table_put(struct sl_store *s, const char *table, const struct sl_store_row *row);
 int sl_store_copied(struct sl_store *s);
+
+/* What only a store several nodes share implements (shared.h): PostgreSQL
+ * alone; store.c answers -ENOTSUP for the others. */
+#define SL_SHARED_FUNCS(X) \
+    X(node_join, (const char *name, const char *version, int64_t started_ms, \
+                  int64_t before_ms, int64_t live_ms, int64_t *seen_ago_ms), \
+      (name, version, started_ms, before_ms, live_ms, seen_ago_ms)) \
+    X(node_beat, (const char *name, int64_t started_ms, const char *policy), \
+      (name, started_ms, policy)) \
+    X(node_leave, (const char *name, int64_t started_ms), (name, started_ms)) \
+    X(nodes_list, (json_t **out), (out)) \
+    X(fence_next, (int64_t *fence), (fence)) \
+    X(lease_take, (const char *item, const char *node, int64_t fence, int64_t lease_ms), \
+      (item, node, fence, lease_ms)) \
+    X(lease_check, (const char *item, const char *node, int64_t fence), (item, node, fence)) \
+    X(lease_drop, (const char *item), (item)) \
+    X(lease_give_up, (const char *item, const char *node, int64_t fence, bool gone), \
+      (item, node, fence, gone)) \
+    X(leases_renew, (const char *node, int64_t fence, int64_t lease_ms, json_t **items), \
+      (node, fence, lease_ms, items)) \
+    X(leases_takeover, (const char *node, int64_t fence, int64_t lease_ms, int limit, \
+                        json_t **items), (node, fence, lease_ms, limit, items)) \
+    X(node_set, (const char *name), (name)) \
+    X(feed_horizon, (uint64_t *h), (h)) \
+    X(feed_window, (uint64_t from, uint64_t to, \
+                    int (*change)(void *arg, const struct sl_store_change *c), \
+                    int (*event)(void *arg, const char *node, const struct sl_event_row *ev), \
+                    void *arg), (from, to, change, event, arg)) \
+    X(feed_wait, (int timeout_ms), (timeout_ms)) \
+    X(policy_put, (const char *version, const char *files, int64_t at_ms, const char *by), \
+      (version, files, at_ms, by)) \
+    X(policy_get, (const char *version, char **got, char **files), (version, got, files))
 
 /* (a, b) -> (struct sl_pg *s, a, b): a backend's parameter list. */
 #define SL_PG_PARAMS(...) (struct sl_pg *s, __VA_ARGS__)

@@ -47,6 +47,7 @@ struct copying {
     struct sl_store *to;
     const char *table;
     int64_t rows;
+    int64_t counted;            /* the furthest "events_counted" mark (put_mark) */
 };
 
 static int put_row(void *arg, const struct sl_store_row *row)
@@ -72,6 +73,16 @@ static int put_mark(void *arg, const struct sl_store_row *row)
         return -EINVAL;
     if (strncmp(name, "indexed_", 8) == 0)
         return 0;
+    /* Several nodes each add up the event batches they took, under a mark
+     * of their own ("events_counted:NODE"); a copy's batches belong to no
+     * node, and every node that stopped cleanly had added up all of its
+     * own: the copy's one mark is the furthest of them. */
+    if (strncmp(name, "events_counted", 14) == 0 && (name[14] == ':' || name[14] == '\0')) {
+        int64_t v = strtoll(value, NULL, 10);
+        if (v > c->counted)
+            c->counted = v;
+        return 0;
+    }
     int rc = sl_store_mark_set(c->to, name, strtoll(value, NULL, 10));
     if (rc == 0)
         c->rows++;
@@ -109,6 +120,8 @@ int sl_store_copy(struct sl_store *from, struct sl_store *to, int64_t *rows)
     if (rc == 0) {
         c.table = "counters";
         rc = sl_store_table_each(from, "counters", put_mark, &c);
+        if (rc == 0 && (rc = sl_store_mark_set(to, "events_counted", c.counted)) == 0)
+            c.rows++;
     }
     if (rc == 0)
         rc = sl_store_copied(to);

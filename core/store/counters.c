@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,9 @@ struct tally {
 #define TALLY_ID(t, e) ((t)->names + (e)->item)
 
 struct sl_counters {
+    /* The mark: TALLY_MARK; with several nodes, one per node ("NAME" after
+     * a colon), each adding up the batches it took (pg_events.c). */
+    char mark[sizeof(TALLY_MARK) + SL_ID_MAX + 1];
     struct sl_server *srv;
     struct tally cur;               /* batches not yet on their way to the store */
     struct tally *writing;          /* the change in flight, or NULL */
@@ -150,7 +154,7 @@ static int tally_apply(struct sl_commit_op *op, struct sl_store *w)
     for (size_t i = 0; i < o->t.cap && rc == 0; i++)
         if (o->t.slot[i].item)
             rc = sl_store_counters_add(w, TALLY_ID(&o->t, &o->t.slot[i]), o->t.slot[i].n);
-    return rc ? rc : sl_store_mark_set(w, TALLY_MARK, o->t.upto);
+    return rc ? rc : sl_store_mark_set(w, o->ev->mark, o->t.upto);
 }
 
 static void tally_done(struct sl_commit_op *op, int rc)
@@ -215,7 +219,13 @@ int sl_counters_start(struct sl_server *srv)
         return -ENOMEM;
     ev->srv = srv;
     srv->counters = ev;
-    int rc = sl_store_mark_get(srv->reader, TALLY_MARK, &ev->cur.upto);
+    if (srv->node.shared)
+        snprintf(ev->mark, sizeof(ev->mark), "%s:%s", TALLY_MARK, srv->node.name);
+    else
+        snprintf(ev->mark, sizeof(ev->mark), "%s", TALLY_MARK);
+    int rc = sl_store_mark_get(srv->reader, ev->mark, &ev->cur.upto);
+    if (rc == -ENOENT && srv->node.shared)
+        rc = 0;                 /* no batch of this node's was ever added up */
     if (rc == 0)
         rc = sl_store_events_since(srv->reader, ev->cur.upto, recount, &ev->cur);
     if (rc < 0)

@@ -42,6 +42,8 @@ static const char *const *const stmt_tables[] = {
     sl_pg_jobs_sql,
     sl_pg_matches_sql,
     sl_pg_creators_sql,
+    sl_pg_nodes_sql,
+    sl_pg_feed_sql,
 };
 
 static const char *stmt_text(int id)
@@ -127,7 +129,8 @@ static int expected(PGresult *res, enum pg_expect expect, int64_t *out, long sen
         return rows == sent ? 0 : -EEXIST;
     if (expect == PG_ANY || rows > 0)
         return 0;
-    return expect == PG_ONE_ELSE_EEXIST ? -EEXIST : -ENOENT;
+    return expect == PG_ONE_ELSE_EEXIST ? -EEXIST
+         : expect == PG_ONE_ELSE_ESTALE ? -ESTALE : -ENOENT;
 }
 
 /* }===================================================================== */
@@ -532,6 +535,13 @@ static int set_up(struct sl_pg *s)
         if (rc < 0)
             return -EIO;
     }
+    s->listening = false;
+    if (s->node[0]) {
+        char sql[SL_ID_MAX + 64];
+        snprintf(sql, sizeof(sql), "SELECT set_config('sluice.node', '%s', false)", s->node);
+        if (sl_pg_exec(s, sql) < 0)     /* an id: no quote in it */
+            return -EIO;
+    }
     if (s->writer) {
         if (sl_pg_audit_load_head(s) < 0)
             return -EIO;
@@ -632,6 +642,7 @@ int sl_pg_begin(struct sl_pg *s)
     s->failed = s->refused = 0;
     s->in_tx = true;
     s->in_savepoint = false;
+    s->audit_locked = false;
     return sl_pg_write(s, PG_BEGIN, NULL, PG_ANY, NULL);
 }
 
@@ -660,11 +671,13 @@ int sl_pg_commit(struct sl_pg *s)
     if (rc < 0)
         sl_pg_rollback(s);
     s->in_tx = s->in_savepoint = false;
+    s->audit_locked = false;
     return rc;
 }
 
 int sl_pg_rollback(struct sl_pg *s)
 {
+    s->audit_locked = false;
     s->audit_seq = s->tx_seq;
     memcpy(s->audit_hash, s->tx_hash, sizeof(s->audit_hash));
     s->in_tx = s->in_savepoint = false;
@@ -686,6 +699,7 @@ int sl_pg_rollback(struct sl_pg *s)
 int sl_pg_savepoint(struct sl_pg *s)
 {
     s->sp_seq = s->audit_seq;
+    s->sp_locked = s->audit_locked;
     memcpy(s->sp_hash, s->audit_hash, sizeof(s->sp_hash));
     s->in_savepoint = true;
     return sl_pg_write(s, PG_SAVEPOINT, NULL, PG_ANY, NULL);
@@ -700,6 +714,9 @@ int sl_pg_release(struct sl_pg *s)
 int sl_pg_rollback_to(struct sl_pg *s)
 {
     s->audit_seq = s->sp_seq;
+    /* A lock taken inside the savepoint may have gone with it: taken
+     * again (and the head read again) at the next append. */
+    s->audit_locked = s->sp_locked;
     memcpy(s->audit_hash, s->sp_hash, sizeof(s->audit_hash));
     s->in_savepoint = false;
     /* The savepoint undoes the error too: what follows it runs again. */

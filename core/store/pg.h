@@ -32,7 +32,9 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "lib/id.h"
 #include "lib/sha256.h"
+#include "lib/text.h"
 #include "store/backend.h"
 #include "store/chain.h"
 #include "store/rows.h"
@@ -55,11 +57,13 @@ enum pg_stmt {
     PG_ITEM_STATES,
     PG_ITEM_UPDATE,
     PG_ITEM_STATE,
+    PG_ITEM_STATE_LOCK,
     PG_CREATOR_STANDING,
     PG_CREATORS_EACH,
     PG_ITEM_MERGE_TAGS,
     /* pg_audit.c */
     PG_AUDIT_HEAD,
+    PG_AUDIT_LOCK,
     PG_AUDIT_HASH,
     PG_AUDIT_INSERT,
     PG_AUDIT_INSERT_MANY,
@@ -83,6 +87,7 @@ enum pg_stmt {
     PG_QUEUE_PUT,
     PG_QUEUE_DEL,
     PG_QUEUE_GET,
+    PG_QUEUE_GET_LOCK,
     PG_QUEUE_CLAIM,
     PG_QUEUE_RENEW,
     PG_QUEUE_LIST,
@@ -125,6 +130,7 @@ enum pg_stmt {
     /* pg_copy.c */
     PG_COPIED_FENCES,
     PG_COPIED_BATCHES,
+    PG_COPIED_LEASES,
     PG_COPIED_ITEMS,
     PG_COPIED_PARTS,
     /* pg_search.c */
@@ -150,6 +156,29 @@ enum pg_stmt {
     PG_SUSPENSION_GET,
     PG_SUSPENSION_SET,
     PG_SUSPENSION_LIFT,
+    /* pg_nodes.c */
+    PG_NODE_JOIN,
+    PG_NODE_SEEN,
+    PG_NODE_BEAT,
+    PG_NODE_LEAVE,
+    PG_NODES_LIST,
+    PG_FENCE_NEXT,
+    PG_LEASE_TAKE,
+    PG_LEASE_CHECK,
+    PG_LEASE_DROP,
+    PG_LEASE_GONE,
+    PG_LEASE_EXPIRE,
+    PG_LEASES_RENEW,
+    PG_LEASES_TAKEOVER,
+    /* pg_feed.c */
+    PG_NODE_SET,
+    PG_FEED_HORIZON,
+    PG_FEED_CHANGES,
+    PG_FEED_EVENTS,
+    PG_OFFERS_CLAIM,
+    PG_POLICY_PUT,
+    PG_POLICY_GET,
+    PG_POLICY_NEWEST,
     PG__COUNT
 };
 
@@ -163,6 +192,7 @@ enum pg_expect {
     PG_ANY,
     PG_ONE_ELSE_EEXIST,
     PG_ONE_ELSE_ENOENT,
+    PG_ONE_ELSE_ESTALE,         /* a fenced write whose lease is not ours (shared.h) */
     PG_NONE_ELSE_EAGAIN,        /* rows: a speculation was wrong (item_peek) */
     PG_ALL_ELSE_EEXIST,         /* a multi-row insert: every row sent, or -EEXIST */
 };
@@ -191,12 +221,19 @@ struct sl_pg {
     int64_t audit_seq;
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
+    /* The chain's lock (pg_audit.c) is held in this transaction: the head
+     * above was read under it. sp_locked: it was held at the savepoint. */
+    bool audit_locked, sp_locked;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
     struct sl_chain_key audit_key;  /* sl_store_audit_key; zeroed: none */
     struct pg_batch *batch;     /* PG_BATCH__COUNT of them, on the writer */
     /* A copy into this store (pg_copy.c): the table its insert is prepared for. */
     char copy_table[64];
     int copy_n;
+    /* Several nodes (shared.h): the node this connection writes for, and
+     * whether it listens to the change feed. */
+    char node[SL_ID_MAX + 1];
+    bool listening;
     /* sl_pg_deadline(): statements stop past this sl_mono() time (the
      * session's statement_timeout, and a check before each); 0 none. */
     double deadline;
@@ -388,10 +425,13 @@ extern const char *const sl_pg_search_sql[PG__COUNT];
 extern const char *const sl_pg_jobs_sql[PG__COUNT];
 extern const char *const sl_pg_matches_sql[PG__COUNT];
 extern const char *const sl_pg_creators_sql[PG__COUNT];
+extern const char *const sl_pg_nodes_sql[PG__COUNT];
+extern const char *const sl_pg_feed_sql[PG__COUNT];
 
 /* Every function of store.h, as sl_pg_*(struct sl_pg *, ...). */
 SL_STORE_FUNCS(SL_PG_DECLARE)
 SL_STORE_TX_FUNCS(SL_PG_DECLARE_TX)
+SL_SHARED_FUNCS(SL_PG_DECLARE)
 SL_BACKEND_DECLARE_REST(sl_pg, struct sl_pg)
 
 #endif

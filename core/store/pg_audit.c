@@ -17,6 +17,9 @@
 
 const char *const sl_pg_audit_sql[PG__COUNT] = {
     [PG_AUDIT_HEAD]     = "SELECT seq, hash, v, ts_ms FROM audit ORDER BY seq DESC LIMIT 1",
+    /* Any number: the key of the advisory lock that makes the writers of
+     * every node append to the one chain in turn. */
+    [PG_AUDIT_LOCK]     = "SELECT pg_advisory_xact_lock(7140293362)",
     [PG_AUDIT_HASH]     = "SELECT hash, v FROM audit WHERE seq = $1",
     [PG_AUDIT_INSERT]   = "INSERT INTO audit (seq, item, actor, action, from_state,"
                           " to_state, reason, ts_ms, prev, hash, v)"
@@ -86,11 +89,36 @@ int sl_pg_audit_load_head(struct sl_pg *s)
     return 0;
 }
 
+/*
+ * One chain, whatever the number of nodes: a transaction's first append
+ * takes a transaction-scoped advisory lock, then reads the chain's head as
+ * committed (the writer reads committed rows, and the read is a statement
+ * after the lock's), and appends after it; the lock holds every other
+ * node's append until this transaction ends. The head kept in memory
+ * (store.h) is thus re-read once per transaction that appends: one round
+ * trip per batch. The lock, not a row of a head table: nothing to keep in
+ * step with the records, whatever edits or restores them.
+ */
+static int lock_chain(struct sl_pg *s)
+{
+    int rc;
+    if (s->audit_locked || !s->in_tx || !s->pipeline)
+        return 0;
+    if ((rc = sl_pg_write(s, PG_AUDIT_LOCK, NULL, PG_ANY, NULL)) < 0 ||
+        (rc = sl_pg_audit_load_head(s)) < 0)
+        return rc;
+    s->audit_locked = true;
+    return 0;
+}
+
 int sl_pg_audit_append(struct sl_pg *s, const struct sl_audit_rec *rec)
 {
     struct sl_chain_new n;
     struct pg_params p = { 0 };
-    int rc = sl_chain_new(&s->audit_key, rec, s->audit_seq + 1, s->audit_hash, &n);
+    int rc = lock_chain(s);
+    if (rc < 0)
+        return rc;
+    rc = sl_chain_new(&s->audit_key, rec, s->audit_seq + 1, s->audit_hash, &n);
 
     if (rc < 0)
         return rc;

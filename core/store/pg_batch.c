@@ -59,6 +59,15 @@ static const bool independent[PG__COUNT] = {
     [PG_REPORTS_JUDGE] = true,
     [PG_TOKEN_INSERT] = true,
     [PG_TOKEN_DELETE] = true,
+    [PG_AUDIT_LOCK] = true,
+    [PG_NODE_BEAT] = true,
+    [PG_NODE_SET] = true,
+    [PG_POLICY_PUT] = true,          /* nodes and item_leases only */
+    [PG_LEASE_TAKE] = true,
+    [PG_LEASE_CHECK] = true,
+    [PG_LEASE_DROP] = true,
+    [PG_LEASE_GONE] = true,
+    [PG_LEASE_EXPIRE] = true,
 };
 
 bool sl_pg_batch_independent(enum pg_stmt id)

@@ -14,6 +14,10 @@ const char *const sl_pg_copy_sql[PG__COUNT] = {
     [PG_COPIED_FENCES]  = "SELECT setval('fences', greatest("
                           " coalesce((SELECT value FROM counters WHERE name = 'fence'), 0),"
                           " coalesce((SELECT max(fence) FROM queue), 0)) + 1, false)",
+    /* Items that were distributing: their leases ran out, so that the
+     * first node to look takes them over (shared.h). */
+    [PG_COPIED_LEASES]  = "INSERT INTO item_leases SELECT id, '', 0, 0 FROM items"
+                          " WHERE state = 'distributing' ON CONFLICT DO NOTHING",
     [PG_COPIED_BATCHES] = "SELECT setval(pg_get_serial_sequence('event_batches', 'seq'),"
                           " coalesce((SELECT max(seq) FROM event_batches), 0) + 1, false)",
     /* Placements copied keep their parts (SQLite's count per wave); the
@@ -47,26 +51,38 @@ int sl_pg_table_each(struct sl_pg *s, const char *table,
     while ((res = PQgetResult(s->conn)) != NULL) {
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_SINGLE_TUPLE && !stop && rc == 0) {
-            struct sl_store_row row = { .n = PQnfields(res) };
+            struct sl_store_row row = { 0 };
             unsigned char *raw[SL_STORE_ROW_MAX] = { 0 };
-            if (row.n > SL_STORE_ROW_MAX) {
-                sl_err("store: table %s has %d columns, more than a copy takes", table, row.n);
+            int nf = PQnfields(res);
+            if (nf > SL_STORE_ROW_MAX + 2) {
+                sl_err("store: table %s has %d columns, more than a copy takes", table, nf);
                 rc = -E2BIG;
             }
-            for (int i = 0; rc == 0 && i < row.n; i++) {
-                row.name[i] = PQfname(res, i);
-                if (PQgetisnull(res, 0, i))
+            for (int f = 0; rc == 0 && f < nf; f++) {
+                /* The change feed's stamps of a batch (pg_feed.c) are this
+                 * database's, not the store's: not copied. */
+                if (strcmp(table, "event_batches") == 0 &&
+                    (strcmp(PQfname(res, f), "tx") == 0 || strcmp(PQfname(res, f), "node") == 0))
                     continue;
-                if (PQftype(res, i) == BYTEAOID) {
-                    raw[i] = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, i),
+                if (row.n == SL_STORE_ROW_MAX) {
+                    sl_err("store: table %s has %d columns, more than a copy takes", table, nf);
+                    rc = -E2BIG;
+                    break;
+                }
+                int i = row.n++;
+                row.name[i] = PQfname(res, f);
+                if (PQgetisnull(res, 0, f))
+                    continue;
+                if (PQftype(res, f) == BYTEAOID) {
+                    raw[i] = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, f),
                                              &row.len[i]);
                     if (!raw[i])
                         rc = -ENOMEM;
                     row.val[i] = (const char *)raw[i];
                     row.bytes[i] = true;
                 } else {
-                    row.val[i] = PQgetvalue(res, 0, i);
-                    row.len[i] = (size_t)PQgetlength(res, 0, i);
+                    row.val[i] = PQgetvalue(res, 0, f);
+                    row.len[i] = (size_t)PQgetlength(res, 0, f);
                 }
             }
             if (rc == 0)
@@ -123,6 +139,8 @@ int sl_pg_copied(struct sl_pg *s)
         rc = sl_pg_write(s, PG_COPIED_BATCHES, NULL, PG_ANY, NULL);
     if (rc == 0)
         rc = sl_pg_write(s, PG_COPIED_ITEMS, NULL, PG_ANY, NULL);
+    if (rc == 0)
+        rc = sl_pg_write(s, PG_COPIED_LEASES, NULL, PG_ANY, NULL);
     if (rc == 0)
         rc = sl_pg_write(s, PG_COPIED_PARTS, NULL, PG_ANY, NULL);
     return rc < 0 ? rc : sl_pg_sync(s);

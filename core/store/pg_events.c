@@ -24,7 +24,12 @@ const char *const sl_pg_events_sql[PG__COUNT] = {
     [PG_COUNTERS_GET]   = "SELECT (SELECT value FROM counters WHERE name = 'events_counted'),"
                           " c0, c1, c2, c3, c4, c5, c6, c7, c8, c9"
                           " FROM (SELECT 1) AS one LEFT JOIN item_counts ON item = $1",
-    [PG_EVENTS_SINCE]   = "SELECT seq, n, data FROM event_batches WHERE seq > $1 ORDER BY seq",
+    /* This node's batches alone (several nodes: each adds up what it took,
+     * and its batches are numbered in its commit order; the others'
+     * interleave). */
+    [PG_EVENTS_SINCE]   = "SELECT seq, n, data FROM event_batches WHERE seq > $1"
+                          " AND node IS NOT DISTINCT FROM current_setting('sluice.node', true)"
+                          " ORDER BY seq",
     [PG_MARK_GET]       = "SELECT value FROM counters WHERE name = $1",
     [PG_MARK_SET]       = "INSERT INTO counters (name, value) VALUES ($1, $2)"
                           " ON CONFLICT (name) DO UPDATE SET value = $2",

@@ -48,6 +48,10 @@ const char *const sl_pg_items_sql[PG__COUNT] = {
                           " plan = coalesce($3, plan), updated_ms = CASE WHEN $2::text IS NULL"
                           " THEN updated_ms ELSE $4 END WHERE id = $1",
     [PG_ITEM_STATE]     = "SELECT state FROM items WHERE id = $1",
+    /* On the writer: what it read holds until its commit, so that of two
+     * nodes changing one item from the state they read, the second reads
+     * the first's (a report's pull-back, a hold, a takedown). */
+    [PG_ITEM_STATE_LOCK] = "SELECT state FROM items WHERE id = $1 FOR UPDATE",
     [PG_CREATOR_STANDING] = "SELECT uploads, rejections FROM creators WHERE creator = $1",
     [PG_CREATORS_EACH]  = "SELECT creator, uploads, rejections FROM creators",
     [PG_ITEM_MERGE_TAGS] = "UPDATE items SET tags = sluice_merge_patch(tags::jsonb, $2::jsonb)::text,"
@@ -160,7 +164,7 @@ int sl_pg_item_state(struct sl_pg *s, const char *id, char *state)
     struct pg_params p = { 0 };
     struct pg_rows r;
     par_text(&p, id);
-    int rc = sl_pg_row(s, PG_ITEM_STATE, &p, &r);
+    int rc = sl_pg_row(s, s->writer ? PG_ITEM_STATE_LOCK : PG_ITEM_STATE, &p, &r);
     if (rc < 0)
         return rc;
     sl_copy(state, 32, col(&r, 0));

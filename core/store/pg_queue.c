@@ -35,6 +35,10 @@ const char *const sl_pg_queue_sql[PG__COUNT] = {
     [PG_QUEUE_DEL]      = "DELETE FROM queue WHERE item = $1",
     [PG_QUEUE_GET]      = "SELECT queue, priority, claimed_by, lease_until_ms, fence,"
                           " escalated_by FROM queue WHERE item = $1",
+    /* On the writer: a decision's read of its entry locks it, so that two
+     * nodes deciding one item take turns and the second finds it gone. */
+    [PG_QUEUE_GET_LOCK] = "SELECT queue, priority, claimed_by, lease_until_ms, fence,"
+                          " escalated_by FROM queue WHERE item = $1 FOR UPDATE",
     /* Waiting: never claimed, or the claim's lease has run out; those past
      * their queue's time to decision first, then the most urgent, oldest.
      * Rows another transaction is claiming are skipped, not waited for;
@@ -105,7 +109,7 @@ int sl_pg_queue_get(struct sl_pg *s, const char *item, struct sl_queue_entry *e)
     struct pg_params p = { 0 };
     struct pg_rows r;
     par_text(&p, item);
-    int rc = sl_pg_row(s, PG_QUEUE_GET, &p, &r);
+    int rc = sl_pg_row(s, s->writer ? PG_QUEUE_GET_LOCK : PG_QUEUE_GET, &p, &r);
     if (rc < 0)
         return rc;
     memset(e, 0, sizeof(*e));

@@ -422,11 +422,164 @@ static const struct migration migrations[] = {
     "  reason text NOT NULL,"
     "  \"by\" text NOT NULL,"
     "  since_ms bigint NOT NULL);" },
-    /* 12 -> 13: reserved for the multi-node branch's migration, which is
-     * not in this tree yet, as on SQLite; nothing here. Whoever merges the
-     * two numbers them in the order they land. */
+    /* 12 -> 13: several nodes on one database (docs/scale-out.md, "Running
+     * several nodes"): who they are and when each was last seen, and who
+     * runs each item in distribution. SQLite's step to 13 is empty: one
+     * process owns a SQLite store. */
     { 12, 13,
-    "SELECT 1;" },
+    /* The database's clock, in ms: what liveness and leases are timed by. */
+    "CREATE FUNCTION sluice_ms() RETURNS bigint LANGUAGE sql VOLATILE AS"
+    "  $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;"
+    "CREATE TABLE nodes ("
+    "  name text COLLATE \"C\" PRIMARY KEY,"
+    "  started_ms bigint NOT NULL,"
+    "  seen_ms bigint NOT NULL,"
+    "  version text NOT NULL);"
+    /* Who runs each item in distribution (store/shared.h): a distributing
+     * item has a lease; one that ran out is anyone's to take over. */
+    "CREATE TABLE item_leases ("
+    "  item text COLLATE \"C\" PRIMARY KEY,"
+    "  node text COLLATE \"C\" NOT NULL,"
+    "  fence bigint NOT NULL,"
+    "  until_ms bigint NOT NULL);"
+    "CREATE INDEX item_leases_node ON item_leases (node);"
+    "CREATE INDEX item_leases_until ON item_leases (until_ms);"
+    "INSERT INTO item_leases SELECT id, '', 0, 0 FROM items WHERE state = 'distributing';"
+    /* The change feed: what every node must learn of the others' writes,
+     * in commit order (a row is read once its transaction is older than
+     * every one running: pg_feed.c). Written by triggers, in the writing
+     * transaction, with the writer's node (sluice.node, set per session);
+     * one notification per transaction wakes the other nodes' tailers.
+     * Events are read from their batches in the same windows. */
+    "CREATE TABLE changes ("
+    "  seq bigserial PRIMARY KEY,"
+    "  tx xid8 NOT NULL DEFAULT pg_current_xact_id(),"
+    "  node text COLLATE \"C\","
+    "  kind text COLLATE \"C\" NOT NULL,"
+    "  item text COLLATE \"C\","
+    "  \"user\" text COLLATE \"C\","
+    "  data text);"
+    "CREATE INDEX changes_tx ON changes (tx);"
+    /* No default for the rows there are (a rewrite of every batch): they
+     * were read at start by whoever needs them. */
+    "ALTER TABLE event_batches ADD COLUMN tx xid8, ADD COLUMN node text COLLATE \"C\";"
+    "ALTER TABLE event_batches ALTER COLUMN tx SET DEFAULT pg_current_xact_id(),"
+    "  ALTER COLUMN node SET DEFAULT current_setting('sluice.node', true);"
+    "CREATE INDEX event_batches_tx ON event_batches (tx);"
+    "CREATE FUNCTION sluice_node() RETURNS text LANGUAGE sql STABLE AS"
+    "  $$ SELECT current_setting('sluice.node', true) $$;"
+    "CREATE FUNCTION sluice_changed_user() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, \"user\", data) VALUES (sluice_node(), 'user', NEW.id,"
+    "   json_build_object('city', NEW.city, 'interests', NEW.interests::json)::text);"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER users_changed AFTER INSERT OR UPDATE OF city, interests ON users"
+    "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_user();"
+    "CREATE FUNCTION sluice_changed_follow() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP = 'INSERT' THEN"
+    "   INSERT INTO changes (node, kind, \"user\", data)"
+    "    VALUES (sluice_node(), 'follow', NEW.follower, json_build_array(NEW.creator, 1)::text);"
+    "  ELSE"
+    "   INSERT INTO changes (node, kind, \"user\", data)"
+    "    VALUES (sluice_node(), 'follow', OLD.follower, json_build_array(OLD.creator, 0)::text);"
+    "  END IF;"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER follows_changed AFTER INSERT OR DELETE ON follows"
+    "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_follow();"
+    /* A wave's offers: one row per item, wave and source, with the item's
+     * creator and city, which a node that never saw the item needs. */
+    "CREATE FUNCTION sluice_changed_offers() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, item, data)"
+    "   SELECT sluice_node(), 'offers', o.item, json_build_object('wave', o.wave,"
+    "    'source', o.source, 'creator', i.creator, 'city', i.upload::json ->> 'city',"
+    "    'users', json_agg(o.\"user\"))::text"
+    "   FROM new_offers o JOIN items i ON i.id = o.item"
+    "   GROUP BY o.item, o.wave, o.source, i.creator, i.upload;"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER offers_changed AFTER INSERT ON offers REFERENCING NEW TABLE AS new_offers"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_changed_offers();"
+    "CREATE FUNCTION sluice_changed_served() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, \"user\", data)"
+    "   SELECT sluice_node(), 'served', n.\"user\", json_agg(n.item)::text"
+    "   FROM new_offers n JOIN old_offers o ON o.item = n.item AND o.\"user\" = n.\"user\""
+    "   WHERE n.served <> 0 AND o.served = 0 GROUP BY n.\"user\";"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER offers_served AFTER UPDATE ON offers"
+    "  REFERENCING NEW TABLE AS new_offers OLD TABLE AS old_offers"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_changed_served();"
+    "CREATE FUNCTION sluice_changed_state() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, item, data)"
+    "   VALUES (sluice_node(), 'state', NEW.id, json_build_array(OLD.state, NEW.state)::text);"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER items_state_changed AFTER UPDATE OF state ON items"
+    "  FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)"
+    "  EXECUTE FUNCTION sluice_changed_state();"
+    "CREATE FUNCTION sluice_changed_events() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN PERFORM pg_notify('sluice_changes', ''); RETURN NULL; END $$;"
+    "CREATE TRIGGER events_changed AFTER INSERT ON event_batches"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_changed_events();"
+    /* Tokens made or revoked, and hash banks' hashes, reach every node. */
+    "CREATE FUNCTION sluice_changed_token() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP = 'DELETE' THEN"
+    "   INSERT INTO changes (node, kind, \"user\", data)"
+    "    VALUES (sluice_node(), 'token', OLD.name, 'null');"
+    "  ELSE"
+    "   INSERT INTO changes (node, kind, \"user\", data) VALUES (sluice_node(), 'token', NEW.name,"
+    "    json_build_object('role', NEW.role, 'hash', NEW.hash,"
+    "     'expires_ms', NEW.expires_ms)::text);"
+    "  END IF;"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER tokens_changed AFTER INSERT OR UPDATE OR DELETE ON tokens"
+    "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_token();"
+    "CREATE FUNCTION sluice_changed_hash() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP = 'DELETE' THEN"
+    "   INSERT INTO changes (node, kind, data)"
+    "    VALUES (sluice_node(), 'hashbank', json_build_array(OLD.bank, OLD.hash, 0)::text);"
+    "  ELSE"
+    "   INSERT INTO changes (node, kind, data)"
+    "    VALUES (sluice_node(), 'hashbank', json_build_array(NEW.bank, NEW.hash, 1)::text);"
+    "  END IF;"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER hashbanks_changed AFTER INSERT OR DELETE ON hashbanks"
+    "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_hash();"
+    /* Policy sets: every node runs the newest stored (highest seq); a
+     * reload on any node stores its set, and the others load it. */
+    "CREATE TABLE policy_sets ("
+    "  version text COLLATE \"C\" PRIMARY KEY,"
+    "  files text NOT NULL,"
+    "  at_ms bigint NOT NULL,"
+    "  by text NOT NULL,"
+    "  seq bigserial NOT NULL);"
+    "CREATE FUNCTION sluice_changed_policy() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, data)"
+    "   VALUES (sluice_node(), 'policy', to_json(NEW.version)::text);"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER policy_sets_changed AFTER INSERT OR UPDATE ON policy_sets"
+    "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_policy();"
+    "ALTER TABLE nodes ADD COLUMN policy text NOT NULL DEFAULT '';" },
     /* 13 -> 14: offers packed, a row per placement of a wave holding its
      * users (ids each ended by a newline), and served marks in a table of
      * their own, written once each (sqlite_schema.c says why). Both keyed
@@ -454,7 +607,54 @@ static const struct migration migrations[] = {
     "INSERT INTO served (\"user\", item) SELECT \"user\", item FROM offers WHERE served <> 0;"
     "DROP TABLE offers;"
     "SELECT setval('offer_waves_part', coalesce((SELECT max(part) FROM offer_waves), 0) + 1,"
-    "  false);" },
+    "  false);"
+    /* The change feed of 13 followed offers into the two tables (its
+     * triggers went with the old one): a placement is an `offers` change
+     * of its users, as a wave's rows were; the marks one statement made,
+     * a `served` change per user. Made after the rows copied above, which
+     * every node read at start. */
+    "CREATE OR REPLACE FUNCTION sluice_changed_offers() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, item, data)"
+    "   SELECT sluice_node(), 'offers', o.item, json_build_object('wave', o.wave,"
+    "    'source', o.source, 'creator', i.creator, 'city', i.upload::json ->> 'city',"
+    "    'users', array_to_json(string_to_array(rtrim(o.users, chr(10)), chr(10))))::text"
+    "   FROM new_waves o JOIN items i ON i.id = o.item;"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER offer_waves_changed AFTER INSERT ON offer_waves"
+    "  REFERENCING NEW TABLE AS new_waves"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_changed_offers();"
+    "CREATE OR REPLACE FUNCTION sluice_changed_served() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, \"user\", data)"
+    "   SELECT sluice_node(), 'served', n.\"user\", json_agg(n.item)::text"
+    "   FROM new_served n GROUP BY n.\"user\";"
+    "  IF FOUND THEN PERFORM pg_notify('sluice_changes', ''); END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER served_changed AFTER INSERT ON served REFERENCING NEW TABLE AS new_served"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION sluice_changed_served();"
+    /* The creators' standing every node keeps in memory (dist/standing.c)
+     * moves with another node's uploads and decisions: an `item` change
+     * for a new item, and the creator in a `state` change. */
+    "CREATE FUNCTION sluice_changed_item() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, item, data)"
+    "   VALUES (sluice_node(), 'item', NEW.id, json_build_array(NEW.creator, NEW.state)::text);"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER items_inserted AFTER INSERT ON items"
+    "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_item();"
+    "CREATE OR REPLACE FUNCTION sluice_changed_state() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, item, data) VALUES (sluice_node(), 'state', NEW.id,"
+    "   json_build_array(OLD.state, NEW.state, NEW.creator)::text);"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;" },
 };
 
 #define SCHEMA_VERSION 14

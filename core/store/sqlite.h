@@ -68,6 +68,7 @@
 #define sl_store_offer_wave sl_sqlite_offer_wave
 #define sl_store_offers_each sl_sqlite_offers_each
 #define sl_store_offer_served sl_sqlite_offer_served
+#define sl_store_offers_claim sl_sqlite_offers_claim
 #define sl_store_offer_waves_each sl_sqlite_offer_waves_each
 #define sl_store_served_each sl_sqlite_served_each
 #define sl_store_users_each sl_sqlite_users_each

@@ -192,6 +192,37 @@ int sl_store_offer_served(struct sl_store *s, const char *item, const char *user
     return stmt_done(s, st, "offer served");
 }
 
+/* One process owns a SQLite store: the marks are set one by one, each
+ * claimed when its insert made a row. */
+int sl_store_offers_claim(struct sl_store *s, const char *user, json_t *items, int limit,
+                          json_t **claimed)
+{
+    json_t *out = json_array(), *v;
+    size_t i;
+    int rc = 0;
+
+    if (!out)
+        return -ENOMEM;
+    json_array_foreach(items, i, v) {
+        if ((int)json_array_size(out) >= limit)
+            break;
+        if (!json_is_string(v))
+            continue;
+        if ((rc = sl_store_offer_served(s, json_string_value(v), user)) < 0)
+            break;
+        if (sqlite3_changes(s->db) > 0 && json_array_append(out, v) < 0) {
+            rc = -ENOMEM;
+            break;
+        }
+    }
+    if (rc < 0) {
+        json_decref(out);
+        return rc;
+    }
+    *claimed = out;
+    return 0;
+}
+
 int sl_store_offer_waves_each(struct sl_store *s, const char *state,
                               int (*fn)(void *arg, const char *item, int wave, int source,
                                         const char *const *users, size_t n),

@@ -331,10 +331,10 @@ static const char *const migrations[] = {
     "  reason TEXT NOT NULL,"
     "  by TEXT NOT NULL,"
     "  since_ms INTEGER NOT NULL) WITHOUT ROWID;",
-    /* 12 -> 13: reserved for the multi-node branch's migration, which is
-     * not in this tree yet; nothing here. Whoever merges the two numbers
-     * them in the order they land. */
-    "SELECT 1;",
+    /* 12 -> 13: nothing. PostgreSQL's step to 13 makes what several nodes
+     * on one database share (pg_schema.c); one process owns a SQLite store,
+     * so it needs none of it. The step keeps the two numbered alike. */
+    "",
     /* 13 -> 14: offers packed, a row per placement of a wave holding its
      * users (ids each ended by a newline, which no id holds), as event
      * batches are: a wave of a thousand users costs one row, not a

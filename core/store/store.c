@@ -8,6 +8,7 @@
 
 #include "lib/log.h"
 #include "store/backend.h"
+#include "store/shared.h"
 #include "store/store.h"
 
 /* Exactly one of the two is set. */
@@ -22,6 +23,7 @@ SL_BACKEND_DECLARE_REST(sl_sqlite, struct sl_sqlite)
 #ifdef HAVE_LIBPQ
 SL_STORE_FUNCS(SL_PG_DECLARE)
 SL_STORE_TX_FUNCS(SL_PG_DECLARE_TX)
+SL_SHARED_FUNCS(SL_PG_DECLARE)
 SL_BACKEND_DECLARE_REST(sl_pg, struct sl_pg)
 #endif
 
@@ -137,6 +139,145 @@ void sl_store_deadline(struct sl_store *s, double deadline)
 void sl_store_interrupt(struct sl_store *s)
 {
     sl_sqlite_interrupt(s->lite);
+}
+#endif
+
+/* }===================================================================== */
+
+/* {====================== Shared by several nodes (shared.h) =========== */
+
+#ifdef HAVE_LIBPQ
+#define CALL_SHARED(name, params, args) \
+    int sl_store_##name SL_STORE_PARAMS params \
+    { \
+        return s->pg ? sl_pg_##name SL_PG_ARGS args : -ENOTSUP; \
+    }
+SL_SHARED_FUNCS(CALL_SHARED)
+
+bool sl_store_shared(const struct sl_store *s)
+{
+    return s->pg != NULL;
+}
+#else
+int sl_store_node_join(struct sl_store *s, const char *name, const char *version,
+                       int64_t started_ms, int64_t before_ms, int64_t live_ms,
+                       int64_t *seen_ago_ms)
+{
+    (void)s, (void)name, (void)version, (void)started_ms, (void)before_ms, (void)live_ms;
+    (void)seen_ago_ms;
+    return -ENOTSUP;
+}
+
+int sl_store_node_beat(struct sl_store *s, const char *name, int64_t started_ms,
+                       const char *policy)
+{
+    (void)s, (void)name, (void)started_ms, (void)policy;
+    return -ENOTSUP;
+}
+
+int sl_store_node_leave(struct sl_store *s, const char *name, int64_t started_ms)
+{
+    (void)s, (void)name, (void)started_ms;
+    return -ENOTSUP;
+}
+
+int sl_store_nodes_list(struct sl_store *s, json_t **out)
+{
+    (void)s, (void)out;
+    return -ENOTSUP;
+}
+
+int sl_store_fence_next(struct sl_store *s, int64_t *fence)
+{
+    (void)s, (void)fence;
+    return -ENOTSUP;
+}
+
+int sl_store_lease_take(struct sl_store *s, const char *item, const char *node, int64_t fence,
+                        int64_t lease_ms)
+{
+    (void)s, (void)item, (void)node, (void)fence, (void)lease_ms;
+    return -ENOTSUP;
+}
+
+int sl_store_lease_check(struct sl_store *s, const char *item, const char *node, int64_t fence)
+{
+    (void)s, (void)item, (void)node, (void)fence;
+    return -ENOTSUP;
+}
+
+int sl_store_lease_drop(struct sl_store *s, const char *item)
+{
+    (void)s, (void)item;
+    return -ENOTSUP;
+}
+
+int sl_store_lease_give_up(struct sl_store *s, const char *item, const char *node,
+                           int64_t fence, bool gone)
+{
+    (void)s, (void)item, (void)node, (void)fence, (void)gone;
+    return -ENOTSUP;
+}
+
+int sl_store_policy_put(struct sl_store *s, const char *version, const char *files,
+                        int64_t at_ms, const char *by)
+{
+    (void)s, (void)version, (void)files, (void)at_ms, (void)by;
+    return -ENOTSUP;
+}
+
+int sl_store_policy_get(struct sl_store *s, const char *version, char **got, char **files)
+{
+    (void)s, (void)version, (void)got, (void)files;
+    return -ENOTSUP;
+}
+
+int sl_store_node_set(struct sl_store *s, const char *name)
+{
+    (void)s, (void)name;
+    return -ENOTSUP;
+}
+
+int sl_store_feed_horizon(struct sl_store *s, uint64_t *h)
+{
+    (void)s, (void)h;
+    return -ENOTSUP;
+}
+
+int sl_store_feed_window(struct sl_store *s, uint64_t from, uint64_t to,
+                         int (*change)(void *arg, const struct sl_store_change *c),
+                         int (*event)(void *arg, const char *node,
+                                      const struct sl_event_row *ev),
+                         void *arg)
+{
+    (void)s, (void)from, (void)to, (void)change, (void)event, (void)arg;
+    return -ENOTSUP;
+}
+
+int sl_store_feed_wait(struct sl_store *s, int timeout_ms)
+{
+    (void)s, (void)timeout_ms;
+    return -ENOTSUP;
+}
+
+int sl_store_leases_renew(struct sl_store *s, const char *node, int64_t fence, int64_t lease_ms,
+                          json_t **items)
+{
+    (void)s, (void)node, (void)fence, (void)lease_ms, (void)items;
+    return -ENOTSUP;
+}
+
+int sl_store_leases_takeover(struct sl_store *s, const char *node, int64_t fence,
+                             int64_t lease_ms, int limit, json_t **items)
+{
+    (void)s, (void)node, (void)fence, (void)lease_ms, (void)limit, (void)items;
+    return -ENOTSUP;
+}
+
+bool sl_store_shared(const struct sl_store *s)
+{
+    (void)s;
+    return false;
 }
 #endif
 

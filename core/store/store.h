@@ -317,6 +317,14 @@ int sl_store_offers_each(struct sl_store *s, const char *item,
 /* A feed served the item to user: the mark is set once (setting it again
  * changes nothing), whether or not an offer of it is stored. */
 int sl_store_offer_served(struct sl_store *s, const char *item, const char *user);
+/* A page of user's feed composed of items (ids, in the page's order):
+ * mark served the first limit of them not served to user yet; *claimed,
+ * the ids this call marked (a JSON array), the only ones to answer. On a
+ * store several nodes share, two nodes serving one user at once never
+ * both get one item: a mark another claims at the same moment waits for
+ * its commit and is then left out. */
+int sl_store_offers_claim(struct sl_store *s, const char *user, json_t *items, int limit,
+                          json_t **claimed);
 /* At start, in bulk: each placement of the items in state (users[0..n),
  * borrowed for the call), then each served mark of those items. fn's
  * non-zero answer stops the walk (0 is returned). */

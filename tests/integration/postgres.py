@@ -30,7 +30,8 @@ def body(t):
     t.check("first start" in d.stdout() and d.token, "first start on an empty database: "
             "an admin token, printed and saved", d.stdout())
     tables = {r[0] for r in d.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-    t.check({"items", "audit", "queue", "event_batches", "tokens", "offer_waves", "served"}
+    t.check({"items", "audit", "queue", "event_batches", "tokens", "offer_waves", "served",
+             "item_leases", "changes", "nodes"}
             <= tables and "offers" not in tables, "the schema is in the database",
             sorted(tables))
     t.check(d.sql("SELECT version FROM sluice_schema") == [(14,)],
@@ -46,8 +47,8 @@ def body(t):
     # The server drops every connection of sluiced (as at a restart).
     gone = d.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                  " WHERE datname = current_database() AND pid <> pg_backend_pid()")
-    t.check(gone == [(4,)], "the server ends sluiced's four connections (writer, reader, "
-            "and the two search_workers' readers)", gone)
+    t.check(gone == [(5,)], "the server ends sluiced's five connections (writer, reader, "
+            "the change feed's tailer, and the two search_workers' readers)", gone)
     ok = eventually(lambda: d.post("/v1/uploads", st.upload("p2")).status == 202)
     t.check(ok, "then uploads are acknowledged again (the writer connects again)")
     ok = eventually(lambda: d.item("p2").status == 200)

@@ -273,11 +273,24 @@ static void test_queue_sla(void **state)
     " DROP INDEX queue_seq; ALTER TABLE queue DROP COLUMN seq;" \
     " DROP INDEX items_creator; DROP INDEX items_state; ALTER TABLE items DROP COLUMN seq;" \
     " CREATE INDEX items_state ON items (state);"
+/* And 13: what several nodes share. */
+#define UNDO_PG_10_TO_13 \
+    "DROP TABLE nodes; DROP TABLE item_leases; DROP FUNCTION sluice_ms; DROP TABLE changes;" \
+    " ALTER TABLE event_batches DROP COLUMN tx, DROP COLUMN node;" \
+    " DROP FUNCTION sluice_changed_user() CASCADE; DROP FUNCTION sluice_changed_follow() CASCADE;" \
+    " DROP FUNCTION sluice_changed_offers() CASCADE;" \
+    " DROP FUNCTION sluice_changed_served() CASCADE;" \
+    " DROP FUNCTION sluice_changed_state() CASCADE;" \
+    " DROP FUNCTION sluice_changed_events() CASCADE; DROP FUNCTION sluice_node();" \
+    " DROP FUNCTION sluice_changed_token() CASCADE; DROP FUNCTION sluice_changed_hash() CASCADE;" \
+    " DROP TABLE policy_sets; DROP FUNCTION sluice_changed_policy();" \
+    UNDO_PG_10_TO_12
 
-/* PostgreSQL's schema 14 back to 12: offers a row per user, served a
+/* PostgreSQL's schema 14 back to 13: offers a row per user, served a
  * column of theirs (the placement's part sequence goes with its table). */
 #define UNDO_PG_13_TO_14 \
     "DROP TABLE offer_waves; DROP TABLE served;" \
+    " DROP TRIGGER items_inserted ON items; DROP FUNCTION sluice_changed_item();" \
     " CREATE TABLE offers (item text COLLATE \"C\" NOT NULL," \
     " \"user\" text COLLATE \"C\" NOT NULL, wave integer NOT NULL, source integer NOT NULL," \
     " served integer NOT NULL DEFAULT 0, PRIMARY KEY (item, \"user\"));" \
@@ -319,7 +332,7 @@ static void test_pg_migrations(void **state)
     sl_store_free(f->r);
     sl_store_free(f->w);
     f->r = f->w = NULL;
-    assert_int_equal(storetest_sql(f->where, f->dir, UNDO_PG_13_TO_14 UNDO_PG_10_TO_12
+    assert_int_equal(storetest_sql(f->where, f->dir, UNDO_PG_13_TO_14 UNDO_PG_10_TO_13
                                    "DROP TABLE reports; DROP TABLE reporters;"
                                    " ALTER TABLE users DROP COLUMN seen_s;"
                                    " ALTER TABLE audit DROP COLUMN v;"
