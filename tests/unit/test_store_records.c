@@ -322,6 +322,7 @@ static void test_queue_sla(void **state)
     " DROP FUNCTION sluice_changed_events() CASCADE; DROP FUNCTION sluice_node();" \
     " DROP FUNCTION sluice_changed_token() CASCADE; DROP FUNCTION sluice_changed_hash() CASCADE;" \
     " DROP TABLE policy_sets; DROP FUNCTION sluice_changed_policy();" \
+    " DROP FUNCTION sluice_changed_report() CASCADE;" \
     UNDO_PG_10_TO_12
 
 /* PostgreSQL's migrations 7 to 13 on a store of version 6, as the first
