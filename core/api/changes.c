@@ -216,6 +216,8 @@ static void apply_row(struct sl_server *srv, const struct row *r)
         /* An upload another node stored: its creator's standing. */
         sl_dist_standing_changed(srv, json_string_value(json_array_get(data, 0)), NULL,
                                  json_string_value(json_array_get(data, 1)));
+    } else if (strcmp(k, "report") == 0 && r->item) {
+        sl_dist_remote_report(srv, r->item);
     } else if (strcmp(k, "policy") == 0 && json_is_string(data)) {
         const char *version = json_string_value(data);
         char *got = NULL, *files = NULL;

@@ -189,6 +189,9 @@ void sl_dist_remote_offers(struct sl_server *srv, const char *item, json_t *data
 void sl_dist_remote_served(struct sl_server *srv, const char *user, json_t *items);
 void sl_dist_remote_state(struct sl_server *srv, const char *item, const char *from,
                           const char *to);
+/* A report another node weighed and stored, on an item this node runs:
+ * whether the reports so far take it back to people is decided here. */
+void sl_dist_remote_report(struct sl_server *srv, const char *item);
 
 /* The item's report card: {pending (unjudged reports), weight (theirs),
  * threshold (what pulls it back now), reports: [...] (sl_store_reports_get)};

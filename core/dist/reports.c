@@ -182,6 +182,20 @@ void dist_report(struct sl_dist *d, const char *item, const char *user)
         free(o);
 }
 
+void sl_dist_remote_report(struct sl_server *srv, const char *item)
+{
+    struct sl_dist *d = D(srv);
+    struct ditem *it = d ? dist_item_get(d, item) : NULL;
+    int64_t n;
+    double total;
+
+    /* Settled or elsewhere: the node that took the report decided. */
+    if (!it || it->state != D_RUNNING)
+        return;
+    if (sl_store_report_sum(srv->reader, item, &n, &total) == 0)
+        weigh(d, item, n, total);
+}
+
 json_t *sl_dist_reports(struct sl_server *srv, const char *item)
 {
     struct sl_dist *d = D(srv);

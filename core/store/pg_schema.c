@@ -579,7 +579,18 @@ static const struct migration migrations[] = {
     " END $$;"
     "CREATE TRIGGER policy_sets_changed AFTER INSERT OR UPDATE ON policy_sets"
     "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_policy();"
-    "ALTER TABLE nodes ADD COLUMN policy text NOT NULL DEFAULT '';" },
+    "ALTER TABLE nodes ADD COLUMN policy text NOT NULL DEFAULT '';"
+    /* A report weighed by the node that took it: the item's owner decides
+     * whether a running item goes back to people. */
+    "CREATE FUNCTION sluice_changed_report() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO changes (node, kind, item, \"user\")"
+    "   VALUES (sluice_node(), 'report', NEW.item, NEW.\"user\");"
+    "  PERFORM pg_notify('sluice_changes', '');"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER reports_changed AFTER INSERT ON reports"
+    "  FOR EACH ROW EXECUTE FUNCTION sluice_changed_report();" },
     /* 13 -> 14: offers packed, a row per placement of a wave holding its
      * users (ids each ended by a newline), and served marks in a table of
      * their own, written once each (sqlite_schema.c says why). Both keyed

@@ -102,8 +102,8 @@ int sl_store_policy_get(struct sl_store *s, const char *version, char **got, cha
 struct sl_store_change {
     int64_t seq;
     const char *node;           /* the writer's node_name; NULL: no node (migrate) */
-    const char *kind;           /* user, follow, offers, served, state, token, hashbank,
-                                 * policy */
+    const char *kind;           /* user, follow, offers, served, state, report, token,
+                                 * hashbank, policy */
     const char *item, *user;    /* NULL when none */
     const char *data;           /* JSON, kind's */
 };

@@ -93,6 +93,21 @@ def body(t):
             "the taken-down item is in no feed on either node")
     t.check(n1.sql("SELECT count(*) FROM item_leases WHERE item = 'slow-n1'") == [(0,)],
             "  ... and its lease is gone")
+    # Reports taken by n2 on an item n1 runs: n1, its owner, takes it back
+    # to people once they weigh enough.
+    t.status(n1.post("/v1/uploads", st.upload("slow-r", creator="c2", title="slow r")), 202,
+             "an upload on n1, to be reported on n2")
+    ct.eventually(lambda: offers(n1, "slow-r") == len(FANS), 5)
+    for u in FANS[:5]:
+        feed(n1, u)             # served
+    evs = "\n".join(json.dumps({"item": "slow-r", "user": u, "type": "report"})
+                    for u in FANS[:5])
+    t.status(n2.post("/v1/events", evs.encode(), ctype="application/x-ndjson"), 202,
+             "five reports of n1's item posted to n2")
+    held = ct.eventually(lambda: (n1.item("slow-r").json or {}).get("state") == "in_review", 5)
+    t.check(held, "n1 took its running item back to people on the reports n2 weighed",
+            (n1.item("slow-r").json or {}).get("state"))
+
     # Two nodes serving one user at the same moment never both serve an item.
     for i in range(12):
         node = (n1, n2)[i % 2]

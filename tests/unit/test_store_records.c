@@ -284,6 +284,7 @@ static void test_queue_sla(void **state)
     " DROP FUNCTION sluice_changed_events() CASCADE; DROP FUNCTION sluice_node();" \
     " DROP FUNCTION sluice_changed_token() CASCADE; DROP FUNCTION sluice_changed_hash() CASCADE;" \
     " DROP TABLE policy_sets; DROP FUNCTION sluice_changed_policy();" \
+    " DROP FUNCTION sluice_changed_report() CASCADE;" \
     UNDO_PG_10_TO_12
 
 /* PostgreSQL's schema 14 back to 13: offers a row per user, served a
