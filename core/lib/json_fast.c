@@ -124,8 +124,11 @@ static json_t *number(struct fast *f)
         p++;
         digits = 1;
     } else {
+        /* Past 18 digits the number is jansson's (below): counted, not
+         * accumulated, so that a long one cannot overflow. */
         for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
-            whole = whole * 10 + (*p - '0');
+            if (digits < 18)
+                whole = whole * 10 + (*p - '0');
     }
     if (p < end && *p == '.') {
         real = true;
