@@ -12,9 +12,9 @@ variant side by side), on daemons this harness starts. Two kinds of checks:
   creators or Gini is an error too (exit 99). At this size the abusive
   reporters still take one good item out (the brigade of six, reading every
   hour, is served a popular item at four accounts before any of them has a
-  record, and three served viewers pull an item); that one number misses
-  as an expected failure (exit 1, XFAIL_TESTS in tests/sim/local.am), so
-  that automake says XPASS the day it passes.
+  record, and three served viewers pull an item) in some runs and not in
+  others; when that one number is all that misses, the test says so and
+  skips (exit 77) rather than pass or fail by the run's luck.
 The report of the run (report.md, and plots when gnuplot is installed) is
 left in sim-out/ of the build's tests folder."""
 import os
@@ -92,6 +92,12 @@ def body(t):
         sys.stdout.flush()
         t.cleanup()
         sys.exit(99)
+    if missed:
+        print("SKIP: only the known miss (%s): the abusive reporters took a good item out "
+              "at this size in this run" % KNOWN_MISS)
+        sys.stdout.flush()
+        t.cleanup()
+        sys.exit(st.SKIP)
 
 
 if __name__ == "__main__":
