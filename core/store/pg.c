@@ -377,6 +377,23 @@ int sl_pg_rows_end(struct pg_rows *r)
     return r->rc;
 }
 
+int sl_pg_row_packed(struct pg_rows *r, json_t **out, const json_error_t *jerr,
+                     const char *kind, const char *id)
+{
+    int rc = sl_pg_rows_end(r);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+        return rc;
+    }
+    if (!*out) {
+        char what[SL_ID_MAX + 16];
+        snprintf(what, sizeof(what), "%s %s", kind, id);
+        return row_unreadable(jerr, what);
+    }
+    return 0;
+}
+
 int sl_pg_row(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
               struct pg_rows *r)
 {

@@ -371,6 +371,11 @@ int sl_pg_stream(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
                  struct pg_rows *r);
 bool sl_pg_next(struct pg_rows *r);
 int sl_pg_rows_end(struct pg_rows *r);
+/* The end of a one-row read packed into *out (json_pack_ex with jerr):
+ * sl_pg_rows_end()'s error drops *out; a row that could not be packed is
+ * named ("KIND ID") and refused as rows.h's row_unreadable() says. */
+int sl_pg_row_packed(struct pg_rows *r, json_t **out, const json_error_t *jerr,
+                     const char *kind, const char *id);
 /* A query of at most one row: 0 with it in r (end with sl_pg_rows_end()),
  * -ENOENT when there is none, or the error. */
 int sl_pg_row(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,

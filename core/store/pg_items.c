@@ -120,17 +120,7 @@ int sl_pg_item_get(struct sl_pg *s, const char *id, json_t **out)
                         "matches", col_json(&r, 8),
                         "verdict", col_json(&r, 9),
                         "plan", col_json(&r, 10));
-    rc = sl_pg_rows_end(&r);
-    if (rc < 0) {
-        json_decref(*out);
-        return rc;
-    }
-    if (!*out) {
-        char what[SL_ID_MAX + 8];
-        snprintf(what, sizeof(what), "item %s", id);
-        return row_unreadable(&jerr, what);
-    }
-    return 0;
+    return sl_pg_row_packed(&r, out, &jerr, "item", id);
 }
 
 int sl_pg_item_states(struct sl_pg *s, json_t **out)

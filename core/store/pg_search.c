@@ -485,19 +485,11 @@ int sl_pg_search_row(struct sl_pg *s, const char *id, json_t **out)
                                   "matches", matches,
                                   "queue", col_string_or_null(&r, 8),
                                   "decided", col_json(&r, 9)) : NULL;
-    rc = sl_pg_rows_end(&r);
-    if (!matches)
+    if (!matches) {
+        sl_pg_rows_end(&r);
         return -ENOMEM;
-    if (rc < 0) {
-        json_decref(*out);
-        return rc;
     }
-    if (!*out) {
-        char what[SL_ID_MAX + 8];
-        snprintf(what, sizeof(what), "item %s", id);
-        return row_unreadable(&jerr, what);
-    }
-    return 0;
+    return sl_pg_row_packed(&r, out, &jerr, "item", id);
 }
 
 int sl_pg_seq_max(struct sl_pg *s, int64_t *seq)

@@ -55,17 +55,7 @@ int sl_pg_user_get(struct sl_pg *s, const char *id, json_t **out)
     *out = json_pack_ex(&jerr, 0, "{s:s, s:o, s:o}", "id", col(&r, 0),
                         "city", col_string_or_null(&r, 1),
                         "interests", col_json(&r, 2));
-    rc = sl_pg_rows_end(&r);
-    if (rc < 0) {
-        json_decref(*out);
-        return rc;
-    }
-    if (!*out) {
-        char what[SL_ID_MAX + 8];
-        snprintf(what, sizeof(what), "user %s", id);
-        return row_unreadable(&jerr, what);
-    }
-    return 0;
+    return sl_pg_row_packed(&r, out, &jerr, "user", id);
 }
 
 int sl_pg_follow_set(struct sl_pg *s, const char *follower, const char *creator, bool on,
