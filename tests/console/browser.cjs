@@ -18,10 +18,11 @@ const BUILD = process.env.SLUICE_BUILDDIR;
 const CHROMIUM = process.env.SLUICE_CHROMIUM || '/usr/bin/chromium';
 const MODULES = process.env.SLUICE_CONSOLE_NODE_MODULES || path.join(SRC, 'tests', 'console', 'node_modules');
 const OUT = path.join(BUILD, 'tests', 'console-out');
-const WAIT_MS = 15000;            // any single wait for the page or the daemon
 const WATCHDOG_MS = 240000;       // the whole test
 
 const { chromium } = require(path.join(MODULES, 'playwright-core'));
+// The bounded waits (WAIT_MS for any single wait) shared with the other console tests.
+const { WAIT_MS, assert, sleep, until } = require('./harness.cjs');
 
 const children = [];
 const tmpdirs = [];
@@ -33,33 +34,6 @@ let failures = 0;
 
 function log(msg) {
   process.stdout.write('browser.test: ' + msg + '\n');
-}
-
-function assert(cond, what) {
-  if (!cond)
-    throw new Error('assertion failed: ' + what);
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-// Polls fn until it returns a truthy value, for at most ms.
-async function until(fn, what, ms = WAIT_MS) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v)
-        return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end)
-      throw new Error('timed out after ' + ms + ' ms waiting for ' + what + (last ? ' (' + last.message + ')' : ''));
-    await sleep(100);
-  }
 }
 
 function freePort() {
