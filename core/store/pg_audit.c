@@ -102,7 +102,7 @@ int sl_pg_audit_load_head(struct sl_pg *s)
 static int lock_chain(struct sl_pg *s)
 {
     int rc;
-    if (s->audit_locked || !s->in_tx || !s->pipeline)
+    if (s->audit_locked || !s->in_tx)
         return 0;
     if ((rc = sl_pg_write(s, PG_AUDIT_LOCK, NULL, PG_ANY, NULL)) < 0 ||
         (rc = sl_pg_audit_load_head(s)) < 0)
