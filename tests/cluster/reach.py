@@ -3,7 +3,9 @@
 # one node has it all): a policy reload on one node is run by all (and a
 # node starting with another directory runs the stored set), a token made
 # on one works on the others, a token revoked on one is refused by the
-# others; /v1/status lists the set each node runs.
+# others, a hash added to a bank on one rejects an upload to another (and
+# its removal lets the next through); /v1/status lists the set each node
+# runs.
 import os
 import sys
 import time
@@ -32,10 +34,11 @@ def within_a_second(what):
 
 def body(t):
     nodes = ct.cluster(t, 3, start=False)
-    for n in nodes[:2]:
-        dt.install(n, dt.shipped_policies(), clear=True)
+    for n in nodes:
+        dt.shipped(n)           # the phash plugin on each: banks are the nodes' own
     # n3's directory holds an older set: it runs the stored one anyway.
-    dt.install(nodes[2], dt.shipped_policies()[:1], clear=True)
+    for f in dt.shipped_policies()[1:]:
+        os.remove(os.path.join(nodes[2].policies, os.path.basename(f)))
     for n in nodes:
         n.start()
     n1, n2, n3 = nodes
@@ -70,6 +73,33 @@ def body(t):
     ok, took = within_a_second(lambda: n1.get("/v1/feed/nobody", token=tok).status == 401 and
                                n3.get("/v1/feed/nobody", token=tok).status == 401)
     t.check(ok, "  ... refused on n1 and n3 within a second (%.2f s)" % took)
+
+    # Hash banks: a hash banked on n1 rejects an upload 3 bits from it on
+    # n2 and n3 (the shipped review policy); removed on n3, n1 lets it pass.
+    bad = "d1c3b5a79e8f6042"
+    near = "%016x" % (int(bad, 16) ^ (1 << 0) ^ (1 << 17) ^ (1 << 40))
+    r = n1.post("/v1/hashbanks/bad", {"add": [bad], "retro_days": 0})
+    t.check(r.status == 200 and (r.json or {}).get("added") == 1,
+            "a hash added to bank bad on n1 -> 200 added 1", r)
+    k = [0]
+
+    def verdict(n):
+        k[0] += 1
+        # each by a creator of their own: the creator gate holds one with
+        # several rejected uploads for review
+        r = n.post("/v1/uploads", st.upload("banked-%d" % k[0], creator="bk%d" % k[0],
+                                            hashes=[near]))
+        return (r.json or {}).get("state") if r.status == 202 else r.status
+
+    ok, took = within_a_second(lambda: verdict(n2) == "rejected" and verdict(n3) == "rejected")
+    t.check(ok, "  ... rejects an upload near it on n2 and n3 within a second (%.2f s)" % took,
+            (verdict(n2), verdict(n3)))
+    r = n3.post("/v1/hashbanks/bad", {"remove": [bad]})
+    t.check(r.status == 200 and (r.json or {}).get("removed") == 1,
+            "removed from bank bad on n3 -> 200 removed 1", r)
+    ok, took = within_a_second(lambda: verdict(n1) == "approved" and verdict(n2) == "approved")
+    t.check(ok, "  ... n1 and n2 approve the same upload within a second (%.2f s)" % took,
+            (verdict(n1), verdict(n2)))
 
     # A node that starts later loads the newest stored set.
     t.stopped(n3)
