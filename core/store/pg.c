@@ -660,7 +660,9 @@ int sl_pg_begin(struct sl_pg *s)
     s->in_tx = true;
     s->in_savepoint = false;
     s->audit_locked = false;
-    return sl_pg_write(s, PG_BEGIN, NULL, PG_ANY, NULL);
+    int rc = sl_pg_write(s, PG_BEGIN, NULL, PG_ANY, NULL);
+    /* A writer's transaction takes the chain's lock first (pg_audit.c). */
+    return rc == 0 && s->writer ? sl_pg_write(s, PG_AUDIT_LOCK, NULL, PG_ANY, NULL) : rc;
 }
 
 int sl_pg_sync(struct sl_pg *s)
@@ -731,8 +733,7 @@ int sl_pg_release(struct sl_pg *s)
 int sl_pg_rollback_to(struct sl_pg *s)
 {
     s->audit_seq = s->sp_seq;
-    /* A lock taken inside the savepoint may have gone with it: taken
-     * again (and the head read again) at the next append. */
+    /* A head read inside the savepoint is read again at the next append. */
     s->audit_locked = s->sp_locked;
     memcpy(s->audit_hash, s->sp_hash, sizeof(s->audit_hash));
     s->in_savepoint = false;

@@ -221,8 +221,8 @@ struct sl_pg {
     int64_t audit_seq;
     char audit_hash[SL_SHA256_HEX_LEN + 1];
     int64_t tx_seq, sp_seq;
-    /* The chain's lock (pg_audit.c) is held in this transaction: the head
-     * above was read under it. sp_locked: it was held at the savepoint. */
+    /* The head above was read under the chain's lock (pg_audit.c) in this
+     * transaction. sp_locked: it had been at the savepoint. */
     bool audit_locked, sp_locked;
     char tx_hash[SL_SHA256_HEX_LEN + 1], sp_hash[SL_SHA256_HEX_LEN + 1];
     struct sl_chain_key audit_key;  /* sl_store_audit_key; zeroed: none */

@@ -90,22 +90,26 @@ int sl_pg_audit_load_head(struct sl_pg *s)
 }
 
 /*
- * One chain, whatever the number of nodes: a transaction's first append
- * takes a transaction-scoped advisory lock, then reads the chain's head as
- * committed (the writer reads committed rows, and the read is a statement
- * after the lock's), and appends after it; the lock holds every other
- * node's append until this transaction ends. The head kept in memory
- * (store.h) is thus re-read once per transaction that appends: one round
- * trip per batch. The lock, not a row of a head table: nothing to keep in
- * step with the records, whatever edits or restores them.
+ * One chain, whatever the number of nodes: every writer's transaction takes
+ * a transaction-scoped advisory lock as its first statement (sl_pg_begin),
+ * and its first append reads the chain's head as committed (the writer
+ * reads committed rows, and the read is a statement after the lock's) and
+ * appends after it; the lock holds every other node's writes until this
+ * transaction ends. Taken first, before any row is locked, it also keeps
+ * two nodes' batches from deadlocking on the rows every writer touches
+ * (item_states, creators, the triggers' counters) in opposite orders: the
+ * nodes' writes take turns, which the one hot counter row made them do
+ * anyway. The head kept in memory (store.h) is thus re-read once per
+ * transaction that appends: one round trip per batch. The lock, not a row
+ * of a head table: nothing to keep in step with the records, whatever
+ * edits or restores them.
  */
 static int lock_chain(struct sl_pg *s)
 {
     int rc;
     if (s->audit_locked || !s->in_tx)
         return 0;
-    if ((rc = sl_pg_write(s, PG_AUDIT_LOCK, NULL, PG_ANY, NULL)) < 0 ||
-        (rc = sl_pg_audit_load_head(s)) < 0)
+    if ((rc = sl_pg_audit_load_head(s)) < 0)
         return rc;
     s->audit_locked = true;
     return 0;
