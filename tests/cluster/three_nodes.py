@@ -199,7 +199,7 @@ def body(t):
         if not moved_clock and time.monotonic() > t0 + 15:
             for n in nodes:
                 t.status(n.post("/v1/clock", {"advance_ms": 5 * 3600 * 1000}), 200,
-                         "the clock of %s moved 5 hours on" % n.name)
+                         "the clock of %s moved 5 hours on" % n.node_name)
             moved_clock = True
     if drove:
         time.sleep(2)                       # their events written behind

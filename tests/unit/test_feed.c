@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The change feed's window rule, on PostgreSQL (SLUICE_TEST_STORE): every committed change read once, in commit order, none rolled back. */
+/* The change feed's window rule, on PostgreSQL (SLUICE_TEST_STORE): every committed change read once, in commit order, none rolled back; writers take turns. */
+#include "config.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,9 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#ifdef HAVE_LIBPQ
+#include <libpq-fe.h>
+#endif
 
 #include "lib/log.h"
 #include "../lua/util.h"
@@ -122,6 +127,40 @@ static void user(struct sl_store *w, const char *id)
     assert_int_equal(sl_store_sync(w), 0);
 }
 
+#ifdef HAVE_LIBPQ
+/* A session of the database's own, as an operator's psql or a migration
+ * would be: it writes without the chain's lock that sluiced's writers take. */
+static PGconn *session(struct fx *f, const char *node)
+{
+    PGconn *c = PQconnectdb(f->where);
+    char sql[128];
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    snprintf(sql, sizeof(sql), "SELECT set_config('sluice.node', '%s', false)", node);
+    PQclear(PQexec(c, sql));
+    return c;
+}
+
+static void exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* Whether the chain's lock (store/pg_audit.c) is free now, as seen by c. */
+static bool chain_lock_free(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT pg_try_advisory_lock(7140293362)");
+    bool got = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (got)
+        exec_ok(c, "SELECT pg_advisory_unlock(7140293362)");
+    return got;
+}
+#endif
+
 static void test_window_rule(void **state)
 {
     struct fx *f = *state;
@@ -130,12 +169,16 @@ static void test_window_rule(void **state)
 
     if (!f)
         skip();
+#ifdef HAVE_LIBPQ
     assert_int_equal(sl_store_feed_horizon(f->tail, &h), 0);
 
-    /* a begins first, b commits first: b's change is not read before
-     * a's, which is older and still running. */
-    assert_int_equal(sl_store_begin(f->a), 0);
-    user(f->a, "first");
+    /* sluiced's writers take turns (test_turns); a session of another
+     * program does not: it begins first, b commits first, and b's change is
+     * not read before its, which is older and still running. */
+    PGconn *a = session(f, "na");
+    exec_ok(a, "BEGIN");
+    exec_ok(a, "INSERT INTO users (id, city, interests, created_ms, updated_ms)"
+               " VALUES ('first', 'lyon', '[]', 1, 1)");
     assert_int_equal(sl_store_begin(f->b), 0);
     user(f->b, "second");
     assert_int_equal(sl_store_commit(f->b), 0);
@@ -148,7 +191,8 @@ static void test_window_rule(void **state)
     assert_int_equal(sl_store_rollback(f->b), 0);
 
     /* a commits: both are read, in the order they were made. */
-    assert_int_equal(sl_store_commit(f->a), 0);
+    exec_ok(a, "COMMIT");
+    PQfinish(a);
     s = until(f, &h, 2);
     assert_int_equal(s.n, 2);
     assert_string_equal(s.row[0], "na:first");
@@ -165,6 +209,35 @@ static void test_window_rule(void **state)
     assert_string_equal(s.row[0], "nb:third");
     s = window(f, &h);
     assert_int_equal(s.n, 0);
+#else
+    (void)h, (void)s;
+#endif
+}
+
+/* Two sluiced writers (two nodes) take turns: a writer's transaction holds
+ * the chain's lock from its start to its end, so that no two nodes' batches
+ * deadlock on rows both change. */
+static void test_turns(void **state)
+{
+    struct fx *f = *state;
+
+    if (!f)
+        skip();
+#ifdef HAVE_LIBPQ
+    PGconn *other = session(f, "nc");
+    assert_true(chain_lock_free(other));
+    assert_int_equal(sl_store_begin(f->a), 0);
+    user(f->a, "holding");
+    assert_false(chain_lock_free(other));
+    assert_int_equal(sl_store_commit(f->a), 0);
+    assert_true(chain_lock_free(other));
+    assert_int_equal(sl_store_begin(f->b), 0);
+    user(f->b, "undone");
+    assert_false(chain_lock_free(other));
+    assert_int_equal(sl_store_rollback(f->b), 0);
+    assert_true(chain_lock_free(other));
+    PQfinish(other);
+#endif
 }
 
 /* A notification wakes the tailer; without one the wait times out. */
@@ -187,6 +260,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_window_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_turns, setup, teardown),
     };
     sl_log_set_level(SL_LOG_WARN);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
