@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "lib/id.h"
 #include "store/sqlite.h"
@@ -62,19 +63,51 @@ int sl_store_user_get(struct sl_store *s, const char *id, json_t **out)
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "user get");
 }
 
+/* The edge alone, its users already there; *changed: a row was added or
+ * taken away. */
+static int edge_set(struct sl_store *s, const char *follower, const char *creator, bool on,
+                    int64_t now_ms, bool *changed)
+{
+    sqlite3_stmt *st = stmt_get(s, on ? ST_FOLLOW_ADD : ST_FOLLOW_DEL);
+    bind_text(st, 1, follower);
+    bind_text(st, 2, creator);
+    if (on)
+        sqlite3_bind_int64(st, 3, now_ms);
+    int rc = stmt_done(s, st, "follow");
+    *changed = rc == 0 && sqlite3_changes(s->db) > 0;
+    return rc;
+}
+
 int sl_store_follow_set(struct sl_store *s, const char *follower,
                         const char *creator, bool on, int64_t now_ms)
 {
+    bool changed;
     /* Users named by a follow exist from then on, with nothing known yet. */
     int rc = sl_store_user_upsert(s, follower, NULL, NULL, now_ms);
     if (rc == 0)
         rc = sl_store_user_upsert(s, creator, NULL, NULL, now_ms);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st = stmt_get(s, on ? ST_FOLLOW_ADD : ST_FOLLOW_DEL);
-    bind_text(st, 1, follower);
-    bind_text(st, 2, creator);
-    if (on)
-        sqlite3_bind_int64(st, 3, now_ms);
-    return stmt_done(s, st, "follow");
+    return edge_set(s, follower, creator, on, now_ms, &changed);
+}
+
+int sl_store_follows_set(struct sl_store *s, struct sl_follow_row *rows, size_t n,
+                         int64_t now_ms)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++)
+        rows[i].changed = false;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        /* A batch names a follower for many rows in a row: one upsert does
+         * (the same now for all). */
+        if (i == 0 || strcmp(rows[i].follower, rows[i - 1].follower) != 0)
+            rc = sl_store_user_upsert(s, rows[i].follower, NULL, NULL, now_ms);
+        if (rc == 0)
+            rc = sl_store_user_upsert(s, rows[i].creator, NULL, NULL, now_ms);
+        if (rc == 0)
+            rc = edge_set(s, rows[i].follower, rows[i].creator, rows[i].on, now_ms,
+                          &rows[i].changed);
+    }
+    return rc;
 }
