@@ -6,9 +6,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/id.h"
+#include "lib/mix.h"
 #include "store/sqlite.h"
 
 const char *const sl_sqlite_users_sql[ST__COUNT] = {
@@ -91,23 +93,45 @@ int sl_store_follow_set(struct sl_store *s, const char *follower,
     return edge_set(s, follower, creator, on, now_ms, &changed);
 }
 
+/* Whether id was already in the set (slots: a power of two, more than the
+ * ids put), else put it there. */
+static bool seen_before(const char **slots, size_t cap, const char *id)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *c = (const unsigned char *)id; *c; c++)
+        h = (h ^ *c) * 0x100000001b3ULL;
+    size_t j = (size_t)sl_mix64(h) & (cap - 1);
+    while (slots[j] && strcmp(slots[j], id) != 0)
+        j = (j + 1) & (cap - 1);
+    if (slots[j])
+        return true;
+    slots[j] = id;
+    return false;
+}
+
 int sl_store_follows_set(struct sl_store *s, struct sl_follow_row *rows, size_t n,
                          int64_t now_ms)
 {
+    size_t cap = 16;
     int rc = 0;
 
     for (size_t i = 0; i < n; i++)
         rows[i].changed = false;
+    /* Each user once: the upserts of one batch all write the same now. */
+    while (cap < 4 * n)
+        cap *= 2;
+    const char **users = calloc(cap, sizeof(*users));
+    if (!users)
+        return -ENOMEM;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        /* A batch names a follower for many rows in a row: one upsert does
-         * (the same now for all). */
-        if (i == 0 || strcmp(rows[i].follower, rows[i - 1].follower) != 0)
+        if (!seen_before(users, cap, rows[i].follower))
             rc = sl_store_user_upsert(s, rows[i].follower, NULL, NULL, now_ms);
-        if (rc == 0)
+        if (rc == 0 && !seen_before(users, cap, rows[i].creator))
             rc = sl_store_user_upsert(s, rows[i].creator, NULL, NULL, now_ms);
         if (rc == 0)
             rc = edge_set(s, rows[i].follower, rows[i].creator, rows[i].on, now_ms,
                           &rows[i].changed);
     }
+    free(users);
     return rc;
 }
