@@ -80,18 +80,20 @@ def load(d, world, log=print):
                 bad.append(("follows from edge %d" % first, status, body[:200]))
         return cb
 
+    def send(lines):
+        fpool.submit("POST", "/v1/follows", "".join(lines), counted(n - len(lines), len(lines)),
+                     ctype="application/x-ndjson")
+
     lines = []
     for u, c in world.edges():
         lines.append('{"follower":"%s","creator":"%s"}\n' % (uid[u], uid[c]))
         n += 1
         if len(lines) == FOLLOW_CHUNK:
-            fpool.submit("POST", "/v1/follows", "".join(lines), counted(n - len(lines), len(lines)),
-                         ctype="application/x-ndjson")
+            send(lines)
             requests += 1
             lines = []
     if lines:
-        fpool.submit("POST", "/v1/follows", "".join(lines), counted(n - len(lines), len(lines)),
-                     ctype="application/x-ndjson")
+        send(lines)
         requests += 1
     fpool.drain()
     fpool.close()
