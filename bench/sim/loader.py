@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
 """Put the generated platform into a daemon, once, and keep it as a snapshot for every variant.
 
-Users and follows go in through the public API (POST /v1/users, PUT
-/v1/follows: one request each, as a platform's sign-up and follow buttons
-send them), over many connections so that group commit batches them. The
-store is then copied with GET /v1/backup, and each policy variant starts
-from that copy instead of loading a million follows again.
+Users go in through the public API (POST /v1/users: one request each, as a
+platform's sign-up sends them), over many connections so that group commit
+batches them; follows as a platform importing its graph sends them,
+POST /v1/follows with FOLLOW_CHUNK NDJSON lines a request. The store is
+then copied with GET /v1/backup, and each policy variant starts from that
+copy instead of loading a million follows again.
 """
 import json
 import os
@@ -18,6 +19,8 @@ from world import CITIES, INTERESTS
 LOAD_CONNS = 96     # connections: each waits for its commit, so many batch well
                     # (max_connections_per_address is 128)
 LOAD_WINDOW = 2     # requests in flight per connection
+FOLLOW_CHUNK = 10000    # follow lines per POST /v1/follows (~450 KB: body_limit is 1 MiB)
+FOLLOW_CONNS = 2        # one batch parsed while the one before is written
 
 
 class LoadError(Exception):
@@ -66,12 +69,34 @@ def load(d, world, log=print):
     t_users = time.monotonic() - t0
     log("sim: %d users in %.1f s" % (world.p.users + len(world.abusers), t_users))
     uid = world.uid
-    n = 0
+    n = requests = 0
     cpu0, own0 = sum(sd.cpu_seconds(d.proc.pid)), time.process_time()
+    fpool = wire.Pool(d.port, toks["sim-ingest"], conns=FOLLOW_CONNS, window=1)
+
+    def counted(first, size):
+        def cb(status, body):
+            got = json.loads(body) if status == 200 else None
+            if (not got or got.get("followed") != size) and len(bad) < 10:
+                bad.append(("follows from edge %d" % first, status, body[:200]))
+        return cb
+
+    def send(lines):
+        fpool.submit("POST", "/v1/follows", "".join(lines), counted(n - len(lines), len(lines)),
+                     ctype="application/x-ndjson")
+
+    lines = []
     for u, c in world.edges():
-        pool.submit("PUT", "/v1/follows/%s/%s" % (uid[u], uid[c]), None, check((u, c)))
+        lines.append('{"follower":"%s","creator":"%s"}\n' % (uid[u], uid[c]))
         n += 1
-    pool.drain()
+        if len(lines) == FOLLOW_CHUNK:
+            send(lines)
+            requests += 1
+            lines = []
+    if lines:
+        send(lines)
+        requests += 1
+    fpool.drain()
+    fpool.close()
     t_follows = time.monotonic() - t0 - t_users
     cpu = (sum(sd.cpu_seconds(d.proc.pid)) - cpu0, time.process_time() - own0)
     log("sim: %d follows in %.1f s (%.0f/s; CPU s: daemon %.1f, loader %.1f)"
@@ -81,7 +106,7 @@ def load(d, world, log=print):
     pool.close()
     admin.close()
     return toks, {"users_s": t_users, "follows_s": t_follows, "follows": n,
-                  "requests": world.p.users + len(world.abusers) + n}
+                  "requests": world.p.users + len(world.abusers) + requests}
 
 
 def snapshot(d, path):

@@ -76,6 +76,8 @@ void sl_api_audit_head(struct sl_request *r);
 void sl_api_user_post(struct sl_request *r);
 void sl_api_follow_put(struct sl_request *r);
 void sl_api_follow_delete(struct sl_request *r);
+/* follows.c */
+void sl_api_follows_post(struct sl_request *r);
 /* events.c */
 void sl_api_events(struct sl_request *r);
 /* policy.c */

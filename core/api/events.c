@@ -232,31 +232,29 @@ void sl_events_clear(struct sl_events *batch)
     *batch = (struct sl_events){ 0 };
 }
 
-/* err for line of an NDJSON body: name the line, keep the field in the sentence. */
-static void name_line(struct sl_error *err, size_t line)
+/* One event of the body, [p, stop), into out->ev[out->n]. */
+static int event_at(const char *p, const char *stop, bool fast, int64_t now,
+                    struct sl_events *out, char **arena, struct sl_error *err)
 {
-    struct sl_error was = *err;
-    char field[32];
-
-    snprintf(field, sizeof(field), "line %zu", line);
-    sl_error_set(err, was.status, was.code, field, "line %zu: %s%s%s", line, was.field,
-                 was.field[0] ? ": " : "", was.message);
+    if (fast && fast_event(p, stop, &out->ev[out->n], arena, now))
+        return 0;
+    json_t *obj = sl_json_parse(p, stop - p, true, err);
+    int rc = obj ? parse_event(obj, &out->ev[out->n], arena, now, err) : -EINVAL;
+    json_decref(obj);
+    return rc;
 }
 
 int sl_events_parse(const char *body, size_t len, unsigned flags, int64_t now,
                     struct sl_events *out, struct sl_error *err)
 {
     bool ndjson = flags & SL_EVENTS_NDJSON, fast = !(flags & SL_EVENTS_STRICT);
-    const char *p = body, *end = body + len;
+    struct sl_ndjson lines;
     size_t cap = 1;
+    int rc = 0;
 
     *out = (struct sl_events){ 0 };
-    if (ndjson)
-        for (const char *q = p; q < end; q++)
-            cap += *q == '\n';
-    if (cap > SL_EVENTS_MAX + 1)
-        return sl_error_set(err, 413, "too_large", NULL,
-                            "A batch may hold at most %d events.", SL_EVENTS_MAX);
+    if (ndjson && sl_ndjson_begin(&lines, body, len, SL_EVENTS_MAX, "events", &cap, err) < 0)
+        return -EINVAL;
     out->ev = calloc(cap, sizeof(*out->ev));
     /* Every id is shorter than the line it came from, so the body's size
      * bounds the arena. */
@@ -266,33 +264,20 @@ int sl_events_parse(const char *body, size_t len, unsigned flags, int64_t now,
         return -ENOMEM;
     }
     char *arena = out->arena;
-    size_t line = 0;
-    while (p < end || (!ndjson && line == 0)) {
-        const char *nl = ndjson ? memchr(p, '\n', end - p) : NULL;
-        const char *stop = nl ? nl : end;
-        line++;
-        const char *q = p;
-        while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        if (ndjson && q == stop) {
-            p = stop + 1;
-            continue;   /* blank line */
-        }
-        if (!fast || !fast_event(p, stop, &out->ev[out->n], &arena, now)) {
-            json_t *obj = sl_json_parse(p, stop - p, true, err);
-            int rc = obj ? parse_event(obj, &out->ev[out->n], &arena, now, err) : -EINVAL;
-            json_decref(obj);
-            if (rc < 0) {
-                if (ndjson)
-                    name_line(err, line);
-                sl_events_clear(out);
-                return -EINVAL;
-            }
-        }
-        out->n++;
-        p = stop + 1;
-        if (!ndjson)
-            break;
+    if (!ndjson) {
+        if ((rc = event_at(body, body + len, fast, now, out, &arena, err)) == 0)
+            out->n++;
+    } else {
+        const char *p, *stop;
+        while (rc == 0 && sl_ndjson_next(&lines, &p, &stop))
+            if ((rc = event_at(p, stop, fast, now, out, &arena, err)) == 0)
+                out->n++;
+            else
+                sl_ndjson_name_line(err, lines.line);
+    }
+    if (rc < 0) {
+        sl_events_clear(out);
+        return -EINVAL;
     }
     if (out->n == 0) {
         sl_events_clear(out);

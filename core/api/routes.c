@@ -36,6 +36,7 @@ const struct sl_route sl_api_routes[] = {
     { EVHTTP_REQ_POST,   "/v1/users",             ING | ADM,       SL_BODY_JSON,   sl_api_user_post,       "POST /v1/users" },
     { EVHTTP_REQ_PUT,    "/v1/follows/{}/{}",     ING | ADM,       SL_BODY_NONE,   sl_api_follow_put,      "PUT /v1/follows" },
     { EVHTTP_REQ_DELETE, "/v1/follows/{}/{}",     ING | ADM,       SL_BODY_NONE,   sl_api_follow_delete,   "DELETE /v1/follows" },
+    { EVHTTP_REQ_POST,   "/v1/follows",           ING | ADM,       SL_BODY_EVENTS, sl_api_follows_post,    "POST /v1/follows" },
     { EVHTTP_REQ_POST,   "/v1/events",            ING | ADM,       SL_BODY_EVENTS, sl_api_events,          "POST /v1/events" },
     { EVHTTP_REQ_GET,    "/v1/audit",             MOD | POL | ADM, SL_BODY_NONE,   sl_api_audit,           "GET /v1/audit" },
     { EVHTTP_REQ_GET,    "/v1/audit/verify",      MOD | POL | ADM, SL_BODY_NONE,   sl_api_audit_verify,    "GET /v1/audit/verify" },

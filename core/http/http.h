@@ -55,7 +55,7 @@ typedef void (*sl_handler)(struct sl_request *r);
 enum sl_body {
     SL_BODY_NONE,       /* a body, if any, is ignored */
     SL_BODY_JSON,       /* application/json */
-    SL_BODY_EVENTS,     /* application/json or application/x-ndjson */
+    SL_BODY_EVENTS,     /* application/json or application/x-ndjson (events, follows) */
 };
 
 /* One row of the routing table: the front knows no handler but through it. */

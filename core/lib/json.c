@@ -503,3 +503,51 @@ char *sl_json_put_int(char *p, long long v)
         *p++ = tmp[--n];
     return p;
 }
+
+/* {====================== NDJSON bodies ================================ */
+
+int sl_ndjson_begin(struct sl_ndjson *it, const char *body, size_t len, size_t max,
+                    const char *what, size_t *lines, struct sl_error *err)
+{
+    size_t n = 1;
+
+    for (const char *q = body; (q = memchr(q, '\n', (size_t)(body + len - q))) != NULL; q++)
+        n++;
+    *it = (struct sl_ndjson){ body, body + len, 0 };
+    *lines = n;
+    if (n > max + 1)
+        return sl_error_set(err, 413, "too_large", NULL, "A batch may hold at most %zu %s.",
+                            max, what);
+    return 0;
+}
+
+bool sl_ndjson_next(struct sl_ndjson *it, const char **line, const char **stop)
+{
+    while (it->p < it->end) {
+        const char *nl = memchr(it->p, '\n', (size_t)(it->end - it->p));
+        const char *p = it->p, *e = nl ? nl : it->end, *q = p;
+
+        it->p = nl ? nl + 1 : it->end;
+        it->line++;
+        while (q < e && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (q < e) {
+            *line = p;
+            *stop = e;
+            return true;
+        }
+    }
+    return false;
+}
+
+void sl_ndjson_name_line(struct sl_error *err, size_t line)
+{
+    struct sl_error was = *err;
+    char field[32];
+
+    snprintf(field, sizeof(field), "line %zu", line);
+    sl_error_set(err, was.status, was.code, field, "line %zu: %s%s%s", line, was.field,
+                 was.field[0] ? ": " : "", was.message);
+}
+
+/* }===================================================================== */

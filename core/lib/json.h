@@ -68,4 +68,26 @@ char *sl_json_put_lit(char *p, const char *s);
  * bytes. */
 char *sl_json_put_g(char *p, double v, int precision);
 
+/*
+ * NDJSON bodies: one JSON value a line, lines that hold only white space
+ * skipped (POST /v1/events, POST /v1/follows). A line's error names the
+ * line: field "line N" (1-based, blank lines counted), as docs/http-api.md
+ * states, so every NDJSON route words it alike.
+ */
+struct sl_ndjson {
+    const char *p, *end;        /* what is left of the body */
+    size_t line;                /* the number of the line sl_ndjson_next gave last */
+};
+/* Begin walking body[0, len): 0 with *lines a bound on the lines it holds
+ * (its newlines + 1, to size arrays by), or -EINVAL with err 413 too_large
+ * when that is more than max ("A batch may hold at most MAX WHAT."). */
+int sl_ndjson_begin(struct sl_ndjson *it, const char *body, size_t len, size_t max,
+                    const char *what, size_t *lines, struct sl_error *err);
+/* The next line that is not blank, [*line, *stop) without its newline, and
+ * true; false at the end of the body. */
+bool sl_ndjson_next(struct sl_ndjson *it, const char **line, const char **stop);
+/* err, set about one line's value, made about line N of the body: field
+ * "line N", and the field it named kept in the sentence. */
+void sl_ndjson_name_line(struct sl_error *err, size_t line);
+
 #endif

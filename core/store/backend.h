@@ -51,6 +51,7 @@
     X(user_get, (const char *id, json_t **out), (id, out)) \
     X(follow_set, (const char *follower, const char *creator, bool on, int64_t now_ms), \
       (follower, creator, on, now_ms)) \
+    X(follows_set, (struct sl_follow_row *rows, size_t n, int64_t now_ms), (rows, n, now_ms)) \
     X(user_seen, (const char *id, int64_t seen_s), (id, seen_s)) \
     /* Events */ \
     X(events_insert, (const struct sl_event_row *ev, size_t n, int64_t now_ms, int64_t *seq), \

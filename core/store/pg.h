@@ -76,6 +76,9 @@ enum pg_stmt {
     PG_FOLLOW_ADD,
     PG_FOLLOW_DEL,
     PG_USER_SEEN,
+    PG_USERS_TOUCH_MANY,
+    PG_FOLLOWS_ADD_MANY,
+    PG_FOLLOWS_DEL_MANY,
     /* pg_events.c */
     PG_EVENT_INSERT,
     PG_COUNTER_ADD,
@@ -401,6 +404,11 @@ int sl_pg_send_ahead(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p
 /* pg_batch.c */
 /* Keep a row for kind's insert (the writer); 0 or -ENOMEM. */
 int sl_pg_batch_add(struct sl_pg *s, enum pg_batch_kind kind, const struct pg_params *p);
+/* Append v (NULL: SQL NULL) to the literal of a text[] parameter in *buf
+ * (*len used, *cap allocated, as sl_grow keeps them): quoted, its quotes
+ * and backslashes escaped, after '{' when first, else after ','. The
+ * caller closes it ("}" and a NUL; "{}" for none). 0 or -ENOMEM. */
+int sl_pg_array_add(char **buf, size_t *len, size_t *cap, bool first, const char *v);
 /* Send every row kept, kind by kind, as one statement each. */
 int sl_pg_batch_flush(struct sl_pg *s);
 /* Forget the rows kept (a rollback). */

@@ -41,6 +41,7 @@ static const bool independent[PG__COUNT] = {
     [PG_SERVED_ADD_MANY] = true,
     [PG_ITEM_ABSENT] = true,        /* a guess checked by the items insert anyway */
     [PG_USER_UPSERT] = true,
+    [PG_USERS_TOUCH_MANY] = true,
     [PG_USER_SEEN] = true,
     [PG_FOLLOW_ADD] = true,
     [PG_FOLLOW_DEL] = true,
@@ -75,14 +76,13 @@ bool sl_pg_batch_independent(enum pg_stmt id)
     return id < PG__COUNT && independent[id];
 }
 
-/* One element of a column's array literal: NULL, or the text quoted. */
-static int add_element(struct pg_batch *b, int c, const char *v)
+int sl_pg_array_add(char **buf, size_t *len, size_t *cap, bool first, const char *v)
 {
-    size_t need = b->len[c] + (v ? 2 * strlen(v) + 4 : 6) + 2;
-    if (sl_grow(&b->col[c], &b->cap[c], need, 1) < 0)
+    size_t need = *len + (v ? 2 * strlen(v) + 4 : 6) + 2;
+    if (sl_grow(buf, cap, need, 1) < 0)
         return -ENOMEM;
-    char *p = b->col[c] + b->len[c];
-    *p++ = b->rows ? ',' : '{';
+    char *p = *buf + *len;
+    *p++ = first ? '{' : ',';
     if (!v) {
         memcpy(p, "NULL", 4);
         p += 4;
@@ -95,8 +95,14 @@ static int add_element(struct pg_batch *b, int c, const char *v)
         }
         *p++ = '"';
     }
-    b->len[c] = (size_t)(p - b->col[c]);
+    *len = (size_t)(p - *buf);
     return 0;
+}
+
+/* One element of a column's array literal: NULL, or the text quoted. */
+static int add_element(struct pg_batch *b, int c, const char *v)
+{
+    return sl_pg_array_add(&b->col[c], &b->len[c], &b->cap[c], b->rows == 0, v);
 }
 
 int sl_pg_batch_add(struct sl_pg *s, enum pg_batch_kind kind, const struct pg_params *p)

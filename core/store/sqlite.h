@@ -46,6 +46,7 @@
 #define sl_store_user_upsert sl_sqlite_user_upsert
 #define sl_store_user_get sl_sqlite_user_get
 #define sl_store_follow_set sl_sqlite_follow_set
+#define sl_store_follows_set sl_sqlite_follows_set
 #define sl_store_user_seen sl_sqlite_user_seen
 #define sl_store_events_insert sl_sqlite_events_insert
 #define sl_store_events_since sl_sqlite_events_since

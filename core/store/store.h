@@ -209,6 +209,18 @@ int sl_store_user_upsert(struct sl_store *s, const char *id, const char *city,
 int sl_store_user_get(struct sl_store *s, const char *id, json_t **out);
 int sl_store_follow_set(struct sl_store *s, const char *follower,
                         const char *creator, bool on, int64_t now_ms);
+/* One edge of a batch of follows (POST /v1/follows). */
+struct sl_follow_row {
+    const char *follower;
+    const char *creator;
+    bool on;                    /* follow; false: unfollow */
+    bool changed;               /* out: the edge was added (on) or taken away */
+};
+/* The same as sl_store_follow_set() on each row in order (every user named
+ * exists afterwards; the change feed gets the same rows), in fewer
+ * statements; each row's changed is set afresh on every call. */
+int sl_store_follows_set(struct sl_store *s, struct sl_follow_row *rows, size_t n,
+                         int64_t now_ms);
 /* When the user was last seen (seconds since the epoch); an earlier time
  * than the stored one changes nothing, an unknown user neither. */
 int sl_store_user_seen(struct sl_store *s, const char *id, int64_t seen_s);

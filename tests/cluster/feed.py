@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: MIT
 # The change feed (PostgreSQL only; skipped on SQLite, where one node has it
 # all): what one node writes reaches the others within a second. Users and
-# follows made on one node shape the waves another places; a wave's offers
-# placed by one node show in feeds read on another; an item served on one
-# node leaves that user's inbox on the others; events taken by one node
-# count in the waves of the item's owner; a takedown on one node takes the
-# item out of every node's feeds.
+# follows made on one node (one by one, or in a batch) shape the waves
+# another places; a wave's offers placed by one node show in feeds read on
+# another; an item served on one node leaves that user's inbox on the
+# others; events taken by one node count in the waves of the item's owner;
+# a takedown on one node takes the item out of every node's feeds.
 import json
 import os
 import threading
@@ -24,6 +24,7 @@ if not st.on_postgres():
     sys.exit(st.SKIP)
 
 FANS = ["f%d" % i for i in range(8)]
+BULK_FANS = ["b%d" % i for i in range(6)]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -56,6 +57,21 @@ def body(t):
     got = ct.eventually(lambda: offers(n2, "slow-n2") == len(FANS), 5)
     t.check(got, "n2's first wave reached every follower made on n1 (users and follows "
             "came through the feed within a second)", offers(n2, "slow-n2"))
+
+    # Follows imported in a batch on n1 (POST /v1/follows) reach n2 alike,
+    # the unfollow of the batch's last line too.
+    bulk = "".join(json.dumps({"follower": u, "creator": "c3"}) + "\n" for u in BULK_FANS)
+    bulk += json.dumps({"follower": BULK_FANS[0], "creator": "c3", "op": "unfollow"}) + "\n"
+    r = n1.post("/v1/follows", bulk.encode(), ctype="application/x-ndjson")
+    t.check(r.status == 200 and r.json == {"followed": len(BULK_FANS), "unfollowed": 1,
+                                           "unchanged": 0},
+            "%d follows of c3 and one unfollow in one batch on n1" % len(BULK_FANS), r)
+    time.sleep(1.0)
+    t.status(n2.post("/v1/uploads", st.upload("bulk-n2", creator="c3", title="slow bulk n2")),
+             202, "an upload on n2 by the creator the batch's users follow")
+    got = ct.eventually(lambda: offers(n2, "bulk-n2") == len(BULK_FANS) - 1, 5)
+    t.check(got, "n2's first wave reached the %d followers the batch left (not the one "
+            "that unfollowed)" % (len(BULK_FANS) - 1), offers(n2, "bulk-n2"))
 
     # A wave placed by n1 shows in feeds read on n2.
     t.status(n1.post("/v1/uploads", st.upload("slow-n1", creator="c2", title="slow n1")), 202,

@@ -747,6 +747,59 @@ static void test_put_int(void **state)
     }
 }
 
+/* NDJSON bodies: blank lines (white space, CR) skipped and counted, the
+ * last line with or without its newline, the line bound and its 413, a
+ * line's error renamed to name the line. */
+static void test_ndjson(void **state)
+{
+    (void)state;
+    static const char body[] = "{\"a\":1}\n\n \t\r\n{\"b\":2}\r\n{\"c\":3}";
+    struct sl_ndjson it;
+    struct sl_error err = { 0 };
+    const char *p, *stop;
+    size_t lines;
+
+    assert_int_equal(sl_ndjson_begin(&it, body, sizeof(body) - 1, 10, "things", &lines, &err), 0);
+    assert_int_equal(lines, 5);
+    assert_true(sl_ndjson_next(&it, &p, &stop));
+    assert_int_equal(it.line, 1);
+    assert_int_equal(stop - p, 7);
+    assert_memory_equal(p, "{\"a\":1}", 7);
+    assert_true(sl_ndjson_next(&it, &p, &stop));
+    assert_int_equal(it.line, 4);
+    assert_memory_equal(p, "{\"b\":2}\r", 8);
+    assert_int_equal(stop - p, 8);
+    assert_true(sl_ndjson_next(&it, &p, &stop));
+    assert_int_equal(it.line, 5);
+    assert_int_equal(stop - p, 7);
+    assert_false(sl_ndjson_next(&it, &p, &stop));
+    assert_false(sl_ndjson_next(&it, &p, &stop));
+
+    /* Nothing, or blank lines only: no line. */
+    assert_int_equal(sl_ndjson_begin(&it, "", 0, 10, "things", &lines, &err), 0);
+    assert_int_equal(lines, 1);
+    assert_false(sl_ndjson_next(&it, &p, &stop));
+    assert_int_equal(sl_ndjson_begin(&it, "\n \n", 3, 10, "things", &lines, &err), 0);
+    assert_false(sl_ndjson_next(&it, &p, &stop));
+
+    /* At most max lines: max newlines pass (max + 1 bound), one more not. */
+    assert_int_equal(sl_ndjson_begin(&it, "\n\n\n", 3, 3, "things", &lines, &err), 0);
+    assert_int_equal(sl_ndjson_begin(&it, "\n\n\n\n", 4, 3, "things", &lines, &err), -EINVAL);
+    assert_int_equal(err.status, 413);
+    assert_string_equal(err.code, "too_large");
+    assert_string_equal(err.message, "A batch may hold at most 3 things.");
+
+    sl_error_set(&err, 422, "invalid", "user", "user must be an id.");
+    sl_ndjson_name_line(&err, 7);
+    assert_int_equal(err.status, 422);
+    assert_string_equal(err.field, "line 7");
+    assert_string_equal(err.message, "line 7: user: user must be an id.");
+    sl_error_set(&err, 400, "bad_json", NULL, "Invalid JSON.");
+    sl_ndjson_name_line(&err, 2);
+    assert_string_equal(err.field, "line 2");
+    assert_string_equal(err.message, "line 2: Invalid JSON.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -778,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_put_string),
         cmocka_unit_test(test_put_int),
+        cmocka_unit_test(test_ndjson),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
