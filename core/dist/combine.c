@@ -392,8 +392,8 @@ struct tanswer {
 };
 
 static const char range_text[] = "private, private_target, ordinary, head, report_rate "
-    "and unserved_report_weight must be in [0, 1], report_threshold in [0.01, 1e9], active_s "
-    "and away_s 0 to a year";
+    "and unserved_report_weight must be in [0, 1], report_threshold in [0.01, 1e9], active_s, "
+    "away_s and catchup_s 0 to a year";
 
 static bool in_range(int k, double v)
 {
