@@ -45,6 +45,8 @@ local D = {
   report_rate = 0.005,     -- ... and five per thousand of its audience
   active_s = 86400,        -- public waves go first to users seen in the last day
   away_s = 3 * 86400,      -- and never to users away longer; they do not hold a wave
+  catchup_s = 86400,       -- a user back after a day away reads what their followed
+                           -- creators posted meanwhile first, until it is read
 }
 
 local function clamp(x, lo, hi)
@@ -186,12 +188,18 @@ function traffic()
     -- (about 30% from followed creators, 70% of public traffic to ordinary
     -- ones): most pages have fewer followed or ordinary items than their
     -- floor, so the pages that have them must carry more.
+    -- Heavy readers soon have read every followed item and read public
+    -- ones; the share is made by the others: a user whose recent pages had
+    -- less than private_target gets the followed items that bring them
+    -- back to it, and one back after catchup_s their backlog first.
     private = 0.50,        -- at least this share from creators the user follows
+    private_target = 0.50,
     ordinary = 0.80,       -- at least this share of the public part from outside the head
     head = 0.10,           -- the head: the top 10% of creators by followers
     report_threshold = D.report_threshold,
     report_rate = D.report_rate,
     active_s = D.active_s,
     away_s = D.away_s,
+    catchup_s = D.catchup_s,
   }
 end

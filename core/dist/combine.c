@@ -364,7 +364,8 @@ int dist_plan_decide(struct sl_dist *d, struct ditem *it, struct sl_item *item, 
 
 /* {====================== Traffic ====================================== */
 
-enum tkey { T_PRIVATE, T_ORDINARY, T_HEAD, T_THRESHOLD, T_RATE, T_UNSERVED, T_ACTIVE, T_AWAY };
+enum tkey { T_PRIVATE, T_ORDINARY, T_HEAD, T_THRESHOLD, T_RATE, T_UNSERVED, T_ACTIVE, T_AWAY,
+            T_TARGET, T_CATCHUP };
 
 static const struct {
     const char *name;           /* the Lua key */
@@ -380,6 +381,8 @@ static const struct {
     [T_UNSERVED]  = { "unserved_report_weight", 0, 1, 0, false },
     [T_ACTIVE]    = { "active_s", 0, 365 * 86400, 0, false },
     [T_AWAY]      = { "away_s", 0, 365 * 86400, 0, false },
+    [T_TARGET]    = { "private_target", 0, 1, 0, false },
+    [T_CATCHUP]   = { "catchup_s", 0, 365 * 86400, 0, false },
 };
 
 /* What one side said: a value for each setting it gave. */
@@ -388,9 +391,9 @@ struct tanswer {
     bool set[TRAFFIC_KEYS];
 };
 
-static const char range_text[] = "private, ordinary, head, report_rate and "
-    "unserved_report_weight must be in [0, 1], report_threshold in [0.01, 1e9], active_s "
-    "and away_s 0 to a year";
+static const char range_text[] = "private, private_target, ordinary, head, report_rate "
+    "and unserved_report_weight must be in [0, 1], report_threshold in [0.01, 1e9], active_s, "
+    "away_s and catchup_s 0 to a year";
 
 static bool in_range(int k, double v)
 {
@@ -446,6 +449,8 @@ static bool plugin_traffic(struct sl_plugins *ps, struct tanswer *t, char *plugi
         [T_HEAD] = st.head_share, [T_THRESHOLD] = st.report_threshold,
         [T_RATE] = st.report_rate, [T_UNSERVED] = st.unserved_report_weight,
         [T_ACTIVE] = st.active_s, [T_AWAY] = st.away_s,
+        /* policies only: not in the plugin ABI */
+        [T_TARGET] = SL_TRAFFIC_UNSET, [T_CATCHUP] = SL_TRAFFIC_UNSET,
     };
     for (int k = 0; k < TRAFFIC_KEYS; k++) {
         if (v[k] == SL_TRAFFIC_UNSET)
@@ -494,6 +499,8 @@ void sl_dist_policy_changed(struct sl_server *srv)
         .unserved_report_weight = v[T_UNSERVED],
         .active_s = (uint32_t)v[T_ACTIVE],
         .away_s = (uint32_t)v[T_AWAY],
+        .private_target = v[T_TARGET],
+        .catchup_s = (uint32_t)v[T_CATCHUP],
     };
     dist_pgroups_policy_changed(d, lua);
     sl_audience_head_update(d->aud, d->traffic.head_share);
@@ -507,6 +514,7 @@ json_t *dist_traffic_json(const struct sl_dist *d)
         [T_HEAD] = t->head_share, [T_THRESHOLD] = t->report_threshold,
         [T_RATE] = t->report_rate, [T_UNSERVED] = t->unserved_report_weight,
         [T_ACTIVE] = t->active_s, [T_AWAY] = t->away_s,
+        [T_TARGET] = t->private_target, [T_CATCHUP] = t->catchup_s,
     };
     json_t *out = json_object(), *by = json_object();
 
@@ -516,7 +524,7 @@ json_t *dist_traffic_json(const struct sl_dist *d)
         return NULL;
     }
     for (int k = 0; k < TRAFFIC_KEYS; k++) {
-        bool whole = k == T_ACTIVE || k == T_AWAY;
+        bool whole = k == T_ACTIVE || k == T_AWAY || k == T_CATCHUP;
         json_object_set_new(out, tkeys[k].name,
                             whole ? json_integer((json_int_t)v[k]) : json_real(v[k]));
         json_object_set_new(by, tkeys[k].name, json_string(d->traffic_by[k]));

@@ -26,6 +26,17 @@ static size_t floor_count(double share, size_t n)
     return v <= 0 ? 0 : (size_t)v;
 }
 
+/* The private picks of an L-pick page that bring the user's running share
+ * back to target_private: ceil(target * (served + L) - private), 0 to L. */
+static size_t topup_count(const struct sl_compose_rules *r, size_t L)
+{
+    double v = ceil(r->target_private * (r->recent_served + (double)L) -
+                    r->recent_private - 1e-9);
+    if (!(v > 0))
+        return 0;
+    return v >= (double)L ? L : (size_t)v;
+}
+
 /* The most public picks, up to most, of which `ordinary` can be the floor's
  * share: the largest u with ceil(share * u) <= ordinary. */
 static size_t public_fit(double share, size_t ordinary, size_t most)
@@ -210,7 +221,10 @@ int sl_compose_page(const struct sl_compose_cand *priv, size_t npriv,
 {
     if (!rules || !nout || (npriv && !priv) || (npub && !pub) || (limit && !out) ||
         !(rules->min_private >= 0 && rules->min_private <= 1) ||
-        !(rules->min_ordinary >= 0 && rules->min_ordinary <= 1))
+        !(rules->min_ordinary >= 0 && rules->min_ordinary <= 1) ||
+        !(rules->target_private >= 0 && rules->target_private <= 1) ||
+        !(rules->recent_private >= 0 && rules->recent_served < INFINITY &&
+          rules->recent_private <= rules->recent_served))
         return -EINVAL;
 
     size_t total = npriv + npub;
@@ -241,6 +255,9 @@ int sl_compose_page(const struct sl_compose_cand *priv, size_t npriv,
     /* 2. How many of each: the floors, then whatever the other pool lacks. */
     size_t L = limit < np_avail + nu_avail ? limit : np_avail + nu_avail;
     size_t want_p = floor_count(rules->min_private, L);
+    size_t owed = topup_count(rules, L);
+    if (want_p < owed)
+        want_p = owed;
     if (want_p > np_avail)
         want_p = np_avail;
     if (L - want_p > nu_avail)

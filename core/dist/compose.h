@@ -36,6 +36,14 @@ struct sl_compose_rules {
     double min_private;     /* share of the output from the private list */
     double min_ordinary;    /* share of the public part from non-head creators */
     uint32_t last_creator;  /* creator of the item served just before, or SL_COMPOSE_NO_CREATOR */
+    /* The user's own running share: of recent_served items served to this
+     * user lately, recent_private came from followed creators. Below
+     * target_private, the page takes the private picks that bring it back
+     * to target_private (counting this page), up to all private candidates.
+     * target_private 0: no such top-up. */
+    double target_private;
+    double recent_private;
+    double recent_served;
 };
 
 struct sl_compose_counts {
@@ -45,7 +53,7 @@ struct sl_compose_counts {
     size_t head_n;          /* ... and by head creators */
 };
 
-/* min_private 0.30, min_ordinary 0.70, no last creator. */
+/* min_private 0.30, min_ordinary 0.70, no last creator, no target. */
 void sl_compose_rules_default(struct sl_compose_rules *r);
 
 /*
@@ -53,7 +61,8 @@ void sl_compose_rules_default(struct sl_compose_rules *r);
  * first). The output has L = min(limit, distinct candidates) picks and keeps,
  * in this order of precedence:
  *  1. no item twice (an item in both lists counts as private);
- *  2. private picks >= min(distinct private, ceil(min_private * L));
+ *  2. private picks >= min(distinct private, max(ceil(min_private * L),
+ *     ceil(target_private * (recent_served + L) - recent_private)));
  *  3. ordinary picks >= min(distinct ordinary public, ceil(min_ordinary * public picks));
  *     when the ordinary candidates are too few for that, the public slots
  *     heads would take beyond their share go to private candidates instead,
@@ -66,7 +75,8 @@ void sl_compose_rules_default(struct sl_compose_rules *r);
  * Beyond the floors each pool is taken in rank order; heads fill at most the
  * public slots the ordinary floor leaves. Cost O(limit^2 + candidates).
  * `out` has room for `limit` picks (caller-owned); counts may be NULL.
- * Returns 0, -EINVAL (share outside [0, 1], NULL list with a non-zero
+ * Returns 0, -EINVAL (share outside [0, 1], recent counts negative, not
+ * finite or recent_private above recent_served, NULL list with a non-zero
  * length), or -ENOMEM.
  */
 int sl_compose_page(const struct sl_compose_cand *priv, size_t npriv,

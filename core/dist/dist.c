@@ -646,6 +646,7 @@ void sl_dist_stop(struct sl_server *srv)
     free(d->scratch);
     free(d->due);
     free(d->seen_written);
+    free(d->mix);
     dist_pgroups_free(d);
     dist_standing_free(d);
     sl_audience_free(d->aud);

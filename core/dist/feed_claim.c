@@ -28,6 +28,7 @@ json_t *sl_dist_feed_claimed(struct sl_server *srv, const char *user, json_t *pa
             return NULL;
         }
     bool known = sl_audience_user_find(d->aud, user, &u) == 0;
+    size_t npriv = 0, nserved = 0;
     json_array_foreach(page, i, e) {
         const char *id = json_string_value(json_object_get(e, "id"));
         if (!id || !json_object_get(got, id))
@@ -48,9 +49,11 @@ json_t *sl_dist_feed_claimed(struct sl_server *srv, const char *user, json_t *pa
         if (sl_audience_user_find(d->aud,
                                   json_string_value(json_object_get(e, "creator")), &creator) == 0) {
             sl_audience_exposure_add(d->aud, creator, 1);
-            if (sl_audience_follows(d->aud, u, creator))
+            nserved++;
+            if (sl_audience_follows(d->aud, u, creator)) {
                 d->served_private++;
-            else {
+                npriv++;
+            } else {
                 d->served_public++;
                 if (sl_audience_is_head(d->aud, creator))
                     d->served_head++;
@@ -64,6 +67,8 @@ json_t *sl_dist_feed_claimed(struct sl_server *srv, const char *user, json_t *pa
                    it->id);
         sl_audience_inbox_remove(d->aud, u, h);
     }
+    if (known)
+        dist_mix_served(d, u, npriv, nserved);
     json_decref(got);
     return out;
 }

@@ -2,11 +2,14 @@
 /* A page of a user's feed: the inbox filtered by tab or composed, served once. */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dist/compose.h"
 #include "dist/internal.h"
+#include "lib/clock.h"
+#include "lib/grow.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
@@ -14,6 +17,21 @@
 #define INBOX_SCAN 200             /* inbox entries a page chooses from */
 
 /* {====================== Feeds ======================================== */
+
+/* n items served to user, priv of them from followed creators: into the
+ * user's running share (nothing kept when memory is short: the top-up
+ * then sees a user with no history). */
+void dist_mix_served(struct sl_dist *d, uint32_t user, size_t priv, size_t n)
+{
+    if (n == 0 || sl_grow(&d->mix, &d->mix_cap, (size_t)user + 1, sizeof(*d->mix)) < 0)
+        return;
+    struct feed_mix *m = &d->mix[user];
+    double keep = pow(0.5, (double)n / FEED_MIX_HALF);
+    m->priv = (float)(m->priv * keep + (double)priv);
+    m->served = (float)(m->served * keep + (double)n);
+    if (m->priv > m->served)
+        m->priv = m->served;    /* float rounding */
+}
 
 /* An entry of the page as JSON text, written directly: a page of ten
  * built as jansson objects and dumped cost ten times composing it. Ids are
@@ -41,7 +59,13 @@ char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab
         *len = 2;
         return strdup("[]");
     }
+    /* Back after catchup_s away (or new): what their followed creators
+     * posted meanwhile comes first, page after page, until it is read. */
+    uint32_t now_s = (uint32_t)(sl_now_ms() / 1000), last = sl_audience_last_active(d->aud, u);
+    bool back = d->traffic.catchup_s && now_s >= last && now_s - last >= d->traffic.catchup_s;
     dist_seen(d, u);
+    if (back && sl_grow(&d->mix, &d->mix_cap, (size_t)u + 1, sizeof(*d->mix)) == 0)
+        d->mix[u].catchup = true;
     if (limit > FEED_MAX)
         limit = FEED_MAX;
     struct sl_aud_entry in[INBOX_SCAN];
@@ -82,6 +106,13 @@ char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab
         sl_compose_rules_default(&rules);
         rules.min_private = d->traffic.min_private;
         rules.min_ordinary = d->traffic.min_ordinary;
+        rules.target_private = d->traffic.private_target;
+        if (u < d->mix_cap) {
+            rules.recent_private = d->mix[u].priv;
+            rules.recent_served = d->mix[u].served;
+            if (d->mix[u].catchup)
+                rules.min_private = 1;
+        }
         if (sl_compose_page(priv, np, pub, nq, &rules, limit, picks, &npicks, &counts) == 0) {
             for (size_t i = 0; i < npicks; i++)
                 chosen[nchosen++] = &in[picks[i].pool == SL_COMPOSE_PRIVATE ? pi[picks[i].index]
@@ -89,6 +120,9 @@ char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab
         } else {
             counts = (struct sl_compose_counts){ 0 };
         }
+        /* A page not full of followed items: the backlog is read. */
+        if (u < d->mix_cap && counts.private_n < limit)
+            d->mix[u].catchup = false;
     }
     /* The whole page first: a page that cannot be built serves nothing. */
     char *text = malloc(2 + nchosen * (ENTRY_MAX + 1)), *p = text;
@@ -109,6 +143,7 @@ char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab
     d->served_public += counts.public_n;
     d->served_ordinary += counts.ordinary_n;
     d->served_head += counts.head_n;
+    dist_mix_served(d, u, counts.private_n, counts.private_n + counts.public_n);
     for (size_t i = 0; i < nchosen; i++) {
         sl_audience_exposure_add(d->aud, chosen[i]->creator, 1);
         /* Served: from now on this user's reactions count in its waves. */

@@ -151,10 +151,22 @@ struct traffic {
     double unserved_report_weight;  /* a report from one never served the item */
     uint32_t active_s;              /* public picks prefer users seen this recently */
     uint32_t away_s;                /* and skip those not seen for this long; 0: none */
+    double private_target;          /* each user's running private share is topped up to this */
+    uint32_t catchup_s;             /* a user back after this long reads followed items first; 0: off */
 };
 
 /* The settings of struct traffic, by name (combine.c). */
-#define TRAFFIC_KEYS 8
+#define TRAFFIC_KEYS 10
+
+/* What the mixed feed served one user lately: both counts halve every
+ * FEED_MIX_HALF items served to the user, so a user's share follows their
+ * recent sessions rather than their whole life (feed_page.c); and whether
+ * they are catching up on their followed creators after being away. */
+struct feed_mix {
+    float priv, served;
+    bool catchup;
+};
+#define FEED_MIX_HALF 400.0
 
 struct pool {
     uint64_t trials, successes;
@@ -184,6 +196,8 @@ struct sl_dist {
     uint64_t decisions[DEC__COUNT];
     uint64_t checks, waits;         /* evidence checkpoints asked, and answered wait */
     uint64_t served_private, served_public, served_ordinary, served_head;
+    struct feed_mix *mix;           /* by user: what the mixed feed served lately (feed_page.c) */
+    size_t mix_cap;
     uint64_t uncounted[2][SL_EV__COUNT];    /* events not counted: unserved, repeated */
     uint64_t reports[3];            /* counted from served users, unserved, repeated */
     uint64_t pulled;                /* items reports took back to people */
@@ -268,6 +282,7 @@ void dist_reactions_free(struct reactions *r);
 
 /* activity.c */
 void dist_seen(struct sl_dist *d, uint32_t user);
+void dist_mix_served(struct sl_dist *d, uint32_t user, size_t priv, size_t n);
 void dist_count_active(struct sl_dist *d);
 size_t dist_active_users(struct sl_dist *d);
 void dist_activity_apply(struct sl_dist *d, int64_t now_ms);

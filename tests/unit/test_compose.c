@@ -126,8 +126,13 @@ static size_t check_compose(const struct feed_case *fc, struct sl_compose_pick *
     assert_int_equal(cnt.ordinary_n, nord);
     assert_int_equal(cnt.head_n, nhead);
 
-    /* The private floor when private candidates exist. */
+    /* The private floor when private candidates exist: the page's share, or
+     * what brings the user's running share back to the target if more. */
     size_t pf = ceil_share(fc->rules.min_private, n);
+    double owed = ceil(fc->rules.target_private * (fc->rules.recent_served + (double)n) -
+                       fc->rules.recent_private - 1e-9);
+    if (owed > (double)pf)
+        pf = owed >= (double)n ? n : (size_t)owed;
     assert_true(np >= (pf < dp ? pf : dp));
     /* The ordinary floor of the public part when ordinary candidates exist. */
     size_t of = ceil_share(fc->rules.min_ordinary, nu);
@@ -215,6 +220,61 @@ static void test_compose_few_ordinary(void **state)
     assert_int_equal(cnt.private_n, 3);
     assert_int_equal(cnt.ordinary_n + cnt.head_n, 7);
     assert_true(cnt.ordinary_n >= 5);
+}
+
+/* The top-up: a user whose recent pages were short of followed items gets
+ * what brings them back to the target, up to every private candidate. */
+static void test_compose_private_topup(void **state)
+{
+    struct feed_case fc = { .npriv = 12, .npub = 30, .limit = 10 };
+    struct sl_compose_pick out[MAXC];
+    struct sl_compose_counts cnt;
+    size_t n;
+
+    sl_compose_rules_default(&fc.rules);
+    for (uint32_t i = 0; i < 12; i++)
+        fc.priv[i] = cand(1000 + i, 100 + i, false);
+    for (uint32_t i = 0; i < 30; i++)
+        fc.pub[i] = cand(2000 + i, 200 + i, false);
+    fc.rules.target_private = 0.4;
+
+    /* No history: 0.4 of this page (above the 0.3 floor). */
+    assert_int_equal(check_compose(&fc, out), 10);
+    assert_int_equal(sl_compose_page(fc.priv, 12, fc.pub, 30, &fc.rules, 10, out, &n, &cnt), 0);
+    assert_int_equal(cnt.private_n, 4);
+
+    /* 4 of the last 40 from followed creators: 0.4 * 50 - 4 = 16 owed,
+     * more than the page: all of it private. */
+    fc.rules.recent_served = 40;
+    fc.rules.recent_private = 4;
+    assert_int_equal(check_compose(&fc, out), 10);
+    assert_int_equal(sl_compose_page(fc.priv, 12, fc.pub, 30, &fc.rules, 10, out, &n, &cnt), 0);
+    assert_int_equal(cnt.private_n, 10);
+    assert_int_equal(cnt.public_n, 0);
+
+    /* Partly short: 0.4 * 50 - 14 = 6 owed. */
+    fc.rules.recent_private = 14;
+    assert_int_equal(sl_compose_page(fc.priv, 12, fc.pub, 30, &fc.rules, 10, out, &n, &cnt), 0);
+    assert_int_equal(cnt.private_n, 6);
+
+    /* Above the target: the page's floor only. */
+    fc.rules.recent_private = 30;
+    assert_int_equal(sl_compose_page(fc.priv, 12, fc.pub, 30, &fc.rules, 10, out, &n, &cnt), 0);
+    assert_int_equal(cnt.private_n, 3);
+
+    /* Owed more than there is: every private candidate, public fills the page. */
+    fc.rules.recent_private = 0;
+    fc.npriv = 3;
+    assert_int_equal(check_compose(&fc, out), 10);
+    assert_int_equal(sl_compose_page(fc.priv, 3, fc.pub, 30, &fc.rules, 10, out, &n, &cnt), 0);
+    assert_int_equal(cnt.private_n, 3);
+    assert_int_equal(cnt.public_n, 7);
+
+    /* No target: history is ignored. */
+    fc.npriv = 12;
+    fc.rules.target_private = 0;
+    assert_int_equal(sl_compose_page(fc.priv, 12, fc.pub, 30, &fc.rules, 10, out, &n, &cnt), 0);
+    assert_int_equal(cnt.private_n, 3);
 }
 
 static void test_compose_one_pool_only(void **state)
@@ -323,6 +383,20 @@ static void test_compose_refuses_bad_input(void **state)
     r.min_ordinary = NAN;
     assert_int_equal(sl_compose_page(&c, 1, NULL, 0, &r, 4, out, &n, NULL), -EINVAL);
     sl_compose_rules_default(&r);
+    r.target_private = 1.2;
+    assert_int_equal(sl_compose_page(&c, 1, NULL, 0, &r, 4, out, &n, NULL), -EINVAL);
+    r.target_private = 0.4;
+    r.recent_private = 5;
+    r.recent_served = 4;        /* more private than served */
+    assert_int_equal(sl_compose_page(&c, 1, NULL, 0, &r, 4, out, &n, NULL), -EINVAL);
+    r.recent_private = -1;
+    assert_int_equal(sl_compose_page(&c, 1, NULL, 0, &r, 4, out, &n, NULL), -EINVAL);
+    r.recent_private = NAN;
+    assert_int_equal(sl_compose_page(&c, 1, NULL, 0, &r, 4, out, &n, NULL), -EINVAL);
+    r.recent_private = 1;
+    r.recent_served = INFINITY;
+    assert_int_equal(sl_compose_page(&c, 1, NULL, 0, &r, 4, out, &n, NULL), -EINVAL);
+    sl_compose_rules_default(&r);
     assert_int_equal(sl_compose_page(NULL, 1, NULL, 0, &r, 4, out, &n, NULL), -EINVAL);
     assert_int_equal(sl_compose_page(&c, 1, NULL, 0, &r, 4, NULL, &n, NULL), -EINVAL);
     assert_int_equal(n, 99);
@@ -354,6 +428,11 @@ static void test_compose_properties(void **state)
         fc.rules.min_ordinary = rnd(&s) % 2 ? shares[rnd(&s) % 7] : unif(&s);
         fc.rules.last_creator = rnd(&s) % 3 ? SL_COMPOSE_NO_CREATOR
                                             : (uint32_t)(rnd(&s) % creators);
+        if (rnd(&s) % 2) {
+            fc.rules.target_private = unif(&s);
+            fc.rules.recent_served = (double)(rnd(&s) % 80) * unif(&s);
+            fc.rules.recent_private = fc.rules.recent_served * unif(&s);
+        }
         for (size_t i = 0; i < fc.npriv + fc.npub; i++) {
             uint64_t it = rnd(&s) % items;
             uint32_t c = (uint32_t)((it * 0x9e3779b97f4a7c15ULL ^ salt) % creators);
@@ -391,6 +470,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compose_default_shares),
         cmocka_unit_test(test_compose_few_ordinary),
+        cmocka_unit_test(test_compose_private_topup),
         cmocka_unit_test(test_compose_one_pool_only),
         cmocka_unit_test(test_compose_duplicates_served_once),
         cmocka_unit_test(test_compose_avoids_runs),
