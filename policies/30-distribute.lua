@@ -42,7 +42,11 @@ local D = {
   baseline_prior = 0.10,
 
   report_threshold = 3,    -- weighed reports that take an item back to people ...
-  report_rate = 0.005,     -- ... and five per thousand of its audience
+  report_rate = 0.01,      -- ... and one per hundred of its audience: viewers report
+                           -- what breaks the rules several times as often, and
+                           -- everything else several times less often, so that a
+                           -- handful of new accounts served one popular item
+                           -- cannot pull it on their first reports
   active_s = 86400,        -- public waves go first to users seen in the last day
   away_s = 3 * 86400,      -- and never to users away longer; they do not hold a wave
   catchup_s = 86400,       -- a user back after a day away reads what their followed

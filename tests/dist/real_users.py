@@ -209,19 +209,34 @@ def reports(t, d, w):
     ok = dt.wait_for(lambda: card().get("pending") == 8, 10)
     t.check(ok and dt.state(d, item) == "settled" and abs(card()["weight"] - 2.0) < 1e-9,
             "two served users' reports weigh 2: still settled", card())
-    t.status(send([served[3]]), 202, "a fourth served user reports it")
+    # Settled, it goes back to people once its served reports weigh the
+    # shipped report_threshold and report_rate of its impressions.
+    tr = (d.get("/v1/stats").json or {}).get("traffic") or {}
+    imps = ((d.item(item).json or {}).get("counters") or {}).get("impression", 0)
+    need = max(tr.get("report_threshold", 3), tr.get("report_rate", 0) * imps)
+    t.require(need < len(served) - 1, "the shipped threshold for %d impressions (%.2f) is "
+              "within reach of the users served it" % (imps, need), tr)
+    k = 3
+    while k < need - 1e-9:
+        t.status(send([served[k]]), 202, "served user %d of %d reports it" % (k + 1, len(served)))
+        ok = dt.wait_for(lambda: card().get("weight", 0) >= k - 1e-9, 10)
+        t.check(ok and dt.state(d, item) == "settled",
+                "%d served users' reports weigh %d, under %.2f: still settled" % (k, k, need),
+                card())
+        k += 1
+    t.status(send([served[k]]), 202, "one more served user reports it")
     ok = dt.wait_for(lambda: dt.state(d, item) == "in_review", 10)
-    t.check(ok, "three served users' reports pull the settled item back to review",
-            dt.state(d, item))
+    t.check(ok, "%d served users' reports (weighing %d, at least %.2f) pull the settled item "
+            "back to review" % (k, k, need), dt.state(d, item))
     r = d.get("/v1/queue?queue=reports")
     t.check(item in [x["id"] for x in (r.json or {}).get("items", [])],
             "it waits in queue reports", r.json)
-    got = [u for u in served[4:] + never
+    got = [u for u in served[k + 1:] + never
            if item in [e["id"] for e in (d.get("/v1/feed/%s?tab=mixed&limit=100" % u).json
                                          or {}).get("items", [])]]
     t.check(not got, "no feed serves it while people look", got)
     c = card()
-    t.check(sorted(x["weight"] for x in c.get("reports", []) if x["served"]) == [0, 1, 1, 1],
+    t.check(sorted(x["weight"] for x in c.get("reports", []) if x["served"]) == [0] + [1] * k,
             "each served user's report weighed 1, but the one who repeated it", c)
 
     # People clear it: the same reporters cannot pull it again.
@@ -235,16 +250,16 @@ def reports(t, d, w):
     ok = dt.wait_for(lambda: dt.state(d, item) == "settled", 10)
     t.require(ok, "approved, it settles again", dt.state(d, item))
     before = dt.metric(d, "sluice_reports_total", {"from": "repeated"})
-    t.status(send(served[1:4]), 202, "its three reporters report it again")
+    t.status(send(served[1:k + 1]), 202, "its %d reporters report it again" % k)
     ok = dt.wait_for(lambda: dt.metric(d, "sluice_reports_total", {"from": "repeated"})
-                     == before + 3, 10)
+                     == before + k, 10)
     t.check(ok and dt.state(d, item) == "settled" and card().get("pending") == 0,
             "their reports are repeats: it stays settled, nothing pending", card())
 
-    # A reporter's record: served[4] never reported; their first report
+    # A reporter's record: served[k + 1] never reported; their first report
     # weighs 1, their second 1 / (1 + 1) while the first is not upheld,
     # their third 1/3: not credible, 0.
-    v = served[4]
+    v = served[k + 1]
     mine = [x for x in sorted(w.served) if x != item and v in w.served[x]
             and dt.state(d, x) in ("settled", "distributing")][:3]
     t.require(len(mine) == 3, "%s was served three other items" % v, mine)
