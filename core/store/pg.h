@@ -406,9 +406,12 @@ int sl_pg_send_ahead(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p
 int sl_pg_batch_add(struct sl_pg *s, enum pg_batch_kind kind, const struct pg_params *p);
 /* Append v (NULL: SQL NULL) to the literal of a text[] parameter in *buf
  * (*len used, *cap allocated, as sl_grow keeps them): quoted, its quotes
- * and backslashes escaped, after '{' when first, else after ','. The
- * caller closes it ("}" and a NUL; "{}" for none). 0 or -ENOMEM. */
+ * and backslashes escaped, after '{' when first, else after ','.
+ * sl_pg_array_close() ends it. 0 or -ENOMEM. */
 int sl_pg_array_add(char **buf, size_t *len, size_t *cap, bool first, const char *v);
+/* End the literal of *buf: "}" and a NUL ("{}" when nothing was added);
+ * *len goes back to 0 for the next one. 0 or -ENOMEM. */
+int sl_pg_array_close(char **buf, size_t *len, size_t *cap);
 /* Send every row kept, kind by kind, as one statement each. */
 int sl_pg_batch_flush(struct sl_pg *s);
 /* Forget the rows kept (a rollback). */

@@ -99,6 +99,15 @@ int sl_pg_array_add(char **buf, size_t *len, size_t *cap, bool first, const char
     return 0;
 }
 
+int sl_pg_array_close(char **buf, size_t *len, size_t *cap)
+{
+    if (sl_grow(buf, cap, *len + 3, 1) < 0)
+        return -ENOMEM;
+    memcpy(*buf + *len, *len ? "}" : "{}", *len ? 2 : 3);
+    *len = 0;
+    return 0;
+}
+
 /* One element of a column's array literal: NULL, or the text quoted. */
 static int add_element(struct pg_batch *b, int c, const char *v)
 {
@@ -137,16 +146,13 @@ int sl_pg_batch_flush(struct sl_pg *s)
             continue;
         struct pg_params p = { 0 };
         for (int c = 0; c < kinds[k].ncols; c++) {
-            if (sl_grow(&b->col[c], &b->cap[c], b->len[c] + 2, 1) < 0)
+            if (sl_pg_array_close(&b->col[c], &b->len[c], &b->cap[c]) < 0)
                 return -ENOMEM;
-            memcpy(b->col[c] + b->len[c], "}", 2);
             par_text(&p, b->col[c]);
         }
         long rows = b->rows;
         b->rows = 0;            /* sent below, whatever comes of it */
         b->bytes = 0;
-        for (int c = 0; c < kinds[k].ncols; c++)
-            b->len[c] = 0;
         int rc = sl_pg_send_ahead(s, kinds[k].stmt, &p, kinds[k].expect, NULL, rows);
         if (rc < 0)
             return rc;

@@ -168,34 +168,22 @@ int sl_pg_offers_claim(struct sl_pg *s, const char *user, json_t *items, int lim
 {
     struct pg_params p = { 0 };
     struct pg_rows r;
-    size_t i, len = 3;
+    size_t i, len = 0, cap = 0;
     json_t *v, *out = json_array();
-    char *list;
-    int rc = 0;
+    char *list = NULL;
+    int rc = out ? 0 : -ENOMEM;
 
     json_array_foreach(items, i, v)
-        len += 2 * strlen(json_string_value(v) ? json_string_value(v) : "") + 3;
-    if (!out || !(list = malloc(len))) {
+        if (rc == 0)
+            rc = sl_pg_array_add(&list, &len, &cap, i == 0,
+                                 json_string_value(v) ? json_string_value(v) : "");
+    if (rc == 0)
+        rc = sl_pg_array_close(&list, &len, &cap);
+    if (rc < 0) {
+        free(list);
         json_decref(out);
-        return -ENOMEM;
+        return rc;
     }
-    /* An array literal: each id quoted, its quotes and backslashes escaped. */
-    char *q = list;
-    *q++ = '{';
-    json_array_foreach(items, i, v) {
-        const char *id = json_string_value(v) ? json_string_value(v) : "";
-        if (i)
-            *q++ = ',';
-        *q++ = '"';
-        for (; *id; id++) {
-            if (*id == '"' || *id == '\\')
-                *q++ = '\\';
-            *q++ = *id;
-        }
-        *q++ = '"';
-    }
-    *q++ = '}';
-    *q = '\0';
     par_text(&p, user);
     par_text(&p, list);
     par_int(&p, limit);

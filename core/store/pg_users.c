@@ -198,15 +198,6 @@ static int list_add(struct pair_list *l, size_t i, const struct sl_follow_row *r
     return 0;
 }
 
-static int list_close(char **buf, size_t *len, size_t *cap)
-{
-    if (sl_grow(buf, cap, *len + 2, 1) < 0)
-        return -ENOMEM;
-    memcpy(*buf + *len, "}", 2);
-    *len = 0;
-    return 0;
-}
-
 /* One round's follows (PG_FOLLOWS_ADD_MANY) or unfollows: rows changed
  * marked; the list emptied for the next round. */
 static int list_send(struct sl_pg *s, enum pg_stmt id, struct pair_list *l,
@@ -218,7 +209,7 @@ static int list_send(struct sl_pg *s, enum pg_stmt id, struct pair_list *l,
 
     if (l->n == 0)
         return 0;
-    if (list_close(&l->f, &l->flen, &l->fcap) < 0 || list_close(&l->c, &l->clen, &l->ccap) < 0)
+    if (sl_pg_array_close(&l->f, &l->flen, &l->fcap) < 0 || sl_pg_array_close(&l->c, &l->clen, &l->ccap) < 0)
         return -ENOMEM;
     par_text(&p, l->f);
     par_text(&p, l->c);
@@ -256,7 +247,7 @@ int sl_pg_follows_set(struct sl_pg *s, struct sl_follow_row *rows, size_t n, int
     for (size_t i = 0; i < n && rc == 0; i++)
         if ((rc = sl_pg_array_add(&users, &ulen, &ucap, i == 0, rows[i].follower)) == 0)
             rc = sl_pg_array_add(&users, &ulen, &ucap, false, rows[i].creator);
-    if (rc == 0 && (rc = list_close(&users, &ulen, &ucap)) == 0) {
+    if (rc == 0 && (rc = sl_pg_array_close(&users, &ulen, &ucap)) == 0) {
         struct pg_params p = { 0 };
         par_text(&p, users);
         par_int(&p, now_ms);
