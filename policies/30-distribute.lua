@@ -196,8 +196,8 @@ function traffic()
     -- ones; the share is made by the others: a user whose recent pages had
     -- less than private_target gets the followed items that bring them
     -- back to it, and one back after catchup_s their backlog first.
-    private = 0.45,        -- at least this share from creators the user follows
-    private_target = 0.47,
+    private = 0.50,        -- at least this share from creators the user follows
+    private_target = 0.50,
     ordinary = 0.80,       -- at least this share of the public part from outside the head
     head = 0.10,           -- the head: the top 10% of creators by followers
     report_threshold = D.report_threshold,
