@@ -394,6 +394,29 @@ int sl_pg_row_packed(struct pg_rows *r, json_t **out, const json_error_t *jerr,
     return 0;
 }
 
+int sl_pg_ids(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p, json_t **out)
+{
+    struct pg_rows r;
+    json_t *list = json_array();
+    int rc = list ? sl_pg_rows(s, id, p, &r) : -ENOMEM;
+    if (rc < 0) {
+        json_decref(list);
+        return rc;
+    }
+    while (sl_pg_next(&r))
+        if (rc == 0 && json_array_append_new(list, json_string(col(&r, 0))) < 0)
+            rc = -ENOMEM;
+    int end = sl_pg_rows_end(&r);
+    if (rc == 0)
+        rc = end;
+    if (rc < 0) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
 int sl_pg_row(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
               struct pg_rows *r)
 {

@@ -379,6 +379,9 @@ int sl_pg_rows_end(struct pg_rows *r);
  * named ("KIND ID") and refused as rows.h's row_unreadable() says. */
 int sl_pg_row_packed(struct pg_rows *r, json_t **out, const json_error_t *jerr,
                      const char *kind, const char *id);
+/* The first column of every row of statement id, as a JSON array of
+ * strings in *out: 0, or the error (*out untouched). */
+int sl_pg_ids(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p, json_t **out);
 /* A query of at most one row: 0 with it in r (end with sl_pg_rows_end()),
  * -ENOENT when there is none, or the error. */
 int sl_pg_row(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,

@@ -167,11 +167,10 @@ int sl_pg_offers_claim(struct sl_pg *s, const char *user, json_t *items, int lim
                        json_t **claimed)
 {
     struct pg_params p = { 0 };
-    struct pg_rows r;
     size_t i, len = 0, cap = 0;
-    json_t *v, *out = json_array();
+    json_t *v;
     char *list = NULL;
-    int rc = out ? 0 : -ENOMEM;
+    int rc = 0;
 
     json_array_foreach(items, i, v)
         if (rc == 0)
@@ -179,32 +178,14 @@ int sl_pg_offers_claim(struct sl_pg *s, const char *user, json_t *items, int lim
                                  json_string_value(v) ? json_string_value(v) : "");
     if (rc == 0)
         rc = sl_pg_array_close(&list, &len, &cap);
-    if (rc < 0) {
-        free(list);
-        json_decref(out);
-        return rc;
+    if (rc == 0) {
+        par_text(&p, user);
+        par_text(&p, list);
+        par_int(&p, limit);
+        rc = sl_pg_ids(s, PG_OFFERS_CLAIM, &p, claimed);
     }
-    par_text(&p, user);
-    par_text(&p, list);
-    par_int(&p, limit);
-    rc = sl_pg_rows(s, PG_OFFERS_CLAIM, &p, &r);
     free(list);
-    if (rc < 0) {
-        json_decref(out);
-        return rc;
-    }
-    while (sl_pg_next(&r))
-        if (rc == 0 && json_array_append_new(out, json_string(col(&r, 0))) < 0)
-            rc = -ENOMEM;
-    int end = sl_pg_rows_end(&r);
-    if (rc == 0)
-        rc = end;
-    if (rc < 0) {
-        json_decref(out);
-        return rc;
-    }
-    *claimed = out;
-    return 0;
+    return rc;
 }
 
 int sl_pg_policy_put(struct sl_pg *s, const char *version, const char *files, int64_t at_ms,

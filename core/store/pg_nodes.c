@@ -177,30 +177,6 @@ int sl_pg_lease_give_up(struct sl_pg *s, const char *item, const char *node, int
     return sl_pg_write(s, gone ? PG_LEASE_GONE : PG_LEASE_EXPIRE, &p, PG_ANY, NULL);
 }
 
-/* The first column of every row, as a JSON array of strings. */
-static int ids(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p, json_t **out)
-{
-    struct pg_rows r;
-    json_t *list = json_array();
-    int rc = list ? sl_pg_rows(s, id, p, &r) : -ENOMEM;
-    if (rc < 0) {
-        json_decref(list);
-        return rc;
-    }
-    while (sl_pg_next(&r))
-        if (rc == 0 && json_array_append_new(list, json_string(col(&r, 0))) < 0)
-            rc = -ENOMEM;
-    int end = sl_pg_rows_end(&r);
-    if (rc == 0)
-        rc = end;
-    if (rc < 0) {
-        json_decref(list);
-        return rc;
-    }
-    *out = list;
-    return 0;
-}
-
 int sl_pg_leases_renew(struct sl_pg *s, const char *node, int64_t fence, int64_t lease_ms,
                        json_t **items)
 {
@@ -208,7 +184,7 @@ int sl_pg_leases_renew(struct sl_pg *s, const char *node, int64_t fence, int64_t
     par_text(&p, node);
     par_int(&p, fence);
     par_int(&p, lease_ms);
-    return ids(s, PG_LEASES_RENEW, &p, items);
+    return sl_pg_ids(s, PG_LEASES_RENEW, &p, items);
 }
 
 int sl_pg_leases_takeover(struct sl_pg *s, const char *node, int64_t fence, int64_t lease_ms,
@@ -219,7 +195,7 @@ int sl_pg_leases_takeover(struct sl_pg *s, const char *node, int64_t fence, int6
     par_int(&p, fence);
     par_int(&p, lease_ms);
     par_int(&p, limit);
-    return ids(s, PG_LEASES_TAKEOVER, &p, items);
+    return sl_pg_ids(s, PG_LEASES_TAKEOVER, &p, items);
 }
 
 /* }===================================================================== */
