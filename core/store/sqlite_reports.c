@@ -60,6 +60,14 @@ int sl_store_report_facts(struct sl_store *s, const char *item, const char *user
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "reporter");
 }
 
+/* One more report in user's record (reporters.reports). */
+static int reporter_add(struct sl_store *s, const char *user)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_REPORTER_ADD);
+    bind_text(st, 1, user);
+    return stmt_done(s, st, "reporter add");
+}
+
 int sl_store_report_add(struct sl_store *s, const char *item, const char *user, bool served,
                         double weight, int64_t now_ms)
 {
@@ -70,11 +78,7 @@ int sl_store_report_add(struct sl_store *s, const char *item, const char *user, 
     sqlite3_bind_int(st, 4, served);
     sqlite3_bind_double(st, 5, weight);
     int rc = stmt_done(s, st, "report add");
-    if (rc < 0)
-        return rc;
-    st = stmt_get(s, ST_REPORTER_ADD);
-    bind_text(st, 1, user);
-    return stmt_done(s, st, "reporter add");
+    return rc < 0 ? rc : reporter_add(s, user);
 }
 
 int sl_store_report_repeat(struct sl_store *s, const char *item, const char *user)
@@ -83,11 +87,7 @@ int sl_store_report_repeat(struct sl_store *s, const char *item, const char *use
     bind_text(st, 1, item);
     bind_text(st, 2, user);
     int rc = stmt_done(s, st, "report repeat");
-    if (rc < 0)
-        return rc;
-    st = stmt_get(s, ST_REPORTER_ADD);
-    bind_text(st, 1, user);
-    return stmt_done(s, st, "reporter add");
+    return rc < 0 ? rc : reporter_add(s, user);
 }
 
 int sl_store_report_sum(struct sl_store *s, const char *item, int64_t *n, double *weight)
