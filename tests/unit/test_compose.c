@@ -149,6 +149,17 @@ static struct sl_compose_cand cand(uint64_t item, uint32_t creator, bool head)
     return (struct sl_compose_cand){ .item = item, .creator = creator, .head = head };
 }
 
+/* fc's npriv followed items and npub public ones, each by a creator of its
+ * own, the first `heads` public ones by heads (ranked first, as popularity
+ * would). */
+static void fill(struct feed_case *fc, uint32_t heads)
+{
+    for (uint32_t i = 0; i < fc->npriv; i++)
+        fc->priv[i] = cand(1000 + i, 100 + i, false);
+    for (uint32_t i = 0; i < fc->npub; i++)
+        fc->pub[i] = cand(2000 + i, 200 + i, i < heads);
+}
+
 static void test_compose_default_shares(void **state)
 {
     struct feed_case fc = { .npriv = 10, .npub = 30, .limit = 10 };
@@ -157,11 +168,7 @@ static void test_compose_default_shares(void **state)
     size_t n;
 
     sl_compose_rules_default(&fc.rules);
-    for (uint32_t i = 0; i < 10; i++)
-        fc.priv[i] = cand(1000 + i, 100 + i, false);
-    /* Heads rank first in the public list, as they would by popularity. */
-    for (uint32_t i = 0; i < 30; i++)
-        fc.pub[i] = cand(2000 + i, 200 + i, i < 15);
+    fill(&fc, 15);
     assert_int_equal(check_compose(&fc, out), 10);
     assert_int_equal(sl_compose_page(fc.priv, 10, fc.pub, 30, &fc.rules, 10, out, &n, &cnt), 0);
     assert_int_equal(cnt.private_n, 3);
@@ -193,10 +200,7 @@ static void test_compose_few_ordinary(void **state)
     size_t n;
 
     sl_compose_rules_default(&fc.rules);
-    for (uint32_t i = 0; i < 10; i++)
-        fc.priv[i] = cand(1000 + i, 100 + i, false);
-    for (uint32_t i = 0; i < 12; i++)
-        fc.pub[i] = cand(2000 + i, 200 + i, i < 10);    /* 10 heads, 2 ordinary */
+    fill(&fc, 10);                      /* 10 heads, 2 ordinary */
     assert_int_equal(check_compose(&fc, out), 10);
     assert_int_equal(sl_compose_page(fc.priv, 10, fc.pub, 12, &fc.rules, 10, out, &n, &cnt), 0);
     /* 2 ordinary carry 2 public picks at 0.7 (3 would need 3): 8 private. */
@@ -232,10 +236,7 @@ static void test_compose_private_topup(void **state)
     size_t n;
 
     sl_compose_rules_default(&fc.rules);
-    for (uint32_t i = 0; i < 12; i++)
-        fc.priv[i] = cand(1000 + i, 100 + i, false);
-    for (uint32_t i = 0; i < 30; i++)
-        fc.pub[i] = cand(2000 + i, 200 + i, false);
+    fill(&fc, 0);
     fc.rules.target_private = 0.4;
 
     /* No history: 0.4 of this page (above the 0.3 floor). */
