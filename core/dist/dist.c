@@ -434,9 +434,7 @@ void sl_dist_seen(struct sl_server *srv, const char *user)
         dist_seen(D(srv), u);
 }
 
-/* The names of a JSON array of interests (borrowed from it), at most
- * SL_AUD_INTERESTS_MAX; how many. */
-static size_t interest_names(json_t *interests, const char **names)
+size_t dist_interest_names(json_t *interests, const char **names)
 {
     size_t n = 0, i;
     json_t *v;
@@ -450,7 +448,7 @@ static size_t interest_names(json_t *interests, const char **names)
 void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_t *interests)
 {
     const char *names[SL_AUD_INTERESTS_MAX];
-    size_t n = interest_names(interests, names);
+    size_t n = dist_interest_names(interests, names);
     struct sl_dist *d = D(srv);
     struct sl_lua *lua = sl_policy_lua(srv);
     uint32_t u;
@@ -471,40 +469,6 @@ void sl_dist_follow(struct sl_server *srv, const char *follower, const char *cre
 /* }===================================================================== */
 
 /* {====================== Start and stop =============================== */
-
-struct loading {
-    struct sl_dist *d;
-    uint32_t now_s;
-};
-
-static int load_user(void *arg, const char *id, const char *city, const char *interests,
-                     int64_t seen_s)
-{
-    struct loading *ld = arg;
-    struct sl_dist *d = ld->d;
-    uint32_t u;
-    json_t *list = interests ? json_loads(interests, 0, NULL) : NULL;
-    const char *names[SL_AUD_INTERESTS_MAX];
-    size_t n = interest_names(list, names);
-
-    if (sl_audience_user_set(d->aud, id, city, names, n) == 0 &&
-        sl_audience_user_find(d->aud, id, &u) == 0) {
-        /* A visit the store never heard of (a store from before it kept
-         * them) counts from now: away only once the window has passed. */
-        sl_audience_touch(d->aud, u, seen_s > 0 ? (uint32_t)seen_s : ld->now_s);
-        if (sl_grow(&d->seen_written, &d->seen_written_cap, (size_t)u + 1,
-                    sizeof(*d->seen_written)) == 0)
-            d->seen_written[u] = seen_s > 0 ? (uint32_t)seen_s : 0;
-    }
-    json_decref(list);
-    return 0;
-}
-
-static int load_follow(void *arg, const char *follower, const char *creator)
-{
-    sl_audience_follow(((struct sl_dist *)arg)->aud, follower, creator, true);
-    return 0;
-}
 
 /* Rebuild what distribution knew of an item from the store: its plan
  * (JSON text, or NULL: the built-in one) and its waves. 0, or -ENOMEM
@@ -602,21 +566,22 @@ int sl_dist_start(struct sl_server *srv)
     }
     sl_audience_set_group_source(d->aud, dist_pgroup_source, d);
     int64_t t0 = sl_now_ms();
-    sl_audience_bulk_begin(d->aud);
-    struct loading ld = { d, (uint32_t)(sl_now_ms() / 1000) };
-    int rc = sl_store_users_each(srv->reader, load_user, &ld);
-    if (rc == 0)
-        rc = sl_store_follows_each(srv->reader, load_follow, d);
-    sl_audience_bulk_end(d->aud);
-    if (rc < 0)
-        return rc;
-    sl_dist_policy_changed(srv);
-    if ((rc = dist_standing_load(d)) < 0)
-        return rc;
-    d->last_seen_write = sl_now_ms();
     /* Several nodes: an item is resumed by the node that takes its lease
      * (leases.c), not by every node that starts. */
-    if (!srv->node.shared && (rc = dist_resume_all(d)) < 0)
+    bool resume = !srv->node.shared;
+    struct dist_ahead *ahead = NULL;
+    int rc = dist_ahead_start(d, resume, &ahead);
+    if (rc == 0)
+        rc = dist_load_audience(d, ahead);
+    if (rc == 0) {
+        sl_dist_policy_changed(srv);
+        rc = dist_standing_load(d);
+    }
+    d->last_seen_write = sl_now_ms();
+    if (rc == 0 && resume)
+        rc = dist_resume_all(d, ahead);
+    dist_ahead_end(ahead);
+    if (rc < 0)
         return rc;
     d->last_head = sl_now_ms();
     d->last_regroup = d->last_head - REGROUP_EVERY_MS;     /* first pass now, in slices */

@@ -319,9 +319,18 @@ struct ditem *dist_adopt(struct sl_dist *d, const char *id, const char *creator,
 /* A JSON text from the store, by json.c's reader; NULL for NULL or text
  * it does not read. */
 json_t *dist_stored_json(const char *text);
-/* Start (resume.c): every distributing item back from the store, with
- * who was offered and served it. 0 or a negative errno. */
-int dist_resume_all(struct sl_dist *d);
+/* The names of a JSON array of interests (borrowed from it), at most
+ * SL_AUD_INTERESTS_MAX; how many. */
+size_t dist_interest_names(json_t *interests, const char **names);
+/* Start (resume.c): the store read on a thread of its own, ahead of
+ * what takes it in: the audience (users and follows), then, when items,
+ * every distributing item back with who was offered and served it; the
+ * reader ended (NULL: nothing to end). 0 or a negative errno. */
+struct dist_ahead;
+int dist_ahead_start(struct sl_dist *d, bool items, struct dist_ahead **out);
+int dist_load_audience(struct sl_dist *d, struct dist_ahead *a);
+int dist_resume_all(struct sl_dist *d, struct dist_ahead *a);
+void dist_ahead_end(struct dist_ahead *a);
 /* A wave as wave_text() (ops.c) writes it, read without a JSON parser;
  * -EINVAL for any other text (an older form, an escaped string): then
  * dist_wave_restore() reads it parsed. */

@@ -23,6 +23,7 @@
 #define SL_STORE_FUNCS(X) \
     /* Transactions */ \
     X(backup, (const char *path), (path)) \
+    X(bulk, (bool on), (on)) \
     /* Items */ \
     X(item_insert, (const struct sl_item_row *row), (row)) \
     X(item_peek, (const char *id, char *hash, char *state), (id, hash, state)) \

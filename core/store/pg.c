@@ -772,6 +772,13 @@ int sl_pg_rollback_to(struct sl_pg *s)
     return rc;
 }
 
+int sl_pg_bulk(struct sl_pg *s, bool on)
+{
+    (void)s;
+    (void)on;
+    return 0;
+}
+
 int sl_pg_backup(struct sl_pg *s, const char *path)
 {
     (void)s;

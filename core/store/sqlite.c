@@ -241,6 +241,16 @@ int sl_store_sync(struct sl_store *s)
     return 0;
 }
 
+/* Start reads each table once, most of the file: mapped, a page is read in
+ * place rather than copied (a tenth of a start's time); unmapped after, so
+ * that a running daemon's resident memory stays its own. */
+int sl_store_bulk(struct sl_store *s, bool on)
+{
+    sqlite3_exec(s->db, on ? "PRAGMA mmap_size = 1099511627776" : "PRAGMA mmap_size = 0",
+                 NULL, NULL, NULL);
+    return 0;
+}
+
 int sl_store_backup(struct sl_store *s, const char *path)
 {
     sqlite3 *dst;

@@ -27,6 +27,7 @@
 #define sl_store_rollback_to sl_sqlite_rollback_to
 #define sl_store_sync sl_sqlite_sync
 #define sl_store_backup sl_sqlite_backup
+#define sl_store_bulk sl_sqlite_bulk
 #define sl_store_item_insert sl_sqlite_item_insert
 #define sl_store_item_peek sl_sqlite_item_peek
 #define sl_store_item_get sl_sqlite_item_get

@@ -72,6 +72,10 @@ int sl_store_sync(struct sl_store *s);
  * runs (online backup). PostgreSQL: -ENOTSUP; its own tools (pg_dump,
  * pg_basebackup) back it up, see docs/scale-out.md. */
 int sl_store_backup(struct sl_store *s, const char *path);
+/* A hint: walks over most of the store follow (on), or are over (off).
+ * SQLite maps the file meanwhile, reading its pages in place rather than
+ * copying each; PostgreSQL does nothing. 0 (a refused hint is ignored). */
+int sl_store_bulk(struct sl_store *s, bool on);
 /* }===================================================================== */
 
 /* {====================== Items ======================================== */
