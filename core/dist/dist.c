@@ -589,8 +589,11 @@ int sl_dist_start(struct sl_server *srv)
             sl_audience_user_count(d->aud), dist_standing_creators(d),
             (long long)(sl_now_ms() - t0));
     d->tick = event_new(srv->base, -1, EV_PERSIST, dist_tick, d);
+    d->persist = event_new(srv->base, -1, EV_PERSIST, dist_persist_tick, d);
     struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
-    return d->tick && event_add(d->tick, &tv) == 0 ? 0 : -ENOMEM;
+    struct timeval ptv = { PERSIST_SLICE_MS / 1000, (PERSIST_SLICE_MS % 1000) * 1000 };
+    return d->tick && d->persist && event_add(d->tick, &tv) == 0 &&
+           event_add(d->persist, &ptv) == 0 ? 0 : -ENOMEM;
 }
 
 void sl_dist_stop(struct sl_server *srv)
@@ -600,6 +603,8 @@ void sl_dist_stop(struct sl_server *srv)
         return;
     if (d->tick)
         event_free(d->tick);
+    if (d->persist)
+        event_free(d->persist);
     if (srv->commit) {
         dist_persist_counters(d, 0, 1);
         dist_seen_write(d, true);

@@ -45,8 +45,11 @@
  */
 
 #define TICK_MS 1000
+/* Every running item's counters are written each PERSIST_EVERY_MS, a
+ * slice every PERSIST_SLICE_MS (waves.c, dist_persist_tick). */
 #define PERSIST_EVERY_MS 5000
-#define PERSIST_SLICES (PERSIST_EVERY_MS / TICK_MS)
+#define PERSIST_SLICE_MS 100
+#define PERSIST_SLICES (PERSIST_EVERY_MS / PERSIST_SLICE_MS)
 #define REGROUP_EVERY_MS (10 * 60 * 1000)
 #define HEAD_EVERY_MS 60000
 #define SEEN_EVERY_MS 60000
@@ -185,6 +188,7 @@ struct sl_dist {
     char traffic_by[TRAFFIC_KEYS][72];  /* who set each: plugin:NAME, policy:V, default */
     struct pool pools[6];           /* by enum sl_aud_source */
     struct event *tick;
+    struct event *persist;          /* dist_persist_tick, every PERSIST_SLICE_MS */
     int64_t last_regroup, last_head;
     size_t persist_part;            /* the slice of items whose counters go next */
     uint32_t *scratch;              /* users picked for a wave */
@@ -379,6 +383,7 @@ void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const cha
 void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *first);
 void dist_persist_counters(struct sl_dist *d, size_t part, size_t parts);
 void dist_tick(evutil_socket_t fd, short what, void *arg);
+void dist_persist_tick(evutil_socket_t fd, short what, void *arg);
 
 /* hooks.c */
 struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *tags);
