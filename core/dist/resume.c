@@ -359,12 +359,14 @@ struct dist_ahead {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct chunk *head, *tail;      /* full chunks, oldest first */
+    struct chunk *spare;            /* taken in, for the reader to fill again */
     size_t queued;
     bool done;                      /* the reader is finished */
     bool stop;                      /* the loop's side is: read no more */
     int rc;                         /* the reader's */
     /* The reader's alone. */
     struct chunk *filling;          /* not queued yet */
+    struct chunk *next;             /* a spare, to fill next */
     bool halted;                    /* its copy of stop, taken at each flush */
     /* The loop's alone. */
     struct chunk *taking;           /* rows of it are still to be taken in */
@@ -382,6 +384,8 @@ static void ahead_flush(struct dist_ahead *a)
     while (a->queued >= AHEAD_CHUNKS && !a->stop)
         pthread_cond_wait(&a->cv, &a->mu);
     a->halted = a->stop;
+    if (!a->next && (a->next = a->spare))
+        a->spare = a->spare->next;
     if (a->stop) {
         free(c);
     } else {
@@ -406,8 +410,13 @@ static char *ahead_room(struct dist_ahead *a, size_t size)
     if (a->halted)
         return NULL;
     if (!a->filling) {
+        /* A chunk taken in is filled again: fresh memory costs the
+         * reader a page fault a page. */
         size_t cap = size > CHUNK_SIZE ? size : CHUNK_SIZE;
-        if (!(a->filling = malloc(sizeof(*c) + cap))) {
+        if (cap == CHUNK_SIZE && a->next) {
+            a->filling = a->next;
+            a->next = NULL;
+        } else if (!(a->filling = malloc(sizeof(*c) + cap))) {
             a->rc = -ENOMEM;
             return NULL;
         }
@@ -624,7 +633,12 @@ void dist_ahead_end(struct dist_ahead *a)
         a->head = c->next;
         free(c);
     }
+    while ((c = a->spare)) {
+        a->spare = c->next;
+        free(c);
+    }
     free(a->filling);
+    free(a->next);
     sl_store_free(a->conn);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
@@ -638,8 +652,13 @@ static struct chunk *ahead_next(struct dist_ahead *a)
 
     if (c && c->taken < c->len)
         return c;
-    free(c);
     pthread_mutex_lock(&a->mu);
+    if (c && c->cap == CHUNK_SIZE) {
+        c->next = a->spare;
+        a->spare = c;
+    } else {
+        free(c);
+    }
     while (!a->head && !a->done)
         pthread_cond_wait(&a->cv, &a->mu);
     if ((c = a->head)) {
