@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The wave state machine over HTTP, with fixture policies steered by each
 item's title: continue, stop, switch, review before a wave, a failing
-wave_done, the built-in plan, a creator without followers, and a restart in
-the middle of a distribution."""
+wave_done, the built-in plan, a creator without followers, a restart in the
+middle of a distribution, and a start refused over a record it cannot read."""
 import json
 import os
 import sys
@@ -245,6 +245,27 @@ def restart(t, d):
             "%d servings to %d users" % (servings, distinct))
 
 
+def cut_offers(t, d):
+    """A record the start cannot read (an offer record cut short, by hand)
+    stops the start with a message naming the item, and changes nothing:
+    mended, the same store starts. SQLite only: on PostgreSQL a node reads
+    an item's offers when it takes the item's lease, not at its start."""
+    if st.on_postgres():
+        return
+    where = "item = 'i-slow' AND wave = (SELECT max(wave) FROM offer_waves WHERE item = 'i-slow')"
+    whole = d.sql("SELECT substr(users, -1) = char(10) FROM offer_waves WHERE " + where)
+    t.require(whole == [(1,)], "i-slow's last offers are stored, one record", whole)
+    d.sql("UPDATE offer_waves SET users = rtrim(users, char(10)) WHERE " + where)
+    r = st.run([st.program("sluiced"), "-c", d.conf, "--listen", "127.0.0.1:%d" % d.port,
+                "--state", d.state, "--policies", d.policies], timeout=60)
+    t.check(r.returncode != 0 and "offers of item i-slow cannot be read" in r.stderr,
+            "a cut offer record stops the start, naming the item", (r.returncode, r.stderr))
+    d.sql("UPDATE offer_waves SET users = users || char(10) WHERE " + where)
+    d.start()
+    t.check(dt.state(d, "i-slow") == "distributing", "mended, it starts with i-slow as it was",
+            dt.state(d, "i-slow"))
+
+
 def body(t):
     d = t.daemon(start=False)
     dt.install(d, [p for p in dt.shipped_policies() if not p.endswith("30-distribute.lua")])
@@ -256,6 +277,8 @@ def body(t):
     machine(t, d, version, mod)
     builtin_plan(t, d)
     restart(t, d)
+    t.stopped(d)
+    cut_offers(t, d)
     t.stopped(d)
 
 
