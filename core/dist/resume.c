@@ -329,7 +329,7 @@ static int load_user(struct loading *ld, const char *id, const char *city,
  * connection, and copied into chunks that the loop's thread takes in as
  * they come: the store's work (SQL, pages, the interests', cities' and
  * waves' JSON) and the audience's overlap on two cores (bench/bench_start:
- * 200,000 items from 3.6 s to 2.4). The served marks are read before the
+ * 200,000 items from 3.6 s to 2.2). The served marks are read before the
  * waves: while the loop's side looks their users up, the reader parses
  * waves, and each side has work when the other is slowest. At most
  * AHEAD_CHUNKS chunks wait (64 MiB); the reader stops early when the
