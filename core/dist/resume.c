@@ -488,15 +488,21 @@ static int ahead_user(void *arg, const char *id, const char *city, const char *i
     return p ? 0 : 1;
 }
 
-static int ahead_follow(void *arg, const char *follower, const char *creator)
+/* A row of two strings: a follow, a served mark. */
+static int ahead_two(struct dist_ahead *a, enum row_kind kind, const char *x, const char *y)
 {
-    char *p = ahead_room(arg, 1 + str_size(follower) + str_size(creator));
+    char *p = ahead_room(a, 1 + str_size(x) + str_size(y));
 
     if (!p)
         return 1;
-    *p++ = ROW_FOLLOW;
-    put_str(put_str(p, follower), creator);
+    *p++ = (char)kind;
+    put_str(put_str(p, x), y);
     return 0;
+}
+
+static int ahead_follow(void *arg, const char *follower, const char *creator)
+{
+    return ahead_two(arg, ROW_FOLLOW, follower, creator);
 }
 
 static int ahead_item(void *arg, const char *id, const char *creator, const char *upload,
@@ -534,13 +540,7 @@ static int ahead_wave(void *arg, const char *item, int n, const char *text, size
 
 static int ahead_served(void *arg, const char *item, const char *user)
 {
-    char *p = ahead_room(arg, 1 + str_size(item) + str_size(user));
-
-    if (!p)
-        return 1;
-    *p++ = ROW_SERVED;
-    put_str(put_str(p, item), user);
-    return 0;
+    return ahead_two(arg, ROW_SERVED, item, user);
 }
 
 static int ahead_offers(void *arg, const char *item, int wave, int source,
