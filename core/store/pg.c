@@ -394,7 +394,8 @@ int sl_pg_row_packed(struct pg_rows *r, json_t **out, const json_error_t *jerr,
     return 0;
 }
 
-int sl_pg_ids(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p, json_t **out)
+int sl_pg_list(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
+               json_t *(*row)(const struct pg_rows *r), json_t **out)
 {
     struct pg_rows r;
     json_t *list = json_array();
@@ -403,10 +404,10 @@ int sl_pg_ids(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p, json_
         json_decref(list);
         return rc;
     }
-    while (sl_pg_next(&r))
-        if (rc == 0 && json_array_append_new(list, json_string(col(&r, 0))) < 0)
+    while (rc == 0 && sl_pg_next(&r))
+        if (json_array_append_new(list, row(&r)) < 0)
             rc = -ENOMEM;
-    int end = sl_pg_rows_end(&r);
+    int end = sl_pg_rows_end(&r);     /* frees the rows not read */
     if (rc == 0)
         rc = end;
     if (rc < 0) {
@@ -415,6 +416,16 @@ int sl_pg_ids(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p, json_
     }
     *out = list;
     return 0;
+}
+
+static json_t *first_column(const struct pg_rows *r)
+{
+    return json_string(col(r, 0));
+}
+
+int sl_pg_ids(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p, json_t **out)
+{
+    return sl_pg_list(s, id, p, first_column, out);
 }
 
 int sl_pg_row(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,

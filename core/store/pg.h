@@ -379,6 +379,10 @@ int sl_pg_rows_end(struct pg_rows *r);
  * named ("KIND ID") and refused as rows.h's row_unreadable() says. */
 int sl_pg_row_packed(struct pg_rows *r, json_t **out, const json_error_t *jerr,
                      const char *kind, const char *id);
+/* Every row of statement id made a JSON value by row() (NULL: out of
+ * memory), as a JSON array in *out: 0, or the error (*out untouched). */
+int sl_pg_list(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p,
+               json_t *(*row)(const struct pg_rows *r), json_t **out);
 /* The first column of every row of statement id, as a JSON array of
  * strings in *out: 0, or the error (*out untouched). */
 int sl_pg_ids(struct sl_pg *s, enum pg_stmt id, const struct pg_params *p, json_t **out);

@@ -97,35 +97,18 @@ int sl_pg_node_leave(struct sl_pg *s, const char *name, int64_t started_ms)
     return sl_pg_write(s, PG_NODE_LEAVE, &p, PG_ANY, NULL);
 }
 
+static json_t *node_row(const struct pg_rows *r)
+{
+    return json_pack("{s:s, s:I, s:I, s:s, s:s}", "name", col(r, 0),
+                     "started_ms", (json_int_t)col_int(r, 1),
+                     "seen_ago_ms", (json_int_t)col_int(r, 2),
+                     "version", col(r, 3) ? col(r, 3) : "",
+                     "policy", col(r, 4) ? col(r, 4) : "");
+}
+
 int sl_pg_nodes_list(struct sl_pg *s, json_t **out)
 {
-    struct pg_rows r;
-    json_t *list = json_array();
-    int rc = list ? sl_pg_rows(s, PG_NODES_LIST, NULL, &r) : -ENOMEM;
-    if (rc < 0) {
-        json_decref(list);
-        return rc;
-    }
-    while (sl_pg_next(&r)) {
-        json_t *row = json_pack("{s:s, s:I, s:I, s:s, s:s}", "name", col(&r, 0),
-                                "started_ms", (json_int_t)col_int(&r, 1),
-                                "seen_ago_ms", (json_int_t)col_int(&r, 2),
-                                "version", col(&r, 3) ? col(&r, 3) : "",
-                                "policy", col(&r, 4) ? col(&r, 4) : "");
-        if (!row || json_array_append_new(list, row) < 0) {
-            rc = -ENOMEM;
-            break;
-        }
-    }
-    int end = sl_pg_rows_end(&r);
-    if (rc == 0)
-        rc = end;
-    if (rc < 0) {
-        json_decref(list);
-        return rc;
-    }
-    *out = list;
-    return 0;
+    return sl_pg_list(s, PG_NODES_LIST, NULL, node_row, out);
 }
 
 int sl_pg_fence_next(struct sl_pg *s, int64_t *fence)
