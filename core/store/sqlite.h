@@ -252,6 +252,8 @@ struct sl_store {
     struct sl_chain_key audit_key;  /* sl_store_audit_key; zeroed: none */
     /* sl_store_deadline(): statements stop past this sl_mono() time; 0 none. */
     double deadline;
+    struct sl_sqlite_ckpt *ckpt;    /* the writer's checkpoints (sqlite.c); NULL: not started */
+    bool ckpt_failed;               /* it could not start: the commit thread checkpoints */
 };
 
 /* {====================== Statement helpers ============================ */

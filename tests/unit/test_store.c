@@ -627,6 +627,68 @@ static int walk_event(void *arg, int64_t seq, const struct sl_event_row *ev)
     return 0;
 }
 
+/* The WAL's checkpoint sequence number (its header's bytes 12 to 15): it
+ * grows each time the log starts over from its beginning. */
+static uint32_t wal_restarts(const char *dir, long *size)
+{
+    char path[4096];
+    unsigned char h[16] = { 0 };
+
+    snprintf(path, sizeof(path), "%s/sluice.db-wal", dir);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(h, 1, sizeof(h), fp), sizeof(h));
+    fseek(fp, 0, SEEK_END);
+    *size = ftell(fp);
+    fclose(fp);
+    return (uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 | (uint32_t)h[14] << 8 | h[15];
+}
+
+/* Past 32 MiB the WAL is folded back into the database by a thread of its
+ * own and starts over, long before the 128 MiB where the commit thread
+ * would copy it inside a commit itself (SQLite only). */
+static void test_wal_checkpoints(void **state)
+{
+    struct storetest_fx *f = *state;
+    enum { ROWS = 1000, BATCHES = 240 };    /* ~55 MiB of event batches */
+    static char ids[ROWS][2][96];
+    static struct sl_event_row rows[ROWS];
+    long size = 0;
+    int64_t seq;
+
+    if (storetest_postgres()) {
+        print_message("skipped: PostgreSQL keeps its own WAL\n");
+        return;
+    }
+    for (int i = 0; i < ROWS; i++) {
+        snprintf(ids[i][0], sizeof(ids[i][0]), "item-%04d-%080d", i, i * 7919);
+        snprintf(ids[i][1], sizeof(ids[i][1]), "user-%04d-%080d", i, i * 104729);
+        rows[i] = (struct sl_event_row){ ids[i][0], ids[i][1], i % 10, -1, 1000 + i };
+    }
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_mark_set(f->w, "wal_test", 0), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    uint32_t before = wal_restarts(f->dir, &size);
+    for (int b = 0; b < BATCHES; b++) {
+        assert_int_equal(sl_store_begin(f->w), 0);
+        assert_int_equal(sl_store_events_insert(f->w, rows, ROWS, 2000 + b, &seq), 0);
+        assert_int_equal(sl_store_commit(f->w), 0);
+    }
+    /* The thread's round ends between two of these; the commit after it
+     * copies what the round left and the one after starts the log over. */
+    uint32_t after = before;
+    for (int i = 0; i < 500 && after == before; i++) {
+        assert_int_equal(sl_store_begin(f->w), 0);
+        assert_int_equal(sl_store_mark_set(f->w, "wal_test", i), 0);
+        assert_int_equal(sl_store_commit(f->w), 0);
+        after = wal_restarts(f->dir, &size);
+        if (after == before)
+            usleep(10000);
+    }
+    assert_true(after != before);
+    assert_true(size < 100L * 1024 * 1024);
+}
+
 /* Batches come back as stored, in the order of their numbers. */
 static void test_event_batches(void **state)
 {
@@ -803,6 +865,7 @@ int main(void)
         storetest_case_writer(test_merge_tags),
         storetest_case_writer(test_refusals),
         storetest_case_writer(test_event_batches),
+        storetest_case_writer(test_wal_checkpoints),
         storetest_case_writer(test_claims),
         storetest_case_writer(test_big_rows),
         storetest_case_writer(test_offers),
