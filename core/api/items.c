@@ -66,7 +66,7 @@ void sl_api_item_get(struct sl_request *r)
     struct sl_store *s = r->srv->reader;
     const char *id = r->params[0];
     json_t *item = NULL, *audit = NULL;
-    int64_t counts[SL_EV__COUNT], counted;
+    int64_t counts[SL_EV__COUNT];
     bool ingest = r->role == SL_ROLE_INGEST, mine = true;
 
     int rc = sl_id_valid(id) ? sl_store_item_get(s, id, &item) : -ENOENT;
@@ -79,14 +79,13 @@ void sl_api_item_get(struct sl_request *r)
                              sl_id_valid(id) ? id : "(invalid)");
         return;
     }
-    if (rc == 0 && (rc = sl_store_counters_get(s, id, counts, &counted)) == 0 && !ingest)
+    if (rc == 0 && (rc = sl_counters_read(r->srv, s, id, counts)) == 0 && !ingest)
         rc = sl_store_audit_list(s, id, 0, AUDIT_PAGE_MAX, &audit);
     if (rc < 0) {
         json_decref(item);
         sl_api_read_error(r, rc);
         return;
     }
-    sl_counters_get(r->srv, id, counted, counts);
     json_t *counters = json_object();
     for (int i = 0; i < SL_EV__COUNT; i++)
         json_object_set_new(counters, sl_event_names[i], json_integer(counts[i]));

@@ -95,7 +95,7 @@ static int report_apply(struct sl_commit_op *op, struct sl_store *w)
 static uint64_t audience(struct sl_dist *d, const char *id)
 {
     struct ditem *it = dist_item_get(d, id);
-    int64_t counts[SL_EV__COUNT] = { 0 }, counted = 0;
+    int64_t counts[SL_EV__COUNT] = { 0 };
     uint64_t n = 0;
 
     if (it) {
@@ -106,8 +106,7 @@ static uint64_t audience(struct sl_dist *d, const char *id)
         }
         return n;
     }
-    if (sl_store_counters_get(d->srv->reader, id, counts, &counted) == 0)
-        sl_counters_get(d->srv, id, counted, counts);
+    sl_counters_read(d->srv, d->srv->reader, id, counts);
     return counts[SL_EV_IMPRESSION] > 0 ? (uint64_t)counts[SL_EV_IMPRESSION] : 0;
 }
 

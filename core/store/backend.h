@@ -61,8 +61,8 @@
                      int (*each)(void *arg, int64_t seq, const struct sl_event_row *ev), \
                      void *arg), (after, each, arg)) \
     X(counters_add, (const char *item, const int64_t n[SL_STORE_COUNTERS]), (item, n)) \
-    X(counters_get, (const char *item, int64_t counts[SL_STORE_COUNTERS], int64_t *counted), \
-      (item, counts, counted)) \
+    X(counters_get, (const char *item, const char *mark, int64_t counts[SL_STORE_COUNTERS], \
+                     int64_t *counted), (item, mark, counts, counted)) \
     X(mark_get, (const char *name, int64_t *value), (name, value)) \
     X(mark_set, (const char *name, int64_t value), (name, value)) \
     /* Review queue */ \

@@ -73,11 +73,14 @@ static int put_mark(void *arg, const struct sl_store_row *row)
         return -EINVAL;
     if (strncmp(name, "indexed_", 8) == 0)
         return 0;
-    /* Several nodes each add up the event batches they took, under a mark
-     * of their own ("events_counted:NODE"); a copy's batches belong to no
-     * node, and every node that stopped cleanly had added up all of its
-     * own: the copy's one mark is the furthest of them. */
-    if (strncmp(name, "events_counted", 14) == 0 && (name[14] == ':' || name[14] == '\0')) {
+    /* Several nodes each add up the event batches they took, under marks
+     * of their own ("events_counted:NODE"), and each node's items are in
+     * shards with a mark each ("#k" after it, counters.c); a copy's batches
+     * belong to no node, and every node that stopped cleanly had added up
+     * all of its own in every shard: the copy's one mark, the one its
+     * shards read when they have none, is the furthest of them. */
+    if (strncmp(name, "events_counted", 14) == 0 &&
+        (name[14] == ':' || name[14] == '#' || name[14] == '\0')) {
         int64_t v = strtoll(value, NULL, 10);
         if (v > c->counted)
             c->counted = v;

@@ -22,13 +22,20 @@ _Static_assert(SL_EV__COUNT == SL_STORE_COUNTERS, "the store keeps a counter per
 /*
  * An item's counters are a sum over its stored events, so they need not be
  * written with each batch: the loop adds up the batches as they commit, and
- * once a second one store change writes the sums together with the number
- * of the last batch they include (the mark). A busy item costs a write a
+ * once a second a store change writes the sums together with the number of
+ * the last batch they include (the mark). A busy item costs a write a
  * second rather than one per request. Nothing acknowledged depends on it:
  * the events were durable before their answer, and at start the batches
  * past the mark are added up again.
+ *
+ * Items are dealt into TALLY_SHARDS shards by their id, each with a mark of
+ * its own, written in turn: one change of every touched item's sums was 30
+ * to 40 ms of the commit thread under a flood of events, and the requests
+ * committed behind it waited; an eighth every 125 ms is a few. At start a
+ * batch is added up again for the shards whose mark it is past.
  */
 #define TALLY_EVERY_MS 1000
+#define TALLY_SHARDS 8
 #define TALLY_MARK "events_counted"
 
 struct tally_entry {
@@ -43,24 +50,34 @@ struct tally {
     size_t cap, used;               /* cap: 0 or a power of two */
     char *names;                    /* NUL-ended ids; offset 0 is unused */
     size_t names_len, names_cap;
-    int64_t upto;                   /* the last batch added up here */
+    int64_t upto;                   /* on its way: the batches it includes; starting: its shard's mark */
 };
 
 #define TALLY_ID(t, e) ((t)->names + (e)->item)
 
-struct sl_counters {
-    /* The mark: TALLY_MARK; with several nodes, one per node ("NAME" after
-     * a colon), each adding up the batches it took (pg_events.c). */
-    char mark[sizeof(TALLY_MARK) + SL_ID_MAX + 1];
-    struct sl_server *srv;
+struct shard {
+    /* The mark: TALLY_MARK, with several nodes one per node ("NAME" after a
+     * colon), each adding up the batches it took (pg_events.c); then "#k"
+     * for shard k. The mark without "#" is no longer written: a shard that
+     * never wrote its own (a store from before the shards, or a shard
+     * never written) counted what that one says. */
+    char mark[sizeof(TALLY_MARK) + SL_ID_MAX + 8];
     struct tally cur;               /* batches not yet on their way to the store */
     struct tally *writing;          /* the change in flight, or NULL */
+    int64_t marked;                 /* the mark in the store */
+};
+
+struct sl_counters {
+    struct sl_server *srv;
+    struct shard shard[TALLY_SHARDS];
+    int64_t upto;                   /* the last batch added up */
+    unsigned next;                  /* the shard the timer writes next */
     struct event *timer;
 };
 
 struct tally_op {
     struct sl_commit_op op;
-    struct sl_counters *ev;
+    struct shard *sh;
     struct tally t;
 };
 
@@ -70,6 +87,12 @@ static size_t tally_hash(const char *s)
     while (*s)
         h = (h ^ (unsigned char)*s++) * 1099511628211u;
     return h;
+}
+
+/* The top bits: the low ones place the item in its shard's slots. */
+static struct shard *shard_of(struct sl_counters *ev, const char *item)
+{
+    return &ev->shard[(tally_hash(item) >> 32) % TALLY_SHARDS];
 }
 
 static struct tally_entry *tally_find_in(const struct tally *t, struct tally_entry *slot,
@@ -93,12 +116,11 @@ static void tally_free(struct tally *t)
 }
 
 /* An empty tally sized like t (up to a point: one burst of a million items
- * must not make every later second allocate for a million), continuing
- * from t's last batch. */
+ * must not make every later second allocate for a million). */
 #define TALLY_KEEP_SLOTS 65536
 static struct tally tally_like(const struct tally *t)
 {
-    struct tally n = { .upto = t->upto };
+    struct tally n = { 0 };
     size_t cap = t->cap < TALLY_KEEP_SLOTS ? t->cap : TALLY_KEEP_SLOTS;
     size_t names = t->names_cap < TALLY_KEEP_SLOTS * 32 ? t->names_cap : TALLY_KEEP_SLOTS * 32;
     if (cap && (n.slot = calloc(cap, sizeof(*n.slot))))
@@ -154,62 +176,85 @@ static int tally_apply(struct sl_commit_op *op, struct sl_store *w)
     for (size_t i = 0; i < o->t.cap && rc == 0; i++)
         if (o->t.slot[i].item)
             rc = sl_store_counters_add(w, TALLY_ID(&o->t, &o->t.slot[i]), o->t.slot[i].n);
-    return rc ? rc : sl_store_mark_set(w, o->ev->mark, o->t.upto);
+    return rc ? rc : sl_store_mark_set(w, o->sh->mark, o->t.upto);
 }
 
 static void tally_done(struct sl_commit_op *op, int rc)
 {
     struct tally_op *o = (struct tally_op *)op;
-    struct sl_counters *ev = o->ev;
+    struct shard *sh = o->sh;
 
-    ev->writing = NULL;
+    if (sh->writing == &o->t)
+        sh->writing = NULL;
+    if (rc == 0 && o->t.upto > sh->marked)
+        sh->marked = o->t.upto;
     if (rc < 0) {
         /* Not written: the sums go back, to be written with the next. */
         sl_err("counters: writing per-item counters failed (%s); retrying", strerror(-rc));
         for (size_t i = 0; i < o->t.cap; i++)
             if (o->t.slot[i].item)
-                tally_add(&ev->cur, TALLY_ID(&o->t, &o->t.slot[i]), o->t.slot[i].n);
-        if (ev->cur.upto < o->t.upto)
-            ev->cur.upto = o->t.upto;
+                tally_add(&sh->cur, TALLY_ID(&o->t, &o->t.slot[i]), o->t.slot[i].n);
     }
     tally_free(&o->t);
     free(o);
 }
 
-/* Send what is added up to the store, unless a change is still on its way. */
-static void tally_flush(struct sl_counters *ev)
+/* Send what a shard added up to the store, with the mark of every batch
+ * added up so far, unless its last change is still on its way. A shard
+ * with nothing added up moves its mark too: the next start reads the
+ * batches past the lowest. The last change (at stop) goes behind one on
+ * its way (the commit thread keeps their order): a clean stop leaves every
+ * shard's mark at the same batch, which a copy of the store counts on
+ * (copy.c). */
+static void tally_flush(struct sl_counters *ev, struct shard *sh, bool last)
 {
-    if (ev->writing || ev->cur.used == 0)
+    bool behind = sh->cur.used > 0 || sh->marked < ev->upto;
+    if (sh->writing ? !last : !behind)
         return;
     struct tally_op *o = calloc(1, sizeof(*o));
     if (!o)
         return;
-    o->ev = ev;
-    o->t = ev->cur;
-    ev->cur = tally_like(&o->t);
+    o->sh = sh;
+    o->t = sh->cur;
+    o->t.upto = ev->upto;
+    sh->cur = tally_like(&o->t);
     o->op.apply = tally_apply;
     o->op.done = tally_done;
-    ev->writing = &o->t;
+    sh->writing = &o->t;
     if (sl_commit_submit(ev->srv->commit, &o->op) < 0) {
-        ev->writing = NULL;
-        ev->cur = o->t;
+        sh->writing = NULL;
+        tally_free(&sh->cur);
+        sh->cur = o->t;
         free(o);
     }
 }
 
 static void on_tally_timer(evutil_socket_t fd, short what, void *arg)
 {
+    struct sl_counters *ev = arg;
     (void)fd;
     (void)what;
-    tally_flush(arg);
+    tally_flush(ev, &ev->shard[ev->next++ % TALLY_SHARDS], false);
 }
 
+/* At start: a batch past a shard's mark is added up again for its items. */
 static int recount(void *arg, int64_t seq, const struct sl_event_row *row)
 {
-    struct tally *t = arg;
-    t->upto = seq;
-    return row->type >= 0 && row->type < SL_EV__COUNT
-               ? tally_one(t, row->item, row->type, 1) : 0;
+    struct sl_counters *ev = arg;
+    struct shard *sh = shard_of(ev, row->item);
+
+    ev->upto = seq;
+    return seq > sh->cur.upto && row->type >= 0 && row->type < SL_EV__COUNT
+               ? tally_one(&sh->cur, row->item, row->type, 1) : 0;
+}
+
+/* The mark of shard (or, -1, the one from before the shards). */
+static void mark_name(const struct sl_server *srv, int shard, char *out, size_t len)
+{
+    int n = srv->node.shared ? snprintf(out, len, "%s:%s", TALLY_MARK, srv->node.name)
+                             : snprintf(out, len, "%s", TALLY_MARK);
+    if (shard >= 0 && n > 0 && (size_t)n < len)
+        snprintf(out + n, len - (size_t)n, "#%d", shard);
 }
 
 int sl_counters_start(struct sl_server *srv)
@@ -219,22 +264,43 @@ int sl_counters_start(struct sl_server *srv)
         return -ENOMEM;
     ev->srv = srv;
     srv->counters = ev;
-    if (srv->node.shared)
-        snprintf(ev->mark, sizeof(ev->mark), "%s:%s", TALLY_MARK, srv->node.name);
-    else
-        snprintf(ev->mark, sizeof(ev->mark), "%s", TALLY_MARK);
-    int rc = sl_store_mark_get(srv->reader, ev->mark, &ev->cur.upto);
+
+    /* While recounting, a shard's cur.upto is its mark. */
+    char old[sizeof(ev->shard[0].mark)];
+    int64_t before = 0, from = INT64_MAX;
+    mark_name(srv, -1, old, sizeof(old));
+    int rc = sl_store_mark_get(srv->reader, old, &before);
     if (rc == -ENOENT && srv->node.shared)
         rc = 0;                 /* no batch of this node's was ever added up */
+    for (int k = 0; rc == 0 && k < TALLY_SHARDS; k++) {
+        struct shard *sh = &ev->shard[k];
+        mark_name(srv, k, sh->mark, sizeof(sh->mark));
+        if ((rc = sl_store_mark_get(srv->reader, sh->mark, &sh->cur.upto)) == -ENOENT) {
+            sh->cur.upto = before;
+            rc = 0;
+        }
+        if (sh->cur.upto < from)
+            from = sh->cur.upto;
+    }
+    ev->upto = from;
     if (rc == 0)
-        rc = sl_store_events_since(srv->reader, ev->cur.upto, recount, &ev->cur);
+        rc = sl_store_events_since(srv->reader, from, recount, ev);
     if (rc < 0)
         return rc;
-    if (ev->cur.used)
+    size_t again = 0;
+    for (int k = 0; k < TALLY_SHARDS; k++) {
+        if (ev->shard[k].cur.upto > ev->upto)
+            ev->upto = ev->shard[k].cur.upto;
+        again += ev->shard[k].cur.used;
+        ev->shard[k].marked = ev->shard[k].cur.upto;
+        ev->shard[k].cur.upto = 0;
+    }
+    if (again)
         sl_info("counters: adding up %zu items' events again, from after batch %lld",
-                ev->cur.used, (long long)ev->cur.upto);
+                again, (long long)from);
     ev->timer = event_new(srv->base, -1, EV_PERSIST, on_tally_timer, ev);
-    struct timeval tv = { TALLY_EVERY_MS / 1000, (TALLY_EVERY_MS % 1000) * 1000 };
+    int every = TALLY_EVERY_MS / TALLY_SHARDS;
+    struct timeval tv = { every / 1000, (every % 1000) * 1000 };
     return ev->timer && event_add(ev->timer, &tv) == 0 ? 0 : -ENOMEM;
 }
 
@@ -248,8 +314,8 @@ void sl_counters_stop(struct sl_server *srv)
     ev->timer = NULL;
     /* The last sums go with the commit thread's last batch; a change still
      * in flight is answered (and freed) by the commit thread's shutdown. */
-    if (srv->commit)
-        tally_flush(ev);
+    for (int k = 0; srv->commit && k < TALLY_SHARDS; k++)
+        tally_flush(ev, &ev->shard[k], true);
 }
 
 void sl_counters_free(struct sl_server *srv)
@@ -257,16 +323,22 @@ void sl_counters_free(struct sl_server *srv)
     struct sl_counters *ev = srv->counters;
     if (!ev)
         return;
-    tally_free(&ev->cur);
+    for (int k = 0; k < TALLY_SHARDS; k++)
+        tally_free(&ev->shard[k].cur);
     free(ev);
     srv->counters = NULL;
 }
 
-void sl_counters_get(struct sl_server *srv, const char *item, int64_t counted,
-                      int64_t *counts)
+int sl_counters_read(struct sl_server *srv, struct sl_store *s, const char *item,
+                     int64_t *counts)
 {
     struct sl_counters *ev = srv->counters;
-    const struct tally *in[2] = { ev ? &ev->cur : NULL, ev ? ev->writing : NULL };
+    struct shard *sh = ev ? shard_of(ev, item) : NULL;
+    int64_t counted;
+    int rc = sl_store_counters_get(s, item, sh ? sh->mark : TALLY_MARK, counts, &counted);
+    if (rc < 0 || !sh)
+        return rc;
+    const struct tally *in[2] = { &sh->cur, sh->writing };
 
     for (int i = 0; i < 2; i++) {
         const struct tally_entry *e = in[i] ? tally_find(in[i], item) : NULL;
@@ -276,15 +348,16 @@ void sl_counters_get(struct sl_server *srv, const char *item, int64_t counted,
         for (int k = 0; k < SL_EV__COUNT; k++)
             counts[k] += e->n[k];
     }
+    return 0;
 }
 
 int sl_counters_add(struct sl_server *srv, const char *item, int type, int64_t n)
 {
-    return tally_one(&srv->counters->cur, item, type, n);
+    return tally_one(&shard_of(srv->counters, item)->cur, item, type, n);
 }
 
 void sl_counters_upto(struct sl_server *srv, int64_t batch)
 {
-    srv->counters->cur.upto = batch;
+    srv->counters->upto = batch;
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 struct sl_server;
+struct sl_store;
 
 /*
  * Start adds up the event batches stored after the counters' last write
@@ -24,9 +25,10 @@ void sl_counters_free(struct sl_server *srv);
 int sl_counters_add(struct sl_server *srv, const char *item, int type, int64_t n);
 void sl_counters_upto(struct sl_server *srv, int64_t batch);
 
-/* Add to counts (indexed by type) what is counted and not yet in the store,
- * whose counters include the batches up to `counted`. */
-void sl_counters_get(struct sl_server *srv, const char *item, int64_t counted,
+/* The item's counters (indexed by type), as read from the store s (the
+ * loop's reader) together with what is counted and not yet written there.
+ * 0, or the store's error. */
+int sl_counters_read(struct sl_server *srv, struct sl_store *s, const char *item,
                      int64_t *counts);
 
 #endif

@@ -21,7 +21,7 @@ const char *const sl_pg_events_sql[PG__COUNT] = {
                           " c6 = item_counts.c6 + $8, c7 = item_counts.c7 + $9,"
                           " c8 = item_counts.c8 + $10, c9 = item_counts.c9 + $11",
     /* One statement, so the mark and the counts are of one moment. */
-    [PG_COUNTERS_GET]   = "SELECT (SELECT value FROM counters WHERE name = 'events_counted'),"
+    [PG_COUNTERS_GET]   = "SELECT (SELECT value FROM counters WHERE name = $2),"
                           " c0, c1, c2, c3, c4, c5, c6, c7, c8, c9"
                           " FROM (SELECT 1) AS one LEFT JOIN item_counts ON item = $1",
     /* This node's batches alone (several nodes: each adds up what it took,
@@ -89,12 +89,13 @@ int sl_pg_counters_add(struct sl_pg *s, const char *item, const int64_t n[SL_STO
     return sl_pg_write(s, PG_COUNTER_ADD, &p, PG_ANY, NULL);
 }
 
-int sl_pg_counters_get(struct sl_pg *s, const char *item, int64_t counts[SL_STORE_COUNTERS],
-                       int64_t *counted)
+int sl_pg_counters_get(struct sl_pg *s, const char *item, const char *mark,
+                       int64_t counts[SL_STORE_COUNTERS], int64_t *counted)
 {
     struct pg_params p = { 0 };
     struct pg_rows r;
     par_text(&p, item);
+    par_text(&p, mark);
     int rc = sl_pg_row(s, PG_COUNTERS_GET, &p, &r);
     if (rc < 0)
         return rc == -ENOENT ? -EIO : rc;

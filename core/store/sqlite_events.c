@@ -18,8 +18,8 @@ const char *const sl_sqlite_events_sql[ST__COUNT] = {
                           " c5 = c5 + ?7, c6 = c6 + ?8, c7 = c7 + ?9, c8 = c8 + ?10,"
                           " c9 = c9 + ?11",
     /* One statement, so the mark and the counts are of one moment. */
-    [ST_COUNTERS_GET]   = "SELECT (SELECT value FROM counters WHERE name = 'events_counted'),"
-                          " c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 FROM (SELECT 1) LEFT JOIN item_counts ON item = ?",
+    [ST_COUNTERS_GET]   = "SELECT (SELECT value FROM counters WHERE name = ?2),"
+                          " c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 FROM (SELECT 1) LEFT JOIN item_counts ON item = ?1",
     [ST_EVENTS_SINCE]   = "SELECT seq, n, data FROM event_batches WHERE seq > ? ORDER BY seq",
     [ST_MARK_GET]       = "SELECT value FROM counters WHERE name = ?",
     [ST_MARK_SET]       = "INSERT INTO counters (name, value) VALUES (?1, ?2)"
@@ -76,11 +76,12 @@ int sl_store_counters_add(struct sl_store *s, const char *item,
     return stmt_done(s, st, "counters add");
 }
 
-int sl_store_counters_get(struct sl_store *s, const char *item,
+int sl_store_counters_get(struct sl_store *s, const char *item, const char *mark,
                           int64_t counts[SL_STORE_COUNTERS], int64_t *counted)
 {
     sqlite3_stmt *st = stmt_get(s, ST_COUNTERS_GET);
     bind_text(st, 1, item);
+    bind_text(st, 2, mark);
     int rc = sqlite3_step(st);
     *counted = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     for (int k = 0; k < SL_STORE_COUNTERS; k++)

@@ -254,9 +254,10 @@ int sl_store_events_since(struct sl_store *s, int64_t after,
 /* Add n[k] to the item's counter k. */
 int sl_store_counters_add(struct sl_store *s, const char *item,
                           const int64_t n[SL_STORE_COUNTERS]);
-/* The item's counters (zero when none), and the last batch they include
- * (the "events_counted" mark), read together. */
-int sl_store_counters_get(struct sl_store *s, const char *item,
+/* The item's counters (zero when none), and the value of the named mark
+ * that says the last batch they include (counters.c names it; 0 when
+ * never set), read together. */
+int sl_store_counters_get(struct sl_store *s, const char *item, const char *mark,
                           int64_t counts[SL_STORE_COUNTERS], int64_t *counted);
 /* Named marks (64-bit values): -ENOENT for one never set. */
 int sl_store_mark_get(struct sl_store *s, const char *name, int64_t *value);

@@ -396,19 +396,19 @@ static void test_migration_backfills(void **state)
     int64_t counts[SL_STORE_COUNTERS], counted = -1;
     int64_t want_a1[SL_STORE_COUNTERS] = { [0] = 7, [9] = 2 }, want_b1[SL_STORE_COUNTERS] = { [3] = 5 };
     int64_t none[SL_STORE_COUNTERS] = { 0 };
-    assert_int_equal(sl_store_counters_get(f->w, "a1", counts, &counted), 0);
+    assert_int_equal(sl_store_counters_get(f->w, "a1", "events_counted", counts, &counted), 0);
     assert_memory_equal(counts, want_a1, sizeof(counts));
     assert_int_equal(counted, 2);
-    assert_int_equal(sl_store_counters_get(f->w, "b1", counts, &counted), 0);
+    assert_int_equal(sl_store_counters_get(f->w, "b1", "events_counted", counts, &counted), 0);
     assert_memory_equal(counts, want_b1, sizeof(counts));
-    assert_int_equal(sl_store_counters_get(f->w, "zz", counts, &counted), 0);
+    assert_int_equal(sl_store_counters_get(f->w, "zz", "events_counted", counts, &counted), 0);
     assert_memory_equal(counts, none, sizeof(counts));
     assert_int_equal(sl_store_begin(f->w), 0);
     assert_int_equal(sl_store_counters_add(f->w, "a1", want_b1), 0);
     assert_int_equal(sl_store_mark_set(f->w, "events_counted", 9), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     want_a1[3] = 5;
-    assert_int_equal(sl_store_counters_get(f->w, "a1", counts, &counted), 0);
+    assert_int_equal(sl_store_counters_get(f->w, "a1", "events_counted", counts, &counted), 0);
     assert_memory_equal(counts, want_a1, sizeof(counts));
     assert_int_equal(counted, 9);
 
@@ -728,12 +728,12 @@ static void test_event_batches(void **state)
     assert_int_equal(w.n, 1);
     assert_string_equal(w.text[0][0], "i3");
 
-    assert_int_equal(sl_store_counters_get(f->w, "i1", counts, &counted), 0);
+    assert_int_equal(sl_store_counters_get(f->w, "i1", "events_counted", counts, &counted), 0);
     assert_int_equal(counted, s2);
     assert_int_equal(counts[0], 2);
     assert_int_equal(counts[3], 2);
     assert_int_equal(counts[9], 0);
-    assert_int_equal(sl_store_counters_get(f->w, "none", counts, &counted), 0);
+    assert_int_equal(sl_store_counters_get(f->w, "none", "events_counted", counts, &counted), 0);
     assert_int_equal(counts[0], 0);
     assert_int_equal(sl_store_mark_get(f->w, "never", &counted), -ENOENT);
 }
