@@ -71,6 +71,18 @@ int sl_audience_user_add(struct sl_audience *a, const char *id, uint32_t *idx);
  * how many have an index. */
 size_t sl_audience_users_add(struct sl_audience *a, const char *const *ids, size_t n,
                              uint32_t *out);
+
+/* A user id as the audience keys it: worked out on any thread (it reads
+ * only the audience's seed), so that a start's reader can hash the ids it
+ * hands the loop. false for an invalid id. */
+struct sl_aud_key {
+    const char *id;
+    uint32_t len, hash;
+};
+bool sl_audience_key(const struct sl_audience *a, const char *id, struct sl_aud_key *key);
+/* sl_audience_users_add() of ids keyed by sl_audience_key(). */
+size_t sl_audience_users_add_keyed(struct sl_audience *a, const struct sl_aud_key *keys,
+                                   size_t n, uint32_t *out);
 /* Index of an existing user: 0, -ENOENT, -EINVAL (not an id). */
 int sl_audience_user_find(const struct sl_audience *a, const char *id, uint32_t *idx);
 size_t sl_audience_user_count(const struct sl_audience *a);

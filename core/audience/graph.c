@@ -63,11 +63,48 @@ int aud_user_intern(struct sl_audience *a, const char *id, size_t len, uint32_t 
 
 /*
  * Each lookup in a large audience is a cache miss or two (the slot, then
- * the id it points to): a start resolves millions of ids. A batch hashes
- * a run of them and asks for their slots, then for the ids in those slots,
+ * the id it points to): a start resolves millions of ids. A batch asks for
+ * the slots of a run of hashed ids, then for the ids in those slots,
  * before it compares any, so that the misses overlap.
  */
 #define BATCH_RUN 16
+
+bool sl_audience_key(const struct sl_audience *a, const char *id, struct sl_aud_key *key)
+{
+    size_t len;
+
+    if (!id_ok(id, &len))
+        return false;
+    *key = (struct sl_aud_key){ id, (uint32_t)len, aud_hash_str(id, len, a->conf.seed) };
+    return true;
+}
+
+size_t sl_audience_users_add_keyed(struct sl_audience *a, const struct sl_aud_key *keys,
+                                   size_t n, uint32_t *out)
+{
+    const struct idmap *map = &a->user_map;
+    size_t done = 0;
+
+    for (size_t base = 0; base < n; base += BATCH_RUN) {
+        const struct sl_aud_key *k = keys + base;
+        size_t m = n - base < BATCH_RUN ? n - base : BATCH_RUN;
+
+        for (size_t i = 0; i < m && map->slot; i++)
+            __builtin_prefetch(&map->slot[k[i].hash & map->mask]);
+        for (size_t i = 0; i < m && map->slot; i++) {
+            const struct slot *sl = &map->slot[k[i].hash & map->mask];
+            if (sl->val != SL_AUD_NONE && sl->hash == k[i].hash)
+                __builtin_prefetch(sl->key);
+        }
+        for (size_t i = 0; i < m; i++) {
+            if (intern_hashed(a, k[i].id, k[i].len, k[i].hash, &out[base + i]) == 0)
+                done++;
+            else
+                out[base + i] = SL_AUD_NONE;
+        }
+    }
+    return done;
+}
 
 size_t sl_audience_users_add(struct sl_audience *a, const char *const *ids, size_t n,
                              uint32_t *out)
@@ -75,29 +112,16 @@ size_t sl_audience_users_add(struct sl_audience *a, const char *const *ids, size
     size_t done = 0;
 
     for (size_t base = 0; a && base < n; base += BATCH_RUN) {
-        size_t m = n - base < BATCH_RUN ? n - base : BATCH_RUN, len[BATCH_RUN];
-        uint32_t h[BATCH_RUN];
-        bool ok[BATCH_RUN];
-        const struct idmap *map = &a->user_map;
+        size_t m = n - base < BATCH_RUN ? n - base : BATCH_RUN, valid = 0;
+        struct sl_aud_key keys[BATCH_RUN];
+        uint32_t idx[BATCH_RUN];
 
-        for (size_t i = 0; i < m; i++) {
-            ok[i] = id_ok(ids[base + i], &len[i]);
-            h[i] = ok[i] ? aud_hash_str(ids[base + i], len[i], a->conf.seed) : 0;
-            if (ok[i] && map->slot)
-                __builtin_prefetch(&map->slot[h[i] & map->mask]);
-        }
-        for (size_t i = 0; i < m && map->slot; i++) {
-            const struct slot *sl = &map->slot[h[i] & map->mask];
-            if (ok[i] && sl->val != SL_AUD_NONE && sl->hash == h[i])
-                __builtin_prefetch(sl->key);
-        }
-        for (size_t i = 0; i < m; i++) {
-            out[base + i] = SL_AUD_NONE;
-            if (ok[i] && intern_hashed(a, ids[base + i], len[i], h[i], &out[base + i]) == 0)
-                done++;
-            else
-                out[base + i] = SL_AUD_NONE;
-        }
+        for (size_t i = 0; i < m; i++)
+            if (sl_audience_key(a, ids[base + i], &keys[valid]))
+                valid++;
+        done += sl_audience_users_add_keyed(a, keys, valid, idx);
+        for (size_t i = 0, v = 0; i < m; i++)
+            out[base + i] = v < valid && keys[v].id == ids[base + i] ? idx[v++] : SL_AUD_NONE;
     }
     return done;
 }

@@ -53,8 +53,8 @@ struct resuming {
     uint32_t *users;                /* a placement's, as the audience knows them */
     size_t users_cap;
     struct ditem *last;             /* the item of the row before: rows come by item */
-    const char **names;             /* a placement's user ids, read ahead */
-    size_t names_cap;
+    struct sl_aud_key *keys;        /* a placement's users, keyed ahead */
+    size_t keys_cap;
     struct plan_memo plans[PLAN_CACHE];
 };
 
@@ -243,15 +243,14 @@ static void wave_parse(struct wave *w, const char *text, size_t len)
 }
 
 /* A feed served the item to user: offered, and counted when they react. */
-static int resume_served(void *arg, const char *item, const char *user)
+static int resume_served(struct resuming *rg, const char *item, const struct sl_aud_key *user)
 {
-    struct resuming *rg = arg;
     struct ditem *it = running(rg, item);
     uint32_t u;
 
     if (rg->rc)
         return 1;
-    if (!it || sl_audience_user_add(rg->d->aud, user, &u) < 0)
+    if (!it || sl_audience_users_add_keyed(rg->d->aud, user, 1, &u) == 0)
         return 0;
     sl_audience_mark_offered(rg->d->aud, it->h, &u, 1);
     if (dist_react_served(&it->reactions, u) < 0) {
@@ -264,10 +263,9 @@ static int resume_served(void *arg, const char *item, const char *user)
 /* A placement: the running wave's users not served yet go back into their
  * inboxes (the served are offered already, and placing skips them); those
  * of ended waves only count as offered. */
-static int resume_offers(void *arg, const char *item, int wave, int source,
-                         const char *const *users, size_t n)
+static int resume_offers(struct resuming *rg, const char *item, int wave, int source,
+                         const struct sl_aud_key *users, size_t n)
 {
-    struct resuming *rg = arg;
     struct ditem *it = running(rg, item);
     struct wave *w = it ? dist_current(it) : NULL;
     size_t k = 0;
@@ -280,7 +278,7 @@ static int resume_offers(void *arg, const char *item, int wave, int source,
         rg->rc = -ENOMEM;
         return 1;
     }
-    sl_audience_users_add(rg->d->aud, users, n, rg->users);
+    sl_audience_users_add_keyed(rg->d->aud, users, n, rg->users);
     for (size_t i = 0; i < n; i++)
         if (rg->users[i] != SL_AUD_NONE)
             rg->users[k++] = rg->users[i];
@@ -337,7 +335,10 @@ static int load_user(struct loading *ld, const char *id, const char *city,
  *
  * A row in a chunk: its kind (a byte), then its fields; a string is its
  * length (UINT32_MAX for none) and its bytes with a NUL; a number 8 bytes;
- * a wave its struct, parsed by the reader. ROW_END ends the audience.
+ * a wave its struct, parsed by the reader. ROW_END ends the audience. The
+ * users of served marks and offers are keyed by the reader (their length,
+ * hash, bytes and NUL; an invalid id is left out): eight million of them
+ * looked up at a 200,000-item start, the hashing is the reader's.
  */
 
 #define CHUNK_SIZE (256 * 1024)
@@ -354,6 +355,7 @@ struct chunk {
 
 struct dist_ahead {
     struct sl_store *conn;          /* the reader's own */
+    const struct sl_audience *aud;  /* its seed keys users (sl_audience_key) */
     bool items;                     /* the items' passes too, after the audience */
     pthread_t thread;
     pthread_mutex_t mu;
@@ -367,6 +369,8 @@ struct dist_ahead {
     /* The reader's alone. */
     struct chunk *filling;          /* not queued yet */
     struct chunk *next;             /* a spare, to fill next */
+    struct sl_aud_key *keys;        /* an offer's users */
+    size_t keys_cap;
     bool halted;                    /* its copy of stop, taken at each flush */
     /* The loop's alone. */
     struct chunk *taking;           /* rows of it are still to be taken in */
@@ -448,6 +452,18 @@ static char *put_str(char *p, const char *s)
     return p + len + 1;
 }
 
+static size_t key_size(const struct sl_aud_key *k)
+{
+    return 2 * sizeof(uint32_t) + k->len + 1;
+}
+
+static char *put_key(char *p, const struct sl_aud_key *k)
+{
+    p = put_u32(put_u32(p, k->len), k->hash);
+    memcpy(p, k->id, k->len + 1);
+    return p + k->len + 1;
+}
+
 static uint32_t get_u32(const char **p)
 {
     uint32_t v;
@@ -464,6 +480,16 @@ static const char *get_str(const char **p)
         return NULL;
     *p += len + 1;
     return s;
+}
+
+static struct sl_aud_key get_key(const char **p)
+{
+    struct sl_aud_key k;
+    k.len = get_u32(p);
+    k.hash = get_u32(p);
+    k.id = *p;
+    *p += k.len + 1;
+    return k;
 }
 
 static int ahead_user(void *arg, const char *id, const char *city, const char *interests,
@@ -488,7 +514,7 @@ static int ahead_user(void *arg, const char *id, const char *city, const char *i
     return p ? 0 : 1;
 }
 
-/* A row of two strings: a follow, a served mark. */
+/* A row of two strings: a follow. */
 static int ahead_two(struct dist_ahead *a, enum row_kind kind, const char *x, const char *y)
 {
     char *p = ahead_room(a, 1 + str_size(x) + str_size(y));
@@ -540,24 +566,40 @@ static int ahead_wave(void *arg, const char *item, int n, const char *text, size
 
 static int ahead_served(void *arg, const char *item, const char *user)
 {
-    return ahead_two(arg, ROW_SERVED, item, user);
+    struct dist_ahead *a = arg;
+    struct sl_aud_key k;
+
+    if (!sl_audience_key(a->aud, user, &k))
+        return 0;
+    char *p = ahead_room(a, 1 + str_size(item) + key_size(&k));
+    if (!p)
+        return 1;
+    *p++ = ROW_SERVED;
+    put_key(put_str(p, item), &k);
+    return 0;
 }
 
 static int ahead_offers(void *arg, const char *item, int wave, int source,
                         const char *const *users, size_t n)
 {
-    size_t size = 1 + str_size(item) + 3 * sizeof(uint32_t);
+    struct dist_ahead *a = arg;
+    size_t size = 1 + str_size(item) + 3 * sizeof(uint32_t), valid = 0;
 
+    if (sl_grow(&a->keys, &a->keys_cap, n ? n : 1, sizeof(*a->keys)) < 0) {
+        a->rc = -ENOMEM;
+        return 1;
+    }
     for (size_t i = 0; i < n; i++)
-        size += str_size(users[i]);
-    char *p = ahead_room(arg, size);
+        if (sl_audience_key(a->aud, users[i], &a->keys[valid]))
+            size += key_size(&a->keys[valid++]);
+    char *p = ahead_room(a, size);
     if (!p)
         return 1;
     *p++ = ROW_OFFERS;
     p = put_u32(put_u32(put_u32(put_str(p, item), (uint32_t)wave), (uint32_t)source),
-                (uint32_t)n);
-    for (size_t i = 0; i < n; i++)
-        p = put_str(p, users[i]);
+                (uint32_t)valid);
+    for (size_t i = 0; i < valid; i++)
+        p = put_key(p, &a->keys[i]);
     return 0;
 }
 
@@ -602,6 +644,7 @@ int dist_ahead_start(struct sl_dist *d, bool items, struct dist_ahead **out)
         return rc;
     }
     a->items = items;
+    a->aud = d->aud;
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     if ((rc = pthread_create(&a->thread, NULL, ahead_main, a)) != 0) {
@@ -639,6 +682,7 @@ void dist_ahead_end(struct dist_ahead *a)
     }
     free(a->filling);
     free(a->next);
+    free(a->keys);
     sl_store_free(a->conn);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
@@ -710,18 +754,20 @@ static int take_row(const char **p, struct loading *lo, struct resuming *rg, boo
         *p += sizeof(w);
         return add_wave(rg, first, &w);
     }
-    case ROW_SERVED:
-        return resume_served(rg, first, get_str(p));
+    case ROW_SERVED: {
+        struct sl_aud_key k = get_key(p);
+        return resume_served(rg, first, &k);
+    }
     default: {
         int wave = (int)get_u32(p), source = (int)get_u32(p);
         size_t n = get_u32(p);
-        if (sl_grow(&rg->names, &rg->names_cap, n ? n : 1, sizeof(*rg->names)) < 0) {
+        if (sl_grow(&rg->keys, &rg->keys_cap, n ? n : 1, sizeof(*rg->keys)) < 0) {
             rg->rc = -ENOMEM;
             return 1;
         }
         for (size_t i = 0; i < n; i++)
-            rg->names[i] = get_str(p);
-        return resume_offers(rg, first, wave, source, rg->names, n);
+            rg->keys[i] = get_key(p);
+        return resume_offers(rg, first, wave, source, rg->keys, n);
     }
     }
 }
@@ -784,7 +830,7 @@ int dist_resume_all(struct sl_dist *d, struct dist_ahead *a)
     }
     free(rg->items);
     free(rg->users);
-    free(rg->names);
+    free(rg->keys);
     free(rg);
     return rc;
 }

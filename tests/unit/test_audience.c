@@ -103,6 +103,62 @@ static void test_users_intern_and_validate(void **state)
     sl_audience_free(NULL);
 }
 
+/* Many ids at once (a start's placements): each index is the one a single
+ * add gives, new ids are made, invalid ones are SL_AUD_NONE; keyed on
+ * another audience of the same seed, the same. Past one batch of lookups. */
+static void test_users_add_many(void **state)
+{
+    struct sl_audience *a = new_aud(7, 0), *b = new_aud(7, 0);
+    enum { N = 40 };
+    char ids[N][16];
+    const char *p[N];
+    uint32_t out[N], again[N], single;
+    struct sl_aud_key keys[N];
+    size_t valid = 0;
+
+    (void)state;
+    uid(a, "u3");
+    uid(a, "u17");
+    for (int i = 0; i < N; i++) {
+        if (i % 9 == 4)
+            snprintf(ids[i], sizeof(ids[i]), "bad id %d", i);
+        else
+            snprintf(ids[i], sizeof(ids[i]), "u%d", i % 25);    /* repeats past 25 */
+        p[i] = ids[i];
+    }
+    size_t bad = 0;
+    for (int i = 0; i < N; i++)
+        bad += i % 9 == 4;
+    assert_int_equal(sl_audience_users_add(a, p, N, out), N - bad);
+    for (int i = 0; i < N; i++) {
+        if (i % 9 == 4) {
+            assert_int_equal(out[i], SL_AUD_NONE);
+            assert_false(sl_audience_key(a, p[i], &keys[0]));
+            continue;
+        }
+        assert_int_equal(sl_audience_user_find(a, p[i], &single), 0);
+        assert_int_equal(out[i], single);
+        assert_string_equal(sl_audience_user_id(a, out[i]), p[i]);
+    }
+    assert_int_equal(out[3], uid(a, "u3"));
+    assert_int_equal(sl_audience_user_count(a), 24);   /* u0..u24 but u22, whose turn is a bad id */
+
+    /* The same adds keyed ahead (as a start's reader does), in the same
+     * order on an audience of the same seed, give the same indexes. */
+    uid(b, "u3");
+    uid(b, "u17");
+    for (int i = 0; i < N; i++)
+        if (sl_audience_key(b, p[i], &keys[valid]))
+            valid++;
+    assert_int_equal(valid, N - bad);
+    assert_int_equal(sl_audience_users_add_keyed(b, keys, valid, again), valid);
+    for (size_t i = 0, v = 0; i < N; i++)
+        if (i % 9 != 4)
+            assert_int_equal(again[v++], out[i]);
+    sl_audience_free(a);
+    sl_audience_free(b);
+}
+
 static void test_users_city_and_interests(void **state)
 {
     struct sl_audience *a = new_aud(1, 0);
@@ -1070,6 +1126,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_users_intern_and_validate),
+        cmocka_unit_test(test_users_add_many),
         cmocka_unit_test(test_users_city_and_interests),
         cmocka_unit_test(test_follow_basics),
         cmocka_unit_test(test_follow_sets_match_reference),
