@@ -50,7 +50,7 @@ struct tally {
     size_t cap, used;               /* cap: 0 or a power of two */
     char *names;                    /* NUL-ended ids; offset 0 is unused */
     size_t names_len, names_cap;
-    int64_t upto;                   /* on its way: the batches it includes; starting: its shard's mark */
+    int64_t upto;                   /* sent: the batches it holds; at start: its shard's mark */
 };
 
 #define TALLY_ID(t, e) ((t)->names + (e)->item)
