@@ -514,21 +514,15 @@ static int ahead_user(void *arg, const char *id, const char *city, const char *i
     return p ? 0 : 1;
 }
 
-/* A row of two strings: a follow. */
-static int ahead_two(struct dist_ahead *a, enum row_kind kind, const char *x, const char *y)
+static int ahead_follow(void *arg, const char *follower, const char *creator)
 {
-    char *p = ahead_room(a, 1 + str_size(x) + str_size(y));
+    char *p = ahead_room(arg, 1 + str_size(follower) + str_size(creator));
 
     if (!p)
         return 1;
-    *p++ = (char)kind;
-    put_str(put_str(p, x), y);
+    *p++ = ROW_FOLLOW;
+    put_str(put_str(p, follower), creator);
     return 0;
-}
-
-static int ahead_follow(void *arg, const char *follower, const char *creator)
-{
-    return ahead_two(arg, ROW_FOLLOW, follower, creator);
 }
 
 static int ahead_item(void *arg, const char *id, const char *creator, const char *upload,

@@ -651,7 +651,7 @@ static void test_wal_checkpoints(void **state)
 {
     struct storetest_fx *f = *state;
     enum { ROWS = 1000, BATCHES = 240 };    /* ~55 MiB of event batches */
-    static char ids[ROWS][2][96];
+    static char ids[ROWS][2][128];
     static struct sl_event_row rows[ROWS];
     long size = 0;
     int64_t seq;
