@@ -43,11 +43,22 @@ static const char *const tables[] = {
     "suspensions",
 };
 
+/* The counters' marks (counters.c): "events_counted", then "#k" for each
+ * of its shards; with several nodes each node's, after ":NODE". */
+#define COUNTED "events_counted"
+#define COUNTED_MAX 16
+
 struct copying {
     struct sl_store *to;
     const char *table;
     int64_t rows;
-    int64_t counted;            /* the furthest "events_counted" mark (put_mark) */
+    int64_t counted;            /* the furthest of the counters' marks (put_mark) */
+    bool nodes;                 /* a node's mark is among them */
+    struct {
+        char name[32];
+        int64_t value;
+    } mark[COUNTED_MAX];        /* one node's marks, as they are */
+    int nmarks;
 };
 
 static int put_row(void *arg, const struct sl_store_row *row)
@@ -73,22 +84,49 @@ static int put_mark(void *arg, const struct sl_store_row *row)
         return -EINVAL;
     if (strncmp(name, "indexed_", 8) == 0)
         return 0;
-    /* Several nodes each add up the event batches they took, under marks
-     * of their own ("events_counted:NODE"), and each node's items are in
-     * shards with a mark each ("#k" after it, counters.c); a copy's batches
-     * belong to no node, and every node that stopped cleanly had added up
-     * all of its own in every shard: the copy's one mark, the one its
-     * shards read when they have none, is the furthest of them. */
-    if (strncmp(name, "events_counted", 14) == 0 &&
-        (name[14] == ':' || name[14] == '#' || name[14] == '\0')) {
+    /* Decided once all are read (copy_marks). */
+    size_t n = strlen(COUNTED);
+    if (strncmp(name, COUNTED, n) == 0 &&
+        (name[n] == ':' || name[n] == '#' || name[n] == '\0')) {
         int64_t v = strtoll(value, NULL, 10);
         if (v > c->counted)
             c->counted = v;
+        c->nodes |= name[n] == ':';
+        if (c->nmarks < COUNTED_MAX && strlen(name) < sizeof(c->mark[0].name)) {
+            strcpy(c->mark[c->nmarks].name, name);
+            c->mark[c->nmarks++].value = v;
+        } else {
+            c->nodes = true;    /* not a shape counters.c writes: fold them */
+        }
         return 0;
     }
     int rc = sl_store_mark_set(c->to, name, strtoll(value, NULL, 10));
     if (rc == 0)
         c->rows++;
+    return rc;
+}
+
+/*
+ * One node's marks are copied as they are: each shard's batches past its
+ * own mark are added up again at the copy's first start, whether or not
+ * the source stopped cleanly. Several nodes each added up the batches they
+ * took, under marks of their own; a copy's batches belong to no node, and
+ * every node that stopped cleanly had added up all of its own in every
+ * shard: the copy's one mark, the one its shards read when they have none,
+ * is the furthest of them.
+ */
+static int copy_marks(struct copying *c)
+{
+    int rc = 0;
+
+    if (c->nodes || c->nmarks == 0) {
+        rc = sl_store_mark_set(c->to, COUNTED, c->counted);
+        c->rows += rc == 0;
+        return rc;
+    }
+    for (int i = 0; rc == 0 && i < c->nmarks; i++)
+        if ((rc = sl_store_mark_set(c->to, c->mark[i].name, c->mark[i].value)) == 0)
+            c->rows++;
     return rc;
 }
 
@@ -123,8 +161,8 @@ int sl_store_copy(struct sl_store *from, struct sl_store *to, int64_t *rows)
     if (rc == 0) {
         c.table = "counters";
         rc = sl_store_table_each(from, "counters", put_mark, &c);
-        if (rc == 0 && (rc = sl_store_mark_set(to, "events_counted", c.counted)) == 0)
-            c.rows++;
+        if (rc == 0)
+            rc = copy_marks(&c);
     }
     if (rc == 0)
         rc = sl_store_copied(to);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include <sqlite3.h>
@@ -689,6 +690,70 @@ static void test_wal_checkpoints(void **state)
     assert_true(size < 100L * 1024 * 1024);
 }
 
+/* A copy of the store (sluicectl migrate) keeps one node's counters' marks
+ * as they are, each shard's its own; with several nodes' marks in it, one
+ * mark, the furthest, that every shard of the copy reads (SQLite to SQLite
+ * here; tests/ctl/migrate.py copies to PostgreSQL and back). */
+static void copy_into(struct storetest_fx *f, const char *sub, struct sl_store **out)
+{
+    char dir[1024];
+    int64_t rows;
+
+    snprintf(dir, sizeof(dir), "%s/%s", f->dir, sub);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(sl_store_open(NULL, dir, true, out), 0);
+    assert_int_equal(sl_store_copy(f->w, *out, &rows), 0);
+}
+
+/* The copy closed, its folder goes (the fixture removes files only). */
+static void copy_drop(struct storetest_fx *f, const char *sub, struct sl_store *s)
+{
+    char dir[1024];
+
+    sl_store_free(s);
+    snprintf(dir, sizeof(dir), "%s/%s", f->dir, sub);
+    remove_dir(strdup(dir));        /* it frees what it is given */
+}
+
+static int64_t mark(struct sl_store *s, const char *name)
+{
+    int64_t v = -1;
+    int rc = sl_store_mark_get(s, name, &v);
+    return rc == -ENOENT ? -2 : rc < 0 ? -3 : v;
+}
+
+static void test_copy_keeps_counted_marks(void **state)
+{
+    struct storetest_fx *f = *state;
+    struct sl_store *one, *nodes;
+
+    if (storetest_postgres()) {
+        print_message("skipped: copies between SQLite stores (tests/ctl/migrate.py runs "
+                      "PostgreSQL's)\n");
+        return;
+    }
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_mark_set(f->w, "events_counted", 5), 0);
+    assert_int_equal(sl_store_mark_set(f->w, "events_counted#0", 10), 0);
+    assert_int_equal(sl_store_mark_set(f->w, "events_counted#3", 7), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    copy_into(f, "one", &one);
+    assert_int_equal(mark(one, "events_counted"), 5);
+    assert_int_equal(mark(one, "events_counted#0"), 10);
+    assert_int_equal(mark(one, "events_counted#3"), 7);
+    assert_int_equal(mark(one, "events_counted#1"), -2);
+    copy_drop(f, "one", one);
+
+    assert_int_equal(sl_store_begin(f->w), 0);
+    assert_int_equal(sl_store_mark_set(f->w, "events_counted:n1#2", 20), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    copy_into(f, "nodes", &nodes);
+    assert_int_equal(mark(nodes, "events_counted"), 20);
+    assert_int_equal(mark(nodes, "events_counted#0"), -2);
+    assert_int_equal(mark(nodes, "events_counted:n1#2"), -2);
+    copy_drop(f, "nodes", nodes);
+}
+
 /* Batches come back as stored, in the order of their numbers. */
 static void test_event_batches(void **state)
 {
@@ -866,6 +931,7 @@ int main(void)
         storetest_case_writer(test_refusals),
         storetest_case_writer(test_event_batches),
         storetest_case_writer(test_wal_checkpoints),
+        storetest_case_writer(test_copy_keeps_counted_marks),
         storetest_case_writer(test_claims),
         storetest_case_writer(test_big_rows),
         storetest_case_writer(test_offers),
