@@ -50,7 +50,7 @@ struct tally {
     size_t cap, used;               /* cap: 0 or a power of two */
     char *names;                    /* NUL-ended ids; offset 0 is unused */
     size_t names_len, names_cap;
-    int64_t upto;                   /* sent: the batches it holds; at start: its shard's mark */
+    int64_t upto;                   /* sent: the last batch it holds */
 };
 
 #define TALLY_ID(t, e) ((t)->names + (e)->item)
@@ -243,8 +243,9 @@ static int recount(void *arg, int64_t seq, const struct sl_event_row *row)
     struct sl_counters *ev = arg;
     struct shard *sh = shard_of(ev, row->item);
 
-    ev->upto = seq;
-    return seq > sh->cur.upto && row->type >= 0 && row->type < SL_EV__COUNT
+    if (seq > ev->upto)
+        ev->upto = seq;
+    return seq > sh->marked && row->type >= 0 && row->type < SL_EV__COUNT
                ? tally_one(&sh->cur, row->item, row->type, 1) : 0;
 }
 
@@ -265,7 +266,6 @@ int sl_counters_start(struct sl_server *srv)
     ev->srv = srv;
     srv->counters = ev;
 
-    /* While recounting, a shard's cur.upto is its mark. */
     char old[sizeof(ev->shard[0].mark)];
     int64_t before = 0, from = INT64_MAX;
     mark_name(srv, -1, old, sizeof(old));
@@ -275,26 +275,22 @@ int sl_counters_start(struct sl_server *srv)
     for (int k = 0; rc == 0 && k < TALLY_SHARDS; k++) {
         struct shard *sh = &ev->shard[k];
         mark_name(srv, k, sh->mark, sizeof(sh->mark));
-        if ((rc = sl_store_mark_get(srv->reader, sh->mark, &sh->cur.upto)) == -ENOENT) {
-            sh->cur.upto = before;
+        if ((rc = sl_store_mark_get(srv->reader, sh->mark, &sh->marked)) == -ENOENT) {
+            sh->marked = before;
             rc = 0;
         }
-        if (sh->cur.upto < from)
-            from = sh->cur.upto;
+        if (sh->marked < from)
+            from = sh->marked;
+        if (sh->marked > ev->upto)
+            ev->upto = sh->marked;
     }
-    ev->upto = from;
     if (rc == 0)
         rc = sl_store_events_since(srv->reader, from, recount, ev);
     if (rc < 0)
         return rc;
     size_t again = 0;
-    for (int k = 0; k < TALLY_SHARDS; k++) {
-        if (ev->shard[k].cur.upto > ev->upto)
-            ev->upto = ev->shard[k].cur.upto;
+    for (int k = 0; k < TALLY_SHARDS; k++)
         again += ev->shard[k].cur.used;
-        ev->shard[k].marked = ev->shard[k].cur.upto;
-        ev->shard[k].cur.upto = 0;
-    }
     if (again)
         sl_info("counters: adding up %zu items' events again, from after batch %lld",
                 again, (long long)from);

@@ -162,6 +162,15 @@ static void *ckpt_main(void *arg)
     return NULL;
 }
 
+/* What ckpt_new() made, its thread stopped or never started. */
+static void ckpt_release(struct sl_sqlite_ckpt *ck)
+{
+    sqlite3_close(ck->db);
+    pthread_cond_destroy(&ck->cv);
+    pthread_mutex_destroy(&ck->mu);
+    free(ck);
+}
+
 static void ckpt_free(struct sl_sqlite_ckpt *ck)
 {
     if (!ck)
@@ -171,10 +180,7 @@ static void ckpt_free(struct sl_sqlite_ckpt *ck)
     pthread_cond_signal(&ck->cv);
     pthread_mutex_unlock(&ck->mu);
     pthread_join(ck->thread, NULL);
-    sqlite3_close(ck->db);
-    pthread_cond_destroy(&ck->cv);
-    pthread_mutex_destroy(&ck->mu);
-    free(ck);
+    ckpt_release(ck);
 }
 
 /* Started at the first round due, so that a sluicectl that writes a little
@@ -184,9 +190,12 @@ static struct sl_sqlite_ckpt *ckpt_new(sqlite3 *writer)
 {
     struct sl_sqlite_ckpt *ck = calloc(1, sizeof(*ck));
     const char *path = sqlite3_db_filename(writer, "main");
+    int err;
 
-    if (!ck)
+    if (!ck) {
+        sl_warn("store: no memory for the checkpoint thread; the commit thread checkpoints");
         return NULL;
+    }
     pthread_mutex_init(&ck->mu, NULL);
     pthread_cond_init(&ck->cv, NULL);
     if (sqlite3_open_v2(path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
@@ -194,13 +203,16 @@ static struct sl_sqlite_ckpt *ckpt_new(sqlite3 *writer)
         /* A first read opens the WAL: a connection that has read nothing
          * does not know the file is in WAL mode yet. */
         sqlite3_exec(ck->db, "PRAGMA synchronous = FULL; PRAGMA schema_version",
-                     NULL, NULL, NULL) != SQLITE_OK ||
-        pthread_create(&ck->thread, NULL, ckpt_main, ck) != 0) {
-        sl_warn("store: cannot start the checkpoint thread; the commit thread checkpoints");
-        sqlite3_close(ck->db);
-        pthread_cond_destroy(&ck->cv);
-        pthread_mutex_destroy(&ck->mu);
-        free(ck);
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        sl_warn("store: the checkpoint thread cannot open %s: %s; the commit thread "
+                "checkpoints", path, ck->db ? sqlite3_errmsg(ck->db) : "out of memory");
+        ckpt_release(ck);
+        return NULL;
+    }
+    if ((err = pthread_create(&ck->thread, NULL, ckpt_main, ck)) != 0) {
+        sl_warn("store: cannot start the checkpoint thread: %s; the commit thread "
+                "checkpoints", strerror(err));
+        ckpt_release(ck);
         return NULL;
     }
     return ck;
