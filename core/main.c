@@ -293,7 +293,7 @@ int main(int argc, char **argv)
     if (sl_cluster_start(&srv) < 0 || sl_dist_start(&srv) < 0 ||
         sl_counters_start(&srv) < 0 ||
         sl_readers_new(srv.base, srv.cfg.store, srv.cfg.state_dir, srv.cfg.search_workers,
-                       srv.cfg.search_queue, &srv.readers) < 0 ||
+                       srv.cfg.search_queue, srv.commit, &srv.readers) < 0 ||
         sl_bulkjobs_start(&srv) < 0 ||
         sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;

@@ -401,6 +401,7 @@ void sl_bulk_start(struct sl_request *r, enum sl_action action, const struct sl_
     o->read.deadline = o->started + bound + (bound / 4 > 0.05 ? bound / 4 : 0.05);
     o->read.run = count_run;
     o->read.done = count_done;
+    o->read.indexed = true;
     if (sl_api_read(r, &o->read) < 0)
         start_free(o);
 }

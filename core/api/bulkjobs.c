@@ -310,6 +310,7 @@ static void step(struct sl_bulkjob *job)
     op->read.deadline = op->deadline + (bound / 4 > 0.05 ? bound / 4 : 0.05);
     op->read.run = slice_read;
     op->read.done = slice_read_done;
+    op->read.indexed = true;
     int rc = sl_readers_submit(srv->readers, &op->read);
     if (rc < 0) {
         free(op);

@@ -161,6 +161,7 @@ void sl_api_creator_get(struct sl_request *r)
     o->op.deadline = o->deadline + (bound / 4 > 0.05 ? bound / 4 : 0.05);
     o->op.run = page_run;
     o->op.done = page_done;
+    o->op.indexed = true;
     if (sl_api_read(r, &o->op) < 0)
         free(o);
 }

@@ -551,6 +551,7 @@ void sl_api_search(struct sl_request *r)
     o->op.deadline = o->f.q.deadline + (timeout / 4 > 0.05 ? timeout / 4 : 0.05);
     o->op.run = search_run;
     o->op.done = search_done;
+    o->op.indexed = true;
     int rc = sl_readers_submit(r->srv->readers, &o->op);
     if (rc == -EBUSY) {
         count(O_BUSY, 0);

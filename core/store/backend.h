@@ -219,7 +219,8 @@ int sl_store_copied(struct sl_store *s);
 
 /* The functions whose one parameter is the connection. */
 #define SL_STORE_TX_FUNCS(X) \
-    X(begin) X(commit) X(rollback) X(savepoint) X(release) X(rollback_to) X(sync) X(copied)
+    X(begin) X(commit) X(rollback) X(savepoint) X(release) X(rollback_to) X(sync) X(copied) \
+    X(index) X(index_later)
 
 struct sl_pg;
 struct sl_sqlite;

@@ -25,7 +25,19 @@
  * one batch is being written the next one collects, so under load a batch is
  * whatever arrived during one fsync: throughput rises with concurrency
  * instead of being capped at one fsync per request.
+ *
+ * The search's indexes are brought up to date by this thread too, every
+ * INDEX_EVERY seconds in the transaction of the batch then written, rather
+ * than in every batch (sl_store_index_later): SQLite's text index writes a
+ * segment per pass, and a pass over a quarter second of uploads costs a
+ * fraction of one pass per batch. A read that uses them waits for a pass
+ * covering every batch committed before it was asked for
+ * (sl_commit_index_wait), which it asks to run at once.
  */
+#define INDEX_EVERY 0.25
+/* How long a read with no deadline of its own waits for a pass. */
+#define INDEX_WAIT_MAX 10.0
+
 struct sl_commit {
     struct sl_store *writer;
     int batch_max;
@@ -38,6 +50,15 @@ struct sl_commit {
     bool stopping;
     struct event *finished_ev;
     struct sl_commit_stats stats;
+    /* The search's indexes: batches committed, how many of them the last
+     * pass covered, whether a read waits for one (index_done: its waiters). */
+    bool index_later;           /* false: every commit indexes (PostgreSQL) */
+    bool index_wanted;
+    uint64_t committed, indexed;
+    uint64_t passes;            /* passes run */
+    int index_rc;               /* the last pass's result */
+    double index_last;          /* sl_mono() of the last pass */
+    pthread_cond_t index_done;
 };
 
 const double sl_commit_seconds_bounds[11] = {
@@ -94,7 +115,9 @@ static int apply_each(struct sl_store *w, struct sl_commit_op *batch)
     return rc;
 }
 
-static void write_batch(struct sl_commit *c, struct sl_commit_op *batch, int nops)
+/* One transaction: the batch (may be empty), and the indexes' pass when
+ * index is set. 0, or the failure (every op's rc is -EIO then). */
+static int write_batch(struct sl_commit *c, struct sl_commit_op *batch, int nops, bool index)
 {
     struct sl_store *w = c->writer;
     double start = sl_mono();
@@ -109,18 +132,34 @@ static void write_batch(struct sl_commit *c, struct sl_commit_op *batch, int nop
         if ((rc = sl_store_begin(w)) == 0)
             rc = apply_each(w, batch);
     }
+    if (rc == 0 && index)
+        rc = sl_store_index(w);
     if (rc == 0)
         rc = sl_store_commit(w);
     else
         sl_store_rollback(w);
     if (rc < 0) {
-        sl_err("commit: a batch of %d writes failed and was rolled back", nops);
+        sl_err("commit: a batch of %d writes%s failed and was rolled back", nops,
+               index ? " and the search's indexes" : "");
         for (struct sl_commit_op *op = batch; op; op = op->next)
             op->rc = -EIO;
     }
-    pthread_mutex_lock(&c->lock);
-    record(c, nops, sl_mono() - start, rc < 0);
-    pthread_mutex_unlock(&c->lock);
+    if (nops > 0) {
+        pthread_mutex_lock(&c->lock);
+        record(c, nops, sl_mono() - start, rc < 0);
+        pthread_mutex_unlock(&c->lock);
+    }
+    return rc;
+}
+
+/* Under the lock: whether the transaction about to be written runs the
+ * indexes' pass: a read waits for one, or batches are not covered and
+ * INDEX_EVERY has gone by since the last pass or the thread stops. */
+static bool index_due(struct sl_commit *c)
+{
+    return c->index_later &&
+           (c->index_wanted || (c->indexed < c->committed &&
+                                (c->stopping || sl_mono() - c->index_last >= INDEX_EVERY)));
 }
 
 static void *commit_thread(void *arg)
@@ -129,29 +168,47 @@ static void *commit_thread(void *arg)
 
     pthread_mutex_lock(&c->lock);
     for (;;) {
-        while (!c->queue && !c->stopping)
+        while (!c->queue && !c->stopping && !c->index_wanted)
             pthread_cond_wait(&c->wake, &c->lock);
-        if (!c->queue)
-            break;  /* stopping and nothing left */
+        bool index = index_due(c);
+        if (!c->queue && !index)
+            break;  /* stopping, nothing left, the indexes whole */
 
         struct sl_commit_op *batch = c->queue, *last = batch;
-        int n = 1;
-        while (last->next && n < c->batch_max) {
-            last = last->next;
-            n++;
+        int n = 0;
+        if (batch) {
+            n = 1;
+            while (last->next && n < c->batch_max) {
+                last = last->next;
+                n++;
+            }
+            c->queue = last->next;
+            if (!c->queue)
+                c->queue_tail = &c->queue;
+            last->next = NULL;
         }
-        c->queue = last->next;
-        if (!c->queue)
-            c->queue_tail = &c->queue;
-        last->next = NULL;
+        c->index_wanted = false;
         pthread_mutex_unlock(&c->lock);
 
-        write_batch(c, batch, n);
+        double start = sl_mono();
+        int rc = write_batch(c, batch, n, index);
 
         pthread_mutex_lock(&c->lock);
-        *c->finished_tail = batch;
-        c->finished_tail = &last->next;
-        event_active(c->finished_ev, EV_READ, 0);
+        c->committed++;
+        if (index || !c->index_later) {
+            /* A pass covers every batch committed before it, its own too. */
+            if (rc == 0)
+                c->indexed = c->committed;
+            c->index_rc = rc;
+            c->index_last = start;
+            c->passes++;
+            pthread_cond_broadcast(&c->index_done);
+        }
+        if (batch) {
+            *c->finished_tail = batch;
+            c->finished_tail = &last->next;
+            event_active(c->finished_ev, EV_READ, 0);
+        }
     }
     pthread_mutex_unlock(&c->lock);
     return NULL;
@@ -192,11 +249,24 @@ int sl_commit_new(struct event_base *base, struct sl_store *writer,
     c->batch_max = batch_max > 0 ? batch_max : 1;
     c->queue_tail = &c->queue;
     c->finished_tail = &c->finished;
+    c->index_later = sl_store_index_later(writer) == 0;
+    c->index_last = sl_mono();
+    /* What an earlier run stored may not be indexed (a kill -9 between
+     * passes): counted as a batch no pass has covered yet. */
+    c->committed = c->index_later;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
+    pthread_condattr_t mono;
+    pthread_condattr_init(&mono);
+    pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);     /* sl_mono()'s */
+    pthread_cond_init(&c->index_done, &mono);
+    pthread_condattr_destroy(&mono);
     c->finished_ev = event_new(base, -1, 0, on_finished, c);
     if (!c->finished_ev || pthread_create(&c->thread, NULL, commit_thread, c) != 0) {
         event_free(c->finished_ev);
+        pthread_cond_destroy(&c->index_done);
+        pthread_cond_destroy(&c->wake);
+        pthread_mutex_destroy(&c->lock);
         free(c);
         return -ENOMEM;
     }
@@ -218,6 +288,43 @@ int sl_commit_submit(struct sl_commit *c, struct sl_commit_op *op)
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
     return 0;
+}
+
+uint64_t sl_commit_epoch(struct sl_commit *c)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t e = c->committed;
+    pthread_mutex_unlock(&c->lock);
+    return e;
+}
+
+int sl_commit_index_wait(struct sl_commit *c, uint64_t epoch, double deadline)
+{
+    if (deadline <= 0)
+        deadline = sl_mono() + INDEX_WAIT_MAX;
+    struct timespec until = { .tv_sec = (time_t)deadline,
+                              .tv_nsec = (long)((deadline - (double)(time_t)deadline) * 1e9) };
+    int rc = 0;
+
+    pthread_mutex_lock(&c->lock);
+    while (c->indexed < epoch) {
+        c->index_wanted = true;
+        pthread_cond_signal(&c->wake);
+        uint64_t passes = c->passes;
+        int w = pthread_cond_timedwait(&c->index_done, &c->lock, &until);
+        if (c->indexed >= epoch)
+            break;
+        if (w == ETIMEDOUT) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        if (c->passes != passes && c->index_rc < 0) {
+            rc = c->index_rc;   /* the pass asked for failed */
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }
 
 int sl_commit_pending(const struct sl_commit *c)
@@ -251,6 +358,7 @@ void sl_commit_free(struct sl_commit *c)
     on_finished(-1, 0, c);
     event_free(c->finished_ev);
     sl_store_free(c->writer);
+    pthread_cond_destroy(&c->index_done);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
     free(c);

@@ -38,6 +38,19 @@ void sl_commit_free(struct sl_commit *c);
 /* Queue op; 0, or -ESHUTDOWN once sl_commit_free has begun. */
 int sl_commit_submit(struct sl_commit *c, struct sl_commit_op *op);
 
+/*
+ * The search's indexes (store.h, sl_store_index_later): the thread brings
+ * them up to date a few times a second, not in every batch. A read that
+ * uses them takes the epoch (batches committed so far) when it is asked
+ * for, on the loop, so that it covers every write answered before; then,
+ * on its own thread, waits until a pass covers that epoch (asking for one
+ * at once): 0, -ETIMEDOUT past deadline (sl_mono() seconds; 0: 10 s from
+ * now), or the failure of the pass it waited for. Always 0 at once when
+ * the store keeps its indexes in every write.
+ */
+uint64_t sl_commit_epoch(struct sl_commit *c);
+int sl_commit_index_wait(struct sl_commit *c, uint64_t epoch, double deadline);
+
 /* Ops waiting or being written right now. */
 int sl_commit_pending(const struct sl_commit *c);
 

@@ -699,6 +699,19 @@ int sl_pg_begin(struct sl_pg *s)
     return rc == 0 && s->writer ? sl_pg_write(s, PG_AUDIT_LOCK, NULL, PG_ANY, NULL) : rc;
 }
 
+/* The search's indexes are kept by triggers of each write (pg_schema.c). */
+int sl_pg_index_later(struct sl_pg *s)
+{
+    (void)s;
+    return -ENOTSUP;
+}
+
+int sl_pg_index(struct sl_pg *s)
+{
+    (void)s;
+    return 0;
+}
+
 int sl_pg_sync(struct sl_pg *s)
 {
     int rc = s->pipeline ? drain(s, NULL) : s->failed;

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "lib/log.h"
+#include "store/commit.h"
 #include "store/readers.h"
 #include "store/store.h"
 
@@ -36,6 +37,7 @@ struct sl_readers {
     int waiting, running, queue_max;
     bool stopping;
     uint64_t runs, refused;
+    struct sl_commit *commit;
     struct event *finished_ev;
     struct slot *slots;
     int nslots;
@@ -69,9 +71,13 @@ static void *reader_thread(void *arg)
         t->busy = true;
         pthread_mutex_unlock(&p->lock);
 
-        sl_store_deadline(t->store, op->deadline);
-        op->rc = op->run(op, t->store);
-        sl_store_deadline(t->store, 0);
+        op->rc = op->indexed && p->commit ?
+                 sl_commit_index_wait(p->commit, op->epoch, op->deadline) : 0;
+        if (op->rc == 0) {
+            sl_store_deadline(t->store, op->deadline);
+            op->rc = op->run(op, t->store);
+            sl_store_deadline(t->store, 0);
+        }
 
         pthread_mutex_lock(&p->lock);
         t->busy = false;
@@ -103,7 +109,7 @@ static void on_finished(evutil_socket_t fd, short what, void *arg)
 }
 
 int sl_readers_new(struct event_base *base, const char *store, const char *dir, int threads,
-                   int queue_max, struct sl_readers **out)
+                   int queue_max, struct sl_commit *commit, struct sl_readers **out)
 {
     struct sl_readers *p = calloc(1, sizeof(*p));
     int rc = -ENOMEM;
@@ -115,6 +121,7 @@ int sl_readers_new(struct event_base *base, const char *store, const char *dir, 
     p->queue_tail = &p->queue;
     p->finished_tail = &p->finished;
     p->queue_max = queue_max;
+    p->commit = commit;
     p->finished_ev = event_new(base, -1, 0, on_finished, p);
     p->slots = calloc(threads > 0 ? (size_t)threads : 1, sizeof(*p->slots));
     if (!p->finished_ev || !p->slots)
@@ -152,6 +159,8 @@ int sl_readers_submit(struct sl_readers *p, struct sl_read_op *op)
         rc = -EBUSY;
     } else {
         op->next = NULL;
+        if (op->indexed && p->commit)
+            op->epoch = sl_commit_epoch(p->commit);
         *p->queue_tail = op;
         p->queue_tail = &op->next;
         p->waiting++;

@@ -3,9 +3,11 @@
 #ifndef SL_READERS_H
 #define SL_READERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct event_base;
+struct sl_commit;
 struct sl_store;
 struct sl_readers;
 
@@ -20,20 +22,28 @@ struct sl_readers;
  *
  * Each thread runs one op at a time; ops wait in one queue, first come
  * first served, at most queue_max of them.
+ *
+ * An op that reads the search's indexes sets indexed: its run sees them
+ * cover every write answered before it was submitted (commit.h,
+ * sl_commit_index_wait, bounded by deadline; its failure is run's).
  */
 struct sl_read_op {
     int (*run)(struct sl_read_op *op, struct sl_store *reader);
     void (*done)(struct sl_read_op *op, int rc);
     double deadline;
+    bool indexed;
+    uint64_t epoch;             /* owned by the pool */
     struct sl_read_op *next;    /* owned by the pool */
     int rc;
 };
 
 /* threads connections to the store (as sl_store_open() takes store and
  * dir: the store setting, or SQLite in DIR), opened now (an error is said
- * and returned); done callbacks run on base. */
+ * and returned); done callbacks run on base. commit: the writer's commit
+ * thread, which indexed ops wait for (NULL: none, the writer's commits
+ * index as they go). */
 int sl_readers_new(struct event_base *base, const char *store, const char *dir, int threads,
-                   int queue_max, struct sl_readers **out);
+                   int queue_max, struct sl_commit *commit, struct sl_readers **out);
 /* Stop what runs (interrupted: its run returns soon), answer what waits
  * with -ESHUTDOWN; every done has run, on this thread, when it returns. */
 void sl_readers_free(struct sl_readers *p);

@@ -348,8 +348,8 @@ int sl_store_begin(struct sl_store *s)
 int sl_store_commit(struct sl_store *s)
 {
     /* The search's indexes join the transaction that stored what they
-     * index: a reader never sees an item they do not have. */
-    int rc = s->writer ? sl_sqlite_index_new(s) : 0;
+     * index, unless the writer's owner runs them (sl_store_index_later). */
+    int rc = s->writer && !s->index_later ? sl_sqlite_index_new(s) : 0;
     if (rc == 0)
         rc = stmt_done(s, stmt_get(s, ST_COMMIT), "commit");
     if (rc < 0)
@@ -384,6 +384,17 @@ int sl_store_rollback_to(struct sl_store *s)
     memcpy(s->audit_hash, s->sp_hash, sizeof(s->audit_hash));
     int rc = stmt_done(s, stmt_get(s, ST_ROLLBACK_TO), "rollback to");
     return rc < 0 ? rc : sl_store_release(s);
+}
+
+int sl_store_index_later(struct sl_store *s)
+{
+    s->index_later = true;
+    return 0;
+}
+
+int sl_store_index(struct sl_store *s)
+{
+    return s->writer ? sl_sqlite_index_new(s) : 0;
 }
 
 /* Every write has run by the time its function returns. */

@@ -26,6 +26,8 @@
 #define sl_store_release sl_sqlite_release
 #define sl_store_rollback_to sl_sqlite_rollback_to
 #define sl_store_sync sl_sqlite_sync
+#define sl_store_index sl_sqlite_index
+#define sl_store_index_later sl_sqlite_index_later
 #define sl_store_backup sl_sqlite_backup
 #define sl_store_bulk sl_sqlite_bulk
 #define sl_store_item_insert sl_sqlite_item_insert
@@ -254,6 +256,7 @@ struct sl_store {
     double deadline;
     struct sl_sqlite_ckpt *ckpt;    /* the writer's checkpoints (sqlite.c); NULL: not started */
     bool ckpt_failed;               /* it could not start: the commit thread checkpoints */
+    bool index_later;               /* sl_store_index_later(): commits leave the indexes */
 };
 
 /* {====================== Statement helpers ============================ */

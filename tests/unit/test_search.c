@@ -213,7 +213,7 @@ static void test_readers(void **state)
 
     assert_int_equal(evthread_use_pthreads(), 0);
     assert_non_null(base = event_base_new());
-    assert_int_equal(sl_readers_new(base, f->where, f->dir, 1, 0, &p), 0);
+    assert_int_equal(sl_readers_new(base, f->where, f->dir, 1, 0, NULL, &p), 0);
     assert_int_equal(sl_readers_submit(p, &a.op), 0);
     for (int i = 0; i < 1000; i++) {
         struct sl_readers_stats st;
@@ -230,7 +230,7 @@ static void test_readers(void **state)
     assert_int_equal(a.done_rc, N + 3);
     /* c waits behind a held b; stopping answers c without running it. */
     sl_readers_free(p);
-    assert_int_equal(sl_readers_new(base, f->where, f->dir, 1, 1, &p), 0);
+    assert_int_equal(sl_readers_new(base, f->where, f->dir, 1, 1, NULL, &p), 0);
     assert_int_equal(sl_readers_submit(p, &b.op), 0);
     assert_int_equal(sl_readers_submit(p, &c.op), 0);
     atomic_store(&b.go, 1);
