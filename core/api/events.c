@@ -362,9 +362,10 @@ static void events_done(struct sl_commit_op *op, int rc)
         free(users);
         free(types);
         sl_dist_events_done(srv);
-        char text[48];
-        int len = snprintf(text, sizeof(text), "{\"accepted\":%zu}\n", b->n);
-        sl_http_reply_bytes(e->r, 202, "application/json", text, (size_t)len);
+        char text[48], *p = sl_json_put_lit(text, "{\"accepted\":");
+        p = sl_json_put_int(p, (long long)b->n);
+        p = sl_json_put_lit(p, "}\n");
+        sl_http_reply_bytes(e->r, 202, "application/json", text, (size_t)(p - text));
     }
     events_free(e);
 }

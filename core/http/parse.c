@@ -144,10 +144,14 @@ static int request_line(char *line, struct sl_http_head *hd, const char **why)
 }
 
 /* The fields whose meaning the front needs; both framings at once, or one
- * twice, are refused: a proxy in front might read them the other way. */
-static int known_field(struct sl_http_head *hd, const char *name, const char *value,
-                       bool *connection_close, bool *connection_keep, const char **why)
+ * twice, are refused: a proxy in front might read them the other way.
+ * Each is told by its length first: most fields are none of them. */
+static int known_field(struct sl_http_head *hd, const char *name, size_t len,
+                       const char *value, bool *connection_close, bool *connection_keep,
+                       const char **why)
 {
+    if (len != 14 && len != 17 && len != 10 && len != 6)
+        return 0;
     if (strcasecmp(name, "Content-Length") == 0) {
         size_t n = strlen(value);
         if (hd->content_length >= 0) {
@@ -215,6 +219,7 @@ int sl_http_parse_head(char *buf, size_t len, struct sl_http_head *hd, const cha
             return -EINVAL;
         }
         *colon = '\0';
+        size_t name_len = (size_t)(colon - line);
         char *value = trim(colon + 1);
         if (!token(line)) {
             *why = "A header field's name is not a token (no space before the colon).";
@@ -229,7 +234,7 @@ int sl_http_parse_head(char *buf, size_t len, struct sl_http_head *hd, const cha
             return -EINVAL;
         }
         hd->fields[hd->nfields++] = (struct sl_http_field){ line, value };
-        if (known_field(hd, line, value, &close, &keep, why) < 0)
+        if (known_field(hd, line, name_len, value, &close, &keep, why) < 0)
             return -EINVAL;
     }
     if (hd->chunked && hd->content_length >= 0) {
