@@ -14,11 +14,11 @@
  * Every table of the schema (at its current version) but those kept from
  * others: the counts the items triggers keep (creators, item_states,
  * creator_states) and the search's indexes (item_tags, item_matches,
- * item_deciders, item_hashes, item_text): the destination builds its own
- * as items and audit records arrive (items keep their seq). counters go
- * through sl_store_mark_set(), since an empty store already has some of
- * its rows; the marks of how far a store's own indexes went (indexed_*)
- * stay behind, as the indexes do. A table added to the schema gets a line
+ * item_deciders, item_hashes, item_text, item_creators): the destination
+ * builds its own as items and audit records arrive (items keep their seq).
+ * counters go through sl_store_mark_set(), since an empty store already
+ * has some of its rows; the marks of how far a store's own indexes went
+ * (indexed_*) stay behind, as the indexes do. A table added to the schema gets a line
  * here; a column added to a table is copied as it is (rows go column by
  * column). The audit key stays where it is, outside both stores: the
  * copied chain verifies under the same key.

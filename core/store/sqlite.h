@@ -217,6 +217,7 @@ enum stmt {
     ST_INDEX_TEXT,
     ST_INDEX_TAGS,
     ST_INDEX_DECIDERS,
+    ST_INDEX_CREATORS,
     ST_INDEX_MARKS,
     /* sqlite_jobs.c */
     ST_JOB_INSERT,

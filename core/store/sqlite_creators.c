@@ -13,14 +13,16 @@
 const char *const sl_sqlite_creators_sql[ST__COUNT] = {
     [ST_CREATOR_STATES]     = "SELECT state, n FROM creator_states WHERE creator = ? AND n > 0"
                               " ORDER BY state",
-    /* Reports against the creator's items: the items, through their index. */
+    /* Reports against the creator's items: the items, through the search's
+     * table of them (read after its pass, creators.c). */
+#define CREATOR_ITEMS " FROM item_creators c JOIN items i ON i.seq = c.seq" \
+                      " JOIN reports r ON r.item = i.id WHERE c.creator = ?"
     [ST_CREATOR_REPORTS]    = "SELECT count(DISTINCT r.item), count(*),"
                               " coalesce(sum(r.judged = 0), 0), coalesce(sum(r.judged = 2), 0),"
-                              " coalesce(sum(r.judged = 1), 0)"
-                              " FROM items i JOIN reports r ON r.item = i.id WHERE i.creator = ?",
+                              " coalesce(sum(r.judged = 1), 0)" CREATOR_ITEMS,
     [ST_CREATOR_REPORTED]   = "SELECT r.item, r.user, r.ts_ms, r.served, r.weight, r.judged"
-                              " FROM items i JOIN reports r ON r.item = i.id WHERE i.creator = ?"
-                              " ORDER BY r.ts_ms DESC, r.item, r.user LIMIT 20",
+                              CREATOR_ITEMS " ORDER BY r.ts_ms DESC, r.item, r.user LIMIT 20",
+#undef CREATOR_ITEMS
     [ST_REPORTER_STANDING]  = "SELECT reports, upheld, dismissed FROM reporters WHERE user = ?",
     [ST_SUSPENSION_GET]     = "SELECT mode, reason, by, since_ms FROM suspensions"
                               " WHERE creator = ?",

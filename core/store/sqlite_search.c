@@ -49,6 +49,8 @@ const char *const sl_sqlite_search_sql[ST__COUNT] = {
                           " FROM audit a JOIN items i ON i.id = a.item"
                           " WHERE a.seq > (SELECT value FROM counters WHERE name = 'indexed_audit')"
                           " AND a.action IN (" DECISIONS ")",
+    [ST_INDEX_CREATORS] = "INSERT OR IGNORE INTO item_creators SELECT creator, seq FROM items"
+                          " WHERE seq > (SELECT value FROM counters WHERE name = 'indexed_items')",
     [ST_INDEX_MARKS]    = "UPDATE counters SET value = CASE name"
                           " WHEN 'indexed_items' THEN (SELECT coalesce(max(seq), 0) FROM items)"
                           " ELSE (SELECT coalesce(max(seq), 0) FROM audit) END"
@@ -61,7 +63,7 @@ const char *const sl_sqlite_search_sql[ST__COUNT] = {
 int sl_sqlite_index_new(struct sl_store *s)
 {
     static const enum stmt steps[] = { ST_INDEX_TEXT, ST_INDEX_TAGS, ST_INDEX_DECIDERS,
-                                       ST_INDEX_MARKS };
+                                       ST_INDEX_CREATORS, ST_INDEX_MARKS };
     int rc = 0;
 
     for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++)
@@ -213,7 +215,7 @@ static void driver_sql(struct sql_text *o, enum driver d, const struct plan *p)
             " AND rowid < :up AND rowid >= :lo ORDER BY rowid DESC");
         break;
     case DR_CREATOR:
-        sl_search_put(o, "SELECT seq FROM items WHERE creator = :creator%s", range);
+        sl_search_put(o, "SELECT seq FROM item_creators WHERE creator = :creator%s", range);
         break;
     case DR_MATCHED:
         sl_search_put(o, "SELECT seq FROM item_matches WHERE name = :matched%s%s",

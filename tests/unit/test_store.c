@@ -319,6 +319,7 @@ static int collect_served(void *arg, const char *item, const char *user)
 }
 
 #define UNDO_SEARCH \
+    "DROP TABLE item_creators; CREATE INDEX items_creator ON items(creator, seq);" \
     "DROP TABLE offer_waves; DROP TABLE served;" \
     "CREATE TABLE offers (item TEXT NOT NULL, user TEXT NOT NULL, wave INTEGER NOT NULL," \
     "  source INTEGER NOT NULL, served INTEGER NOT NULL DEFAULT 0," \
@@ -433,6 +434,10 @@ static void test_migration_backfills(void **state)
     struct sl_search q = { .creator = "frank", .limit = 10 };
     assert_int_equal(sl_store_search(f->w, &q, count_found, &n, &end), 0);
     assert_int_equal(n, 1);
+    q = (struct sl_search){ .creator = "alice", .limit = 10 };
+    n = 0;
+    assert_int_equal(sl_store_search(f->w, &q, count_found, &n, &end), 0);
+    assert_int_equal(n, 5);         /* 4 before the migrations, a5 after */
     q = (struct sl_search){ .nstates = 1, .states = { "pending" }, .limit = 10 };
     n = 0;
     assert_int_equal(sl_store_search(f->w, &q, count_found, &n, &end), 0);
