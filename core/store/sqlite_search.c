@@ -17,6 +17,11 @@
 #define DECISIONS "'verdict', 'approve', 'reject', 'escalate', 'takedown', 'hold', " \
                   "'review', 'restore'"
 
+/* An upload's field when it is a string (one parse of the upload serves
+ * the three: SQLite keeps the last JSON it parsed). */
+#define TEXT_OF(key) "CASE json_type(upload, '$." key "') WHEN 'text'" \
+                     " THEN json_extract(upload, '$." key "') END"
+
 const char *const sl_sqlite_search_sql[ST__COUNT] = {
     [ST_SEARCH_ROW]     = "SELECT i.id, i.creator, i.state, json_extract(i.upload, '$.title'),"
                           " i.created_ms, i.updated_ms, i.tags,"
@@ -31,15 +36,12 @@ const char *const sl_sqlite_search_sql[ST__COUNT] = {
                           " AND action IN (" DECISIONS ") ORDER BY seq DESC LIMIT 1)"
                           " FROM items i WHERE i.id = ?",
     [ST_SEQ_MAX]        = "SELECT coalesce(max(seq), 0) FROM items",
-    /* The search's indexes of what the transaction stored, each in one
-     * statement (the marks: how far they went). */
+    /* The search's indexes of what was stored since their last pass, each
+     * in one statement (the marks: how far they went). */
     [ST_INDEX_TEXT]     = "INSERT INTO item_text (rowid, title, description, transcript)"
-                          " SELECT i.seq, max(CASE j.key WHEN 'title' THEN j.value END),"
-                          " max(CASE j.key WHEN 'description' THEN j.value END),"
-                          " max(CASE j.key WHEN 'transcript' THEN j.value END)"
-                          " FROM items i, json_each(i.upload) j"
-                          " WHERE i.seq > (SELECT value FROM counters WHERE name = 'indexed_items')"
-                          " AND j.type = 'text' GROUP BY i.seq",
+                          " SELECT seq, " TEXT_OF("title") ", " TEXT_OF("description") ","
+                          " " TEXT_OF("transcript") " FROM items"
+                          " WHERE seq > (SELECT value FROM counters WHERE name = 'indexed_items')",
     [ST_INDEX_TAGS]     = "INSERT OR REPLACE INTO item_tags SELECT t.key, i.seq, CASE t.type"
                           " WHEN 'object' THEN coalesce(json_extract(t.value, '$.confidence'), 0)"
                           " ELSE 0 END FROM items i, json_each(i.tags) t"
@@ -57,6 +59,7 @@ const char *const sl_sqlite_search_sql[ST__COUNT] = {
                           " WHERE name IN ('indexed_items', 'indexed_audit')",
     [ST_SEQ_AT]         = "SELECT seq, created_ms FROM items WHERE seq >= ? ORDER BY seq LIMIT 1",
 };
+#undef TEXT_OF
 
 /* {====================== Indexing ====================================== */
 
