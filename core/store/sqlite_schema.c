@@ -366,8 +366,8 @@ static const char *const migrations[] = {
      * once, and the index dirtied a page per creator in every group commit,
      * which the WAL wrote out whole (105 pages a commit under bench/run's
      * uploads-full, 60 without it). PostgreSQL keeps its index (a row
-     * written there costs a WAL record, not a page): its schema has no step
-     * 14 -> 15. */
+     * written there costs a WAL record, not a page): its step to 15 is
+     * empty, which keeps the two numbered alike. */
     "CREATE TABLE item_creators ("
     "  creator TEXT NOT NULL,"
     "  seq INTEGER NOT NULL,"
