@@ -351,7 +351,6 @@ int sl_audience_follow(struct sl_audience *a, const char *follower, const char *
 {
     size_t flen, clen;
     uint32_t f, c;
-    int rc;
 
     if (!a || !id_ok(follower, &flen) || !id_ok(creator, &clen) || strcmp(follower, creator) == 0)
         return -EINVAL;
@@ -364,8 +363,23 @@ int sl_audience_follow(struct sl_audience *a, const char *follower, const char *
         aud_set_del(&a->users[c].followers, f);
         return 0;
     }
-    if ((rc = aud_user_intern(a, follower, flen, &f)) < 0 ||
-        (rc = aud_user_intern(a, creator, clen, &c)) < 0)
+    const struct sl_aud_key fk = { follower, (uint32_t)flen,
+                                   aud_hash_str(follower, flen, a->conf.seed) };
+    const struct sl_aud_key ck = { creator, (uint32_t)clen,
+                                   aud_hash_str(creator, clen, a->conf.seed) };
+    return sl_audience_follow_keyed(a, &fk, &ck);
+}
+
+int sl_audience_follow_keyed(struct sl_audience *a, const struct sl_aud_key *follower,
+                             const struct sl_aud_key *creator)
+{
+    uint32_t f, c;
+    int rc;
+
+    if (follower->len == creator->len && memcmp(follower->id, creator->id, creator->len) == 0)
+        return -EINVAL;
+    if ((rc = intern_hashed(a, follower->id, follower->len, follower->hash, &f)) < 0 ||
+        (rc = intern_hashed(a, creator->id, creator->len, creator->hash, &c)) < 0)
         return rc;
     if ((rc = aud_set_add(&a->users[f].following, c, a->bulk)) < 0)
         return rc;

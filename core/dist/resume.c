@@ -338,7 +338,9 @@ static int load_user(struct loading *ld, const char *id, const char *city,
  * a wave its struct, parsed by the reader. ROW_END ends the audience. The
  * users of served marks and offers are keyed by the reader (their length,
  * hash, bytes and NUL; an invalid id is left out): eight million of them
- * looked up at a 200,000-item start, the hashing is the reader's.
+ * looked up at a 200,000-item start, the hashing is the reader's. So are
+ * a follow's two (the follower a string and its hash, the creator a key;
+ * a follow naming an invalid id is left out, as the audience refuses it).
  */
 
 #define CHUNK_SIZE (256 * 1024)
@@ -516,12 +518,16 @@ static int ahead_user(void *arg, const char *id, const char *city, const char *i
 
 static int ahead_follow(void *arg, const char *follower, const char *creator)
 {
-    char *p = ahead_room(arg, 1 + str_size(follower) + str_size(creator));
+    struct dist_ahead *a = arg;
+    struct sl_aud_key f, c;
 
+    if (!sl_audience_key(a->aud, follower, &f) || !sl_audience_key(a->aud, creator, &c))
+        return 0;       /* not ids: the audience would refuse the follow */
+    char *p = ahead_room(a, 1 + str_size(follower) + sizeof(uint32_t) + key_size(&c));
     if (!p)
         return 1;
     *p++ = ROW_FOLLOW;
-    put_str(put_str(p, follower), creator);
+    put_key(put_u32(put_str(p, follower), f.hash), &c);
     return 0;
 }
 
@@ -731,9 +737,12 @@ static int take_row(const char **p, struct loading *lo, struct resuming *rg, boo
         *p += sizeof(seen_s);
         return load_user(lo, first, city, names, n, seen_s);
     }
-    case ROW_FOLLOW:
-        sl_audience_follow(lo->d->aud, first, get_str(p), true);
+    case ROW_FOLLOW: {
+        struct sl_aud_key f = { first, (uint32_t)strlen(first), get_u32(p) };
+        struct sl_aud_key c = get_key(p);
+        sl_audience_follow_keyed(lo->d->aud, &f, &c);
         return 0;
+    }
     case ROW_ITEM: {
         const char *creator = get_str(p), *city = get_str(p), *upload = get_str(p);
         const char *tags = get_str(p), *plan = get_str(p);
