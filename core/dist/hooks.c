@@ -22,10 +22,10 @@
  * forms are used when the caller has them (borrowed), else the texts are. */
 struct sl_item *dist_hook_item(const struct ditem *it, json_t *upload, json_t *tags)
 {
-    json_t *up = upload ? json_incref(upload) : json_loads(it->upload, 0, NULL);
+    json_t *up = upload ? json_incref(upload) : dist_stored_json(it->upload);
     struct sl_item *item = up ? sl_item_new(up) : NULL;
     json_decref(up);
-    json_t *tg = !item ? NULL : tags ? json_deep_copy(tags) : json_loads(it->tags, 0, NULL);
+    json_t *tg = !item ? NULL : tags ? json_deep_copy(tags) : dist_stored_json(it->tags);
     if (tg) {
         json_decref(item->tags);
         item->tags = tg;
