@@ -68,16 +68,16 @@ int sl_store_rollback_to(struct sl_store *s);
 /* Wait for the writes sent ahead: 0, or the first refusal among them
  * (-EEXIST, -ENOENT) or failure (-EIO). */
 int sl_store_sync(struct sl_store *s);
-/* The search's indexes (an item's text, tags, who decided it) follow what
- * is stored: every sl_store_commit() brings them up to date in its
- * transaction. After sl_store_index_later(), the writer's commits leave
- * that to sl_store_index() (in an open transaction), which its owner runs
- * when it chooses: indexing what many commits stored at once costs a
- * fraction of indexing each (SQLite's text index writes a segment per
- * pass), and whoever reads the indexes must first have them run (the
- * commit thread does both, commit.h). -ENOTSUP when the backend keeps
- * them itself, in each write (PostgreSQL's triggers); sl_store_index() is
- * then 0 and does nothing. */
+/* The search's indexes (an item's text, tags, who decided it; on SQLite
+ * its creator too) follow what is stored: every sl_store_commit() brings
+ * them up to date in its transaction. After sl_store_index_later(), the
+ * writer's commits leave that to sl_store_index() (in an open
+ * transaction), which its owner runs when it chooses: indexing what many
+ * commits stored at once costs a fraction of indexing each (SQLite's text
+ * index writes a segment per pass), and whoever reads the indexes must
+ * first have them run (the commit thread does both, commit.h). -ENOTSUP
+ * when the backend keeps them itself, in each write (PostgreSQL's
+ * triggers); sl_store_index() is then 0 and does nothing. */
 int sl_store_index_later(struct sl_store *s);
 int sl_store_index(struct sl_store *s);
 /* SQLite: copy the database to PATH, one SQLite file, while the daemon
