@@ -57,7 +57,7 @@ struct sl_commit {
     uint64_t committed, indexed;
     uint64_t passes;            /* passes run */
     int index_rc;               /* the last pass's result */
-    double index_last;          /* sl_mono() of the last pass */
+    double index_last;          /* sl_mono() when the last pass ended */
     pthread_cond_t index_done;
 };
 
@@ -190,7 +190,6 @@ static void *commit_thread(void *arg)
         c->index_wanted = false;
         pthread_mutex_unlock(&c->lock);
 
-        double start = sl_mono();
         int rc = write_batch(c, batch, n, index);
 
         pthread_mutex_lock(&c->lock);
@@ -200,7 +199,7 @@ static void *commit_thread(void *arg)
             if (rc == 0)
                 c->indexed = c->committed;
             c->index_rc = rc;
-            c->index_last = start;
+            c->index_last = sl_mono();
             c->passes++;
             pthread_cond_broadcast(&c->index_done);
         }
@@ -315,6 +314,9 @@ int sl_commit_index_wait(struct sl_commit *c, uint64_t epoch, double deadline)
         if (c->indexed >= epoch)
             break;
         if (w == ETIMEDOUT) {
+            /* The read answers as one that ran out of time; say why here. */
+            sl_warn("commit: a read waited past its time bound for a pass of the search's "
+                    "indexes (the commit thread is behind: %d writes wait)", c->pending);
             rc = -ETIMEDOUT;
             break;
         }
