@@ -8,6 +8,7 @@
 
 #include "lib/log.h"
 #include "store/backend.h"
+#include "store/counters.h"
 #include "store/store.h"
 
 /*
@@ -18,10 +19,10 @@
  * builds its own as items and audit records arrive (items keep their seq).
  * counters go through sl_store_mark_set(), since an empty store already
  * has some of its rows; the marks of how far a store's own indexes went
- * (indexed_*) stay behind, as the indexes do. A table added to the schema gets a line
- * here; a column added to a table is copied as it is (rows go column by
- * column). The audit key stays where it is, outside both stores: the
- * copied chain verifies under the same key.
+ * (indexed_*) stay behind, as the indexes do. A table added to the schema
+ * gets a line here; a column added to a table is copied as it is (rows go
+ * column by column). The audit key stays where it is, outside both
+ * stores: the copied chain verifies under the same key.
  */
 static const char *const tables[] = {
     "items",
@@ -43,9 +44,7 @@ static const char *const tables[] = {
     "suspensions",
 };
 
-/* The counters' marks (counters.c): "events_counted", then "#k" for each
- * of its shards; with several nodes each node's, after ":NODE". */
-#define COUNTED "events_counted"
+/* One node's marks: the one from before the shards and the eight shards'. */
 #define COUNTED_MAX 16
 
 struct copying {
@@ -85,8 +84,8 @@ static int put_mark(void *arg, const struct sl_store_row *row)
     if (strncmp(name, "indexed_", 8) == 0)
         return 0;
     /* Decided once all are read (copy_marks). */
-    size_t n = strlen(COUNTED);
-    if (strncmp(name, COUNTED, n) == 0 &&
+    size_t n = strlen(SL_COUNTERS_MARK);
+    if (strncmp(name, SL_COUNTERS_MARK, n) == 0 &&
         (name[n] == ':' || name[n] == '#' || name[n] == '\0')) {
         int64_t v = strtoll(value, NULL, 10);
         if (v > c->counted)
@@ -120,7 +119,7 @@ static int copy_marks(struct copying *c)
     int rc = 0;
 
     if (c->nodes || c->nmarks == 0) {
-        rc = sl_store_mark_set(c->to, COUNTED, c->counted);
+        rc = sl_store_mark_set(c->to, SL_COUNTERS_MARK, c->counted);
         c->rows += rc == 0;
         return rc;
     }

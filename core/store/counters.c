@@ -36,7 +36,6 @@ _Static_assert(SL_EV__COUNT == SL_STORE_COUNTERS, "the store keeps a counter per
  */
 #define TALLY_EVERY_MS 1000
 #define TALLY_SHARDS 8
-#define TALLY_MARK "events_counted"
 
 struct tally_entry {
     uint32_t item;                  /* offset of the id in names; 0: a free slot */
@@ -56,12 +55,12 @@ struct tally {
 #define TALLY_ID(t, e) ((t)->names + (e)->item)
 
 struct shard {
-    /* The mark: TALLY_MARK, with several nodes one per node ("NAME" after a
-     * colon), each adding up the batches it took (pg_events.c); then "#k"
-     * for shard k. The mark without "#" is no longer written: a shard that
+    /* The mark: SL_COUNTERS_MARK, with several nodes one per node ("NAME"
+     * after a colon), each adding up the batches it took (pg_events.c);
+     * then "#k" for shard k. The mark without "#" is no longer written: a shard that
      * never wrote its own (a store from before the shards, or a shard
      * never written) counted what that one says. */
-    char mark[sizeof(TALLY_MARK) + SL_ID_MAX + 8];
+    char mark[sizeof(SL_COUNTERS_MARK) + SL_ID_MAX + 8];
     struct tally cur;               /* batches not yet on their way to the store */
     struct tally *writing;          /* the change in flight, or NULL */
     int64_t marked;                 /* the mark in the store */
@@ -252,8 +251,8 @@ static int recount(void *arg, int64_t seq, const struct sl_event_row *row)
 /* The mark of shard (or, -1, the one from before the shards). */
 static void mark_name(const struct sl_server *srv, int shard, char *out, size_t len)
 {
-    int n = srv->node.shared ? snprintf(out, len, "%s:%s", TALLY_MARK, srv->node.name)
-                             : snprintf(out, len, "%s", TALLY_MARK);
+    int n = srv->node.shared ? snprintf(out, len, "%s:%s", SL_COUNTERS_MARK, srv->node.name)
+                             : snprintf(out, len, "%s", SL_COUNTERS_MARK);
     if (shard >= 0 && n > 0 && (size_t)n < len)
         snprintf(out + n, len - (size_t)n, "#%d", shard);
 }
@@ -331,7 +330,8 @@ int sl_counters_read(struct sl_server *srv, struct sl_store *s, const char *item
     struct sl_counters *ev = srv->counters;
     struct shard *sh = ev ? shard_of(ev, item) : NULL;
     int64_t counted;
-    int rc = sl_store_counters_get(s, item, sh ? sh->mark : TALLY_MARK, counts, &counted);
+    int rc = sl_store_counters_get(s, item, sh ? sh->mark : SL_COUNTERS_MARK, counts,
+                                   &counted);
     if (rc < 0 || !sh)
         return rc;
     const struct tally *in[2] = { &sh->cur, sh->writing };

@@ -8,6 +8,11 @@
 struct sl_server;
 struct sl_store;
 
+/* The name of the counters' marks in the store (the last event batch each
+ * has added up): this, then "#k" for each of the eight shards; with
+ * several nodes each node's, ":NODE" before the "#k". */
+#define SL_COUNTERS_MARK "events_counted"
+
 /*
  * Start adds up the event batches stored after the counters' last write
  * (the mark) and starts the once-a-second writer; stop sends the last sums
