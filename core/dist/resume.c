@@ -52,7 +52,7 @@ struct resuming {
     size_t nitems, items_cap;
     uint32_t *users;                /* a placement's, as the audience knows them */
     size_t users_cap;
-    struct ditem *last;             /* the item of the row before: rows come by item */
+    struct ditem *last;             /* the item of the row before: rows mostly come by item */
     struct sl_aud_key *keys;        /* a placement's users, keyed ahead */
     size_t keys_cap;
     struct plan_memo plans[PLAN_CACHE];
@@ -203,7 +203,7 @@ static int resume_item(struct resuming *rg, const char *id, const char *creator,
 /* {====================== Waves and offers ============================= */
 
 /* The running item of a row, NULL when it is not resumed; the passes
- * below read rows item by item, so most rows ask for the item before. */
+ * below mostly read rows item by item, so most rows ask for the item before. */
 static struct ditem *running(struct resuming *rg, const char *id)
 {
     struct ditem *it = rg->last;
@@ -213,11 +213,13 @@ static struct ditem *running(struct resuming *rg, const char *id)
     return it && it->state == D_RUNNING ? it : NULL;
 }
 
-/* A wave read, onto its item's list. */
+/* A wave read, into its item's list in order of n (the store's walk has
+ * no set order). */
 static int add_wave(struct resuming *rg, const char *item, const struct wave *wave)
 {
     struct ditem *it = running(rg, item);
     struct wave *w;
+    int at;
 
     if (rg->rc)
         return 1;
@@ -228,7 +230,11 @@ static int add_wave(struct resuming *rg, const char *item, const struct wave *wa
         return 1;
     }
     it->waves = w;
-    it->waves[it->nwaves++] = *wave;
+    for (at = it->nwaves; at > 0 && w[at - 1].n > wave->n; at--)
+        ;
+    memmove(&w[at + 1], &w[at], (size_t)(it->nwaves - at) * sizeof(*w));
+    w[at] = *wave;
+    it->nwaves++;
     return 0;
 }
 

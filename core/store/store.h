@@ -325,9 +325,9 @@ int sl_store_hashbank_each(struct sl_store *s,
 /* One wave of an item as JSON (audience, size, placed, stats, decision...). */
 int sl_store_wave_put(struct sl_store *s, const char *item, int n, const char *wave);
 int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out);
-/* At start, in bulk: each wave of the items in state, item by item and in
- * order of n, as the JSON text stored (text[0..len), borrowed). fn's
- * non-zero answer stops the walk (0 is returned). */
+/* At start, in bulk: each wave of the items in state, in no set order,
+ * as the JSON text stored (text[0..len), borrowed). fn's non-zero answer
+ * stops the walk (0 is returned). */
 int sl_store_waves_each(struct sl_store *s, const char *state,
                         int (*fn)(void *arg, const char *item, int n, const char *text,
                                   size_t len),
@@ -372,6 +372,8 @@ int sl_store_users_each(struct sl_store *s,
 int sl_store_follows_each(struct sl_store *s,
                           int (*fn)(void *arg, const char *follower, const char *creator),
                           void *arg);
+/* At start, in bulk: each item in state, oldest first, with the texts of
+ * its upload, tags and plan (NULL: none). */
 int sl_store_items_in_state(struct sl_store *s, const char *state,
                             int (*fn)(void *arg, const char *id, const char *creator,
                                       const char *upload, const char *tags,
