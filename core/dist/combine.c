@@ -267,8 +267,8 @@ static json_t *plan_json(const char *plugin, const struct ditem *it)
 {
     json_t *waves = json_array();
 
-    for (int i = 0; waves && i < it->nplan; i++) {
-        const struct plan_wave *pw = &it->plan[i];
+    for (int i = 0; waves && i < it->plan->n; i++) {
+        const struct plan_wave *pw = &it->plan->wave[i];
         json_array_append_new(waves, json_pack("{s:s, s:I, s:I, s:b, s:f, s:I}",
             "audience", pw->audience, "size", (json_int_t)pw->size,
             "limit_s", (json_int_t)pw->limit_s, "review", pw->review, "fill", pw->fill,
@@ -277,15 +277,15 @@ static json_t *plan_json(const char *plugin, const struct ditem *it)
     return json_pack("{s:s, s:s, s:o*}", "plugin", plugin, "hook", "plan", "waves", waves);
 }
 
-/* Is plan a (the policy's) more cautious than b (the plugin's)? */
-static bool plan_more_cautious(const struct plan_wave *a, int na, const struct plan_wave *b,
-                               int nb)
+/* Is plan pa (the policy's) more cautious than pb (the plugin's)? */
+static bool plan_more_cautious(const struct plan *pa, const struct plan *pb)
 {
-    bool less = na < nb;
+    const struct plan_wave *a = pa->wave, *b = pb->wave;
+    bool less = pa->n < pb->n;
 
-    if (na > nb)
+    if (pa->n > pb->n)
         return false;
-    for (int i = 0; i < na; i++) {
+    for (int i = 0; i < pa->n; i++) {
         if (a[i].size > b[i].size || (b[i].review && !a[i].review))
             return false;
         less = less || a[i].size < b[i].size || (a[i].review && !b[i].review);
@@ -317,7 +317,7 @@ int dist_plan_decide(struct sl_dist *d, struct ditem *it, struct sl_item *item, 
                               errlen);
         for (size_t i = 0; prc == 0 && i < n; i++)
             plan_wave_read(&pw[i], &lw[i]);
-        if (prc == 0 && dist_plan_take(lw, n, it, refused, sizeof(refused)) < 0) {
+        if (prc == 0 && dist_plan_take(d, lw, n, it, refused, sizeof(refused)) < 0) {
             sl_plugins_refused(ps, plugin, "plan", refused, true);
             snprintf(err, errlen, "plugin %s: %s", plugin, refused);
             prc = -EINVAL;
@@ -330,7 +330,7 @@ int dist_plan_decide(struct sl_dist *d, struct ditem *it, struct sl_item *item, 
             json_array_append_new(item->plugin_decisions, plan_json(plugin, it));
     }
     if (!lua || !sl_lua_has_hook(lua, "plan")) {
-        if (prc != 0 && (rc = dist_plan_default(it)) < 0) {
+        if (prc != 0 && (rc = dist_plan_default(d, it)) < 0) {
             snprintf(err, errlen, "out of memory");
             sl_policy_failed("plan", err);
         }
@@ -340,21 +340,19 @@ int dist_plan_decide(struct sl_dist *d, struct ditem *it, struct sl_item *item, 
     rc = sl_lua_plan(lua, item, lw, MAX_PLAN, &n, err, errlen);
     json_array_clear(item->plugin_decisions);
     if (rc == 0)
-        rc = dist_plan_take(lw, n, prc == 0 ? &theirs : it, err, errlen);
+        rc = dist_plan_take(d, lw, n, prc == 0 ? &theirs : it, err, errlen);
     if (rc < 0) {
         sl_policy_failed("plan", err);
         dist_policy_actor(d, actor, actorlen);
-        free(theirs.plan);
+        dist_plan_put(theirs.plan);
         return rc;
     }
-    if (prc == 0 && plan_more_cautious(theirs.plan, theirs.nplan, it->plan, it->nplan)) {
-        free(it->plan);
-        it->plan = theirs.plan;
-        it->nplan = theirs.nplan;
+    if (prc == 0 && plan_more_cautious(theirs.plan, it->plan)) {
+        dist_plan_set(it, theirs.plan);
         snprintf(note, notelen, "the policy's plan, more cautious than plugin %s's", plugin);
         dist_policy_actor(d, actor, actorlen);
     } else if (prc == 0) {
-        free(theirs.plan);
+        dist_plan_put(theirs.plan);
         snprintf(note, notelen, "plugin %s's plan", plugin);
     }
     return 0;

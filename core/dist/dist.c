@@ -49,7 +49,7 @@ void dist_item_drop(struct sl_dist *d, struct ditem *it)
     free(it->upload);
     free(it->tags);
     free(it->interests);
-    free(it->plan);
+    dist_plan_put(it->plan);
     free(it->waves);
     free(it);
 }
@@ -473,13 +473,13 @@ void sl_dist_follow(struct sl_server *srv, const char *follower, const char *cre
 /* Rebuild what distribution knew of an item from the store: its plan
  * (JSON text, or NULL: the built-in one) and its waves. 0, or -ENOMEM
  * (the item is left as it was). */
-static int restore_waves(struct ditem *it, json_t *plan, json_t *waves)
+static int restore_waves(struct sl_dist *d, struct ditem *it, json_t *plan, json_t *waves)
 {
     size_t nwaves = json_array_size(waves);
     char err[SL_LUA_ERR_MAX];
 
-    if ((dist_plan_check(json_object_get(plan, "waves"), it, err, sizeof(err)) < 0 &&
-         dist_plan_default(it) < 0) ||
+    if ((dist_plan_check(d, json_object_get(plan, "waves"), it, err, sizeof(err)) < 0 &&
+         dist_plan_default(d, it) < 0) ||
         !(it->waves = calloc(nwaves ? nwaves : 1, sizeof(*it->waves))))
         return -ENOMEM;
     it->next = (int)json_integer_value(json_object_get(plan, "next"));
@@ -519,7 +519,7 @@ static int resume_offer(void *arg, const char *user, int wave, int source, bool 
  * unserved offers back in their inboxes): an item approved again. */
 static int restore(struct sl_dist *d, struct ditem *it, json_t *plan, json_t *waves)
 {
-    if (restore_waves(it, plan, waves) < 0)
+    if (restore_waves(d, it, plan, waves) < 0)
         return -ENOMEM;
     struct wave *w = dist_current(it);
     struct resume rs = { d, it, w ? w->n : 0 };
@@ -619,6 +619,7 @@ void sl_dist_stop(struct sl_server *srv)
     free(d->mix);
     dist_pgroups_free(d);
     dist_standing_free(d);
+    dist_plans_free(d);
     sl_audience_free(d->aud);
     free(d);
     srv->dist = NULL;

@@ -55,6 +55,7 @@
 #define SEEN_EVERY_MS 60000
 #define MAX_WAVE_SIZE 10000000
 #define MAX_PLAN 32
+#define PLANS_KEPT 64               /* plans shared by items: see struct plan */
 #define FUNNEL_MAX 8
 
 enum dstate { D_RUNNING, D_HELD, D_SETTLED };
@@ -98,6 +99,19 @@ struct plan_wave {
     uint32_t check;                 /* impressions before the first early ask; 0 never */
 };
 
+/*
+ * An item's plan, shared by the items whose plans are alike: a policy's
+ * plans differ by little (the creator's followers, an interest), so most
+ * items of a platform hold one of a handful. Never changed once made (an
+ * item planned again takes another), freed with its last holder (plan.c).
+ */
+struct plan {
+    uint32_t refs;
+    int n;
+    uint64_t hash;                  /* of what its waves say */
+    struct plan_wave wave[];
+};
+
 /* Served users of a running item and their reactions (reactions.c). */
 struct reaction {
     uint32_t user;                  /* audience index + 1; 0: a free slot */
@@ -130,8 +144,7 @@ struct ditem {
     char *tags;                     /* JSON text */
     char *interests;                /* NAMEs of "interest.NAME" tags, each NUL-ended */
     int ninterests;
-    struct plan_wave *plan;
-    int nplan;
+    struct plan *plan;              /* NULL until planned */
     int next;                       /* index of the next planned wave */
     int reviewed;                   /* plan waves up to this index were reviewed */
     char switch_to[160];            /* audience of the next wave, when switched */
@@ -226,6 +239,7 @@ struct sl_dist {
     bool people;                    /* changes following people's action: not fenced */
     uint64_t leases_lost, leases_taken_over;
     struct standing *standing;      /* creators' uploads and rejections (standing.c) */
+    struct plan *plans[PLANS_KEPT]; /* the plans made lately, by hash, one held each */
 };
 
 static inline struct sl_dist *D(struct sl_server *srv)
@@ -368,12 +382,21 @@ int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written);
 json_t *dist_wave_json(const struct wave *w);
 void dist_wave_restore(struct wave *w, json_t *j);
 
-/* plan.c */
-int dist_plan_default(struct ditem *it);
+/* plan.c: each of these makes the item's plan (shared with an alike one
+ * made lately) and lets its plan before go. */
+int dist_plan_default(struct sl_dist *d, struct ditem *it);
 bool dist_audience_valid(const char *a);
-int dist_plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char *err,
-                   size_t errlen);
-int dist_plan_check(json_t *v, struct ditem *it, char *err, size_t errlen);
+int dist_plan_take(struct sl_dist *d, const struct sl_lua_wave *v, size_t n, struct ditem *it,
+                   char *err, size_t errlen);
+int dist_plan_check(struct sl_dist *d, json_t *v, struct ditem *it, char *err, size_t errlen);
+/* One holder more of plan p (NULL: none), which it returns. */
+struct plan *dist_plan_hold(struct plan *p);
+/* One holder less; the last one frees it. */
+void dist_plan_put(struct plan *p);
+/* The item's plan is p (held for it), its plan before let go. */
+void dist_plan_set(struct ditem *it, struct plan *p);
+/* The plans kept for sharing, let go (at stop). */
+void dist_plans_free(struct sl_dist *d);
 enum sl_aud_source dist_source_of(const char *audience);
 
 /* waves.c */

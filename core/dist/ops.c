@@ -217,12 +217,12 @@ static char *put_share(char *p, double v)
 /* The plan as the store keeps it. */
 static char *plan_json(const struct ditem *it)
 {
-    char buf[96 + MAX_PLAN * (SL_JSON_QUOTED_MAX(sizeof it->plan->audience) + 160)];
+    char buf[96 + MAX_PLAN * (SL_JSON_QUOTED_MAX(sizeof it->plan->wave->audience) + 160)];
     char *p = buf;
 
     p = sl_json_put_lit(p, "{\"waves\":[");
-    for (int i = 0; i < it->nplan; i++) {
-        const struct plan_wave *pw = &it->plan[i];
+    for (int i = 0; i < it->plan->n; i++) {
+        const struct plan_wave *pw = &it->plan->wave[i];
         p = sl_json_put_string(sl_json_put_lit(p, i ? ",{\"audience\":" : "{\"audience\":"),
                                pw->audience);
         p = sl_json_put_int(sl_json_put_lit(p, ",\"size\":"), pw->size);

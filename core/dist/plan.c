@@ -9,6 +9,7 @@
 
 #include "dist/internal.h"
 #include "lib/id.h"
+#include "lib/mix.h"
 #include "lua/sandbox.h"
 
 /* {====================== Plans ======================================== */
@@ -23,15 +24,83 @@ static const struct plan_wave default_plan[] = {
     { "everyone", 10000, 14400, false, 1.0, 0 },
 };
 
-int dist_plan_default(struct ditem *it)
+struct plan *dist_plan_hold(struct plan *p)
 {
-    struct plan_wave *plan = malloc(sizeof(default_plan));
-    if (!plan)
+    if (p)
+        p->refs++;
+    return p;
+}
+
+void dist_plan_put(struct plan *p)
+{
+    if (p && --p->refs == 0)
+        free(p);
+}
+
+void dist_plan_set(struct ditem *it, struct plan *p)
+{
+    dist_plan_put(it->plan);
+    it->plan = p;
+}
+
+void dist_plans_free(struct sl_dist *d)
+{
+    for (size_t i = 0; i < PLANS_KEPT; i++) {
+        dist_plan_put(d->plans[i]);
+        d->plans[i] = NULL;
+    }
+}
+
+static uint64_t wave_hash(uint64_t h, const struct plan_wave *w)
+{
+    uint64_t fill;
+
+    memcpy(&fill, &w->fill, sizeof(fill));
+    for (const char *c = w->audience; *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+    h = sl_mix64(h ^ ((uint64_t)w->size << 32 | w->limit_s));
+    h = sl_mix64(h ^ fill);
+    return sl_mix64(h ^ ((uint64_t)w->check << 1 | w->review));
+}
+
+static bool waves_alike(const struct plan_wave *a, const struct plan_wave *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(a[i].audience, b[i].audience) != 0 || a[i].size != b[i].size ||
+            a[i].limit_s != b[i].limit_s || a[i].review != b[i].review ||
+            a[i].fill != b[i].fill || a[i].check != b[i].check)
+            return false;
+    return true;
+}
+
+/* A plan of waves w[0..n), held for the caller: the one made lately when
+ * it is alike (each slot of d->plans keeps the last plan of its hash),
+ * else a new one, kept in its slot; NULL when out of memory. */
+static struct plan *plan_make(struct sl_dist *d, const struct plan_wave *w, int n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)n;
+
+    for (int i = 0; i < n; i++)
+        h = wave_hash(h, &w[i]);
+    struct plan **slot = &d->plans[h % PLANS_KEPT], *p = *slot;
+    if (p && p->hash == h && p->n == n && waves_alike(p->wave, w, n))
+        return dist_plan_hold(p);
+    if (!(p = malloc(sizeof(*p) + (size_t)n * sizeof(*w))))
+        return NULL;
+    *p = (struct plan){ .refs = 2, .n = n, .hash = h };     /* the caller's, the slot's */
+    memcpy(p->wave, w, (size_t)n * sizeof(*w));
+    dist_plan_put(*slot);
+    *slot = p;
+    return p;
+}
+
+int dist_plan_default(struct sl_dist *d, struct ditem *it)
+{
+    struct plan *p = plan_make(d, default_plan, (int)(sizeof(default_plan) /
+                                                      sizeof(default_plan[0])));
+    if (!p)
         return -ENOMEM;
-    memcpy(plan, default_plan, sizeof(default_plan));
-    free(it->plan);
-    it->plan = plan;
-    it->nplan = (int)(sizeof(default_plan) / sizeof(default_plan[0]));
+    dist_plan_set(it, p);
     return 0;
 }
 
@@ -53,17 +122,14 @@ _Static_assert(sizeof(((struct plan_wave *)0)->audience) ==
 
 /* Judge a plan hook's answer, [{audience, size, limit_s, review, fill,
  * check}] as read by the sandbox, and make it the item's plan. */
-int dist_plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char *err,
-                   size_t errlen)
+int dist_plan_take(struct sl_dist *d, const struct sl_lua_wave *v, size_t n, struct ditem *it,
+                   char *err, size_t errlen)
 {
+    struct plan_wave plan[MAX_PLAN];
+
     if (n == 0 || n > MAX_PLAN) {
         snprintf(err, errlen, "plan must return a list of 1 to %d waves", MAX_PLAN);
         return -EINVAL;
-    }
-    struct plan_wave *plan = calloc(n, sizeof(*plan));
-    if (!plan) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
         const struct sl_lua_wave *w = &v[i];
@@ -76,7 +142,6 @@ int dist_plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char
                      "interest:NAME|group:NAME, size = 0..%d, limit_s = 1..2592000, "
                      "review = boolean, fill = a share in (0, 1], check = 0..%d}", i + 1,
                      MAX_WAVE_SIZE, MAX_WAVE_SIZE);
-            free(plan);
             return -EINVAL;
         }
         memcpy(plan[i].audience, w->audience, sizeof(plan[i].audience));
@@ -86,14 +151,17 @@ int dist_plan_take(const struct sl_lua_wave *v, size_t n, struct ditem *it, char
         plan[i].fill = w->fill > 0 ? w->fill_share : 1.0;
         plan[i].check = w->check > 0 ? (uint32_t)w->check_n : 0;
     }
-    free(it->plan);
-    it->plan = plan;
-    it->nplan = (int)n;
+    struct plan *p = plan_make(d, plan, (int)n);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    dist_plan_set(it, p);
     return 0;
 }
 
 /* The same for a plan as the store keeps it (JSON). */
-int dist_plan_check(json_t *v, struct ditem *it, char *err, size_t errlen)
+int dist_plan_check(struct sl_dist *d, json_t *v, struct ditem *it, char *err, size_t errlen)
 {
     struct sl_lua_wave waves[MAX_PLAN];
     size_t n = json_is_array(v) && json_array_size(v) <= MAX_PLAN ? json_array_size(v) : 0;
@@ -121,7 +189,7 @@ int dist_plan_check(json_t *v, struct ditem *it, char *err, size_t errlen)
         o->check = !x ? 0 : json_is_integer(x) ? 1 : -1;
         o->check_n = json_integer_value(x);
     }
-    return dist_plan_take(waves, n, it, err, errlen);
+    return dist_plan_take(d, waves, n, it, err, errlen);
 }
 
 enum sl_aud_source dist_source_of(const char *audience)

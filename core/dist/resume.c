@@ -41,8 +41,8 @@
 struct plan_memo {
     char *text;                     /* NULL: a free slot */
     uint64_t hash;
-    struct plan_wave *plan;
-    int nplan, next, reviewed;
+    struct plan *plan;              /* held */
+    int next, reviewed;
 };
 
 struct resuming {
@@ -77,34 +77,27 @@ static int plan_of(struct resuming *rg, struct ditem *it, const char *text, uint
     char err[SL_LUA_ERR_MAX];
 
     if (text && m->text && m->hash == h && strcmp(m->text, text) == 0) {
-        if (!(it->plan = malloc((size_t)m->nplan * sizeof(*it->plan))))
-            return -ENOMEM;
-        memcpy(it->plan, m->plan, (size_t)m->nplan * sizeof(*it->plan));
-        it->nplan = m->nplan;
+        dist_plan_set(it, dist_plan_hold(m->plan));
         it->next = m->next;
         it->reviewed = m->reviewed;
         return 0;
     }
     json_t *plan = dist_stored_json(text);
-    if (dist_plan_check(json_object_get(plan, "waves"), it, err, sizeof(err)) < 0 &&
-        dist_plan_default(it) < 0) {
+    if (dist_plan_check(rg->d, json_object_get(plan, "waves"), it, err, sizeof(err)) < 0 &&
+        dist_plan_default(rg->d, it) < 0) {
         json_decref(plan);
         return -ENOMEM;
     }
     it->next = (int)json_integer_value(json_object_get(plan, "next"));
     it->reviewed = (int)json_integer_value(json_object_get(plan, "reviewed"));
     json_decref(plan);
-    struct plan_wave *copy = text ? malloc((size_t)it->nplan * sizeof(*copy)) : NULL;
-    char *key = copy ? strdup(text) : NULL;
+    char *key = text ? strdup(text) : NULL;
     if (key) {
         free(m->text);
-        free(m->plan);
-        memcpy(copy, it->plan, (size_t)it->nplan * sizeof(*copy));
-        *m = (struct plan_memo){ key, h, copy, it->nplan, it->next, it->reviewed };
-    } else {
-        free(copy);                 /* no memo this time: nothing is wrong */
+        dist_plan_put(m->plan);
+        *m = (struct plan_memo){ key, h, dist_plan_hold(it->plan), it->next, it->reviewed };
     }
-    return 0;
+    return 0;                       /* no memo this time: nothing is wrong */
 }
 
 /* The value of the top-level key of a JSON object's text when it is a
@@ -835,7 +828,7 @@ int dist_resume_all(struct sl_dist *d, struct dist_ahead *a)
                 (long long)((sl_mono() - t0) * 1000));
     for (size_t i = 0; i < PLAN_CACHE; i++) {
         free(rg->plans[i].text);
-        free(rg->plans[i].plan);
+        dist_plan_put(rg->plans[i].plan);
     }
     free(rg->items);
     free(rg->users);

@@ -77,13 +77,13 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
     char actor[96];
 
     while (it->state == D_RUNNING) {
-        if (it->next >= it->nplan) {
+        if (!it->plan || it->next >= it->plan->n) {
             if (first)
                 dist_op_submit(d, first);
             settle(d, it, "every planned wave ran", NULL);
             return;
         }
-        const struct plan_wave *pw = &it->plan[it->next];
+        const struct plan_wave *pw = &it->plan->wave[it->next];
         if (pw->review && it->reviewed <= it->next) {
             it->reviewed = it->next + 1;
             char reason[256];
