@@ -395,10 +395,7 @@ static int group_events(struct sl_events *b)
     if (!slots || !group_of_slot || !key || !ev)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (const unsigned char *c = (const unsigned char *)b->ev[i].item; *c; c++)
-            h = (h ^ *c) * 0x100000001b3ULL;
-        size_t j = (size_t)sl_mix64(h) & (cap - 1);
+        size_t j = (size_t)sl_hash_str(b->ev[i].item) & (cap - 1);
         while (slots[j] && strcmp(b->ev[slots[j] - 1].item, b->ev[i].item) != 0)
             j = (j + 1) & (cap - 1);
         if (!slots[j]) {

@@ -11,20 +11,10 @@
 
 /* {====================== Hashing ====================================== */
 
-/* Seeded so that ids chosen by clients cannot be lined up to collide. */
+/* Seeded: clients choose the ids. */
 uint32_t aud_hash_str(const char *s, size_t len, uint64_t seed)
 {
-    uint64_t h = seed ^ (0x9e3779b97f4a7c15ULL * (len + 1));
-    size_t i = 0;
-
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        h = (h ^ sl_mix64(w)) * 0x9fb21c651e98df25ULL;
-    }
-    uint64_t w = 0;
-    memcpy(&w, s + i, len - i);
-    h = sl_mix64(h ^ sl_mix64(w ^ len));
+    uint64_t h = sl_hash(s, len, seed);
     return (uint32_t)(h ^ (h >> 32));
 }
 

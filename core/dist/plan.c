@@ -56,8 +56,7 @@ static uint64_t wave_hash(uint64_t h, const struct plan_wave *w)
     uint64_t fill;
 
     memcpy(&fill, &w->fill, sizeof(fill));
-    for (const char *c = w->audience; *c; c++)
-        h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+    h = sl_hash(w->audience, strlen(w->audience), h);
     h = sl_mix64(h ^ ((uint64_t)w->size << 32 | w->limit_s));
     h = sl_mix64(h ^ fill);
     return sl_mix64(h ^ ((uint64_t)w->check << 1 | w->review));
@@ -78,7 +77,7 @@ static bool waves_alike(const struct plan_wave *a, const struct plan_wave *b, in
  * else a new one, kept in its slot; NULL when out of memory. */
 static struct plan *plan_make(struct sl_dist *d, const struct plan_wave *w, int n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)n;
+    uint64_t h = (uint64_t)n;
 
     for (int i = 0; i < n; i++)
         h = wave_hash(h, &w[i]);

@@ -58,19 +58,10 @@ struct resuming {
     struct plan_memo plans[PLAN_CACHE];
 };
 
-static uint64_t hash_of(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;        /* FNV-1a, then mixed */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return sl_mix64(h);
-}
-
 /* {====================== Items and plans ============================== */
 
 /* The item's plan from its stored text (NULL: the built-in one) of hash h
- * (hash_of()), through the memo. 0 or -ENOMEM. */
+ * (sl_hash_str()), through the memo. 0 or -ENOMEM. */
 static int plan_of(struct resuming *rg, struct ditem *it, const char *text, uint64_t h)
 {
     struct plan_memo *m = &rg->plans[h & (PLAN_CACHE - 1)];
@@ -161,7 +152,7 @@ static const char *city_of(const char *upload, char *out, size_t cap)
     return c && *c ? c : NULL;
 }
 
-/* An item back, with its city (city_of()) and its plan's hash (hash_of()). */
+/* An item back, with its city (city_of()) and its plan's hash (sl_hash_str()). */
 static int resume_item(struct resuming *rg, const char *id, const char *creator,
                        const char *city, const char *upload, const char *tags,
                        const char *plan, uint64_t plan_hash)
@@ -535,7 +526,7 @@ static int ahead_item(void *arg, const char *id, const char *creator, const char
 {
     char buf[256];
     const char *city = city_of(upload, buf, sizeof(buf));
-    uint64_t h = plan ? hash_of(plan) : 0;
+    uint64_t h = plan ? sl_hash_str(plan) : 0;
     char *p = ahead_room(arg, 1 + str_size(id) + str_size(creator) + str_size(city) +
                                   str_size(upload) + str_size(tags) + str_size(plan) +
                                   sizeof(h));

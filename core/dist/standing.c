@@ -46,15 +46,6 @@ struct standing {
     bool lost;                  /* memory ran out once: read the store */
 };
 
-static uint64_t hash_of(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;        /* FNV-1a, then mixed */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return sl_mix64(h);
-}
-
 /* The slot of id: its creator's, or the free one where it would go. */
 static struct slot *find(const struct standing *st, const char *id, uint64_t h)
 {
@@ -87,7 +78,7 @@ static int grow(struct standing *st)
 /* The creator's entry, made (at zero) if new; NULL when out of memory. */
 static struct creator *entry(struct standing *st, const char *id)
 {
-    uint64_t h = hash_of(id);
+    uint64_t h = sl_hash_str(id);
     struct slot *s;
 
     if (st->cap) {
@@ -173,7 +164,7 @@ void dist_standing_get(struct sl_dist *d, const char *creator, int64_t *uploads,
         sl_store_creator_standing(d->srv->reader, creator, uploads, rejections);
         return;
     }
-    if (st->cap && (s = find(st, creator, hash_of(creator)))->c) {
+    if (st->cap && (s = find(st, creator, sl_hash_str(creator)))->c) {
         *uploads = s->c->uploads;
         *rejections = s->c->rejections;
     }

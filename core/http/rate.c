@@ -22,14 +22,6 @@ struct sl_rate {
     size_t cap, used;           /* cap: a power of two */
 };
 
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;    /* FNV-1a, then mixed */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return sl_mix64(h);
-}
-
 int sl_rate_new(struct sl_rate **out)
 {
     struct sl_rate *rl = calloc(1, sizeof(*rl));
@@ -54,7 +46,7 @@ void sl_rate_free(struct sl_rate *rl)
 
 static struct bucket *find(struct bucket *slots, size_t cap, const char *name)
 {
-    size_t i = name_hash(name) & (cap - 1);
+    size_t i = sl_hash_str(name) & (cap - 1);
     while (slots[i].name && strcmp(slots[i].name, name) != 0)
         i = (i + 1) & (cap - 1);
     return &slots[i];

@@ -3,7 +3,9 @@
 #ifndef SL_MIX_H
 #define SL_MIX_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The 64-bit finaliser of MurmurHash3: every input bit moves every output bit. */
 static inline uint64_t sl_mix64(uint64_t x)
@@ -14,6 +16,31 @@ static inline uint64_t sl_mix64(uint64_t x)
     x *= 0xc4ceb9fe1a85ec53ULL;
     x ^= x >> 33;
     return x;
+}
+
+/* A hash of s[0..len), eight bytes a step, each step mixed in whole.
+ * seed 0 for tables whose keys the daemon chose; a random seed where
+ * clients choose them, so that they cannot be lined up to collide
+ * (audience/sets.c). */
+static inline uint64_t sl_hash(const void *s, size_t len, uint64_t seed)
+{
+    const unsigned char *p = s;
+    uint64_t h = seed ^ (0x9e3779b97f4a7c15ULL * (len + 1)), w;
+    size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = (h ^ sl_mix64(w)) * 0x9fb21c651e98df25ULL;
+    }
+    w = 0;
+    memcpy(&w, p + i, len - i);
+    return sl_mix64(h ^ sl_mix64(w ^ len));
+}
+
+/* The same of a string, unseeded. */
+static inline uint64_t sl_hash_str(const char *s)
+{
+    return sl_hash(s, strlen(s), 0);
 }
 
 /* splitmix64: the next number of the stream whose state is *state. */
