@@ -48,12 +48,11 @@ struct plan_memo {
 struct resuming {
     struct sl_dist *d;
     int rc;
-    struct ditem **items;           /* every item resumed, in the order read */
+    struct ditem **items;           /* in the order read, NULL for one not resumed */
     size_t nitems, items_cap;
-    uint32_t *users;                /* a placement's, as the audience knows them */
+    uint32_t *users;                /* a row's, as the audience knows them */
     size_t users_cap;
-    struct ditem *last;             /* the item of the row before: rows mostly come by item */
-    struct sl_aud_key *keys;        /* a placement's users, keyed ahead */
+    struct sl_aud_key *keys;        /* a row's users, keyed ahead */
     size_t keys_cap;
     struct plan_memo plans[PLAN_CACHE];
 };
@@ -162,23 +161,25 @@ static int resume_item(struct resuming *rg, const char *id, const char *creator,
 
     if (rg->rc)
         return 1;
+    if (sl_grow(&rg->items, &rg->items_cap, rg->nitems + 1, sizeof(*rg->items)) < 0) {
+        rg->rc = -ENOMEM;
+        return 1;
+    }
     /* An item without interests has "{}" for tags: nothing to read. */
     if (tags && strcmp(tags, "{}") != 0)
         tg = dist_stored_json(tags);
     struct ditem *it = dist_adopt(d, id, creator, city, tg, upload ? upload : "{}",
                                   tags ? tags : "{}");
     json_decref(tg);
-    if (it && (plan_of(rg, it, plan, plan_hash) < 0 ||
-               sl_grow(&rg->items, &rg->items_cap, rg->nitems + 1, sizeof(*rg->items)) < 0)) {
+    if (it && plan_of(rg, it, plan, plan_hash) < 0) {
         sl_err("distribution: out of memory resuming item %s", id);
         dist_item_drop(d, it);
         rg->rc = -ENOMEM;
         return 1;
     }
-    if (it) {
+    if (it)
         it->state = D_RUNNING;
-        rg->items[rg->nitems++] = it;
-    }
+    rg->items[rg->nitems++] = it;
     return 0;
 }
 
@@ -186,20 +187,32 @@ static int resume_item(struct resuming *rg, const char *id, const char *creator,
 
 /* {====================== Waves and offers ============================= */
 
-/* The running item of a row, NULL when it is not resumed; the passes
- * below mostly read rows item by item, so most rows ask for the item before. */
-static struct ditem *running(struct resuming *rg, const char *id)
+/* The running item of a row, by its place among the items read (the
+ * reader's number for it); NULL when it is not resumed. */
+static struct ditem *running(struct resuming *rg, uint32_t item)
 {
-    struct ditem *it = rg->last;
-
-    if (!it || strcmp(it->id, id) != 0)
-        rg->last = it = dist_item_get(rg->d, id);
+    struct ditem *it = item < rg->nitems ? rg->items[item] : NULL;
     return it && it->state == D_RUNNING ? it : NULL;
+}
+
+/* A row's users as the audience knows them, into rg->users: how many
+ * (the invalid left out), or -ENOMEM. */
+static ssize_t users_of(struct resuming *rg, const struct sl_aud_key *keys, size_t n)
+{
+    size_t k = 0;
+
+    if (sl_grow(&rg->users, &rg->users_cap, n ? n : 1, sizeof(*rg->users)) < 0)
+        return -ENOMEM;
+    sl_audience_users_add_keyed(rg->d->aud, keys, n, rg->users);
+    for (size_t i = 0; i < n; i++)
+        if (rg->users[i] != SL_AUD_NONE)
+            rg->users[k++] = rg->users[i];
+    return (ssize_t)k;
 }
 
 /* A wave read, into its item's list in order of n (the store's walk has
  * no set order). */
-static int add_wave(struct resuming *rg, const char *item, const struct wave *wave)
+static int add_wave(struct resuming *rg, uint32_t item, const struct wave *wave)
 {
     struct ditem *it = running(rg, item);
     struct wave *w;
@@ -232,51 +245,54 @@ static void wave_parse(struct wave *w, const char *text, size_t len)
     }
 }
 
-/* A feed served the item to user: offered, and counted when they react. */
-static int resume_served(struct resuming *rg, const char *item, const struct sl_aud_key *user)
+/* A feed served the item to these users: offered, and counted when they
+ * react. */
+static int resume_served(struct resuming *rg, uint32_t item, const struct sl_aud_key *users,
+                         size_t n)
 {
     struct ditem *it = running(rg, item);
-    uint32_t u;
+    ssize_t k;
 
     if (rg->rc)
         return 1;
-    if (!it || sl_audience_users_add_keyed(rg->d->aud, user, 1, &u) == 0)
+    if (!it)
         return 0;
-    sl_audience_mark_offered(rg->d->aud, it->h, &u, 1);
-    if (dist_react_served(&it->reactions, u) < 0) {
-        rg->rc = -ENOMEM;
+    if ((k = users_of(rg, users, n)) < 0) {
+        rg->rc = (int)k;
         return 1;
     }
+    sl_audience_mark_offered(rg->d->aud, it->h, rg->users, (size_t)k);
+    for (ssize_t i = 0; i < k; i++)
+        if (dist_react_served(&it->reactions, rg->users[i]) < 0) {
+            rg->rc = -ENOMEM;
+            return 1;
+        }
     return 0;
 }
 
 /* A placement: the running wave's users not served yet go back into their
  * inboxes (the served are offered already, and placing skips them); those
  * of ended waves only count as offered. */
-static int resume_offers(struct resuming *rg, const char *item, int wave, int source,
+static int resume_offers(struct resuming *rg, uint32_t item, int wave, int source,
                          const struct sl_aud_key *users, size_t n)
 {
     struct ditem *it = running(rg, item);
     struct wave *w = it ? dist_current(it) : NULL;
-    size_t k = 0;
+    ssize_t k;
 
     if (rg->rc)
         return 1;
     if (!it)
         return 0;
-    if (sl_grow(&rg->users, &rg->users_cap, n ? n : 1, sizeof(*rg->users)) < 0) {
-        rg->rc = -ENOMEM;
+    if ((k = users_of(rg, users, n)) < 0) {
+        rg->rc = (int)k;
         return 1;
     }
-    sl_audience_users_add_keyed(rg->d->aud, users, n, rg->users);
-    for (size_t i = 0; i < n; i++)
-        if (rg->users[i] != SL_AUD_NONE)
-            rg->users[k++] = rg->users[i];
     if (w && w->n == wave)
-        sl_audience_place(rg->d->aud, it->h, rg->users, k, (enum sl_aud_source)source,
+        sl_audience_place(rg->d->aud, it->h, rg->users, (size_t)k, (enum sl_aud_source)source,
                           (uint32_t)wave, NULL);
     else
-        sl_audience_mark_offered(rg->d->aud, it->h, rg->users, k);
+        sl_audience_mark_offered(rg->d->aud, it->h, rg->users, (size_t)k);
     return 0;
 }
 
@@ -324,13 +340,17 @@ static int load_user(struct loading *ld, const char *id, const char *city,
  * loop's side failed, and the loop's side when the reader did.
  *
  * A row in a chunk: its kind (a byte), then its fields; a string is its
- * length (UINT32_MAX for none) and its bytes with a NUL; a number 8 bytes;
- * a wave its struct, parsed by the reader. ROW_END ends the audience. The
- * users of served marks and offers are keyed by the reader (their length,
- * hash, bytes and NUL; an invalid id is left out): eight million of them
- * looked up at a 200,000-item start, the hashing is the reader's. So are
- * a follow's two (the follower a string and its hash, the creator a key;
- * a follow naming an invalid id is left out, as the audience refuses it).
+ * length (UINT32_MAX for none) and its bytes with a NUL; a number 4 or 8
+ * bytes; a wave its struct, parsed by the reader. ROW_END ends the
+ * audience. The users of served marks and offers are keyed by the reader
+ * (their length, hash, bytes and NUL; an invalid id is left out): eight
+ * million of them looked up at a 200,000-item start, the hashing is the
+ * reader's. So are a follow's two (the follower a string and its hash, the
+ * creator a key; a follow naming an invalid id is left out, as the
+ * audience refuses it). After the items' pass, a row names its item by
+ * its number, its place in that pass (struct sent_items); an item that
+ * pass did not read is not resumed, and its rows are left out. An item's
+ * served marks come in one row.
  */
 
 #define CHUNK_SIZE (256 * 1024)
@@ -343,6 +363,20 @@ struct chunk {
     size_t len, cap;
     size_t taken;                   /* the loop's side: bytes of rows taken in */
     char data[];
+};
+
+/* The items the reader sent, numbered in that order. The later passes walk
+ * the items in the same order on SQLite (by items_state), so the item of
+ * a row is most often the one found last or the next: that is tried
+ * first, then a hash of the ids. */
+struct sent_items {
+    char *ids;                      /* each NUL-ended, one after the other */
+    size_t len, cap;
+    uint32_t *at;                   /* number -> offset of its id in ids */
+    size_t n, at_cap;
+    uint32_t *slot;                 /* number + 1 by the id's hash; 0: free */
+    uint32_t mask;
+    uint32_t last;                  /* the number found last */
 };
 
 struct dist_ahead {
@@ -363,6 +397,10 @@ struct dist_ahead {
     struct chunk *next;             /* a spare, to fill next */
     struct sl_aud_key *keys;        /* an offer's users */
     size_t keys_cap;
+    struct sent_items sent;
+    uint32_t served_item;           /* the item of the served marks gathered */
+    char *served;                   /* their users, keyed as a row holds them */
+    size_t served_len, served_cap, served_n;
     bool halted;                    /* its copy of stop, taken at each flush */
     /* The loop's alone. */
     struct chunk *taking;           /* rows of it are still to be taken in */
@@ -484,6 +522,66 @@ static struct sl_aud_key get_key(const char **p)
     return k;
 }
 
+#define NOT_SENT UINT32_MAX
+
+static void sent_slot_put(struct sent_items *si, uint32_t k)
+{
+    uint32_t i = (uint32_t)sl_hash_str(si->ids + si->at[k]) & si->mask;
+
+    while (si->slot[i])
+        i = (i + 1) & si->mask;
+    si->slot[i] = k + 1;
+}
+
+/* id sent as the next number: 0 or -ENOMEM. The hash is kept under half
+ * full. */
+static int sent_add(struct sent_items *si, const char *id)
+{
+    size_t len = strlen(id) + 1;
+
+    if (si->n >= NOT_SENT - 1 || si->len + len > UINT32_MAX ||
+        sl_grow(&si->ids, &si->cap, si->len + len, 1) < 0 ||
+        sl_grow(&si->at, &si->at_cap, si->n + 1, sizeof(*si->at)) < 0)
+        return -ENOMEM;
+    if (2 * (si->n + 1) > (size_t)si->mask) {
+        uint32_t mask = si->mask ? 2 * si->mask + 1 : 1023;
+        uint32_t *slot = calloc((size_t)mask + 1, sizeof(*slot));
+        if (!slot)
+            return -ENOMEM;
+        free(si->slot);
+        si->slot = slot;
+        si->mask = mask;
+        for (uint32_t k = 0; k < si->n; k++)
+            sent_slot_put(si, k);
+    }
+    memcpy(si->ids + si->len, id, len);
+    si->at[si->n] = (uint32_t)si->len;
+    si->len += len;
+    sent_slot_put(si, (uint32_t)si->n++);
+    return 0;
+}
+
+/* The number of item id, NOT_SENT when the items' pass did not send it. */
+static uint32_t sent_find(struct sent_items *si, const char *id)
+{
+    for (uint32_t k = si->last; k < si->n && k <= si->last + 1; k++)
+        if (strcmp(si->ids + si->at[k], id) == 0)
+            return si->last = k;
+    if (!si->slot)
+        return NOT_SENT;
+    for (uint32_t i = (uint32_t)sl_hash_str(id) & si->mask; si->slot[i]; i = (i + 1) & si->mask)
+        if (strcmp(si->ids + si->at[si->slot[i] - 1], id) == 0)
+            return si->last = si->slot[i] - 1;
+    return NOT_SENT;
+}
+
+static void sent_free(struct sent_items *si)
+{
+    free(si->ids);
+    free(si->at);
+    free(si->slot);
+}
+
 static int ahead_user(void *arg, const char *id, const char *city, const char *interests,
                       int64_t seen_s)
 {
@@ -524,12 +622,17 @@ static int ahead_follow(void *arg, const char *follower, const char *creator)
 static int ahead_item(void *arg, const char *id, const char *creator, const char *upload,
                       const char *tags, const char *plan)
 {
+    struct dist_ahead *a = arg;
     char buf[256];
     const char *city = city_of(upload, buf, sizeof(buf));
     uint64_t h = plan ? sl_hash_str(plan) : 0;
-    char *p = ahead_room(arg, 1 + str_size(id) + str_size(creator) + str_size(city) +
-                                  str_size(upload) + str_size(tags) + str_size(plan) +
-                                  sizeof(h));
+
+    if (sent_add(&a->sent, id) < 0) {
+        a->rc = -ENOMEM;
+        return 1;
+    }
+    char *p = ahead_room(a, 1 + str_size(id) + str_size(creator) + str_size(city) +
+                                str_size(upload) + str_size(tags) + str_size(plan) + sizeof(h));
     if (!p)
         return 1;
     *p++ = ROW_ITEM;
@@ -541,31 +644,56 @@ static int ahead_item(void *arg, const char *id, const char *creator, const char
 
 static int ahead_wave(void *arg, const char *item, int n, const char *text, size_t len)
 {
+    struct dist_ahead *a = arg;
+    uint32_t k = sent_find(&a->sent, item);
     struct wave w;
-    char *p = ahead_room(arg, 1 + str_size(item) + sizeof(w));
 
     (void)n;
+    if (k == NOT_SENT)
+        return 0;
+    char *p = ahead_room(a, 1 + sizeof(k) + sizeof(w));
     if (!p)
         return 1;
     *p++ = ROW_WAVE;
-    p = put_str(p, item);
+    p = put_u32(p, k);
     wave_parse(&w, text, len);
     memcpy(p, &w, sizeof(w));
+    return 0;
+}
+
+/* The served marks gathered, as one row: 0, or 1 to stop. */
+static int served_flush(struct dist_ahead *a)
+{
+    if (!a->served_n)
+        return 0;
+    char *p = ahead_room(a, 1 + 2 * sizeof(uint32_t) + a->served_len);
+    if (!p)
+        return 1;
+    *p++ = ROW_SERVED;
+    p = put_u32(put_u32(p, a->served_item), (uint32_t)a->served_n);
+    memcpy(p, a->served, a->served_len);
+    a->served_len = a->served_n = 0;
     return 0;
 }
 
 static int ahead_served(void *arg, const char *item, const char *user)
 {
     struct dist_ahead *a = arg;
-    struct sl_aud_key k;
+    uint32_t k = sent_find(&a->sent, item);
+    struct sl_aud_key key;
 
-    if (!sl_audience_key(a->aud, user, &k))
+    if (k == NOT_SENT || !sl_audience_key(a->aud, user, &key))
         return 0;
-    char *p = ahead_room(a, 1 + str_size(item) + key_size(&k));
-    if (!p)
+    if ((k != a->served_item || a->served_n == UINT32_MAX) && served_flush(a))
         return 1;
-    *p++ = ROW_SERVED;
-    put_key(put_str(p, item), &k);
+    a->served_item = k;
+    if (sl_grow(&a->served, &a->served_cap, a->served_len + key_size(&key), 1) < 0) {
+        a->rc = -ENOMEM;
+        return 1;
+    }
+    put_key(a->served + a->served_len, &key);
+    a->served_len += key_size(&key);
+    a->served_n++;
     return 0;
 }
 
@@ -573,8 +701,11 @@ static int ahead_offers(void *arg, const char *item, int wave, int source,
                         const char *const *users, size_t n)
 {
     struct dist_ahead *a = arg;
-    size_t size = 1 + str_size(item) + 3 * sizeof(uint32_t), valid = 0;
+    uint32_t k = sent_find(&a->sent, item);
+    size_t size = 1 + 4 * sizeof(uint32_t), valid = 0;
 
+    if (k == NOT_SENT)
+        return 0;
     if (sl_grow(&a->keys, &a->keys_cap, n ? n : 1, sizeof(*a->keys)) < 0) {
         a->rc = -ENOMEM;
         return 1;
@@ -586,7 +717,7 @@ static int ahead_offers(void *arg, const char *item, int wave, int source,
     if (!p)
         return 1;
     *p++ = ROW_OFFERS;
-    p = put_u32(put_u32(put_u32(put_str(p, item), (uint32_t)wave), (uint32_t)source),
+    p = put_u32(put_u32(put_u32(put_u32(p, k), (uint32_t)wave), (uint32_t)source),
                 (uint32_t)valid);
     for (size_t i = 0; i < valid; i++)
         p = put_key(p, &a->keys[i]);
@@ -608,6 +739,7 @@ static void *ahead_main(void *arg)
     if (end && a->items &&
         (rc = sl_store_items_in_state(s, "distributing", ahead_item, a)) == 0 &&
         (rc = sl_store_served_each(s, "distributing", ahead_served, a)) == 0 &&
+        served_flush(a) == 0 &&
         (rc = sl_store_waves_each(s, "distributing", ahead_wave, a)) == 0)
         rc = sl_store_offer_waves_each(s, "distributing", ahead_offers, a);
     sl_store_bulk(s, false);
@@ -673,6 +805,8 @@ void dist_ahead_end(struct dist_ahead *a)
     free(a->filling);
     free(a->next);
     free(a->keys);
+    free(a->served);
+    sent_free(&a->sent);
     sl_store_free(a->conn);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
@@ -705,6 +839,30 @@ static struct chunk *ahead_next(struct dist_ahead *a)
     return a->taking = c;
 }
 
+/* A row of the passes after the items' (the item its number) into rg. */
+static int take_item_row(enum row_kind kind, const char **p, struct resuming *rg)
+{
+    uint32_t item = get_u32(p);
+
+    if (kind == ROW_WAVE) {
+        struct wave w;
+        memcpy(&w, *p, sizeof(w));
+        *p += sizeof(w);
+        return add_wave(rg, item, &w);
+    }
+    int wave = kind == ROW_OFFERS ? (int)get_u32(p) : 0;
+    int source = kind == ROW_OFFERS ? (int)get_u32(p) : 0;
+    size_t n = get_u32(p);
+    if (sl_grow(&rg->keys, &rg->keys_cap, n ? n : 1, sizeof(*rg->keys)) < 0) {
+        rg->rc = -ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        rg->keys[i] = get_key(p);
+    return kind == ROW_SERVED ? resume_served(rg, item, rg->keys, n)
+                              : resume_offers(rg, item, wave, source, rg->keys, n);
+}
+
 /* One row into distribution (lo for the audience's, rg for the items');
  * *p past it. Non-zero to stop; ROW_END stops with 0 in *end. */
 static int take_row(const char **p, struct loading *lo, struct resuming *rg, bool *end)
@@ -715,6 +873,8 @@ static int take_row(const char **p, struct loading *lo, struct resuming *rg, boo
         *end = true;
         return 1;
     }
+    if (kind >= ROW_WAVE)
+        return take_item_row(kind, p, rg);
     const char *first = get_str(p);
     switch (kind) {
     case ROW_USER: {
@@ -741,27 +901,8 @@ static int take_row(const char **p, struct loading *lo, struct resuming *rg, boo
         *p += sizeof(h);
         return resume_item(rg, first, creator, city, upload, tags, plan, h);
     }
-    case ROW_WAVE: {
-        struct wave w;
-        memcpy(&w, *p, sizeof(w));
-        *p += sizeof(w);
-        return add_wave(rg, first, &w);
-    }
-    case ROW_SERVED: {
-        struct sl_aud_key k = get_key(p);
-        return resume_served(rg, first, &k);
-    }
-    default: {
-        int wave = (int)get_u32(p), source = (int)get_u32(p);
-        size_t n = get_u32(p);
-        if (sl_grow(&rg->keys, &rg->keys_cap, n ? n : 1, sizeof(*rg->keys)) < 0) {
-            rg->rc = -ENOMEM;
-            return 1;
-        }
-        for (size_t i = 0; i < n; i++)
-            rg->keys[i] = get_key(p);
-        return resume_offers(rg, first, wave, source, rg->keys, n);
-    }
+    default:
+        return 1;
     }
 }
 
@@ -811,11 +952,17 @@ int dist_resume_all(struct sl_dist *d, struct dist_ahead *a)
         return -ENOMEM;
     rg->d = d;
     rc = take_rows(a, NULL, rg);
-    for (size_t i = 0; rc == 0 && i < rg->nitems; i++)
-        if (!dist_current(rg->items[i]))
-            dist_begin_next_wave(d, rg->items[i], NULL);
+    size_t resumed = 0;
+    for (size_t i = 0; rc == 0 && i < rg->nitems; i++) {
+        struct ditem *it = rg->items[i];
+        if (!it)
+            continue;
+        resumed++;
+        if (!dist_current(it))
+            dist_begin_next_wave(d, it, NULL);
+    }
     if (rc == 0)
-        sl_info("distribution: %zu distributing items resumed in %lld ms", rg->nitems,
+        sl_info("distribution: %zu distributing items resumed in %lld ms", resumed,
                 (long long)((sl_mono() - t0) * 1000));
     for (size_t i = 0; i < PLAN_CACHE; i++) {
         free(rg->plans[i].text);

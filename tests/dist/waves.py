@@ -206,7 +206,20 @@ def builtin_plan(t, d):
     t.require(r.status == 200, "reload the waves fixture again", r)
 
 
+def shape(waves):
+    return [(w["n"], w["audience"], w["placed"], w["started_ms"], w["decision"]) for w in waves]
+
+
 def restart(t, d):
+    # Two items that nobody is served before the restart, stored before
+    # i-slow: the start reads every item in the order stored, and i-slow's
+    # served marks come after a gap of items without any.
+    quiet = ["i-quiet1", "i-quiet2"]
+    for q in quiet:
+        up(t, d, q, "slow, quiet", creator="lonely")
+    q0 = {q: shape(waves_of(d, q)) for q in quiet}
+    t.require(all(w and w[-1][2] == 10 and w[-1][4] == "" for w in q0.values()),
+              "quiet: each has a running wave of 10 everyone placed", q0)
     up(t, d, "i-slow", "slow")
     w0 = waves_of(d, "i-slow")
     t.require(len(w0) == 1 and w0[0]["placed"] == 5, "slow: wave 1 placed 5 followers", w0)
@@ -218,6 +231,9 @@ def restart(t, d):
     d.start()
     t.check(dt.state(d, "i-slow") == "distributing", "after restart i-slow is distributing",
             dt.state(d, "i-slow"))
+    q1 = {q: shape(waves_of(d, q)) for q in quiet}
+    t.check(q1 == q0 and all(dt.state(d, q) == "distributing" for q in quiet),
+            "after restart the quiet items are distributing, their waves as they were", q1)
     w1 = waves_of(d, "i-slow")
     t.check(len(w1) == 1 and w1[0]["audience"] == "followers" and w1[0]["placed"] == 5
             and w1[0]["started_ms"] == w0[0]["started_ms"] and w1[0]["decision"] == ""
