@@ -120,8 +120,7 @@ bool sl_chain_page_next(struct sl_chain_page *p, const struct sl_chain_rec *r);
 /* }===================================================================== */
 
 /* {====================== Event batches ================================ */
-/* A batch of events packed: per event, item NUL user NUL, then type (1
- * byte), watch_ms and ts_ms as 8-byte little-endian (watch_ms -1 when
+/* A batch of events packed (chain.c has the forms; watch_ms -1 when
  * absent). *out is malloc'ed (the caller frees it), *len its length. */
 int sl_events_pack(const struct sl_event_row *ev, size_t n, uint8_t **out, size_t *len);
 
