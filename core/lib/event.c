@@ -22,8 +22,9 @@ const char *const sl_event_names[SL_EV__COUNT] = {
 
 int sl_event_type_parse(const char *name)
 {
+    /* Once per event: the first letter leaves one name or two to compare. */
     for (int i = 0; i < SL_EV__COUNT; i++)
-        if (strcmp(name, sl_event_names[i]) == 0)
+        if (name[0] == sl_event_names[i][0] && strcmp(name, sl_event_names[i]) == 0)
             return i;
     return -EINVAL;
 }

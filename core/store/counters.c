@@ -39,6 +39,7 @@ _Static_assert(SL_EV__COUNT == SL_STORE_COUNTERS, "the store keeps a counter per
 
 struct tally_entry {
     uint32_t item;                  /* offset of the id in names; 0: a free slot */
+    uint32_t hash;                  /* tally_hash() of the id, its low bits */
     int64_t n[SL_EV__COUNT];
 };
 
@@ -80,6 +81,8 @@ struct tally_op {
     struct tally t;
 };
 
+/* FNV-1a. Which shard an item's counts go to is in the store (each
+ * shard's mark says what it has counted): this must stay as it is. */
 static size_t tally_hash(const char *s)
 {
     size_t h = 14695981039346656037u;
@@ -89,22 +92,25 @@ static size_t tally_hash(const char *s)
 }
 
 /* The top bits: the low ones place the item in its shard's slots. */
-static struct shard *shard_of(struct sl_counters *ev, const char *item)
+static struct shard *shard_of(struct sl_counters *ev, size_t h)
 {
-    return &ev->shard[(tally_hash(item) >> 32) % TALLY_SHARDS];
+    return &ev->shard[(h >> 32) % TALLY_SHARDS];
 }
 
+/* The slot of item (of hash h), or the free one where it would go; the
+ * hashes are compared before the ids. */
 static struct tally_entry *tally_find_in(const struct tally *t, struct tally_entry *slot,
-                                         size_t cap, const char *item)
+                                         size_t cap, const char *item, size_t h)
 {
-    for (size_t i = tally_hash(item) & (cap - 1);; i = (i + 1) & (cap - 1))
-        if (!slot[i].item || strcmp(t->names + slot[i].item, item) == 0)
+    for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (!slot[i].item ||
+            (slot[i].hash == (uint32_t)h && strcmp(t->names + slot[i].item, item) == 0))
             return &slot[i];
 }
 
-static struct tally_entry *tally_find(const struct tally *t, const char *item)
+static struct tally_entry *tally_find(const struct tally *t, const char *item, size_t h)
 {
-    return t->cap ? tally_find_in(t, t->slot, t->cap, item) : NULL;
+    return t->cap ? tally_find_in(t, t->slot, t->cap, item, h) : NULL;
 }
 
 static void tally_free(struct tally *t)
@@ -129,7 +135,7 @@ static struct tally tally_like(const struct tally *t)
     return n;
 }
 
-static int tally_add(struct tally *t, const char *item, const int64_t *n)
+static int tally_add(struct tally *t, const char *item, size_t h, const int64_t *n)
 {
     if ((t->used + 1) * 4 > t->cap * 3) {
         size_t cap = t->cap ? t->cap * 2 : 256;
@@ -138,12 +144,13 @@ static int tally_add(struct tally *t, const char *item, const int64_t *n)
             return -ENOMEM;
         for (size_t i = 0; i < t->cap; i++)
             if (t->slot[i].item)
-                *tally_find_in(t, slot, cap, TALLY_ID(t, &t->slot[i])) = t->slot[i];
+                *tally_find_in(t, slot, cap, TALLY_ID(t, &t->slot[i]), t->slot[i].hash) =
+                    t->slot[i];
         free(t->slot);
         t->slot = slot;
         t->cap = cap;
     }
-    struct tally_entry *e = tally_find(t, item);
+    struct tally_entry *e = tally_find(t, item, h);
     if (!e->item) {
         size_t len = strlen(item) + 1;
         if (t->names_len == 0)
@@ -152,6 +159,7 @@ static int tally_add(struct tally *t, const char *item, const int64_t *n)
             return -ENOMEM;
         memcpy(t->names + t->names_len, item, len);
         e->item = (uint32_t)t->names_len;
+        e->hash = (uint32_t)h;
         t->names_len += len;
         t->used++;
     }
@@ -160,11 +168,11 @@ static int tally_add(struct tally *t, const char *item, const int64_t *n)
     return 0;
 }
 
-static int tally_one(struct tally *t, const char *item, int type, int64_t n)
+static int tally_one(struct tally *t, const char *item, size_t h, int type, int64_t n)
 {
     int64_t v[SL_EV__COUNT] = { 0 };
     v[type] = n;
-    return tally_add(t, item, v);
+    return tally_add(t, item, h, v);
 }
 
 static int tally_apply(struct sl_commit_op *op, struct sl_store *w)
@@ -192,7 +200,8 @@ static void tally_done(struct sl_commit_op *op, int rc)
         sl_err("counters: writing per-item counters failed (%s); retrying", strerror(-rc));
         for (size_t i = 0; i < o->t.cap; i++)
             if (o->t.slot[i].item)
-                tally_add(&sh->cur, TALLY_ID(&o->t, &o->t.slot[i]), o->t.slot[i].n);
+                tally_add(&sh->cur, TALLY_ID(&o->t, &o->t.slot[i]), o->t.slot[i].hash,
+                          o->t.slot[i].n);
     }
     tally_free(&o->t);
     free(o);
@@ -240,12 +249,13 @@ static void on_tally_timer(evutil_socket_t fd, short what, void *arg)
 static int recount(void *arg, int64_t seq, const struct sl_event_row *row)
 {
     struct sl_counters *ev = arg;
-    struct shard *sh = shard_of(ev, row->item);
+    size_t h = tally_hash(row->item);
+    struct shard *sh = shard_of(ev, h);
 
     if (seq > ev->upto)
         ev->upto = seq;
     return seq > sh->marked && row->type >= 0 && row->type < SL_EV__COUNT
-               ? tally_one(&sh->cur, row->item, row->type, 1) : 0;
+               ? tally_one(&sh->cur, row->item, h, row->type, 1) : 0;
 }
 
 /* The mark of shard (or, -1, the one from before the shards). */
@@ -328,7 +338,8 @@ int sl_counters_read(struct sl_server *srv, struct sl_store *s, const char *item
                      int64_t *counts)
 {
     struct sl_counters *ev = srv->counters;
-    struct shard *sh = ev ? shard_of(ev, item) : NULL;
+    size_t h = tally_hash(item);
+    struct shard *sh = ev ? shard_of(ev, h) : NULL;
     int64_t counted;
     int rc = sl_store_counters_get(s, item, sh ? sh->mark : SL_COUNTERS_MARK, counts,
                                    &counted);
@@ -337,7 +348,7 @@ int sl_counters_read(struct sl_server *srv, struct sl_store *s, const char *item
     const struct tally *in[2] = { &sh->cur, sh->writing };
 
     for (int i = 0; i < 2; i++) {
-        const struct tally_entry *e = in[i] ? tally_find(in[i], item) : NULL;
+        const struct tally_entry *e = in[i] ? tally_find(in[i], item, h) : NULL;
         /* A change in flight may be in the store already: the mark says. */
         if (!e || !e->item || (i == 1 && in[i]->upto <= counted))
             continue;
@@ -349,7 +360,8 @@ int sl_counters_read(struct sl_server *srv, struct sl_store *s, const char *item
 
 int sl_counters_add(struct sl_server *srv, const char *item, int type, int64_t n)
 {
-    return tally_one(&shard_of(srv->counters, item)->cur, item, type, n);
+    size_t h = tally_hash(item);
+    return tally_one(&shard_of(srv->counters, h)->cur, item, h, type, n);
 }
 
 void sl_counters_upto(struct sl_server *srv, int64_t batch)
