@@ -23,9 +23,9 @@
 #define SEEN_WRITE_MAX 50000        /* users a write carries; the rest wait a minute */
 #define SEEN_GRAIN_S 3600
 
-void dist_seen(struct sl_dist *d, uint32_t user)
+void dist_seen(struct sl_dist *d, uint32_t user, int64_t now_ms)
 {
-    sl_audience_touch(d->aud, user, (uint32_t)(sl_now_ms() / 1000));
+    sl_audience_touch(d->aud, user, (uint32_t)(now_ms / 1000));
 }
 
 /* Users seen within the policy's active window (a day when it sets none),

@@ -431,7 +431,7 @@ void sl_dist_seen(struct sl_server *srv, const char *user)
 {
     uint32_t u;
     if (srv->dist && sl_audience_user_find(D(srv)->aud, user, &u) == 0)
-        dist_seen(D(srv), u);
+        dist_seen(D(srv), u, sl_now_ms());
 }
 
 size_t dist_interest_names(json_t *interests, const char **names)
@@ -455,7 +455,7 @@ void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_
     if (sl_audience_user_set(d->aud, id, city, interests ? names : NULL, n) < 0 ||
         sl_audience_user_find(d->aud, id, &u) < 0)
         return;
-    dist_seen(d, u);
+    dist_seen(d, u, sl_now_ms());
     if (lua && sl_lua_has_hook(lua, "groups"))
         dist_ask_groups(d, lua, u);
 }

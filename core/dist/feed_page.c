@@ -61,9 +61,10 @@ char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab
     }
     /* Back after catchup_s away (or new): what their followed creators
      * posted meanwhile comes first, page after page, until it is read. */
-    uint32_t now_s = (uint32_t)(sl_now_ms() / 1000), last = sl_audience_last_active(d->aud, u);
+    int64_t now = sl_now_ms();
+    uint32_t now_s = (uint32_t)(now / 1000), last = sl_audience_last_active(d->aud, u);
     bool back = d->traffic.catchup_s && now_s >= last && now_s - last >= d->traffic.catchup_s;
-    dist_seen(d, u);
+    dist_seen(d, u, now);
     if (back && sl_grow(&d->mix, &d->mix_cap, (size_t)u + 1, sizeof(*d->mix)) == 0)
         d->mix[u].catchup = true;
     if (limit > FEED_MAX)

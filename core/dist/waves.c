@@ -227,16 +227,17 @@ static void decide(struct sl_dist *d, struct ditem *it, enum dist_end why)
 
 /* {====================== Events ======================================= */
 
-/* One event of item id (it: the item as looked up, or NULL). */
+/* One event of item id (it: the item as looked up, or NULL), at now_ms
+ * (read once for a batch: a clock read an event showed under load). */
 static void item_event(struct sl_dist *d, struct ditem *it, const char *id, const char *user,
-                       int type)
+                       int type, int64_t now_ms)
 {
     struct wave *w;
     uint32_t u;
     bool known = sl_audience_user_find(d->aud, user, &u) == 0;
 
     if (known)
-        dist_seen(d, u);
+        dist_seen(d, u, now_ms);
     /* Reports are weighed whatever the item's state: settled items too. */
     if (type == SL_EV_REPORT)
         dist_report(d, id, user);
@@ -256,7 +257,7 @@ static void item_event(struct sl_dist *d, struct ditem *it, const char *id, cons
             sl_audience_engage(d->aud, u, interests, n);
     }
     /* Decide after the whole batch is counted, not in the middle of it. */
-    enum dist_end e = it->due ? DIST_END_NONE : dist_wave_due(w, sl_now_ms());
+    enum dist_end e = it->due ? DIST_END_NONE : dist_wave_due(w, now_ms);
     if (e != DIST_END_NONE) {
         if (sl_grow(&d->due, &d->due_cap, d->ndue + 1, sizeof(*d->due)) < 0)
             return;
@@ -269,7 +270,7 @@ void sl_dist_event(struct sl_server *srv, const char *id, const char *user, int 
 {
     struct sl_dist *d = D(srv);
 
-    item_event(d, dist_item_get(d, id), id, user, type);
+    item_event(d, dist_item_get(d, id), id, user, type, sl_now_ms());
 }
 
 void sl_dist_item_events(struct sl_server *srv, const char *id, const char *const *users,
@@ -279,9 +280,10 @@ void sl_dist_item_events(struct sl_server *srv, const char *id, const char *cons
     /* Events only count and queue decisions (made in sl_dist_events_done):
      * the item stays what it is for the whole run. */
     struct ditem *it = dist_item_get(d, id);
+    int64_t now = sl_now_ms();
 
     for (size_t i = 0; i < n; i++)
-        item_event(d, it, id, users[i], types[i]);
+        item_event(d, it, id, users[i], types[i], now);
 }
 
 void sl_dist_events_done(struct sl_server *srv)
