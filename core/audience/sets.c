@@ -11,7 +11,7 @@
 
 /* {====================== Hashing ====================================== */
 
-/* Seeded: clients choose the ids. */
+/* With the audience's seed (its conf). */
 uint32_t aud_hash_str(const char *s, size_t len, uint64_t seed)
 {
     uint64_t h = sl_hash(s, len, seed);

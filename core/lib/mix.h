@@ -18,10 +18,8 @@ static inline uint64_t sl_mix64(uint64_t x)
     return x;
 }
 
-/* A hash of s[0..len), eight bytes a step, each step mixed in whole.
- * seed 0 for tables whose keys the daemon chose; a random seed where
- * clients choose them, so that they cannot be lined up to collide
- * (audience/sets.c). */
+/* A hash of s[0..len), eight bytes a step, each step mixed in whole;
+ * seed sets a table apart (the audience's, audience/sets.c). */
 static inline uint64_t sl_hash(const void *s, size_t len, uint64_t seed)
 {
     const unsigned char *p = s;
@@ -37,7 +35,7 @@ static inline uint64_t sl_hash(const void *s, size_t len, uint64_t seed)
     return sl_mix64(h ^ sl_mix64(w ^ len));
 }
 
-/* The same of a string, unseeded. */
+/* The same of a string, with seed 0. */
 static inline uint64_t sl_hash_str(const char *s)
 {
     return sl_hash(s, strlen(s), 0);
