@@ -341,7 +341,7 @@ json_t *dist_stored_json(const char *text);
 /* The names of a JSON array of interests (borrowed from it), at most
  * SL_AUD_INTERESTS_MAX; how many. */
 size_t dist_interest_names(json_t *interests, const char **names);
-/* Start (resume.c): the store read on a thread of its own, ahead of
+/* Start (ahead.c, resume.c): the store read on a thread of its own, ahead of
  * what takes it in: the audience (users and follows), then, when items,
  * every distributing item back with who was offered and served it; the
  * reader ended (NULL: nothing to end). 0 or a negative errno. */
