@@ -299,7 +299,7 @@ bool dist_react_was_served(const struct reactions *r, uint32_t user);
 void dist_reactions_free(struct reactions *r);
 
 /* activity.c */
-/* The user was seen at now_ms (sl_now_ms(), read once for a batch). */
+/* The user was seen at now_ms (sl_now_ms(), read once for a run of events). */
 void dist_seen(struct sl_dist *d, uint32_t user, int64_t now_ms);
 void dist_mix_served(struct sl_dist *d, uint32_t user, size_t priv, size_t n);
 void dist_count_active(struct sl_dist *d);

@@ -228,7 +228,8 @@ static void decide(struct sl_dist *d, struct ditem *it, enum dist_end why)
 /* {====================== Events ======================================= */
 
 /* One event of item id (it: the item as looked up, or NULL), at now_ms
- * (read once for a batch: a clock read an event showed under load). */
+ * (read once for the item's run of events: a clock read an event showed
+ * under load). */
 static void item_event(struct sl_dist *d, struct ditem *it, const char *id, const char *user,
                        int type, int64_t now_ms)
 {
