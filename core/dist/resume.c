@@ -14,8 +14,6 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lua/sandbox.h"
-#include "server.h"
-#include "store/store.h"
 
 /*
  * A platform may have hundreds of thousands of items distributing when the
