@@ -167,14 +167,11 @@ int sl_chain_new(const struct sl_chain_key *k, const struct sl_audit_rec *r, int
                           r->reason ? r->reason : "" };
     static const char *const names[6] = { "item", "actor", "action", "from", "to", "reason" };
     const char *text[6];
-    char what[64];
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    for (int i = 0; i < 6 && rc == 0; i++) {
-        snprintf(what, sizeof(what), "audit record %lld's %s", (long long)seq, names[i]);
-        rc = text_in(in[i], what, &text[i], &out->keep[i]);
-    }
+    for (int i = 0; i < 6 && rc == 0; i++)
+        rc = text_in_audit(in[i], (long long)seq, names[i], &text[i], &out->keep[i]);
     if (rc < 0) {
         sl_chain_new_clear(out);
         return rc;

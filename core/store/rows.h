@@ -15,7 +15,9 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -32,6 +34,22 @@ static inline int text_in(const char *v, const char *what, const char **out, cha
         sl_warn("store: %s was not valid UTF-8 (a cut character or stray bytes); "
                 "stored with those bytes repaired", what);
     return rc < 0 ? rc : 0;
+}
+
+/* text_in for field `name` of audit record seq, named only when it is not
+ * valid: three records an upload, and naming each field cost as much as
+ * the rest of making the record. */
+static inline int text_in_audit(const char *v, long long seq, const char *name,
+                                const char **out, char **keep)
+{
+    char what[64];
+
+    *keep = NULL;
+    *out = v;
+    if (!v || sl_utf8_valid(v, strlen(v)))
+        return 0;
+    snprintf(what, sizeof(what), "audit record %lld's %s", seq, name);
+    return text_in(v, what, out, keep);
 }
 
 /* json_pack_ex refused a row: say which and why; -EILSEQ (-ENOMEM when
