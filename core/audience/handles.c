@@ -120,10 +120,12 @@ int sl_audience_item_set_live(struct sl_audience *a, uint32_t h, bool live)
     if (!it)
         return -ENOENT;
     if (it->live != live) {
-        if (live)
+        if (live) {
             a->dead_refs -= it->refs;
-        else
+        } else {
             a->dead_refs += it->refs;
+            a->dead_gen += it->refs > 0;
+        }
         it->live = live;
     }
     return 0;

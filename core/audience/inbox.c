@@ -19,10 +19,16 @@ static void inbox_unref(struct sl_audience *a, uint32_t h)
         aud_item_destroy(a, h);
 }
 
-/* Drop entries of items that are not live, keeping the order of the rest. */
+/* Drop entries of items that are not live, keeping the order of the rest;
+ * only when an item held in some inbox left live since this one was last
+ * found clean: a full inbox is looked at on every push, and each look
+ * touched every entry's item, scattered in memory. */
 static void inbox_compact(struct sl_audience *a, struct inbox *ib)
 {
     uint16_t w = 0;
+
+    if (a->dead_refs == 0 || ib->clean == a->dead_gen)
+        return;
     for (uint16_t k = 0; k < ib->n; k++) {
         struct entry e = ib->e[(ib->head + k) % ib->cap];
         if (a->items[e.item]->live)
@@ -31,6 +37,20 @@ static void inbox_compact(struct sl_audience *a, struct inbox *ib)
             inbox_unref(a, e.item);
     }
     ib->n = w;
+    ib->clean = a->dead_gen;
+}
+
+/* The place of the oldest entry from a public wave, counted from the
+ * oldest; ib->n when every entry is from followed creators. */
+static uint16_t oldest_public(const struct inbox *ib)
+{
+    uint16_t k = 0, i = ib->head;
+
+    while (k < ib->n && ib->e[i].source == SL_AUD_FOLLOWERS) {
+        k++;
+        i = i + 1 == ib->cap ? 0 : i + 1;
+    }
+    return k;
 }
 
 int aud_inbox_push(struct sl_audience *a, uint32_t u, struct entry e)
@@ -45,8 +65,9 @@ int aud_inbox_push(struct sl_audience *a, uint32_t u, struct entry e)
         struct inbox *nb = malloc(sizeof(*nb) + ncap * sizeof(nb->e[0]));
         if (!nb)
             return -ENOMEM;
-        *nb = (struct inbox){ .head = 0, .n = 0, .cap = (uint16_t)ncap };
+        *nb = (struct inbox){ .clean = a->dead_gen, .head = 0, .n = 0, .cap = (uint16_t)ncap };
         if (ib) {
+            nb->clean = ib->clean;
             for (uint16_t k = 0; k < ib->n; k++)
                 nb->e[k] = ib->e[(ib->head + k) % ib->cap];
             nb->n = ib->n;
@@ -54,17 +75,14 @@ int aud_inbox_push(struct sl_audience *a, uint32_t u, struct entry e)
         }
         a->inboxes[u] = ib = nb;
     } else if (ib->n == ib->cap) {
-        if (a->dead_refs > 0)
-            inbox_compact(a, ib);
+        inbox_compact(a, ib);
         if (ib->n == ib->cap) {
             /* Full of live entries: the oldest from a public wave goes,
              * so that what the user's followed creators posted waits for
              * them under a flood of public offers (the mixed feed's
              * private share is made of it); the oldest of all when every
              * entry is from followed creators. */
-            uint16_t k = 0;
-            while (k < ib->n && ib->e[(ib->head + k) % ib->cap].source == SL_AUD_FOLLOWERS)
-                k++;
+            uint16_t k = oldest_public(ib);
             if (k == ib->n)
                 k = 0;
             struct entry old = ib->e[(ib->head + k) % ib->cap];
@@ -77,7 +95,7 @@ int aud_inbox_push(struct sl_audience *a, uint32_t u, struct entry e)
     }
     ib->e[(ib->head + ib->n) % ib->cap] = e;
     ib->n++;
-    a->items[e.item]->refs++;
+    a->items[e.item]->refs++;       /* live: place() pushes no other */
     return 0;
 }
 
@@ -87,8 +105,7 @@ size_t sl_audience_inbox_read(struct sl_audience *a, uint32_t user,
     if (!a || user >= a->nusers || !a->inboxes[user] || (max && !out))
         return 0;
     struct inbox *ib = a->inboxes[user];
-    if (a->dead_refs > 0)
-        inbox_compact(a, ib);
+    inbox_compact(a, ib);
     size_t got = 0;
     for (uint16_t k = ib->n; k > 0 && got < max; k--) {
         struct entry e = ib->e[(ib->head + k - 1) % ib->cap];

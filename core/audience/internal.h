@@ -77,6 +77,7 @@ struct entry {
 
 /* A ring of the newest entries; grows to inbox_max. */
 struct inbox {
+    uint64_t clean;         /* dead_gen when it last held only live items */
     uint16_t head;          /* oldest */
     uint16_t n;
     uint16_t cap;
@@ -169,6 +170,7 @@ struct sl_audience {
     uint32_t nfree_items;
     struct idmap item_map;
     uint64_t dead_refs;     /* inbox entries of items not live */
+    uint64_t dead_gen;      /* counts items leaving live while in inboxes */
 
     uint32_t grouped;       /* users covered by the last regroup */
     uint32_t *labels;       /* by user < grouped: circle label, a user index */

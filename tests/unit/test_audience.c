@@ -749,6 +749,39 @@ static void test_full_inbox_drops_dead_first(void **state)
     sl_audience_free(a);
 }
 
+/* A full inbox found clean is not looked through again on every push, yet
+ * an item that dies after that look still goes before any live entry. */
+static void test_full_inbox_dead_after_clean(void **state)
+{
+    struct sl_audience *a = new_aud(3, 4);
+    struct sl_aud_entry e[8];
+    uint32_t h[8];
+
+    add_users(a, 3, 1);
+    uint32_t reader = uid(a, "u1"), other = uid(a, "u2");
+    for (int i = 0; i < 8; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "w%d", i);
+        h[i] = new_item(a, id, "u0", NULL);
+    }
+    /* An item of another inbox dies: this one is looked at, found clean. */
+    assert_int_equal(sl_audience_place(a, h[7], &other, 1, SL_AUD_FOLLOWERS, 1, NULL), 0);
+    assert_int_equal(sl_audience_item_set_live(a, h[7], false), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sl_audience_place(a, h[i], &reader, 1, SL_AUD_FOLLOWERS, 1, NULL), 0);
+    assert_int_equal(sl_audience_inbox_read(a, reader, e, 8), 4);  /* h[1..4]: h[0] went */
+    assert_int_equal(e[3].item, h[1]);
+    /* Then h[2] dies: the next push drops it, not h[1], the oldest. */
+    assert_int_equal(sl_audience_item_set_live(a, h[2], false), 0);
+    assert_int_equal(sl_audience_place(a, h[5], &reader, 1, SL_AUD_FOLLOWERS, 1, NULL), 0);
+    assert_int_equal(sl_audience_inbox_read(a, reader, e, 8), 4);
+    assert_int_equal(e[0].item, h[5]);
+    assert_int_equal(e[1].item, h[4]);
+    assert_int_equal(e[2].item, h[3]);
+    assert_int_equal(e[3].item, h[1]);
+    sl_audience_free(a);
+}
+
 /* Many items come and go: ids stay findable as handles are recycled. */
 static void test_items_come_and_go(void **state)
 {
@@ -1141,6 +1174,7 @@ int main(void)
         cmocka_unit_test(test_released_item_comes_back_apart),
         cmocka_unit_test(test_pending_item_waits_in_inboxes),
         cmocka_unit_test(test_full_inbox_drops_dead_first),
+        cmocka_unit_test(test_full_inbox_dead_after_clean),
         cmocka_unit_test(test_items_come_and_go),
         cmocka_unit_test(test_regroup_finds_communities),
         cmocka_unit_test(test_regroup_hubs_do_not_merge),
