@@ -29,12 +29,15 @@ static void inbox_compact(struct sl_audience *a, struct inbox *ib)
 
     if (a->dead_refs == 0 || ib->clean == a->dead_gen)
         return;
+    ib->pub = 0;
     for (uint16_t k = 0; k < ib->n; k++) {
         struct entry e = ib->e[(ib->head + k) % ib->cap];
-        if (a->items[e.item]->live)
+        if (a->items[e.item]->live) {
             ib->e[(ib->head + w++) % ib->cap] = e;
-        else
+            ib->pub += e.source != SL_AUD_FOLLOWERS;
+        } else {
             inbox_unref(a, e.item);
+        }
     }
     ib->n = w;
     ib->clean = a->dead_gen;
@@ -46,6 +49,8 @@ static uint16_t oldest_public(const struct inbox *ib)
 {
     uint16_t k = 0, i = ib->head;
 
+    if (ib->pub == 0)
+        return ib->n;
     while (k < ib->n && ib->e[i].source == SL_AUD_FOLLOWERS) {
         k++;
         i = i + 1 == ib->cap ? 0 : i + 1;
@@ -68,6 +73,7 @@ int aud_inbox_push(struct sl_audience *a, uint32_t u, struct entry e)
         *nb = (struct inbox){ .clean = a->dead_gen, .head = 0, .n = 0, .cap = (uint16_t)ncap };
         if (ib) {
             nb->clean = ib->clean;
+            nb->pub = ib->pub;
             for (uint16_t k = 0; k < ib->n; k++)
                 nb->e[k] = ib->e[(ib->head + k) % ib->cap];
             nb->n = ib->n;
@@ -90,11 +96,13 @@ int aud_inbox_push(struct sl_audience *a, uint32_t u, struct entry e)
                 ib->e[(ib->head + m) % ib->cap] = ib->e[(ib->head + m - 1) % ib->cap];
             ib->head = (uint16_t)((ib->head + 1) % ib->cap);
             ib->n--;
+            ib->pub -= old.source != SL_AUD_FOLLOWERS;
             inbox_unref(a, old.item);
         }
     }
     ib->e[(ib->head + ib->n) % ib->cap] = e;
     ib->n++;
+    ib->pub += e.source != SL_AUD_FOLLOWERS;
     a->items[e.item]->refs++;       /* live: place() pushes no other */
     return 0;
 }
@@ -128,6 +136,7 @@ int sl_audience_inbox_remove(struct sl_audience *a, uint32_t user, uint32_t h)
     for (uint16_t k = 0; k < ib->n; k++) {
         if (ib->e[(ib->head + k) % ib->cap].item != h)
             continue;
+        ib->pub -= ib->e[(ib->head + k) % ib->cap].source != SL_AUD_FOLLOWERS;
         for (uint16_t m = k; m + 1 < ib->n; m++)
             ib->e[(ib->head + m) % ib->cap] = ib->e[(ib->head + m + 1) % ib->cap];
         ib->n--;

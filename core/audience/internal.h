@@ -81,6 +81,7 @@ struct inbox {
     uint16_t head;          /* oldest */
     uint16_t n;
     uint16_t cap;
+    uint16_t pub;           /* entries not from followed creators */
     struct entry e[];
 };
 

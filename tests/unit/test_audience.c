@@ -780,6 +780,27 @@ static void test_full_inbox_dead_after_clean(void **state)
     assert_int_equal(e[2].item, h[3]);
     assert_int_equal(e[3].item, h[1]);
     sl_audience_free(a);
+
+    /* Dropping a dead public entry leaves the live public one the first to
+     * go: followed [h0], public [h1 dead, h2], followed [h3], then h4, h5. */
+    a = new_aud(3, 4);
+    add_users(a, 3, 1);
+    reader = uid(a, "u1");
+    for (int i = 0; i < 6; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "p%d", i);
+        h[i] = new_item(a, id, "u0", NULL);
+        if (i == 4)
+            assert_int_equal(sl_audience_item_set_live(a, h[1], false), 0);
+        assert_int_equal(sl_audience_place(a, h[i], &reader, 1, i == 1 || i == 2
+                                           ? SL_AUD_EVERYONE : SL_AUD_FOLLOWERS, 1, NULL), 0);
+    }
+    assert_int_equal(sl_audience_inbox_read(a, reader, e, 8), 4);
+    assert_int_equal(e[0].item, h[5]);
+    assert_int_equal(e[1].item, h[4]);
+    assert_int_equal(e[2].item, h[3]);
+    assert_int_equal(e[3].item, h[0]);      /* h[2], public, went before it */
+    sl_audience_free(a);
 }
 
 /* Many items come and go: ids stay findable as handles are recycled. */
