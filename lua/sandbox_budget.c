@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The sandbox's budgets: bytes through its lua_Alloc; instructions and time by a count hook. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -30,9 +31,31 @@ static int64_t mono_ns(void)
  * CPU time: time the thread spent waiting for a CPU is not the policy's
  * doing, and counting it would fail ordinary hooks whenever the machine is
  * busy (HAProxy's tune.lua.burst-timeout counts CPU time too). */
-static int64_t cpu_ns(void)
+static int64_t cpu_ns(struct sl_lua *sl, int64_t mono)
 {
-    return ns_of(CLOCK_THREAD_CPUTIME_ID);
+    sl->cpu_read = ns_of(CLOCK_THREAD_CPUTIME_ID);
+    sl->cpu_read_mono = mono;
+    sl->cpu_read_by = pthread_self();
+    return sl->cpu_read;
+}
+
+/*
+ * The thread's CPU time when a call starts: the newest reading, if it is
+ * younger than CPU_REUSE_NS, else a new one. Hooks run several times an
+ * upload and the system call cost more than many of them; a reading up to
+ * CPU_REUSE_NS old counts at most that much of what the thread did before
+ * the call as the call's, which can end a call that far short of the time
+ * limit, or charge it CPU_REUSE_NS / SL_LUA_NS_PER_INSTRUCTION instructions
+ * more when a stretch of it is found slow.
+ */
+#define CPU_REUSE_NS 250000
+
+static int64_t cpu_at_start(struct sl_lua *sl, int64_t mono)
+{
+    if (sl->cpu_read_mono > 0 && mono - sl->cpu_read_mono < CPU_REUSE_NS &&
+        pthread_equal(sl->cpu_read_by, pthread_self()))
+        return sl->cpu_read;
+    return cpu_ns(sl, mono);
 }
 
 /* }===================================================================== */
@@ -271,11 +294,11 @@ static void check_time(lua_State *L, struct sl_lua *sl)
     long long counted = sl->left_at_check - sl->left;
 
     if (now - sl->call_start > sl->time_limit_ns &&
-        (cpu = cpu_ns()) - sl->cpu_start > sl->time_limit_ns)
+        (cpu = cpu_ns(sl, now)) - sl->cpu_start > sl->time_limit_ns)
         stop(L, true);
     if (now - sl->last_check > counted * SL_LUA_NS_PER_INSTRUCTION) {
         if (cpu < 0)
-            cpu = cpu_ns();
+            cpu = cpu_ns(sl, now);
         long long spent = (long long)((cpu - sl->cpu_at) / SL_LUA_NS_PER_INSTRUCTION);
         long long excess = spent - (sl->left_at_cpu - sl->left);
 
@@ -310,7 +333,7 @@ void sl_lua_budget_start(struct sl_lua *sl)
     sl->timed_out = false;
     sl->time_charged = 0;
     sl->call_start = sl->last_check = mono_ns();
-    sl->cpu_start = sl->cpu_at = cpu_ns();
+    sl->cpu_start = sl->cpu_at = cpu_at_start(sl, sl->call_start);
     sl->left_at_check = sl->left_at_cpu = sl->left;
     sl->in_call = true;
     sl->hook_count = hook_period(sl);

@@ -3,6 +3,7 @@
 #ifndef SL_SANDBOX_INTERNAL_H
 #define SL_SANDBOX_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,7 +68,10 @@ struct sl_lua {
      * charged as instructions; a call is cut at the time limit */
     int64_t time_limit_ns;      /* of CPU time */
     int64_t call_start;         /* monotonic ns when the call began */
-    int64_t cpu_start;          /* thread CPU ns then */
+    int64_t cpu_start;          /* thread CPU ns then, or a little before */
+    int64_t cpu_read;           /* thread CPU ns at the newest reading ... */
+    int64_t cpu_read_mono;      /* ... and monotonic ns then (0: none yet) */
+    pthread_t cpu_read_by;      /* ... on this thread's clock */
     int64_t last_check;         /* monotonic ns at the last check */
     long long left_at_check;    /* left then */
     int64_t cpu_at;             /* thread CPU ns at the last reading */
