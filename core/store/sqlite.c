@@ -73,9 +73,15 @@ int sl_sqlite_exec(struct sl_store *s, const char *sql)
 /* Before SQLite's first use: its allocation statistics take a global mutex
  * on every malloc, shared by the loop's reader and the commit thread, for
  * figures nobody reads. */
+static bool runs_vfs;   /* sqlite_vfs.c's is registered */
+
 static void sqlite_configure(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    runs_vfs = sl_sqlite_vfs_register() == SQLITE_OK;
+    if (!runs_vfs)
+        sl_warn("store: SQLite's default VFS is not one to build on; the writer writes "
+                "each WAL frame in two system calls");
 }
 
 /* The database holds token hashes and every upload: made 0600 whatever the
@@ -266,7 +272,10 @@ int sl_store_open(const char *store, const char *dir, bool writer, struct sl_sto
         return -EIO;
     }
     int flags = writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
-    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    /* The writer's VFS holds a commit's WAL frames until its sync: it
+     * commits with synchronous = FULL (below), always. */
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX,
+                        writer && runs_vfs ? SL_SQLITE_VFS : NULL) != SQLITE_OK) {
         sl_err("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sl_store_free(s);
         return -EIO;

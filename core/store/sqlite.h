@@ -349,6 +349,10 @@ static inline int bind_utf8(sqlite3_stmt *st, int i, const char *v, const char *
 int sl_sqlite_exec(struct sl_store *s, const char *sql);
 /* sqlite_schema.c */
 int sl_sqlite_migrate(struct sl_store *s);
+/* sqlite_vfs.c: the writer's VFS, which gathers a WAL's appends into one
+ * write a commit; only for a connection with synchronous = FULL. */
+#define SL_SQLITE_VFS "sluice-runs"
+int sl_sqlite_vfs_register(void);
 /* sqlite_items.c */
 extern const char *const sl_sqlite_items_sql[ST__COUNT];
 /* sqlite_audit.c */
