@@ -33,6 +33,13 @@ struct sl_lua *load_fixture(const char *name, const struct sl_lua_limits *limits
     return sl;
 }
 
+struct sl_lua *load_patient(long long instructions)
+{
+    struct sl_lua_limits limits = { .time_ms = 60000, .instructions = (uint64_t)instructions };
+
+    return load_fixture("policies-probe", &limits);
+}
+
 int probe(struct sl_lua *sl, const char *code, json_t **out, char *err)
 {
     json_t *arg = json_string(code);

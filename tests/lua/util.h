@@ -21,6 +21,12 @@ const char *fixture(const char *name);
 /* A sandbox with fixture NAME loaded; fails the test if it does not load. */
 struct sl_lua *load_fixture(const char *name, const struct sl_lua_limits *limits);
 
+/* The probe fixture with its time limit far away (a minute of CPU), so that
+ * what stops a probe is the instruction budget (0: the default), however
+ * slow the machine's memory (AddressSanitizer's allocator, page faults on
+ * a virtual machine) makes the work the budget charges for its time. */
+struct sl_lua *load_patient(long long instructions);
+
 /* Run code in the policy environment through the policies-probe fixture's
  * probe hook; *out (may be NULL) gets the result. */
 int probe(struct sl_lua *sl, const char *code, json_t **out, char *err);
