@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "api/bulkjobs.h"
 #include "api/cluster.h"
+#include "api/creators.h"
 #include "api/jobs.h"
 #include "dist/dist.h"
 #include "http/auth.h"
@@ -290,7 +291,7 @@ int main(int argc, char **argv)
         sl_err("cannot start: %s", err);
         goto out;
     }
-    if (sl_cluster_start(&srv) < 0 || sl_dist_start(&srv) < 0 ||
+    if (sl_cluster_start(&srv) < 0 || sl_dist_start(&srv) < 0 || sl_creators_start(&srv) < 0 ||
         sl_counters_start(&srv) < 0 ||
         sl_readers_new(srv.base, srv.cfg.store, srv.cfg.state_dir, srv.cfg.search_workers,
                        srv.cfg.search_queue, srv.commit, &srv.readers) < 0 ||
@@ -340,6 +341,7 @@ out:
     sl_http_free(srv.http);
     sl_store_free(writer);
     sl_policy_stop(&srv);
+    sl_creators_free(&srv);
     sl_auth_free(srv.auth);
     sl_store_free(srv.reader);
     if (drain_timer)

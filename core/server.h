@@ -23,6 +23,7 @@ struct sl_readers;
 struct sl_bulkjobs;
 struct sl_cluster;
 struct sl_changes;
+struct json_t;
 
 /* This node among the nodes of one store (api/cluster.c sets it at start;
  * read-only after, on any thread). */
@@ -49,6 +50,7 @@ struct sl_server {
     struct sl_cluster *cluster; /* this node among those on one store (api/cluster.c) */
     struct sl_node node;
     struct sl_changes *changes; /* other nodes' writes, tailed (api/changes.c) */
+    struct json_t *suspended;   /* suspensions, where this node writes alone (api/creators.c) */
     int64_t started_ms;
     bool draining;              /* SIGTERM: finish what is in flight, take nothing new */
     uint64_t uploads_total;

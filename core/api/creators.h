@@ -7,12 +7,18 @@
 
 struct sl_request;
 struct sl_outcome;
+struct sl_server;
 
 /* What an upload's creator's suspension asks of it. */
 struct sl_creator_hold {
     bool on;                    /* its creator's uploads are held for review */
     char reason[480];
 };
+
+/* The suspensions into memory, where this node is its store's only writer;
+ * 0, or the store's failure. */
+int sl_creators_start(struct sl_server *srv);
+void sl_creators_free(struct sl_server *srv);
 
 /*
  * Before an upload is judged: 0 to go on (hold says whether it is held),

@@ -144,6 +144,8 @@
     X(suspension_get, (const char *creator, struct sl_suspension *out), (creator, out)) \
     X(suspension_set, (const char *creator, const struct sl_suspension *sus), (creator, sus)) \
     X(suspension_lift, (const char *creator), (creator)) \
+    X(suspensions_each, (int (*fn)(void *arg, const char *creator, \
+                                   const struct sl_suspension *sus), void *arg), (fn, arg)) \
     /* Matches found later */ \
     X(item_hashes, (int64_t before, int64_t seq_max, int64_t since_ms, int limit, \
                     double deadline, \

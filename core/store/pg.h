@@ -159,6 +159,7 @@ enum pg_stmt {
     PG_SUSPENSION_GET,
     PG_SUSPENSION_SET,
     PG_SUSPENSION_LIFT,
+    PG_SUSPENSIONS_EACH,
     /* pg_nodes.c */
     PG_NODE_JOIN,
     PG_NODE_SEEN,

@@ -33,9 +33,19 @@ const char *const sl_pg_creators_sql[PG__COUNT] = {
                               " \"by\" = excluded.\"by\"",
     /* -ENOENT at once, on the writer too: whoever lifts needs to know. */
     [PG_SUSPENSION_LIFT]    = "DELETE FROM suspensions WHERE creator = $1 RETURNING 1",
+    [PG_SUSPENSIONS_EACH]   = "SELECT creator, mode, reason, \"by\", since_ms FROM suspensions",
 };
 
 static const char *const judged_names[] = { "pending", "dismissed", "upheld" };
+
+/* A suspension from a row's columns first to first + 3. */
+static void suspension_row(const struct pg_rows *r, int first, struct sl_suspension *out)
+{
+    sl_copy(out->mode, sizeof(out->mode), col(r, first));
+    sl_copy(out->reason, sizeof(out->reason), col(r, first + 1));
+    sl_copy(out->by, sizeof(out->by), col(r, first + 2));
+    out->since_ms = col_int(r, first + 3);
+}
 
 int sl_pg_suspension_get(struct sl_pg *s, const char *creator, struct sl_suspension *out)
 {
@@ -46,10 +56,26 @@ int sl_pg_suspension_get(struct sl_pg *s, const char *creator, struct sl_suspens
     int rc = sl_pg_row(s, PG_SUSPENSION_GET, &p, &r);
     if (rc < 0)
         return rc;
-    sl_copy(out->mode, sizeof(out->mode), col(&r, 0));
-    sl_copy(out->reason, sizeof(out->reason), col(&r, 1));
-    sl_copy(out->by, sizeof(out->by), col(&r, 2));
-    out->since_ms = col_int(&r, 3);
+    suspension_row(&r, 0, out);
+    return sl_pg_rows_end(&r);
+}
+
+int sl_pg_suspensions_each(struct sl_pg *s,
+                           int (*fn)(void *arg, const char *creator,
+                                     const struct sl_suspension *sus),
+                           void *arg)
+{
+    struct sl_suspension sus;
+    struct pg_rows r;
+    int rc = sl_pg_stream(s, PG_SUSPENSIONS_EACH, NULL, &r);
+
+    if (rc < 0)
+        return rc;
+    while (sl_pg_next(&r)) {
+        suspension_row(&r, 1, &sus);
+        if (fn(arg, col(&r, 0), &sus))
+            break;
+    }
     return sl_pg_rows_end(&r);
 }
 

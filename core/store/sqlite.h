@@ -98,6 +98,7 @@
 #define sl_store_suspension_get sl_sqlite_suspension_get
 #define sl_store_suspension_set sl_sqlite_suspension_set
 #define sl_store_suspension_lift sl_sqlite_suspension_lift
+#define sl_store_suspensions_each sl_sqlite_suspensions_each
 #define sl_store_item_hashes sl_sqlite_item_hashes
 #define sl_store_item_add_match sl_sqlite_item_add_match
 #define sl_store_job_insert sl_sqlite_job_insert
@@ -238,6 +239,7 @@ enum stmt {
     ST_SUSPENSION_GET,
     ST_SUSPENSION_SET,
     ST_SUSPENSION_LIFT,
+    ST_SUSPENSIONS_EACH,
     ST__COUNT
 };
 

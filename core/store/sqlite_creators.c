@@ -30,23 +30,47 @@ const char *const sl_sqlite_creators_sql[ST__COUNT] = {
                               " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (creator) DO UPDATE"
                               " SET mode = ?2, reason = ?3, by = ?4",
     [ST_SUSPENSION_LIFT]    = "DELETE FROM suspensions WHERE creator = ?",
+    [ST_SUSPENSIONS_EACH]   = "SELECT creator, mode, reason, by, since_ms FROM suspensions",
 };
 
 static const char *const judged_names[] = { "pending", "dismissed", "upheld" };
+
+/* A suspension from a row's columns first to first + 3. */
+static void suspension_row(sqlite3_stmt *st, int first, struct sl_suspension *out)
+{
+    sl_copy(out->mode, sizeof(out->mode), col_text(st, first));
+    sl_copy(out->reason, sizeof(out->reason), col_text(st, first + 1));
+    sl_copy(out->by, sizeof(out->by), col_text(st, first + 2));
+    out->since_ms = sqlite3_column_int64(st, first + 3);
+}
 
 int sl_store_suspension_get(struct sl_store *s, const char *creator, struct sl_suspension *out)
 {
     sqlite3_stmt *st = stmt_get(s, ST_SUSPENSION_GET);
     bind_text(st, 1, creator);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        sl_copy(out->mode, sizeof(out->mode), col_text(st, 0));
-        sl_copy(out->reason, sizeof(out->reason), col_text(st, 1));
-        sl_copy(out->by, sizeof(out->by), col_text(st, 2));
-        out->since_ms = sqlite3_column_int64(st, 3);
-    }
+    if (rc == SQLITE_ROW)
+        suspension_row(st, 0, out);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_fail(s, "suspension");
+}
+
+int sl_store_suspensions_each(struct sl_store *s,
+                              int (*fn)(void *arg, const char *creator,
+                                        const struct sl_suspension *sus),
+                              void *arg)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_SUSPENSIONS_EACH);
+    struct sl_suspension sus;
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        suspension_row(st, 1, &sus);
+        if (fn(arg, col_text(st, 0), &sus))
+            break;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(s, "suspensions");
 }
 
 int sl_store_suspension_set(struct sl_store *s, const char *creator,

@@ -554,6 +554,11 @@ int sl_store_suspension_get(struct sl_store *s, const char *creator, struct sl_s
 int sl_store_suspension_set(struct sl_store *s, const char *creator,
                             const struct sl_suspension *sus);
 int sl_store_suspension_lift(struct sl_store *s, const char *creator);
+/* Every suspension, in no order, until fn answers non-zero. */
+int sl_store_suspensions_each(struct sl_store *s,
+                              int (*fn)(void *arg, const char *creator,
+                                        const struct sl_suspension *sus),
+                              void *arg);
 /* }===================================================================== */
 
 /* {====================== Matches found later ========================== */

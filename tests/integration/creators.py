@@ -110,6 +110,11 @@ def body(t):
     r = up("a")
     t.check(r.status == 202 and r.json["id"] == "a", "a retry of a stored upload still answers",
             r)
+    # The daemon keeps suspensions in memory beside its store: a restart
+    # reads them back.
+    d.stop()
+    d.start()
+    t.error(up("f"), 403, "creator_suspended", "after a restart, still refused", field="creator")
 
     # {================ Take down everything ================
     r = d.post("/v1/creators/cr/takedown", {"reason": "ring", "dry_run": True},

@@ -165,6 +165,33 @@ static void test_jobs(void **state)
     assert_string_equal(o.id[0], "j2");
 }
 
+/* sl_store_suspensions_each as {creator: "mode reason by since_ms"},
+ * keys sorted; the callback stops it after stop rows when stop > 0. */
+struct seen {
+    json_t *rows;
+    size_t stop;
+};
+
+static int suspension_row(void *arg, const char *creator, const struct sl_suspension *sus)
+{
+    struct seen *seen = arg;
+    char line[2400];
+
+    snprintf(line, sizeof(line), "%s %s %s %lld", sus->mode, sus->reason, sus->by,
+             (long long)sus->since_ms);
+    json_object_set_new(seen->rows, creator, json_string(line));
+    return json_object_size(seen->rows) == seen->stop;
+}
+
+static char *suspensions(struct sl_store *s, size_t stop)
+{
+    struct seen seen = { json_object(), stop };
+    assert_int_equal(sl_store_suspensions_each(s, suspension_row, &seen), 0);
+    char *text = json_dumps(seen.rows, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(seen.rows);
+    return text;
+}
+
 /* Suspensions, and what a creator page gathers: items per state (kept by
  * triggers as states change), reports against their items. */
 static void test_creators(void **state)
@@ -189,6 +216,9 @@ static void test_creators(void **state)
     assert_string_equal(got.mode, "refuse");
     assert_string_equal(got.reason, "worse");
     assert_int_equal(got.since_ms, 1000);           /* since it began */
+    char *all = suspensions(f->r, 0);
+    assert_string_equal(all, "{\"cy\":\"refuse worse token:ann 1000\"}");
+    free(all);
 
     /* Known by the suspension alone. */
     assert_int_equal(sl_store_creator_get(f->r, "cy", &c), 0);
@@ -213,9 +243,25 @@ static void test_creators(void **state)
     assert_int_equal(storetest_synced(f->w,
                                       sl_store_report_add(f->w, "a2", "cy", true, 1.0, 1500)), 0);
     assert_int_equal(storetest_synced(f->w, sl_store_reports_judge(f->w, "a1", true)), 0);
+    assert_int_equal(storetest_synced(f->w, sl_store_suspension_set(f->w, "cz", &sus)), 0);
+    assert_int_equal(sl_store_commit(f->w), 0);
+    all = suspensions(f->r, 0);
+    assert_string_equal(all, "{\"cy\":\"refuse worse token:ann 1000\","
+                             "\"cz\":\"refuse worse token:ann 2000\"}");
+    free(all);
+    all = suspensions(f->r, 1);                     /* the callback stops it */
+    assert_true(strcmp(all, "{\"cy\":\"refuse worse token:ann 1000\"}") == 0 ||
+                strcmp(all, "{\"cz\":\"refuse worse token:ann 2000\"}") == 0);
+    free(all);
+
+    assert_int_equal(sl_store_begin(f->w), 0);
     assert_int_equal(sl_store_suspension_lift(f->w, "cy"), 0);
+    assert_int_equal(sl_store_suspension_lift(f->w, "cz"), 0);
     assert_int_equal(sl_store_commit(f->w), 0);
     assert_int_equal(sl_store_suspension_get(f->r, "cy", &got), -ENOENT);
+    all = suspensions(f->r, 0);
+    assert_string_equal(all, "{}");
+    free(all);
 
     assert_int_equal(sl_store_creator_get(f->r, "cy", &c), 0);
     json_t *states = json_object_get(c, "states"), *rep = json_object_get(c, "reports");
