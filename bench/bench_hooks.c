@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* bench_hooks: what one policy hook call costs in the sandbox, with the
- * shipped policies: tag(item), review(item), and an empty hook for the
- * fixed cost of entering Lua. Usage: bench_hooks [POLICYDIR] [CALLS] */
+ * shipped policies: tag(item), review(item) and plan(item), the three an
+ * approved upload meets. Usage: bench_hooks [POLICYDIR] [CALLS] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +65,28 @@ int main(int argc, char **argv)
         printf("%-7s %8.2f us a call (%.2f us without building the item)\n", hooks[h],
                (t1 - t0) * 1e6 / calls, ((t1 - t0) - (t2 - t1)) * 1e6 / calls);
     }
+    /* plan(item) on an item its tag hook has run on, as on an upload; the
+     * platform's size as bench/run's full pipeline sees it. */
+    double spent = 0;
+    for (long i = 0; i < calls; i++) {
+        struct sl_item *item = sample();
+        struct sl_lua_wave waves[16];
+        size_t n;
+        item->creator_followers = 500;
+        item->platform_users = item->platform_active = 600;
+        int rc = sl_lua_tag(lua, item, err, sizeof(err));
+        double t0 = now();
+        if (rc == 0)
+            rc = sl_lua_plan(lua, item, waves, 16, &n, err, sizeof(err));
+        spent += now() - t0;
+        sl_item_free(item);
+        if (rc < 0 || n == 0) {
+            fprintf(stderr, "bench_hooks: plan: %s\n", rc < 0 ? err : "no waves");
+            return 1;
+        }
+    }
+    printf("%-7s %8.2f us a call (the item built and tagged before)\n", "plan",
+           spent * 1e6 / calls);
     printf("memory  %zu bytes in the sandbox\n", sl_lua_memory(lua));
     sl_lua_free(lua);
     return 0;
