@@ -40,6 +40,21 @@
 
 #define DRAIN_TIMEOUT_MS 30000
 
+#ifdef HAVE_JEMALLOC
+/*
+ * jemalloc's own settings, read when it starts (before main; MALLOC_CONF
+ * in the environment still overrides them): its memory in transparent huge
+ * pages where the kernel offers them (Debian's default "madvise" does;
+ * "never" leaves 4 KiB pages). The audience and a start's tables grow to
+ * hundreds of megabytes, and each first touch of a 4 KiB page is a fault:
+ * on a virtual machine whose page faults cost microseconds, faulting and
+ * clearing pages took half the CPU of a start with 200,000 distributing
+ * items (bench/README.md, "Start-up"). Visible, for jemalloc to find it
+ * (tests/ops/allocator.py): sluiced is built with hidden visibility.
+ */
+__attribute__((visibility("default"))) const char *malloc_conf = "thp:always";
+#endif
+
 static void usage(FILE *to)
 {
     fprintf(to,
