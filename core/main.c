@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +55,21 @@
  */
 __attribute__((visibility("default"))) const char *malloc_conf = "thp:always";
 #endif
+
+/*
+ * Started: no more huge pages. What the start built stays in those it got;
+ * while serving, a fault on a new one (2 MiB cleared, and memory compacted
+ * when none is free) stalls the loop for milliseconds: with them the feed's
+ * p99 after uploads-full read 61 ms, without 8 ms. Nothing else is lost if
+ * the kernel refuses.
+ */
+static void no_more_huge_pages(void)
+{
+#ifdef HAVE_JEMALLOC
+    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+        sl_debug("prctl(PR_SET_THP_DISABLE): %s", strerror(errno));
+#endif
+}
 
 static void usage(FILE *to)
 {
@@ -313,6 +329,7 @@ int main(int argc, char **argv)
         sl_bulkjobs_start(&srv) < 0 ||
         sl_http_new(&srv, sl_api_routes, sl_api_nroutes, &srv.http) < 0)
         goto out;
+    no_more_huge_pages();
 
     sigterm = evsignal_new(srv.base, SIGTERM, on_sigterm, &srv);
     sigint = evsignal_new(srv.base, SIGINT, on_sigterm, &srv);
