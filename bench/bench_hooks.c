@@ -71,7 +71,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < calls; i++) {
         struct sl_item *item = sample();
         struct sl_lua_wave waves[16];
-        size_t n;
+        size_t n = 0;
         item->creator_followers = 500;
         item->platform_users = item->platform_active = 600;
         int rc = sl_lua_tag(lua, item, err, sizeof(err));

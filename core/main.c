@@ -46,7 +46,8 @@
  * jemalloc's own settings, read when it starts (before main; MALLOC_CONF
  * in the environment still overrides them): its memory in transparent huge
  * pages where the kernel offers them (Debian's default "madvise" does;
- * "never" leaves 4 KiB pages). The audience and a start's tables grow to
+ * "never" leaves 4 KiB pages), until sluiced has started
+ * (no_more_huge_pages). The audience and a start's tables grow to
  * hundreds of megabytes, and each first touch of a 4 KiB page is a fault:
  * on a virtual machine whose page faults cost microseconds, faulting and
  * clearing pages took half the CPU of a start with 200,000 distributing

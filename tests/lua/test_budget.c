@@ -33,12 +33,6 @@ static void fails_fast(struct sl_lua *sl, const char *code, const char *want)
         fail_msg("probe %.60s...: failed as it should, but after %.2f s of CPU time", code, took);
 }
 
-/* A sandbox whose time limit is far away: what stops these is the budget. */
-static struct sl_lua *patient(void)
-{
-    return load_patient(0);
-}
-
 /* ====== pattern sets and classes ====== */
 
 /* A matcher step that scans a set of 40,000 characters is 40,000 bytes of
@@ -57,7 +51,7 @@ static void test_pattern_sets(void **state)
         /* the pattern itself is read for specials once per call */
         "local p = ('b'):rep(1000):rep(4000) for i = 1, 1000 do ('a'):find(p) end",
     };
-    struct sl_lua *sl = patient();
+    struct sl_lua *sl = load_patient(0);
     json_t *res;
     size_t i;
 
@@ -95,7 +89,7 @@ static void test_long_string_compares(void **state)
         "local s = ('1'):rep(1000):rep(1000) local n = 0"
         " for i = 1, 1e5 do n = n + (s + 0) end return n",
     };
-    struct sl_lua *sl = patient();
+    struct sl_lua *sl = load_patient(0);
     size_t i;
 
     (void)state;
@@ -158,7 +152,7 @@ static void test_library_sizes(void **state)
          " for i = 1, 1000 do table.sort(t) end"),
         "local src = ('x = {1, 2, 3, \"abc\"}\\n'):rep(1e5) for i = 1, 100 do load(src) end",
     };
-    struct sl_lua *sl = patient();
+    struct sl_lua *sl = load_patient(0);
     json_t *res;
     size_t i;
 
@@ -181,7 +175,7 @@ static void test_library_sizes(void **state)
  * and memory outside the Lua budget); each value made is charged. */
 static void test_answer_conversion(void **state)
 {
-    struct sl_lua *sl = patient();
+    struct sl_lua *sl = load_patient(0);
     json_t *res;
 
     (void)state;
