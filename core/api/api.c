@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "api/api.h"
@@ -10,10 +11,10 @@
 #include "store/commit.h"
 #include "store/readers.h"
 
-void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
+static void submit(struct sl_request *r, struct sl_commit_op *op,
                    int (*apply)(struct sl_commit_op *op, struct sl_store *w),
                    void (*done)(struct sl_commit_op *op, int rc),
-                   void (*drop)(struct sl_commit_op *op))
+                   void (*drop)(struct sl_commit_op *op), bool ahead)
 {
     if (!op) {
         sl_http_reply_store_error(r, -ENOMEM);
@@ -21,11 +22,28 @@ void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
     }
     op->apply = apply;
     op->done = done;
-    int rc = sl_commit_submit(r->srv->commit, op);
+    int rc = ahead ? sl_commit_submit_ahead(r->srv->commit, op)
+                   : sl_commit_submit(r->srv->commit, op);
     if (rc < 0) {
         drop(op);
         sl_http_reply_store_error(r, rc);
     }
+}
+
+void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
+                   int (*apply)(struct sl_commit_op *op, struct sl_store *w),
+                   void (*done)(struct sl_commit_op *op, int rc),
+                   void (*drop)(struct sl_commit_op *op))
+{
+    submit(r, op, apply, done, drop, false);
+}
+
+void sl_api_submit_ahead(struct sl_request *r, struct sl_commit_op *op,
+                         int (*apply)(struct sl_commit_op *op, struct sl_store *w),
+                         void (*done)(struct sl_commit_op *op, int rc),
+                         void (*drop)(struct sl_commit_op *op))
+{
+    submit(r, op, apply, done, drop, true);
 }
 
 int sl_api_read(struct sl_request *r, struct sl_read_op *op)

@@ -22,6 +22,12 @@ void sl_api_submit(struct sl_request *r, struct sl_commit_op *op,
                    int (*apply)(struct sl_commit_op *op, struct sl_store *w),
                    void (*done)(struct sl_commit_op *op, int rc),
                    void (*drop)(struct sl_commit_op *op));
+/* The same for a write that may be stored before writes queued earlier
+ * (sl_commit_submit_ahead). */
+void sl_api_submit_ahead(struct sl_request *r, struct sl_commit_op *op,
+                         int (*apply)(struct sl_commit_op *op, struct sl_store *w),
+                         void (*done)(struct sl_commit_op *op, int rc),
+                         void (*drop)(struct sl_commit_op *op));
 
 /* "token:NAME" of the caller, the audit trail's actor: len >= SL_ID_MAX + 7. */
 void sl_api_actor(const struct sl_request *r, char *buf, size_t len);

@@ -451,7 +451,9 @@ void sl_api_events(struct sl_request *r)
         return;
     }
     e->r = r;
-    sl_api_submit(r, &e->op, events_apply, events_done, events_drop);
+    /* A batch of events only adds its own row: it need not wait for the
+     * distribution's writes queued before it. */
+    sl_api_submit_ahead(r, &e->op, events_apply, events_done, events_drop);
 }
 
 /* }===================================================================== */

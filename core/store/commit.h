@@ -37,6 +37,10 @@ void sl_commit_free(struct sl_commit *c);
 
 /* Queue op; 0, or -ESHUTDOWN once sl_commit_free has begun. */
 int sl_commit_submit(struct sl_commit *c, struct sl_commit_op *op);
+/* The same for an op whose apply only adds rows that no other op reads or
+ * changes (a batch of events): it may be written before ops queued
+ * earlier with sl_commit_submit (commit.c), in the order of such ops. */
+int sl_commit_submit_ahead(struct sl_commit *c, struct sl_commit_op *op);
 
 /*
  * The search's indexes (store.h, sl_store_index_later): the thread brings

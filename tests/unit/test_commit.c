@@ -31,13 +31,14 @@ struct test_op {
     int want;                   /* what apply answers after writing */
     bool gate;                  /* wait for the test to open the gate first */
     int applied;                /* runs of apply */
+    int order;                  /* napplied when it last ran */
     int done_rc;
 };
 
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static bool gate_reached, gate_open;
-static int ndone;
+static int ndone, napplied;
 
 static int op_apply(struct sl_commit_op *op, struct sl_store *w)
 {
@@ -52,6 +53,7 @@ static int op_apply(struct sl_commit_op *op, struct sl_store *w)
         pthread_mutex_unlock(&gate_lock);
     }
     t->applied++;
+    t->order = ++napplied;
     struct sl_audit_rec rec = { .item = t->item, .actor = "system", .action = "test",
                                 .reason = "", .ts_ms = 1 };
     int rc = sl_store_audit_append(w, &rec);
@@ -150,6 +152,89 @@ static void test_refused_op_in_a_batch(void **state)
     assert_true(check.checked >= 6);
     assert_false(check.more);
     sl_store_free(r);
+    event_base_free(base);
+    remove_dir(dir);
+}
+
+/* Holds the commit thread at ops[0]'s gate, queues ops[1..n_ordered] in
+ * order and the rest to go ahead, opens the gate and waits for them all. */
+static void queue_behind_gate(struct sl_commit *c, struct event_base *base, struct test_op *ops,
+                              int n_ordered, int n_ahead)
+{
+    int n = 1 + n_ordered + n_ahead;
+
+    memset(ops, 0, (size_t)n * sizeof(*ops));
+    for (int i = 0; i < n; i++) {
+        snprintf(ops[i].item, sizeof(ops[i].item), "item%d", i);
+        ops[i].op.apply = op_apply;
+        ops[i].op.done = op_done;
+    }
+    ops[0].gate = true;
+    gate_reached = gate_open = false;
+    ndone = napplied = 0;
+    assert_int_equal(sl_commit_submit(c, &ops[0].op), 0);
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_reached)
+        pthread_cond_wait(&gate_cond, &gate_lock);
+    for (int i = 1; i < n; i++)
+        assert_int_equal(i <= n_ordered ? sl_commit_submit(c, &ops[i].op)
+                                        : sl_commit_submit_ahead(c, &ops[i].op), 0);
+    gate_open = true;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+    while (ndone < n)
+        assert_true(event_base_loop(base, EVLOOP_ONCE) >= 0);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(ops[i].done_rc, 0);
+        assert_int_equal(ops[i].applied, 1);
+    }
+}
+
+/*
+ * Ops that may go ahead open the next batch, whatever was queued before
+ * them; the others keep their order and come 256 at most a batch, so 600
+ * of them take three batches (256 with the three ahead ops, 256, 88), not
+ * one. With batches of one op, the two queues take turns.
+ */
+static void test_ops_ahead(void **state)
+{
+    char *dir = temp_dir();
+    char where[1024];
+    struct sl_store *w;
+    struct sl_commit *c;
+    struct sl_commit_stats st;
+    struct event_base *base = event_base_new();
+    struct test_op *ops = calloc(604, sizeof(*ops));
+
+    (void)state;
+    assert_non_null(base);
+    assert_non_null(ops);
+    assert_int_equal(evthread_use_pthreads(), 0);
+    assert_int_equal(storetest_fresh(where, sizeof(where)), 0);
+    assert_int_equal(sl_store_open(where, dir, true, &w), 0);
+    assert_int_equal(sl_commit_new(base, w, 4096, &c), 0);
+    queue_behind_gate(c, base, ops, 600, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ops[601 + i].order, 2 + i);
+    for (int i = 1; i <= 600; i++)
+        assert_int_equal(ops[i].order, 4 + i);
+    sl_commit_stats(c, &st);
+    assert_int_equal(st.batches, 4);
+    assert_int_equal(st.ops, 604);
+    sl_commit_free(c);
+
+    assert_int_equal(sl_store_open(where, dir, true, &w), 0);
+    assert_int_equal(sl_commit_new(base, w, 1, &c), 0);
+    queue_behind_gate(c, base, ops, 3, 3);
+    /* The gate's op, then one of each queue in turn, each in its order. */
+    const int order[7] = { 1, 2, 4, 6, 3, 5, 7 };
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(ops[i].order, order[i]);
+    sl_commit_stats(c, &st);
+    assert_int_equal(st.batches, 7);
+    sl_commit_free(c);
+
+    free(ops);
     event_base_free(base);
     remove_dir(dir);
 }
@@ -316,6 +401,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_op_in_a_batch),
+        cmocka_unit_test(test_ops_ahead),
         cmocka_unit_test(test_indexes_later),
     };
 
