@@ -203,13 +203,14 @@ static void test_ops_ahead(void **state)
     struct sl_store *w;
     struct sl_commit *c;
     struct sl_commit_stats st;
-    struct event_base *base = event_base_new();
+    struct event_base *base;
     struct test_op *ops = calloc(604, sizeof(*ops));
 
     (void)state;
-    assert_non_null(base);
     assert_non_null(ops);
     assert_int_equal(evthread_use_pthreads(), 0);
+    base = event_base_new();
+    assert_non_null(base);
     assert_int_equal(storetest_fresh(where, sizeof(where)), 0);
     assert_int_equal(sl_store_open(where, dir, true, &w), 0);
     assert_int_equal(sl_commit_new(base, w, 4096, &c), 0);
