@@ -313,11 +313,10 @@ static void test_failing_hook_changes_nothing(void **state)
         { "return string.rep('x', 1 << 30)", -ENOMEM },
         { "local t = nil return t.x", -EINVAL },
     };
-    /* The time limit far away: what stops these is memory or the budget,
-     * as each expects (under AddressSanitizer filling 8 MB reached the
-     * default 50 ms of CPU first). */
+    /* What stops these is memory or the budget, as each expects (under
+     * AddressSanitizer filling 8 MB reached the default 50 ms of CPU first). */
     struct sl_lua_limits limits = { .memory = 8 << 20, .instructions = 100000000,
-                                    .time_ms = 60000 };
+                                    .time_ms = PATIENT_MS };
     struct sl_lua *sl = load_fixture("policies-probe", &limits);
     struct sl_item *item = make_item(upload_full);
     json_t *tags = json_deep_copy(item->tags);

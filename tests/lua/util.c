@@ -35,7 +35,7 @@ struct sl_lua *load_fixture(const char *name, const struct sl_lua_limits *limits
 
 struct sl_lua *load_patient(long long instructions)
 {
-    struct sl_lua_limits limits = { .time_ms = 60000, .instructions = (uint64_t)instructions };
+    struct sl_lua_limits limits = { .time_ms = PATIENT_MS, .instructions = (uint64_t)instructions };
 
     return load_fixture("policies-probe", &limits);
 }

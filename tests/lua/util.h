@@ -14,6 +14,11 @@
 #include "lua/sandbox.h"
 
 #define ERRLEN SL_LUA_ERR_MAX
+/* A time limit far away (a minute of CPU), for tests where what should stop
+ * a call is memory or the instruction budget, however slow the machine's
+ * memory (AddressSanitizer's allocator, page faults on a virtual machine)
+ * makes the work the call does. */
+#define PATIENT_MS 60000
 
 /* The fixture folder tests/lua/NAME of the source tree (a static buffer). */
 const char *fixture(const char *name);
@@ -21,10 +26,8 @@ const char *fixture(const char *name);
 /* A sandbox with fixture NAME loaded; fails the test if it does not load. */
 struct sl_lua *load_fixture(const char *name, const struct sl_lua_limits *limits);
 
-/* The probe fixture with its time limit far away (a minute of CPU), so that
- * what stops a probe is the instruction budget (0: the default), however
- * slow the machine's memory (AddressSanitizer's allocator, page faults on
- * a virtual machine) makes the work the budget charges for its time. */
+/* The probe fixture with its time limit PATIENT_MS, so that what stops a
+ * probe is the instruction budget (0: the default). */
 struct sl_lua *load_patient(long long instructions);
 
 /* Run code in the policy environment through the policies-probe fixture's

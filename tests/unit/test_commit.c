@@ -78,6 +78,43 @@ static size_t records_of(struct sl_store *r, const char *item)
     return n;
 }
 
+/* ops[0..n) with items item0.., each answering 0; ops[0] waits at the gate. */
+static void init_ops(struct test_op *ops, int n)
+{
+    memset(ops, 0, (size_t)n * sizeof(*ops));
+    for (int i = 0; i < n; i++) {
+        snprintf(ops[i].item, sizeof(ops[i].item), "item%d", i);
+        ops[i].op.apply = op_apply;
+        ops[i].op.done = op_done;
+    }
+    ops[0].gate = true;
+}
+
+/* Submits ops[0] and, once the thread sits at its gate (it has taken
+ * ops[0] alone), queues ops[1..n_ordered] in order and the next n_ahead to
+ * go ahead, so that they are batched behind it; opens the gate and waits
+ * until all are done. */
+static void queue_behind_gate(struct sl_commit *c, struct event_base *base, struct test_op *ops,
+                              int n_ordered, int n_ahead)
+{
+    int n = 1 + n_ordered + n_ahead;
+
+    gate_reached = gate_open = false;
+    ndone = napplied = 0;
+    assert_int_equal(sl_commit_submit(c, &ops[0].op), 0);
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_reached)
+        pthread_cond_wait(&gate_cond, &gate_lock);
+    for (int i = 1; i < n; i++)
+        assert_int_equal(i <= n_ordered ? sl_commit_submit(c, &ops[i].op)
+                                        : sl_commit_submit_ahead(c, &ops[i].op), 0);
+    gate_open = true;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+    while (ndone < n)
+        assert_true(event_base_loop(base, EVLOOP_ONCE) >= 0);
+}
+
 /*
  * ops[0] holds the commit thread (it waits at the gate) while ops[1..4]
  * queue behind it, so they are written as one batch: ops[2] writes and is
@@ -103,27 +140,9 @@ static void test_refused_op_in_a_batch(void **state)
     assert_non_null(base);
     assert_int_equal(sl_commit_new(base, w, 64, &c), 0);
 
-    memset(ops, 0, sizeof(ops));
-    for (int i = 0; i < 7; i++) {
-        snprintf(ops[i].item, sizeof(ops[i].item), "item%d", i);
-        ops[i].op.apply = op_apply;
-        ops[i].op.done = op_done;
-    }
-    ops[0].gate = true;
+    init_ops(ops, 7);
     ops[2].want = -EEXIST;
-    assert_int_equal(sl_commit_submit(c, &ops[0].op), 0);
-    /* Once the thread sits at the gate it has taken ops[0] alone: the
-     * batch under test queues behind it. */
-    pthread_mutex_lock(&gate_lock);
-    while (!gate_reached)
-        pthread_cond_wait(&gate_cond, &gate_lock);
-    for (int i = 1; i <= 4; i++)
-        assert_int_equal(sl_commit_submit(c, &ops[i].op), 0);
-    gate_open = true;
-    pthread_cond_broadcast(&gate_cond);
-    pthread_mutex_unlock(&gate_lock);
-    while (ndone < 5)
-        assert_true(event_base_loop(base, EVLOOP_ONCE) >= 0);
+    queue_behind_gate(c, base, ops, 4, 0);
 
     assert_int_equal(ops[1].done_rc, 0);
     assert_int_equal(ops[2].done_rc, -EEXIST);
@@ -156,34 +175,8 @@ static void test_refused_op_in_a_batch(void **state)
     remove_dir(dir);
 }
 
-/* Holds the commit thread at ops[0]'s gate, queues ops[1..n_ordered] in
- * order and the rest to go ahead, opens the gate and waits for them all. */
-static void queue_behind_gate(struct sl_commit *c, struct event_base *base, struct test_op *ops,
-                              int n_ordered, int n_ahead)
+static void all_done_once(const struct test_op *ops, int n)
 {
-    int n = 1 + n_ordered + n_ahead;
-
-    memset(ops, 0, (size_t)n * sizeof(*ops));
-    for (int i = 0; i < n; i++) {
-        snprintf(ops[i].item, sizeof(ops[i].item), "item%d", i);
-        ops[i].op.apply = op_apply;
-        ops[i].op.done = op_done;
-    }
-    ops[0].gate = true;
-    gate_reached = gate_open = false;
-    ndone = napplied = 0;
-    assert_int_equal(sl_commit_submit(c, &ops[0].op), 0);
-    pthread_mutex_lock(&gate_lock);
-    while (!gate_reached)
-        pthread_cond_wait(&gate_cond, &gate_lock);
-    for (int i = 1; i < n; i++)
-        assert_int_equal(i <= n_ordered ? sl_commit_submit(c, &ops[i].op)
-                                        : sl_commit_submit_ahead(c, &ops[i].op), 0);
-    gate_open = true;
-    pthread_cond_broadcast(&gate_cond);
-    pthread_mutex_unlock(&gate_lock);
-    while (ndone < n)
-        assert_true(event_base_loop(base, EVLOOP_ONCE) >= 0);
     for (int i = 0; i < n; i++) {
         assert_int_equal(ops[i].done_rc, 0);
         assert_int_equal(ops[i].applied, 1);
@@ -214,7 +207,9 @@ static void test_ops_ahead(void **state)
     assert_int_equal(storetest_fresh(where, sizeof(where)), 0);
     assert_int_equal(sl_store_open(where, dir, true, &w), 0);
     assert_int_equal(sl_commit_new(base, w, 4096, &c), 0);
+    init_ops(ops, 604);
     queue_behind_gate(c, base, ops, 600, 3);
+    all_done_once(ops, 604);
     for (int i = 0; i < 3; i++)
         assert_int_equal(ops[601 + i].order, 2 + i);
     for (int i = 1; i <= 600; i++)
@@ -226,7 +221,9 @@ static void test_ops_ahead(void **state)
 
     assert_int_equal(sl_store_open(where, dir, true, &w), 0);
     assert_int_equal(sl_commit_new(base, w, 1, &c), 0);
+    init_ops(ops, 7);
     queue_behind_gate(c, base, ops, 3, 3);
+    all_done_once(ops, 7);
     /* The gate's op, then one of each queue in turn, each in its order. */
     const int order[7] = { 1, 2, 4, 6, 3, 5, 7 };
     for (int i = 0; i < 7; i++)
