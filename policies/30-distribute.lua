@@ -50,7 +50,11 @@ local D = {
   active_s = 86400,        -- public waves go first to users seen in the last day
   away_s = 3 * 86400,      -- and never to users away longer; they do not hold a wave
   catchup_s = 86400,       -- a user back after a day away reads what their followed
-                           -- creators posted meanwhile first, until it is read
+                           -- creators posted meanwhile first, until it is read,
+  catchup_below = 0.40,    -- while the node's feeds served under 40% from followed
+                           -- creators: where followed items are plentiful the page
+                           -- floors and private_target keep the share, and the
+                           -- catch-up would only push it past half
 }
 
 local function clamp(x, lo, hi)
@@ -205,5 +209,6 @@ function traffic()
     active_s = D.active_s,
     away_s = D.away_s,
     catchup_s = D.catchup_s,
+    catchup_below = D.catchup_below,
   }
 end

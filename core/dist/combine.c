@@ -363,7 +363,7 @@ int dist_plan_decide(struct sl_dist *d, struct ditem *it, struct sl_item *item, 
 /* {====================== Traffic ====================================== */
 
 enum tkey { T_PRIVATE, T_ORDINARY, T_HEAD, T_THRESHOLD, T_RATE, T_UNSERVED, T_ACTIVE, T_AWAY,
-            T_TARGET, T_CATCHUP };
+            T_TARGET, T_CATCHUP, T_CATCHUP_BELOW };
 
 static const struct {
     const char *name;           /* the Lua key */
@@ -381,6 +381,7 @@ static const struct {
     [T_AWAY]      = { "away_s", 0, 365 * 86400, 0, false },
     [T_TARGET]    = { "private_target", 0, 1, 0, false },
     [T_CATCHUP]   = { "catchup_s", 0, 365 * 86400, 0, false },
+    [T_CATCHUP_BELOW] = { "catchup_below", 0, 1, 1, false },
 };
 
 /* What one side said: a value for each setting it gave. */
@@ -389,9 +390,9 @@ struct tanswer {
     bool set[TRAFFIC_KEYS];
 };
 
-static const char range_text[] = "private, private_target, ordinary, head, report_rate "
-    "and unserved_report_weight must be in [0, 1], report_threshold in [0.01, 1e9], active_s, "
-    "away_s and catchup_s 0 to a year";
+static const char range_text[] = "private, private_target, catchup_below, ordinary, head, "
+    "report_rate and unserved_report_weight must be in [0, 1], report_threshold in [0.01, 1e9], "
+    "active_s, away_s and catchup_s 0 to a year";
 
 static bool in_range(int k, double v)
 {
@@ -449,6 +450,7 @@ static bool plugin_traffic(struct sl_plugins *ps, struct tanswer *t, char *plugi
         [T_ACTIVE] = st.active_s, [T_AWAY] = st.away_s,
         /* policies only: not in the plugin ABI */
         [T_TARGET] = SL_TRAFFIC_UNSET, [T_CATCHUP] = SL_TRAFFIC_UNSET,
+        [T_CATCHUP_BELOW] = SL_TRAFFIC_UNSET,
     };
     for (int k = 0; k < TRAFFIC_KEYS; k++) {
         if (v[k] == SL_TRAFFIC_UNSET)
@@ -499,6 +501,7 @@ void sl_dist_policy_changed(struct sl_server *srv)
         .away_s = (uint32_t)v[T_AWAY],
         .private_target = v[T_TARGET],
         .catchup_s = (uint32_t)v[T_CATCHUP],
+        .catchup_below = v[T_CATCHUP_BELOW],
     };
     dist_pgroups_policy_changed(d, lua);
     sl_audience_head_update(d->aud, d->traffic.head_share);
@@ -513,6 +516,7 @@ json_t *dist_traffic_json(const struct sl_dist *d)
         [T_RATE] = t->report_rate, [T_UNSERVED] = t->unserved_report_weight,
         [T_ACTIVE] = t->active_s, [T_AWAY] = t->away_s,
         [T_TARGET] = t->private_target, [T_CATCHUP] = t->catchup_s,
+        [T_CATCHUP_BELOW] = t->catchup_below,
     };
     json_t *out = json_object(), *by = json_object();
 

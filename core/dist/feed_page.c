@@ -108,10 +108,14 @@ char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab
         rules.min_private = d->traffic.min_private;
         rules.min_ordinary = d->traffic.min_ordinary;
         rules.target_private = d->traffic.private_target;
+        /* The catch-up lifts a node whose users run out of followed items,
+         * while its share is below catchup_below. */
+        bool catchup = u < d->mix_cap && d->mix[u].catchup && dist_private_share(d) <
+                                                               d->traffic.catchup_below;
         if (u < d->mix_cap) {
             rules.recent_private = d->mix[u].priv;
             rules.recent_served = d->mix[u].served;
-            if (d->mix[u].catchup)
+            if (catchup)
                 rules.min_private = 1;
         }
         if (sl_compose_page(priv, np, pub, nq, &rules, limit, picks, &npicks, &counts) == 0) {
@@ -121,7 +125,8 @@ char *sl_dist_feed(struct sl_server *srv, const char *user, enum sl_dist_tab tab
         } else {
             counts = (struct sl_compose_counts){ 0 };
         }
-        /* A page not full of followed items: the backlog is read. */
+        /* A page not full of followed items: the backlog is read (or,
+         * above catchup_below, the user was served as any other). */
         if (u < d->mix_cap && counts.private_n < limit)
             d->mix[u].catchup = false;
     }

@@ -38,10 +38,15 @@ json_t *sl_dist_journey(struct sl_server *srv, const char *id)
     return waves;
 }
 
-static void shares(struct sl_dist *d, double *priv, double *ordinary, double *gini)
+double dist_private_share(const struct sl_dist *d)
 {
     uint64_t total = d->served_private + d->served_public;
-    *priv = total ? (double)d->served_private / (double)total : 0;
+    return total ? (double)d->served_private / (double)total : 0;
+}
+
+static void shares(struct sl_dist *d, double *priv, double *ordinary, double *gini)
+{
+    *priv = dist_private_share(d);
     *ordinary = d->served_public ? (double)d->served_ordinary / (double)d->served_public : 0;
     if (sl_audience_exposure_gini(d->aud, gini) < 0)
         *gini = 0;

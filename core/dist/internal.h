@@ -169,10 +169,11 @@ struct traffic {
     uint32_t away_s;                /* and skip those not seen for this long; 0: none */
     double private_target;          /* each user's running private share is topped up to this */
     uint32_t catchup_s;             /* a user back after this long reads followed items first; 0: off */
+    double catchup_below;           /* ... while the node's private share is below this */
 };
 
 /* The settings of struct traffic, by name (combine.c). */
-#define TRAFFIC_KEYS 10
+#define TRAFFIC_KEYS 11
 
 /* What the mixed feed served one user lately: both counts halve every
  * FEED_MIX_HALF items served to the user, so a user's share follows their
@@ -473,6 +474,10 @@ int dist_plan_decide(struct sl_dist *d, struct ditem *it, struct sl_item *item, 
                      size_t actorlen, char *note, size_t notelen, char *err, size_t errlen);
 /* The traffic settings in force and who set each, for /v1/stats. */
 json_t *dist_traffic_json(const struct sl_dist *d);
+
+/* figures.c: the share of what this node's mixed feeds served that came
+ * from followed creators, since it started; 0 before any. */
+double dist_private_share(const struct sl_dist *d);
 
 /* policy_groups.c */
 int dist_pgroup_source(void *ctx, const char *name, struct sl_aud_list *out);

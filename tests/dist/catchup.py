@@ -7,8 +7,12 @@ in the inbox.
 - back after more than an hour away: page after page of followed items
   only, until a page is not full of them;
 - then, still around, the floor again;
-- /v1/stats' traffic shows catchup_s and private_target as the policy set
-  them."""
+- while the node's private share is at or above catchup_below, a reader
+  back gets the floor; below it, the catch-up;
+- /v1/stats' traffic shows catchup_s, catchup_below and private_target as
+  the policy set them."""
+import os
+import re
 import sys
 
 sys.dont_write_bytecode = True    # keep the source tree clean
@@ -61,6 +65,26 @@ def page(t, d, what):
     return sum(c == FAV for c in got), sum(c != FAV for c in got)
 
 
+def set_catchup_below(t, d, v):
+    """The fixture's traffic() with catchup_below v, reloaded."""
+    path = os.path.join(d.policies, "30-distribute.lua")
+    with open(path) as f:
+        text = f.read()
+    text = re.sub(r"catchup_s = 3600(, catchup_below = [0-9.]+)?",
+                  "catchup_s = 3600, catchup_below = %s" % v, text)
+    with open(path, "w") as f:
+        f.write(text)
+    r = d.post("/v1/policies/reload")
+    t.require(r.status == 200, "reload with catchup_below = %s" % v, r)
+    tr = (d.get("/v1/stats").json or {}).get("traffic") or {}
+    t.require(tr.get("catchup_below") == v, "traffic: catchup_below %s in force" % v, tr)
+
+
+def away(t, d):
+    r = d.post("/v1/clock", {"advance_ms": 61 * MINUTE_MS})
+    t.require(r.status == 200, "POST /v1/clock: an hour and a minute on", r)
+
+
 def body(t):
     d = t.daemon(start=False)
     d.write_conf("simulated_clock = true\n")
@@ -76,12 +100,14 @@ def body(t):
     tr = (d.get("/v1/stats").json or {}).get("traffic") or {}
     by = tr.get("set_by") or {}
     t.check(tr.get("catchup_s") == 3600 and by.get("catchup_s", "").startswith("policy:")
-            and tr.get("private_target") == 0 and by.get("private_target") == "default",
-            "traffic: catchup_s 3600 from the policy, private_target 0 by default", tr)
+            and tr.get("private_target") == 0 and by.get("private_target") == "default"
+            and tr.get("catchup_below") == 1 and by.get("catchup_below") == "default",
+            "traffic: catchup_s 3600 from the policy, private_target 0 and catchup_below 1 "
+            "by default", tr)
 
     # Seen now (a new user catches up on nothing: their feed is empty).
     t.check(page(t, d, "new") == (0, 0), "a new reader's first page is empty")
-    items = ["f%02d" % k for k in range(16)] + ["%s-%d" % (c, k) for c in PUBLIC for k in range(8)]
+    items = ["f%02d" % k for k in range(19)] + ["%s-%d" % (c, k) for c in PUBLIC for k in range(11)]
     for i in items:
         upload(t, d, i, FAV if i.startswith("f") else i.split("-")[0])
     publish(t, d, items)
@@ -89,10 +115,17 @@ def body(t):
     got = page(t, d, "around")
     t.check(got == (3, 7), "read within the hour: 3 of 10 followed, the floor", got)
 
-    r = d.post("/v1/clock", {"advance_ms": 61 * MINUTE_MS})
-    t.require(r.status == 200, "POST /v1/clock: an hour and a minute on", r)
+    # The node has served 3 of 10 from followed creators.
+    set_catchup_below(t, d, 0.25)
+    away(t, d)
+    got = page(t, d, "back, the node at 0.30")
+    t.check(got == (3, 7), "back while the node's share (0.30) is above catchup_below: "
+            "3 of 10 followed, the floor", got)
+    set_catchup_below(t, d, 0.35)
+    away(t, d)
     got = page(t, d, "back")
-    t.check(got == (10, 0), "back after an hour away: 10 of 10 followed", got)
+    t.check(got == (10, 0), "back while the node's share (0.30) is below catchup_below: "
+            "10 of 10 followed", got)
     got = page(t, d, "back, next page")
     t.check(got == (3, 7), "the next page: the 3 followed left, then public ones", got)
 
