@@ -91,11 +91,11 @@ static const char *city_of(const char *upload, char *out, size_t cap)
 }
 
 /* A wave from its stored text: in the form ops.c writes, or any JSON. */
-static void wave_parse(struct wave *w, const char *text, size_t len)
+static void wave_parse(struct wave_read *r, const char *text, size_t len)
 {
-    if (dist_wave_read(w, text, len) < 0) {
+    if (dist_wave_read(r, text, len) < 0) {
         json_t *j = dist_stored_json(text);
-        dist_wave_restore(w, j);
+        dist_wave_restore(r, j);
         json_decref(j);
     }
 }
@@ -146,6 +146,9 @@ struct dist_ahead {
     uint32_t served_item;           /* the item of the served marks gathered */
     char *served;                   /* their users, keyed as a row holds them */
     size_t served_len, served_cap, served_n;
+    uint32_t waves_item;            /* the item of the waves gathered */
+    struct wave_read *waves;        /* its waves, parsed */
+    size_t waves_n, waves_cap;
     bool halted;                    /* its copy of stop, taken at each flush */
     /* The loop's alone. */
     struct chunk *taking;           /* rows of it are still to be taken in */
@@ -326,22 +329,38 @@ static int ahead_item(void *arg, const char *id, const char *creator, const char
     return 0;
 }
 
+/* The waves gathered, as one row: 0, or 1 to stop. */
+static int waves_flush(struct dist_ahead *a)
+{
+    if (!a->waves_n)
+        return 0;
+    size_t len = a->waves_n * sizeof(*a->waves);
+    char *p = ahead_room(a, 1 + 2 * sizeof(uint32_t) + len);
+    if (!p)
+        return 1;
+    *p++ = ROW_WAVES;
+    p = put_u32(put_u32(p, a->waves_item), (uint32_t)a->waves_n);
+    memcpy(p, a->waves, len);
+    a->waves_n = 0;
+    return 0;
+}
+
 static int ahead_wave(void *arg, const char *item, int n, const char *text, size_t len)
 {
     struct dist_ahead *a = arg;
     uint32_t k = sent_find(&a->sent, item);
-    struct wave w;
 
     (void)n;
     if (k == NOT_SENT)
         return 0;
-    char *p = ahead_room(a, 1 + sizeof(k) + sizeof(w));
-    if (!p)
+    if (k != a->waves_item && waves_flush(a))
         return 1;
-    *p++ = ROW_WAVE;
-    p = put_u32(p, k);
-    wave_parse(&w, text, len);
-    memcpy(p, &w, sizeof(w));
+    a->waves_item = k;
+    if (sl_grow(&a->waves, &a->waves_cap, a->waves_n + 1, sizeof(*a->waves)) < 0) {
+        a->rc = -ENOMEM;
+        return 1;
+    }
+    wave_parse(&a->waves[a->waves_n++], text, len);
     return 0;
 }
 
@@ -424,7 +443,8 @@ static void *ahead_main(void *arg)
         (rc = sl_store_items_in_state(s, "distributing", ahead_item, a)) == 0 &&
         (rc = sl_store_served_each(s, "distributing", ahead_served, a)) == 0 &&
         served_flush(a) == 0 &&
-        (rc = sl_store_waves_each(s, "distributing", ahead_wave, a)) == 0)
+        (rc = sl_store_waves_each(s, "distributing", ahead_wave, a)) == 0 &&
+        waves_flush(a) == 0)
         rc = sl_store_offer_waves_each(s, "distributing", ahead_offers, a);
     sl_store_bulk(s, false);
     ahead_flush(a);
@@ -490,6 +510,7 @@ void dist_ahead_end(struct dist_ahead *a)
     free(a->next);
     free(a->keys);
     free(a->served);
+    free(a->waves);
     sent_free(&a->sent);
     sl_store_free(a->conn);
     pthread_mutex_destroy(&a->mu);

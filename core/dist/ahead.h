@@ -22,10 +22,12 @@
  * audience refuses it). After the items' pass, a row names its item by
  * its number, its place in that pass (struct sent_items); an item that
  * pass did not read is not resumed, and its rows are left out. An item's
- * served marks come in one row.
+ * served marks come in one row, and so do its waves (each a struct
+ * wave_read, parsed by the reader) when the store walks them together,
+ * as SQLite's join does.
  */
 
-enum row_kind { ROW_USER, ROW_FOLLOW, ROW_END, ROW_ITEM, ROW_WAVE, ROW_SERVED, ROW_OFFERS };
+enum row_kind { ROW_USER, ROW_FOLLOW, ROW_END, ROW_ITEM, ROW_WAVES, ROW_SERVED, ROW_OFFERS };
 
 static inline size_t str_size(const char *s)
 {

@@ -50,7 +50,7 @@ void dist_item_drop(struct sl_dist *d, struct ditem *it)
     free(it->tags);
     free(it->interests);
     dist_plan_put(it->plan);
-    free(it->waves);
+    dist_waves_free(it->waves, it->nwaves);
     free(it);
 }
 
@@ -398,7 +398,7 @@ void sl_dist_withdrawn(struct sl_server *srv, const char *id)
         struct dist_op *o = dist_op_new(d, id);
         sl_copy(w->decision, sizeof(w->decision), "withdrawn");
         sl_copy(w->ended_by, sizeof(w->ended_by), "withdrawn");
-        sl_copy(w->reason, sizeof(w->reason), "taken out of distribution by people");
+        dist_wave_say(w, "taken out of distribution by people", dist_wave_by(w));
         w->ended_ms = sl_now_ms();
         dist_op_wave(o, w);
         dist_op_plan(o, it);
@@ -485,8 +485,11 @@ static int restore_waves(struct sl_dist *d, struct ditem *it, json_t *plan, json
     it->next = (int)json_integer_value(json_object_get(plan, "next"));
     it->reviewed = (int)json_integer_value(json_object_get(plan, "reviewed"));
     it->nwaves = (int)nwaves;
-    for (int i = 0; i < it->nwaves; i++)
-        dist_wave_restore(&it->waves[i], json_array_get(waves, i));
+    for (int i = 0; i < it->nwaves; i++) {
+        struct wave_read r;
+        dist_wave_restore(&r, json_array_get(waves, i));
+        dist_wave_adopt(&it->waves[i], &r);
+    }
     return 0;
 }
 

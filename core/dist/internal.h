@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <event2/util.h>
 #include <jansson.h>
 
@@ -85,8 +86,22 @@ struct wave {
     uint64_t counts[SL_EV__COUNT];  /* from served users, each once per item */
     char decision[16];              /* "" while running */
     char ended_by[16];              /* size, fill, time, evidence; "" while running */
-    char reason[256];
-    char decided_by[96];
+    /* Its reason and who decided, "REASON\0BY\0" at their length; NULL
+     * while it runs (both ""). Kept apart: most waves of a platform are
+     * running ones, and a start holds hundreds of thousands (waves.c). */
+    char *said;
+};
+
+/* Longest reason and decider kept, with the NUL; longer ones are cut. */
+#define WAVE_REASON_MAX 256
+#define WAVE_BY_MAX 96
+
+/* A wave as the store has it, its texts beside it (ops.c reads it so, then
+ * dist_wave_adopt() gives it to an item). */
+struct wave_read {
+    struct wave w;                  /* said NULL */
+    char reason[WAVE_REASON_MAX];
+    char by[WAVE_BY_MAX];
 };
 
 /* One wave of a plan, as the plan hook asked for it. */
@@ -255,6 +270,24 @@ static inline struct wave *dist_current(struct ditem *it)
                                                                : NULL;
 }
 
+static inline const char *dist_wave_reason(const struct wave *w)
+{
+    return w->said ? w->said : "";
+}
+
+static inline const char *dist_wave_by(const struct wave *w)
+{
+    return w->said ? w->said + strlen(w->said) + 1 : "";
+}
+
+/* waves.c: the wave's reason and decider, cut to their longest (they may
+ * be its own); out of memory, both "" and the log says so. */
+void dist_wave_say(struct wave *w, const char *reason, const char *by);
+/* The wave read, with its own copy of the texts, into w. */
+void dist_wave_adopt(struct wave *w, const struct wave_read *r);
+/* The texts of the item's n waves freed, and the waves. */
+void dist_waves_free(struct wave *waves, int n);
+
 /* A change of an item that the store must learn; no request waits on it. */
 struct dist_op {
     struct sl_commit_op op;
@@ -354,7 +387,7 @@ void dist_ahead_end(struct dist_ahead *a);
 /* A wave as wave_text() (ops.c) writes it, read without a JSON parser;
  * -EINVAL for any other text (an older form, an escaped string): then
  * dist_wave_restore() reads it parsed. */
-int dist_wave_read(struct wave *w, const char *text, size_t len);
+int dist_wave_read(struct wave_read *r, const char *text, size_t len);
 size_t dist_item_interests(const struct ditem *it, const char **out, size_t max);
 
 /* ops.c: a change is made with dist_op_new(), filled by the dist_op_*()
@@ -382,7 +415,7 @@ void dist_op_plan(struct dist_op *o, const struct ditem *it);
 void dist_op_wave(struct dist_op *o, const struct wave *w);
 int dist_op_write(struct dist_op *o, struct sl_store *w, bool row_written);
 json_t *dist_wave_json(const struct wave *w);
-void dist_wave_restore(struct wave *w, json_t *j);
+void dist_wave_restore(struct wave_read *r, json_t *j);
 
 /* plan.c: each of these makes the item's plan (shared with an alike one
  * made lately) and lets its plan before go. */

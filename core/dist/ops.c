@@ -257,8 +257,7 @@ void dist_op_plan(struct dist_op *o, const struct ditem *it)
                        SL_JSON_QUOTED_MAX(sizeof(((struct wave *)0)->audience) + \
                                           sizeof(((struct wave *)0)->decision) + \
                                           sizeof(((struct wave *)0)->ended_by) + \
-                                          sizeof(((struct wave *)0)->reason) + \
-                                          sizeof(((struct wave *)0)->decided_by)))
+                                          WAVE_REASON_MAX + WAVE_BY_MAX))
 static char *wave_text(const struct wave *w, char *p)
 {
     p = sl_json_put_int(sl_json_put_lit(p, "{\"n\":"), w->n);
@@ -281,8 +280,8 @@ static char *wave_text(const struct wave *w, char *p)
     }
     p = sl_json_put_string(sl_json_put_lit(p, "},\"decision\":"), w->decision);
     p = sl_json_put_string(sl_json_put_lit(p, ",\"ended_by\":"), w->ended_by);
-    p = sl_json_put_string(sl_json_put_lit(p, ",\"reason\":"), w->reason);
-    p = sl_json_put_string(sl_json_put_lit(p, ",\"decided_by\":"), w->decided_by);
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"reason\":"), dist_wave_reason(w));
+    p = sl_json_put_string(sl_json_put_lit(p, ",\"decided_by\":"), dist_wave_by(w));
     return sl_json_put_lit(p, "}");
 }
 
@@ -309,10 +308,12 @@ void dist_op_wave(struct dist_op *o, const struct wave *w)
         o->nomem = true;
 }
 
-void dist_wave_restore(struct wave *w, json_t *j)
+void dist_wave_restore(struct wave_read *r, json_t *j)
 {
     json_t *stats = json_object_get(j, "stats");
-    memset(w, 0, sizeof(*w));
+    struct wave *w = &r->w;
+
+    memset(r, 0, sizeof(*r));
     w->n = (int)json_integer_value(json_object_get(j, "n"));
     sl_copy(w->audience, sizeof(w->audience),
             json_string_value(json_object_get(j, "audience")));
@@ -334,9 +335,8 @@ void dist_wave_restore(struct wave *w, json_t *j)
         w->counts[i] = (uint64_t)json_integer_value(json_object_get(stats, sl_event_names[i]));
     sl_copy(w->decision, sizeof(w->decision),
             json_string_value(json_object_get(j, "decision")));
-    sl_copy(w->reason, sizeof(w->reason), json_string_value(json_object_get(j, "reason")));
-    sl_copy(w->decided_by, sizeof(w->decided_by),
-            json_string_value(json_object_get(j, "decided_by")));
+    sl_copy(r->reason, sizeof(r->reason), json_string_value(json_object_get(j, "reason")));
+    sl_copy(r->by, sizeof(r->by), json_string_value(json_object_get(j, "decided_by")));
 }
 
 /* }===================================================================== */
@@ -391,12 +391,13 @@ static void plain(struct cursor *c, char *out, size_t cap)
     c->p = q + 1;
 }
 
-int dist_wave_read(struct wave *w, const char *text, size_t len)
+int dist_wave_read(struct wave_read *r, const char *text, size_t len)
 {
+    struct wave *w = &r->w;
     struct cursor c = { text, text + len, text != NULL };
     char num[32];
 
-    memset(w, 0, sizeof(*w));
+    memset(r, 0, sizeof(*r));
     lit(&c, "{\"n\":");
     w->n = (int)integer(&c);
     lit(&c, ",\"audience\":");
@@ -446,9 +447,9 @@ int dist_wave_read(struct wave *w, const char *text, size_t len)
     lit(&c, ",\"ended_by\":");
     plain(&c, w->ended_by, sizeof(w->ended_by));
     lit(&c, ",\"reason\":");
-    plain(&c, w->reason, sizeof(w->reason));
+    plain(&c, r->reason, sizeof(r->reason));
     lit(&c, ",\"decided_by\":");
-    plain(&c, w->decided_by, sizeof(w->decided_by));
+    plain(&c, r->by, sizeof(r->by));
     lit(&c, "}");
     return c.ok && c.p == c.end ? 0 : -EINVAL;
 }

@@ -146,28 +146,33 @@ static ssize_t users_of(struct resuming *rg, const struct sl_aud_key *keys, size
     return (ssize_t)k;
 }
 
-/* A wave read, into its item's list in order of n (the store's walk has
- * no set order). */
-static int add_wave(struct resuming *rg, uint32_t item, const struct wave *wave)
+/* An item's waves read, into its list in order of n: allocated once when
+ * they come in one row (the store's walk has no set order; a later row
+ * of the same item is merged in). */
+static int add_waves(struct resuming *rg, uint32_t item, const char *p, size_t n)
 {
     struct ditem *it = running(rg, item);
     struct wave *w;
-    int at;
 
     if (rg->rc)
         return 1;
-    if (!it)
+    if (!it || !n)
         return 0;
-    if (!(w = realloc(it->waves, (size_t)(it->nwaves + 1) * sizeof(*w)))) {
+    if (!(w = realloc(it->waves, ((size_t)it->nwaves + n) * sizeof(*w)))) {
         rg->rc = -ENOMEM;
         return 1;
     }
     it->waves = w;
-    for (at = it->nwaves; at > 0 && w[at - 1].n > wave->n; at--)
-        ;
-    memmove(&w[at + 1], &w[at], (size_t)(it->nwaves - at) * sizeof(*w));
-    w[at] = *wave;
-    it->nwaves++;
+    for (size_t i = 0; i < n; i++, p += sizeof(struct wave_read)) {
+        struct wave_read r;
+        int at;
+        memcpy(&r, p, sizeof(r));
+        for (at = it->nwaves; at > 0 && w[at - 1].n > r.w.n; at--)
+            ;
+        memmove(&w[at + 1], &w[at], (size_t)(it->nwaves - at) * sizeof(*w));
+        dist_wave_adopt(&w[at], &r);
+        it->nwaves++;
+    }
     return 0;
 }
 
@@ -259,11 +264,11 @@ static int take_item_row(enum row_kind kind, const char **p, struct resuming *rg
 {
     uint32_t item = get_u32(p);
 
-    if (kind == ROW_WAVE) {
-        struct wave w;
-        memcpy(&w, *p, sizeof(w));
-        *p += sizeof(w);
-        return add_wave(rg, item, &w);
+    if (kind == ROW_WAVES) {
+        size_t n = get_u32(p);
+        const char *waves = *p;
+        *p += n * sizeof(struct wave_read);
+        return add_waves(rg, item, waves, n);
     }
     int wave = kind == ROW_OFFERS ? (int)get_u32(p) : 0;
     int source = kind == ROW_OFFERS ? (int)get_u32(p) : 0;
@@ -288,7 +293,7 @@ static int take_row(const char **p, struct loading *lo, struct resuming *rg, boo
         *end = true;
         return 1;
     }
-    if (kind >= ROW_WAVE)
+    if (kind >= ROW_WAVES)
         return take_item_row(kind, p, rg);
     const char *first = get_str(p);
     switch (kind) {

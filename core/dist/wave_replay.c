@@ -109,8 +109,9 @@ json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
         return changed;
     }
     json_array_foreach(waves, i, jw) {
-        struct wave w;
-        dist_wave_restore(&w, jw);
+        struct wave_read r;
+        dist_wave_restore(&r, jw);
+        const struct wave w = r.w;
         /* Only waves the deciders decided: skips and reviews were not their call. */
         if (strcmp(w.decision, "continue") != 0 && strcmp(w.decision, "stop") != 0 &&
             strcmp(w.decision, "switch") != 0)
@@ -133,7 +134,7 @@ json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
         if (!json_equal(from, to)) {
             json_array_append_new(changed, json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:{s:s, s:s}}",
                                   "id", id, "wave", w.n, "audience", w.audience,
-                                  "decided_by", w.decided_by, "from", from, "to", to,
+                                  "decided_by", r.by, "from", from, "to", to,
                                   "by", "from", a.by, "to", b.by));
         } else {
             json_decref(from);

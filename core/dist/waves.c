@@ -18,6 +18,40 @@
 
 /* {====================== Waves ======================================== */
 
+void dist_wave_say(struct wave *w, const char *reason, const char *by)
+{
+    char r[WAVE_REASON_MAX], b[WAVE_BY_MAX];
+
+    /* Copied first: they may be the wave's own. */
+    sl_copy(r, sizeof(r), reason);
+    sl_copy(b, sizeof(b), by);
+    free(w->said);
+    w->said = NULL;
+    if (!r[0] && !b[0])
+        return;
+    size_t rn = strlen(r) + 1, bn = strlen(b) + 1;
+    if (!(w->said = malloc(rn + bn))) {
+        sl_err("distribution: out of memory keeping why wave %d ended (%s)", w->n, r);
+        return;
+    }
+    memcpy(w->said, r, rn);
+    memcpy(w->said + rn, b, bn);
+}
+
+void dist_wave_adopt(struct wave *w, const struct wave_read *r)
+{
+    *w = r->w;
+    w->said = NULL;
+    dist_wave_say(w, r->reason, r->by);
+}
+
+void dist_waves_free(struct wave *waves, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(waves[i].said);
+    free(waves);
+}
+
 const char *dist_policy_actor(struct sl_dist *d, char *buf, size_t len)
 {
     snprintf(buf, len, "policy:%s", sl_policy_version(d->srv));
@@ -35,8 +69,7 @@ void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const cha
 
     if (w) {
         sl_copy(w->decision, sizeof(w->decision), "review");
-        sl_copy(w->reason, sizeof(w->reason), reason);
-        sl_copy(w->decided_by, sizeof(w->decided_by), actor);
+        dist_wave_say(w, reason, actor);
         sl_copy(w->ended_by, sizeof(w->ended_by), "review");
         w->ended_ms = sl_now_ms();
         dist_op_wave(o, w);
@@ -139,10 +172,11 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
         struct dist_op *o = first ? first : dist_op_new(d, it->id);
         first = NULL;
         if (w->placed == 0) {
+            char reason[WAVE_REASON_MAX];
             sl_copy(w->decision, sizeof(w->decision), "skip");
-            snprintf(w->reason, sizeof(w->reason), "no one in the audience %s was left to offer",
+            snprintf(reason, sizeof(reason), "no one in the audience %s was left to offer",
                      w->audience);
-            sl_copy(w->decided_by, sizeof(w->decided_by), "sluiced");
+            dist_wave_say(w, reason, "sluiced");
             sl_copy(w->ended_by, sizeof(w->ended_by), "empty");
             w->ended_ms = w->started_ms;
             d->decisions[DEC_SKIP]++;
@@ -205,8 +239,7 @@ static void decide(struct sl_dist *d, struct ditem *it, enum dist_end why)
 
     sl_copy(w->decision, sizeof(w->decision), a.decision);
     sl_copy(w->ended_by, sizeof(w->ended_by), dist_end_name(why));
-    sl_copy(w->reason, sizeof(w->reason), a.reason);
-    sl_copy(w->decided_by, sizeof(w->decided_by), a.by);
+    dist_wave_say(w, a.reason, a.by);
     w->ended_ms = sl_now_ms();
     d->decisions[strcmp(a.decision, "continue") == 0 ? DEC_CONTINUE
                  : strcmp(a.decision, "stop") == 0   ? DEC_STOP

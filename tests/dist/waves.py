@@ -259,6 +259,16 @@ def restart(t, d):
     t.check(servings == 25 and distinct == 25,
             "25 distinct users got i-slow, none twice, across the restart",
             "%d servings to %d users" % (servings, distinct))
+    # Ended waves and a running one come back in their order: the start
+    # reads an item's waves as one row and allocates them once.
+    w3 = shape(waves_of(d, "i-slow"))
+    t.require(len(w3) == 3 and [w[0] for w in w3] == [1, 2, 3] and w3[-1][4] == "",
+              "i-slow: two waves ended, the third running", w3)
+    t.stopped(d, "SIGTERM in i-slow's third wave: exit 0")
+    d.start()
+    t.check(shape(waves_of(d, "i-slow")) == w3,
+            "after a second restart i-slow's three waves are as they were, in order",
+            waves_of(d, "i-slow"))
 
 
 def cut_offers(t, d):

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -161,7 +162,7 @@ static void test_wave_read(void **state)
     (void)state;
 
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-        struct wave fast, slow;
+        struct wave_read fast, slow;
         json_t *j = json_loads(texts[i], 0, NULL);
         assert_non_null(j);
         assert_int_equal(dist_wave_read(&fast, texts[i], strlen(texts[i])), 0);
@@ -179,7 +180,7 @@ static void test_wave_read(void **state)
         "\"play\":0,\"complete\":0,\"like\":0,\"comment\":0,\"share\":0,\"follow\":0,"
         "\"skip\":0,\"dislike\":0,\"report\":0},\"decision\":\"stop\",\"ended_by\":\"time\","
         "\"reason\":\"said \\\"no\\\"\",\"decided_by\":\"policy\"}";
-    struct wave w;
+    struct wave_read w;
     json_t *valid = json_loads(escaped, 0, NULL);
     assert_non_null(valid);         /* valid JSON, only not in the plain form */
     json_decref(valid);
@@ -191,10 +192,57 @@ static void test_wave_read(void **state)
     assert_int_equal(dist_wave_read(&w, longer, strlen(longer)), -EINVAL);
 }
 
+/* A wave's reason and decider kept apart: read back as written, cut to
+ * their longest, freed with the waves (the sanitizer's leak check). */
+static void test_wave_said(void **state)
+{
+    const char *text =
+        "{\"n\":1,\"audience\":\"followers\",\"size\":1,\"placed\":0,\"present\":0,"
+        "\"fill\":1,\"check\":0,\"next_check\":0,\"checks\":0,\"started_ms\":17,"
+        "\"limit_ms\":3600000,\"ended_ms\":1796491179601,\"stats\":{\"impression\":0,"
+        "\"play\":0,\"complete\":0,\"like\":0,\"comment\":0,\"share\":0,\"follow\":0,"
+        "\"skip\":0,\"dislike\":0,\"report\":0},\"decision\":\"skip\",\"ended_by\":\"empty\","
+        "\"reason\":\"no one in the audience followers was left to offer\","
+        "\"decided_by\":\"sluiced\"}";
+    struct wave_read r;
+    struct wave *w = calloc(2, sizeof(*w));
+    char longer[400];
+    (void)state;
+
+    assert_non_null(w);
+    assert_int_equal(dist_wave_read(&r, text, strlen(text)), 0);
+    dist_wave_adopt(&w[0], &r);
+    assert_string_equal(dist_wave_reason(&w[0]), "no one in the audience followers was left to offer");
+    assert_string_equal(dist_wave_by(&w[0]), "sluiced");
+    /* What the API shows and the store keeps is the text it was read from. */
+    json_t *j = dist_wave_json(&w[0]), *want = json_loads(text, 0, NULL);
+    assert_true(json_equal(j, want));
+    json_decref(j);
+    json_decref(want);
+    /* A running wave says nothing; its own texts may be given back. */
+    assert_string_equal(dist_wave_reason(&w[1]), "");
+    assert_string_equal(dist_wave_by(&w[1]), "");
+    dist_wave_say(&w[0], "taken out", dist_wave_by(&w[0]));
+    assert_string_equal(dist_wave_reason(&w[0]), "taken out");
+    assert_string_equal(dist_wave_by(&w[0]), "sluiced");
+    memset(longer, 'x', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    dist_wave_say(&w[1], longer, longer);
+    assert_int_equal(strlen(dist_wave_reason(&w[1])), WAVE_REASON_MAX - 1);
+    assert_int_equal(strlen(dist_wave_by(&w[1])), WAVE_BY_MAX - 1);
+    dist_wave_say(&w[1], "", "");
+    assert_null(w[1].said);
+    dist_wave_say(&w[1], "", "policy:1");
+    assert_string_equal(dist_wave_reason(&w[1]), "");
+    assert_string_equal(dist_wave_by(&w[1]), "policy:1");
+    dist_waves_free(w, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_size_and_time),
+        cmocka_unit_test(test_wave_said),
         cmocka_unit_test(test_fill_of_present),
         cmocka_unit_test(test_evidence_checkpoints_double),
         cmocka_unit_test(test_reactions_once_from_the_served),
