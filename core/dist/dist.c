@@ -51,6 +51,7 @@ void dist_item_drop(struct sl_dist *d, struct ditem *it)
     free(it->interests);
     dist_plan_put(it->plan);
     dist_waves_free(it->waves, it->nwaves);
+    free(it->switch_to);
     free(it);
 }
 
@@ -472,7 +473,7 @@ void sl_dist_follow(struct sl_server *srv, const char *follower, const char *cre
 
 /* Rebuild what distribution knew of an item from the store: its plan
  * (JSON text, or NULL: the built-in one) and its waves. 0, or -ENOMEM
- * (the item is left as it was). */
+ * (the waves read so far are its own, for dist_item_drop). */
 static int restore_waves(struct sl_dist *d, struct ditem *it, json_t *plan, json_t *waves)
 {
     size_t nwaves = json_array_size(waves);
@@ -484,11 +485,12 @@ static int restore_waves(struct sl_dist *d, struct ditem *it, json_t *plan, json
         return -ENOMEM;
     it->next = (int)json_integer_value(json_object_get(plan, "next"));
     it->reviewed = (int)json_integer_value(json_object_get(plan, "reviewed"));
-    it->nwaves = (int)nwaves;
-    for (int i = 0; i < it->nwaves; i++) {
+    for (size_t i = 0; i < nwaves; i++) {
         struct wave_read r;
         dist_wave_restore(&r, json_array_get(waves, i));
-        dist_wave_adopt(&it->waves[i], &r);
+        if (dist_wave_adopt(&it->waves[i], &r) < 0)
+            return -ENOMEM;
+        it->nwaves++;
     }
     return 0;
 }

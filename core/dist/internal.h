@@ -75,7 +75,7 @@ enum dist_decision {
 
 struct wave {
     int n;                          /* 1-based */
-    char audience[160];
+    char *audience;                 /* at its length, WAVE_AUDIENCE_MAX at most */
     uint32_t size, placed;
     uint32_t present;               /* of placed, those not away when placed */
     double fill;                    /* ends once this share of present saw it */
@@ -87,19 +87,22 @@ struct wave {
     char decision[16];              /* "" while running */
     char ended_by[16];              /* size, fill, time, evidence; "" while running */
     /* Its reason and who decided, "REASON\0BY\0" at their length; NULL
-     * while it runs (both ""). Kept apart: most waves of a platform are
-     * running ones, and a start holds hundreds of thousands (waves.c). */
+     * while it runs (both ""). The texts are kept at their length: a start
+     * holds hundreds of thousands of waves, most of them running (waves.c). */
     char *said;
 };
 
-/* Longest reason and decider kept, with the NUL; longer ones are cut. */
+/* Longest audience, reason and decider, with the NUL; longer reasons and
+ * deciders are cut (audiences are checked where they are made). */
+#define WAVE_AUDIENCE_MAX 160
 #define WAVE_REASON_MAX 256
 #define WAVE_BY_MAX 96
 
 /* A wave as the store has it, its texts beside it (ops.c reads it so, then
  * dist_wave_adopt() gives it to an item). */
 struct wave_read {
-    struct wave w;                  /* said NULL */
+    struct wave w;                  /* audience and said NULL */
+    char audience[WAVE_AUDIENCE_MAX];
     char reason[WAVE_REASON_MAX];
     char by[WAVE_BY_MAX];
 };
@@ -162,7 +165,7 @@ struct ditem {
     struct plan *plan;              /* NULL until planned */
     int next;                       /* index of the next planned wave */
     int reviewed;                   /* plan waves up to this index were reviewed */
-    char switch_to[160];            /* audience of the next wave, when switched */
+    char *switch_to;                /* audience of the next wave, when switched; else NULL */
     struct wave *waves;
     int nwaves;
     enum dstate state;
@@ -283,8 +286,9 @@ static inline const char *dist_wave_by(const struct wave *w)
 /* waves.c: the wave's reason and decider, cut to their longest (they may
  * be its own); out of memory, both "" and the log says so. */
 void dist_wave_say(struct wave *w, const char *reason, const char *by);
-/* The wave read, with its own copy of the texts, into w. */
-void dist_wave_adopt(struct wave *w, const struct wave_read *r);
+/* The wave read, with its own copy of the texts, into w: 0, or -ENOMEM
+ * (w holds nothing to free). */
+int dist_wave_adopt(struct wave *w, const struct wave_read *r);
 /* The texts of the item's n waves freed, and the waves. */
 void dist_waves_free(struct wave *waves, int n);
 

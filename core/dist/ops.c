@@ -254,7 +254,7 @@ void dist_op_plan(struct dist_op *o, const struct ditem *it)
  * wave is written at its start, its end and as its counters move). buf
  * needs WAVE_TEXT_MAX bytes; returns the end. */
 #define WAVE_TEXT_MAX (768 + SL_EV__COUNT * 48 + \
-                       SL_JSON_QUOTED_MAX(sizeof(((struct wave *)0)->audience) + \
+                       SL_JSON_QUOTED_MAX(WAVE_AUDIENCE_MAX + \
                                           sizeof(((struct wave *)0)->decision) + \
                                           sizeof(((struct wave *)0)->ended_by) + \
                                           WAVE_REASON_MAX + WAVE_BY_MAX))
@@ -315,8 +315,7 @@ void dist_wave_restore(struct wave_read *r, json_t *j)
 
     memset(r, 0, sizeof(*r));
     w->n = (int)json_integer_value(json_object_get(j, "n"));
-    sl_copy(w->audience, sizeof(w->audience),
-            json_string_value(json_object_get(j, "audience")));
+    sl_copy(r->audience, sizeof(r->audience), json_string_value(json_object_get(j, "audience")));
     w->size = (uint32_t)json_integer_value(json_object_get(j, "size"));
     w->placed = (uint32_t)json_integer_value(json_object_get(j, "placed"));
     w->started_ms = json_integer_value(json_object_get(j, "started_ms"));
@@ -401,7 +400,7 @@ int dist_wave_read(struct wave_read *r, const char *text, size_t len)
     lit(&c, "{\"n\":");
     w->n = (int)integer(&c);
     lit(&c, ",\"audience\":");
-    plain(&c, w->audience, sizeof(w->audience));
+    plain(&c, r->audience, sizeof(r->audience));
     lit(&c, ",\"size\":");
     w->size = (uint32_t)integer(&c);
     lit(&c, ",\"placed\":");

@@ -165,12 +165,17 @@ static int add_waves(struct resuming *rg, uint32_t item, const char *p, size_t n
     it->waves = w;
     for (size_t i = 0; i < n; i++, p += sizeof(struct wave_read)) {
         struct wave_read r;
+        struct wave wave;
         int at;
         memcpy(&r, p, sizeof(r));
-        for (at = it->nwaves; at > 0 && w[at - 1].n > r.w.n; at--)
+        if (dist_wave_adopt(&wave, &r) < 0) {
+            rg->rc = -ENOMEM;
+            return 1;
+        }
+        for (at = it->nwaves; at > 0 && w[at - 1].n > wave.n; at--)
             ;
         memmove(&w[at + 1], &w[at], (size_t)(it->nwaves - at) * sizeof(*w));
-        dist_wave_adopt(&w[at], &r);
+        w[at] = wave;
         it->nwaves++;
     }
     return 0;

@@ -111,7 +111,8 @@ json_t *sl_dist_replay_waves(struct sl_dist_replay *rp, struct sl_store *reader,
     json_array_foreach(waves, i, jw) {
         struct wave_read r;
         dist_wave_restore(&r, jw);
-        const struct wave w = r.w;
+        struct wave w = r.w;
+        w.audience = r.audience;
         /* Only waves the deciders decided: skips and reviews were not their call. */
         if (strcmp(w.decision, "continue") != 0 && strcmp(w.decision, "stop") != 0 &&
             strcmp(w.decision, "switch") != 0)

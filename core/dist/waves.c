@@ -2,6 +2,7 @@
 /* The state machine of a distributing item: waves, decisions, holds, the tick. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,17 +39,22 @@ void dist_wave_say(struct wave *w, const char *reason, const char *by)
     memcpy(w->said + rn, b, bn);
 }
 
-void dist_wave_adopt(struct wave *w, const struct wave_read *r)
+int dist_wave_adopt(struct wave *w, const struct wave_read *r)
 {
     *w = r->w;
     w->said = NULL;
+    if (!(w->audience = strdup(r->audience)))
+        return -ENOMEM;
     dist_wave_say(w, r->reason, r->by);
+    return 0;
 }
 
 void dist_waves_free(struct wave *waves, int n)
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        free(waves[i].audience);
         free(waves[i].said);
+    }
     free(waves);
 }
 
@@ -131,6 +137,7 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
         /* Room first: short of it, the item stays as it was, between
          * waves, and the next start resumes it. */
         struct wave *v = realloc(it->waves, (it->nwaves + 1) * sizeof(*v));
+        char *audience = v ? strdup(it->switch_to ? it->switch_to : pw->audience) : NULL;
         if (v)
             it->waves = v;
         if (v && pw->size > d->scratch_cap) {
@@ -140,7 +147,8 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
                 d->scratch_cap = pw->size;
             }
         }
-        if (!v || pw->size > d->scratch_cap) {
+        if (!audience || pw->size > d->scratch_cap) {
+            free(audience);
             sl_err("distribution: out of memory starting wave %d of item %s; it waits "
                    "for the next start", it->nwaves + 1, it->id);
             break;
@@ -149,9 +157,9 @@ void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *f
         struct wave *w = &it->waves[it->nwaves++];
         memset(w, 0, sizeof(*w));
         w->n = it->nwaves;
-        sl_copy(w->audience, sizeof(w->audience),
-                it->switch_to[0] ? it->switch_to : pw->audience);
-        it->switch_to[0] = '\0';
+        w->audience = audience;
+        free(it->switch_to);
+        it->switch_to = NULL;
         w->size = pw->size;
         w->fill = pw->fill;
         w->check = w->next_check = pw->check;
@@ -251,8 +259,12 @@ static void decide(struct sl_dist *d, struct ditem *it, enum dist_end why)
         settle(d, it, a.reason[0] ? a.reason : "wave_done said stop", a.by);
         return;
     }
-    if (strcmp(a.decision, "switch") == 0)
-        sl_copy(it->switch_to, sizeof(it->switch_to), a.audience);
+    if (strcmp(a.decision, "switch") == 0) {
+        free(it->switch_to);
+        if (!(it->switch_to = strdup(a.audience)))
+            sl_err("distribution: out of memory switching item %s to %s; its next wave "
+                   "goes to its plan's audience", it->id, a.audience);
+    }
     dist_begin_next_wave(d, it, NULL);
 }
 

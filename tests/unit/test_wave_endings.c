@@ -140,6 +140,16 @@ static void test_reactions_once_from_the_served(void **state)
     assert_int_equal(dist_react(&r, 8, SL_EV_LIKE), DIST_REACT_UNSERVED);
 }
 
+/* A wave that ended with no one to offer it to, as ops.c stores it. */
+#define SKIPPED_WAVE \
+    "{\"n\":1,\"audience\":\"followers\",\"size\":1,\"placed\":0,\"present\":0," \
+    "\"fill\":1,\"check\":0,\"next_check\":0,\"checks\":0,\"started_ms\":17," \
+    "\"limit_ms\":3600000,\"ended_ms\":1796491179601,\"stats\":{\"impression\":0," \
+    "\"play\":0,\"complete\":0,\"like\":0,\"comment\":0,\"share\":0,\"follow\":0," \
+    "\"skip\":0,\"dislike\":0,\"report\":0},\"decision\":\"skip\",\"ended_by\":\"empty\"," \
+    "\"reason\":\"no one in the audience followers was left to offer\"," \
+    "\"decided_by\":\"sluiced\"}"
+
 /* A wave as ops.c stores it, read without JSON: exactly what the JSON
  * reader makes of it; anything else is left to that reader. */
 static void test_wave_read(void **state)
@@ -151,13 +161,7 @@ static void test_wave_read(void **state)
         "{\"impression\":30,\"play\":20,\"complete\":9,\"like\":4,\"comment\":0,"
         "\"share\":1,\"follow\":0,\"skip\":7,\"dislike\":2,\"report\":0},\"decision\":\"\","
         "\"ended_by\":\"\",\"reason\":\"\",\"decided_by\":\"\"}",
-        "{\"n\":1,\"audience\":\"followers\",\"size\":1,\"placed\":0,\"present\":0,"
-        "\"fill\":1,\"check\":0,\"next_check\":0,\"checks\":0,\"started_ms\":17,"
-        "\"limit_ms\":3600000,\"ended_ms\":1796491179601,\"stats\":{\"impression\":0,"
-        "\"play\":0,\"complete\":0,\"like\":0,\"comment\":0,\"share\":0,\"follow\":0,"
-        "\"skip\":0,\"dislike\":0,\"report\":0},\"decision\":\"skip\",\"ended_by\":\"empty\","
-        "\"reason\":\"no one in the audience followers was left to offer\","
-        "\"decided_by\":\"sluiced\"}",
+        SKIPPED_WAVE,
     };
     (void)state;
 
@@ -196,14 +200,7 @@ static void test_wave_read(void **state)
  * their longest, freed with the waves (the sanitizer's leak check). */
 static void test_wave_said(void **state)
 {
-    const char *text =
-        "{\"n\":1,\"audience\":\"followers\",\"size\":1,\"placed\":0,\"present\":0,"
-        "\"fill\":1,\"check\":0,\"next_check\":0,\"checks\":0,\"started_ms\":17,"
-        "\"limit_ms\":3600000,\"ended_ms\":1796491179601,\"stats\":{\"impression\":0,"
-        "\"play\":0,\"complete\":0,\"like\":0,\"comment\":0,\"share\":0,\"follow\":0,"
-        "\"skip\":0,\"dislike\":0,\"report\":0},\"decision\":\"skip\",\"ended_by\":\"empty\","
-        "\"reason\":\"no one in the audience followers was left to offer\","
-        "\"decided_by\":\"sluiced\"}";
+    const char *text = SKIPPED_WAVE;
     struct wave_read r;
     struct wave *w = calloc(2, sizeof(*w));
     char longer[400];
