@@ -329,18 +329,29 @@ static int ahead_item(void *arg, const char *id, const char *creator, const char
     return 0;
 }
 
+/* What was gathered of one item, as one row: its kind, the item, how
+ * many, then len bytes of them. 0, or 1 to stop. */
+static int gathered_row(struct dist_ahead *a, enum row_kind kind, uint32_t item, size_t n,
+                        const void *data, size_t len)
+{
+    char *p = ahead_room(a, 1 + 2 * sizeof(uint32_t) + len);
+
+    if (!p)
+        return 1;
+    *p++ = (char)kind;
+    p = put_u32(put_u32(p, item), (uint32_t)n);
+    memcpy(p, data, len);
+    return 0;
+}
+
 /* The waves gathered, as one row: 0, or 1 to stop. */
 static int waves_flush(struct dist_ahead *a)
 {
     if (!a->waves_n)
         return 0;
-    size_t len = a->waves_n * sizeof(*a->waves);
-    char *p = ahead_room(a, 1 + 2 * sizeof(uint32_t) + len);
-    if (!p)
+    if (gathered_row(a, ROW_WAVES, a->waves_item, a->waves_n, a->waves,
+                     a->waves_n * sizeof(*a->waves)))
         return 1;
-    *p++ = ROW_WAVES;
-    p = put_u32(put_u32(p, a->waves_item), (uint32_t)a->waves_n);
-    memcpy(p, a->waves, len);
     a->waves_n = 0;
     return 0;
 }
@@ -369,12 +380,8 @@ static int served_flush(struct dist_ahead *a)
 {
     if (!a->served_n)
         return 0;
-    char *p = ahead_room(a, 1 + 2 * sizeof(uint32_t) + a->served_len);
-    if (!p)
+    if (gathered_row(a, ROW_SERVED, a->served_item, a->served_n, a->served, a->served_len))
         return 1;
-    *p++ = ROW_SERVED;
-    p = put_u32(put_u32(p, a->served_item), (uint32_t)a->served_n);
-    memcpy(p, a->served, a->served_len);
     a->served_len = a->served_n = 0;
     return 0;
 }
