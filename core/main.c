@@ -28,6 +28,7 @@
 #include "lib/clock.h"
 #include "lib/conf.h"
 #include "lib/log.h"
+#include "lib/mix.h"
 #include "lib/notify.h"
 #include "lib/sha256.h"
 #include "lib/text.h"
@@ -246,6 +247,8 @@ int main(int argc, char **argv)
     bool check_only = false;
     char err[1024];
     int c, status = 1;
+
+    sl_hash_key_init();     /* before any table of ids is made */
 
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {

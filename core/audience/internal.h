@@ -211,8 +211,10 @@ static inline bool has_u32(const uint32_t *v, size_t n, uint32_t x)
 
 /* }===================================================================== */
 
-/* sets.c */
+/* sets.c: an id's hash for the audience's tables (seed and the process's
+ * key, lib/mix.h), and the same of seed alone, the same in every process. */
 uint32_t aud_hash_str(const char *s, size_t len, uint64_t seed);
+uint32_t aud_hash_fixed(const char *s, size_t len, uint64_t seed);
 const char *aud_arena_dup(struct arena *ar, const char *s, size_t len);
 void aud_arena_free(struct arena *ar);
 uint32_t aud_idmap_find(const struct idmap *m, const char *s, uint32_t h);

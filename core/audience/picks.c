@@ -131,7 +131,10 @@ static int pick(struct sl_audience *a, struct item *it, const struct crowd *cr, 
 
     if (size > 0 && m > 0) {
         struct perm p;
-        uint64_t salt = a->conf.seed ^ sl_mix64(it->hash) ^ sl_mix64((uint64_t)it->picks << 1 | 1);
+        /* Of the id, not of its place in the tables: an item's picks are
+         * the same in every process (a node that resumes it, a replay). */
+        uint32_t id_hash = aud_hash_fixed(it->id, strlen(it->id), a->conf.seed);
+        uint64_t salt = a->conf.seed ^ sl_mix64(id_hash) ^ sl_mix64((uint64_t)it->picks << 1 | 1);
         perm_init(&p, m, salt);
         for (int pass = by_activity ? 0 : 1; pass < 2 && got < size; pass++)
             for (uint64_t i = 0; i < p.domain && got < size; i++) {

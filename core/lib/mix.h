@@ -35,10 +35,22 @@ static inline uint64_t sl_hash(const void *s, size_t len, uint64_t seed)
     return sl_mix64(h ^ sl_mix64(w ^ len));
 }
 
-/* The same of a string, with seed 0. */
+/*
+ * The key of the tables that ids chosen by clients (users, items, creators)
+ * are hashed into: drawn when sluiced starts (sl_hash_key_init), so that ids
+ * made to fall into one run of a table in one process do not in another,
+ * and no lookup can be made to walk thousands of them. 0 until drawn: the
+ * unit tests' tables are the same from run to run. What must not change
+ * from process to process (an item's picks, audience/picks.c) is hashed
+ * with a seed of its own.
+ */
+extern uint64_t sl_hash_key;
+void sl_hash_key_init(void);
+
+/* The same of a string, keyed by sl_hash_key. */
 static inline uint64_t sl_hash_str(const char *s)
 {
-    return sl_hash(s, strlen(s), 0);
+    return sl_hash(s, strlen(s), sl_hash_key);
 }
 
 /* splitmix64: the next number of the stream whose state is *state. */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "audience/audience.h"
+#include "lib/mix.h"
 
 /* ====== helpers ====== */
 
@@ -389,6 +390,54 @@ static void test_pick_is_scrambled_and_deterministic(void **state)
     sl_audience_free(a);
     sl_audience_free(b);
     sl_audience_free(c);
+}
+
+/* Ids made to share a run of the tables under one key (here 0, the key
+ * before sluiced draws one) are scattered under the key a process draws;
+ * an item's picks do not change with it. */
+static void test_tables_keyed_picks_not(void **state)
+{
+    enum { N = 2000, W = 100, SAME = 64, MASK = 0xfff };
+    static char ids[SAME][32];
+    struct sl_aud_key k;
+    uint32_t oa[W], ob[W];
+    size_t na, nb, found = 0;
+    (void)state;
+
+    sl_hash_key = 0;
+    struct sl_audience *a = new_aud(7, 0);
+    add_users(a, N, 10);
+    assert_int_equal(sl_audience_pick(a, new_item(a, "v1", "u0", NULL), "everyone", W, oa, &na), 0);
+    assert_true(sl_audience_key(a, "x0", &k));
+    uint32_t bucket = k.hash & MASK;
+    for (unsigned i = 0; found < SAME; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "x%u", i);
+        assert_true(sl_audience_key(a, id, &k));
+        if ((k.hash & MASK) == bucket)
+            memcpy(ids[found++], id, sizeof(id));
+    }
+
+    sl_hash_key_init();
+    assert_true(sl_hash_key != 0);
+    struct sl_audience *b = new_aud(7, 0);
+    size_t together = 0;
+    assert_true(sl_audience_key(b, ids[0], &k));
+    bucket = k.hash & MASK;
+    for (size_t i = 1; i < SAME; i++) {
+        assert_true(sl_audience_key(b, ids[i], &k));
+        together += (k.hash & MASK) == bucket;
+    }
+    assert_true(together <= 3);
+    add_users(b, N, 10);
+    assert_int_equal(sl_audience_pick(b, new_item(b, "v1", "u0", NULL), "everyone", W, ob, &nb), 0);
+    assert_int_equal(na, W);
+    assert_int_equal(nb, W);
+    assert_memory_equal(oa, ob, sizeof(oa));
+
+    sl_hash_key = 0;
+    sl_audience_free(a);
+    sl_audience_free(b);
 }
 
 static void test_pick_audiences(void **state)
@@ -1187,6 +1236,7 @@ int main(void)
         cmocka_unit_test(test_bulk_load_matches_incremental),
         cmocka_unit_test(test_pick_everyone_without_repeats),
         cmocka_unit_test(test_pick_is_scrambled_and_deterministic),
+        cmocka_unit_test(test_tables_keyed_picks_not),
         cmocka_unit_test(test_pick_audiences),
         cmocka_unit_test(test_place_skips_offered_and_creator),
         cmocka_unit_test(test_inbox_bounded_newest_first),
