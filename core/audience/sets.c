@@ -11,13 +11,14 @@
 
 /* {====================== Hashing ====================================== */
 
-/* With the audience's seed (its conf). */
+/* With the audience's seed (its conf) alone. */
 uint32_t aud_hash_fixed(const char *s, size_t len, uint64_t seed)
 {
     uint64_t h = sl_hash(s, len, seed);
     return (uint32_t)(h ^ (h >> 32));
 }
 
+/* The same, keyed by the process's key too: the tables'. */
 uint32_t aud_hash_str(const char *s, size_t len, uint64_t seed)
 {
     return aud_hash_fixed(s, len, seed ^ sl_hash_key);
