@@ -21,7 +21,9 @@
  * has some of its rows; the marks of how far a store's own indexes went
  * (indexed_*) stay behind, as the indexes do. A table added to the schema
  * gets a line here; a column added to a table is copied as it is (rows go
- * column by column). The audit key stays where it is, outside both
+ * column by column). On SQLite, waves, offer_waves and served are views
+ * with PostgreSQL's columns over tables keyed by the item's seq (schema
+ * 16), read and inserted through like tables. The audit key stays where it is, outside both
  * stores: the copied chain verifies under the same key.
  */
 static const char *const tables[] = {

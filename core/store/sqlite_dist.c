@@ -11,23 +11,41 @@
 #include "lib/log.h"
 #include "store/sqlite.h"
 
+/* A write of an item's row: -ENOENT when the item is not stored. */
+static int stmt_put(struct sl_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = stmt_done(s, st, what);
+    if (rc == 0 && sqlite3_changes(s->db) == 0) {
+        sl_err("store: %s: no item of that id is stored", what);
+        return -ENOENT;
+    }
+    return rc;
+}
+
+/* An item's waves, offers and served marks are keyed by its seq (schema 16
+ * says why): each statement finds it by the item's id. A write for an item
+ * not stored changes nothing and says so (stmt_put). */
+#define SEQ_OF(p) "(SELECT seq FROM items WHERE id = " p ")"
+
 const char *const sl_sqlite_dist_sql[ST__COUNT] = {
-    [ST_WAVE_PUT]       = "INSERT OR REPLACE INTO waves (item, n, wave) VALUES (?, ?, ?)",
-    [ST_WAVES_GET]      = "SELECT wave FROM waves WHERE item = ? ORDER BY n",
-    /* In the order the walk finds them (by item, most often): sorting
-     * them cost a start as much as reading them. */
-    [ST_WAVES_IN_STATE] = "SELECT w.item, w.n, w.wave FROM items i JOIN waves w ON w.item = i.id"
-                          " WHERE i.state = ?",
-    [ST_OFFER_WAVE]     = "INSERT INTO offer_waves (item, wave, part, source, users)"
-                          " SELECT ?1, ?2, coalesce(max(part) + 1, 0), ?3, ?4 FROM offer_waves"
-                          " WHERE item = ?1 AND wave = ?2",
-    [ST_OFFERS_EACH]    = "SELECT wave, source, users FROM offer_waves WHERE item = ?",
-    [ST_OFFERS_SERVED_OF] = "SELECT user FROM served WHERE item = ? ORDER BY user",
-    [ST_OFFER_SERVED]   = "INSERT INTO served (user, item) VALUES (?2, ?1)"
-                          " ON CONFLICT DO NOTHING",
-    [ST_OFFER_WAVES_IN_STATE] = "SELECT o.item, o.wave, o.source, o.users FROM items i"
-                          " JOIN offer_waves o ON o.item = i.id WHERE i.state = ?",
-    [ST_SERVED_IN_STATE] = "SELECT s.item, s.user FROM items i JOIN served s ON s.item = i.id"
+    [ST_WAVE_PUT]       = "INSERT OR REPLACE INTO item_waves (seq, n, wave)"
+                          " SELECT seq, ?2, ?3 FROM items WHERE id = ?1",
+    [ST_WAVES_GET]      = "SELECT wave FROM item_waves WHERE seq = " SEQ_OF("?") " ORDER BY n",
+    /* In the items' order (items_state is (state, seq)), each item's rows
+     * next to the last one's. */
+    [ST_WAVES_IN_STATE] = "SELECT i.id, w.n, w.wave FROM items i JOIN item_waves w"
+                          " ON w.seq = i.seq WHERE i.state = ?",
+    [ST_OFFER_WAVE]     = "INSERT INTO item_offers (seq, wave, part, source, users)"
+                          " SELECT i.seq, ?2, (SELECT coalesce(max(part) + 1, 0) FROM item_offers"
+                          " WHERE seq = i.seq AND wave = ?2), ?3, ?4 FROM items i WHERE i.id = ?1",
+    [ST_OFFERS_EACH]    = "SELECT wave, source, users FROM item_offers WHERE seq = " SEQ_OF("?"),
+    [ST_OFFERS_SERVED_OF] = "SELECT user FROM item_served WHERE seq = " SEQ_OF("?")
+                          " ORDER BY user",
+    [ST_OFFER_SERVED]   = "INSERT INTO item_served (seq, user) SELECT seq, ?2 FROM items"
+                          " WHERE id = ?1 ON CONFLICT DO NOTHING",
+    [ST_OFFER_WAVES_IN_STATE] = "SELECT i.id, o.wave, o.source, o.users FROM items i"
+                          " JOIN item_offers o ON o.seq = i.seq WHERE i.state = ?",
+    [ST_SERVED_IN_STATE] = "SELECT i.id, s.user FROM items i JOIN item_served s ON s.seq = i.seq"
                           " WHERE i.state = ?",
     [ST_USERS_EACH]     = "SELECT id, city, interests, seen_s FROM users",
     [ST_FOLLOWS_EACH]   = "SELECT follower, creator FROM follows",
@@ -42,7 +60,7 @@ int sl_store_wave_put(struct sl_store *s, const char *item, int n, const char *w
     bind_text(st, 1, item);
     sqlite3_bind_int(st, 2, n);
     bind_text(st, 3, wave);
-    return stmt_done(s, st, "wave put");
+    return stmt_put(s, st, "wave put");
 }
 
 int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out)
@@ -115,7 +133,7 @@ int sl_store_offer_wave(struct sl_store *s, const char *item, int wave, int sour
     sqlite3_bind_int(st, 3, source);
     sqlite3_bind_text(st, 4, text, (int)len, SQLITE_TRANSIENT);
     free(text);
-    return stmt_done(s, st, "offer wave");
+    return stmt_put(s, st, "offer wave");
 }
 
 /* A copy of column col of st, for sl_offers_unpack() to cut. */

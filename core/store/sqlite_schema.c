@@ -374,6 +374,62 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (creator, seq)) WITHOUT ROWID;"
     "INSERT INTO item_creators SELECT creator, seq FROM items;"
     "DROP INDEX items_creator;",
+    /* 15 -> 16: an item's waves, offers and served marks keyed by its seq,
+     * not its id. An upload's first wave and its offers went each to a
+     * leaf of its own wherever its id fell (ids are the client's), which
+     * every group commit wrote whole to the WAL; numbered in the order
+     * items are stored, they land where the last upload's did. A start
+     * reads them in that order too, the items' (items_state is (state,
+     * seq)), one leaf after the next rather than a search by id per item.
+     * Views keep the old tables' names and columns for what reads or
+     * copies them whole (sluicectl migrate, by hand); inserting into one
+     * stores under the item's seq, and an item that does not exist is an
+     * error, not a row lost. */
+    "CREATE TABLE item_waves ("
+    "  seq INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  wave TEXT NOT NULL,"
+    "  PRIMARY KEY (seq, n)) WITHOUT ROWID;"
+    "INSERT INTO item_waves SELECT i.seq, w.n, w.wave FROM waves w JOIN items i ON i.id = w.item;"
+    "CREATE TABLE item_offers ("
+    "  seq INTEGER NOT NULL,"
+    "  wave INTEGER NOT NULL,"
+    "  part INTEGER NOT NULL,"
+    "  source INTEGER NOT NULL,"
+    "  users TEXT NOT NULL,"
+    "  PRIMARY KEY (seq, wave, part)) WITHOUT ROWID;"
+    "INSERT INTO item_offers SELECT i.seq, o.wave, o.part, o.source, o.users"
+    "  FROM offer_waves o JOIN items i ON i.id = o.item;"
+    "CREATE TABLE item_served ("
+    "  seq INTEGER NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  PRIMARY KEY (seq, user)) WITHOUT ROWID;"
+    "INSERT INTO item_served SELECT i.seq, s.user FROM served s JOIN items i ON i.id = s.item;"
+    "DROP TABLE waves;"
+    "DROP TABLE offer_waves;"
+    "DROP TABLE served;"
+    "CREATE VIEW waves AS SELECT i.id AS item, w.n, w.wave"
+    "  FROM item_waves w JOIN items i ON i.seq = w.seq;"
+    "CREATE VIEW offer_waves AS SELECT i.id AS item, o.wave, o.part, o.source, o.users"
+    "  FROM item_offers o JOIN items i ON i.seq = o.seq;"
+    "CREATE VIEW served AS SELECT s.user, i.id AS item"
+    "  FROM item_served s JOIN items i ON i.seq = s.seq;"
+    "CREATE TRIGGER waves_put INSTEAD OF INSERT ON waves BEGIN"
+    "  SELECT RAISE(ABORT, 'no such item') WHERE NOT EXISTS"
+    "    (SELECT 1 FROM items WHERE id = new.item);"
+    "  INSERT INTO item_waves SELECT seq, new.n, new.wave FROM items WHERE id = new.item;"
+    "END;"
+    "CREATE TRIGGER offer_waves_put INSTEAD OF INSERT ON offer_waves BEGIN"
+    "  SELECT RAISE(ABORT, 'no such item') WHERE NOT EXISTS"
+    "    (SELECT 1 FROM items WHERE id = new.item);"
+    "  INSERT INTO item_offers SELECT seq, new.wave, new.part, new.source, new.users"
+    "    FROM items WHERE id = new.item;"
+    "END;"
+    "CREATE TRIGGER served_put INSTEAD OF INSERT ON served BEGIN"
+    "  SELECT RAISE(ABORT, 'no such item') WHERE NOT EXISTS"
+    "    (SELECT 1 FROM items WHERE id = new.item);"
+    "  INSERT INTO item_served SELECT seq, new.user FROM items WHERE id = new.item;"
+    "END;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

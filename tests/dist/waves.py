@@ -278,15 +278,17 @@ def cut_offers(t, d):
     an item's offers when it takes the item's lease, not at its start."""
     if st.on_postgres():
         return
-    where = "item = 'i-slow' AND wave = (SELECT max(wave) FROM offer_waves WHERE item = 'i-slow')"
-    whole = d.sql("SELECT substr(users, -1) = char(10) FROM offer_waves WHERE " + where)
+    # Schema 16 keys an item's offers by its seq.
+    seq = "(SELECT seq FROM items WHERE id = 'i-slow')"
+    where = "seq = %s AND wave = (SELECT max(wave) FROM item_offers WHERE seq = %s)" % (seq, seq)
+    whole = d.sql("SELECT substr(users, -1) = char(10) FROM item_offers WHERE " + where)
     t.require(whole == [(1,)], "i-slow's last offers are stored, one record", whole)
-    d.sql("UPDATE offer_waves SET users = rtrim(users, char(10)) WHERE " + where)
+    d.sql("UPDATE item_offers SET users = rtrim(users, char(10)) WHERE " + where)
     r = st.run([st.program("sluiced"), "-c", d.conf, "--listen", "127.0.0.1:%d" % d.port,
                 "--state", d.state, "--policies", d.policies], timeout=60)
     t.check(r.returncode != 0 and "offers of item i-slow cannot be read" in r.stderr,
             "a cut offer record stops the start, naming the item", (r.returncode, r.stderr))
-    d.sql("UPDATE offer_waves SET users = users || char(10) WHERE " + where)
+    d.sql("UPDATE item_offers SET users = users || char(10) WHERE " + where)
     d.start()
     t.check(dt.state(d, "i-slow") == "distributing", "mended, it starts with i-slow as it was",
             dt.state(d, "i-slow"))

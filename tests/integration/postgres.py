@@ -34,8 +34,8 @@ def body(t):
              "item_leases", "changes", "nodes"}
             <= tables and "offers" not in tables, "the schema is in the database",
             sorted(tables))
-    t.check(d.sql("SELECT version FROM sluice_schema") == [(15,)],
-            "at the latest schema version (15, as SQLite's)",
+    t.check(d.sql("SELECT version FROM sluice_schema") == [(16,)],
+            "at the latest schema version (16, as SQLite's)",
             d.sql("SELECT version FROM sluice_schema"))
     t.check({"reports", "reporters"} <= tables and
             d.sql("SELECT count(*) FROM information_schema.columns WHERE"

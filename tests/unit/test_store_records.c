@@ -350,7 +350,7 @@ static void test_pg_migrations(void **state)
     assert_int_equal(sl_store_audit_verify(f->w, &c), 0);
     assert_int_equal(c.checked, 1);
     assert_int_equal(storetest_sql(f->where, f->dir,
-                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 15"
+                                   "DO $$ BEGIN IF (SELECT version FROM sluice_schema) <> 16"
                                    " THEN RAISE 'not migrated'; END IF; END $$"), 0);
     /* Offers packed a record per (item, wave, source), served marks moved;
      * a placement stored since takes a part past theirs. */
