@@ -318,6 +318,24 @@ static int collect_served(void *arg, const char *item, const char *user)
     return 0;
 }
 
+/* What the three readers of offers give: item's offers, and the
+ * placements and served marks of the items in state, each as the
+ * collectors above write them. */
+static void expect_offers(struct sl_store *w, const char *item, const char *state,
+                          const char *offers, const char *placed, const char *served)
+{
+    struct offers got = { 0 };
+
+    assert_int_equal(sl_store_offers_each(w, item, collect_offer, &got), 0);
+    assert_string_equal(got.text, offers);
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_offer_waves_each(w, state, collect_wave, &got), 0);
+    assert_string_equal(got.text, placed);
+    got = (struct offers){ 0 };
+    assert_int_equal(sl_store_served_each(w, state, collect_served, &got), 0);
+    assert_string_equal(got.text, served);
+}
+
 /* SQLite's schema 16 back to 15: waves, offers and served marks keyed by
  * item id again. */
 #define UNDO_SEQ_KEYED \
@@ -465,15 +483,8 @@ static void test_migration_backfills(void **state)
     assert_int_equal(seq_max, 10);  /* 8 stored before it, then a5 and g1 */
 
     /* Offers become one record per wave and source; served marks move. */
-    struct offers got = { 0 };
-    assert_int_equal(sl_store_offers_each(f->w, "a2", collect_offer, &got), 0);
-    assert_string_equal(got.text, "u1 1 1 served;u2 1 1;u3 2 5;");
-    got = (struct offers){ 0 };
-    assert_int_equal(sl_store_offer_waves_each(f->w, "approved", collect_wave, &got), 0);
-    assert_string_equal(got.text, "a2 1 1 u1,u2;a2 2 5 u3;");
-    got = (struct offers){ 0 };
-    assert_int_equal(sl_store_served_each(f->w, "approved", collect_served, &got), 0);
-    assert_string_equal(got.text, "a2 u1;");
+    expect_offers(f->w, "a2", "approved", "u1 1 1 served;u2 1 1;u3 2 5;",
+                  "a2 1 1 u1,u2;a2 2 5 u3;", "a2 u1;");
 
     /* A second open finds the schema current and leaves the counts be. */
     sl_store_free(f->w);
@@ -992,14 +1003,8 @@ static void test_migration_seq_keyed(void **state)
     assert_string_equal(text, "[{\"n\":1},{\"n\":2}]");
     free(text);
     json_decref(waves);
-    assert_int_equal(sl_store_offers_each(f->w, "z2", collect_offer, &got), 0);
-    assert_string_equal(got.text, "u1 1 3;u2 1 3 served;");
-    got = (struct offers){ 0 };
-    assert_int_equal(sl_store_offer_waves_each(f->w, "distributing", collect_wave, &got), 0);
-    assert_string_equal(got.text, "z2 1 3 u1,u2;");
-    got = (struct offers){ 0 };
-    assert_int_equal(sl_store_served_each(f->w, "distributing", collect_served, &got), 0);
-    assert_string_equal(got.text, "z2 u2;");
+    expect_offers(f->w, "z2", "distributing", "u1 1 3;u2 1 3 served;", "z2 1 3 u1,u2;",
+                  "z2 u2;");
 
     /* The views: a row inserted by the item's id is stored under its seq;
      * one for an item not stored is refused. */
@@ -1012,7 +1017,6 @@ static void test_migration_seq_keyed(void **state)
     assert_int_equal(sl_store_waves_get(f->w, "z1", &waves), 0);
     assert_int_equal(json_array_size(waves), 1);
     json_decref(waves);
-    got = (struct offers){ 0 };
     assert_int_equal(sl_store_served_each(f->w, "distributing", collect_served, &got), 0);
     assert_string_equal(got.text, "z1 u9;z2 u2;");
 }
