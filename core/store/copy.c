@@ -23,8 +23,9 @@
  * gets a line here; a column added to a table is copied as it is (rows go
  * column by column). On SQLite, waves, offer_waves and served are views
  * with PostgreSQL's columns over tables keyed by the item's seq (schema
- * 16), read and inserted through like tables. The audit key stays where it is, outside both
- * stores: the copied chain verifies under the same key.
+ * 16), read and inserted through like tables. The audit key stays where
+ * it is, outside both stores: the copied chain verifies under the same
+ * key.
  */
 static const char *const tables[] = {
     "items",

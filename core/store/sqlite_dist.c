@@ -11,12 +11,12 @@
 #include "lib/log.h"
 #include "store/sqlite.h"
 
-/* A write of an item's row: -ENOENT when the item is not stored. */
-static int stmt_put(struct sl_store *s, sqlite3_stmt *st, const char *what)
+/* A write of one of item's rows: -ENOENT when the item is not stored. */
+static int stmt_put(struct sl_store *s, sqlite3_stmt *st, const char *what, const char *item)
 {
     int rc = stmt_done(s, st, what);
     if (rc == 0 && sqlite3_changes(s->db) == 0) {
-        sl_err("store: %s: no item of that id is stored", what);
+        sl_err("store: %s: no item %s is stored", what, item);
         return -ENOENT;
     }
     return rc;
@@ -60,7 +60,7 @@ int sl_store_wave_put(struct sl_store *s, const char *item, int n, const char *w
     bind_text(st, 1, item);
     sqlite3_bind_int(st, 2, n);
     bind_text(st, 3, wave);
-    return stmt_put(s, st, "wave put");
+    return stmt_put(s, st, "wave put", item);
 }
 
 int sl_store_waves_get(struct sl_store *s, const char *item, json_t **out)
@@ -133,7 +133,7 @@ int sl_store_offer_wave(struct sl_store *s, const char *item, int wave, int sour
     sqlite3_bind_int(st, 3, source);
     sqlite3_bind_text(st, 4, text, (int)len, SQLITE_TRANSIENT);
     free(text);
-    return stmt_put(s, st, "offer wave");
+    return stmt_put(s, st, "offer wave", item);
 }
 
 /* A copy of column col of st, for sl_offers_unpack() to cut. */
