@@ -293,6 +293,10 @@ static inline int stmt_done(struct sl_store *s, sqlite3_stmt *st, const char *wh
     return db_fail(s, what);
 }
 
+/* An item's seq found by its id, as SQL: the key of the tables keyed by
+ * it (schema 16: item_waves, item_offers, item_served). */
+#define SEQ_OF(p) "(SELECT seq FROM items WHERE id = " p ")"
+
 static inline void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v)

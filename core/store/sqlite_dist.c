@@ -25,7 +25,6 @@ static int stmt_put(struct sl_store *s, sqlite3_stmt *st, const char *what, cons
 /* An item's waves, offers and served marks are keyed by its seq (schema 16
  * says why): each statement finds it by the item's id. A write for an item
  * not stored changes nothing and says so (stmt_put). */
-#define SEQ_OF(p) "(SELECT seq FROM items WHERE id = " p ")"
 
 const char *const sl_sqlite_dist_sql[ST__COUNT] = {
     [ST_WAVE_PUT]       = "INSERT OR REPLACE INTO item_waves (seq, n, wave)"

@@ -10,8 +10,8 @@
 
 const char *const sl_sqlite_reports_sql[ST__COUNT] = {
     [ST_REPORT_FACTS]    = "SELECT (SELECT count(*) FROM reports WHERE item = ?1 AND user = ?2),"
-                           " EXISTS (SELECT 1 FROM item_served"
-                           " WHERE seq = (SELECT seq FROM items WHERE id = ?1) AND user = ?2)",
+                           " EXISTS (SELECT 1 FROM item_served WHERE seq = " SEQ_OF("?1")
+                           " AND user = ?2)",
     [ST_REPORTER_GET]    = "SELECT reports, upheld, dismissed FROM reporters WHERE user = ?",
     [ST_REPORT_ADD]      = "INSERT INTO reports (item, user, ts_ms, served, weight)"
                            " VALUES (?, ?, ?, ?, ?)",
