@@ -20,11 +20,11 @@
 /*
  * What start reads is read on a thread of its own, over a second
  * connection, and copied into chunks that the loop's thread takes in as
- * they come: the store's work (SQL, pages, the interests', cities' and
- * waves' JSON) and the audience's overlap on two cores (bench/bench_start:
- * 200,000 items from 3.6 s to 2.2). The served marks are read before the
- * waves: while the loop's side looks their users up, the reader parses
- * waves, and each side has work when the other is slowest. At most
+ * they come: the store's work (SQL, pages, the interests' and cities'
+ * JSON) and the audience's overlap on two cores (bench/bench_start:
+ * 200,000 items from 3.6 s to 2.2). The waves' JSON is the loop side's
+ * to parse: through the waves' pass it has little else to do, while the
+ * reader walks SQLite's join. At most
  * AHEAD_CHUNKS chunks wait (64 MiB); the reader stops early when the
  * loop's side failed, and the loop's side when the reader did.
  */
@@ -90,16 +90,6 @@ static const char *city_of(const char *upload, char *out, size_t cap)
     return c && *c ? c : NULL;
 }
 
-/* A wave from its stored text: in the form ops.c writes, or any JSON. */
-static void wave_parse(struct wave_read *r, const char *text, size_t len)
-{
-    if (dist_wave_read(r, text, len) < 0) {
-        json_t *j = dist_stored_json(text);
-        dist_wave_restore(r, j);
-        json_decref(j);
-    }
-}
-
 #define CHUNK_SIZE (256 * 1024)
 #define AHEAD_CHUNKS 256
 
@@ -147,8 +137,8 @@ struct dist_ahead {
     char *served;                   /* their users, keyed as a row holds them */
     size_t served_len, served_cap, served_n;
     uint32_t waves_item;            /* the item of the waves gathered */
-    struct wave_read *waves;        /* its waves, parsed */
-    size_t waves_n, waves_cap;
+    char *waves;                    /* their texts, as put_str() writes them */
+    size_t waves_len, waves_cap, waves_n;
     bool halted;                    /* its copy of stop, taken at each flush */
     /* The loop's alone. */
     struct chunk *taking;           /* rows of it are still to be taken in */
@@ -349,10 +339,9 @@ static int waves_flush(struct dist_ahead *a)
 {
     if (!a->waves_n)
         return 0;
-    if (gathered_row(a, ROW_WAVES, a->waves_item, a->waves_n, a->waves,
-                     a->waves_n * sizeof(*a->waves)))
+    if (gathered_row(a, ROW_WAVES, a->waves_item, a->waves_n, a->waves, a->waves_len))
         return 1;
-    a->waves_n = 0;
+    a->waves_len = a->waves_n = 0;
     return 0;
 }
 
@@ -367,11 +356,16 @@ static int ahead_wave(void *arg, const char *item, int n, const char *text, size
     if (k != a->waves_item && waves_flush(a))
         return 1;
     a->waves_item = k;
-    if (sl_grow(&a->waves, &a->waves_cap, a->waves_n + 1, sizeof(*a->waves)) < 0) {
+    if (len >= UINT32_MAX ||
+        sl_grow(&a->waves, &a->waves_cap, a->waves_len + sizeof(uint32_t) + len + 1, 1) < 0) {
         a->rc = -ENOMEM;
         return 1;
     }
-    wave_parse(&a->waves[a->waves_n++], text, len);
+    char *p = put_u32(a->waves + a->waves_len, (uint32_t)len);
+    memcpy(p, text, len);
+    p[len] = '\0';
+    a->waves_len += sizeof(uint32_t) + len + 1;
+    a->waves_n++;
     return 0;
 }
 

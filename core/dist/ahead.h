@@ -13,7 +13,8 @@
 /*
  * A row in a chunk: its kind (a byte), then its fields; a string is its
  * length (UINT32_MAX for none) and its bytes with a NUL; a number 4 or 8
- * bytes; a wave its struct, parsed by the reader. ROW_END ends the
+ * bytes; a wave its stored text, parsed by the loop's side, which waits
+ * for the reader through the waves' pass otherwise. ROW_END ends the
  * audience. The users of served marks and offers are keyed by the reader
  * (their length, hash, bytes and NUL; an invalid id is left out): eight
  * million of them looked up at a 200,000-item start, the hashing is the
@@ -22,9 +23,8 @@
  * audience refuses it). After the items' pass, a row names its item by
  * its number, its place in that pass (struct sent_items); an item that
  * pass did not read is not resumed, and its rows are left out. An item's
- * served marks come in one row, and so do its waves (each a struct
- * wave_read, parsed by the reader) when the store walks them together,
- * as SQLite's join does.
+ * served marks come in one row, and so do its waves when the store walks
+ * them together, as SQLite's join does.
  */
 
 enum row_kind { ROW_USER, ROW_FOLLOW, ROW_END, ROW_ITEM, ROW_WAVES, ROW_SERVED, ROW_OFFERS };

@@ -146,9 +146,19 @@ static ssize_t users_of(struct resuming *rg, const struct sl_aud_key *keys, size
     return (ssize_t)k;
 }
 
-/* An item's waves read, into its list in order of n: allocated once when
- * they come in one row (the store's walk has no set order; a later row
- * of the same item is merged in). */
+/* A wave from its stored text: in the form ops.c writes, or any JSON. */
+static void wave_parse(struct wave_read *r, const char *text, size_t len)
+{
+    if (dist_wave_read(r, text, len) < 0) {
+        json_t *j = dist_stored_json(text);
+        dist_wave_restore(r, j);
+        json_decref(j);
+    }
+}
+
+/* An item's n waves, their texts from p on, into its list in order of n:
+ * allocated once when they come in one row (the store's walk has no set
+ * order; a later row of the same item is merged in). */
 static int add_waves(struct resuming *rg, uint32_t item, const char *p, size_t n)
 {
     struct ditem *it = running(rg, item);
@@ -163,11 +173,13 @@ static int add_waves(struct resuming *rg, uint32_t item, const char *p, size_t n
         return 1;
     }
     it->waves = w;
-    for (size_t i = 0; i < n; i++, p += sizeof(struct wave_read)) {
+    for (size_t i = 0; i < n; i++) {
         struct wave_read r;
         struct wave wave;
         int at;
-        memcpy(&r, p, sizeof(r));
+        size_t len = get_u32(&p);
+        wave_parse(&r, p, len);
+        p += len + 1;
         if (dist_wave_adopt(&wave, &r) < 0) {
             rg->rc = -ENOMEM;
             return 1;
@@ -272,7 +284,8 @@ static int take_item_row(enum row_kind kind, const char **p, struct resuming *rg
     if (kind == ROW_WAVES) {
         size_t n = get_u32(p);
         const char *waves = *p;
-        *p += n * sizeof(struct wave_read);
+        for (size_t i = 0; i < n; i++)
+            *p += get_u32(p) + 1;
         return add_waves(rg, item, waves, n);
     }
     int wave = kind == ROW_OFFERS ? (int)get_u32(p) : 0;
