@@ -594,10 +594,11 @@ int sl_dist_start(struct sl_server *srv)
             sl_audience_user_count(d->aud), dist_standing_creators(d),
             (long long)(sl_now_ms() - t0));
     d->tick = event_new(srv->base, -1, EV_PERSIST, dist_tick, d);
+    d->due_more = evtimer_new(srv->base, dist_due_more, d);
     d->persist = event_new(srv->base, -1, EV_PERSIST, dist_persist_tick, d);
     struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
     struct timeval ptv = { PERSIST_SLICE_MS / 1000, (PERSIST_SLICE_MS % 1000) * 1000 };
-    return d->tick && d->persist && event_add(d->tick, &tv) == 0 &&
+    return d->tick && d->due_more && d->persist && event_add(d->tick, &tv) == 0 &&
            event_add(d->persist, &ptv) == 0 ? 0 : -ENOMEM;
 }
 
@@ -608,6 +609,8 @@ void sl_dist_stop(struct sl_server *srv)
         return;
     if (d->tick)
         event_free(d->tick);
+    if (d->due_more)
+        event_free(d->due_more);
     if (d->persist)
         event_free(d->persist);
     if (srv->commit) {

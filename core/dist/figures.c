@@ -105,6 +105,11 @@ void sl_dist_metrics(struct sl_server *srv, struct evbuffer *out)
                              "sluice_wave_checks_total{answer=\"wait\"} %llu\n",
                         (unsigned long long)(d->checks - d->waits),
                         (unsigned long long)d->waits);
+    sl_metric_header(out, "sluice_wave_lap_yields_total", "counter",
+                     "Times a tick's lap over the running waves stopped after 10 ms of "
+                     "decisions to let requests through, and went on after them.");
+    evbuffer_add_printf(out, "sluice_wave_lap_yields_total %llu\n",
+                        (unsigned long long)d->due_yields);
     sl_metric_header(out, "sluice_events_uncounted_total", "counter",
                      "Events stored but not counted in a wave: from users the item was "
                      "never served to, or a user's repeat of one kind.");

@@ -220,6 +220,9 @@ struct sl_dist {
     char traffic_by[TRAFFIC_KEYS][72];  /* who set each: plugin:NAME, policy:V, default */
     struct pool pools[6];           /* by enum sl_aud_source */
     struct event *tick;
+    struct event *due_more;         /* the rest of a lap of due waves (waves.c) */
+    size_t due_at, due_left;        /* where the lap goes on; slots still to look at */
+    uint64_t due_yields;            /* laps that stopped for the loop, to go on */
     struct event *persist;          /* dist_persist_tick, every PERSIST_SLICE_MS */
     int64_t last_regroup, last_head;
     size_t persist_part;            /* the slice of items whose counters go next */
@@ -445,6 +448,7 @@ void dist_hold(struct sl_dist *d, struct ditem *it, const char *queue, const cha
 void dist_begin_next_wave(struct sl_dist *d, struct ditem *it, struct dist_op *first);
 void dist_persist_counters(struct sl_dist *d, size_t part, size_t parts);
 void dist_tick(evutil_socket_t fd, short what, void *arg);
+void dist_due_more(evutil_socket_t fd, short what, void *arg);
 void dist_persist_tick(evutil_socket_t fd, short what, void *arg);
 
 /* hooks.c */

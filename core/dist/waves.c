@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "dist/internal.h"
 #include "lib/clock.h"
 #include "lib/grow.h"
@@ -389,28 +391,12 @@ void dist_persist_tick(evutil_socket_t fd, short what, void *arg)
     d->persist_part = (d->persist_part + 1) % PERSIST_SLICES;
 }
 
-void dist_tick(evutil_socket_t fd, short what, void *arg)
+/* What a tick does besides the waves. */
+static void dist_periodic(struct sl_dist *d)
 {
-    (void)fd;
-    (void)what;
-    sl_dist_tick(((struct sl_dist *)arg)->srv);
-}
-
-void sl_dist_tick(struct sl_server *srv)
-{
-    struct sl_dist *d = D(srv);
     int64_t now = sl_now_ms();
 
-    if (!d || d->srv->draining)
-        return;
     dist_pgroups_step(d);
-    for (size_t h = 0; h < d->cap; h++) {
-        struct ditem *it = d->items[h];
-        struct wave *w = it && it->state == D_RUNNING ? dist_current(it) : NULL;
-        enum dist_end why = w ? dist_wave_due(w, now) : DIST_END_NONE;
-        if (why != DIST_END_NONE)
-            decide(d, it, why);
-    }
     if (now - d->last_seen_write >= SEEN_EVERY_MS) {
         dist_seen_write(d, false);
         d->last_seen_write = now;
@@ -427,6 +413,95 @@ void sl_dist_tick(struct sl_server *srv)
         if (done)
             d->last_regroup = now;
     }
+}
+
+/*
+ * Each tick asks every running wave whether it is due, in a lap over the
+ * items' table. After a stop longer than the waves' time (an upgrade, a
+ * night), or an hour after a burst of uploads, every one of them is due
+ * at once: 200,000 decisions, each a policy's wave_done and the next
+ * wave's placing, held the loop twelve seconds. So a lap decides for
+ * DUE_SLICE_S at most and goes on from there once the loop has looked at
+ * its sockets again (due_more, a timer of no delay), as many times as it
+ * takes; a tick begins a lap only when the last one is done.
+ */
+#define DUE_SLICE_S 0.01
+/* Decisions between looks at the clock. */
+#define DUE_CLOCK_EVERY 16
+
+/* The lap on from d->due_at; deadline 0: to its end. True when done. */
+static bool due_lap(struct sl_dist *d, double deadline)
+{
+    int64_t now = sl_now_ms();
+    unsigned decided = 0;
+
+    while (d->due_left > 0) {
+        if (d->due_at >= d->cap)
+            d->due_at = 0;      /* the table was resized since */
+        struct ditem *it = d->cap ? d->items[d->due_at] : NULL;
+        d->due_at++;
+        d->due_left--;
+        struct wave *w = it && it->state == D_RUNNING ? dist_current(it) : NULL;
+        enum dist_end why = w ? dist_wave_due(w, now) : DIST_END_NONE;
+        if (why == DIST_END_NONE)
+            continue;
+        decide(d, it, why);
+        if (deadline > 0 && ++decided % DUE_CLOCK_EVERY == 0 && sl_mono() >= deadline)
+            return d->due_left == 0;
+    }
+    return true;
+}
+
+/* A slice of the lap, and the next after the loop's sockets if it is not
+ * done. */
+static void due_slice(struct sl_dist *d)
+{
+    static const struct timeval at_once = { 0, 0 };
+
+    if (due_lap(d, sl_mono() + DUE_SLICE_S))
+        return;
+    d->due_yields++;
+    if (event_add(d->due_more, &at_once) < 0)
+        sl_err("distribution: cannot schedule the rest of the waves' lap; the next tick "
+               "goes on with it");
+}
+
+void dist_due_more(evutil_socket_t fd, short what, void *arg)
+{
+    struct sl_dist *d = arg;
+
+    (void)fd;
+    (void)what;
+    if (!d->srv->draining)
+        due_slice(d);
+}
+
+void dist_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct sl_dist *d = arg;
+
+    (void)fd;
+    (void)what;
+    if (d->srv->draining)
+        return;
+    if (!evtimer_pending(d->due_more, NULL)) {
+        if (d->due_left == 0)
+            d->due_left = d->cap;
+        due_slice(d);
+    }
+    dist_periodic(d);
+}
+
+void sl_dist_tick(struct sl_server *srv)
+{
+    struct sl_dist *d = D(srv);
+
+    if (!d || d->srv->draining)
+        return;
+    /* Every wave the time ends, before the answer (sim_clock.c). */
+    d->due_left = d->cap;
+    due_lap(d, 0);
+    dist_periodic(d);
 }
 
 /* }===================================================================== */

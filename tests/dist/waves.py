@@ -2,7 +2,8 @@
 """The wave state machine over HTTP, with fixture policies steered by each
 item's title: continue, stop, switch, review before a wave, a failing
 wave_done, the built-in plan, a creator without followers, a restart in the
-middle of a distribution, and a start refused over a record it cannot read."""
+middle of a distribution, a start refused over a record it cannot read, and
+3,000 waves due at once after a long stop."""
 import json
 import os
 import sys
@@ -294,6 +295,47 @@ def cut_offers(t, d):
             dt.state(d, "i-slow"))
 
 
+def due_together(t, d):
+    """After a stop longer than their time, 3,000 running waves are due
+    at the first tick: the lap decides them in slices, with requests let
+    through between, and leaves none out. SQLite only: their time is cut
+    in the store by hand, and on PostgreSQL a node takes items by lease
+    rather than all at its start."""
+    if st.on_postgres():
+        return
+    # Some 40 ms of decisions here at 1,000: 3,000 leave room for a faster
+    # machine to need more than one slice too.
+    n = 3000
+    ids = ["i-due-%04d" % i for i in range(n)]
+    bad = [i for i in ids
+           if d.post("/v1/uploads", {"id": i, "creator": "lonely", "title": "slow",
+                                     "city": "lyon"}).status != 202]
+    # A creator without followers: wave 1 (followers) is skipped at once,
+    # wave 2 places 10 of everyone for 600 s.
+    t.require(not bad, "%d slow uploads, each a wave of 10 running for 600 s" % n, bad[:3])
+    t.stopped(d, "SIGTERM with the 3,000 waves running: exit 0")
+    mine = "seq IN (SELECT seq FROM items WHERE id LIKE 'i-due-%')"
+    d.sql("UPDATE item_waves SET wave = replace(wave, '\"limit_ms\":600000,',"
+          " '\"limit_ms\":1000,') WHERE n = 2 AND " + mine)
+    cut = d.sql("SELECT count(*) FROM item_waves WHERE n = 2 AND wave LIKE"
+                " '%\"limit_ms\":1000,%\"ended_ms\":null,%' AND " + mine)
+    t.require(cut == [(n,)], "each running wave's time cut to a second, as after a long stop",
+              cut)
+    d.start()
+    third = "SELECT count(*) FROM item_waves WHERE n = 3 AND " + mine
+    ok = dt.wait_for(lambda: d.sql(third) == [(n,)], 60, 0.2)
+    t.check(ok, "every one of the %d waves ended and its item's next began" % n,
+            d.sql(third))
+    yields = dt.metric(d, "sluice_wave_lap_yields_total")
+    t.check(yields is not None and yields >= 1,
+            "the lap stopped for the loop's requests and went on", yields)
+    w = waves_of(d, ids[-1])
+    t.check(len(w) == 3 and w[1]["ended_by"] == "time" and w[1]["decision"] == "continue"
+            and w[2]["placed"] > 0 and w[2]["decision"] == "",
+            "the last item's wave 2 ended on its time, wave 3 placed and running",
+            [(x["n"], x["ended_by"], x["decision"], x["placed"]) for x in w])
+
+
 def body(t):
     d = t.daemon(start=False)
     dt.install(d, [p for p in dt.shipped_policies() if not p.endswith("30-distribute.lua")])
@@ -307,6 +349,7 @@ def body(t):
     restart(t, d)
     t.stopped(d)
     cut_offers(t, d)
+    due_together(t, d)
     t.stopped(d)
 
 
