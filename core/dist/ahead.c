@@ -351,20 +351,17 @@ static int ahead_wave(void *arg, const char *item, int n, const char *text, size
     uint32_t k = sent_find(&a->sent, item);
 
     (void)n;
+    (void)len;      /* JSON text: NUL-ended, and no NUL inside */
     if (k == NOT_SENT)
         return 0;
     if (k != a->waves_item && waves_flush(a))
         return 1;
     a->waves_item = k;
-    if (len >= UINT32_MAX ||
-        sl_grow(&a->waves, &a->waves_cap, a->waves_len + sizeof(uint32_t) + len + 1, 1) < 0) {
+    if (sl_grow(&a->waves, &a->waves_cap, a->waves_len + str_size(text), 1) < 0) {
         a->rc = -ENOMEM;
         return 1;
     }
-    char *p = put_u32(a->waves + a->waves_len, (uint32_t)len);
-    memcpy(p, text, len);
-    p[len] = '\0';
-    a->waves_len += sizeof(uint32_t) + len + 1;
+    a->waves_len = (size_t)(put_str(a->waves + a->waves_len, text) - a->waves);
     a->waves_n++;
     return 0;
 }
