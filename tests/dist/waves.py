@@ -303,15 +303,15 @@ def due_together(t, d):
     rather than all at its start."""
     if st.on_postgres():
         return
-    # Some 40 ms of decisions here at 1,000: 3,000 leave room for a faster
-    # machine to need more than one slice too.
+    # Decided here, 1,000 took three slices and 3,000 six: enough for a
+    # faster machine to need more than one too.
     n = 3000
     ids = ["i-due-%04d" % i for i in range(n)]
+    # A creator without followers: wave 1 (followers) is skipped at once,
+    # wave 2 places 10 of everyone for 600 s.
     bad = [i for i in ids
            if d.post("/v1/uploads", {"id": i, "creator": "lonely", "title": "slow",
                                      "city": "lyon"}).status != 202]
-    # A creator without followers: wave 1 (followers) is skipped at once,
-    # wave 2 places 10 of everyone for 600 s.
     t.require(not bad, "%d slow uploads, each a wave of 10 running for 600 s" % n, bad[:3])
     t.stopped(d, "SIGTERM with the 3,000 waves running: exit 0")
     mine = "seq IN (SELECT seq FROM items WHERE id LIKE 'i-due-%')"
