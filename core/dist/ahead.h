@@ -70,14 +70,22 @@ static inline uint32_t get_u32(const char **p)
     return v;
 }
 
+/* A string and its length (0 for none, which is NULL). */
+static inline const char *get_str_len(const char **p, size_t *len)
+{
+    uint32_t n = get_u32(p);
+    const char *s = *p;
+    *len = n == UINT32_MAX ? 0 : n;
+    if (n == UINT32_MAX)
+        return NULL;
+    *p += n + 1;
+    return s;
+}
+
 static inline const char *get_str(const char **p)
 {
-    uint32_t len = get_u32(p);
-    const char *s = *p;
-    if (len == UINT32_MAX)
-        return NULL;
-    *p += len + 1;
-    return s;
+    size_t len;
+    return get_str_len(p, &len);
 }
 
 static inline struct sl_aud_key get_key(const char **p)

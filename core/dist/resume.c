@@ -177,9 +177,9 @@ static int add_waves(struct resuming *rg, uint32_t item, const char *p, size_t n
         struct wave_read r;
         struct wave wave;
         int at;
-        size_t len = get_u32(&p);
-        wave_parse(&r, p, len);
-        p += len + 1;
+        size_t len;
+        const char *text = get_str_len(&p, &len);
+        wave_parse(&r, text ? text : "", len);
         if (dist_wave_adopt(&wave, &r) < 0) {
             rg->rc = -ENOMEM;
             return 1;
@@ -285,7 +285,7 @@ static int take_item_row(enum row_kind kind, const char **p, struct resuming *rg
         size_t n = get_u32(p);
         const char *waves = *p;
         for (size_t i = 0; i < n; i++)
-            *p += get_u32(p) + 1;
+            get_str(p);
         return add_waves(rg, item, waves, n);
     }
     int wave = kind == ROW_OFFERS ? (int)get_u32(p) : 0;
