@@ -96,6 +96,10 @@ const char *sl_audience_user_id(const struct sl_audience *a, uint32_t idx);
  */
 int sl_audience_user_set(struct sl_audience *a, const char *id, const char *city,
                          const char *const *interests, size_t n);
+/* Whether sl_audience_user_set() would take these (it refuses nothing
+ * else but for want of memory): pure, any thread may ask. */
+bool sl_audience_user_ok(const char *id, const char *city, const char *const *interests,
+                         size_t n);
 /* The user's city, NULL when none or idx is out of range. */
 const char *sl_audience_user_city(const struct sl_audience *a, uint32_t idx);
 /* Writes up to max interest names to out; returns how many the user has. */
@@ -152,6 +156,9 @@ int sl_audience_follow(struct sl_audience *a, const char *follower, const char *
 /* sl_audience_follow(on) of ids keyed by sl_audience_key(). */
 int sl_audience_follow_keyed(struct sl_audience *a, const struct sl_aud_key *follower,
                              const struct sl_aud_key *creator);
+/* The same of two users by their indexes: -EINVAL for one out of range or
+ * both the same. */
+int sl_audience_follow_users(struct sl_audience *a, uint32_t follower, uint32_t creator);
 bool sl_audience_follows(const struct sl_audience *a, uint32_t follower, uint32_t creator);
 size_t sl_audience_followers_count(const struct sl_audience *a, uint32_t idx);
 size_t sl_audience_following_count(const struct sl_audience *a, uint32_t idx);

@@ -281,27 +281,32 @@ static int set_interests(struct sl_audience *a, uint32_t ui, const char *const *
     return 0;
 }
 
+bool sl_audience_user_ok(const char *id, const char *city, const char *const *interests,
+                         size_t n)
+{
+    size_t len;
+
+    if (!id_ok(id, &len) || (city && !aud_city_ok(city, &len)))
+        return false;
+    if (interests && n > SL_AUD_INTERESTS_MAX)
+        return false;
+    for (size_t i = 0; interests && i < n; i++)
+        if (!id_ok(interests[i], &len))
+            return false;
+    return true;
+}
+
 int sl_audience_user_set(struct sl_audience *a, const char *id, const char *city,
                          const char *const *interests, size_t n)
 {
-    size_t len, clen = 0;
     uint32_t ui;
     int rc;
 
-    if (!a || !id_ok(id, &len) || (city && !aud_city_ok(city, &clen)))
+    if (!a || !sl_audience_user_ok(id, city, interests, n))
         return -EINVAL;
-    if (interests) {
-        if (n > SL_AUD_INTERESTS_MAX)
-            return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-            size_t ilen;
-            if (!id_ok(interests[i], &ilen))
-                return -EINVAL;
-        }
-    }
-    if ((rc = aud_user_intern(a, id, len, &ui)) < 0)
+    if ((rc = aud_user_intern(a, id, strlen(id), &ui)) < 0)
         return rc;
-    if (city && (rc = set_city(a, ui, city, clen)) < 0)
+    if (city && (rc = set_city(a, ui, city, strlen(city))) < 0)
         return rc;
     if (interests && (rc = set_interests(a, ui, interests, n)) < 0)
         return rc;
@@ -381,6 +386,15 @@ int sl_audience_follow_keyed(struct sl_audience *a, const struct sl_aud_key *fol
     if ((rc = intern_hashed(a, follower->id, follower->len, follower->hash, &f)) < 0 ||
         (rc = intern_hashed(a, creator->id, creator->len, creator->hash, &c)) < 0)
         return rc;
+    return sl_audience_follow_users(a, f, c);
+}
+
+int sl_audience_follow_users(struct sl_audience *a, uint32_t f, uint32_t c)
+{
+    int rc;
+
+    if (f == c || f >= a->nusers || c >= a->nusers)
+        return -EINVAL;
     if ((rc = aud_set_add(&a->users[f].following, c, a->bulk)) < 0)
         return rc;
     if (rc == 0)

@@ -93,6 +93,23 @@ static const char *city_of(const char *upload, char *out, size_t cap)
 #define CHUNK_SIZE (256 * 1024)
 #define AHEAD_CHUNKS 256
 
+/*
+ * Who looks the users of a row up, the reader or the loop's side, is
+ * decided row by row: a lookup costs either the same (a cache miss or
+ * two), and whichever thread is behind should not take it. While the loop's
+ * side has LOOKUP_AHEAD chunks queued, the reader names the users the
+ * users' pass sent by number; otherwise it keys them for the loop's side.
+ * Either way the same user is found: only who does the work changes. Built
+ * with SL_LOOKUP_AHEAD=0, the reader names all it can by number: the
+ * AddressSanitizer build of ./quickstart check is, so that the suite's
+ * restarts take that way, and the other build's the keyed one.
+ */
+#ifdef SL_LOOKUP_AHEAD
+#define LOOKUP_AHEAD SL_LOOKUP_AHEAD
+#else
+#define LOOKUP_AHEAD 4
+#endif
+
 struct chunk {
     struct chunk *next;
     size_t len, cap;
@@ -100,16 +117,24 @@ struct chunk {
     char data[];
 };
 
-/* The items the reader sent, numbered in that order. The later passes walk
- * the items in the same order on SQLite (by items_state), so the item of
- * a row is most often the one found last or the next: that is tried
- * first, then a hash of the ids. */
-struct sent_items {
+/* Ids the reader sent (the items, the users), numbered in that order. The
+ * later passes walk the items in the same order on SQLite (by
+ * items_state), so the item of a row is most often the one found last or
+ * the next: sent_find() tries that first, then a hash of the ids. A slot
+ * holds the id's hash and place, so that a probe reads one line and
+ * compares ids only when their hashes agree. */
+struct sent_slot {
+    uint32_t hash;
+    uint32_t no;                    /* number + 1; 0: free */
+    uint32_t at;                    /* offset of its id in ids */
+};
+
+struct sent_ids {
     char *ids;                      /* each NUL-ended, one after the other */
     size_t len, cap;
     uint32_t *at;                   /* number -> offset of its id in ids */
     size_t n, at_cap;
-    uint32_t *slot;                 /* number + 1 by the id's hash; 0: free */
+    struct sent_slot *slot;         /* by the id's hash */
     uint32_t mask;
     uint32_t last;                  /* the number found last */
 };
@@ -130,18 +155,23 @@ struct dist_ahead {
     /* The reader's alone. */
     struct chunk *filling;          /* not queued yet */
     struct chunk *next;             /* a spare, to fill next */
-    struct sl_aud_key *keys;        /* an offer's users */
-    size_t keys_cap;
-    struct sent_items sent;
+    struct named *named;            /* an offer's users */
+    uint32_t *nos;                  /* their numbers */
+    size_t named_cap, nos_cap;
+    struct sent_ids sent;           /* the items */
+    struct sent_ids users;          /* the users, numbered up to USER_SENT */
     uint32_t served_item;           /* the item of the served marks gathered */
-    char *served;                   /* their users, keyed as a row holds them */
+    char *served;                   /* their users, named as a row holds them */
     size_t served_len, served_cap, served_n;
     uint32_t waves_item;            /* the item of the waves gathered */
     char *waves;                    /* their texts, as put_str() writes them */
     size_t waves_len, waves_cap, waves_n;
     bool halted;                    /* its copy of stop, taken at each flush */
+    bool ahead;                     /* the loop's side is LOOKUP_AHEAD chunks behind */
     /* The loop's alone. */
     struct chunk *taking;           /* rows of it are still to be taken in */
+    uint32_t *user_index;           /* a user row's number -> the audience's index */
+    size_t users_taken, user_index_cap;
 };
 
 /* The reader's chunk to the queue; waits while the queue is full. */
@@ -156,6 +186,7 @@ static void ahead_flush(struct dist_ahead *a)
     while (a->queued >= AHEAD_CHUNKS && !a->stop)
         pthread_cond_wait(&a->cv, &a->mu);
     a->halted = a->stop;
+    a->ahead = a->queued + 1 > LOOKUP_AHEAD;  /* queued >= LOOKUP_AHEAD, 0 or not */
     if (!a->next && (a->next = a->spare))
         a->spare = a->spare->next;
     if (a->stop) {
@@ -201,18 +232,18 @@ static char *ahead_room(struct dist_ahead *a, size_t size)
 
 #define NOT_SENT UINT32_MAX
 
-static void sent_slot_put(struct sent_items *si, uint32_t k)
+static void sent_slot_put(struct sent_ids *si, struct sent_slot sl)
 {
-    uint32_t i = (uint32_t)sl_hash_str(si->ids + si->at[k]) & si->mask;
+    uint32_t i = sl.hash & si->mask;
 
-    while (si->slot[i])
+    while (si->slot[i].no)
         i = (i + 1) & si->mask;
-    si->slot[i] = k + 1;
+    si->slot[i] = sl;
 }
 
 /* id sent as the next number: 0 or -ENOMEM. The hash is kept under half
  * full. */
-static int sent_add(struct sent_items *si, const char *id)
+static int sent_add(struct sent_ids *si, const char *id)
 {
     size_t len = strlen(id) + 1;
 
@@ -221,55 +252,139 @@ static int sent_add(struct sent_items *si, const char *id)
         sl_grow(&si->at, &si->at_cap, si->n + 1, sizeof(*si->at)) < 0)
         return -ENOMEM;
     if (2 * (si->n + 1) > (size_t)si->mask) {
-        uint32_t mask = si->mask ? 2 * si->mask + 1 : 1023;
-        uint32_t *slot = calloc((size_t)mask + 1, sizeof(*slot));
-        if (!slot)
+        struct sent_slot *old = si->slot;
+        uint32_t old_mask = si->mask, mask = old ? 2 * old_mask + 1 : 1023;
+        if (!(si->slot = calloc((size_t)mask + 1, sizeof(*si->slot)))) {
+            si->slot = old;
             return -ENOMEM;
-        free(si->slot);
-        si->slot = slot;
+        }
         si->mask = mask;
-        for (uint32_t k = 0; k < si->n; k++)
-            sent_slot_put(si, k);
+        for (uint32_t i = 0; old && i <= old_mask; i++)
+            if (old[i].no)
+                sent_slot_put(si, old[i]);
+        free(old);
     }
     memcpy(si->ids + si->len, id, len);
     si->at[si->n] = (uint32_t)si->len;
+    sent_slot_put(si, (struct sent_slot){ (uint32_t)sl_hash_str(id), (uint32_t)++si->n,
+                                          (uint32_t)si->len });
     si->len += len;
-    sent_slot_put(si, (uint32_t)si->n++);
     return 0;
 }
 
-/* The number of item id, NOT_SENT when the items' pass did not send it. */
-static uint32_t sent_find(struct sent_items *si, const char *id)
+/* The number of id of hash h, NOT_SENT when it was not sent. */
+static uint32_t sent_lookup(const struct sent_ids *si, const char *id, uint32_t h)
+{
+    if (!si->slot)
+        return NOT_SENT;
+    for (uint32_t i = h & si->mask; si->slot[i].no; i = (i + 1) & si->mask)
+        if (si->slot[i].hash == h && strcmp(si->ids + si->slot[i].at, id) == 0)
+            return si->slot[i].no - 1;
+    return NOT_SENT;
+}
+
+/* The numbers of ids[0..n) into no[] (NOT_SENT for one not sent). The
+ * slots of a run, then the ids in them, are asked for before any is
+ * compared, so that the cache misses overlap: a start looks millions of
+ * users up (the audience's lookups do the same). */
+#define LOOKUP_RUN 16
+
+static void sent_lookup_all(const struct sent_ids *si, const char *const *ids, size_t n,
+                            uint32_t *no)
+{
+    uint32_t h[LOOKUP_RUN];
+
+    for (size_t base = 0; base < n; base += LOOKUP_RUN) {
+        size_t m = n - base < LOOKUP_RUN ? n - base : LOOKUP_RUN;
+        for (size_t i = 0; i < m && si->slot; i++) {
+            h[i] = (uint32_t)sl_hash_str(ids[base + i]);
+            __builtin_prefetch(&si->slot[h[i] & si->mask]);
+        }
+        for (size_t i = 0; i < m && si->slot; i++) {
+            const struct sent_slot *sl = &si->slot[h[i] & si->mask];
+            if (sl->no && sl->hash == h[i])
+                __builtin_prefetch(si->ids + sl->at);
+        }
+        for (size_t i = 0; i < m; i++)
+            no[base + i] = si->slot ? sent_lookup(si, ids[base + i], h[i]) : NOT_SENT;
+    }
+}
+
+/* sent_lookup() of an item of the passes that walk the items in order. */
+static uint32_t sent_find(struct sent_ids *si, const char *id)
 {
     for (uint32_t k = si->last; k < si->n && k <= si->last + 1; k++)
         if (strcmp(si->ids + si->at[k], id) == 0)
             return si->last = k;
-    if (!si->slot)
-        return NOT_SENT;
-    for (uint32_t i = (uint32_t)sl_hash_str(id) & si->mask; si->slot[i]; i = (i + 1) & si->mask)
-        if (strcmp(si->ids + si->at[si->slot[i] - 1], id) == 0)
-            return si->last = si->slot[i] - 1;
-    return NOT_SENT;
+    uint32_t k = sent_lookup(si, id, (uint32_t)sl_hash_str(id));
+    if (k != NOT_SENT)
+        si->last = k;
+    return k;
 }
 
-static void sent_free(struct sent_items *si)
+static void sent_free(struct sent_ids *si)
 {
     free(si->ids);
     free(si->at);
     free(si->slot);
 }
 
+/* A user as a row names them: by number when the users' pass sent them
+ * (no, else NOT_SENT), by key otherwise. */
+struct named {
+    uint32_t no;
+    struct sl_aud_key key;
+};
+
+/* How a row names user id, whose number (or NOT_SENT) is no, into *u:
+ * false for an invalid id. */
+static bool name_user(struct dist_ahead *a, const char *id, uint32_t no, struct named *u)
+{
+    return (u->no = no) != NOT_SENT || sl_audience_key(a->aud, id, &u->key);
+}
+
+static bool name_user_find(struct dist_ahead *a, const char *id, struct named *u)
+{
+    u->no = NOT_SENT;
+    if (a->ahead)
+        sent_lookup_all(&a->users, &id, 1, &u->no);
+    return name_user(a, id, u->no, u);
+}
+
+static size_t named_size(const struct named *u)
+{
+    return u->no != NOT_SENT ? sizeof(uint32_t) : key_size(&u->key);
+}
+
+static char *put_named(char *p, const struct named *u)
+{
+    return u->no != NOT_SENT ? put_sent_user(p, u->no) : put_key(p, &u->key);
+}
+
+/* A user row, numbered as sent; one the audience would refuse is left out,
+ * as taking it in would change nothing. */
 static int ahead_user(void *arg, const char *id, const char *city, const char *interests,
                       int64_t seen_s)
 {
+    struct dist_ahead *a = arg;
     json_t *list = interests ? json_loads(interests, 0, NULL) : NULL;
     const char *names[SL_AUD_INTERESTS_MAX];
     size_t n = dist_interest_names(list, names), size = 1 + str_size(id) + str_size(city) +
                                                         sizeof(uint32_t) + sizeof(seen_s);
 
+    if (!sl_audience_user_ok(id, city, names, n)) {
+        json_decref(list);
+        return 0;
+    }
+    /* The numbers are the rows' places: past USER_SENT, none is kept. */
+    if (a->users.n < USER_SENT - 1 && sent_add(&a->users, id) < 0) {
+        a->rc = -ENOMEM;
+        json_decref(list);
+        return 1;
+    }
     for (size_t i = 0; i < n; i++)
         size += str_size(names[i]);
-    char *p = ahead_room(arg, size);
+    char *p = ahead_room(a, size);
     if (p) {
         *p++ = ROW_USER;
         p = put_u32(put_str(put_str(p, id), city), (uint32_t)n);
@@ -284,15 +399,15 @@ static int ahead_user(void *arg, const char *id, const char *city, const char *i
 static int ahead_follow(void *arg, const char *follower, const char *creator)
 {
     struct dist_ahead *a = arg;
-    struct sl_aud_key f, c;
+    struct named f, c;
 
-    if (!sl_audience_key(a->aud, follower, &f) || !sl_audience_key(a->aud, creator, &c))
+    if (!name_user_find(a, follower, &f) || !name_user_find(a, creator, &c))
         return 0;       /* not ids: the audience would refuse the follow */
-    char *p = ahead_room(a, 1 + str_size(follower) + sizeof(uint32_t) + key_size(&c));
+    char *p = ahead_room(a, 1 + named_size(&f) + named_size(&c));
     if (!p)
         return 1;
     *p++ = ROW_FOLLOW;
-    put_key(put_u32(put_str(p, follower), f.hash), &c);
+    put_named(put_named(p, &f), &c);
     return 0;
 }
 
@@ -381,19 +496,18 @@ static int ahead_served(void *arg, const char *item, const char *user)
 {
     struct dist_ahead *a = arg;
     uint32_t k = sent_find(&a->sent, item);
-    struct sl_aud_key key;
+    struct named u;
 
-    if (k == NOT_SENT || !sl_audience_key(a->aud, user, &key))
+    if (k == NOT_SENT || !name_user_find(a, user, &u))
         return 0;
     if ((k != a->served_item || a->served_n == UINT32_MAX) && served_flush(a))
         return 1;
     a->served_item = k;
-    if (sl_grow(&a->served, &a->served_cap, a->served_len + key_size(&key), 1) < 0) {
+    if (sl_grow(&a->served, &a->served_cap, a->served_len + named_size(&u), 1) < 0) {
         a->rc = -ENOMEM;
         return 1;
     }
-    put_key(a->served + a->served_len, &key);
-    a->served_len += key_size(&key);
+    a->served_len = (size_t)(put_named(a->served + a->served_len, &u) - a->served);
     a->served_n++;
     return 0;
 }
@@ -407,13 +521,16 @@ static int ahead_offers(void *arg, const char *item, int wave, int source,
 
     if (k == NOT_SENT)
         return 0;
-    if (sl_grow(&a->keys, &a->keys_cap, n ? n : 1, sizeof(*a->keys)) < 0) {
+    if (sl_grow(&a->named, &a->named_cap, n ? n : 1, sizeof(*a->named)) < 0 ||
+        sl_grow(&a->nos, &a->nos_cap, n ? n : 1, sizeof(*a->nos)) < 0) {
         a->rc = -ENOMEM;
         return 1;
     }
+    if (a->ahead)
+        sent_lookup_all(&a->users, users, n, a->nos);
     for (size_t i = 0; i < n; i++)
-        if (sl_audience_key(a->aud, users[i], &a->keys[valid]))
-            size += key_size(&a->keys[valid++]);
+        if (name_user(a, users[i], a->ahead ? a->nos[i] : NOT_SENT, &a->named[valid]))
+            size += named_size(&a->named[valid++]);
     char *p = ahead_room(a, size);
     if (!p)
         return 1;
@@ -421,7 +538,7 @@ static int ahead_offers(void *arg, const char *item, int wave, int source,
     p = put_u32(put_u32(put_u32(put_u32(p, k), (uint32_t)wave), (uint32_t)source),
                 (uint32_t)valid);
     for (size_t i = 0; i < valid; i++)
-        p = put_key(p, &a->keys[i]);
+        p = put_named(p, &a->named[i]);
     return 0;
 }
 
@@ -469,6 +586,7 @@ int dist_ahead_start(struct sl_dist *d, bool items, struct dist_ahead **out)
     }
     a->items = items;
     a->aud = d->aud;
+    a->ahead = LOOKUP_AHEAD == 0;
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     if ((rc = pthread_create(&a->thread, NULL, ahead_main, a)) != 0) {
@@ -506,10 +624,13 @@ void dist_ahead_end(struct dist_ahead *a)
     }
     free(a->filling);
     free(a->next);
-    free(a->keys);
+    free(a->named);
+    free(a->nos);
     free(a->served);
     free(a->waves);
+    free(a->user_index);
     sent_free(&a->sent);
+    sent_free(&a->users);
     sl_store_free(a->conn);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
@@ -564,4 +685,18 @@ int dist_ahead_rc(struct dist_ahead *a)
     int rc = a->rc;
     pthread_mutex_unlock(&a->mu);
     return rc;
+}
+
+int dist_ahead_user_taken(struct dist_ahead *a, uint32_t u)
+{
+    if (sl_grow(&a->user_index, &a->user_index_cap, a->users_taken + 1,
+                sizeof(*a->user_index)) < 0)
+        return -ENOMEM;
+    a->user_index[a->users_taken++] = u;
+    return 0;
+}
+
+uint32_t dist_ahead_user(const struct dist_ahead *a, uint32_t no)
+{
+    return no < a->users_taken ? a->user_index[no] : SL_AUD_NONE;
 }

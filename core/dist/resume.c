@@ -26,7 +26,8 @@
  * offered it already). The reading is done ahead, on a thread (ahead.c).
  *
  * What costs at this scale is reading JSON and looking user ids up (eight
- * million for 200,000 items). The upload is not parsed (its
+ * million for 200,000 items; the reader takes those on while it is ahead,
+ * ahead.h). The upload is not parsed (its
  * creator is a column, its city is read off the text), tags only when
  * there are some, waves by dist_wave_read() (the form ops.c writes), and a
  * plan once per distinct text: a policy's plans differ by little (the
@@ -44,13 +45,14 @@ struct plan_memo {
 
 struct resuming {
     struct sl_dist *d;
+    struct dist_ahead *a;
     int rc;
     struct ditem **items;           /* in the order read, NULL for one not resumed */
     size_t nitems, items_cap;
     uint32_t *users;                /* a row's, as the audience knows them */
-    size_t users_cap;
-    struct sl_aud_key *keys;        /* a row's users, keyed ahead */
-    size_t keys_cap;
+    size_t users_cap, numbered;     /* numbered: those the reader numbered */
+    struct sl_aud_key *keys;        /* a row's others, keyed ahead */
+    size_t keys_cap, keyed;
     struct plan_memo plans[PLAN_CACHE];
 };
 
@@ -131,19 +133,35 @@ static struct ditem *running(struct resuming *rg, uint32_t item)
     return it && it->state == D_RUNNING ? it : NULL;
 }
 
-/* A row's users as the audience knows them, into rg->users: how many
- * (the invalid left out), or -ENOMEM. */
-static ssize_t users_of(struct resuming *rg, const struct sl_aud_key *keys, size_t n)
+/* A row's n users, *p past them: those the reader numbered into rg->users
+ * as the audience knows them, the keyed into rg->keys. 0 or -ENOMEM. */
+static int take_users(struct resuming *rg, const char **p, size_t n)
 {
-    size_t k = 0;
-
-    if (sl_grow(&rg->users, &rg->users_cap, n ? n : 1, sizeof(*rg->users)) < 0)
+    if (sl_grow(&rg->users, &rg->users_cap, n ? n : 1, sizeof(*rg->users)) < 0 ||
+        sl_grow(&rg->keys, &rg->keys_cap, n ? n : 1, sizeof(*rg->keys)) < 0)
         return -ENOMEM;
-    sl_audience_users_add_keyed(rg->d->aud, keys, n, rg->users);
+    rg->numbered = rg->keyed = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t no;
+        if (get_user(p, &no, &rg->keys[rg->keyed]))
+            rg->users[rg->numbered++] = dist_ahead_user(rg->a, no);
+        else
+            rg->keyed++;
+    }
+    return 0;
+}
+
+/* The users take_users() took, all as the audience knows them, into
+ * rg->users: how many (those it refuses left out). */
+static size_t users_of(struct resuming *rg)
+{
+    size_t n = rg->numbered + rg->keyed, k = 0;
+
+    sl_audience_users_add_keyed(rg->d->aud, rg->keys, rg->keyed, rg->users + rg->numbered);
     for (size_t i = 0; i < n; i++)
         if (rg->users[i] != SL_AUD_NONE)
             rg->users[k++] = rg->users[i];
-    return (ssize_t)k;
+    return k;
 }
 
 /* A wave from its stored text: in the form ops.c writes, or any JSON. */
@@ -193,24 +211,19 @@ static int add_waves(struct resuming *rg, uint32_t item, const char *p, size_t n
     return 0;
 }
 
-/* A feed served the item to these users: offered, and counted when they
- * react. */
-static int resume_served(struct resuming *rg, uint32_t item, const struct sl_aud_key *users,
-                         size_t n)
+/* A feed served the item to the users taken: offered, and counted when
+ * they react. */
+static int resume_served(struct resuming *rg, uint32_t item)
 {
     struct ditem *it = running(rg, item);
-    ssize_t k;
 
     if (rg->rc)
         return 1;
     if (!it)
         return 0;
-    if ((k = users_of(rg, users, n)) < 0) {
-        rg->rc = (int)k;
-        return 1;
-    }
-    sl_audience_mark_offered(rg->d->aud, it->h, rg->users, (size_t)k);
-    for (ssize_t i = 0; i < k; i++)
+    size_t k = users_of(rg);
+    sl_audience_mark_offered(rg->d->aud, it->h, rg->users, k);
+    for (size_t i = 0; i < k; i++)
         if (dist_react_served(&it->reactions, rg->users[i]) < 0) {
             rg->rc = -ENOMEM;
             return 1;
@@ -218,29 +231,24 @@ static int resume_served(struct resuming *rg, uint32_t item, const struct sl_aud
     return 0;
 }
 
-/* A placement: the running wave's users not served yet go back into their
- * inboxes (the served are offered already, and placing skips them); those
- * of ended waves only count as offered. */
-static int resume_offers(struct resuming *rg, uint32_t item, int wave, int source,
-                         const struct sl_aud_key *users, size_t n)
+/* A placement of the users taken: the running wave's not served yet go
+ * back into their inboxes (the served are offered already, and placing
+ * skips them); those of ended waves only count as offered. */
+static int resume_offers(struct resuming *rg, uint32_t item, int wave, int source)
 {
     struct ditem *it = running(rg, item);
     struct wave *w = it ? dist_current(it) : NULL;
-    ssize_t k;
 
     if (rg->rc)
         return 1;
     if (!it)
         return 0;
-    if ((k = users_of(rg, users, n)) < 0) {
-        rg->rc = (int)k;
-        return 1;
-    }
+    size_t k = users_of(rg);
     if (w && w->n == wave)
-        sl_audience_place(rg->d->aud, it->h, rg->users, (size_t)k, (enum sl_aud_source)source,
+        sl_audience_place(rg->d->aud, it->h, rg->users, k, (enum sl_aud_source)source,
                           (uint32_t)wave, NULL);
     else
-        sl_audience_mark_offered(rg->d->aud, it->h, rg->users, (size_t)k);
+        sl_audience_mark_offered(rg->d->aud, it->h, rg->users, k);
     return 0;
 }
 
@@ -250,18 +258,23 @@ static int resume_offers(struct resuming *rg, uint32_t item, int wave, int sourc
 
 struct loading {
     struct sl_dist *d;
+    struct dist_ahead *a;
     uint32_t now_s;
+    int rc;
 };
 
-/* A user back, with the names of their interests. */
+/* A user back, with the names of their interests; their index is kept for
+ * the rows that name them by number. */
 static int load_user(struct loading *ld, const char *id, const char *city,
                      const char *const *names, size_t n, int64_t seen_s)
 {
     struct sl_dist *d = ld->d;
+    int set = sl_audience_user_set(d->aud, id, city, names, n);
     uint32_t u;
 
-    if (sl_audience_user_set(d->aud, id, city, names, n) == 0 &&
-        sl_audience_user_find(d->aud, id, &u) == 0) {
+    if (sl_audience_user_find(d->aud, id, &u) < 0)
+        u = SL_AUD_NONE;
+    else if (set == 0) {
         /* A visit the store never heard of (a store from before it kept
          * them) counts from now: away only once the window has passed. */
         sl_audience_touch(d->aud, u, seen_s > 0 ? (uint32_t)seen_s : ld->now_s);
@@ -269,6 +282,26 @@ static int load_user(struct loading *ld, const char *id, const char *city,
                     sizeof(*d->seen_written)) == 0)
             d->seen_written[u] = seen_s > 0 ? (uint32_t)seen_s : 0;
     }
+    if (dist_ahead_user_taken(ld->a, u) < 0) {
+        ld->rc = -ENOMEM;
+        return 1;
+    }
+    return 0;
+}
+
+/* A follow back, its two users as the rows name them. */
+static int load_follow(struct loading *ld, const char **p)
+{
+    struct sl_aud_key k;
+    uint32_t u[2], no;
+
+    for (int i = 0; i < 2; i++)
+        if (get_user(p, &no, &k))
+            u[i] = dist_ahead_user(ld->a, no);
+        else
+            sl_audience_users_add_keyed(ld->d->aud, &k, 1, &u[i]);
+    if (u[0] != SL_AUD_NONE && u[1] != SL_AUD_NONE)
+        sl_audience_follow_users(ld->d->aud, u[0], u[1]);
     return 0;
 }
 
@@ -290,15 +323,12 @@ static int take_item_row(enum row_kind kind, const char **p, struct resuming *rg
     }
     int wave = kind == ROW_OFFERS ? (int)get_u32(p) : 0;
     int source = kind == ROW_OFFERS ? (int)get_u32(p) : 0;
-    size_t n = get_u32(p);
-    if (sl_grow(&rg->keys, &rg->keys_cap, n ? n : 1, sizeof(*rg->keys)) < 0) {
+    if (take_users(rg, p, get_u32(p)) < 0) {
         rg->rc = -ENOMEM;
         return 1;
     }
-    for (size_t i = 0; i < n; i++)
-        rg->keys[i] = get_key(p);
-    return kind == ROW_SERVED ? resume_served(rg, item, rg->keys, n)
-                              : resume_offers(rg, item, wave, source, rg->keys, n);
+    return kind == ROW_SERVED ? resume_served(rg, item)
+                              : resume_offers(rg, item, wave, source);
 }
 
 /* One row into distribution (lo for the audience's, rg for the items');
@@ -313,6 +343,8 @@ static int take_row(const char **p, struct loading *lo, struct resuming *rg, boo
     }
     if (kind >= ROW_WAVES)
         return take_item_row(kind, p, rg);
+    if (kind == ROW_FOLLOW)
+        return load_follow(lo, p);
     const char *first = get_str(p);
     switch (kind) {
     case ROW_USER: {
@@ -324,12 +356,6 @@ static int take_row(const char **p, struct loading *lo, struct resuming *rg, boo
         memcpy(&seen_s, *p, sizeof(seen_s));
         *p += sizeof(seen_s);
         return load_user(lo, first, city, names, n, seen_s);
-    }
-    case ROW_FOLLOW: {
-        struct sl_aud_key f = { first, (uint32_t)strlen(first), get_u32(p) };
-        struct sl_aud_key c = get_key(p);
-        sl_audience_follow_keyed(lo->d->aud, &f, &c);
-        return 0;
     }
     case ROW_ITEM: {
         const char *creator = get_str(p), *city = get_str(p), *upload = get_str(p);
@@ -357,6 +383,8 @@ static int take_rows(struct dist_ahead *a, struct loading *lo, struct resuming *
         dist_ahead_took(a, p);
     }
     int rc = end || stopped ? 0 : dist_ahead_rc(a);
+    if (lo && lo->rc)
+        return lo->rc;
     return rg && rg->rc ? rg->rc : rc;
 }
 
@@ -364,7 +392,7 @@ static int take_rows(struct dist_ahead *a, struct loading *lo, struct resuming *
 
 int dist_load_audience(struct sl_dist *d, struct dist_ahead *a)
 {
-    struct loading ld = { d, (uint32_t)(sl_now_ms() / 1000) };
+    struct loading ld = { d, a, (uint32_t)(sl_now_ms() / 1000), 0 };
     int rc;
 
     sl_audience_bulk_begin(d->aud);
@@ -382,6 +410,7 @@ int dist_resume_all(struct sl_dist *d, struct dist_ahead *a)
     if (!rg)
         return -ENOMEM;
     rg->d = d;
+    rg->a = a;
     rc = take_rows(a, NULL, rg);
     size_t resumed = 0;
     for (size_t i = 0; rc == 0 && i < rg->nitems; i++) {
