@@ -206,6 +206,17 @@ static void test_users_city_and_interests(void **state)
     assert_string_equal(sl_audience_user_city(a, u), "Oslo");
     assert_int_equal(sl_audience_user_interests(a, u, got, 8), 6);
     assert_int_equal(sl_audience_interest_users(a, "ok").n, 0);
+
+    /* user_ok answers as user_set decides (a start's reader leaves out the
+     * rows it refuses): the same refusals, and nothing made. */
+    assert_true(sl_audience_user_ok("bob", "Rome", in2, 6));
+    assert_true(sl_audience_user_ok("bob", NULL, NULL, 0));
+    assert_false(sl_audience_user_ok("bob", "Rome", bad_in, 2));
+    assert_false(sl_audience_user_ok("bob", "Ro\nme", NULL, 0));
+    assert_false(sl_audience_user_ok("bob", NULL, many, SL_AUD_INTERESTS_MAX + 1));
+    assert_false(sl_audience_user_ok("not an id", NULL, NULL, 0));
+    assert_false(sl_audience_user_ok(NULL, NULL, NULL, 0));
+    assert_int_equal(sl_audience_user_find(a, "bob", &u), -ENOENT);
     sl_audience_free(a);
 }
 
@@ -229,6 +240,16 @@ static void test_follow_basics(void **state)
     assert_true(list_has(sl_audience_following(a, f), c));
 
     assert_int_equal(sl_audience_follow(a, "star", "star", true), -EINVAL);
+    /* By index, as a start takes follows in: the same edge, refused the
+     * same way, and an index out of range refused. */
+    assert_int_equal(sl_audience_follow_users(a, f, c), 0);
+    assert_int_equal(sl_audience_followers_count(a, c), 1);
+    assert_int_equal(sl_audience_follow_users(a, c, c), -EINVAL);
+    assert_int_equal(sl_audience_follow_users(a, f, 2), -EINVAL);
+    assert_int_equal(sl_audience_follow_users(a, SL_AUD_NONE, c), -EINVAL);
+    assert_int_equal(sl_audience_follow_users(a, c, f), 0);
+    assert_true(sl_audience_follows(a, c, f));
+    assert_int_equal(sl_audience_follow(a, "star", "fan", false), 0);
     assert_int_equal(sl_audience_follow(a, "fan", "star", false), 0);
     assert_int_equal(sl_audience_follow(a, "fan", "star", false), 0);
     assert_false(sl_audience_follows(a, f, c));
