@@ -283,10 +283,10 @@ static uint32_t sent_lookup(const struct sent_ids *si, const char *id, uint32_t 
     return NOT_SENT;
 }
 
-/* The numbers of ids[0..n) into no[] (NOT_SENT for one not sent). The
- * slots of a run, then the ids in them, are asked for before any is
- * compared, so that the cache misses overlap: a start looks millions of
- * users up (the audience's lookups do the same). */
+/* The numbers of ids[0..n) into no[] (NOT_SENT for one not sent), of a
+ * table with slots. The slots of a run, then the ids in them, are asked
+ * for before any is compared, so that the cache misses overlap: a start
+ * looks millions of users up (the audience's lookups do the same). */
 #define LOOKUP_RUN 16
 
 static void sent_lookup_all(const struct sent_ids *si, const char *const *ids, size_t n,
@@ -296,17 +296,17 @@ static void sent_lookup_all(const struct sent_ids *si, const char *const *ids, s
 
     for (size_t base = 0; base < n; base += LOOKUP_RUN) {
         size_t m = n - base < LOOKUP_RUN ? n - base : LOOKUP_RUN;
-        for (size_t i = 0; i < m && si->slot; i++) {
+        for (size_t i = 0; i < m; i++) {
             h[i] = (uint32_t)sl_hash_str(ids[base + i]);
             __builtin_prefetch(&si->slot[h[i] & si->mask]);
         }
-        for (size_t i = 0; i < m && si->slot; i++) {
+        for (size_t i = 0; i < m; i++) {
             const struct sent_slot *sl = &si->slot[h[i] & si->mask];
             if (sl->no && sl->hash == h[i])
                 __builtin_prefetch(si->ids + sl->at);
         }
         for (size_t i = 0; i < m; i++)
-            no[base + i] = si->slot ? sent_lookup(si, ids[base + i], h[i]) : NOT_SENT;
+            no[base + i] = sent_lookup(si, ids[base + i], h[i]);
     }
 }
 
@@ -336,19 +336,23 @@ struct named {
     struct sl_aud_key key;
 };
 
-/* How a row names user id, whose number (or NOT_SENT) is no, into *u:
- * false for an invalid id. */
+/* The numbers a row names users ids[0..n) by, into no[]: NOT_SENT for
+ * those left keyed, all of them while the loop's side is not behind. */
+static void number_users(struct dist_ahead *a, const char *const *ids, size_t n, uint32_t *no)
+{
+    if (a->ahead && a->users.slot) {
+        sent_lookup_all(&a->users, ids, n, no);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        no[i] = NOT_SENT;
+}
+
+/* How a row names user id, numbered no by number_users(), into *u: false
+ * for an invalid id. */
 static bool name_user(struct dist_ahead *a, const char *id, uint32_t no, struct named *u)
 {
     return (u->no = no) != NOT_SENT || sl_audience_key(a->aud, id, &u->key);
-}
-
-static bool name_user_find(struct dist_ahead *a, const char *id, struct named *u)
-{
-    u->no = NOT_SENT;
-    if (a->ahead)
-        sent_lookup_all(&a->users, &id, 1, &u->no);
-    return name_user(a, id, u->no, u);
 }
 
 static size_t named_size(const struct named *u)
@@ -399,9 +403,12 @@ static int ahead_user(void *arg, const char *id, const char *city, const char *i
 static int ahead_follow(void *arg, const char *follower, const char *creator)
 {
     struct dist_ahead *a = arg;
+    const char *ids[2] = { follower, creator };
+    uint32_t no[2];
     struct named f, c;
 
-    if (!name_user_find(a, follower, &f) || !name_user_find(a, creator, &c))
+    number_users(a, ids, 2, no);
+    if (!name_user(a, follower, no[0], &f) || !name_user(a, creator, no[1], &c))
         return 0;       /* not ids: the audience would refuse the follow */
     char *p = ahead_room(a, 1 + named_size(&f) + named_size(&c));
     if (!p)
@@ -495,10 +502,13 @@ static int served_flush(struct dist_ahead *a)
 static int ahead_served(void *arg, const char *item, const char *user)
 {
     struct dist_ahead *a = arg;
-    uint32_t k = sent_find(&a->sent, item);
+    uint32_t k = sent_find(&a->sent, item), no;
     struct named u;
 
-    if (k == NOT_SENT || !name_user_find(a, user, &u))
+    if (k == NOT_SENT)
+        return 0;
+    number_users(a, &user, 1, &no);
+    if (!name_user(a, user, no, &u))
         return 0;
     if ((k != a->served_item || a->served_n == UINT32_MAX) && served_flush(a))
         return 1;
@@ -526,10 +536,9 @@ static int ahead_offers(void *arg, const char *item, int wave, int source,
         a->rc = -ENOMEM;
         return 1;
     }
-    if (a->ahead)
-        sent_lookup_all(&a->users, users, n, a->nos);
+    number_users(a, users, n, a->nos);
     for (size_t i = 0; i < n; i++)
-        if (name_user(a, users[i], a->ahead ? a->nos[i] : NOT_SENT, &a->named[valid]))
+        if (name_user(a, users[i], a->nos[i], &a->named[valid]))
             size += named_size(&a->named[valid++]);
     char *p = ahead_room(a, size);
     if (!p)
