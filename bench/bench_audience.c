@@ -192,7 +192,7 @@ int main(int argc, char **argv)
         snprintf(in[1], sizeof(in[1]), "i%u", 1 + (uint32_t)(rnd(&s) % (INTERESTS - 1)));
         snprintf(in[2], sizeof(in[2]), "i%u", 1 + (uint32_t)(rnd(&s) % (INTERESTS - 1)));
         const char *ins[] = { in[0], in[1], in[2] };
-        if (sl_audience_user_set(a, id, city, ins, 3) < 0) {
+        if (sl_audience_user_set(a, id, city, ins, 3, NULL) < 0) {
             fprintf(stderr, "user_set failed\n");
             return 1;
         }

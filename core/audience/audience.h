@@ -92,10 +92,12 @@ const char *sl_audience_user_id(const struct sl_audience *a, uint32_t idx);
 /*
  * Create or update a user (POST /v1/users). city: NULL keeps it, "" clears
  * it. interests: NULL keeps them (n ignored), otherwise replaces them with
- * interests[0..n) (duplicates dropped; n = 0 clears).
+ * interests[0..n) (duplicates dropped; n = 0 clears). *idx (idx may be
+ * NULL): the user's index once they exist, even when a field then could
+ * not be set for want of memory; untouched when refused.
  */
 int sl_audience_user_set(struct sl_audience *a, const char *id, const char *city,
-                         const char *const *interests, size_t n);
+                         const char *const *interests, size_t n, uint32_t *idx);
 /* Whether sl_audience_user_set() would take these (it refuses nothing
  * else but for want of memory): pure, any thread may ask. */
 bool sl_audience_user_ok(const char *id, const char *city, const char *const *interests,

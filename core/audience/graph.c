@@ -281,32 +281,44 @@ static int set_interests(struct sl_audience *a, uint32_t ui, const char *const *
     return 0;
 }
 
-bool sl_audience_user_ok(const char *id, const char *city, const char *const *interests,
-                         size_t n)
+/* sl_audience_user_ok(), with the lengths of id and city (untouched for
+ * none). */
+static bool user_ok(const char *id, const char *city, const char *const *interests, size_t n,
+                    size_t *len, size_t *clen)
 {
-    size_t len;
+    size_t ilen;
 
-    if (!id_ok(id, &len) || (city && !aud_city_ok(city, &len)))
+    if (!id_ok(id, len) || (city && !aud_city_ok(city, clen)))
         return false;
     if (interests && n > SL_AUD_INTERESTS_MAX)
         return false;
     for (size_t i = 0; interests && i < n; i++)
-        if (!id_ok(interests[i], &len))
+        if (!id_ok(interests[i], &ilen))
             return false;
     return true;
 }
 
-int sl_audience_user_set(struct sl_audience *a, const char *id, const char *city,
-                         const char *const *interests, size_t n)
+bool sl_audience_user_ok(const char *id, const char *city, const char *const *interests,
+                         size_t n)
 {
+    size_t len, clen;
+    return user_ok(id, city, interests, n, &len, &clen);
+}
+
+int sl_audience_user_set(struct sl_audience *a, const char *id, const char *city,
+                         const char *const *interests, size_t n, uint32_t *idx)
+{
+    size_t len, clen = 0;
     uint32_t ui;
     int rc;
 
-    if (!a || !sl_audience_user_ok(id, city, interests, n))
+    if (!a || !user_ok(id, city, interests, n, &len, &clen))
         return -EINVAL;
-    if ((rc = aud_user_intern(a, id, strlen(id), &ui)) < 0)
+    if ((rc = aud_user_intern(a, id, len, &ui)) < 0)
         return rc;
-    if (city && (rc = set_city(a, ui, city, strlen(city))) < 0)
+    if (idx)
+        *idx = ui;
+    if (city && (rc = set_city(a, ui, city, clen)) < 0)
         return rc;
     if (interests && (rc = set_interests(a, ui, interests, n)) < 0)
         return rc;

@@ -366,38 +366,41 @@ static char *put_named(char *p, const struct named *u)
 }
 
 /* A user row, numbered as sent; one the audience would refuse is left out,
- * as taking it in would change nothing. */
-static int ahead_user(void *arg, const char *id, const char *city, const char *interests,
-                      int64_t seen_s)
+ * as taking it in would change nothing. 0, or 1 to stop. */
+static int user_row(struct dist_ahead *a, const char *id, const char *city,
+                    const char *const *names, size_t n, int64_t seen_s)
 {
-    struct dist_ahead *a = arg;
-    json_t *list = interests ? json_loads(interests, 0, NULL) : NULL;
-    const char *names[SL_AUD_INTERESTS_MAX];
-    size_t n = dist_interest_names(list, names), size = 1 + str_size(id) + str_size(city) +
-                                                        sizeof(uint32_t) + sizeof(seen_s);
+    size_t size = 1 + str_size(id) + str_size(city) + sizeof(uint32_t) + sizeof(seen_s);
 
-    if (!sl_audience_user_ok(id, city, names, n)) {
-        json_decref(list);
+    if (!sl_audience_user_ok(id, city, names, n))
         return 0;
-    }
     /* The numbers are the rows' places: past USER_SENT, none is kept. */
     if (a->users.n < USER_SENT - 1 && sent_add(&a->users, id) < 0) {
         a->rc = -ENOMEM;
-        json_decref(list);
         return 1;
     }
     for (size_t i = 0; i < n; i++)
         size += str_size(names[i]);
     char *p = ahead_room(a, size);
-    if (p) {
-        *p++ = ROW_USER;
-        p = put_u32(put_str(put_str(p, id), city), (uint32_t)n);
-        for (size_t i = 0; i < n; i++)
-            p = put_str(p, names[i]);
-        memcpy(p, &seen_s, sizeof(seen_s));
-    }
+    if (!p)
+        return 1;
+    *p++ = ROW_USER;
+    p = put_u32(put_str(put_str(p, id), city), (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        p = put_str(p, names[i]);
+    memcpy(p, &seen_s, sizeof(seen_s));
+    return 0;
+}
+
+static int ahead_user(void *arg, const char *id, const char *city, const char *interests,
+                      int64_t seen_s)
+{
+    json_t *list = interests ? json_loads(interests, 0, NULL) : NULL;
+    const char *names[SL_AUD_INTERESTS_MAX];
+    int rc = user_row(arg, id, city, names, dist_interest_names(list, names), seen_s);
+
     json_decref(list);
-    return p ? 0 : 1;
+    return rc;
 }
 
 static int ahead_follow(void *arg, const char *follower, const char *creator)

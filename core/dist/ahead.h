@@ -86,9 +86,11 @@ static inline const char *get_str_len(const char **p, size_t *len)
 {
     uint32_t n = get_u32(p);
     const char *s = *p;
-    *len = n == UINT32_MAX ? 0 : n;
+
+    *len = 0;
     if (n == UINT32_MAX)
         return NULL;
+    *len = n;
     *p += n + 1;
     return s;
 }

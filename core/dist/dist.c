@@ -453,8 +453,7 @@ void sl_dist_user(struct sl_server *srv, const char *id, const char *city, json_
     struct sl_dist *d = D(srv);
     struct sl_lua *lua = sl_policy_lua(srv);
     uint32_t u;
-    if (sl_audience_user_set(d->aud, id, city, interests ? names : NULL, n) < 0 ||
-        sl_audience_user_find(d->aud, id, &u) < 0)
+    if (sl_audience_user_set(d->aud, id, city, interests ? names : NULL, n, &u) < 0)
         return;
     dist_seen(d, u, sl_now_ms());
     if (lua && sl_lua_has_hook(lua, "groups"))

@@ -269,12 +269,9 @@ static int load_user(struct loading *ld, const char *id, const char *city,
                      const char *const *names, size_t n, int64_t seen_s)
 {
     struct sl_dist *d = ld->d;
-    int set = sl_audience_user_set(d->aud, id, city, names, n);
-    uint32_t u;
+    uint32_t u = SL_AUD_NONE;
 
-    if (sl_audience_user_find(d->aud, id, &u) < 0)
-        u = SL_AUD_NONE;
-    else if (set == 0) {
+    if (sl_audience_user_set(d->aud, id, city, names, n, &u) == 0) {
         /* A visit the store never heard of (a store from before it kept
          * them) counts from now: away only once the window has passed. */
         sl_audience_touch(d->aud, u, seen_s > 0 ? (uint32_t)seen_s : ld->now_s);

@@ -50,7 +50,7 @@ static void add_users(struct sl_audience *a, int n, int cities)
     for (int i = 0; i < n; i++) {
         snprintf(id, sizeof(id), "u%d", i);
         snprintf(city, sizeof(city), "c%d", i % cities);
-        assert_int_equal(sl_audience_user_set(a, id, city, NULL, 0), 0);
+        assert_int_equal(sl_audience_user_set(a, id, city, NULL, 0, NULL), 0);
     }
 }
 
@@ -94,7 +94,7 @@ static void test_users_intern_and_validate(void **state)
     const char *bad[] = { "", ".hidden", "sp ace", "sl/ash", "\xc3\xa9", long_id };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         assert_int_equal(sl_audience_user_add(a, bad[k], &j), -EINVAL);
-        assert_int_equal(sl_audience_user_set(a, bad[k], "x", NULL, 0), -EINVAL);
+        assert_int_equal(sl_audience_user_set(a, bad[k], "x", NULL, 0, NULL), -EINVAL);
         assert_int_equal(sl_audience_follow(a, "alice", bad[k], true), -EINVAL);
     }
     long_id[SL_AUD_ID_MAX] = '\0';  /* exactly 128: fine */
@@ -167,7 +167,7 @@ static void test_users_city_and_interests(void **state)
     const char *got[8];
     uint32_t u;
 
-    assert_int_equal(sl_audience_user_set(a, "alice", "Paris", in, 3), 0);
+    assert_int_equal(sl_audience_user_set(a, "alice", "Paris", in, 3, NULL), 0);
     assert_int_equal(sl_audience_user_find(a, "alice", &u), 0);
     assert_string_equal(sl_audience_user_city(a, u), "Paris");
     assert_int_equal(sl_audience_user_interests(a, u, got, 8), 2);     /* duplicate dropped */
@@ -176,11 +176,11 @@ static void test_users_city_and_interests(void **state)
     assert_true(list_has(sl_audience_city_users(a, "Paris"), u));
 
     /* NULL keeps; a new list replaces; "" clears the city. */
-    assert_int_equal(sl_audience_user_set(a, "alice", NULL, NULL, 0), 0);
+    assert_int_equal(sl_audience_user_set(a, "alice", NULL, NULL, 0, NULL), 0);
     assert_string_equal(sl_audience_user_city(a, u), "Paris");
     assert_int_equal(sl_audience_user_interests(a, u, got, 8), 2);
     const char *in2[] = { "music", "chess", "go", "cooking", "hiking", "jazz" };
-    assert_int_equal(sl_audience_user_set(a, "alice", "Lyon", in2, 6), 0);
+    assert_int_equal(sl_audience_user_set(a, "alice", "Lyon", in2, 6, NULL), 0);
     assert_int_equal(sl_audience_user_interests(a, u, got, 8), 6);
     assert_string_equal(got[5], "jazz");
     assert_false(list_has(sl_audience_interest_users(a, "football"), u));
@@ -188,21 +188,21 @@ static void test_users_city_and_interests(void **state)
     assert_int_equal(sl_audience_interest_users(a, "music").n, 1);
     assert_int_equal(sl_audience_city_users(a, "Paris").n, 0);
     assert_true(list_has(sl_audience_city_users(a, "Lyon"), u));
-    assert_int_equal(sl_audience_user_set(a, "alice", "", in, 0), 0);
+    assert_int_equal(sl_audience_user_set(a, "alice", "", in, 0, NULL), 0);
     assert_null(sl_audience_user_city(a, u));
     assert_int_equal(sl_audience_user_interests(a, u, got, 8), 0);
     assert_int_equal(sl_audience_interest_users(a, "jazz").n, 0);
 
     /* Bad input changes nothing. */
-    assert_int_equal(sl_audience_user_set(a, "alice", "Oslo", in2, 6), 0);
+    assert_int_equal(sl_audience_user_set(a, "alice", "Oslo", in2, 6, NULL), 0);
     const char *bad_in[] = { "ok", "not ok" };
-    assert_int_equal(sl_audience_user_set(a, "alice", "Rome", bad_in, 2), -EINVAL);
-    assert_int_equal(sl_audience_user_set(a, "alice", "Ro\nme", NULL, 0), -EINVAL);
+    assert_int_equal(sl_audience_user_set(a, "alice", "Rome", bad_in, 2, NULL), -EINVAL);
+    assert_int_equal(sl_audience_user_set(a, "alice", "Ro\nme", NULL, 0, NULL), -EINVAL);
     const char *many[SL_AUD_INTERESTS_MAX + 1];
     for (size_t k = 0; k <= SL_AUD_INTERESTS_MAX; k++)
         many[k] = "x";
-    assert_int_equal(sl_audience_user_set(a, "alice", NULL, many, SL_AUD_INTERESTS_MAX + 1),
-                     -EINVAL);
+    assert_int_equal(
+        sl_audience_user_set(a, "alice", NULL, many, SL_AUD_INTERESTS_MAX + 1, NULL), -EINVAL);
     assert_string_equal(sl_audience_user_city(a, u), "Oslo");
     assert_int_equal(sl_audience_user_interests(a, u, got, 8), 6);
     assert_int_equal(sl_audience_interest_users(a, "ok").n, 0);
@@ -473,7 +473,7 @@ static void test_pick_audiences(void **state)
     const char *sports[] = { "sports" };
     for (int i = 0; i < N; i += 4) {
         snprintf(f, sizeof(f), "u%d", i);
-        assert_int_equal(sl_audience_user_set(a, f, NULL, sports, 1), 0);
+        assert_int_equal(sl_audience_user_set(a, f, NULL, sports, 1, NULL), 0);
     }
     for (int i = 1; i < N; i += 3) {
         snprintf(f, sizeof(f), "u%d", i);
@@ -980,7 +980,7 @@ static void test_regroup_finds_communities(void **state)
 
     /* A circle is an audience. */
     const char *in[] = { "chess" };
-    assert_int_equal(sl_audience_user_set(a, "g1_3", NULL, in, 1), 0);
+    assert_int_equal(sl_audience_user_set(a, "g1_3", NULL, in, 1, NULL), 0);
     uint32_t h = new_item(a, "v", "g0_0", NULL), out[40];
     size_t n;
     char spec[80];
@@ -1114,7 +1114,7 @@ static void test_related_learns_co_engagement(void **state)
 
     for (int i = 0; i < 100; i++) {
         snprintf(id, sizeof(id), "u%d", i);
-        assert_int_equal(sl_audience_user_set(a, id, NULL, i < 50 ? bb : ck, 1), 0);
+        assert_int_equal(sl_audience_user_set(a, id, NULL, i < 50 ? bb : ck, 1, NULL), 0);
     }
     assert_int_equal(sl_audience_related(a, "football", r, 4), 0);
     for (int i = 0; i < 100; i++) {
@@ -1161,7 +1161,7 @@ static void test_related_memory_is_bounded(void **state)
         snprintf(i1, sizeof(i1), "t%d", i % 20);
         snprintf(i2, sizeof(i2), "t%d", (i + 7) % 20);
         const char *in[] = { i1, i2 };
-        assert_int_equal(sl_audience_user_set(a, id, NULL, in, 2), 0);
+        assert_int_equal(sl_audience_user_set(a, id, NULL, in, 2, NULL), 0);
     }
     /* A steady signal (t0 users like "x0") drowned in noise over 400 pairs. */
     for (int k = 0; k < 20000; k++) {
