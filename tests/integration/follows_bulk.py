@@ -36,6 +36,14 @@ def users(d):
     return sorted(r[0] for r in d.sql("SELECT id FROM users"))
 
 
+def audience_users(d):
+    """The users the daemon's audience holds in memory (its metric)."""
+    for line in d.get("/metrics").body.decode().splitlines():
+        if line.startswith("sluice_audience_users "):
+            return int(line.split()[1])
+    return None
+
+
 def follow_changes(d):
     """The change feed's follow rows: (follower, [creator, 1|0]), in order."""
     return [(r[0], json.loads(r[1])) for r in
@@ -183,6 +191,18 @@ def body(t):
             "after the restart v2 reaches the %d followers" % len(fans))
     t.check(not feed_has(d, ing, "f45", "v2") and feed_has(d, ing, "f39", "v2"),
             "  ... f39 gets it, f45 (unfollowed) does not")
+
+    # {================ A self-follow stored by hand ================
+    # Of a user the store does not hold, written behind the daemon's back
+    # (the API refuses it): the start refuses it too, making no user.
+    held = audience_users(d)
+    t.stopped(d)
+    d.sql("INSERT INTO follows VALUES ('ghost', 'ghost', 0)")
+    d.start()
+    d.sql("DELETE FROM follows WHERE follower = 'ghost'")
+    now = audience_users(d)
+    t.check(held is not None and now == held,
+            "a stored self-follow of an unknown user makes no user at start", (now, held))
 
 
 st.main(body)
