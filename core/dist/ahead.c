@@ -410,9 +410,14 @@ static int ahead_follow(void *arg, const char *follower, const char *creator)
     uint32_t no[2];
     struct named f, c;
 
+    /* A self-follow (in a store written by hand: the API refuses one) or
+     * users that are not ids: the audience would refuse the follow, and
+     * taking it in would have made its users first. */
+    if (strcmp(follower, creator) == 0)
+        return 0;
     number_users(a, ids, 2, no);
     if (!name_user(a, follower, no[0], &f) || !name_user(a, creator, no[1], &c))
-        return 0;       /* not ids: the audience would refuse the follow */
+        return 0;
     char *p = ahead_room(a, 1 + named_size(&f) + named_size(&c));
     if (!p)
         return 1;

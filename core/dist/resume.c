@@ -286,25 +286,17 @@ static int load_user(struct loading *ld, const char *id, const char *city,
     return 0;
 }
 
-/* A follow back, its two users as the rows name them. Both keyed, it is
- * taken as the API takes one: a self-follow is refused before its user is
- * made (a store written by hand may hold one; numbered, both users exist). */
+/* A follow back, its two users as the rows name them. */
 static int load_follow(struct loading *ld, const char **p)
 {
-    struct sl_aud_key k[2];
+    struct sl_aud_key k;
     uint32_t u[2], no;
-    bool keyed[2];
 
     for (int i = 0; i < 2; i++)
-        if (!(keyed[i] = !get_user(p, &no, &k[i])))
+        if (get_user(p, &no, &k))
             u[i] = dist_ahead_user(ld->a, no);
-    if (keyed[0] && keyed[1]) {
-        sl_audience_follow_keyed(ld->d->aud, &k[0], &k[1]);
-        return 0;
-    }
-    for (int i = 0; i < 2; i++)
-        if (keyed[i])
-            sl_audience_users_add_keyed(ld->d->aud, &k[i], 1, &u[i]);
+        else
+            sl_audience_users_add_keyed(ld->d->aud, &k, 1, &u[i]);
     if (u[0] != SL_AUD_NONE && u[1] != SL_AUD_NONE)
         sl_audience_follow_users(ld->d->aud, u[0], u[1]);
     return 0;
