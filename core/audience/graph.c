@@ -368,23 +368,24 @@ int sl_audience_follow(struct sl_audience *a, const char *follower, const char *
 {
     size_t flen, clen;
     uint32_t f, c;
+    int rc;
 
     if (!a || !id_ok(follower, &flen) || !id_ok(creator, &clen) || strcmp(follower, creator) == 0)
         return -EINVAL;
-    if (!on) {
-        f = aud_user_lookup(a, follower, flen);
-        c = aud_user_lookup(a, creator, clen);
-        if (f == SL_AUD_NONE || c == SL_AUD_NONE)
-            return 0;
-        aud_set_del(&a->users[f].following, c);
-        aud_set_del(&a->users[c].followers, f);
-        return 0;
-    }
     const struct sl_aud_key fk = { follower, (uint32_t)flen,
                                    aud_hash_str(follower, flen, a->conf.seed) };
     const struct sl_aud_key ck = { creator, (uint32_t)clen,
                                    aud_hash_str(creator, clen, a->conf.seed) };
-    return sl_audience_follow_keyed(a, &fk, &ck);
+    if (on)
+        return sl_audience_follow_keyed(a, &fk, &ck);
+    /* The users an unfollow names exist from then on, as the store has
+     * them (and so the audience after a start), edge or no edge. */
+    if ((rc = intern_hashed(a, fk.id, fk.len, fk.hash, &f)) < 0 ||
+        (rc = intern_hashed(a, ck.id, ck.len, ck.hash, &c)) < 0)
+        return rc;
+    aud_set_del(&a->users[f].following, c);
+    aud_set_del(&a->users[c].followers, f);
+    return 0;
 }
 
 int sl_audience_follow_keyed(struct sl_audience *a, const struct sl_aud_key *follower,

@@ -182,9 +182,13 @@ def body(t):
     fans += ["h1", "h9"]
 
     # {================ A restart ================
+    held = audience_users(d)
     t.stopped(d)
     d.start()
     t.check(follows(d) == sorted((u, "cr") for u in fans), "the edges after a restart")
+    t.check(held is not None and audience_users(d) == held,
+            "the audience holds the users it held (x1 of an unknown edge's unfollow too)",
+            (audience_users(d), held))
     r = d.post("/v1/uploads", {"id": "v2", "creator": "cr", "title": "another clip"})
     t.require(r.status == 202 and r.json["state"] == "approved", "cr uploads v2", r)
     t.check(followers_of(d, t, "v2") == len(fans),

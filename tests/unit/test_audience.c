@@ -254,9 +254,17 @@ static void test_follow_basics(void **state)
     assert_int_equal(sl_audience_follow(a, "fan", "star", false), 0);
     assert_false(sl_audience_follows(a, f, c));
     assert_int_equal(sl_audience_followers_count(a, c), 0);
-    /* Unfollowing strangers creates nobody. */
+    /* Unfollowing strangers creates them, as the store does (users named
+     * by a follow or an unfollow exist from then on), with no edge. */
     assert_int_equal(sl_audience_follow(a, "ghost", "phantom", false), 0);
-    assert_int_equal(sl_audience_user_count(a), 2);
+    assert_int_equal(sl_audience_user_count(a), 4);
+    uint32_t g, p;
+    assert_int_equal(sl_audience_user_find(a, "ghost", &g), 0);
+    assert_int_equal(sl_audience_user_find(a, "phantom", &p), 0);
+    assert_false(sl_audience_follows(a, g, p));
+    assert_int_equal(sl_audience_following_count(a, g), 0);
+    assert_int_equal(sl_audience_follow(a, "ghost", "ghost", false), -EINVAL);
+    assert_int_equal(sl_audience_user_count(a), 4);
     sl_audience_free(a);
 }
 
