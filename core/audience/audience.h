@@ -155,11 +155,8 @@ size_t sl_audience_active_count(const struct sl_audience *a, uint32_t since);
  * an entry. Removal shifts the array (unfollows are rare).
  */
 int sl_audience_follow(struct sl_audience *a, const char *follower, const char *creator, bool on);
-/* sl_audience_follow(on) of ids keyed by sl_audience_key(). */
-int sl_audience_follow_keyed(struct sl_audience *a, const struct sl_aud_key *follower,
-                             const struct sl_aud_key *creator);
-/* The same of two users by their indexes: -EINVAL for one out of range or
- * both the same. */
+/* sl_audience_follow(on) of two users by their indexes: -EINVAL for one
+ * out of range or both the same. */
 int sl_audience_follow_users(struct sl_audience *a, uint32_t follower, uint32_t creator);
 bool sl_audience_follows(const struct sl_audience *a, uint32_t follower, uint32_t creator);
 size_t sl_audience_followers_count(const struct sl_audience *a, uint32_t idx);

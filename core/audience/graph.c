@@ -372,34 +372,16 @@ int sl_audience_follow(struct sl_audience *a, const char *follower, const char *
 
     if (!a || !id_ok(follower, &flen) || !id_ok(creator, &clen) || strcmp(follower, creator) == 0)
         return -EINVAL;
-    const struct sl_aud_key fk = { follower, (uint32_t)flen,
-                                   aud_hash_str(follower, flen, a->conf.seed) };
-    const struct sl_aud_key ck = { creator, (uint32_t)clen,
-                                   aud_hash_str(creator, clen, a->conf.seed) };
-    if (on)
-        return sl_audience_follow_keyed(a, &fk, &ck);
-    /* The users an unfollow names exist from then on, as the store has
-     * them (and so the audience after a start), edge or no edge. */
-    if ((rc = intern_hashed(a, fk.id, fk.len, fk.hash, &f)) < 0 ||
-        (rc = intern_hashed(a, ck.id, ck.len, ck.hash, &c)) < 0)
+    /* The users named exist from then on, as the store has them (and so
+     * the audience after a start), an unfollow's too, edge or no edge. */
+    if ((rc = aud_user_intern(a, follower, flen, &f)) < 0 ||
+        (rc = aud_user_intern(a, creator, clen, &c)) < 0)
         return rc;
+    if (on)
+        return sl_audience_follow_users(a, f, c);
     aud_set_del(&a->users[f].following, c);
     aud_set_del(&a->users[c].followers, f);
     return 0;
-}
-
-int sl_audience_follow_keyed(struct sl_audience *a, const struct sl_aud_key *follower,
-                             const struct sl_aud_key *creator)
-{
-    uint32_t f, c;
-    int rc;
-
-    if (follower->len == creator->len && memcmp(follower->id, creator->id, creator->len) == 0)
-        return -EINVAL;
-    if ((rc = intern_hashed(a, follower->id, follower->len, follower->hash, &f)) < 0 ||
-        (rc = intern_hashed(a, creator->id, creator->len, creator->hash, &c)) < 0)
-        return rc;
-    return sl_audience_follow_users(a, f, c);
 }
 
 int sl_audience_follow_users(struct sl_audience *a, uint32_t f, uint32_t c)
