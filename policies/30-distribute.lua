@@ -75,7 +75,7 @@ end
 -- The public waves' sizes for a platform with `active` users around: from
 -- the first, growing, until they reach D.reach of them together (a wave
 -- that would leave too little for the next takes the rest).
-local function public_sizes(active)
+local function sizes_for(active)
   local sizes, total = {}, 0
   local size = math.floor(clamp(active * D.first_share, D.first_min, D.first_max))
   local goal = math.ceil(math.max(active * D.reach, D.reach_min, size))
@@ -89,6 +89,17 @@ local function public_sizes(active)
     size = size * D.growth
   end
   return sizes
+end
+
+-- The active count moves slowly and the sizes follow it alone: the last
+-- count's are kept (a sixth of plan's time was building them again).
+local last_active, last_sizes
+
+local function public_sizes(active)
+  if active ~= last_active then
+    last_active, last_sizes = active, sizes_for(active)
+  end
+  return last_sizes
 end
 
 function plan(item)
