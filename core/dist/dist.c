@@ -612,6 +612,7 @@ void sl_dist_stop(struct sl_server *srv)
         event_free(d->due_more);
     if (d->persist)
         event_free(d->persist);
+    dist_leases_free(d);
     if (srv->commit) {
         dist_persist_counters(d, 0, 1);
         dist_seen_write(d, true);

@@ -260,6 +260,12 @@ struct sl_dist {
     uint32_t lease_gen;             /* several nodes: renewals submitted (leases.c) */
     bool people;                    /* changes following people's action: not fenced */
     uint64_t leases_lost, leases_taken_over;
+    /* Taken over, to resume a slice at a time (leases.c): in order, and
+     * as a set; the next to resume; the timer of the next slice. */
+    json_t *taking, *taking_set;
+    size_t taking_at;
+    struct event *take_more;
+    uint64_t takeover_yields;       /* slices that stopped for the loop, to go on */
     struct standing *standing;      /* creators' uploads and rejections (standing.c) */
     struct plan *plans[PLANS_KEPT]; /* the plans made lately, by hash, one held each */
 };
@@ -357,6 +363,8 @@ int dist_lease_after(const struct dist_op *o, struct sl_store *w);
 void dist_lease_stamp(struct sl_dist *d, const struct dist_op *o);
 /* A fenced change was refused: the lease is another node's, the item goes. */
 void dist_lease_lost(struct sl_dist *d, const char *item);
+/* What is left of the items taken over, freed (sl_dist_stop). */
+void dist_leases_free(struct sl_dist *d);
 /* Resume an item distributing from what the store holds (start-up, a
  * takeover): 0, or -ENOMEM. */
 int dist_resume(struct sl_dist *d, const char *id, const char *upload, const char *tags,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "dist/internal.h"
 #include "lib/log.h"
@@ -125,10 +126,11 @@ void sl_dist_leases_renewed(struct sl_server *srv, uint32_t gen, json_t *items)
             dist_lease_lost(d, it->id);
     }
     /* Renewed and not run here (a takeover that could not load the item):
-     * another node may. */
+     * another node may. One still waiting for its slice is kept. */
     json_array_foreach(items, i, v) {
         struct ditem *it = dist_item_get(d, json_string_value(v));
-        if (!it || it->state != D_RUNNING)
+        if ((!it || it->state != D_RUNNING) &&
+            !json_object_get(d->taking_set, json_string_value(v)))
             give_up(d, json_string_value(v), false);
     }
     json_decref(held);
@@ -178,15 +180,83 @@ static void take_over(struct sl_dist *d, const char *id)
     json_decref(stored);
 }
 
+/*
+ * Taking an item over reads it from the store on the loop (its row, its
+ * waves, its placements: a round trip to PostgreSQL each), and a dead
+ * node's items come TAKEOVER_MAX (api/cluster.c) a second: resumed all at
+ * once, they held the loop tens of milliseconds. So they wait in a list
+ * and are resumed TAKEOVER_SLICE at a time, the loop's sockets looked at
+ * between slices (take_more, a timer of no delay, as the waves' lap does).
+ * A renewal keeps the leases of those waiting.
+ */
+#define TAKEOVER_SLICE 4
+
+static void take_slice(struct sl_dist *d)
+{
+    static const struct timeval at_once = { 0, 0 };
+    size_t n = json_array_size(d->taking);
+
+    for (int k = 0; k < TAKEOVER_SLICE && d->taking_at < n; k++) {
+        const char *id = json_string_value(json_array_get(d->taking, d->taking_at++));
+        take_over(d, id);
+        json_object_del(d->taking_set, id);
+    }
+    if (d->taking_at == n) {
+        json_array_clear(d->taking);
+        d->taking_at = 0;
+        return;
+    }
+    d->takeover_yields++;
+    if (event_add(d->take_more, &at_once) < 0)
+        sl_err("distribution: cannot schedule the rest of the items taken over; the next "
+               "takeover goes on with them");
+}
+
+static void on_take_more(evutil_socket_t fd, short what, void *arg)
+{
+    struct sl_dist *d = arg;
+
+    (void)fd;
+    (void)what;
+    if (!d->srv->draining)
+        take_slice(d);
+}
+
 void sl_dist_leases_taken(struct sl_server *srv, json_t *items)
 {
+    struct sl_dist *d = D(srv);
     size_t i;
     json_t *v;
 
-    if (!srv->dist)
+    if (!d)
         return;
-    json_array_foreach(items, i, v)
-        take_over(D(srv), json_string_value(v));
+    if (!d->taking)
+        d->taking = json_array();
+    if (!d->taking_set)
+        d->taking_set = json_object();
+    if (!d->take_more)
+        d->take_more = evtimer_new(srv->base, on_take_more, d);
+    json_array_foreach(items, i, v) {
+        const char *id = json_string_value(v);
+        if (!id || json_object_get(d->taking_set, id))
+            continue;
+        if (!d->taking || !d->taking_set || !d->take_more ||
+            json_object_set(d->taking_set, id, json_true()) < 0 ||
+            json_array_append(d->taking, v) < 0) {
+            json_object_del(d->taking_set, id);
+            take_over(d, id);       /* out of memory: at once, as it comes */
+        }
+    }
+    if (d->take_more && !evtimer_pending(d->take_more, NULL) && !srv->draining)
+        take_slice(d);
+}
+
+void dist_leases_free(struct sl_dist *d)
+{
+    if (d->take_more)
+        event_free(d->take_more);
+    json_decref(d->taking);
+    json_decref(d->taking_set);
 }
 
 void sl_dist_lease_metrics(struct sl_server *srv, struct evbuffer *out)
@@ -210,6 +280,10 @@ void sl_dist_lease_metrics(struct sl_server *srv, struct evbuffer *out)
                      "earlier start).");
     evbuffer_add_printf(out, "sluice_dist_leases_taken_over_total %llu\n",
                         (unsigned long long)d->leases_taken_over);
+    sl_metric_header(out, "sluice_dist_takeover_yields_total", "counter",
+                     "Times resuming the items taken over stopped for the loop, to go on.");
+    evbuffer_add_printf(out, "sluice_dist_takeover_yields_total %llu\n",
+                        (unsigned long long)d->takeover_yields);
 }
 
 /* }===================================================================== */

@@ -62,7 +62,11 @@ def body(t):
     t.check(all(("slow-a%d" % i, 1) in before for i in range(4)),
             "the first waves of n1's items are stored", sorted(before))
 
-    # kill -9: n2 takes n1's items over once their leases run out.
+    # kill -9: n2 takes n1's items over once their leases run out. Once n1
+    # renewed them together, they run out together: one takeover, resumed
+    # in two slices.
+    ct.eventually(lambda: n1.sql("SELECT max(until_ms) - min(until_ms) FROM item_leases"
+                                 " WHERE node = 'n1'")[0][0] <= 5, ct.LEASE_SECONDS)
     n1.kill()
     t0 = time.monotonic()
     ls = ct.eventually(lambda: all(v[0] == "n2" for v in leases(n2).values()) and leases(n2),
@@ -73,6 +77,9 @@ def body(t):
             % (ct.LEASE_SECONDS, took))
     m = dt.metric(n2, "sluice_dist_leases_taken_over_total")
     t.check(m is not None and m >= 5, "  ... and says so in /metrics", m)
+    y = dt.metric(n2, "sluice_dist_takeover_yields_total")
+    t.check(y is not None and y >= 1, "  ... resumed a slice at a time, the loop's sockets "
+            "looked at between (five items, four a slice)", y)
     after = waves(n2)
     t.check(all(after.get(k) == v for k, v in before.items()),
             "no wave of a taken-over item was started again (same start times)",
