@@ -92,7 +92,7 @@ local function sizes_for(active)
 end
 
 -- The active count moves slowly and the sizes follow it alone: the last
--- count's are kept (a sixth of plan's time was building them again).
+-- count's are kept (building them again was a seventh of plan's time).
 local last_active, last_sizes
 
 local function public_sizes(active)

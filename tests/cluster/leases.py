@@ -65,8 +65,10 @@ def body(t):
     # kill -9: n2 takes n1's items over once their leases run out. Once n1
     # renewed them together, they run out together: one takeover, resumed
     # in two slices.
-    ct.eventually(lambda: n1.sql("SELECT max(until_ms) - min(until_ms) FROM item_leases"
-                                 " WHERE node = 'n1'")[0][0] <= 5, ct.LEASE_SECONDS)
+    together = ct.eventually(lambda: n1.sql("SELECT max(until_ms) - min(until_ms) FROM"
+                                            " item_leases WHERE node = 'n1'")[0][0] <= 5,
+                             ct.LEASE_SECONDS)
+    t.check(together, "n1 renewed its five leases together")
     n1.kill()
     t0 = time.monotonic()
     ls = ct.eventually(lambda: all(v[0] == "n2" for v in leases(n2).values()) and leases(n2),
