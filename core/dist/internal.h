@@ -260,10 +260,9 @@ struct sl_dist {
     uint32_t lease_gen;             /* several nodes: renewals submitted (leases.c) */
     bool people;                    /* changes following people's action: not fenced */
     uint64_t leases_lost, leases_taken_over;
-    /* Taken over, to resume a slice at a time (leases.c): in order, and
-     * as a set; the next to resume; the timer of the next slice. */
-    json_t *taking, *taking_set;
-    size_t taking_at;
+    /* Taken over, to resume a slice at a time (leases.c): their ids in
+     * the order taken; the timer of the next slice. */
+    json_t *taking;
     struct event *take_more;
     uint64_t takeover_yields;       /* slices that stopped for the loop, to go on */
     struct standing *standing;      /* creators' uploads and rejections (standing.c) */

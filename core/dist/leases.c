@@ -130,7 +130,7 @@ void sl_dist_leases_renewed(struct sl_server *srv, uint32_t gen, json_t *items)
     json_array_foreach(items, i, v) {
         struct ditem *it = dist_item_get(d, json_string_value(v));
         if ((!it || it->state != D_RUNNING) &&
-            !json_object_get(d->taking_set, json_string_value(v)))
+            !json_object_get(d->taking, json_string_value(v)))
             give_up(d, json_string_value(v), false);
     }
     json_decref(held);
@@ -195,18 +195,18 @@ static void take_over(struct sl_dist *d, const char *id)
 static void take_slice(struct sl_dist *d)
 {
     static const struct timeval at_once = { 0, 0 };
-    size_t n = json_array_size(d->taking);
+    void *first;
 
-    for (int k = 0; k < TAKEOVER_SLICE && d->taking_at < n; k++) {
-        const char *id = json_string_value(json_array_get(d->taking, d->taking_at++));
-        take_over(d, id);
-        json_object_del(d->taking_set, id);
+    /* jansson keeps an object's keys in the order they were set. */
+    for (int k = 0; k < TAKEOVER_SLICE && (first = json_object_iter(d->taking)); k++) {
+        char *id = strdup(json_object_iter_key(first));
+        json_object_del(d->taking, json_object_iter_key(first));
+        if (id)
+            take_over(d, id);       /* else its lease runs out; tried again then */
+        free(id);
     }
-    if (d->taking_at == n) {
-        json_array_clear(d->taking);
-        d->taking_at = 0;
+    if (json_object_size(d->taking) == 0)
         return;
-    }
     d->takeover_yields++;
     if (event_add(d->take_more, &at_once) < 0)
         sl_err("distribution: cannot schedule the rest of the items taken over; the next "
@@ -232,21 +232,15 @@ void sl_dist_leases_taken(struct sl_server *srv, json_t *items)
     if (!d)
         return;
     if (!d->taking)
-        d->taking = json_array();
-    if (!d->taking_set)
-        d->taking_set = json_object();
+        d->taking = json_object();
     if (!d->take_more)
         d->take_more = evtimer_new(srv->base, on_take_more, d);
     json_array_foreach(items, i, v) {
         const char *id = json_string_value(v);
-        if (!id || json_object_get(d->taking_set, id))
-            continue;
-        if (!d->taking || !d->taking_set || !d->take_more ||
-            json_object_set(d->taking_set, id, json_true()) < 0 ||
-            json_array_append(d->taking, v) < 0) {
-            json_object_del(d->taking_set, id);
-            take_over(d, id);       /* out of memory: at once, as it comes */
-        }
+        /* Set again, an id keeps its place. Out of memory: at once. */
+        if (id && (!d->taking || !d->take_more ||
+                   json_object_set(d->taking, id, json_true()) < 0))
+            take_over(d, id);
     }
     if (d->take_more && !evtimer_pending(d->take_more, NULL) && !srv->draining)
         take_slice(d);
@@ -257,7 +251,6 @@ void dist_leases_free(struct sl_dist *d)
     if (d->take_more)
         event_free(d->take_more);
     json_decref(d->taking);
-    json_decref(d->taking_set);
 }
 
 void sl_dist_lease_metrics(struct sl_server *srv, struct evbuffer *out)
